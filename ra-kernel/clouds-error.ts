@@ -1,0 +1,99 @@
+/**
+ * CloudsError: the one base class for errors that cross processes.
+ *
+ * An error thrown in one process (an object's method on a compute server, a data server
+ * refusing a request) travels as a WireError: its class name, message, readonly fields,
+ * the stack where it was thrown and the server it came from. The receiving side rebuilds
+ * the same named subclass (registered with `registerError`), so callers can use
+ * `instanceof` across the wire. Unknown names become a RemoteError that keeps the name.
+ *
+ * Subclasses live in each folder's errors.ts, declare their fields with `declare readonly`
+ * (a plain field declaration would reset them to undefined after the base constructor
+ * assigned them), list them in `static fieldNames`, and are registered once at module load.
+ */
+export interface WireError {
+  name: string;
+  message: string;
+  /** The stack in the process where it was first thrown. */
+  stack?: string;
+  /** The server (id) where it was first thrown. */
+  server?: string;
+  /** The subclass's own readonly fields (sysname, entry, ...), JSON-safe. */
+  fields?: Record<string, unknown>;
+}
+
+type ErrorClass = new (message: string, fields?: Record<string, unknown>) => CloudsError;
+
+const registry = new Map<string, ErrorClass>();
+
+export class CloudsError extends Error {
+  /** Where the error was first thrown (set when it leaves a server). */
+  server?: string;
+  /** The stack of the process where it was thrown, when rebuilt from the wire. */
+  remoteStack?: string;
+
+  constructor(message: string, fields?: Record<string, unknown>) {
+    super(message);
+    this.name = new.target.name;
+    if (fields) Object.assign(this, fields);
+  }
+
+  /** The subclass's own fields, for the wire. Subclasses list them in `fieldNames`. */
+  wireFields(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const key of (this.constructor as typeof CloudsError).fieldNames) {
+      out[key] = (this as unknown as Record<string, unknown>)[key];
+    }
+    return out;
+  }
+
+  static fieldNames: readonly string[] = [];
+}
+
+/** Thrown (rebuilt) when a remote error's class is not known in this process. */
+export class RemoteError extends CloudsError {
+  declare readonly remoteName: string;
+  static override fieldNames = ["remoteName"];
+}
+
+export function registerError(cls: ErrorClass & { name: string }): void {
+  registry.set(cls.name, cls);
+}
+registerError(CloudsError);
+registerError(RemoteError);
+
+/** Any thrown value as a WireError; `server` is stamped if the error has none yet. */
+export function toWireError(err: unknown, server?: string): WireError {
+  if (err instanceof CloudsError) {
+    return {
+      name: err.name,
+      message: err.message,
+      stack: err.remoteStack ?? err.stack,
+      server: err.server ?? server,
+      fields: err.wireFields(),
+    };
+  }
+  if (err instanceof Error) {
+    return { name: err.name, message: err.message, stack: err.stack, server };
+  }
+  return { name: "Error", message: String(err), server };
+}
+
+/** Rebuilds the named subclass; the local stack is replaced by the remote one. */
+export function fromWireError(wire: WireError): CloudsError {
+  const cls = registry.get(wire.name);
+  const err = cls
+    ? new cls(wire.message, wire.fields)
+    : new RemoteError(wire.message, { ...wire.fields, remoteName: wire.name });
+  if (!cls) err.name = wire.name;
+  err.server = wire.server;
+  err.remoteStack = wire.stack;
+  return err;
+}
+
+/** True when a value has the shape of a WireError (used when decoding replies). */
+export function isWireError(value: unknown): value is WireError {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.name === "string" && typeof v.message === "string";
+}

@@ -1,0 +1,77 @@
+/**
+ * Named identifiers used across the kernel, the servers and the shell.
+ *
+ * A SysName is Clouds' global, location-independent id: 128 bits (a ULID: 48-bit time and
+ * 80 random bits, Crockford base32) printed as `sys:<home>:<ulid>`. The home part is only a
+ * routing hint (the data server that created the segment or object); nothing may assume a
+ * sysname moves with its home. Branded string types keep ids from being mixed up at compile
+ * time; `asX` functions are the only place plain strings become ids.
+ */
+import { randomBytes } from "node:crypto";
+
+export type SysName = string & { readonly __brand: "SysName" };
+/** `ns1`, `ds1`, `cs2`, or a name given on the command line. */
+export type ServerId = string & { readonly __brand: "ServerId" };
+/** A thread keeps its id as it diffuses through objects and compute servers. */
+export type ThreadId = string & { readonly __brand: "ThreadId" };
+/** Page number inside a segment (page size: PAGE_SIZE). */
+export type PageNo = number;
+/** A class is registered by name; versions count upgrades (1, 2, ...). */
+export type ClassName = string;
+
+export type ServerRole = "name" | "data" | "compute";
+/** The segments of an object's O space. */
+export type SegmentRole = "code" | "data" | "heap" | "volatile";
+
+/** Default page size (bytes): the unit of transfer, caching and coherence. */
+export const PAGE_SIZE = 4096;
+export const PAGE_SHIFT = 12;
+
+const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+const SYSNAME_RE = /^sys:([a-z][a-z0-9_-]{0,31}):([0-9A-HJKMNP-TV-Z]{26})$/;
+const SERVER_ID_RE = /^[a-z][a-z0-9_-]{0,31}$/;
+
+/** A fresh ULID: 10 time characters then 16 random ones. */
+export function newUlid(now = Date.now()): string {
+  let time = "";
+  let t = now;
+  for (let i = 0; i < 10; i++) {
+    time = CROCKFORD[t % 32] + time;
+    t = Math.floor(t / 32);
+  }
+  const bytes = randomBytes(16);
+  let rand = "";
+  for (let i = 0; i < 16; i++) rand += CROCKFORD[bytes[i] % 32];
+  return time + rand;
+}
+
+export function newSysName(home: ServerId): SysName {
+  return `sys:${home}:${newUlid()}` as SysName;
+}
+
+export function isSysName(value: unknown): value is SysName {
+  return typeof value === "string" && SYSNAME_RE.test(value);
+}
+
+export function asSysName(value: string): SysName {
+  if (!isSysName(value)) throw new TypeError(`not a sysname: ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** The home data server a sysname names as its routing hint. */
+export function homeOf(sysname: SysName): ServerId {
+  return sysname.split(":")[1] as ServerId;
+}
+
+export function isServerId(value: unknown): value is ServerId {
+  return typeof value === "string" && SERVER_ID_RE.test(value);
+}
+
+export function asServerId(value: string): ServerId {
+  if (!isServerId(value)) throw new TypeError(`not a server id: ${JSON.stringify(value)}`);
+  return value;
+}
+
+export function newThreadId(origin: string): ThreadId {
+  return `t:${origin}:${newUlid()}` as ThreadId;
+}
