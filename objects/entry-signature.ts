@@ -1,0 +1,115 @@
+/**
+ * EntrySignature: the parameters of an entry method, read from the class's TypeScript source
+ * when it is compiled, so that invocations are checked before they run.
+ *
+ * Types are erased at run time, so `clouds compile` keeps what the source says: each
+ * parameter's name, whether it is optional or a rest parameter, and its declared type when
+ * it is one we can check at the boundary (number, string, boolean, bigint). Anything else
+ * is "any" and passes. The reader is a small scanner, not a TypeScript parser: an entry
+ * whose parameter list it cannot read gets an unchecked signature (never a wrong one).
+ */
+export type CheckedType = "number" | "string" | "boolean" | "bigint" | "any";
+
+export interface ParamInfo {
+  name: string;
+  type: CheckedType;
+  optional: boolean;
+  rest: boolean;
+}
+
+export interface EntrySignature {
+  name: string;
+  exclusive: boolean;
+  /** null: the parameter list could not be read; arguments are not checked. */
+  params: ParamInfo[] | null;
+}
+
+const CHECKED = new Set(["number", "string", "boolean", "bigint"]);
+
+/** Parameter lists of every `@entry` method in `source`, by class name then method name. */
+export function readEntrySignatures(source: string): Map<string, Map<string, ParamInfo[] | null>> {
+  const out = new Map<string, Map<string, ParamInfo[] | null>>();
+  const classes = [...source.matchAll(/\bclass\s+([A-Za-z_$][\w$]*)/g)].map((m) => ({ name: m[1], at: m.index ?? 0 }));
+  const entryRe = /@entry\b(?:\s*\([^)]*\))?\s+(?:(?:public|async|override)\s+)*([A-Za-z_$][\w$]*)\s*(?:<[^>]*>)?\s*\(/g;
+  for (const m of source.matchAll(entryRe)) {
+    const owner = [...classes].reverse().find((c) => c.at < (m.index ?? 0));
+    if (!owner) continue;
+    const list = paramList(source, (m.index ?? 0) + m[0].length);
+    if (!out.has(owner.name)) out.set(owner.name, new Map());
+    out.get(owner.name)!.set(m[1], list === null ? null : parseParams(list));
+  }
+  return out;
+}
+
+/** The text between the '(' just before `start` and its matching ')', or null. */
+function paramList(source: string, start: number): string | null {
+  let depth = 1;
+  for (let i = start; i < source.length; i++) {
+    const c = source[i];
+    if (c === "(" || c === "[" || c === "{" || c === "<") depth++;
+    else if (c === ")" || c === "]" || c === "}" || c === ">") depth--;
+    if (depth === 0) return source.slice(start, i);
+  }
+  return null;
+}
+
+function splitTopLevel(list: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let cur = "";
+  for (const c of list) {
+    if ("([{<".includes(c)) depth++;
+    if (")]}>".includes(c)) depth--;
+    if (c === "," && depth === 0) {
+      parts.push(cur);
+      cur = "";
+    } else cur += c;
+  }
+  if (cur.trim()) parts.push(cur);
+  return parts.map((p) => p.trim()).filter((p) => p.length > 0);
+}
+
+function parseParams(list: string): ParamInfo[] | null {
+  const params: ParamInfo[] = [];
+  for (const part of splitTopLevel(list)) {
+    const m = /^(\.\.\.)?\s*([A-Za-z_$][\w$]*)\s*(\?)?\s*(?::\s*([^=]+?))?\s*(=.*)?$/s.exec(part);
+    if (!m) return null;
+    const declared = (m[4] ?? "").trim();
+    params.push({
+      name: m[2],
+      rest: m[1] !== undefined,
+      optional: m[3] !== undefined || m[5] !== undefined,
+      type: CHECKED.has(declared) ? (declared as CheckedType) : "any",
+    });
+  }
+  return params;
+}
+
+/** Why `args` do not fit the signature, or null when they do. */
+export function argumentProblem(sig: EntrySignature, args: readonly unknown[]): string | null {
+  const params = sig.params;
+  if (params === null) return null;
+  const rest = params.length > 0 && params[params.length - 1].rest;
+  const required = params.filter((p) => !p.optional && !p.rest).length;
+  const max = rest ? Infinity : params.length;
+  if (args.length < required || args.length > max) {
+    const want = rest ? `at least ${required}` : required === params.length ? `${required}` : `${required} to ${max}`;
+    return `${sig.name} takes ${want} argument${want === "1" ? "" : "s"} (${params.map(describe).join(", ")}), got ${args.length}`;
+  }
+  for (let i = 0; i < args.length && i < params.length; i++) {
+    const p = params[i];
+    if (p.rest || p.type === "any" || (p.optional && args[i] === undefined)) continue;
+    if (typeof args[i] !== p.type) return `${sig.name}: argument ${i + 1} '${p.name}' must be a ${p.type}, got ${typeOf(args[i])}`;
+  }
+  return null;
+}
+
+function describe(p: ParamInfo): string {
+  return `${p.rest ? "..." : ""}${p.name}${p.optional ? "?" : ""}: ${p.type}`;
+}
+
+function typeOf(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "array";
+  return typeof v;
+}

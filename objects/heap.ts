@@ -1,0 +1,94 @@
+/**
+ * Heap: the allocator of an object's persistent heap segment.
+ *
+ * The allocator's own state lives in the segment (page 0), so it is persistent and, under
+ * DSM, coherent like any other data. Blocks come in power-of-two size classes (16 B .. 1 GiB)
+ * with an 8-byte header; freed blocks go on a per-class free list threaded through their
+ * payload. A block no larger than a page is aligned to its size, so it never crosses a page
+ * boundary: scalar reads inside it touch one page. Larger blocks start on a page boundary.
+ *
+ * Layout of page 0:
+ *   0  u32 magic 'HEAP'      4  u32 layout version
+ *   8  u32 top (first never-allocated byte)     12 u32 live blocks
+ *   16 + 4k  u32 head of the free list of class k (block size 16 << k)
+ * Block: +0 u32 class | USED   +4 u32 reserved   +8 payload
+ * Address 0 is never a block: it means "none".
+ */
+import type { MappedSegment } from "../ra-kernel/mapped-segment.js";
+import { PAGE_SIZE } from "../ra-kernel/ids.js";
+
+const MAGIC = 0x50414548;
+const VERSION = 1;
+const CLASSES = 27;
+const FREE_LISTS = 16;
+const HEADER_END = FREE_LISTS + 4 * CLASSES;
+const BLOCK_HEADER = 8;
+const USED = 0x8000_0000;
+
+export class Heap {
+  constructor(readonly mem: MappedSegment) {}
+
+  /** Allocates a block with room for `size` payload bytes; returns the payload address. */
+  alloc(size: number): number {
+    this.ensureFormatted();
+    const k = classFor(size + BLOCK_HEADER);
+    const head = this.mem.u32(FREE_LISTS + 4 * k);
+    const block = head !== 0 ? this.popFree(k, head) : this.bump(k);
+    this.mem.setU32(block, k | USED);
+    this.mem.setU32(12, this.mem.u32(12) + 1);
+    return block + BLOCK_HEADER;
+  }
+
+  /** Returns a block (by payload address) to its free list. */
+  free(payload: number): void {
+    const block = payload - BLOCK_HEADER;
+    const word = this.mem.u32(block);
+    if ((word & USED) === 0) throw new Error(`heap corruption: double free of block at ${block}`);
+    const k = word & ~USED;
+    this.mem.setU32(block, k);
+    this.mem.setU32(payload, this.mem.u32(FREE_LISTS + 4 * k));
+    this.mem.setU32(FREE_LISTS + 4 * k, block);
+    this.mem.setU32(12, this.mem.u32(12) - 1);
+  }
+
+  /** Payload capacity of an allocated block. */
+  capacity(payload: number): number {
+    return (16 << (this.mem.u32(payload - BLOCK_HEADER) & ~USED)) - BLOCK_HEADER;
+  }
+
+  /** Blocks currently allocated (0 for an empty heap). */
+  liveBlocks(): number {
+    return this.mem.u32(0) === MAGIC ? this.mem.u32(12) : 0;
+  }
+
+  private popFree(k: number, block: number): number {
+    this.mem.setU32(FREE_LISTS + 4 * k, this.mem.u32(block + BLOCK_HEADER));
+    return block;
+  }
+
+  private bump(k: number): number {
+    const size = 16 << k;
+    const block = alignUp(this.mem.u32(8), Math.min(size, PAGE_SIZE));
+    if (block + size > this.mem.maxBytes) throw new RangeError(`persistent heap is full (${this.mem.maxBytes} bytes)`);
+    this.mem.setU32(8, block + size);
+    return block;
+  }
+
+  private ensureFormatted(): void {
+    if (this.mem.u32(0) === MAGIC) return;
+    this.mem.setU32(0, MAGIC);
+    this.mem.setU32(4, VERSION);
+    this.mem.setU32(8, alignUp(HEADER_END, 16));
+  }
+}
+
+function classFor(bytes: number): number {
+  let k = 0;
+  while ((16 << k) < bytes) k++;
+  if (k >= CLASSES) throw new RangeError(`cannot allocate ${bytes} bytes in the persistent heap`);
+  return k;
+}
+
+function alignUp(n: number, a: number): number {
+  return Math.ceil(n / a) * a;
+}

@@ -1,0 +1,6 @@
+/**
+ * The "clouds-ts" module: what persistent class files import.
+ * Re-exports only.
+ */
+export { CloudsObject } from "./clouds-object.js";
+export { entry, type EntryOptions } from "./entry.js";

@@ -1,0 +1,66 @@
+/**
+ * InstanceProxy: what `this` is inside a persistent object's methods.
+ *
+ * A Proxy whose target is an empty object with the class's prototype: method lookups go to
+ * the prototype, every other string-keyed property is a persistent field in the object's
+ * PersistentStore. Field initializers (`x = 0`) arrive as defineProperty, assignments as set;
+ * both store the value (or throw TypeError naming the field, leaving the object unchanged).
+ *
+ * Rules: a name that is a method of the class is never a field (assigning to it throws);
+ * symbol-keyed properties and accessors cannot be persistent; `#private` fields are not
+ * supported (they would live on the proxy, not in object memory: use TS `private`).
+ */
+import { NO_FIELD, type PersistentStore } from "./persistent-store.js";
+
+const methodNames = new WeakMap<object, Set<string>>();
+
+/** Names of every function-valued property along a prototype chain (cached per prototype). */
+function methodsOf(proto: object): Set<string> {
+  let names = methodNames.get(proto);
+  if (names) return names;
+  names = new Set<string>();
+  for (let p: object | null = proto; p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+    for (const key of Object.getOwnPropertyNames(p)) {
+      const d = Object.getOwnPropertyDescriptor(p, key);
+      if (d && (typeof d.value === "function" || d.get || d.set)) names.add(key);
+    }
+  }
+  methodNames.set(proto, names);
+  return names;
+}
+
+export function instanceProxy<T extends object>(store: PersistentStore, proto: object): T {
+  const methods = methodsOf(proto);
+  const className = (proto as { constructor?: { name?: string } }).constructor?.name ?? "object";
+  const refuse = (key: string | symbol, what: string): never => {
+    throw new TypeError(`${className}.${String(key)}: ${what}`);
+  };
+  const store1 = (key: string | symbol, value: unknown): boolean => {
+    if (typeof key !== "string") refuse(key, "symbol-keyed properties cannot be persistent");
+    if (methods.has(key as string)) refuse(key, "is a method of the class, not a field");
+    store.set(key as string, value);
+    return true;
+  };
+  return new Proxy(Object.create(proto) as T, {
+    get(target, key, receiver) {
+      if (typeof key === "string" && !methods.has(key)) {
+        const value = store.get(key);
+        if (value !== NO_FIELD) return value;
+      }
+      return Reflect.get(target, key, receiver);
+    },
+    set: (_target, key, value) => store1(key, value),
+    defineProperty(_target, key, descriptor) {
+      if (!("value" in descriptor)) refuse(key, "accessor properties cannot be persistent");
+      return store1(key, descriptor.value);
+    },
+    deleteProperty: (_target, key) => refuse(key, "persistent fields cannot be deleted (assign undefined)"),
+    has: (target, key) => (typeof key === "string" && store.has(key)) || Reflect.has(target, key),
+    ownKeys: () => store.names(),
+    getOwnPropertyDescriptor(_target, key) {
+      if (typeof key !== "string" || !store.has(key)) return undefined;
+      return { value: store.get(key), writable: true, enumerable: true, configurable: true };
+    },
+    setPrototypeOf: (_target, _proto) => refuse("prototype", "cannot be changed"),
+  });
+}

@@ -1,0 +1,166 @@
+/**
+ * IsibaPool: the worker threads in which a compute server's isibas run object code.
+ *
+ * Each worker gets a FaultChannel (a MessagePort plus a shared doorbell word) at start.
+ * The pool forwards each fault to the kernel's pager (`PageFaultHandler`), which brings the
+ * page into the segment's SegmentFrames; the pool then answers on the port and rings the
+ * doorbell so the blocked isiba resumes. A worker learns a class's code and a segment's
+ * shared buffers the first time it needs them (the pool remembers what each worker has).
+ *
+ * Placement inside the pool: the worker with the fewest isibas in progress.
+ * If a worker dies, its in-flight isibas fail and a replacement is started.
+ */
+import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
+import * as path from "node:path";
+import createDebug from "debug";
+import { fromWireError, toWireError, type WireError } from "./clouds-error.js";
+import type { SysName, ThreadId } from "./ids.js";
+import { DOORBELL_RUNG, type FaultReply, type FaultRequest } from "./fault-channel.js";
+import { Isiba } from "./isiba.js";
+import type { ClassRef, RunReply, RunRequest } from "./isiba-messages.js";
+import type { SegmentFrames } from "./segment-frames.js";
+import type { AccessMode } from "./page-state.js";
+
+const log = createDebug("ra:isiba-pool");
+
+export type PageFaultHandler = (segment: SysName, page: number, mode: AccessMode) => Promise<void>;
+
+export interface RunSpec {
+  op: "create" | "call";
+  object: SysName;
+  klass: { key: string; name: string; code: string };
+  entry: string;
+  args: unknown[];
+  data: SegmentFrames;
+  heap: SegmentFrames;
+  thread: { id: ThreadId; depth: number };
+}
+
+export interface RunOutcome {
+  value: unknown;
+  dirty: RunReply["dirty"];
+}
+
+interface Pending {
+  isiba: Isiba;
+  resolve: (reply: RunReply) => void;
+}
+
+class WorkerSlot {
+  readonly classes = new Set<string>();
+  readonly segments = new Set<SysName>();
+  readonly pending = new Map<number, Pending>();
+  constructor(readonly worker: Worker, readonly faultPort: MessagePort, readonly doorbell: Int32Array) {}
+}
+
+export class IsibaPool {
+  private readonly slots: WorkerSlot[] = [];
+  private nextId = 1;
+  private closing = false;
+
+  constructor(
+    private readonly size: number,
+    private readonly onFault: PageFaultHandler,
+    private readonly serverId: string,
+  ) {
+    for (let i = 0; i < size; i++) this.slots.push(this.startWorker(i));
+  }
+
+  /** Isibas not yet done: the load figure. */
+  get inProgress(): number {
+    return this.slots.reduce((n, s) => n + s.pending.size, 0);
+  }
+
+  /** Runs one invocation or constructor; resolves with its value, rejects with its error. */
+  async run(spec: RunSpec): Promise<RunOutcome> {
+    const slot = this.pickSlot();
+    const isiba = new Isiba(this.nextId++, spec.thread.id, spec.object, spec.entry);
+    const reply = await new Promise<RunReply>((resolve) => {
+      slot.pending.set(isiba.id, { isiba, resolve });
+      isiba.moveTo("running");
+      slot.worker.postMessage(this.request(slot, isiba.id, spec));
+    });
+    isiba.moveTo("done");
+    if (!reply.ok) throw Object.assign(fromWireError(reply.error as WireError), { dirty: reply.dirty });
+    return { value: reply.value, dirty: reply.dirty };
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+
+  private request(slot: WorkerSlot, id: number, spec: RunSpec): RunRequest {
+    const klass: ClassRef = { key: spec.klass.key, name: spec.klass.name };
+    if (!slot.classes.has(klass.key)) {
+      klass.code = spec.klass.code;
+      slot.classes.add(klass.key);
+    }
+    return {
+      type: "run", id, op: spec.op, object: spec.object, klass, entry: spec.entry, args: spec.args,
+      data: this.shareOnce(slot, spec.data), heap: this.shareOnce(slot, spec.heap), thread: spec.thread,
+    };
+  }
+
+  private shareOnce(slot: WorkerSlot, frames: SegmentFrames) {
+    if (slot.segments.has(frames.sysname)) return frames.sysname;
+    slot.segments.add(frames.sysname);
+    return frames.share();
+  }
+
+  private pickSlot(): WorkerSlot {
+    let best = this.slots[0];
+    for (const s of this.slots) if (s.pending.size < best.pending.size) best = s;
+    return best;
+  }
+
+  private startWorker(index: number): WorkerSlot {
+    const { port1, port2 } = new MessageChannel();
+    const doorbell = new SharedArrayBuffer(4);
+    const worker = new Worker(path.join(__dirname, "isiba-worker.js"), {
+      workerData: { faultPort: port2, doorbell, serverId: this.serverId },
+      transferList: [port2],
+      name: `isiba-${index}`,
+    });
+    const slot = new WorkerSlot(worker, port1, new Int32Array(doorbell));
+    worker.on("message", (reply: RunReply) => this.settle(slot, reply));
+    worker.on("error", (err) => this.workerDied(slot, index, err));
+    worker.on("exit", (code) => this.workerDied(slot, index, new Error(`isiba worker exited with code ${code}`)));
+    port1.on("message", (req: FaultRequest) => void this.serviceFault(slot, req));
+    worker.unref();
+    port1.unref();
+    return slot;
+  }
+
+  private settle(slot: WorkerSlot, reply: RunReply): void {
+    const pending = slot.pending.get(reply.id);
+    if (!pending) return;
+    slot.pending.delete(reply.id);
+    pending.resolve(reply);
+  }
+
+  private async serviceFault(slot: WorkerSlot, req: FaultRequest): Promise<void> {
+    let reply: FaultReply = { ok: true };
+    try {
+      await this.onFault(req.segment, req.page, req.mode);
+    } catch (err) {
+      reply = { ok: false, error: toWireError(err, this.serverId) };
+    }
+    slot.faultPort.postMessage(reply);
+    Atomics.store(slot.doorbell, 0, DOORBELL_RUNG);
+    Atomics.notify(slot.doorbell, 0);
+  }
+
+  private workerDied(slot: WorkerSlot, index: number, err: Error): void {
+    const at = this.slots.indexOf(slot);
+    if (at < 0) return;
+    log("worker %d died: %s", index, err.message);
+    for (const [id, p] of slot.pending) {
+      p.resolve({ type: "done", id, ok: false, error: toWireError(err, this.serverId), dirty: [] });
+    }
+    slot.pending.clear();
+    slot.faultPort.close();
+    if (this.closing) return;
+    this.slots[at] = this.startWorker(index);
+  }
+}

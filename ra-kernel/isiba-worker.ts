@@ -1,0 +1,103 @@
+/**
+ * The isiba worker: a worker thread of a compute server's isiba pool.
+ *
+ * Each RunRequest from the kernel thread is one isiba: it maps the object's segments
+ * (MappedSegment over the kernel's shared frames), loads the class (ClassLoader), and
+ * either runs the constructor (op "create") or calls an entry (op "call") on the object's
+ * InstanceProxy. Field accesses fault pages in synchronously through the FaultChannel.
+ * Several isibas may be in progress in one worker when entries await; code between two
+ * awaits runs to completion.
+ *
+ * The reply lists the pages written (dirty), also on failure: what an entry wrote before it
+ * threw stays written (README documents this), like any memory write in Clouds.
+ *
+ * Rules: this file runs only inside a worker; it never touches sockets or files.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { toWireError } from "./clouds-error.js";
+import { ClassLoader } from "./class-loader.js";
+import { FaultChannel } from "./fault-channel.js";
+import { MappedSegment } from "./mapped-segment.js";
+import type { SysName } from "./ids.js";
+import type { DirtyPages, RunReply, RunRequest, WorkerInit } from "./isiba-messages.js";
+import type { SegmentShare } from "./segment-frames.js";
+import { NotTransferableError, UnknownEntryError } from "./errors.js";
+import { PersistentStore } from "../objects/persistent-store.js";
+import { constructWith } from "../objects/clouds-object.js";
+import { instanceProxy } from "../objects/instance-proxy.js";
+import { entriesOf } from "../objects/entry.js";
+
+const init = workerData as WorkerInit;
+const faults = new FaultChannel(init.faultPort, new Int32Array(init.doorbell));
+const loader = new ClassLoader();
+const segments = new Map<SysName, MappedSegment>();
+const stores = new Map<SysName, PersistentStore>();
+
+function mapSegment(ref: SegmentShare | SysName): MappedSegment {
+  if (typeof ref === "string") {
+    const mapped = segments.get(ref);
+    if (!mapped) throw new Error(`segment ${ref} is not mapped in this worker`);
+    return mapped;
+  }
+  const mapped = new MappedSegment(ref, faults);
+  segments.set(ref.sysname, mapped);
+  return mapped;
+}
+
+function storeFor(req: RunRequest): { store: PersistentStore; mem: MappedSegment[] } {
+  const data = mapSegment(req.data);
+  const heap = mapSegment(req.heap);
+  let store = stores.get(req.object);
+  if (!store) {
+    store = new PersistentStore(data, heap);
+    stores.set(req.object, store);
+  }
+  return { store, mem: [data, heap] };
+}
+
+async function execute(req: RunRequest, store: PersistentStore): Promise<unknown> {
+  const cls = loader.load(req.klass);
+  if (req.op === "create") {
+    constructWith(store, () => Reflect.construct(cls, req.args));
+    return undefined;
+  }
+  if (!entriesOf(cls).has(req.entry)) {
+    throw new UnknownEntryError(`${req.klass.name} has no entry '${req.entry}'`, { className: req.klass.name, entry: req.entry });
+  }
+  const self = instanceProxy<Record<string, (...args: unknown[]) => unknown>>(store, cls.prototype);
+  return await self[req.entry](...req.args);
+}
+
+function collectDirty(mem: MappedSegment[]): DirtyPages[] {
+  return mem.filter((m) => m.hasDirty).map((m) => ({ segment: m.sysname, pages: m.takeDirty() }));
+}
+
+function reply(msg: RunReply): void {
+  try {
+    parentPort!.postMessage(msg);
+  } catch (err) {
+    const what = `the result of ${msg.id}`;
+    parentPort!.postMessage({
+      ...msg,
+      ok: false,
+      value: undefined,
+      error: toWireError(new NotTransferableError(`${what} cannot leave the object: ${(err as Error).message}`, { what }), init.serverId),
+    });
+  }
+}
+
+async function run(req: RunRequest): Promise<void> {
+  let mem: MappedSegment[] = [];
+  try {
+    const mapped = storeFor(req);
+    mem = mapped.mem;
+    const value = await execute(req, mapped.store);
+    reply({ type: "done", id: req.id, ok: true, value, dirty: collectDirty(mem) });
+  } catch (err) {
+    reply({ type: "done", id: req.id, ok: false, error: toWireError(err, init.serverId), dirty: collectDirty(mem) });
+  }
+}
+
+parentPort!.on("message", (req: RunRequest) => {
+  if (req.type === "run") void run(req);
+});
