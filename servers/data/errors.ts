@@ -1,0 +1,60 @@
+/**
+ * Errors of the data server. Each crosses processes (CloudsError): a compute server that
+ * asks for a missing segment gets the same named error back, rebuilt by name.
+ *
+ * Construct them with a message and their fields, as every CloudsError:
+ *   new SegmentNotFoundError(`segment ${s} not found`, { sysname: s })
+ * The storage layer builds them through the small helpers in segment-checks.ts.
+ */
+import { CloudsError, registerError } from "../../ra-kernel/clouds-error.js";
+import type { ClassName, PageNo, SysName } from "../../ra-kernel/ids.js";
+
+// ---- storage ------------------------------------------------------------------------
+
+/** Thrown when a segment sysname is not stored by this data server. */
+export class SegmentNotFoundError extends CloudsError {
+  declare readonly sysname: SysName;
+  static override fieldNames = ["sysname"];
+}
+
+/** Thrown when a page number is not an integer in [0, segment's maxPages). */
+export class PageOutOfRangeError extends CloudsError {
+  declare readonly segment: SysName;
+  declare readonly page: PageNo;
+  static override fieldNames = ["segment", "page"];
+}
+
+/** Thrown when page bytes written are not exactly PAGE_SIZE long. */
+export class BadPageSizeError extends CloudsError {
+  declare readonly segment: SysName;
+  declare readonly page: PageNo;
+  declare readonly size: number;
+  static override fieldNames = ["segment", "page", "size"];
+}
+
+/** Thrown when an object sysname has no descriptor on this data server. */
+export class ObjectNotFoundError extends CloudsError {
+  declare readonly sysname: SysName;
+  static override fieldNames = ["sysname"];
+}
+
+/**
+ * Thrown when a class (or the given version of it) is not registered; `version` is null
+ * when any version was asked for. The field is `className`, not `name`: `name` is the
+ * error's own class name, which the wire uses to rebuild it.
+ */
+export class ClassNotFoundError extends CloudsError {
+  declare readonly className: ClassName;
+  declare readonly version: number | null;
+  static override fieldNames = ["className", "version"];
+}
+
+for (const cls of [
+  SegmentNotFoundError,
+  PageOutOfRangeError,
+  BadPageSizeError,
+  ObjectNotFoundError,
+  ClassNotFoundError,
+]) {
+  registerError(cls);
+}

@@ -1,0 +1,27 @@
+/**
+ * Starts the data server role in this process: opens the segment store under the server's
+ * directory and serves the data protocol (`clouds data-server`).
+ */
+import * as path from "node:path";
+import { ServerHost, type RoleService } from "../host/server-host.js";
+import type { ServerOptions } from "../host/server-options.js";
+import { DataServer } from "./data-server.js";
+import { SqliteSegmentStore } from "./sqlite-segment-store.js";
+
+export async function startDataServer(options: ServerOptions): Promise<ServerHost> {
+  return ServerHost.start(options, async () => {
+    const store = await SqliteSegmentStore.open({ file: path.join(options.dir, "segments.sqlite"), serverId: options.id, durability: options.durability });
+    const server = new DataServer(store, options.id);
+    const role: RoleService = {
+      handler: server.handler,
+      attach: (peer) => server.attach(peer),
+      status: () => server.statusNow(),
+      figures: () => {
+        const s = server.statusNow();
+        return { epoch: s.epoch, objects: s.objects, classes: s.classes, directory_pages: s.directoryPages, commits_total: s.commits, commit_transactions_total: s.transactions };
+      },
+      close: () => store.close(),
+    };
+    return role;
+  });
+}

@@ -1,0 +1,101 @@
+/**
+ * SegmentStore: the data server's durable store, as a contract.
+ *
+ * It holds what a data server owns (DESIGN §2, §4, §7): segments and their 4 KiB pages,
+ * object descriptors (which segments make up an object's O space) and registered classes
+ * (their code and entry points). Implementations: SqliteSegmentStore (TypeORM over
+ * better-sqlite3, WAL, group commit) and InMemorySegmentStore (unit tests of the data server
+ * protocol). Both pass the same behaviour suite (test/support/segment-store-suite.ts).
+ *
+ * Rules:
+ * - readPage is synchronous: it runs on the data server's event loop thread, in the DSM
+ *   request path, and must stay one indexed lookup. It returns a copy the caller may keep.
+ * - commitPages is atomic per call: all of its pages are stored or none. Calls that arrive
+ *   while a commit is pending share one transaction (one fsync): group commit. When its
+ *   promise resolves the pages are durable (to the store's durability level).
+ * - commitPages copies the bytes when it is called: the caller may reuse its buffers (a page
+ *   frame) as soon as the call returns, before the promise settles.
+ * - A page never written reads as `{ bytes: null, version: 0 }` (zeros); each commit of a
+ *   page increments its version by one.
+ * - Expected outcomes are values (null, false); bad input throws the named errors of
+ *   errors.ts (SegmentNotFoundError, PageOutOfRangeError, BadPageSizeError).
+ * - `epoch` counts opens of the durable state: a restarted data server has a larger epoch,
+ *   and compute servers drop the pages they cached from the old one (DESIGN §7).
+ */
+import type { ClassName, PageNo, SegmentRole, ServerId, SysName } from "../../ra-kernel/ids.js";
+import type { ClassSegment, ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
+
+/** One segment: a paged memory resource, part of an object (or a class's code). */
+export interface SegmentRecord {
+  sysname: SysName;
+  /** The object whose O space maps it; null for segments that belong to no object. */
+  object: SysName | null;
+  role: SegmentRole;
+  /** Pages are numbered 0 .. maxPages-1. */
+  maxPages: number;
+  /** Milliseconds since the Unix epoch. */
+  createdAt: number;
+}
+
+/**
+ * An object's descriptor (its class and the segments of its O space) and one registered
+ * version of a class (its code and entry signatures) are the kernel's own types
+ * (ra-kernel/object-descriptor.ts): the store keeps them as given. (name, version) of a
+ * class is unique; `entries` is stored as JSON and comes back as it went in.
+ */
+export type { ObjectDescriptor };
+export type ClassRecord = ClassSegment;
+
+/** A page as stored. `bytes` null: never written (reads as zeros), version 0. */
+export interface StoredPage {
+  bytes: Uint8Array | null;
+  version: number;
+}
+
+/** One page to commit. `bytes.length` must be PAGE_SIZE. */
+export interface PageWrite {
+  segment: SysName;
+  page: PageNo;
+  bytes: Uint8Array;
+}
+
+/** Counters, for tests, /metrics and benchmarks. Monotonic while the store is open. */
+export interface StoreStats {
+  /** commitPages calls that were accepted into a batch. */
+  commitCalls: number;
+  /** Page-commit transactions run (one per group-commit batch). */
+  transactions: number;
+  /** Pages stored by committed transactions. */
+  pagesWritten: number;
+}
+
+export interface SegmentStore {
+  /** Incremented and persisted at every open (a restart bumps it). */
+  readonly epoch: number;
+  /** The data server this store belongs to. */
+  readonly serverId: ServerId;
+  readonly stats: Readonly<StoreStats>;
+
+  /** Stores a descriptor and its segments in one transaction; rejects if it exists. */
+  createObject(desc: ObjectDescriptor, segments: SegmentRecord[]): Promise<void>;
+  getObject(sysname: SysName): ObjectDescriptor | null;
+  listObjects(): ObjectDescriptor[];
+  /** Removes the descriptor, its segments and their pages in one transaction; false if absent. */
+  deleteObject(sysname: SysName): Promise<boolean>;
+  getSegment(sysname: SysName): SegmentRecord | null;
+
+  /** Synchronous (hot path). Throws SegmentNotFoundError / PageOutOfRangeError. */
+  readPage(segment: SysName, page: PageNo): StoredPage;
+  /** Atomic: all pages or none. Resolves with each page's new version, in order. */
+  commitPages(writes: PageWrite[]): Promise<number[]>;
+
+  /** Registers one class version; rejects if that (name, version) is already registered. */
+  putClass(rec: ClassRecord): Promise<void>;
+  /** The given version, or the latest when `version` is omitted; null if none. */
+  getClass(name: ClassName, version?: number): ClassRecord | null;
+  /** The latest version of each class, by name. */
+  listClasses(): ClassRecord[];
+
+  /** Waits for pending commits, then closes. Later calls throw. */
+  close(): Promise<void>;
+}

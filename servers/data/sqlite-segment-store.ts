@@ -1,0 +1,330 @@
+/**
+ * SqliteSegmentStore: the data server's durable SegmentStore, in one SQLite file.
+ *
+ * TypeORM 1.x (driver "better-sqlite3") opens the file, creates the schema from entities/
+ * (synchronize) and runs the rarely used writes (objects, classes, the epoch) as entity
+ * transactions. The DSM hot path uses prepared statements (sqlite-statements.ts) on the SAME
+ * connection: one file, one connection, one writer at a time.
+ *
+ * Durability (DESIGN §7): WAL always; synchronous=FULL for "power" (the default: a resolved
+ * commit survives a power loss), NORMAL for "process" (it survives a process crash only).
+ * Group commit (group-commit.ts) gives concurrent commitPages calls one transaction, so one
+ * fsync, and resolves them only after it committed.
+ *
+ * Rules:
+ * - readPage is synchronous: it runs on the data server's event loop thread and must stay a
+ *   single indexed SELECT (segment and page, one LEFT JOIN on primary keys).
+ * - Every write transaction, TypeORM's or the page batches', runs through the WriteLane: a
+ *   TypeORM transaction spans awaits, and a page batch run inside it would be nested in it.
+ * - Synchronous reads (getObject, readPage...) may run while a TypeORM transaction of
+ *   createObject/deleteObject/putClass is open between two awaits; they then see its rows
+ *   (one connection: read-your-own-writes). Page commits never interleave with it.
+ */
+import "reflect-metadata";
+import createDebug from "debug";
+import type BetterSqlite3 from "better-sqlite3";
+import { DataSource, In, type EntityManager } from "typeorm";
+import { CloudsError } from "../../ra-kernel/clouds-error.js";
+import type { ClassName, PageNo, ServerId, SysName } from "../../ra-kernel/ids.js";
+import { classEntityOf, classRecordOf, ClassEntity } from "./entities/class-entity.js";
+import { objectDescriptorOf, objectEntityOf, ObjectEntity } from "./entities/object-entity.js";
+import { PageEntity } from "./entities/page-entity.js";
+import { segmentEntityOf, segmentRecordOf, SegmentEntity } from "./entities/segment-entity.js";
+import { STORE_STATE_ID, StoreStateEntity } from "./entities/store-state-entity.js";
+import { GroupCommit, type CallOutcome } from "./group-commit.js";
+import {
+  checkObjectSegments,
+  checkPageNo,
+  checkWriteTargets,
+  copyWrites,
+  segmentNotFound,
+} from "./segment-checks.js";
+import type {
+  ClassRecord,
+  ObjectDescriptor,
+  PageWrite,
+  SegmentRecord,
+  SegmentStore,
+  StoredPage,
+  StoreStats,
+} from "./segment-store.js";
+import { SqliteStatements } from "./sqlite-statements.js";
+import {
+  DEFAULT_DURABILITY,
+  DEFAULT_GROUP_COMMIT_MAX_WAIT_MS,
+  type Durability,
+  type SegmentStoreOptions,
+} from "./store-options.js";
+import { WriteLane } from "./write-lane.js";
+
+const debug = createDebug("servers:data:store");
+
+/** How long a statement waits for a lock held by another connection (ms). */
+const BUSY_TIMEOUT_MS = 5000;
+
+const ENTITIES = [SegmentEntity, PageEntity, ObjectEntity, ClassEntity, StoreStateEntity];
+
+/** `PRAGMA synchronous` value for each durability level. */
+const SYNCHRONOUS: Record<Durability, "FULL" | "NORMAL"> = { power: "FULL", process: "NORMAL" };
+
+/** What `PRAGMA journal_mode / synchronous / busy_timeout` report on the store's connection. */
+export interface SqliteSettings {
+  /** "wal". */
+  journalMode: string;
+  /** 2 (FULL) for durability "power", 1 (NORMAL) for "process". */
+  synchronous: number;
+  busyTimeoutMs: number;
+}
+
+export class SqliteSegmentStore implements SegmentStore {
+  readonly stats: StoreStats = { commitCalls: 0, transactions: 0, pagesWritten: 0 };
+  private readonly lane = new WriteLane();
+  private readonly sql: SqliteStatements;
+  private readonly groupCommit: GroupCommit;
+  /** Runs one batch of page writes as one IMMEDIATE transaction. */
+  private readonly pageTransaction: (batch: readonly (readonly PageWrite[])[]) => CallOutcome[];
+  private closed = false;
+
+  private constructor(
+    private readonly dataSource: DataSource,
+    private readonly db: BetterSqlite3.Database,
+    readonly epoch: number,
+    readonly serverId: ServerId,
+    /** What a resolved commitPages survives (see store-options.ts). */
+    readonly durability: Durability,
+    groupCommitMaxWaitMs: number,
+  ) {
+    this.sql = new SqliteStatements(db);
+    this.pageTransaction = db.transaction((batch: readonly (readonly PageWrite[])[]) =>
+      this.writeBatch(batch),
+    ).immediate;
+    this.groupCommit = new GroupCommit(
+      (batch) => this.executeBatch(batch),
+      groupCommitMaxWaitMs,
+      (fn) => this.lane.run(fn),
+    );
+  }
+
+  /** Opens (creating if needed) the store file, synchronizes the schema and bumps the epoch. */
+  static async open(options: SegmentStoreOptions): Promise<SqliteSegmentStore> {
+    const durability = options.durability ?? DEFAULT_DURABILITY;
+    const dataSource = new DataSource({
+      type: "better-sqlite3",
+      database: options.file,
+      entities: ENTITIES,
+      synchronize: true,
+      prepareDatabase: (db: BetterSqlite3.Database) => applyPragmas(db, durability),
+    });
+    await dataSource.initialize();
+    try {
+      const db = connectionOf(dataSource);
+      checkJournalMode(db, options.file);
+      const epoch = await dataSource.transaction((m) => bumpEpoch(m, options.serverId));
+      debug("opened %s: epoch %d, durability %s", options.file, epoch, durability);
+      const maxWait = options.groupCommitMaxWaitMs ?? DEFAULT_GROUP_COMMIT_MAX_WAIT_MS;
+      return new SqliteSegmentStore(dataSource, db, epoch, options.serverId, durability, maxWait);
+    } catch (error) {
+      await dataSource.destroy();
+      throw error;
+    }
+  }
+
+  // ---- objects and segments (TypeORM) ---------------------------------------------------
+
+  async createObject(desc: ObjectDescriptor, segments: SegmentRecord[]): Promise<void> {
+    this.assertOpen();
+    checkObjectSegments(desc, segments);
+    await this.writeTransaction(async (m) => {
+      if (await m.existsBy(ObjectEntity, { sysname: desc.sysname })) {
+        throw new Error(`object ${desc.sysname} already exists`);
+      }
+      await m.insert(SegmentEntity, segments.map(segmentEntityOf));
+      await m.insert(ObjectEntity, objectEntityOf(desc));
+    });
+    debug("created object %s (%s v%d)", desc.sysname, desc.className, desc.classVersion);
+  }
+
+  getObject(sysname: SysName): ObjectDescriptor | null {
+    this.assertOpen();
+    const row = this.sql.getObject.get(sysname) as ObjectEntity | undefined;
+    return row ? objectDescriptorOf(row) : null;
+  }
+
+  listObjects(): ObjectDescriptor[] {
+    this.assertOpen();
+    return (this.sql.listObjects.all() as ObjectEntity[]).map(objectDescriptorOf);
+  }
+
+  async deleteObject(sysname: SysName): Promise<boolean> {
+    this.assertOpen();
+    const deleted = await this.writeTransaction(async (m) => {
+      if (!(await m.existsBy(ObjectEntity, { sysname }))) return false;
+      const segments = await m.findBy(SegmentEntity, { object: sysname });
+      const names = segments.map((s) => s.sysname);
+      if (names.length > 0) await m.delete(PageEntity, { segment: In(names) });
+      await m.delete(SegmentEntity, { object: sysname });
+      await m.delete(ObjectEntity, { sysname });
+      return true;
+    });
+    if (deleted) debug("deleted object %s", sysname);
+    return deleted;
+  }
+
+  getSegment(sysname: SysName): SegmentRecord | null {
+    this.assertOpen();
+    const row = this.sql.getSegment.get(sysname) as SegmentEntity | undefined;
+    return row ? segmentRecordOf(row) : null;
+  }
+
+  // ---- pages (prepared statements) ------------------------------------------------------
+
+  readPage(segment: SysName, page: PageNo): StoredPage {
+    this.assertOpen();
+    const row = this.sql.readPage.get(page, segment) as [number, number | null, Buffer | null] | undefined;
+    if (row === undefined) throw segmentNotFound(segment);
+    checkPageNo(segment, page, row[0]);
+    return row[2] === null ? { bytes: null, version: 0 } : { bytes: row[2], version: row[1] as number };
+  }
+
+  commitPages(writes: PageWrite[]): Promise<number[]> {
+    try {
+      this.assertOpen();
+      const copies = copyWrites(writes);
+      if (copies.length === 0) return Promise.resolve([]);
+      this.stats.commitCalls++;
+      return this.groupCommit.submit(copies);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  // ---- classes --------------------------------------------------------------------------
+
+  async putClass(rec: ClassRecord): Promise<void> {
+    this.assertOpen();
+    await this.writeTransaction(async (m) => {
+      if (await m.existsBy(ClassEntity, { name: rec.name, version: rec.version })) {
+        throw new Error(`class ${rec.name} version ${rec.version} is already registered`);
+      }
+      await m.insert(ClassEntity, classEntityOf(rec));
+    });
+    debug("registered class %s v%d", rec.name, rec.version);
+  }
+
+  getClass(name: ClassName, version?: number): ClassRecord | null {
+    this.assertOpen();
+    const row = (
+      version === undefined ? this.sql.getLatestClass.get(name) : this.sql.getClass.get(name, version)
+    ) as ClassEntity | undefined;
+    return row ? classRecordOf(row) : null;
+  }
+
+  listClasses(): ClassRecord[] {
+    this.assertOpen();
+    return (this.sql.listLatestClasses.all() as ClassEntity[]).map(classRecordOf);
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------------
+
+  /** The connection's settings as SQLite reports them (for tests, `clouds status`, /metrics). */
+  sqliteSettings(): SqliteSettings {
+    this.assertOpen();
+    return {
+      journalMode: String(this.db.pragma("journal_mode", { simple: true })),
+      synchronous: Number(this.db.pragma("synchronous", { simple: true })),
+      busyTimeoutMs: Number(this.db.pragma("busy_timeout", { simple: true })),
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.groupCommit.drain();
+    await this.lane.idle();
+    await this.dataSource.destroy();
+    debug("closed (epoch %d)", this.epoch);
+  }
+
+  // ---- internals ------------------------------------------------------------------------
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error("SqliteSegmentStore is closed");
+  }
+
+  /** A TypeORM transaction, run through the write lane. */
+  private writeTransaction<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
+    return this.lane.run(() => this.dataSource.transaction(work));
+  }
+
+  /** GroupCommit's executor: one transaction for the batch; it throws if that failed. */
+  private executeBatch(batch: readonly (readonly PageWrite[])[]): CallOutcome[] {
+    const outcomes = this.pageTransaction(batch);
+    this.stats.transactions++;
+    for (const outcome of outcomes) if (outcome.ok) this.stats.pagesWritten += outcome.versions.length;
+    debug("group commit: %d calls in one transaction", batch.length);
+    return outcomes;
+  }
+
+  /** Inside the transaction: each call is checked whole, then stored whole, or refused alone. */
+  private writeBatch(batch: readonly (readonly PageWrite[])[]): CallOutcome[] {
+    const maxPages = new Map<SysName, number | null>();
+    const maxPagesOf = (s: SysName) => {
+      if (!maxPages.has(s)) maxPages.set(s, this.segmentMaxPages(s));
+      return maxPages.get(s)!;
+    };
+    return batch.map((writes) => {
+      try {
+        checkWriteTargets(writes, maxPagesOf);
+      } catch (error) {
+        if (!(error instanceof CloudsError)) throw error;
+        return { ok: false, error };
+      }
+      return { ok: true, versions: writes.map((w) => this.upsertPage(w)) };
+    });
+  }
+
+  private segmentMaxPages(segment: SysName): number | null {
+    const row = this.sql.segmentMaxPages.get(segment) as { maxPages: number } | undefined;
+    return row ? row.maxPages : null;
+  }
+
+  private upsertPage(write: PageWrite): number {
+    return (this.sql.upsertPage.get(write.segment, write.page, write.bytes) as { version: number }).version;
+  }
+}
+
+// ---- opening ------------------------------------------------------------------------------
+
+/** Runs on the fresh connection before TypeORM touches the schema. */
+function applyPragmas(db: BetterSqlite3.Database, durability: Durability): void {
+  db.pragma("journal_mode = WAL");
+  db.pragma(`synchronous = ${SYNCHRONOUS[durability]}`);
+  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+}
+
+/** The better-sqlite3 Database TypeORM opened (BetterSqlite3Driver.databaseConnection). */
+function connectionOf(dataSource: DataSource): BetterSqlite3.Database {
+  const db = (dataSource.driver as unknown as { databaseConnection?: BetterSqlite3.Database }).databaseConnection;
+  if (!db || typeof db.prepare !== "function") throw new Error("TypeORM driver exposes no better-sqlite3 connection");
+  return db;
+}
+
+/** WAL is part of the durability contract: refuse a file system that cannot do it. */
+function checkJournalMode(db: BetterSqlite3.Database, file: string): void {
+  const mode = db.pragma("journal_mode", { simple: true });
+  if (mode !== "wal" && file !== ":memory:") throw new Error(`${file}: journal_mode is ${mode}, WAL is required`);
+}
+
+/** Inside the opening transaction: epoch + 1 (1 for a new file); the file must be ours. */
+async function bumpEpoch(m: EntityManager, serverId: ServerId): Promise<number> {
+  const state = await m.findOneBy(StoreStateEntity, { id: STORE_STATE_ID });
+  if (!state) {
+    await m.insert(StoreStateEntity, { id: STORE_STATE_ID, epoch: 1, serverId, createdAt: Date.now() });
+    return 1;
+  }
+  if (state.serverId !== serverId) {
+    throw new Error(`store belongs to data server ${state.serverId}, not ${serverId}`);
+  }
+  await m.update(StoreStateEntity, { id: STORE_STATE_ID }, { epoch: state.epoch + 1 });
+  return state.epoch + 1;
+}

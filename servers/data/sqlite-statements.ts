@@ -1,0 +1,66 @@
+/**
+ * SqliteStatements: the prepared statements of SqliteSegmentStore, on the one better-sqlite3
+ * connection that TypeORM opened.
+ *
+ * They serve what must be synchronous: the DSM hot path (readPage, the page upserts of a
+ * group commit) and the store's synchronous lookups (getObject, getSegment, getClass...).
+ * Table and column names are the explicit ones of entities/; columns are aliased back to the
+ * entities' property names so that rows go through the same mappers (segmentRecordOf, ...).
+ *
+ * Rules:
+ * - Each statement is one indexed lookup (primary key or idx_segments_object), except the
+ *   two list statements.
+ * - Prepared once, after TypeORM synchronized the schema. SQLite re-prepares them by itself
+ *   if the schema changes later.
+ */
+import type BetterSqlite3 from "better-sqlite3";
+
+type Statement = BetterSqlite3.Statement;
+
+const SEGMENT_COLUMNS = `sysname, object, role, max_pages AS maxPages, created_at AS createdAt`;
+const OBJECT_COLUMNS = `sysname, class_name AS className, class_version AS classVersion, home,
+  data_segment AS dataSegment, heap_segment AS heapSegment, volatile_segment AS volatileSegment,
+  created_at AS createdAt`;
+const CLASS_COLUMNS = `name, version, sysname, code, entries, source_file AS sourceFile,
+  source_hash AS sourceHash, registered_at AS registeredAt`;
+
+export class SqliteStatements {
+  /** (pageNo, segment) -> [maxPages, version | null, bytes | null]; no row: no segment. */
+  readonly readPage: Statement;
+  /** (segment) -> { maxPages }. */
+  readonly segmentMaxPages: Statement;
+  /** (segment, pageNo, bytes) -> { version }: inserts at version 1 or bumps the version. */
+  readonly upsertPage: Statement;
+  readonly getSegment: Statement;
+  readonly getObject: Statement;
+  readonly listObjects: Statement;
+  readonly getClass: Statement;
+  readonly getLatestClass: Statement;
+  readonly listLatestClasses: Statement;
+
+  constructor(db: BetterSqlite3.Database) {
+    this.readPage = db
+      .prepare(
+        `SELECT s.max_pages, p.version, p.bytes FROM segments s
+         LEFT JOIN pages p ON p.segment = s.sysname AND p.page_no = ? WHERE s.sysname = ?`,
+      )
+      .raw(true);
+    this.segmentMaxPages = db.prepare(`SELECT max_pages AS maxPages FROM segments WHERE sysname = ?`);
+    this.upsertPage = db.prepare(
+      `INSERT INTO pages (segment, page_no, version, bytes) VALUES (?, ?, 1, ?)
+       ON CONFLICT (segment, page_no) DO UPDATE SET version = version + 1, bytes = excluded.bytes
+       RETURNING version`,
+    );
+    this.getSegment = db.prepare(`SELECT ${SEGMENT_COLUMNS} FROM segments WHERE sysname = ?`);
+    this.getObject = db.prepare(`SELECT ${OBJECT_COLUMNS} FROM objects WHERE sysname = ?`);
+    this.listObjects = db.prepare(`SELECT ${OBJECT_COLUMNS} FROM objects ORDER BY created_at, sysname`);
+    this.getClass = db.prepare(`SELECT ${CLASS_COLUMNS} FROM classes WHERE name = ? AND version = ?`);
+    this.getLatestClass = db.prepare(
+      `SELECT ${CLASS_COLUMNS} FROM classes WHERE name = ? ORDER BY version DESC LIMIT 1`,
+    );
+    this.listLatestClasses = db.prepare(
+      `SELECT ${CLASS_COLUMNS} FROM classes c
+       WHERE version = (SELECT MAX(version) FROM classes WHERE name = c.name) ORDER BY name`,
+    );
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * ServerHost: runs one server role in this process — the HTTP API (express) and the
+ * socket.io transport on one port, the role's request handler, and its registration with
+ * the name server under /sys/servers/<id>.
+ *
+ *   const host = await ServerHost.start(options, (ctx) => makeMyRole(ctx));
+ *   ... host.address ...
+ *   await host.close();
+ *
+ * The role is built after the port is bound (it may need the address) but before any
+ * request is served: requests that arrive earlier wait for it. Every connection and HTTP
+ * call must present the cluster token.
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import createDebug from "debug";
+import { LamportClock } from "../../ra-kernel/lamport-clock.js";
+import { SocketIoTransport } from "../transport/socket-io-transport.js";
+import { PeerCache } from "../transport/peer-cache.js";
+import type { Peer, RequestHandler, TransportServer } from "../transport/transport.js";
+import { createHttpApi } from "./http-api.js";
+import type { Figures } from "./metrics.js";
+import type { ServerOptions } from "./server-options.js";
+import { ServerDirectory } from "./server-directory.js";
+
+const log = createDebug("servers:host");
+
+export interface RoleService {
+  handler: RequestHandler;
+  /** Called for every accepted connection (e.g. to track compute servers). */
+  attach?(peer: Peer): void;
+  status(): unknown | Promise<unknown>;
+  figures(): Figures;
+  close(): Promise<void>;
+}
+
+export interface HostContext {
+  options: ServerOptions;
+  clock: LamportClock;
+  /** Connections this process opens to other servers; they answer with the role's handler. */
+  peers: PeerCache;
+  /** Finds other servers (null for the name server itself). */
+  servers: ServerDirectory | null;
+  /** "host:port" this server listens on. */
+  address: string;
+}
+
+export class ServerHost {
+  private constructor(
+    readonly options: ServerOptions,
+    readonly address: string,
+    private readonly http: Server,
+    private readonly transport: TransportServer,
+    private readonly peers: PeerCache,
+    readonly role: RoleService,
+  ) {}
+
+  static async start(options: ServerOptions, makeRole: (ctx: HostContext) => Promise<RoleService>): Promise<ServerHost> {
+    const clock = new LamportClock();
+    let role: RoleService | undefined;
+    let ready!: () => void;
+    const roleReady = new Promise<void>((resolve) => (ready = resolve));
+    const handler: RequestHandler = async (kind, body, ctx) => {
+      if (!role) await roleReady;
+      return role!.handler(kind, body, ctx);
+    };
+    const http = createServer();
+    const port = await listen(http, options.host, options.port);
+    const address = `${options.host}:${port}`;
+    const transportImpl = new SocketIoTransport(clock, options.id);
+    const transport = await transportImpl.listen({ host: options.host, port, token: options.token, httpServer: http }, handler);
+    const peers = new PeerCache(transportImpl, { token: options.token, localId: options.id, handler });
+    const servers = options.nameServer ? new ServerDirectory(peers, options.nameServer) : null;
+    try {
+      role = await makeRole({ options, clock, peers, servers, address });
+    } catch (err) {
+      await Promise.allSettled([transport.close(), peers.close(), closeHttp(http)]);
+      throw err;
+    }
+    ready();
+    transport.onPeer((peer) => role!.attach?.(peer));
+    http.on("request", createHttpApi({ id: options.id, role: options.role, status: () => role!.status(), figures: () => role!.figures() }, options.token));
+    const host = new ServerHost(options, address, http, transport, peers, role);
+    if (servers) await host.register(servers);
+    log("%s (%s) serving on %s", options.id, options.role, address);
+    return host;
+  }
+
+  /** Registers (again) under /sys/servers/<id>. */
+  async register(servers: ServerDirectory): Promise<void> {
+    const names = await servers.names();
+    await names.registerServer({ id: this.options.id, role: this.options.role, address: this.address, httpAddress: this.address, pid: process.pid });
+  }
+
+  async close(): Promise<void> {
+    await this.role.close().catch((err) => log("role close failed: %s", (err as Error).message));
+    await this.peers.close();
+    await this.transport.close();
+    await closeHttp(this.http);
+  }
+}
+
+function listen(http: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    http.once("error", reject);
+    http.listen(port, host, () => {
+      http.off("error", reject);
+      resolve((http.address() as AddressInfo).port);
+    });
+  });
+}
+
+function closeHttp(http: Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!http.listening) return resolve();
+    http.closeAllConnections();
+    http.close(() => resolve());
+  });
+}

@@ -1,0 +1,24 @@
+/**
+ * Options of one server process (any role), as the `clouds <role>` commands pass them.
+ */
+import type { ServerId, ServerRole } from "../../ra-kernel/ids.js";
+
+export interface ServerOptions {
+  /** This server's id: `ns1`, `ds1`, `cs2`, ... */
+  id: ServerId;
+  role: ServerRole;
+  /** Interface to bind. @default "127.0.0.1" */
+  host: string;
+  /** Port for socket.io and HTTP (one port). 0 picks a free one. @default 0 */
+  port: number;
+  /** Directory for this server's state (SQLite files). */
+  dir: string;
+  /** The cluster token every connection and HTTP call must present. */
+  token: string;
+  /** "host:port" of the name server (not needed by the name server itself). */
+  nameServer?: string;
+  /** Compute servers: isiba worker threads. @default 2 */
+  workers?: number;
+  /** Data servers: "power" (synchronous=FULL, the default) or "process" (synchronous=NORMAL). */
+  durability?: "power" | "process";
+}

@@ -1,0 +1,147 @@
+/**
+ * NameServer: the name server role's request logic over a NameDirectory.
+ *
+ * The process host (not this class) opens the transport and routes every request to
+ * `handler`; this class decodes it (protocol.ts), answers from the directory and pushes
+ * `name.changed` to peers that watch a prefix. It opens no socket and no HTTP endpoint.
+ *
+ * Rules:
+ * - `handler` never trusts a body: decodeNameRequest validates it first; whatever it throws
+ *   goes back to the caller as an error reply. Bad input never changes stored bindings.
+ * - Pushes are fire and forget: never awaited, failures only logged. A watcher is dropped
+ *   when its peer closes (peer.onClose) or is found closed when a change is pushed.
+ * - The server owns its directory from construction: `close()` stops pushes and closes it.
+ */
+import createDebug from "debug";
+import { LamportClock } from "../../ra-kernel/lamport-clock.js";
+import { BadRequestError } from "../transport/errors.js";
+import type { Peer, RequestContext, RequestHandler } from "../transport/transport.js";
+import { NameNotFoundError } from "./errors.js";
+import { isWithin, type Binding, type BindingChange, type NameDirectory } from "./name-directory.js";
+import type { NameServerOptions } from "./name-server-options.js";
+import {
+  decodeNameRequest,
+  NAME_CHANGED,
+  SERVERS_DIR,
+  type NameChanged,
+  type NameReply,
+  type NameRequest,
+  type ServerInfo,
+} from "./protocol.js";
+
+const log = createDebug("servers:name");
+
+export class NameServer {
+  /** Answers one request of the name protocol. */
+  readonly handler: RequestHandler = (kind, body, ctx) => this.handle(kind, body, ctx);
+
+  /** Watched prefixes by peer; an entry lives until its peer closes. */
+  private readonly watchers = new Map<Peer, Set<string>>();
+  private readonly clock: LamportClock;
+  private readonly maxWatchesPerPeer: number;
+  private readonly pushTimeoutMs: number;
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly directory: NameDirectory,
+    options: NameServerOptions = {},
+  ) {
+    this.clock = options.clock ?? new LamportClock();
+    this.maxWatchesPerPeer = options.maxWatchesPerPeer ?? 1000;
+    this.pushTimeoutMs = options.pushTimeoutMs ?? 10_000;
+    this.unsubscribe = directory.onChange((change) => this.publish(change));
+  }
+
+  /** Stops pushes, forgets watchers and closes the directory. */
+  async close(): Promise<void> {
+    this.unsubscribe();
+    this.watchers.clear();
+    await this.directory.close();
+  }
+
+  private async handle(kind: string, body: unknown, ctx: RequestContext): Promise<NameReply> {
+    const request = decodeNameRequest(kind, body);
+    log("%s from %s", kind, ctx.peer.remoteId);
+    return this.dispatch(request, ctx.peer);
+  }
+
+  private async dispatch(req: NameRequest, peer: Peer): Promise<NameReply> {
+    const d = this.directory;
+    switch (req.kind) {
+      case "name.bind": {
+        const { path, sysname, kind, meta, replace } = req.body;
+        return d.bind(path, sysname, kind, { meta, replace });
+      }
+      case "name.lookup":
+        return d.lookup(req.body.path);
+      case "name.unbind":
+        return { removed: await d.unbind(req.body.path) };
+      case "name.rename":
+        return d.rename(req.body.from, req.body.to, { replace: req.body.replace });
+      case "name.list":
+        return d.list(req.body.path);
+      case "name.register-server":
+        return this.registerServer(req.body);
+      case "name.servers":
+        return this.servers();
+      case "name.watch":
+        return this.watch(peer, req.body.path);
+    }
+  }
+
+  /** Server bindings have a null sysname: a server is reached by address. */
+  private registerServer(info: ServerInfo): Promise<Binding> {
+    log("server %s (%s) at %s", info.id, info.role, info.address);
+    const meta = { id: info.id, role: info.role, address: info.address, httpAddress: info.httpAddress, pid: info.pid };
+    return this.directory.bind(`${SERVERS_DIR}/${info.id}`, null, "server", { meta, replace: true });
+  }
+
+  private async servers(): Promise<Binding[]> {
+    try {
+      return (await this.directory.list(SERVERS_DIR)).filter((b) => b.kind === "server");
+    } catch (err) {
+      if (err instanceof NameNotFoundError) return [];
+      throw err;
+    }
+  }
+
+  private watch(peer: Peer, path: string): { path: string } {
+    let prefixes = this.watchers.get(peer);
+    if (!prefixes) {
+      if (peer.closed) return { path };
+      prefixes = new Set();
+      this.watchers.set(peer, prefixes);
+      peer.onClose(() => this.forget(peer));
+    }
+    if (!prefixes.has(path) && prefixes.size >= this.maxWatchesPerPeer) {
+      throw new BadRequestError(`name.watch: a peer may watch at most ${this.maxWatchesPerPeer} paths`, { kind: "name.watch", field: "path" });
+    }
+    prefixes.add(path);
+    log("%s watches %s", peer.remoteId, path);
+    return { path };
+  }
+
+  private forget(peer: Peer): void {
+    if (this.watchers.delete(peer)) log("%s no longer watches", peer.remoteId);
+  }
+
+  /** Pushes one change to every peer watching a prefix of its path (once per peer). */
+  private publish(change: BindingChange): void {
+    if (this.watchers.size === 0) return;
+    const push: NameChanged = { path: change.path, binding: change.binding, clock: this.clock.tick() };
+    for (const [peer, prefixes] of this.watchers) {
+      if (peer.closed) this.forget(peer);
+      else if ([...prefixes].some((prefix) => isWithin(change.path, prefix))) this.send(peer, push);
+    }
+  }
+
+  private send(peer: Peer, push: NameChanged): void {
+    try {
+      peer.request(NAME_CHANGED, push, { timeoutMs: this.pushTimeoutMs }).catch((err: unknown) => {
+        log("push of %s to %s failed: %s", push.path, peer.remoteId, (err as Error)?.message);
+      });
+    } catch (err) {
+      log("push of %s to %s failed: %s", push.path, peer.remoteId, (err as Error)?.message);
+    }
+  }
+}

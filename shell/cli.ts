@@ -1,0 +1,191 @@
+/**
+ * The `clouds` command line (DESIGN §2): cluster lifecycle, the shell, one-shot lines,
+ * class compilation, and the server roles for multi-machine deployments.
+ * Every failure is one clear line on stderr and exit code 1.
+ */
+import { parseArgs } from "node:util";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { asServerId, type ServerRole } from "../ra-kernel/ids.js";
+import type { ServerOptions } from "../servers/host/server-options.js";
+import { DEFAULT_DIR } from "./cluster-file.js";
+import { down, status, up } from "./cluster-launcher.js";
+import { connect } from "./client/cluster.js";
+import { runRepl } from "./repl.js";
+import { ShellSession, describeError } from "./shell-session.js";
+import { runRole } from "./role-command.js";
+
+process.setSourceMapsEnabled(true);
+
+const USAGE = `usage: clouds <command> [options]
+
+  up [--dir D] [--compute N] [--data N] [--detach]   start the embedded cluster (then the shell)
+  down [--dir D]                                     stop it
+  status [--dir D]                                   every server: role, address, pid, health, load
+  shell [--dir D]                                    the interactive shell
+  exec [--dir D] 'LINE'                              run one shell line
+  compile FILE.ts [--dir D]                          bundle and register the classes of a file
+  name-server | data-server | compute-server         run one role (multi-machine deployments):
+      --id ID --dir D --name-server HOST:PORT [--host H] [--port P] --token-file F
+  node --roles name,data,compute [...]               run several roles in one process
+
+Cluster state, logs and cluster.json live under --dir (default ${DEFAULT_DIR}).`;
+
+const OPTIONS = {
+  dir: { type: "string", default: DEFAULT_DIR },
+  compute: { type: "string", default: "2" },
+  data: { type: "string", default: "1" },
+  detach: { type: "boolean", default: false },
+  workers: { type: "string" },
+  durability: { type: "string" },
+  id: { type: "string" },
+  host: { type: "string", default: "127.0.0.1" },
+  port: { type: "string", default: "0" },
+  "name-server": { type: "string" },
+  "token-file": { type: "string" },
+  token: { type: "string" },
+  roles: { type: "string" },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+
+type Flags = ReturnType<typeof parse>["values"];
+
+function parse(argv: string[]) {
+  return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+}
+
+function count(flags: Flags, name: "compute" | "data"): number {
+  const n = Number(flags[name]);
+  if (!Number.isInteger(n) || n < 1 || n > 32) throw new Error(`--${name} must be a whole number from 1 to 32, got '${flags[name]}'`);
+  return n;
+}
+
+function durabilityOf(flags: Flags): "power" | "process" | undefined {
+  const d = flags.durability;
+  if (d !== undefined && d !== "power" && d !== "process") throw new Error(`--durability must be 'power' or 'process', got '${d}'`);
+  return d;
+}
+
+async function cmdUp(flags: Flags): Promise<number> {
+  const dir = flags.dir!;
+  const workers = flags.workers ? Number(flags.workers) : undefined;
+  console.log(`starting Clouds/TS cluster in ${dir} ...`);
+  const { info, started } = await up({ dir, compute: count(flags, "compute"), data: count(flags, "data"), workers, durability: durabilityOf(flags), say: (l) => console.log(l) });
+  console.log(started ? `cluster up: ${info.servers.length} servers (cluster file ${path.join(dir, "cluster.json")})` : `cluster already running in ${dir} (name server ${info.nameServer})`);
+  if (flags.detach) return 0;
+  try {
+    return await cmdShell(flags);
+  } finally {
+    if (started) {
+      console.log("stopping the cluster ...");
+      await down(dir, (l) => console.log(l));
+    }
+  }
+}
+
+async function cmdShell(flags: Flags): Promise<number> {
+  const cluster = await connect({ dir: flags.dir });
+  try {
+    return (await runRepl(cluster)) ? 0 : 1;
+  } finally {
+    await cluster.close();
+  }
+}
+
+async function cmdExec(flags: Flags, line: string | undefined): Promise<number> {
+  if (line === undefined) throw new Error("exec needs a shell line, e.g. clouds exec 'RectA.area()'");
+  const cluster = await connect({ dir: flags.dir });
+  try {
+    const result = await new ShellSession(cluster).run(line);
+    for (const out of result.output) console.log(out);
+    if (result.error) {
+      console.error(`error: ${result.error}`);
+      return 1;
+    }
+    return 0;
+  } finally {
+    await cluster.close();
+  }
+}
+
+async function cmdCompile(flags: Flags, file: string | undefined): Promise<number> {
+  if (!file) throw new Error("compile needs a file, e.g. clouds compile objects/examples/rectangle.ts");
+  return cmdExec(flags, `load ${JSON.stringify(file)}`);
+}
+
+async function cmdStatus(flags: Flags): Promise<number> {
+  const rows = await status(flags.dir!);
+  console.log(`${"id".padEnd(5)} ${"role".padEnd(8)} ${"address".padEnd(22)} ${"pid".padEnd(8)} ${"health".padEnd(10)} load`);
+  for (const r of rows) {
+    console.log(`${r.server.id.padEnd(5)} ${r.server.role.padEnd(8)} ${r.server.address.padEnd(22)} ${String(r.server.pid).padEnd(8)} ${(r.healthy ? "ok" : r.detail).padEnd(10)} ${r.load ?? "-"}`);
+  }
+  return rows.every((r) => r.healthy) ? 0 : 1;
+}
+
+async function cmdDown(flags: Flags): Promise<number> {
+  const n = await down(flags.dir!, (l) => console.log(l));
+  console.log(n === 0 ? `no cluster running in ${flags.dir}` : `cluster in ${flags.dir} stopped (${n} servers)`);
+  return 0;
+}
+
+function roleOptions(flags: Flags, role: ServerRole, defaultId: string): ServerOptions {
+  const token = flags.token ?? (flags["token-file"] ? readFileSync(flags["token-file"], "utf8").trim() : process.env.CLOUDS_TOKEN);
+  if (!token) throw new Error("a server needs the cluster token: --token-file F (or CLOUDS_TOKEN)");
+  if (role !== "name" && !flags["name-server"]) throw new Error(`a ${role} server needs --name-server HOST:PORT`);
+  const id = asServerId(flags.id ?? defaultId);
+  const port = Number(flags.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got '${flags.port}'`);
+  return {
+    id, role, host: flags.host!, port, dir: path.resolve(flags.dir === DEFAULT_DIR ? path.join(DEFAULT_DIR, id) : flags.dir!), token,
+    nameServer: flags["name-server"], workers: flags.workers ? Number(flags.workers) : undefined, durability: durabilityOf(flags),
+  };
+}
+
+async function cmdRole(flags: Flags, role: ServerRole): Promise<number> {
+  const defaults: Record<ServerRole, string> = { name: "ns1", data: "ds1", compute: "cs1" };
+  await runRole(roleOptions(flags, role, defaults[role]));
+  return -1;
+}
+
+async function cmdNode(flags: Flags): Promise<number> {
+  const roles = (flags.roles ?? "").split(",").map((r) => r.trim()).filter(Boolean);
+  const known: ServerRole[] = ["name", "data", "compute"];
+  const bad = roles.find((r) => !known.includes(r as ServerRole));
+  if (roles.length === 0 || bad) throw new Error(`--roles takes a list of name,data,compute${bad ? `; '${bad}' is not a role` : ""}`);
+  if (roles.length > 1 && flags.port !== "0") throw new Error("several roles in one process need --port 0 (each role gets its own port)");
+  throw new Error("'node' with several roles in one process is not available yet: run one 'clouds <role>-server' per role");
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { values: flags, positionals } = parse(argv);
+  const [command, arg] = positionals;
+  if (flags.help || !command || command === "help") {
+    console.log(USAGE);
+    return command || flags.help ? 0 : 1;
+  }
+  switch (command) {
+    case "up": return cmdUp(flags);
+    case "down": return cmdDown(flags);
+    case "status": return cmdStatus(flags);
+    case "shell": return cmdShell(flags);
+    case "exec": return cmdExec(flags, arg);
+    case "compile": return cmdCompile(flags, arg);
+    case "name-server": return cmdRole(flags, "name");
+    case "data-server": return cmdRole(flags, "data");
+    case "compute-server": return cmdRole(flags, "compute");
+    case "node": return cmdNode(flags);
+    default: throw new Error(`unknown command '${command}' (try 'clouds help')`);
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      if (code >= 0) process.exit(code);
+    },
+    (err) => {
+      console.error(`clouds: ${describeError(err)}`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,194 @@
+/**
+ * Cluster: a workstation's connection to a Clouds/TS cluster — the typed client.
+ *
+ *   const cluster = await connect({ dir: ".clouds" });
+ *   await cluster.load("objects/examples/rectangle.ts");
+ *   const rect = await cluster.create<Rectangle>("Rectangle", "RectA");
+ *   await rect.size(5, 10);
+ *   console.log(await rect.area());    // 50
+ *   await cluster.close();
+ *
+ * Names are resolved at the name server (paths as in the shell); invocations go to a
+ * compute server chosen by ComputePicker (or the hint); each call from here starts a new
+ * thread whose id is minted on this workstation. Errors arrive as the named CloudsError
+ * the server threw, with `server` and `remoteStack`.
+ */
+import * as path from "node:path";
+import { LamportClock } from "../../ra-kernel/lamport-clock.js";
+import { newThreadId, type SysName } from "../../ra-kernel/ids.js";
+import type { ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
+import { compileClassFile } from "../../objects/class-compiler.js";
+import { SocketIoTransport } from "../../servers/transport/socket-io-transport.js";
+import { PeerCache } from "../../servers/transport/peer-cache.js";
+import { ServerUnreachableError } from "../../servers/transport/errors.js";
+import { ServerDirectory } from "../../servers/host/server-directory.js";
+import { NameClient, type ServerInfo } from "../../servers/name/protocol.js";
+import { normalizePath, type Binding } from "../../servers/name/name-directory.js";
+import { DataClient, type ClassSummary } from "../../servers/data/protocol.js";
+import { ComputeClient } from "../../servers/compute/protocol.js";
+import { DEFAULT_DIR, readCluster, readToken } from "../cluster-file.js";
+import type { ConnectOptions } from "./connect-options.js";
+import { ComputePicker } from "./compute-picker.js";
+import { remoteRef, type Remote } from "./remote.js";
+import { NameUnboundError } from "./errors.js";
+
+export const CLASSES_DIR = "/sys/classes";
+
+export interface LoadResult {
+  name: string;
+  version: number;
+  entries: number;
+  created: boolean;
+}
+
+export interface InvokeOptions {
+  at?: string;
+}
+
+export class Cluster {
+  private readonly picker: ComputePicker;
+
+  private constructor(
+    readonly dir: string,
+    readonly workstation: string,
+    private readonly peers: PeerCache,
+    readonly servers: ServerDirectory,
+    private readonly timeoutMs: number,
+  ) {
+    this.picker = new ComputePicker(servers);
+  }
+
+  static async connect(options: ConnectOptions = {}): Promise<Cluster> {
+    const dir = options.clusterFile ? path.dirname(options.clusterFile) : (options.dir ?? DEFAULT_DIR);
+    const info = readCluster(dir);
+    const token = readToken(dir);
+    const workstation = options.workstation ?? `ws-${process.pid}`;
+    const transport = new SocketIoTransport(new LamportClock(), workstation);
+    const peers = new PeerCache(transport, { token, localId: workstation });
+    const cluster = new Cluster(dir, workstation, peers, new ServerDirectory(peers, info.nameServer), options.timeoutMs ?? 30_000);
+    await cluster.names();
+    return cluster;
+  }
+
+  names(): Promise<NameClient> {
+    return this.servers.names();
+  }
+
+  async lookup(name: string): Promise<Binding | null> {
+    return (await this.names()).lookup(normalizePath(name));
+  }
+
+  /** The sysname bound to an object name, or NameUnboundError. */
+  async resolve(name: string): Promise<SysName> {
+    const b = await this.lookup(name);
+    if (!b || !b.sysname || b.kind !== "object") {
+      const p = normalizePath(name);
+      throw new NameUnboundError(b ? `${p} is a ${b.kind}, not an object` : `no object named ${p}`, { path: p });
+    }
+    return b.sysname;
+  }
+
+  async bind<T>(name: string): Promise<Remote<T>> {
+    return this.ref<T>(await this.resolve(name));
+  }
+
+  ref<T>(sysname: SysName): Remote<T> {
+    return remoteRef<T>(sysname, (s, entry, args, at) => this.invoke(s, entry, args, { at }));
+  }
+
+  /** Compiles a class file and registers each of its classes (a changed class gets a new version). */
+  async load(file: string): Promise<LoadResult[]> {
+    const compiled = await compileClassFile(file);
+    const data = await this.dataServer();
+    const names = await this.names();
+    const out: LoadResult[] = [];
+    for (const c of compiled) {
+      const reply = await data.call("data.class.register", { name: c.name, code: c.code, entries: c.entries, sourceFile: c.sourceFile, sourceHash: c.sourceHash });
+      const meta = { version: reply.class.version, home: data.peer.remoteId, entries: c.entries.map((e) => e.name) };
+      await names.bind(`${CLASSES_DIR}/${c.name}`, reply.class.sysname, "class", { meta, replace: true });
+      out.push({ name: c.name, version: reply.class.version, entries: c.entries.length, created: reply.created });
+    }
+    return out;
+  }
+
+  /** Creates an object of a registered class, runs its constructor and binds `name` to it. */
+  async create<T>(className: string, name: string, args: unknown[] = [], options: InvokeOptions = {}): Promise<Remote<T>> {
+    const desc = await this.createObject(className, name, args, options);
+    return this.ref<T>(desc.sysname);
+  }
+
+  async createObject(className: string, name: string, args: unknown[] = [], options: InvokeOptions = {}): Promise<ObjectDescriptor> {
+    const path = normalizePath(name);
+    const names = await this.names();
+    const existing = await names.lookup(path);
+    if (existing) throw new (await import("../../servers/name/errors.js")).NameExistsError(`${path} is already bound (rm it first)`, { path });
+    const compute = await this.computeClient(options.at);
+    const { descriptor } = await compute.call("compute.create", { className, args, thread: newThreadId(this.workstation) }, { timeoutMs: this.timeoutMs });
+    try {
+      await names.bind(path, descriptor.sysname, "object", { meta: { className: descriptor.className } });
+    } catch (err) {
+      await this.deleteObject(descriptor.sysname).catch(() => undefined);
+      throw err;
+    }
+    return descriptor;
+  }
+
+  /** Invokes an entry on an object (by sysname). */
+  async invoke(target: SysName, entry: string, args: unknown[], options: InvokeOptions = {}): Promise<unknown> {
+    const compute = await this.computeClient(options.at);
+    const reply = await compute.call("compute.invoke", { thread: newThreadId(this.workstation), depth: 0, target, entry, args }, { timeoutMs: this.timeoutMs });
+    this.picker.noteLoad(reply.server, reply.load.running);
+    return reply.value;
+  }
+
+  async describe(sysname: SysName): Promise<ObjectDescriptor | null> {
+    const home = sysname.split(":")[1];
+    return (await this.dataClient(home)).call("data.object.get", { sysname });
+  }
+
+  async deleteObject(sysname: SysName): Promise<boolean> {
+    const home = sysname.split(":")[1];
+    return (await (await this.dataClient(home)).call("data.object.delete", { sysname })).removed;
+  }
+
+  async classInfo(name: string): Promise<ClassSummary | null> {
+    const cls = await (await this.dataServer()).call("data.class.get", { name });
+    if (!cls) return null;
+    const { code: _code, ...summary } = cls;
+    return summary;
+  }
+
+  async serverList(): Promise<ServerInfo[]> {
+    return this.servers.list();
+  }
+
+  async close(): Promise<void> {
+    await this.peers.close();
+  }
+
+  private async computeClient(at?: string): Promise<ComputeClient> {
+    const server = await this.picker.pick(at);
+    try {
+      return new ComputeClient(await this.peers.get(server.address));
+    } catch (err) {
+      this.picker.stale();
+      throw err;
+    }
+  }
+
+  /** The data server that registers classes: the first one by id. */
+  private async dataServer(): Promise<DataClient> {
+    const data = (await this.servers.list("data")).sort((a, b) => a.id.localeCompare(b.id));
+    if (data.length === 0) throw new ServerUnreachableError("no data server is registered", { peer: "data", address: "" });
+    return new DataClient(await this.peers.get(data[0].address));
+  }
+
+  private async dataClient(id: string): Promise<DataClient> {
+    return new DataClient(await this.peers.get(await this.servers.address(id as never)));
+  }
+}
+
+/** Connects to the cluster described by `.clouds/cluster.json` (or the given dir/file). */
+export function connect(options: ConnectOptions = {}): Promise<Cluster> {
+  return Cluster.connect(options);
+}

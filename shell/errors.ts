@@ -1,0 +1,41 @@
+/**
+ * Errors of the shell. Each is a CloudsError, so `clouds exec` and remote tools rebuild it
+ * by name.
+ *
+ * LineSyntaxError is the only error `parseLine` throws: any line it cannot read, however
+ * malformed, ends here, never as a TypeError or a stack overflow. The message says what
+ * was expected and where (`expected ')' to close the argument list at column 18`);
+ * `column` is 1-based into `line`, and `pointer()` draws a caret under it.
+ */
+import { CloudsError, registerError } from "../ra-kernel/clouds-error.js";
+
+/** Longest line kept in the error (a rejected 64 KiB line is not carried around). */
+const KEPT_LINE_CHARS = 200;
+
+/** Thrown when a shell line cannot be parsed: names the problem and its column. */
+export class LineSyntaxError extends CloudsError {
+  /** 1-based column of the problem (one past the last character for "expected more"). */
+  declare readonly column: number;
+  /** The line as given (cut to its first 200 characters when longer). */
+  declare readonly line: string;
+  static override fieldNames = ["column", "line"];
+
+  /** `problem at column N`, for the character at 0-based `index` of `line`. */
+  static at(line: string, index: number, problem: string): LineSyntaxError {
+    return LineSyntaxError.plain(line, index, `${problem} at column ${index + 1}`);
+  }
+
+  /** An error whose message is `message` as is (it names no column itself). */
+  static plain(line: string, index: number, message: string): LineSyntaxError {
+    const kept = line.length > KEPT_LINE_CHARS ? line.slice(0, KEPT_LINE_CHARS) : line;
+    return new LineSyntaxError(message, { column: index + 1, line: kept });
+  }
+
+  /** The line and a caret under the column, for terminals. */
+  pointer(): string {
+    const pad = this.line.slice(0, this.column - 1).replace(/[^\t]/g, " ");
+    return `${this.line}\n${pad}^`;
+  }
+}
+
+registerError(LineSyntaxError);

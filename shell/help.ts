@@ -1,0 +1,147 @@
+/**
+ * Help: the text behind `help` and `help CMD`, one entry per kind of shell line.
+ *
+ * HELP is also where the line parser takes each command's usage from, so an operand error
+ * (`mv needs two names: mv A B`) and `help mv` never disagree. Keys are the command kinds
+ * of shell-command.ts (`invoke` is the `Name.entry(args)` line); `quit` is an alias of
+ * `exit`. Keep `usage` to one line: the overview prints it as a column.
+ */
+import type { CommandKind } from "./shell-command.js";
+
+export interface HelpEntry {
+  /** The line's shape, e.g. `mv A B`. */
+  usage: string;
+  /** One line: what it does. */
+  summary: string;
+  /** A few lines: operands, output, examples. */
+  details: string;
+}
+
+const ARGUMENTS = [
+  "Arguments are JS literals or names of objects, separated by commas:",
+  "  numbers 42 -1.5 2e3 0xff 0b101 0o17 1_000 Infinity NaN   bigints 10n -5n",
+  "  strings 'a' \"b\" `c` with escapes \\n \\t \\xHH \\u{...} (no ${...})",
+  "  true false null undefined   new Date(\"2024-05-01T00:00:00Z\") or new Date(ms)",
+  "  arrays [1, [2, \"x\"]]   objects {w: 3, \"h\": 4}   trailing commas allowed",
+  "  a bare name or path (RectA, ../RectA, /users/ana/RectA) passes that object.",
+  "No calls, operators, spread, regexes or comments.",
+].join("\n");
+
+export const HELP: Record<CommandKind, HelpEntry> = {
+  load: {
+    usage: "load FILE",
+    summary: "compile the classes in a .ts file and register them",
+    details: "Bundles FILE with its relative imports and registers each class it exports.\n" +
+      "Quote FILE if it contains spaces: load \"my classes/shapes.ts\".",
+  },
+  new: {
+    usage: "new Class Name[(args)]",
+    summary: "create an object of Class, run its constructor once, bind Name",
+    details: "Name may be a path (/users/ana/RectA). The constructor gets the arguments.\n" +
+      "Example: new Rectangle RectA(5, 10)\n\n" + ARGUMENTS,
+  },
+  invoke: {
+    usage: "[@server] Name.entry(args) [&]",
+    summary: "invoke an entry point of an object and print its result",
+    details: "Name may be a path: RectA, ../RectA, /users/ana/RectA. In a.b.c(...) the entry is c.\n" +
+      "@cs2 runs the invocation at compute server cs2; a trailing & starts it as a background\n" +
+      "thread and prints its id (see threads, kill, trace).\n" +
+      "Examples: RectA.size(5, 10)   @cs2 RectA.area()   Counter.run(1000) &\n\n" + ARGUMENTS,
+  },
+  ls: {
+    usage: "ls [PATH]",
+    summary: "list a directory of the name space (default: the current one)",
+    details: "Shows each name with the class of its object, or / for a directory.",
+  },
+  cd: {
+    usage: "cd PATH",
+    summary: "change the current directory",
+    details: "Relative names (RectA, dir/RectA, ../RectA) are resolved from it; / is the root.",
+  },
+  pwd: {
+    usage: "pwd",
+    summary: "print the current directory",
+    details: "The shell starts at /.",
+  },
+  mv: {
+    usage: "mv A B",
+    summary: "rename (rebind) a name",
+    details: "The object keeps its sysname; only the binding moves.",
+  },
+  rm: {
+    usage: "rm NAME",
+    summary: "delete an object and unbind its name",
+    details: "The object's segments are freed once no thread is in it.",
+  },
+  info: {
+    usage: "info NAME",
+    summary: "show an object's descriptor",
+    details: "Sysname, class and version, home data server, segments and their sizes.",
+  },
+  inspect: {
+    usage: "inspect NAME",
+    summary: "show an object's persistent fields, decoded",
+    details: "References to other objects are shown by name when bound, else by sysname.",
+  },
+  pages: {
+    usage: "pages NAME",
+    summary: "show the DSM state of each page of an object",
+    details: "For each page: segment, number, version, owner and copyset.",
+  },
+  threads: {
+    usage: "threads",
+    summary: "list this shell's threads",
+    details: "Each thread's id, state, the object and entry it is in now, and where.",
+  },
+  kill: {
+    usage: "kill ID",
+    summary: "stop a thread, wherever it runs",
+    details: "ID as shown by threads or by a background invocation (&).",
+  },
+  trace: {
+    usage: "trace ID",
+    summary: "show a thread's events in causal order",
+    details: "Invocations, returns, page faults, invalidations and flushes, merged from every\n" +
+      "server it passed through and ordered by Lamport clock.",
+  },
+  servers: {
+    usage: "servers",
+    summary: "list every server with role, address, health and load",
+    details: "As known to the name server's registry.",
+  },
+  help: {
+    usage: "help [CMD]",
+    summary: "list the commands, or explain one",
+    details: "help invoke explains Name.entry(args) and the argument literals.",
+  },
+  exit: {
+    usage: "exit",
+    summary: "leave the shell (also: quit)",
+    details: "Background threads keep running in the cluster.",
+  },
+};
+
+const ALIASES = new Map<string, CommandKind>([["quit", "exit"]]);
+
+function topicOf(cmd: string): CommandKind | undefined {
+  const alias = ALIASES.get(cmd);
+  if (alias !== undefined) return alias;
+  return Object.hasOwn(HELP, cmd) ? (cmd as CommandKind) : undefined;
+}
+
+function overview(): string {
+  const entries = Object.values(HELP);
+  const width = Math.max(...entries.map((e) => e.usage.length));
+  const rows = entries.map((e) => `  ${e.usage.padEnd(width)}  ${e.summary}`);
+  return ["Commands:", ...rows, "", "Lines starting with # are comments. Type 'help CMD' for details."].join("\n");
+}
+
+/** The overview table without `cmd`; the usage, summary and details of one command with it. */
+export function helpText(cmd?: string): string {
+  const name = cmd?.trim() ?? "";
+  if (name === "") return overview();
+  const topic = topicOf(name);
+  if (topic === undefined) return `no such command '${name}' (try 'help')`;
+  const entry = HELP[topic];
+  return `${entry.usage}\n  ${entry.summary}\n\n${entry.details}`;
+}

@@ -1,0 +1,277 @@
+/**
+ * parseLine: one shell line -> one ShellCommand (shell-command.ts). Pure: no I/O, no
+ * name resolution; the same grammar serves `clouds shell` and `clouds exec`.
+ *
+ *   load FILE | new Class Name[(args)] | [@server] Name.entry(args) [&]
+ *   ls [PATH] | cd PATH | pwd | mv A B | rm NAME | info NAME | inspect NAME | pages NAME
+ *   threads | kill ID | trace ID | servers | help [CMD] | exit | quit
+ *
+ * A line is read left to right by one cursor (LiteralParser, which also reads the
+ * arguments). If the line starts with a command word followed by a space or the end, it
+ * is that command and the rest are operands (bare words, or '...' / "..." strings);
+ * otherwise it must be an invocation. In `a.b.c(...)` the entry is the part after the
+ * last dot (`c`) and the target is the rest (`a.b`): dots are legal in names.
+ * Blank lines and lines starting with `#` are `{kind: "empty"}`.
+ *
+ * Every malformed line throws LineSyntaxError naming what was expected and the column;
+ * nothing else is ever thrown.
+ */
+import { isServerId } from "../ra-kernel/ids.js";
+import { LineSyntaxError } from "./errors.js";
+import { HELP } from "./help.js";
+import { checkLineSize, isIdentifier, isObjectPath, isPath, isSpace, LiteralParser, show } from "./literal-parser.js";
+import type { CommandKind, Expr, ShellCommand } from "./shell-command.js";
+
+/** What an operand must look like. */
+type OperandKind = "file" | "path" | "id" | "topic";
+
+interface CommandSpec {
+  kind: CommandKind;
+  operands: OperandKind[];
+  /** How many of the trailing operands may be left out. */
+  optional?: number;
+  /** The arity message, completed with the usage: `mv needs two names`. */
+  needs: string;
+  build(operands: string[]): ShellCommand;
+}
+
+/** A word after the command, and where it starts. */
+interface Operand {
+  text: string;
+  at: number;
+}
+
+const THREAD_ID = /^[A-Za-z0-9_:.-]+$/;
+/** Characters of the `Name.entry` head of an invocation (and of `new`'s Name). */
+const HEAD_CHAR = /[A-Za-z0-9_$./-]/;
+const NON_SPACE = /\S/;
+
+function spec(
+  kind: CommandKind,
+  operands: OperandKind[],
+  needs: string,
+  build: CommandSpec["build"],
+  optional = 0,
+): CommandSpec {
+  return { kind, operands, needs, build, optional };
+}
+
+const noOperands = (kind: CommandKind, word: string) =>
+  spec(kind, [], `${word} takes no operands`, () => ({ kind }) as ShellCommand);
+
+const oneName = (kind: "rm" | "info" | "inspect" | "pages") =>
+  spec(kind, ["path"], `${kind} needs one name`, ([name]) => ({ kind, name }));
+
+const oneThread = (kind: "kill" | "trace") =>
+  spec(kind, ["id"], `${kind} needs one thread id`, ([id]) => ({ kind, id }));
+
+/** Every command word but `new`, which has its own grammar. */
+const COMMANDS = new Map<string, CommandSpec>([
+  ["load", spec("load", ["file"], "load needs one file (quote it if it has spaces)", ([file]) => ({ kind: "load", file }))],
+  ["ls", spec("ls", ["path"], "ls takes at most one path",
+    ([path]) => (path === undefined ? { kind: "ls" } : { kind: "ls", path }), 1)],
+  ["cd", spec("cd", ["path"], "cd needs one path", ([path]) => ({ kind: "cd", path }))],
+  ["pwd", noOperands("pwd", "pwd")],
+  ["mv", spec("mv", ["path", "path"], "mv needs two names", ([from, to]) => ({ kind: "mv", from, to }))],
+  ["rm", oneName("rm")],
+  ["info", oneName("info")],
+  ["inspect", oneName("inspect")],
+  ["pages", oneName("pages")],
+  ["threads", noOperands("threads", "threads")],
+  ["kill", oneThread("kill")],
+  ["trace", oneThread("trace")],
+  ["servers", noOperands("servers", "servers")],
+  ["help", spec("help", ["topic"], "help takes at most one command",
+    ([command]) => (command === undefined ? { kind: "help" } : { kind: "help", command }), 1)],
+  ["exit", noOperands("exit", "exit")],
+  ["quit", noOperands("exit", "quit")],
+]);
+
+/** The command a line stands for; throws LineSyntaxError if it stands for none. */
+export function parseLine(line: string): ShellCommand {
+  checkLineSize(line);
+  const start = line.search(NON_SPACE);
+  if (start < 0 || line[start] === "#") return { kind: "empty" };
+  const end = trimmedEnd(line);
+  const breakAt = line.slice(start, end).search(/[\r\n]/);
+  if (breakAt >= 0) throw LineSyntaxError.at(line, start + breakAt, "a shell line cannot contain a line break");
+  return parseCommand(new LiteralParser(line, start, end));
+}
+
+function trimmedEnd(line: string): number {
+  let end = line.length;
+  while (end > 0 && isSpace(line[end - 1])) end--;
+  return end;
+}
+
+function parseCommand(p: LiteralParser): ShellCommand {
+  const word = commandWord(p);
+  if (word === "new") return parseNew(p);
+  const command = word === undefined ? undefined : COMMANDS.get(word);
+  if (command !== undefined) return parseOperands(p, command);
+  if (p.peek() === "@") return parseHinted(p);
+  return parseInvoke(p, undefined);
+}
+
+/** The command word at `pos` (`new` or a key of COMMANDS) followed by a space or the end: consumed and returned; else undefined. */
+function commandWord(p: LiteralParser): string | undefined {
+  let i = p.pos;
+  while (i < p.end && p.line[i] >= "a" && p.line[i] <= "z") i++;
+  if (i === p.pos || (i < p.end && !isSpace(p.line[i]))) return undefined;
+  const word = p.line.slice(p.pos, i);
+  if (word !== "new" && !COMMANDS.has(word)) return undefined;
+  p.pos = i;
+  return word;
+}
+
+// ---- commands with operands ----------------------------------------------------------
+
+function parseOperands(p: LiteralParser, command: CommandSpec): ShellCommand {
+  const operands = readOperands(p);
+  const max = command.operands.length;
+  const min = max - (command.optional ?? 0);
+  const message = `${command.needs}: ${HELP[command.kind].usage}`;
+  if (operands.length < min) throw LineSyntaxError.plain(p.line, p.end, message);
+  if (operands.length > max) {
+    const extra = operands[max];
+    throw LineSyntaxError.plain(p.line, extra.at, `${message} (unexpected '${clip(extra.text)}' at column ${extra.at + 1})`);
+  }
+  operands.forEach((operand, i) => checkOperand(p, command.operands[i], operand));
+  return command.build(operands.map((o) => o.text));
+}
+
+function readOperands(p: LiteralParser): Operand[] {
+  const operands: Operand[] = [];
+  for (p.skipSpaces(); !p.atEnd(); p.skipSpaces()) operands.push(readOperand(p));
+  return operands;
+}
+
+/** A bare word, or a '...' / "..." string followed by a space or the end. */
+function readOperand(p: LiteralParser): Operand {
+  const at = p.pos;
+  const quote = p.peek();
+  if (quote !== "'" && quote !== '"') return { text: p.scan(NON_SPACE), at };
+  const text = p.string();
+  if (!p.atEnd() && !isSpace(p.peek())) p.fail(`expected a space after the quoted operand, found ${show(p.peek())}`);
+  return { text, at };
+}
+
+function checkOperand(p: LiteralParser, kind: OperandKind, operand: Operand): void {
+  const { text, at } = operand;
+  if (kind === "file" && text === "") p.fail("expected a file name", at);
+  if (kind === "path" && !isPath(text)) {
+    p.fail(`'${clip(text)}' is not a valid path (components use A-Z a-z 0-9 _ . -, separated by /)`, at);
+  }
+  if (kind === "id" && !THREAD_ID.test(text)) p.fail(`'${clip(text)}' is not a thread id`, at);
+}
+
+// ---- new -------------------------------------------------------------------------------
+
+const NEW_USAGE = `new needs a class and a name: ${HELP.new.usage}`;
+
+/** `new Class Name` or `new Class Name(args)`, with `pos` after `new`. */
+function parseNew(p: LiteralParser): ShellCommand {
+  p.skipSpaces();
+  const className = readClassName(p);
+  if (p.atEnd()) throw LineSyntaxError.plain(p.line, p.end, NEW_USAGE);
+  if (!isSpace(p.peek())) p.fail(`expected a space after the class name '${className}', found ${show(p.peek())}`);
+  p.skipSpaces();
+  const name = readNewName(p);
+  p.skipSpaces();
+  const hasArgs = p.peek() === "(";
+  const args: Expr[] = hasArgs ? p.argumentList() : [];
+  p.skipSpaces();
+  if (!p.atEnd()) {
+    const after = hasArgs ? "the argument list" : `the name '${clip(name)}' (expected '(' or the end)`;
+    p.fail(`unexpected ${show(p.peek())} after ${after}`);
+  }
+  return { kind: "new", className, name, args };
+}
+
+function readClassName(p: LiteralParser): string {
+  if (p.atEnd()) throw LineSyntaxError.plain(p.line, p.end, NEW_USAGE);
+  const at = p.pos;
+  const className = p.scan(/[A-Za-z0-9_$]/);
+  if (className === "") p.fail(`expected a class name after 'new', found ${show(p.peek())}`);
+  if (!isIdentifier(className)) p.fail(`'${clip(className)}' is not a class name`, at);
+  return className;
+}
+
+function readNewName(p: LiteralParser): string {
+  const at = p.pos;
+  const name = p.scan(HEAD_CHAR);
+  if (name === "") p.fail(`expected an object name after the class name, found ${show(p.peek())}`);
+  if (!isObjectPath(name)) p.fail(`'${clip(name)}' is not a valid object name (components use A-Z a-z 0-9 _ . -)`, at);
+  return name;
+}
+
+// ---- invocations -------------------------------------------------------------------------
+
+/** `@cs2 Name.entry(args) [&]`. */
+function parseHinted(p: LiteralParser): ShellCommand {
+  const at = p.pos;
+  p.pos++;
+  const server = p.scan(/[a-z0-9_-]/);
+  if (server === "") p.fail(`expected a server id after '@' (a lowercase letter, then a-z 0-9 _ -), found ${show(p.peek())}`);
+  if (!isServerId(server)) p.fail(`'@${clip(server)}' is not a server id (a lowercase letter, then a-z 0-9 _ -)`, at);
+  const expected = `expected Name.entry(args) after the location hint '@${server}'`;
+  if (p.atEnd()) p.fail(expected);
+  if (!isSpace(p.peek())) p.fail(`expected a space after the location hint '@${server}', found ${show(p.peek())}`);
+  p.skipSpaces();
+  const before = p.pos;
+  if (commandWord(p) !== undefined) p.fail(`a location hint applies only to Name.entry(args), not to '${p.line.slice(before, p.pos)}'`, before);
+  return parseInvoke(p, server);
+}
+
+/** `Name.entry(args) [&]`, the hint (if any) already read. */
+function parseInvoke(p: LiteralParser, at: string | undefined): ShellCommand {
+  const headAt = p.pos;
+  const head = p.scan(HEAD_CHAR);
+  const afterHead = p.pos;
+  p.skipSpaces();
+  const dot = head.lastIndexOf(".");
+  const entry = head.slice(dot + 1);
+  const target = head.slice(0, Math.max(dot, 0));
+  if (p.peek() !== "(") {
+    if (dot > 0 && isIdentifier(entry) && isObjectPath(target)) p.fail(`expected '(' after entry name '${entry}'`);
+    if (at !== undefined) p.fail(`expected Name.entry(args) after the location hint '@${at}'`, headAt);
+    unknownCommand(p, headAt);
+  }
+  if (dot < 0) p.fail(`expected '.' and an entry name after '${clip(head)}' (invoke as Name.entry(args))`, afterHead);
+  checkInvokeHead(p, headAt, target, entry, dot);
+  const args = p.argumentList();
+  const background = readBackground(p);
+  return at === undefined
+    ? { kind: "invoke", target, entry, args, background }
+    : { kind: "invoke", target, entry, args, at, background };
+}
+
+function checkInvokeHead(p: LiteralParser, headAt: number, target: string, entry: string, dot: number): void {
+  if (entry === "") p.fail("expected an entry name after '.'", headAt + dot + 1);
+  if (!isIdentifier(entry)) p.fail(`'${clip(entry)}' is not an entry name (A-Z a-z 0-9 _ $, not starting with a digit)`, headAt + dot + 1);
+  if (target === "") p.fail(`expected an object name before '.${entry}'`, headAt);
+  if (!isObjectPath(target)) p.fail(`'${clip(target)}' is not a valid object name (components use A-Z a-z 0-9 _ . -)`, headAt);
+}
+
+/** An optional `&` after the argument list, then the end of the line. */
+function readBackground(p: LiteralParser): boolean {
+  p.skipSpaces();
+  if (p.atEnd()) return false;
+  if (p.peek() !== "&") p.fail(`unexpected ${show(p.peek())} after the argument list (only '&' may follow)`);
+  p.pos++;
+  p.skipSpaces();
+  if (!p.atEnd()) p.fail(`unexpected ${show(p.peek())} after '&' (it must end the line)`);
+  return true;
+}
+
+function unknownCommand(p: LiteralParser, at: number): never {
+  let end = at;
+  while (end < p.end && !isSpace(p.line[end])) end++;
+  const word = p.line.slice(at, end);
+  throw LineSyntaxError.plain(p.line, at, `unknown command '${clip(word)}' (try 'help')`);
+}
+
+/** At most 40 characters of user text, for messages. */
+function clip(text: string): string {
+  return text.length <= 40 ? text : `${text.slice(0, 37)}...`;
+}

@@ -1,0 +1,34 @@
+/**
+ * Repl: the interactive shell (`clouds shell`, and `clouds up` without --detach).
+ *
+ * On a terminal: a `clouds> ` prompt with line editing and history; errors print as one
+ * line and the shell goes on; `exit` or Ctrl-D leaves. With stdin not a terminal it runs
+ * the lines it reads, in order, printing results to stdout and errors to stderr, and
+ * returns false if any line failed.
+ */
+import * as readline from "node:readline";
+import type { Cluster } from "./client/cluster.js";
+import { ShellSession } from "./shell-session.js";
+
+export async function runRepl(cluster: Cluster, input = process.stdin, output = process.stdout): Promise<boolean> {
+  const interactive = Boolean((input as { isTTY?: boolean }).isTTY);
+  const session = new ShellSession(cluster, interactive && Boolean(output.isTTY));
+  const rl = readline.createInterface({ input, output: interactive ? output : undefined, terminal: interactive, historySize: 500 });
+  let ok = true;
+  const prompt = () => interactive && rl.prompt();
+  rl.setPrompt("clouds> ");
+  if (interactive) output.write("Clouds/TS shell. Type 'help' for commands, 'exit' to leave.\n");
+  prompt();
+  for await (const line of rl) {
+    const result = await session.run(line);
+    for (const out of result.output) output.write(out + "\n");
+    if (result.error) {
+      ok = false;
+      (interactive ? output : process.stderr).write(`error: ${result.error}\n`);
+    }
+    if (result.exit) break;
+    prompt();
+  }
+  rl.close();
+  return ok;
+}

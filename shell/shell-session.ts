@@ -1,0 +1,180 @@
+/**
+ * ShellSession: runs parsed shell lines against a cluster and returns what to print.
+ *
+ * One session per shell window (or `clouds exec`): it keeps the current directory of the
+ * name space. `run(line)` never throws for a bad line or a failed invocation: it returns
+ * `{ output, error }` with a one-line message (the REPL prints it and goes on; `exec` exits 1).
+ */
+import { inspect } from "node:util";
+import { CloudsError } from "../ra-kernel/clouds-error.js";
+import { isSysName } from "../ra-kernel/ids.js";
+import type { Cluster } from "./client/cluster.js";
+import { parseLine } from "./line-parser.js";
+import { helpText } from "./help.js";
+import type { Expr, ShellCommand } from "./shell-command.js";
+import { baseName, joinPath } from "../servers/name/name-directory.js";
+import { NameUnboundError } from "./client/errors.js";
+
+export interface LineResult {
+  output: string[];
+  error?: string;
+  exit?: boolean;
+}
+
+export class ShellSession {
+  private cwd = "/";
+
+  constructor(private readonly cluster: Cluster, private readonly color = false) {}
+
+  async run(line: string): Promise<LineResult> {
+    try {
+      return { output: await this.execute(parseLine(line)) };
+    } catch (err) {
+      if (err instanceof ExitSignal) return { output: [], exit: true };
+      return { output: [], error: describeError(err) };
+    }
+  }
+
+  private async execute(cmd: ShellCommand): Promise<string[]> {
+    switch (cmd.kind) {
+      case "empty": return [];
+      case "exit": throw new ExitSignal();
+      case "help": return [helpText(cmd.command)];
+      case "load": return this.load(cmd.file);
+      case "new": return this.create(cmd.className, cmd.name, cmd.args);
+      case "invoke": return this.invoke(cmd);
+      case "ls": return this.ls(cmd.path);
+      case "cd": return this.cd(cmd.path);
+      case "pwd": return [this.cwd];
+      case "mv": return this.mv(cmd.from, cmd.to);
+      case "rm": return this.rm(cmd.name);
+      case "info": return this.info(cmd.name);
+      case "servers": return this.servers();
+      case "inspect":
+      case "pages":
+      case "threads":
+      case "kill":
+      case "trace":
+        throw new CloudsError(`'${cmd.kind}' is not available yet in this version of Clouds/TS (see 'help')`);
+    }
+  }
+
+  private path(name: string): string {
+    return joinPath(this.cwd, name);
+  }
+
+  private async load(file: string): Promise<string[]> {
+    const results = await this.cluster.load(file);
+    return results.map((r) => {
+      const entries = `${r.entries} entry point${r.entries === 1 ? "" : "s"}`;
+      if (!r.created) return `class ${r.name} unchanged (version ${r.version}, ${entries})`;
+      return r.version === 1 ? `class ${r.name} registered (${entries})` : `class ${r.name} upgraded to version ${r.version} (${entries})`;
+    });
+  }
+
+  private async create(className: string, name: string, args: Expr[]): Promise<string[]> {
+    const path = this.path(name);
+    const desc = await this.cluster.createObject(className, path, await this.values(args));
+    return [`${path} -> ${desc.sysname}  (${desc.className})`];
+  }
+
+  private async invoke(cmd: Extract<ShellCommand, { kind: "invoke" }>): Promise<string[]> {
+    if (cmd.background) throw new CloudsError("background threads ('&') are not available yet in this version of Clouds/TS");
+    const target = await this.cluster.resolve(this.path(cmd.target));
+    const value = await this.cluster.invoke(target, cmd.entry, await this.values(cmd.args), { at: cmd.at });
+    return value === undefined ? [] : [this.format(value)];
+  }
+
+  private async values(args: Expr[]): Promise<unknown[]> {
+    return Promise.all(args.map((a) => this.value(a)));
+  }
+
+  private async value(expr: Expr): Promise<unknown> {
+    switch (expr.kind) {
+      case "literal": return expr.value;
+      case "array": return this.values(expr.items);
+      case "object": {
+        const out: Record<string, unknown> = {};
+        for (const [k, v] of expr.entries) out[k] = await this.value(v);
+        return out;
+      }
+      case "name":
+        throw new CloudsError(`'${expr.path}' is a name: passing object references as arguments is not available yet (quote it for a string)`);
+    }
+  }
+
+  private async ls(path?: string): Promise<string[]> {
+    const target = this.path(path ?? ".");
+    const names = await this.cluster.names();
+    const entries = await names.list(target);
+    if (entries.length === 0) return [];
+    return entries.map((b) => {
+      const name = b.kind === "directory" ? `${baseName(b.path)}/` : baseName(b.path);
+      const what = b.kind === "object" ? `${String(b.meta.className ?? "object")}  ${b.sysname}` : b.kind === "class" ? `class v${String(b.meta.version ?? "?")}` : b.kind;
+      return `${name.padEnd(24)} ${what}`;
+    });
+  }
+
+  private async cd(path: string): Promise<string[]> {
+    const target = this.path(path);
+    if (target !== "/") {
+      const b = await this.cluster.lookup(target);
+      if (!b) throw new NameUnboundError(`no such directory: ${target}`, { path: target });
+      if (b.kind !== "directory") throw new NameUnboundError(`${target} is a ${b.kind}, not a directory`, { path: target });
+    }
+    this.cwd = target;
+    return [];
+  }
+
+  private async mv(from: string, to: string): Promise<string[]> {
+    const b = await (await this.cluster.names()).rename(this.path(from), this.path(to));
+    return [`${this.path(from)} -> ${b.path}`];
+  }
+
+  private async rm(name: string): Promise<string[]> {
+    const path = this.path(name);
+    const b = await this.cluster.lookup(path);
+    if (!b) throw new NameUnboundError(`no such name: ${path}`, { path });
+    if (b.kind === "object" && b.sysname) await this.cluster.deleteObject(b.sysname);
+    await (await this.cluster.names()).unbind(path);
+    return [b.kind === "object" ? `removed ${path} (object ${b.sysname} deleted)` : `removed ${path}`];
+  }
+
+  private async info(name: string): Promise<string[]> {
+    const path = this.path(name);
+    const b = await this.cluster.lookup(path);
+    if (!b) throw new NameUnboundError(`no such name: ${path}`, { path });
+    if (b.kind !== "object" || !isSysName(b.sysname)) return [`${path}: ${b.kind}`, ...Object.entries(b.meta).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`)];
+    const d = await this.cluster.describe(b.sysname);
+    if (!d) return [`${path} -> ${b.sysname}: the object no longer exists at its home`];
+    return [
+      `${path} -> ${d.sysname}`,
+      `  class     ${d.className} (version ${d.classVersion})`,
+      `  home      ${d.home}`,
+      `  data      ${d.segments.data}`,
+      `  heap      ${d.segments.heap}`,
+      `  volatile  ${d.segments.volatile}`,
+      `  created   ${new Date(d.createdAt).toISOString()}`,
+    ];
+  }
+
+  private async servers(): Promise<string[]> {
+    const list = (await this.cluster.serverList()).sort((a, b) => a.id.localeCompare(b.id));
+    return list.map((s) => `${s.id.padEnd(5)} ${s.role.padEnd(8)} ${s.address.padEnd(22)} pid ${s.pid}`);
+  }
+
+  private format(value: unknown): string {
+    return inspect(value, { depth: 6, colors: this.color, breakLength: 100 });
+  }
+}
+
+class ExitSignal extends Error {}
+
+/** One line: the error's class (when it says more than "Error"), message and where it ran. */
+export function describeError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const e = err as Error & { server?: string };
+  const generic = ["Error", "CloudsError", "RemoteError"].includes(e.name);
+  const where = e.server ? ` (at ${e.server})` : "";
+  return `${generic ? "" : `${e.name}: `}${e.message}${where}`;
+}

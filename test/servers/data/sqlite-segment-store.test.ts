@@ -1,0 +1,220 @@
+/**
+ * SqliteSegmentStore: the shared SegmentStore behaviour suite, then what only a durable store
+ * does: survive close/reopen and SIGKILL, bump its epoch, honour its durability pragmas,
+ * fail a group-commit batch as a whole, and keep page batches out of entity transactions.
+ * Every store is closed and every temp dir removed in afterEach, also when a test failed.
+ */
+import { expect } from "chai";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import BetterSqlite3 from "better-sqlite3";
+import type { ServerId } from "../../../ra-kernel/ids.js";
+import { SqliteSegmentStore } from "../../../servers/data/sqlite-segment-store.js";
+import type { SegmentStoreOptions } from "../../../servers/data/store-options.js";
+import {
+  HOME,
+  newClass,
+  newObject,
+  pageOf,
+  rejection,
+  segmentStoreBehaviour,
+} from "../../support/segment-store-suite.js";
+import { CRASH_PAGES } from "../../support/commit-and-die.js";
+
+const CHILD_SCRIPT = join(__dirname, "../../support/commit-and-die.js");
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), "clouds-store-"));
+}
+
+interface ChildResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the crash-test child to its end (it SIGKILLs itself after its commits resolved). */
+function runCrashChild(file: string, durability: string): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CHILD_SCRIPT, file, durability], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => (stdout += chunk));
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+describe("SqliteSegmentStore", () => {
+  segmentStoreBehaviour(async () => {
+    const dir = tempDir();
+    try {
+      const store = await SqliteSegmentStore.open({ file: join(dir, "ds1.db"), serverId: HOME });
+      const dispose = async () => {
+        try {
+          await store.close();
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      };
+      return { store, dispose };
+    } catch (error) {
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
+  });
+
+  describe("on disk", () => {
+    let dir: string;
+    let file: string;
+    let opened: SqliteSegmentStore[] = [];
+
+    async function openStore(options: Partial<SegmentStoreOptions> = {}): Promise<SqliteSegmentStore> {
+      const store = await SqliteSegmentStore.open({ file, serverId: HOME, ...options });
+      opened.push(store);
+      return store;
+    }
+
+    beforeEach(() => {
+      dir = tempDir();
+      file = join(dir, "sub", "ds1.db");
+    });
+
+    afterEach(async () => {
+      try {
+        for (const store of opened) await store.close();
+      } finally {
+        opened = [];
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it("should keep objects, pages, versions and classes across close and reopen", async () => {
+      const first = await openStore();
+      const obj = newObject();
+      const rect = newClass("Rectangle", 1);
+      await first.createObject(obj.desc, obj.segments);
+      await first.putClass(rect);
+      await first.commitPages([{ segment: obj.desc.segments.data, page: 3, bytes: pageOf(3) }]);
+      await first.commitPages([{ segment: obj.desc.segments.data, page: 3, bytes: pageOf(4) }]);
+      await first.close();
+
+      const second = await openStore();
+      expect(second.getObject(obj.desc.sysname)).to.deep.equal(obj.desc);
+      expect(second.getSegment(obj.segments[1].sysname)).to.deep.equal(obj.segments[1]);
+      expect(second.getClass("Rectangle")).to.deep.equal(rect);
+      const page = second.readPage(obj.desc.segments.data, 3);
+      expect(page.version).to.equal(2);
+      expect(page.bytes).to.deep.equal(pageOf(4));
+      expect(await second.commitPages([{ segment: obj.desc.segments.data, page: 3, bytes: pageOf(5) }])).to.deep.equal([3]);
+    });
+
+    it("should increase the epoch at each open", async () => {
+      const epochs: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const store = await openStore();
+        epochs.push(store.epoch);
+        await store.close();
+      }
+      expect(epochs).to.deep.equal([1, 2, 3]);
+    });
+
+    it("should refuse a file that belongs to another data server", async () => {
+      await (await openStore()).close();
+      const err = await rejection(openStore({ serverId: "ds2" as ServerId }));
+      expect(err.message).to.match(/belongs to data server ds1/);
+      expect((await openStore()).epoch).to.equal(2);
+    });
+
+    it("should use WAL and synchronous=FULL by default (durability power)", async () => {
+      const store = await openStore();
+      expect(store.sqliteSettings()).to.deep.include({ journalMode: "wal", synchronous: 2 });
+      expect(store.durability).to.equal("power");
+    });
+
+    it("should use WAL and synchronous=NORMAL for durability process", async () => {
+      const store = await openStore({ durability: "process" });
+      expect(store.sqliteSettings()).to.deep.include({ journalMode: "wal", synchronous: 1 });
+    });
+
+    it("should reject every call of a batch and store nothing when its transaction fails", async () => {
+      const store = await openStore();
+      const obj = newObject();
+      await store.createObject(obj.desc, obj.segments);
+      const seg = obj.desc.segments.data;
+      const other = new BetterSqlite3(file);
+      try {
+        other.exec(`CREATE TRIGGER fail_page_5 BEFORE INSERT ON pages WHEN NEW.page_no = 5
+                    BEGIN SELECT RAISE(ABORT, 'disk on fire'); END`);
+        const before = store.stats.transactions;
+        const good = store.commitPages([{ segment: seg, page: 1, bytes: pageOf(1) }]);
+        const doomed = store.commitPages([{ segment: seg, page: 5, bytes: pageOf(5) }]);
+        expect((await rejection(good)).message).to.match(/disk on fire/);
+        expect((await rejection(doomed)).message).to.match(/disk on fire/);
+        expect(store.stats.transactions).to.equal(before);
+        expect(store.readPage(seg, 1)).to.deep.equal({ bytes: null, version: 0 });
+        other.exec(`DROP TRIGGER fail_page_5`);
+      } finally {
+        other.close();
+      }
+      expect(await store.commitPages([{ segment: seg, page: 5, bytes: pageOf(5) }])).to.deep.equal([1]);
+    });
+
+    it("should batch the calls that arrive within groupCommitMaxWaitMs", async () => {
+      const store = await openStore({ groupCommitMaxWaitMs: 50 });
+      const obj = newObject();
+      await store.createObject(obj.desc, obj.segments);
+      const before = store.stats.transactions;
+      const first = store.commitPages([{ segment: obj.desc.segments.data, page: 0, bytes: pageOf(0) }]);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      const second = store.commitPages([{ segment: obj.desc.segments.data, page: 1, bytes: pageOf(1) }]);
+      expect(await Promise.all([first, second])).to.deep.equal([[1], [1]]);
+      expect(store.stats.transactions - before).to.equal(1);
+    });
+
+    it("should keep page commits out of concurrent entity transactions", async () => {
+      const store = await openStore();
+      const a = newObject();
+      const b = newObject();
+      await store.createObject(a.desc, a.segments);
+      await store.putClass(newClass("Rectangle", 1));
+      const seg = a.desc.segments.data;
+      const results = await Promise.allSettled([
+        store.commitPages([{ segment: seg, page: 0, bytes: pageOf(1) }]),
+        store.createObject(b.desc, b.segments),
+        store.putClass(newClass("Rectangle", 1)), // rejected: its rollback must not undo pages
+        store.commitPages([{ segment: seg, page: 1, bytes: pageOf(2) }]),
+        store.deleteObject(b.desc.sysname),
+        store.commitPages([{ segment: seg, page: 2, bytes: pageOf(3) }]),
+      ]);
+      expect(results.map((r) => r.status)).to.deep.equal([
+        "fulfilled", "fulfilled", "rejected", "fulfilled", "fulfilled", "fulfilled",
+      ]);
+      await store.close();
+      const reopened = await openStore();
+      for (const page of [0, 1, 2]) expect(reopened.readPage(seg, page).version, `page ${page}`).to.equal(1);
+      expect(reopened.getObject(b.desc.sysname)).to.equal(null);
+    });
+
+    for (const durability of ["power", "process"]) {
+      it(`should keep acknowledged pages when the process is SIGKILLed (durability ${durability})`, async () => {
+        const result = await runCrashChild(file, durability);
+        expect(result.signal, result.stderr).to.equal("SIGKILL");
+        const { object, segment, versions } = JSON.parse(result.stdout.trim());
+        expect(versions).to.have.length(CRASH_PAGES);
+        const store = await openStore({ durability: durability as "power" | "process" });
+        expect(store.epoch).to.equal(2);
+        expect(store.getObject(object)).to.not.equal(null);
+        for (let page = 0; page < versions.length; page++) {
+          const stored = store.readPage(segment, page);
+          expect(stored.version, `page ${page}`).to.equal(versions[page]);
+          expect(stored.bytes, `page ${page}`).to.deep.equal(pageOf(page));
+        }
+      });
+    }
+  });
+});

@@ -1,0 +1,187 @@
+import { expect } from "chai";
+import { newSysName, type ServerId } from "../../../ra-kernel/ids.js";
+import { LamportClock } from "../../../ra-kernel/lamport-clock.js";
+import { BadPathError, DirectoryNotEmptyError, NameExistsError, NameNotFoundError, NotADirectoryError } from "../../../servers/name/errors.js";
+import { InMemoryNameDirectory } from "../../../servers/name/in-memory-name-directory.js";
+import type { Binding } from "../../../servers/name/name-directory.js";
+import { NameServer } from "../../../servers/name/name-server.js";
+import type { NameChanged } from "../../../servers/name/protocol.js";
+import { BadRequestError, UnknownMessageError } from "../../../servers/transport/errors.js";
+import { InMemoryBus, InMemoryTransport } from "../../../servers/transport/in-memory-transport.js";
+import type { Peer, RequestContext, TransportServer } from "../../../servers/transport/transport.js";
+import { NameClient } from "../../../servers/name/protocol.js";
+import { expectRejection } from "../../support/expect-rejection.js";
+import { FakePeer } from "../../support/fake-peer.js";
+
+const sysname = newSysName("ds1" as ServerId);
+
+describe("NameServer", () => {
+  let directory: InMemoryNameDirectory;
+  let server: NameServer;
+  let peer: FakePeer;
+  let ctx: RequestContext;
+
+  beforeEach(() => {
+    directory = new InMemoryNameDirectory();
+    server = new NameServer(directory, { clock: new LamportClock() });
+    peer = new FakePeer("shell:1");
+    ctx = { peer, clock: 1 };
+  });
+
+  afterEach(async () => {
+    await server.close();
+  });
+
+  const call = (kind: string, body: unknown): Promise<unknown> => Promise.resolve(server.handler(kind, body, ctx));
+
+  it("should answer every kind", async () => {
+    const bound = (await call("name.bind", { path: "a/b", sysname, kind: "object", meta: { x: 1 } })) as Binding;
+    expect(bound).to.include({ path: "/a/b", sysname, kind: "object" });
+    expect(await call("name.lookup", { path: "/a/b" })).to.deep.equal(bound);
+    expect(await call("name.lookup", { path: "/zz" })).to.equal(null);
+    expect(((await call("name.list", { path: "/a" })) as Binding[]).map((b) => b.path)).to.deep.equal(["/a/b"]);
+    expect(await call("name.rename", { from: "/a/b", to: "/c" })).to.include({ path: "/c", sysname });
+    expect(await call("name.unbind", { path: "/c" })).to.deep.equal({ removed: true });
+    expect(await call("name.unbind", { path: "/c" })).to.deep.equal({ removed: false });
+    expect(await call("name.servers", {})).to.deep.equal([]);
+    const info = { id: "cs1", role: "compute", address: "127.0.0.1:7002", httpAddress: "127.0.0.1:8002", pid: 7 };
+    expect(await call("name.register-server", info)).to.deep.include({ path: "/sys/servers/cs1", kind: "server", meta: info });
+    expect(((await call("name.servers", {})) as Binding[]).map((b) => b.path)).to.deep.equal(["/sys/servers/cs1"]);
+    expect(await call("name.watch", { path: "sys//" })).to.deep.equal({ path: "/sys" });
+  });
+
+  it("should answer refusals with the named errors", async () => {
+    await call("name.bind", { path: "/d/x", sysname, kind: "object" });
+    await expectRejection(call("name.bind", { path: "/d/x", sysname, kind: "object" }), NameExistsError);
+    await expectRejection(call("name.unbind", { path: "/d" }), DirectoryNotEmptyError);
+    await expectRejection(call("name.rename", { from: "/nope", to: "/b" }), NameNotFoundError);
+    await expectRejection(call("name.list", { path: "/nope" }), NameNotFoundError);
+  });
+
+  it("should refuse malformed input without changing anything", async () => {
+    const before = await directory.list("/");
+    const bad: Array<[string, unknown]> = [
+      ["name.bind", undefined],
+      ["name.bind", { path: "/a", sysname: 5, kind: "object" }],
+      ["name.bind", { path: "/a", sysname, kind: "object", meta: { big: "y".repeat(20_000) } }],
+      ["name.rename", { from: "/a" }],
+      ["name.register-server", { id: "x" }],
+      ["name.watch", {}],
+    ];
+    for (const [kind, body] of bad) {
+      const err = await expectRejection(call(kind, body), BadRequestError);
+      expect(err.kind).to.equal(kind);
+    }
+    await expectRejection(call("name.bind", { path: "/a/../etc", sysname, kind: "object" }), BadPathError);
+    await expectRejection(call("name.delete", { path: "/a" }), UnknownMessageError);
+    await expectRejection(call("name.servers", null), BadRequestError);
+    expect(await directory.list("/")).to.deep.equal(before);
+  });
+
+  it("should push changes under a watched prefix to the watching peer", async () => {
+    await call("name.watch", { path: "/users" });
+    await call("name.watch", { path: "/users/ana" });
+    await call("name.bind", { path: "/users/ana/RectA", sysname, kind: "object" });
+    await call("name.bind", { path: "/other", sysname, kind: "object" });
+    await call("name.rename", { from: "/users/ana", to: "/archive/ana" });
+    const pushes = peer.sent.map((r) => ({ kind: r.kind, ...(r.body as NameChanged) }));
+    expect(pushes.every((p) => p.kind === "name.changed")).to.equal(true);
+    expect(pushes.map((p) => [p.path, p.binding?.kind ?? null])).to.deep.equal([
+      ["/users", "directory"],
+      ["/users/ana", "directory"],
+      ["/users/ana/RectA", "object"],
+      ["/users/ana", null],
+      ["/users/ana/RectA", null],
+    ]);
+    const clocks = pushes.map((p) => p.clock);
+    expect(clocks).to.deep.equal([...clocks].sort((a, b) => a - b));
+    expect(new Set(clocks).size).to.equal(clocks.length);
+  });
+
+  it("should keep serving when a watcher fails and drop it once closed", async () => {
+    const failing = new FakePeer("shell:2");
+    failing.request = async () => {
+      throw new Error("gone");
+    };
+    await server.handler("name.watch", { path: "/" }, { peer: failing, clock: 1 });
+    await call("name.watch", { path: "/" });
+    await call("name.bind", { path: "/a", sysname, kind: "object" });
+    expect(peer.sent).to.have.length(1);
+    await peer.close();
+    await call("name.bind", { path: "/b", sysname, kind: "object" });
+    expect(peer.sent).to.have.length(1);
+    expect(await call("name.lookup", { path: "/b" })).to.include({ path: "/b" });
+  });
+
+  it("should forget a watcher whose peer closed without telling", async () => {
+    await call("name.watch", { path: "/" });
+    peer.closed = true;
+    await call("name.bind", { path: "/a", sysname, kind: "object" });
+    peer.closed = false;
+    await call("name.bind", { path: "/b", sysname, kind: "object" });
+    expect(peer.sent).to.have.length(0);
+  });
+
+  it("should bound the prefixes one peer may watch", async () => {
+    const small = new NameServer(new InMemoryNameDirectory(), { maxWatchesPerPeer: 2 });
+    try {
+      await small.handler("name.watch", { path: "/a" }, ctx);
+      await small.handler("name.watch", { path: "/b" }, ctx);
+      await small.handler("name.watch", { path: "/a" }, ctx);
+      await expectRejection(Promise.resolve(small.handler("name.watch", { path: "/c" }, ctx)), BadRequestError);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it("should close its directory", async () => {
+    await server.close();
+    await expectRejection(directory.lookup("/a"), Error);
+  });
+});
+
+describe("NameServer over the in-memory transport", () => {
+  const token = "test-token";
+  let server: NameServer;
+  let listening: TransportServer;
+  let peer: Peer;
+  let client: NameClient;
+
+  beforeEach(async () => {
+    const bus = new InMemoryBus();
+    server = new NameServer(new InMemoryNameDirectory());
+    listening = await new InMemoryTransport(bus, new LamportClock(), "ns1").listen({ host: "ns1", port: 0, token }, server.handler);
+    peer = await new InMemoryTransport(bus, new LamportClock(), "shell:1").connect(listening.address, { token, localId: "shell:1" });
+    client = new NameClient(peer);
+    peer.setHandler(client.handler);
+  });
+
+  afterEach(async () => {
+    await peer.close();
+    await listening.close();
+    await server.close();
+  });
+
+  it("should serve a client and push watched changes to it", async () => {
+    const changes: NameChanged[] = [];
+    await client.watch("/sys/servers", (c) => changes.push(c));
+    await client.registerServer({ id: "ds1" as ServerId, role: "data", address: "mem:ds1:1", httpAddress: "127.0.0.1:0", pid: 99 });
+    await expectRejection(client.bind("/sys/servers/ds1/x", sysname, "object"), NotADirectoryError);
+    expect((await client.servers()).map((b) => b.meta.id)).to.deep.equal(["ds1"]);
+    await until(() => changes.some((c) => c.path === "/sys/servers/ds1"));
+    expect(changes.find((c) => c.path === "/sys/servers/ds1")?.binding).to.include({ kind: "server" });
+  });
+
+  it("should reply to malformed requests with an error and keep serving", async () => {
+    await expectRejection(peer.request("name.bind", { path: 1 }), BadRequestError);
+    await expectRejection(peer.request("name.nope", {}), UnknownMessageError);
+    await expectRejection(client.bind("/a", sysname, "object").then(() => client.bind("/a", sysname, "object")), NameExistsError);
+    expect(await client.lookup("a")).to.include({ path: "/a", sysname });
+  });
+});
+
+/** Waits (briefly) for pushes delivered on later turns of the event loop. */
+async function until(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  expect(done(), "condition not reached").to.equal(true);
+}
