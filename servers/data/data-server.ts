@@ -94,11 +94,13 @@ export class DataServer {
       [...others].map(async ([holder, refs]) => {
         const peer = this.peers.get(holder);
         try {
-          if (peer) await peer.request("compute.invalidate", { pages: refs, epoch: this.store.epoch }, { timeoutMs: INVALIDATE_TIMEOUT_MS });
+          if (!peer) throw new Error("not connected");
+          await peer.request("compute.invalidate", { pages: refs, epoch: this.store.epoch }, { timeoutMs: INVALIDATE_TIMEOUT_MS });
         } catch (err) {
+          // Only a holder that cannot answer is forgotten everywhere (its cache is unreachable).
           log("holder %s did not invalidate (%s): dropping it from the directory", holder, (err as Error).message);
+          this.directory.dropHolder(holder);
         }
-        this.directory.dropHolder(holder);
       }),
     );
   }

@@ -1,0 +1,66 @@
+/**
+ * BenchCluster: a throwaway Clouds cluster for one benchmark — `clouds up --detach` in a
+ * fresh temp directory, stopped with `clouds down` and the directory removed afterwards.
+ *
+ *   await withBenchCluster({ compute: 2 }, async (bench) => {
+ *     const cluster = await connect({ dir: bench.dir });
+ *     ... bench.info.servers (id, role, address, pid) ...
+ *   });
+ *
+ * The cluster is stopped however the body ends, and also on SIGINT/SIGTERM (synchronously:
+ * the servers are detached processes, nothing else would stop them).
+ */
+import { execFile, execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { readCluster, type ClusterInfo } from "../../shell/cluster-file.js";
+
+/** The repo root (benchmarks run from dist/test/bench/). */
+export const REPO_ROOT = path.resolve(__dirname, "../../..");
+const CLOUDS = path.join(REPO_ROOT, "bin/clouds");
+const UP_TIMEOUT_MS = 60_000;
+const DOWN_TIMEOUT_MS = 30_000;
+
+const run = promisify(execFile);
+
+export interface BenchClusterOptions {
+  compute: number;
+  /** @default 1 */
+  data?: number;
+}
+
+export interface BenchCluster {
+  /** The cluster directory (cluster.json, token, logs/). */
+  dir: string;
+  info: ClusterInfo;
+}
+
+export async function withBenchCluster<T>(options: BenchClusterOptions, body: (bench: BenchCluster) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "clouds-bench-"));
+  const onSignal = (signal: NodeJS.Signals): void => {
+    stopSync(dir);
+    process.exit(signal === "SIGINT" ? 130 : 143);
+  };
+  process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
+  try {
+    const args = ["up", "--detach", "--dir", dir, "--compute", String(options.compute), "--data", String(options.data ?? 1)];
+    await run(process.execPath, [CLOUDS, ...args], { timeout: UP_TIMEOUT_MS });
+    return await body({ dir, info: readCluster(dir) });
+  } finally {
+    process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
+    await run(process.execPath, [CLOUDS, "down", "--dir", dir], { timeout: DOWN_TIMEOUT_MS }).catch((err: Error) =>
+      console.error(`bench: clouds down --dir ${dir} failed: ${err.message}`),
+    );
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function stopSync(dir: string): void {
+  try {
+    execFileSync(process.execPath, [CLOUDS, "down", "--dir", dir], { timeout: DOWN_TIMEOUT_MS, stdio: "ignore" });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

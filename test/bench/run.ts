@@ -1,0 +1,38 @@
+/**
+ * The benchmark runner (`npm run bench`): runs each benchmark in turn, prints its figure
+ * lines as they come, then one PASS/MISS line per target.
+ *
+ * To add a benchmark: write `test/bench/<name>.bench.ts` exporting
+ * `async function (report: BenchReport)` and add one line to BENCHMARKS.
+ *
+ * Exit code: 0 whatever the targets say (a miss is a finding); 1 only if a benchmark could
+ * not run (it threw). The next benchmark still runs.
+ */
+import { BenchReport } from "./bench-report.js";
+import { nullInvocation } from "./null-invocation.bench.js";
+
+type Benchmark = (report: BenchReport) => Promise<void>;
+
+const BENCHMARKS: Array<[name: string, run: Benchmark]> = [
+  ["null invocation", nullInvocation],
+];
+
+async function main(): Promise<number> {
+  const report = new BenchReport();
+  let failed = 0;
+  for (const [name, run] of BENCHMARKS) {
+    const started = performance.now();
+    report.line(`== ${name}`);
+    try {
+      await run(report);
+    } catch (err) {
+      failed++;
+      report.line(`!! ${name} could not run: ${(err as Error).stack ?? String(err)}`);
+    }
+    report.line(`   (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  }
+  report.printSummary();
+  return failed === 0 ? 0 : 1;
+}
+
+main().then((code) => (process.exitCode = code));
