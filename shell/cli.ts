@@ -13,7 +13,7 @@ import { down, status, up } from "./cluster-launcher.js";
 import { connect } from "./client/cluster.js";
 import { runRepl } from "./repl.js";
 import { ShellSession, describeError } from "./shell-session.js";
-import { runRole } from "./role-command.js";
+import { runRole, runRoles } from "./role-command.js";
 
 process.setSourceMapsEnabled(true);
 
@@ -153,7 +153,15 @@ async function cmdNode(flags: Flags): Promise<number> {
   const bad = roles.find((r) => !known.includes(r as ServerRole));
   if (roles.length === 0 || bad) throw new Error(`--roles takes a list of name,data,compute${bad ? `; '${bad}' is not a role` : ""}`);
   if (roles.length > 1 && flags.port !== "0") throw new Error("several roles in one process need --port 0 (each role gets its own port)");
-  throw new Error("'node' with several roles in one process is not available yet: run one 'clouds <role>-server' per role");
+  if (roles.length > 1 && flags.id) throw new Error("--id names one role; with several roles the ids are ns1, ds1, cs1");
+  const defaults: Record<ServerRole, string> = { name: "ns1", data: "ds1", compute: "cs1" };
+  const order = known.filter((r) => roles.includes(r));
+  const base = flags.dir === DEFAULT_DIR ? DEFAULT_DIR : flags.dir!;
+  const list = order.map((role) => ({ ...roleOptions({ ...flags, "name-server": flags["name-server"] ?? "local" }, role, defaults[role]), dir: path.resolve(base, flags.id ?? defaults[role]) }));
+  if (!flags["name-server"]) for (const o of list) if (o.nameServer === "local") o.nameServer = undefined;
+  if (!order.includes("name") && !flags["name-server"]) throw new Error("roles without the name role need --name-server HOST:PORT");
+  await runRoles(list);
+  return -1;
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -13,19 +13,34 @@ import { startDataServer } from "../servers/data/main.js";
 import { startComputeServer } from "../servers/compute/main.js";
 
 export async function runRole(options: ServerOptions): Promise<void> {
-  mkdirSync(options.dir, { recursive: true });
-  let host: ServerHost;
+  await runRoles([options]);
+}
+
+/**
+ * Runs several roles in this process (`clouds node --roles name,data,compute`), in the order
+ * given; a name server started here becomes the name server of the roles after it. Each role
+ * has its own port. One SIGTERM closes them all, last started first.
+ */
+export async function runRoles(list: ServerOptions[]): Promise<void> {
+  const hosts: ServerHost[] = [];
   try {
-    host = await start(options);
+    for (const options of list) {
+      mkdirSync(options.dir, { recursive: true });
+      const nameServer = options.nameServer ?? hosts.find((h) => h.options.role === "name")?.address;
+      const host = await start({ ...options, nameServer });
+      hosts.push(host);
+      console.log(`${options.id} (${options.role} server) listening on ${host.address}, pid ${process.pid}`);
+    }
   } catch (err) {
     report({ ready: false, error: (err as Error).message });
+    await Promise.allSettled(hosts.reverse().map((h) => h.close()));
     throw err;
   }
-  report({ ready: true, id: options.id, role: options.role, address: host.address, pid: process.pid });
-  console.log(`${options.id} (${options.role} server) listening on ${host.address}, pid ${process.pid}`);
+  const first = hosts[0];
+  report({ ready: true, id: first.options.id, role: first.options.role, address: first.address, pid: process.pid });
   const stop = async (signal: string) => {
-    console.log(`${options.id}: ${signal}, closing`);
-    await host.close();
+    console.log(`${signal}: closing ${hosts.map((h) => h.options.id).join(", ")}`);
+    for (const h of [...hosts].reverse()) await h.close();
     process.exit(0);
   };
   process.once("SIGTERM", () => void stop("SIGTERM"));

@@ -7,6 +7,10 @@
  *
  * One operation in flight at a time, each timed alone with the monotonic clock
  * (process.hrtime.bigint). Percentiles are nearest-rank over every sample.
+ *
+ * Figures that are compared with each other should come from `timeInterleaved`: it runs the
+ * operations in alternating rounds, so drift (other load on the machine, CPU frequency,
+ * which cores the threads land on) hits each of them alike.
  */
 
 /** What one measured run came to (microseconds). */
@@ -29,12 +33,31 @@ export async function warmUp(count: number, op: TimedOperation): Promise<void> {
 /** Runs `op` `count` times, one after the other, and summarizes their latencies. */
 export async function timeSequential(count: number, op: TimedOperation): Promise<LatencySummary> {
   const samples = new Float64Array(count);
-  for (let i = 0; i < count; i++) {
+  await sampleInto(samples, 0, count, op);
+  return summarize(samples);
+}
+
+/** `rounds` rounds; in each, every operation runs `perRound` times in turn. */
+export async function timeInterleaved<K extends string>(
+  ops: Record<K, TimedOperation>,
+  rounds: number,
+  perRound: number,
+): Promise<Record<K, LatencySummary>> {
+  const names = Object.keys(ops) as K[];
+  const samples = new Map(names.map((k) => [k, new Float64Array(rounds * perRound)]));
+  for (let r = 0; r < rounds; r++) {
+    for (const k of names) await sampleInto(samples.get(k)!, r * perRound, perRound, ops[k]);
+  }
+  return Object.fromEntries(names.map((k) => [k, summarize(samples.get(k)!)])) as Record<K, LatencySummary>;
+}
+
+/** Times `count` runs of `op` into samples[from..]; `op` sees the sample's index. */
+async function sampleInto(samples: Float64Array, from: number, count: number, op: TimedOperation): Promise<void> {
+  for (let i = from; i < from + count; i++) {
     const start = process.hrtime.bigint();
     await op(i);
     samples[i] = Number(process.hrtime.bigint() - start) / 1_000;
   }
-  return summarize(samples);
 }
 
 export function summarize(samplesUs: Float64Array): LatencySummary {

@@ -8,6 +8,7 @@
  * Exit code: 0 whatever the targets say (a miss is a finding); 1 only if a benchmark could
  * not run (it threw). The next benchmark still runs.
  */
+import * as os from "node:os";
 import { BenchReport } from "./bench-report.js";
 import { nullInvocation } from "./null-invocation.bench.js";
 
@@ -19,6 +20,7 @@ const BENCHMARKS: Array<[name: string, run: Benchmark]> = [
 
 async function main(): Promise<number> {
   const report = new BenchReport();
+  report.line(machine());
   let failed = 0;
   for (const [name, run] of BENCHMARKS) {
     const started = performance.now();
@@ -33,6 +35,13 @@ async function main(): Promise<number> {
   }
   report.printSummary();
   return failed === 0 ? 0 : 1;
+}
+
+/** Latencies depend on the machine and what else runs on it: say what it was. */
+function machine(): string {
+  const cpus = os.cpus();
+  const load = os.loadavg().map((l) => l.toFixed(2)).join(" ");
+  return `node ${process.version}, ${cpus.length} CPUs (${cpus[0]?.model.trim() ?? "unknown"}), load average ${load}`;
 }
 
 main().then((code) => (process.exitCode = code));
