@@ -12,10 +12,15 @@
  * (the heap's allocator guarantees that for everything it lays out).
  */
 import { PAGE_SHIFT, PAGE_SIZE, type PageNo, type SysName } from "./ids.js";
-import { PageState } from "./page-state.js";
-import type { FaultChannel } from "./fault-channel.js";
+import { PageState, type AccessMode } from "./page-state.js";
 import type { SegmentShare } from "./segment-frames.js";
 
+
+/** What takes a page fault: the FaultChannel in an isiba; a synchronous stand-in in unit tests. */
+export interface PageFaulter {
+  /** Returns once the page is accessible in `mode`, or throws. */
+  fault(segment: SysName, page: PageNo, mode: AccessMode): void;
+}
 
 export class MappedSegment {
   readonly sysname: SysName;
@@ -26,7 +31,7 @@ export class MappedSegment {
   /** Pages written since the last `takeDirty()`. */
   private readonly dirty = new Set<PageNo>();
 
-  constructor(share: SegmentShare, private readonly faults: FaultChannel) {
+  constructor(share: SegmentShare, private readonly faults: PageFaulter) {
     this.sysname = share.sysname;
     this.maxBytes = share.maxPages * PAGE_SIZE;
     this.view = new DataView(share.bytes);
