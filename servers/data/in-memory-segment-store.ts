@@ -16,7 +16,7 @@ import {
   checkObjectSegments,
   checkPageNo,
   checkWriteTargets,
-  copyWrites,
+  submitCommit,
   segmentNotFound,
 } from "./segment-checks.js";
 import type {
@@ -115,15 +115,7 @@ export class InMemorySegmentStore implements SegmentStore {
   }
 
   commitPages(writes: PageWrite[]): Promise<number[]> {
-    try {
-      this.assertOpen();
-      const copies = copyWrites(writes);
-      if (copies.length === 0) return Promise.resolve([]);
-      this.stats.commitCalls++;
-      return this.groupCommit.submit(copies);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return submitCommit(writes, { assertOpen: () => this.assertOpen(), stats: this.stats, groupCommit: this.groupCommit });
   }
 
   // ---- classes --------------------------------------------------------------------------

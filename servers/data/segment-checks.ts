@@ -9,7 +9,8 @@
  */
 import { PAGE_SIZE, type PageNo, type SysName } from "../../ra-kernel/ids.js";
 import { BadPageSizeError, PageOutOfRangeError, SegmentNotFoundError } from "./errors.js";
-import type { ObjectDescriptor, PageWrite, SegmentRecord } from "./segment-store.js";
+import type { ObjectDescriptor, PageWrite, SegmentRecord, StoreStats } from "./segment-store.js";
+import type { GroupCommit } from "./group-commit.js";
 
 export function segmentNotFound(sysname: SysName): SegmentNotFoundError {
   return new SegmentNotFoundError(`segment ${sysname} not found`, { sysname });
@@ -43,6 +44,26 @@ export function checkPageSize(write: PageWrite): void {
 export function copyWrites(writes: readonly PageWrite[]): PageWrite[] {
   for (const write of writes) checkPageSize(write);
   return writes.map((w) => ({ segment: w.segment, page: w.page, bytes: Buffer.from(w.bytes) }));
+}
+
+/**
+ * The front half of commitPages, the same in every store: check the store is open, copy the
+ * writes, count the call and queue it for the next group commit. Errors come back as a
+ * rejected promise, never thrown synchronously.
+ */
+export function submitCommit(
+  writes: readonly PageWrite[],
+  store: { assertOpen(): void; stats: StoreStats; groupCommit: GroupCommit },
+): Promise<number[]> {
+  try {
+    store.assertOpen();
+    const copies = copyWrites(writes);
+    if (copies.length === 0) return Promise.resolve([]);
+    store.stats.commitCalls++;
+    return store.groupCommit.submit(copies);
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 /**

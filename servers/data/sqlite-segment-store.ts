@@ -36,7 +36,7 @@ import {
   checkObjectSegments,
   checkPageNo,
   checkWriteTargets,
-  copyWrites,
+  submitCommit,
   segmentNotFound,
 } from "./segment-checks.js";
 import type {
@@ -187,15 +187,7 @@ export class SqliteSegmentStore implements SegmentStore {
   }
 
   commitPages(writes: PageWrite[]): Promise<number[]> {
-    try {
-      this.assertOpen();
-      const copies = copyWrites(writes);
-      if (copies.length === 0) return Promise.resolve([]);
-      this.stats.commitCalls++;
-      return this.groupCommit.submit(copies);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return submitCommit(writes, { assertOpen: () => this.assertOpen(), stats: this.stats, groupCommit: this.groupCommit });
   }
 
   // ---- classes --------------------------------------------------------------------------

@@ -23,6 +23,7 @@
  */
 import createDebug from "debug";
 import type { LamportClock } from "../../ra-kernel/lamport-clock.js";
+import { PeerRoster } from "./peer-roster.js";
 import { BasePeer, type Ack } from "./base-peer.js";
 import { AUTH_REFUSED, handshakeProblem } from "./envelope.js";
 import { AuthError, ServerUnreachableError } from "./errors.js";
@@ -75,9 +76,7 @@ export class InMemoryPeer extends BasePeer {
 
 /** A listening in-memory server: accepts connections the bus routes to it. */
 export class InMemoryServer implements TransportServer {
-  private readonly peerListeners: Array<(peer: Peer) => void> = [];
-  /** Accepted peers still open; each removes itself when it closes. */
-  private readonly peers = new Set<InMemoryPeer>();
+  private readonly roster = new PeerRoster<InMemoryPeer>();
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -97,7 +96,7 @@ export class InMemoryServer implements TransportServer {
   }
 
   onPeer(listener: (peer: Peer) => void): void {
-    this.peerListeners.push(listener);
+    this.roster.onPeer(listener);
   }
 
   /** Makes the server's end of a connection from `clientId` and links it to the client's. */
@@ -106,15 +105,7 @@ export class InMemoryServer implements TransportServer {
     const peer = new InMemoryPeer(clientId, `mem:${clientId}`, clock, localId);
     peer.setHandler(handler);
     InMemoryPeer.link(client, peer);
-    this.peers.add(peer);
-    peer.onClose(() => this.peers.delete(peer));
-    for (const listener of this.peerListeners) {
-      try {
-        listener(peer);
-      } catch (err) {
-        log("onPeer listener threw: %O", err);
-      }
-    }
+    this.roster.accept(peer);
   }
 
   close(): Promise<void> {
@@ -124,7 +115,7 @@ export class InMemoryServer implements TransportServer {
 
   private async shutdown(): Promise<void> {
     this.bus.unlisten(this.address, this);
-    await Promise.all([...this.peers].map((peer) => peer.close()));
+    await this.roster.closeAll();
   }
 }
 

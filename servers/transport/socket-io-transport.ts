@@ -31,6 +31,7 @@ import { Server as IoServer, type Socket as ServerSocket } from "socket.io";
 import { io as ioClient, type Socket as ClientSocket } from "socket.io-client";
 import type { LamportClock } from "../../ra-kernel/lamport-clock.js";
 import type { CloudsError } from "../../ra-kernel/clouds-error.js";
+import { PeerRoster } from "./peer-roster.js";
 import { BasePeer, type Ack } from "./base-peer.js";
 import { AUTH_REFUSED, DEFAULT_CONNECT_TIMEOUT_MS, MAX_LOCAL_ID_LENGTH, describeThrown, handshakeProblem } from "./envelope.js";
 import { AuthError, BadRequestError, ServerUnreachableError } from "./errors.js";
@@ -89,9 +90,7 @@ class SocketIoPeer extends BasePeer {
 
 /** The listening side: accepts authenticated sockets and makes each a Peer. */
 class SocketIoServer implements TransportServer {
-  private readonly peerListeners: Array<(peer: Peer) => void> = [];
-  /** Accepted peers still open; each removes itself when it closes. */
-  private readonly peers = new Set<SocketIoPeer>();
+  private readonly roster = new PeerRoster<SocketIoPeer>();
   private closing: Promise<void> | undefined;
   private boundPort: number | undefined;
 
@@ -122,19 +121,11 @@ class SocketIoServer implements TransportServer {
   }
 
   onPeer(listener: (peer: Peer) => void): void {
-    this.peerListeners.push(listener);
+    this.roster.onPeer(listener);
   }
 
   accept(peer: SocketIoPeer): void {
-    this.peers.add(peer);
-    peer.onClose(() => this.peers.delete(peer));
-    for (const listener of this.peerListeners) {
-      try {
-        listener(peer);
-      } catch (err) {
-        log("onPeer listener threw: %O", err);
-      }
-    }
+    this.roster.accept(peer);
   }
 
   close(): Promise<void> {
@@ -143,8 +134,8 @@ class SocketIoServer implements TransportServer {
   }
 
   private async shutdown(): Promise<void> {
-    log("server %s closing (%d peers)", this.address, this.peers.size);
-    await Promise.all([...this.peers].map((peer) => peer.close()));
+    log("server %s closing (%d peers)", this.address, this.roster.size);
+    await this.roster.closeAll();
     this.io.engine.close(); // every engine connection, including ones still handshaking
     if (this.ownsHttp) await closeHttp(this.http);
   }
