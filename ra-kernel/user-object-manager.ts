@@ -21,7 +21,8 @@ import type { DirtyPages } from "./isiba-messages.js";
 /** Where descriptors and class code come from (the homes, through the compute server). */
 export interface ObjectSource {
   descriptor(sysname: SysName): Promise<ObjectDescriptor>;
-  classSegment(name: string, version: number): Promise<ClassSegment>;
+  /** The given version of a class, or the latest when `version` is omitted. */
+  classSegment(name: string, version?: number): Promise<ClassSegment>;
 }
 
 export interface InvocationInput {

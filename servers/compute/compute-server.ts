@@ -68,9 +68,10 @@ export class ComputeServer implements RoleService {
   }
 
   private async create(req: Extract<ComputeRequest, { kind: "compute.create" }>): Promise<ComputeReplies["compute.create"]> {
+    const cls = await this.homes.classSegment(req.className, req.classVersion);
     const home = req.home ?? (await this.pickHome());
     const data = await this.homes.client(home);
-    const descriptor = await data.call("data.object.create", { className: req.className, classVersion: req.classVersion });
+    const descriptor = await data.call("data.object.create", { className: cls.name, classVersion: cls.version });
     try {
       await this.objects.construct(descriptor, req.args, { id: req.thread as ThreadId, depth: 0 });
     } catch (err) {

@@ -16,7 +16,8 @@ import type { ServerDirectory } from "../host/server-directory.js";
 import type { PeerCache } from "../transport/peer-cache.js";
 import type { Peer } from "../transport/transport.js";
 import { DataClient } from "../data/protocol.js";
-import { ClassLoadError } from "../../ra-kernel/errors.js";
+import { ClassNotFoundError } from "../data/errors.js";
+import { CLASSES_DIR } from "../name/protocol.js";
 import { UnknownObjectError } from "./errors.js";
 import { ServerUnreachableError } from "../transport/errors.js";
 
@@ -75,11 +76,17 @@ export class DataHomes implements HomeLink, ObjectSource {
     return d;
   }
 
-  async classSegment(name: string, version: number): Promise<ClassSegment> {
-    for (const ds of await this.servers.list("data")) {
-      const cls = await (await this.client(ds.id)).call("data.class.get", { name, version });
-      if (cls) return cls;
+  /**
+   * A class's code segment: the name server binds /sys/classes/<name> to the code segment's
+   * sysname, whose home stores every version. Latest version when `version` is omitted.
+   */
+  async classSegment(name: string, version?: number): Promise<ClassSegment> {
+    const binding = await (await this.servers.names()).lookup(`${CLASSES_DIR}/${name}`);
+    const cls = binding?.sysname ? await (await this.client(homeOf(binding.sysname))).call("data.class.get", { name, version }) : null;
+    if (!cls) {
+      const which = version === undefined ? "" : ` version ${version}`;
+      throw new ClassNotFoundError(`no class ${name}${which} is registered (load its file first)`, { className: name, version: version ?? null });
     }
-    throw new ClassLoadError(`class ${name}@${version} is not registered at any data server`, { className: name });
+    return cls;
   }
 }

@@ -21,7 +21,6 @@ import { decodeDataRequest, type DataReplies, type DataRequest, type DataStatus,
 import { PageDirectory, pageKey, type PageRef } from "./page-directory.js";
 import { PageLocks } from "./page-locks.js";
 import type { SegmentRecord, SegmentStore } from "./segment-store.js";
-import { ClassNotFoundError } from "./errors.js";
 
 const log = createDebug("servers:data");
 
@@ -105,20 +104,22 @@ export class DataServer {
     );
   }
 
-  private async createObject(className: string, classVersion?: number): Promise<ObjectDescriptor> {
-    const cls = this.store.getClass(className, classVersion);
-    if (!cls) throw new ClassNotFoundError(`no class ${className}${classVersion ? ` version ${classVersion}` : ""} is registered (load its file first)`, { className, version: classVersion ?? null });
+  /**
+   * Records a new object and allocates its segments. The class is resolved by the caller
+   * (the compute server, through the name server): it may be stored at another data server.
+   */
+  private async createObject(className: string, classVersion: number): Promise<ObjectDescriptor> {
     const sysname = newSysName(this.serverId);
     const seg = (role: "data" | "heap" | "volatile"): SegmentRecord => ({
       sysname: newSysName(this.serverId), object: sysname, role, maxPages: SEGMENT_MAX_PAGES[role], createdAt: Date.now(),
     });
     const segments = [seg("data"), seg("heap"), seg("volatile")];
     const desc: ObjectDescriptor = {
-      sysname, className: cls.name, classVersion: cls.version, home: this.serverId,
+      sysname, className, classVersion, home: this.serverId,
       segments: { data: segments[0].sysname, heap: segments[1].sysname, volatile: segments[2].sysname }, createdAt: Date.now(),
     };
     await this.store.createObject(desc, segments);
-    log("created %s (%s@%d)", sysname, cls.name, cls.version);
+    log("created %s (%s@%d)", sysname, className, classVersion);
     return desc;
   }
 

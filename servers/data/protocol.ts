@@ -9,7 +9,7 @@
  *   data.hello          {serverId}                      -> {serverId, epoch}
  *   data.page.read      {segment, page, mode}           -> {bytes|null, version, epoch}
  *   data.page.commit    {pages: [{segment,page,bytes}]} -> {versions, epoch}
- *   data.object.create  {className, classVersion?}      -> ObjectDescriptor
+ *   data.object.create  {className, classVersion}       -> ObjectDescriptor (class resolved by the caller)
  *   data.object.get     {sysname}                       -> ObjectDescriptor | null
  *   data.object.delete  {sysname}                       -> {removed}
  *   data.object.list    {}                              -> ObjectDescriptor[]
@@ -47,7 +47,7 @@ export type DataRequest =
   | { kind: "data.hello"; serverId: string }
   | { kind: "data.page.read"; segment: SysName; page: number; mode: "read" | "write" }
   | { kind: "data.page.commit"; pages: PageWriteMsg[] }
-  | { kind: "data.object.create"; className: string; classVersion?: number }
+  | { kind: "data.object.create"; className: string; classVersion: number }
   | { kind: "data.object.get"; sysname: SysName }
   | { kind: "data.object.delete"; sysname: SysName }
   | { kind: "data.object.list" }
@@ -85,7 +85,7 @@ export function decodeDataRequest(kind: string, body: unknown): DataRequest {
     case "data.page.read":
       return { kind, segment: sysname(kind, b, "segment"), page: int(kind, b, "page", 0, 2 ** 31), mode: oneOf(kind, b, "mode", ["read", "write"] as const) };
     case "data.page.commit": return { kind, pages: arr(kind, b, "pages", MAX_PAGES_PER_COMMIT).map((p, i) => pageWrite(kind, p, i)) };
-    case "data.object.create": return { kind, className: className(kind, b, "className"), classVersion: optInt(kind, b, "classVersion", 1) };
+    case "data.object.create": return { kind, className: className(kind, b, "className"), classVersion: int(kind, b, "classVersion", 1) };
     case "data.object.get":
     case "data.object.delete": return { kind, sysname: sysname(kind, b, "sysname") };
     case "data.class.register":

@@ -50,6 +50,8 @@ const log = createDebug("servers:name");
 
 /** Where servers register themselves. */
 export const SERVERS_DIR = "/sys/servers";
+/** Where `load` binds each class name to its code segment's sysname (whose home stores it). */
+export const CLASSES_DIR = "/sys/classes";
 /** The push kind sent to watchers. */
 export const NAME_CHANGED = "name.changed";
 

@@ -22,7 +22,7 @@ import { SocketIoTransport } from "../../servers/transport/socket-io-transport.j
 import { PeerCache } from "../../servers/transport/peer-cache.js";
 import { ServerUnreachableError } from "../../servers/transport/errors.js";
 import { ServerDirectory } from "../../servers/host/server-directory.js";
-import { NameClient, type ServerInfo } from "../../servers/name/protocol.js";
+import { CLASSES_DIR, NameClient, type ServerInfo } from "../../servers/name/protocol.js";
 import { normalizePath, type Binding } from "../../servers/name/name-directory.js";
 import { DataClient, type ClassSummary } from "../../servers/data/protocol.js";
 import { ComputeClient } from "../../servers/compute/protocol.js";
@@ -32,7 +32,7 @@ import { ComputePicker } from "./compute-picker.js";
 import { remoteRef, type Remote } from "./remote.js";
 import { NameUnboundError } from "./errors.js";
 
-export const CLASSES_DIR = "/sys/classes";
+export { CLASSES_DIR };
 
 export interface LoadResult {
   name: string;

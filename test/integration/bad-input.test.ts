@@ -49,7 +49,7 @@ describe("Bad input (integration, real processes)", function () {
     ["RectA.size('wide', 2)", /^error: ArgumentError: Rectangle\.size: argument 1 'x' must be a number, got string \(at cs\d\)\n$/],
     ["RectA.area(", /^error: LineSyntaxError: expected '\)' to close the argument list at column 12\n$/],
     ["lss", /^error: LineSyntaxError: unknown command 'lss' \(try 'help'\)/],
-    ["new Square S1", /^error: ClassNotFoundError: no class Square is registered \(load its file first\) \(at ds1\)\n$/],
+    ["new Square S1", /^error: ClassNotFoundError: no class Square is registered \(load its file first\) \(at cs\d\)\n$/],
     ["new Rectangle RectA", /^error: NameExistsError: \/RectA is already bound \(rm it first\)\n$/],
     ["@cs9 RectA.area()", /^error: UnknownServerError: no compute server 'cs9' \(compute servers: cs1, cs2\)\n$/],
     ["load /no/such/file.ts", /^error: CompileError: no such file: \/no\/such\/file\.ts\n$/],

@@ -32,7 +32,7 @@ describe("DataServer", () => {
     server.attach(cs1);
     server.attach(cs2);
     await call(cs1, "data.class.register", { name: "Rectangle", code: "", entries: [], sourceFile: "r.ts", sourceHash: "h1" });
-    obj = (await call(cs1, "data.object.create", { className: "Rectangle" })) as ObjectDescriptor;
+    obj = (await call(cs1, "data.object.create", { className: "Rectangle", classVersion: 1 })) as ObjectDescriptor;
   });
 
   it("should serve a never-written page as zeros with version 0", async () => {
@@ -78,7 +78,8 @@ describe("DataServer", () => {
       ["data.page.read", { segment: "nope", page: 0, mode: "read" }, "segment"],
       ["data.page.read", { segment: seg, page: -1, mode: "read" }, "page"],
       ["data.page.commit", { pages: [{ segment: seg, page: 0, bytes: new Uint8Array(5000) }] }, "bytes"],
-      ["data.object.create", { className: "no such!" }, "className"],
+      ["data.object.create", { className: "no such!", classVersion: 1 }, "className"],
+      ["data.object.create", { className: "Rectangle" }, "classVersion"],
     ] as const;
     for (const [kind, body, field] of bad) {
       try {
