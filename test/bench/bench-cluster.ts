@@ -7,10 +7,12 @@
  *     ... bench.info.servers (id, role, address, pid) ...
  *   });
  *
- * The cluster is stopped however the body ends, and also on SIGINT/SIGTERM (synchronously:
- * the servers are detached processes, nothing else would stop them).
+ * The cluster is stopped however the body ends, and also on SIGINT/SIGTERM (the servers are
+ * detached processes: nothing else would stop them). Stopping is asynchronous on purpose:
+ * a server closing on SIGTERM waits for its clients' websocket close handshakes, so the
+ * benchmark's own event loop must keep running while `clouds down` waits for the servers.
  */
-import { execFile, execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -39,9 +41,11 @@ export interface BenchCluster {
 
 export async function withBenchCluster<T>(options: BenchClusterOptions, body: (bench: BenchCluster) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "clouds-bench-"));
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= stopCluster(dir));
   const onSignal = (signal: NodeJS.Signals): void => {
-    stopSync(dir);
-    process.exit(signal === "SIGINT" ? 130 : 143);
+    console.error(`bench: ${signal}: stopping the cluster in ${dir}`);
+    void stop().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
   };
   process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
   try {
@@ -50,17 +54,16 @@ export async function withBenchCluster<T>(options: BenchClusterOptions, body: (b
     return await body({ dir, info: readCluster(dir) });
   } finally {
     process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
-    await run(process.execPath, [CLOUDS, "down", "--dir", dir], { timeout: DOWN_TIMEOUT_MS }).catch((err: Error) =>
-      console.error(`bench: clouds down --dir ${dir} failed: ${err.message}`),
-    );
-    rmSync(dir, { recursive: true, force: true });
+    await stop();
   }
 }
 
-function stopSync(dir: string): void {
+/** `clouds down`, then the directory goes; never throws (a failure is reported on stderr). */
+async function stopCluster(dir: string): Promise<void> {
   try {
-    execFileSync(process.execPath, [CLOUDS, "down", "--dir", dir], { timeout: DOWN_TIMEOUT_MS, stdio: "ignore" });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+    await run(process.execPath, [CLOUDS, "down", "--dir", dir], { timeout: DOWN_TIMEOUT_MS });
+  } catch (err) {
+    console.error(`bench: clouds down --dir ${dir} failed: ${(err as Error).message}`);
   }
+  rmSync(dir, { recursive: true, force: true });
 }
