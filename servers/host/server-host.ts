@@ -12,7 +12,7 @@
  * call must present the cluster token.
  */
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import createDebug from "debug";
 import { LamportClock } from "../../ra-kernel/lamport-clock.js";
 import { SocketIoTransport } from "../transport/socket-io-transport.js";
@@ -65,6 +65,7 @@ export class ServerHost {
       return role!.handler(kind, body, ctx);
     };
     const http = createServer();
+    trackSockets(http);
     const port = await listen(http, options.host, options.port);
     const address = `${options.host}:${port}`;
     const transportImpl = new SocketIoTransport(clock, options.id);
@@ -93,10 +94,14 @@ export class ServerHost {
   }
 
   async close(): Promise<void> {
+    const started = performance.now();
     await this.role.close().catch((err) => log("role close failed: %s", (err as Error).message));
+    log("%s: role closed after %d ms", this.options.id, performance.now() - started);
     await this.peers.close();
+    log("%s: connections closed after %d ms", this.options.id, performance.now() - started);
     await this.transport.close();
     await closeHttp(this.http);
+    log("%s closed in %d ms", this.options.id, performance.now() - started);
   }
 }
 
@@ -110,10 +115,24 @@ function listen(http: Server, host: string, port: number): Promise<number> {
   });
 }
 
+const openSockets = new WeakMap<Server, Set<Socket>>();
+
+/** Remembers every raw socket: upgraded (websocket) ones are invisible to closeAllConnections. */
+function trackSockets(http: Server): void {
+  const sockets = new Set<Socket>();
+  openSockets.set(http, sockets);
+  http.on("connection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
+}
+
+/** Stops listening and drops every connection at once: a frozen client cannot delay a stop. */
 function closeHttp(http: Server): Promise<void> {
   return new Promise((resolve) => {
     if (!http.listening) return resolve();
-    http.closeAllConnections();
     http.close(() => resolve());
+    http.closeAllConnections();
+    for (const socket of openSockets.get(http) ?? []) socket.destroy();
   });
 }
