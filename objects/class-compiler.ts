@@ -35,7 +35,12 @@ export async function compileClassFile(file: string): Promise<CompiledClass[]> {
   const abs = path.resolve(file);
   if (!existsSync(abs)) throw new CompileError(`no such file: ${file}`, { file });
   const code = await bundle(abs, file);
-  const exports = evaluateModule(path.basename(file), code);
+  let exports: Record<string, unknown>;
+  try {
+    exports = evaluateModule(path.basename(file), code);
+  } catch (err) {
+    throw new CompileError(`${file}: its code throws when evaluated: ${(err as Error).message.replace(/^cannot evaluate code of [^:]+: /, "")}`, { file });
+  }
   const signatures = readEntrySignatures(readFileSync(abs, "utf8"));
   const classes = Object.entries(exports)
     .filter(([, v]) => typeof v === "function" && (v as { prototype?: unknown }).prototype instanceof CloudsObject)

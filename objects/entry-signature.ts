@@ -27,8 +27,9 @@ export interface EntrySignature {
 const CHECKED = new Set(["number", "string", "boolean", "bigint"]);
 
 /** Parameter lists of every `@entry` method in `source`, by class name then method name. */
-export function readEntrySignatures(source: string): Map<string, Map<string, ParamInfo[] | null>> {
+export function readEntrySignatures(text: string): Map<string, Map<string, ParamInfo[] | null>> {
   const out = new Map<string, Map<string, ParamInfo[] | null>>();
+  const source = blankComments(text);
   const classes = [...source.matchAll(/\bclass\s+([A-Za-z_$][\w$]*)/g)].map((m) => ({ name: m[1], at: m.index ?? 0 }));
   const entryRe = /@entry\b(?:\s*\([^)]*\))?\s+(?:(?:public|async|override)\s+)*([A-Za-z_$][\w$]*)\s*(?:<[^>]*>)?\s*\(/g;
   for (const m of source.matchAll(entryRe)) {
@@ -41,13 +42,62 @@ export function readEntrySignatures(source: string): Map<string, Map<string, Par
   return out;
 }
 
+/**
+ * The source with every comment replaced by spaces (offsets kept), so that words in comments
+ * ("the class invariant") are not read as code. Strings are skipped over, not blanked.
+ */
+function blankComments(source: string): string {
+  let out = "";
+  for (let i = 0; i < source.length; ) {
+    const c = source[i];
+    const end = c === "/" && source[i + 1] === "/" ? lineEnd(source, i) : c === "/" && source[i + 1] === "*" ? blockEnd(source, i) : -1;
+    if (end >= 0) {
+      out += source.slice(i, end).replace(/[^\n]/g, " ");
+      i = end;
+    } else if (c === '"' || c === "'" || c === "`") {
+      const close = stringEnd(source, i);
+      out += source.slice(i, close);
+      i = close;
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return out;
+}
+
+function lineEnd(s: string, i: number): number {
+  const n = s.indexOf("\n", i);
+  return n < 0 ? s.length : n;
+}
+
+function blockEnd(s: string, i: number): number {
+  const n = s.indexOf("*/", i + 2);
+  return n < 0 ? s.length : n + 2;
+}
+
+function stringEnd(s: string, i: number): number {
+  for (let j = i + 1; j < s.length; j++) {
+    if (s[j] === "\\") j++;
+    else if (s[j] === s[i]) return j + 1;
+  }
+  return s.length;
+}
+
+/** +1 for an opening bracket, -1 for a closing one; the `>` of an arrow `=>` is no bracket. */
+function bracketDelta(text: string, i: number): number {
+  const c = text[i];
+  if (c === "(" || c === "[" || c === "{" || c === "<") return 1;
+  if (c === ">" && text[i - 1] === "=") return 0;
+  if (c === ")" || c === "]" || c === "}" || c === ">") return -1;
+  return 0;
+}
+
 /** The text between the '(' just before `start` and its matching ')', or null. */
 function paramList(source: string, start: number): string | null {
   let depth = 1;
   for (let i = start; i < source.length; i++) {
-    const c = source[i];
-    if (c === "(" || c === "[" || c === "{" || c === "<") depth++;
-    else if (c === ")" || c === "]" || c === "}" || c === ">") depth--;
+    depth += bracketDelta(source, i);
     if (depth === 0) return source.slice(start, i);
   }
   return null;
@@ -57,9 +107,9 @@ function splitTopLevel(list: string): string[] {
   const parts: string[] = [];
   let depth = 0;
   let cur = "";
-  for (const c of list) {
-    if ("([{<".includes(c)) depth++;
-    if (")]}>".includes(c)) depth--;
+  for (let i = 0; i < list.length; i++) {
+    const c = list[i];
+    depth += bracketDelta(list, i);
     if (c === "," && depth === 0) {
       parts.push(cur);
       cur = "";
@@ -94,7 +144,7 @@ export function argumentProblem(sig: EntrySignature, args: readonly unknown[]): 
   const max = rest ? Infinity : params.length;
   if (args.length < required || args.length > max) {
     const want = rest ? `at least ${required}` : required === params.length ? `${required}` : `${required} to ${max}`;
-    return `${sig.name} takes ${want} argument${want === "1" ? "" : "s"} (${params.map(describe).join(", ")}), got ${args.length}`;
+    return `${sig.name} takes ${want} argument${/(^|\s)1$/.test(want) ? "" : "s"} (${params.map(describe).join(", ")}), got ${args.length}`;
   }
   for (let i = 0; i < args.length && i < params.length; i++) {
     const p = params[i];

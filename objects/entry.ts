@@ -34,6 +34,7 @@ function mark(target: object, key: string | symbol, descriptor: PropertyDescript
   if (typeof key !== "string" || typeof descriptor?.value !== "function") {
     throw new TypeError(`@entry goes on a method; '${String(key)}' is not one`);
   }
+  if (typeof target === "function") throw new TypeError(`@entry goes on an instance method; '${key}' is static`);
   const ctor = (target as { constructor: object }).constructor;
   ownEntries(ctor).set(key, { name: key, exclusive: options.exclusive === true });
 }

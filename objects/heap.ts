@@ -84,8 +84,8 @@ export class Heap {
 
 function classFor(bytes: number): number {
   let k = 0;
-  while ((16 << k) < bytes) k++;
-  if (k >= CLASSES) throw new RangeError(`cannot allocate ${bytes} bytes in the persistent heap`);
+  while (k < CLASSES && 16 * 2 ** k < bytes) k++;
+  if (k >= CLASSES) throw new RangeError(`cannot allocate ${bytes} bytes in the persistent heap (largest block: ${16 * 2 ** (CLASSES - 1)} bytes)`);
   return k;
 }
 

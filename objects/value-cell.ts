@@ -56,14 +56,18 @@ export function readCell(mem: MappedSegment, heapMem: MappedSegment, addr: numbe
   }
 }
 
-/** Writes `value` (already checked storable) into the cell, freeing what the old value owned. */
+/**
+ * Writes `value` (already checked storable) into the cell, then frees what the old value
+ * owned. The new value's block is allocated first: if the heap is full the cell is unchanged.
+ */
 export function writeCell(mem: MappedSegment, heap: Heap, addr: number, value: unknown): void {
+  const stored = typeof value === "string" ? writeString(heap, value) : null;
   releaseCell(mem, heap, addr);
   if (typeof value === "number") {
     mem.setF64(addr + 8, value);
     mem.setU32(addr, Tag.NUMBER);
-  } else if (typeof value === "string") {
-    const { payload, length } = writeString(heap, value);
+  } else if (stored) {
+    const { payload, length } = stored;
     mem.setU32(addr + 4, length);
     mem.setU32(addr + 8, payload);
     mem.setU32(addr, Tag.STRING);

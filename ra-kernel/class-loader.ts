@@ -6,6 +6,11 @@
  * `require`, `process`, timers, file system or network. Its one import, "clouds-ts", is
  * answered with the runtime module. Module-level variables live per worker and per class
  * version: they are neither persistent nor shared (README says so).
+ *
+ * `module`, `exports` and `require` are made inside the context, so class code gets no host
+ * object but the runtime's. This keeps honest code from reaching Node by accident; it is not
+ * a security boundary (a `vm` context never is: the runtime's own functions lead back to the
+ * host's Function). Run only class files you trust.
  */
 import * as vm from "node:vm";
 import * as runtime from "../objects/index.js";
@@ -49,17 +54,25 @@ export function evaluateModule(key: string, code: string): Record<string, unknow
     name: `clouds class ${key}`,
     codeGeneration: { strings: false, wasm: false },
   });
-  const module = { exports: {} as Record<string, unknown> };
   try {
-    const wrapper = vm.runInContext(`(function (exports, require, module) {${code}\n})`, context, { filename: `clouds:${key}.js` });
-    wrapper(module.exports, requireInContext, module);
+    const load = vm.runInContext(moduleWrapper(code), context, { filename: `clouds:${key}.js` });
+    return load(runtime) as Record<string, unknown>;
   } catch (err) {
     throw new ClassLoadError(`cannot evaluate code of ${key}: ${(err as Error).message}`, { className: key });
   }
-  return module.exports;
 }
 
-function requireInContext(id: string): unknown {
-  if (id === "clouds-ts") return runtime;
-  throw new Error(`a Clouds class can import only "clouds-ts" and its own relative files, not '${id}'`);
+const IMPORT_REFUSED = 'a Clouds class can import only "clouds-ts" and its own relative files, not ';
+
+/** A CommonJS scope built inside the context; only "clouds-ts" can be required. */
+function moduleWrapper(code: string): string {
+  return `(function (runtime) {
+  const module = { exports: {} };
+  const require = (id) => {
+    if (id === "clouds-ts") return runtime;
+    throw new Error(${JSON.stringify(IMPORT_REFUSED)} + "'" + id + "'");
+  };
+  (function (exports, require, module) {${code}\n})(module.exports, require, module);
+  return module.exports;
+})`;
 }

@@ -101,7 +101,9 @@ export class DsmClient {
       this.counters.bytesIn += got.bytes?.length ?? 0;
       this.noteEpoch(home, got.epoch);
       if ((this.generations.get(gkey) ?? 0) !== gen) continue;
-      frames.install(page, got.bytes, stateFor(mode));
+      // Another fetch (e.g. a write fault's) may have installed the page meanwhile, and an
+      // isiba may have written it: never overwrite a copy at least as good as this one.
+      if (frames.state(page) < stateFor(mode)) frames.install(page, got.bytes, stateFor(mode));
       return;
     }
     throw new Error(`page ${page} of ${frames.sysname} kept being invalidated while it was fetched`);

@@ -69,6 +69,7 @@ export class MappedSegment {
   /** Writes bytes; may span pages. */
   write(addr: number, bytes: Uint8Array): void {
     this.checkRange(addr, bytes.length);
+    if (bytes.length === 0) return;
     for (let p = addr >>> PAGE_SHIFT, last = (addr + bytes.length - 1) >>> PAGE_SHIFT; p <= last && bytes.length > 0; p++) this.forWrite(p);
     this.u8.set(bytes, addr);
   }

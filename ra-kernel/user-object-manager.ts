@@ -68,7 +68,9 @@ export class UserObjectManager {
 
   /** Runs the constructor of a freshly created object. */
   async construct(descriptor: ObjectDescriptor, args: unknown[], thread: InvocationInput["thread"]): Promise<void> {
-    this.objects.set(descriptor.sysname, this.build(descriptor));
+    const built = this.build(descriptor);
+    built.catch(() => this.objects.delete(descriptor.sysname));
+    this.objects.set(descriptor.sysname, built);
     const obj = await this.load(descriptor.sysname);
     await this.execute(obj, "create", { object: descriptor.sysname, entry: "constructor", args, thread });
   }

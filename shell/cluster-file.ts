@@ -54,7 +54,7 @@ export function writeCluster(dir: string, info: ClusterInfo): void {
 export function ensureToken(dir: string): string {
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, "token");
-  if (!existsSync(file)) writeFileSync(file, randomBytes(24).toString("hex") + "\n", { mode: 0o600 });
+  if (!existsSync(file) || readFileSync(file, "utf8").trim() === "") writeFileSync(file, randomBytes(24).toString("hex") + "\n", { mode: 0o600 });
   chmodSync(file, 0o600);
   return readToken(dir);
 }

@@ -120,7 +120,7 @@ export class ShellSession {
     if (target !== "/") {
       const b = await this.cluster.lookup(target);
       if (!b) throw new NameUnboundError(`no such directory: ${target}`, { path: target });
-      if (b.kind !== "directory") throw new NameUnboundError(`${target} is a ${b.kind}, not a directory`, { path: target });
+      if (b.kind !== "directory") throw new NameUnboundError(`${target} is ${article(b.kind)} ${b.kind}, not a directory`, { path: target });
     }
     this.cwd = target;
     return [];
@@ -169,6 +169,10 @@ export class ShellSession {
 }
 
 class ExitSignal extends Error {}
+
+function article(word: string): string {
+  return /^[aeiou]/.test(word) ? "an" : "a";
+}
 
 /** One line: the error's class (when it says more than "Error"), message and where it ran. */
 export function describeError(err: unknown): string {

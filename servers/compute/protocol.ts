@@ -43,6 +43,7 @@ export interface ComputeReplies {
 }
 
 const ENTRY_RE = /^[A-Za-z_$][\w$]{0,127}$/;
+const CLASS_NAME_RE = ENTRY_RE;
 const MAX_ARGS = 1000;
 
 const entryName = (kind: string, b: Body) =>
@@ -59,7 +60,7 @@ export function decodeComputeRequest(kind: string, body: unknown): ComputeReques
       };
     case "compute.create":
       return {
-        kind, className: str(kind, b, "className", 128), classVersion: optInt(kind, b, "classVersion", 1),
+        kind, className: check(kind, b, "className", (v): v is string => typeof v === "string" && CLASS_NAME_RE.test(v), "a class name"), classVersion: optInt(kind, b, "classVersion", 1),
         home: b.home === undefined ? undefined : check(kind, b, "home", isServerId, "a server id"),
         args: arr(kind, b, "args", MAX_ARGS), thread: thread(kind, b),
       };

@@ -27,7 +27,7 @@ export function tokenMatches(given: string | undefined, token: string): boolean 
 
 function presentedToken(req: Request): string | undefined {
   const auth = req.header("authorization");
-  if (auth?.startsWith("Bearer ")) return auth.slice(7);
+  if (auth && /^bearer /i.test(auth)) return auth.slice(7).trim();
   return req.header("x-clouds-token") ?? undefined;
 }
 

@@ -21,8 +21,9 @@ export class ComputePicker {
   async pick(hint?: string): Promise<ServerInfo> {
     const servers = await this.list();
     if (hint) {
-      const s = servers.find((x) => x.id === hint) ?? (await this.list(true)).find((x) => x.id === hint);
-      if (!s) throw new UnknownServerError(`no compute server '${hint}' (compute servers: ${servers.map((x) => x.id).join(", ") || "none"})`, { serverId: hint });
+      const known = servers.some((x) => x.id === hint) ? servers : await this.list(true);
+      const s = known.find((x) => x.id === hint);
+      if (!s) throw new UnknownServerError(`no compute server '${hint}' (compute servers: ${known.map((x) => x.id).join(", ") || "none"})`, { serverId: hint });
       return s;
     }
     if (servers.length === 0) throw new ServerUnreachableError("no compute server is registered", { peer: "compute", address: "" });

@@ -1,0 +1,138 @@
+import { expect } from "chai";
+import { asServerId, newSysName, PAGE_SIZE } from "../../ra-kernel/ids.js";
+import { MappedSegment } from "../../ra-kernel/mapped-segment.js";
+import { PageState } from "../../ra-kernel/page-state.js";
+import { SegmentFrames } from "../../ra-kernel/segment-frames.js";
+import { SyncFaulter } from "../support/sync-faulter.js";
+import { newSegment, type TestSegment } from "../support/object-memory.js";
+
+describe("MappedSegment", () => {
+  let faulter: SyncFaulter;
+  let seg: TestSegment;
+
+  beforeEach(() => {
+    faulter = new SyncFaulter();
+    seg = newSegment(faulter, 16);
+  });
+
+  it("should fault a page that is not mapped, once, in the mode of the access", () => {
+    expect(seg.mem.u32(8)).to.equal(0);
+    expect(seg.mem.f64(16)).to.equal(0);
+    expect(faulter.log).to.deep.equal([{ segment: seg.sysname, page: 0, mode: "read" }]);
+  });
+
+  it("should not fault a page whose state allows the access", () => {
+    seg.frames.install(1, null, PageState.READ);
+    seg.frames.install(2, null, PageState.WRITE);
+    seg.mem.u32(PAGE_SIZE);
+    seg.mem.u32(2 * PAGE_SIZE);
+    seg.mem.setF64(2 * PAGE_SIZE + 8, 1.5);
+    expect(faulter.faults).to.equal(0);
+  });
+
+  it("should fault a write to a page mapped for reading only", () => {
+    seg.frames.install(1, null, PageState.READ);
+    seg.mem.setU32(PAGE_SIZE + 4, 7);
+    seg.mem.setU32(PAGE_SIZE + 8, 8);
+    expect(faulter.log).to.deep.equal([{ segment: seg.sysname, page: 1, mode: "write" }]);
+    expect(seg.frames.state(1)).to.equal(PageState.WRITE);
+    expect(seg.mem.u32(PAGE_SIZE + 4)).to.equal(7);
+  });
+
+  it("should store scalars little-endian", () => {
+    seg.mem.setU32(0, 0x01020304);
+    seg.mem.setF64(8, -2.5);
+    expect([...seg.mem.read(0, 4)]).to.deep.equal([4, 3, 2, 1]);
+    expect(seg.mem.f64(8)).to.equal(-2.5);
+    expect(new DataView(seg.frames.bytes).getFloat64(8, true)).to.equal(-2.5);
+  });
+
+  it("should mark written pages dirty and hand them out sorted, once", () => {
+    seg.mem.setU32(5 * PAGE_SIZE, 1);
+    seg.mem.setU32(1 * PAGE_SIZE, 1);
+    seg.mem.write(3 * PAGE_SIZE, new Uint8Array([1, 2]));
+    seg.mem.setU32(1 * PAGE_SIZE + 4, 2);
+    seg.mem.u32(7 * PAGE_SIZE);
+    expect(seg.mem.hasDirty).to.equal(true);
+    expect(seg.mem.takeDirty()).to.deep.equal([1, 3, 5]);
+    expect(seg.mem.hasDirty).to.equal(false);
+    expect(seg.mem.takeDirty()).to.deep.equal([]);
+  });
+
+  it("should not mark pages that were only read", () => {
+    seg.mem.read(0, 3 * PAGE_SIZE);
+    seg.mem.f64(PAGE_SIZE * 4);
+    expect(seg.mem.takeDirty()).to.deep.equal([]);
+  });
+
+  it("should fault each page of a read spanning three pages once", () => {
+    const bytes = seg.mem.read(PAGE_SIZE - 10, PAGE_SIZE + 20);
+    expect(bytes.length).to.equal(PAGE_SIZE + 20);
+    expect(faulter.log.map((f) => [f.page, f.mode])).to.deep.equal([[0, "read"], [1, "read"], [2, "read"]]);
+    seg.mem.read(PAGE_SIZE - 10, PAGE_SIZE + 20);
+    expect(faulter.faults).to.equal(3);
+  });
+
+  it("should write bytes across pages and read them back as a private copy", () => {
+    const bytes = Uint8Array.from({ length: 3 * PAGE_SIZE }, (_, i) => i % 251);
+    seg.mem.write(PAGE_SIZE / 2, bytes);
+    expect(seg.mem.takeDirty()).to.deep.equal([0, 1, 2, 3]);
+    const back = seg.mem.read(PAGE_SIZE / 2, bytes.length);
+    expect(back).to.deep.equal(bytes);
+    back.fill(0);
+    expect(seg.mem.read(PAGE_SIZE / 2, 4)).to.deep.equal(bytes.subarray(0, 4));
+  });
+
+  it("should fault nothing for an empty read or write", () => {
+    expect(seg.mem.read(3 * PAGE_SIZE, 0).length).to.equal(0);
+    seg.mem.write(8, new Uint8Array(0));
+    expect(faulter.faults).to.equal(0);
+    expect(seg.mem.takeDirty()).to.deep.equal([]);
+  });
+
+  // Regression (found and fixed): ra-kernel/mapped-segment.ts write (line 73): an empty write at an address inside the
+  // segment but past the frames' current span faults nothing (right) and then calls
+  // `u8.set(bytes, addr)` with an offset beyond the buffer, which throws a bare
+  // "RangeError: offset is out of bounds" (read(addr, 0) at the same address returns an
+  // empty array). Should return before touching the buffer when there is nothing to write.
+  it("should accept an empty write past the frames' current span", () => {
+    expect(() => seg.mem.write(3 * PAGE_SIZE, new Uint8Array(0))).to.not.throw();
+    expect(faulter.faults).to.equal(0);
+  });
+
+  it("should throw a RangeError naming the segment for an access past maxPages", () => {
+    const end = 16 * PAGE_SIZE;
+    const named = new RegExp(seg.sysname);
+    expect(() => seg.mem.u32(end)).to.throw(RangeError, named);
+    expect(() => seg.mem.setF64(end + 8, 1)).to.throw(RangeError, named);
+    expect(() => seg.mem.read(end - 4, 8)).to.throw(RangeError, /access \[65532, 65540\) is outside segment .* \(65536 bytes\)/);
+    expect(() => seg.mem.write(-1, new Uint8Array(2))).to.throw(RangeError, named);
+    expect(seg.mem.takeDirty()).to.deep.equal([]);
+  });
+
+  it("should not mark a page dirty when its fault fails", () => {
+    const failing = new MappedSegment(seg.frames.share(), { fault: () => { throw new Error("home unreachable"); } });
+    expect(() => failing.setU32(0, 1)).to.throw("home unreachable");
+    expect(failing.hasDirty).to.equal(false);
+  });
+
+  it("should fault again after the kernel invalidates a page", () => {
+    seg.mem.setU32(0, 42);
+    seg.frames.setState(0, PageState.INVALID);
+    faulter.reset();
+    faulter.home.set(`${seg.sysname}/0`, seg.frames.copyPage(0));
+    expect(seg.mem.u32(0)).to.equal(42);
+    expect(faulter.log).to.deep.equal([{ segment: seg.sysname, page: 0, mode: "read" }]);
+  });
+
+  it("should see pages installed after the frames grew under it", () => {
+    const frames = faulter.attach(new SegmentFrames(newSysName(asServerId("ds1")), 128));
+    const mem = new MappedSegment(frames.share(), faulter);
+    const page = new Uint8Array(PAGE_SIZE);
+    new DataView(page.buffer).setUint32(12, 0xdeadbeef, true);
+    frames.install(100, page, PageState.READ);
+    expect(frames.spanPages).to.be.at.least(101);
+    expect(mem.u32(100 * PAGE_SIZE + 12)).to.equal(0xdeadbeef);
+    expect(faulter.faults).to.equal(0);
+  });
+});

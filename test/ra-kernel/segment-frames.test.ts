@@ -1,0 +1,98 @@
+import { expect } from "chai";
+import { asServerId, newSysName, PAGE_SIZE } from "../../ra-kernel/ids.js";
+import { PageState } from "../../ra-kernel/page-state.js";
+import { SegmentFrames } from "../../ra-kernel/segment-frames.js";
+
+function filled(value: number, length = PAGE_SIZE): Uint8Array {
+  return new Uint8Array(length).fill(value);
+}
+
+describe("SegmentFrames", () => {
+  const sysname = newSysName(asServerId("ds1"));
+  let frames: SegmentFrames;
+
+  beforeEach(() => {
+    frames = new SegmentFrames(sysname, 128);
+  });
+
+  it("should start with one page of span and every page invalid", () => {
+    expect(frames.spanPages).to.equal(1);
+    expect([frames.state(0), frames.state(1), frames.state(500)]).to.deep.equal([PageState.INVALID, PageState.INVALID, PageState.INVALID]);
+  });
+
+  it("should install a page's bytes and publish its state", () => {
+    frames.install(0, filled(7), PageState.READ);
+    expect(frames.state(0)).to.equal(PageState.READ);
+    expect(frames.copyPage(0)).to.deep.equal(filled(7));
+  });
+
+  it("should zero a page installed with null, whatever it held", () => {
+    frames.install(0, filled(0xaa), PageState.WRITE);
+    frames.install(0, null, PageState.READ);
+    expect(frames.copyPage(0)).to.deep.equal(filled(0));
+    expect(frames.state(0)).to.equal(PageState.READ);
+  });
+
+  it("should copy at most one page of bytes into a frame", () => {
+    frames.install(1, filled(1), PageState.READ);
+    frames.install(0, filled(0xff, 2 * PAGE_SIZE), PageState.READ);
+    expect(frames.copyPage(1)).to.deep.equal(filled(1));
+  });
+
+  it("should hand out copies of pages, not views", () => {
+    frames.install(0, filled(3), PageState.READ);
+    frames.copyPage(0).fill(9);
+    expect(frames.copyPage(0)[0]).to.equal(3);
+  });
+
+  it("should grow to install a page past its span, keeping what it held", () => {
+    frames.install(0, filled(5), PageState.WRITE);
+    frames.install(100, filled(6), PageState.READ);
+    expect(frames.spanPages).to.be.at.least(101);
+    expect(frames.bytes.byteLength).to.equal(frames.spanPages * PAGE_SIZE);
+    expect(frames.copyPage(0)).to.deep.equal(filled(5));
+    expect(frames.copyPage(100)).to.deep.equal(filled(6));
+    expect(frames.state(50)).to.equal(PageState.INVALID);
+  });
+
+  it("should never grow past maxPages", () => {
+    const small = new SegmentFrames(sysname, 3);
+    small.install(1, null, PageState.READ);
+    small.install(2, null, PageState.READ);
+    expect(small.spanPages).to.equal(3);
+  });
+
+  it("should refuse a page past maxPages, naming the segment", () => {
+    expect(() => frames.install(128, null, PageState.READ)).to.throw(RangeError, new RegExp(`page 128 is past the end of segment ${sysname} \\(128 pages\\)`));
+    expect(frames.spanPages).to.equal(1);
+  });
+
+  it("should lower a page's state and keep its bytes", () => {
+    frames.install(0, filled(4), PageState.WRITE);
+    frames.setState(0, PageState.INVALID);
+    expect(frames.state(0)).to.equal(PageState.INVALID);
+    expect(frames.copyPage(0)).to.deep.equal(filled(4));
+  });
+
+  it("should ignore setState for a page past its span", () => {
+    frames.setState(50, PageState.WRITE);
+    expect(frames.spanPages).to.equal(1);
+    expect(frames.state(50)).to.equal(PageState.INVALID);
+  });
+
+  it("should list the pages at least in a state, and invalidate them all", () => {
+    frames.install(0, null, PageState.WRITE);
+    frames.install(2, null, PageState.READ);
+    frames.install(3, null, PageState.WRITE);
+    expect(frames.pagesAtLeast(PageState.READ)).to.deep.equal([0, 2, 3]);
+    expect(frames.pagesAtLeast(PageState.WRITE)).to.deep.equal([0, 3]);
+    frames.invalidateAll();
+    expect(frames.pagesAtLeast(PageState.READ)).to.deep.equal([]);
+  });
+
+  it("should share its own buffers", () => {
+    const share = frames.share();
+    expect(share).to.deep.equal({ sysname, bytes: frames.bytes, states: frames.states, maxPages: 128 });
+    expect(share.bytes).to.equal(frames.bytes);
+  });
+});

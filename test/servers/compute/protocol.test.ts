@@ -1,0 +1,145 @@
+/**
+ * Tests of the compute server's protocol decoding (servers/compute/protocol.ts): every kind
+ * decodes a valid body, and each malformed field is refused with a BadRequestError that
+ * names the kind and the field; an unknown kind is an UnknownMessageError.
+ */
+import { expect } from "chai";
+import { newSysName, newThreadId, type ServerId } from "../../../ra-kernel/ids.js";
+import { decodeComputeRequest } from "../../../servers/compute/protocol.js";
+import { BadRequestError, UnknownMessageError } from "../../../servers/transport/errors.js";
+
+const ds1 = "ds1" as ServerId;
+const target = newSysName(ds1);
+const seg = newSysName(ds1);
+const thread = newThreadId("ws-1");
+
+const invoke = { thread, depth: 0, target, entry: "area", args: [] as unknown[] };
+const create = { className: "Rectangle", args: [] as unknown[], thread };
+const invalidate = { pages: [{ segment: seg, page: 0 }], epoch: 3 };
+
+function badRequest(kind: string, body: unknown): BadRequestError {
+  try {
+    decodeComputeRequest(kind, body);
+  } catch (err) {
+    expect(err, String(err)).to.be.instanceOf(BadRequestError);
+    return err as BadRequestError;
+  }
+  return expect.fail(`expected ${kind} ${JSON.stringify(body)?.slice(0, 200)} to be refused`);
+}
+
+function expectField(kind: string, body: unknown, field: string, errorKind = kind): void {
+  const err = badRequest(kind, body);
+  expect(err.field, `${kind} ${JSON.stringify(body)?.slice(0, 200)}: ${err.message}`).to.equal(field);
+  expect(err.kind).to.equal(errorKind);
+}
+
+describe("compute protocol", () => {
+  describe("decodeComputeRequest", () => {
+    it("should decode an invocation", () => {
+      expect(decodeComputeRequest("compute.invoke", { ...invoke, args: [5, "x", { a: [1] }], deadline: 1_700_000_000_000 })).to.deep.equal({
+        kind: "compute.invoke", thread, depth: 0, target, entry: "area", args: [5, "x", { a: [1] }], deadline: 1_700_000_000_000,
+      });
+      const plain = decodeComputeRequest("compute.invoke", { ...invoke, entry: "$get_2", depth: 10_000 });
+      expect(plain).to.include({ kind: "compute.invoke", entry: "$get_2", depth: 10_000, deadline: undefined });
+    });
+
+    it("should accept exactly 1000 arguments", () => {
+      const args = Array.from({ length: 1000 }, (_, i) => i);
+      const req = decodeComputeRequest("compute.invoke", { ...invoke, args });
+      expect(req.kind === "compute.invoke" && req.args).to.have.length(1000);
+    });
+
+    it("should decode a creation with and without its optional fields", () => {
+      expect(decodeComputeRequest("compute.create", create)).to.deep.equal({
+        kind: "compute.create", className: "Rectangle", classVersion: undefined, home: undefined, args: [], thread,
+      });
+      expect(decodeComputeRequest("compute.create", { ...create, classVersion: 2, home: "ds2", args: [1, 2] })).to.deep.equal({
+        kind: "compute.create", className: "Rectangle", classVersion: 2, home: "ds2", args: [1, 2], thread,
+      });
+    });
+
+    it("should decode an invalidation", () => {
+      const pages = [{ segment: seg, page: 0 }, { segment: target, page: 2 ** 31 }];
+      expect(decodeComputeRequest("compute.invalidate", { pages, epoch: 3 })).to.deep.equal({ kind: "compute.invalidate", pages, epoch: 3 });
+      expect(decodeComputeRequest("compute.invalidate", { pages: [], epoch: 0 })).to.deep.equal({ kind: "compute.invalidate", pages: [], epoch: 0 });
+    });
+
+    it("should decode a status request with any or no body", () => {
+      expect(decodeComputeRequest("compute.status", {})).to.deep.equal({ kind: "compute.status" });
+      expect(decodeComputeRequest("compute.status", undefined)).to.deep.equal({ kind: "compute.status" });
+      expect(decodeComputeRequest("compute.status", null)).to.deep.equal({ kind: "compute.status" });
+    });
+
+    it("should refuse a body that is not an object", () => {
+      for (const body of [[], "x", 7, true]) expectField("compute.invoke", body, "");
+    });
+
+    it("should refuse an invocation whose target is not a sysname", () => {
+      for (const t of [undefined, "RectA", "/RectA", "sys:ds1:short", target.toLowerCase(), 42, null]) {
+        expectField("compute.invoke", { ...invoke, target: t }, "target");
+      }
+    });
+
+    it("should refuse an entry that is not an identifier", () => {
+      for (const e of [undefined, "", "1st", "a.b", "a b", "area()", "x-y", "a".repeat(129), 7, ["area"]]) {
+        expectField("compute.invoke", { ...invoke, entry: e }, "entry");
+      }
+      expect(decodeComputeRequest("compute.invoke", { ...invoke, entry: "a".repeat(128) })).to.include({ entry: "a".repeat(128) });
+    });
+
+    it("should refuse arguments that are not an array or are more than 1000", () => {
+      for (const a of [undefined, null, "[]", { 0: 1 }, 3]) expectField("compute.invoke", { ...invoke, args: a }, "args");
+      const err = badRequest("compute.invoke", { ...invoke, args: new Array(1001).fill(0) });
+      expect(err.field).to.equal("args");
+      expect(err.message).to.contain("1000");
+      expectField("compute.create", { ...create, args: new Array(1001).fill(0) }, "args");
+    });
+
+    it("should refuse a depth that is negative, fractional, too deep or missing", () => {
+      for (const d of [-1, 0.5, 10_001, "0", undefined, NaN]) expectField("compute.invoke", { ...invoke, depth: d }, "depth");
+    });
+
+    it("should refuse a bad thread or deadline", () => {
+      for (const t of [undefined, 7, "t".repeat(129)]) expectField("compute.invoke", { ...invoke, thread: t }, "thread");
+      for (const d of [-1, 1.5, "soon", null]) expectField("compute.invoke", { ...invoke, deadline: d }, "deadline");
+      expectField("compute.create", { ...create, thread: undefined }, "thread");
+    });
+
+    it("should refuse a creation with a bad class name, version or home", () => {
+      for (const c of [undefined, 7, "C".repeat(129)]) expectField("compute.create", { ...create, className: c }, "className");
+      for (const v of [0, -1, 1.5, "2", null]) expectField("compute.create", { ...create, classVersion: v }, "classVersion");
+      for (const h of ["DS1", "", "sys:ds1", 1, null]) expectField("compute.create", { ...create, home: h }, "home");
+    });
+
+    it("should refuse malformed page refs, naming the index", () => {
+      const kind = "compute.invalidate";
+      expectField(kind, { ...invalidate, pages: "all" }, "pages");
+      expectField(kind, { ...invalidate, pages: [7] }, "", `${kind} pages[0]`);
+      expectField(kind, { ...invalidate, pages: [null] }, "", `${kind} pages[0]`);
+      expectField(kind, { ...invalidate, pages: [{ segment: seg, page: 0 }, { segment: "RectA", page: 0 }] }, "segment", `${kind} pages[1]`);
+      for (const page of [-1, 1.5, "0", undefined, 2 ** 31 + 1]) {
+        expectField(kind, { ...invalidate, pages: [{ segment: seg, page }] }, "page", `${kind} pages[0]`);
+      }
+      const err = badRequest(kind, { ...invalidate, pages: [{ segment: seg, page: 0 }, { segment: seg, page: -3 }] });
+      expect(err.message).to.contain("pages[1]");
+    });
+
+    it("should refuse an invalidation without a valid epoch", () => {
+      for (const e of [undefined, -1, 0.5, "3"]) expectField("compute.invalidate", { ...invalidate, epoch: e }, "epoch");
+    });
+
+    it("should refuse an unknown kind with UnknownMessageError", () => {
+      for (const kind of ["compute.destroy", "data.page.read", "", "compute.invoke "]) {
+        let thrown: unknown;
+        try {
+          decodeComputeRequest(kind, {});
+        } catch (err) {
+          thrown = err;
+        }
+        expect(thrown, kind).to.be.instanceOf(UnknownMessageError);
+        expect((thrown as UnknownMessageError).kind).to.equal(kind);
+        expect((thrown as Error).message).to.contain(`'${kind}'`);
+      }
+    });
+  });
+});

@@ -1,0 +1,356 @@
+/**
+ * Tests of ShellSession (shell/shell-session.ts) over a FakeCluster: what each line prints,
+ * paths resolved against the current directory, errors returned as one line (never thrown),
+ * and the commands this version refuses. Also describeError's one-line format.
+ */
+import { expect } from "chai";
+import { inspect } from "node:util";
+import { CloudsError, fromWireError } from "../../ra-kernel/clouds-error.js";
+import { UnknownEntryError } from "../../ra-kernel/errors.js";
+import { newSysName, type ServerId, type SysName } from "../../ra-kernel/ids.js";
+import type { ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
+import { describeError, ShellSession } from "../../shell/shell-session.js";
+import { helpText } from "../../shell/help.js";
+import { FakeCluster } from "../support/fake-cluster.js";
+
+const ds1 = "ds1" as ServerId;
+
+function descriptor(className = "Rectangle"): ObjectDescriptor {
+  return {
+    sysname: newSysName(ds1), className, classVersion: 1, home: ds1,
+    segments: { data: newSysName(ds1), heap: newSysName(ds1), volatile: newSysName(ds1) },
+    createdAt: Date.UTC(2024, 4, 1),
+  };
+}
+
+describe("ShellSession", () => {
+  let cluster: FakeCluster;
+  let session: ShellSession;
+  let rectA: SysName;
+
+  beforeEach(() => {
+    cluster = new FakeCluster();
+    session = new ShellSession(cluster.asCluster());
+    rectA = newSysName(ds1);
+    cluster.bind("/RectA", "object", rectA, { className: "Rectangle" });
+  });
+
+  /** Runs a line that must succeed; returns its output. */
+  async function ok(line: string): Promise<string[]> {
+    const r = await session.run(line);
+    expect(r.error, `${line}: ${r.error}`).to.equal(undefined);
+    return r.output;
+  }
+
+  /** Runs a line that must fail; returns its one-line error. */
+  async function fails(line: string): Promise<string> {
+    const r = await session.run(line);
+    expect(r.error, `${line} should fail`).to.be.a("string");
+    expect(r.output).to.deep.equal([]);
+    expect(r.error).not.to.contain("\n");
+    return r.error!;
+  }
+
+  describe("load", () => {
+    it("should say which classes were registered, unchanged or upgraded", async () => {
+      cluster.loadResults = [
+        { name: "Rectangle", version: 1, entries: 2, created: true },
+        { name: "Circle", version: 3, entries: 1, created: false },
+        { name: "Square", version: 2, entries: 0, created: true },
+      ];
+      expect(await ok("load objects/examples/rectangle.ts")).to.deep.equal([
+        "class Rectangle registered (2 entry points)",
+        "class Circle unchanged (version 3, 1 entry point)",
+        "class Square upgraded to version 2 (0 entry points)",
+      ]);
+      expect(cluster.callsOf("load")).to.deep.equal([["objects/examples/rectangle.ts"]]);
+    });
+
+    it("should pass a quoted file name as written", async () => {
+      await ok('load "my classes/shapes.ts"');
+      expect(cluster.callsOf("load")).to.deep.equal([["my classes/shapes.ts"]]);
+    });
+  });
+
+  describe("new", () => {
+    it("should print the path, the sysname and the class", async () => {
+      cluster.nextDescriptor = descriptor();
+      const out = await ok("new Rectangle RectB");
+      expect(out).to.deep.equal([`/RectB -> ${cluster.nextDescriptor.sysname}  (Rectangle)`]);
+      expect(cluster.callsOf("createObject")).to.deep.equal([["Rectangle", "/RectB", []]]);
+    });
+
+    it("should pass the constructor's arguments as values", async () => {
+      cluster.nextDescriptor = descriptor();
+      await ok(`new Rectangle RectB(5, "x", [1, {w: 2}], null)`);
+      expect(cluster.callsOf("createObject")[0][2]).to.deep.equal([5, "x", [1, { w: 2 }], null]);
+    });
+
+    it("should create under the current directory", async () => {
+      cluster.bind("/users/ana", "directory");
+      cluster.nextDescriptor = descriptor();
+      await ok("cd /users/ana");
+      expect(await ok("new Rectangle RectB")).to.deep.equal([`/users/ana/RectB -> ${cluster.nextDescriptor.sysname}  (Rectangle)`]);
+    });
+  });
+
+  describe("invocations", () => {
+    it("should print nothing for an entry that returns undefined", async () => {
+      expect(await ok("RectA.size(5, 10)")).to.deep.equal([]);
+      expect(cluster.callsOf("invoke")).to.deep.equal([[rectA, "size", [5, 10], { at: undefined }]]);
+    });
+
+    it("should print values as util.inspect does", async () => {
+      const values: unknown[] = [50, "hi", null, false, 10n, [1, "a"], { w: 3, h: { d: 4 } }, new Date(Date.UTC(2024, 0, 1))];
+      for (const v of values) {
+        cluster.onInvoke = () => v;
+        expect(await ok("RectA.area()"), String(v)).to.deep.equal([inspect(v, { depth: 6, colors: false, breakLength: 100 })]);
+      }
+      cluster.onInvoke = () => 50;
+      expect(await ok("RectA.area()")).to.deep.equal(["50"]);
+      cluster.onInvoke = () => "hi";
+      expect(await ok("RectA.area()")).to.deep.equal(["'hi'"]);
+    });
+
+    it("should pass a location hint", async () => {
+      cluster.onInvoke = () => 50;
+      expect(await ok("@cs2 RectA.area()")).to.deep.equal(["50"]);
+      expect(cluster.callsOf("invoke")[0][3]).to.deep.equal({ at: "cs2" });
+    });
+
+    it("should pass arrays, objects and dates as values", async () => {
+      await ok(`RectA.f([1, [2, "x"]], {w: 3, "h": 4}, new Date(0), 10n, undefined)`);
+      expect(cluster.callsOf("invoke")[0][2]).to.deep.equal([[1, [2, "x"]], { w: 3, h: 4 }, new Date(0), 10n, undefined]);
+    });
+  });
+
+  describe("the current directory", () => {
+    beforeEach(() => {
+      cluster.bind("/users", "directory");
+      cluster.bind("/users/ana", "directory");
+      cluster.bind("/users/ana/RectB", "object", newSysName(ds1), { className: "Rectangle" });
+      cluster.bind("/users/RectC", "object", newSysName(ds1), { className: "Rectangle" });
+    });
+
+    it("should start at the root", async () => {
+      expect(await ok("pwd")).to.deep.equal(["/"]);
+    });
+
+    it("should change with cd, relative or absolute, and never go above the root", async () => {
+      await ok("cd users");
+      expect(await ok("pwd")).to.deep.equal(["/users"]);
+      await ok("cd ana");
+      expect(await ok("pwd")).to.deep.equal(["/users/ana"]);
+      await ok("cd ..");
+      expect(await ok("pwd")).to.deep.equal(["/users"]);
+      await ok("cd /users/ana");
+      expect(await ok("pwd")).to.deep.equal(["/users/ana"]);
+      await ok("cd /");
+      expect(await ok("pwd")).to.deep.equal(["/"]);
+      await ok("cd ../..");
+      expect(await ok("pwd")).to.deep.equal(["/"]);
+    });
+
+    it("should resolve invocation targets against it", async () => {
+      await ok("cd /users/ana");
+      await ok("RectB.area()");
+      await ok("../RectC.area()");
+      await ok("/RectA.area()");
+      await ok("./RectB.area()");
+      expect(cluster.callsOf("resolve").map((c) => c[0])).to.deep.equal(["/users/ana/RectB", "/users/RectC", "/RectA", "/users/ana/RectB"]);
+    });
+
+    it("should refuse to enter a missing name or an object, and stay where it was", async () => {
+      await ok("cd users");
+      expect(await fails("cd nowhere")).to.equal("NameUnboundError: no such directory: /users/nowhere");
+      expect(await fails("cd RectC")).to.match(/^NameUnboundError: \/users\/RectC is an? object, not a directory$/);
+      expect(await ok("pwd")).to.deep.equal(["/users"]);
+    });
+
+    it("should resolve ls, mv, rm and info against it", async () => {
+      await ok("cd /users");
+      await ok("ls");
+      await ok("ls ana");
+      expect(cluster.callsOf("names.list")).to.deep.equal([["/users"], ["/users/ana"]]);
+      expect(await ok("mv RectC ana/RectD")).to.deep.equal(["/users/RectC -> /users/ana/RectD"]);
+      expect(await ok("info ana")).to.deep.equal(["/users/ana: directory"]);
+      expect(await ok("rm ana/RectD")).to.have.length(1);
+      expect(cluster.bindings.has("/users/ana/RectD")).to.equal(false);
+    });
+  });
+
+  describe("name space commands", () => {
+    it("should list a directory with kinds, classes and sysnames", async () => {
+      cluster.bind("/sys", "directory");
+      cluster.bind("/Rectangle", "class", newSysName(ds1), { version: 2 });
+      const out = await ok("ls");
+      expect(out).to.deep.equal([
+        `${"RectA".padEnd(24)} Rectangle  ${rectA}`,
+        `${"Rectangle".padEnd(24)} class v2`,
+        `${"sys/".padEnd(24)} directory`,
+      ]);
+      cluster.bindings.clear();
+      expect(await ok("ls")).to.deep.equal([]);
+    });
+
+    it("should remove an object's name and delete the object", async () => {
+      cluster.descriptors.set(rectA, descriptor());
+      expect(await ok("rm RectA")).to.deep.equal([`removed /RectA (object ${rectA} deleted)`]);
+      expect(cluster.callsOf("deleteObject")).to.deep.equal([[rectA]]);
+      expect(cluster.callsOf("names.unbind")).to.deep.equal([["/RectA"]]);
+    });
+
+    it("should remove a directory's name without deleting anything", async () => {
+      cluster.bind("/empty", "directory");
+      expect(await ok("rm empty")).to.deep.equal(["removed /empty"]);
+      expect(cluster.callsOf("deleteObject")).to.deep.equal([]);
+    });
+
+    it("should refuse to remove a missing name", async () => {
+      expect(await fails("rm Nope")).to.equal("NameUnboundError: no such name: /Nope");
+      expect(cluster.callsOf("names.unbind")).to.deep.equal([]);
+    });
+
+    it("should describe an object from its descriptor", async () => {
+      const d = { ...descriptor(), sysname: rectA };
+      cluster.descriptors.set(rectA, d);
+      expect(await ok("info RectA")).to.deep.equal([
+        `/RectA -> ${rectA}`,
+        "  class     Rectangle (version 1)",
+        "  home      ds1",
+        `  data      ${d.segments.data}`,
+        `  heap      ${d.segments.heap}`,
+        `  volatile  ${d.segments.volatile}`,
+        "  created   2024-05-01T00:00:00.000Z",
+      ]);
+    });
+
+    it("should say when an object's home no longer has it", async () => {
+      expect(await ok("info RectA")).to.deep.equal([`/RectA -> ${rectA}: the object no longer exists at its home`]);
+    });
+
+    it("should show a non-object binding's meta", async () => {
+      cluster.bind("/sys/classes/Rectangle", "class", newSysName(ds1), { version: 2, home: "ds1" });
+      expect(await ok("info /sys/classes/Rectangle")).to.deep.equal(["/sys/classes/Rectangle: class", "  version: 2", '  home: "ds1"']);
+    });
+
+    it("should list servers sorted by id", async () => {
+      cluster.servers = [
+        { id: "ns1" as ServerId, role: "name", address: "127.0.0.1:7000", httpAddress: "", pid: 11 },
+        { id: "cs1" as ServerId, role: "compute", address: "127.0.0.1:7002", httpAddress: "", pid: 13 },
+        { id: "ds1" as ServerId, role: "data", address: "127.0.0.1:7001", httpAddress: "", pid: 12 },
+      ];
+      expect(await ok("servers")).to.deep.equal([
+        "cs1   compute  127.0.0.1:7002         pid 13",
+        "ds1   data     127.0.0.1:7001         pid 12",
+        "ns1   name     127.0.0.1:7000         pid 11",
+      ]);
+    });
+  });
+
+  describe("errors", () => {
+    it("should return a failed invocation's error as one line naming class and server", async () => {
+      cluster.onInvoke = () => {
+        const err = new UnknownEntryError("Rectangle has no entry 'perimeter' (entries: size, area)", { className: "Rectangle", entry: "perimeter" });
+        err.server = "cs1";
+        throw err;
+      };
+      expect(await fails("RectA.perimeter()")).to.equal("UnknownEntryError: Rectangle has no entry 'perimeter' (entries: size, area) (at cs1)");
+    });
+
+    it("should leave out generic class names", async () => {
+      cluster.onInvoke = () => {
+        throw Object.assign(new CloudsError("disk full"), { server: "ds1" });
+      };
+      expect(await fails("RectA.area()")).to.equal("disk full (at ds1)");
+      cluster.onInvoke = () => {
+        throw new Error("socket hang up");
+      };
+      expect(await fails("RectA.area()")).to.equal("socket hang up");
+    });
+
+    it("should report an unbound target", async () => {
+      expect(await fails("Nope.area()")).to.equal("NameUnboundError: no object named /Nope");
+      expect(cluster.callsOf("invoke")).to.deep.equal([]);
+    });
+
+    it("should report a line it cannot parse, and go on", async () => {
+      expect(await fails("RectA.area(")).to.match(/^LineSyntaxError: .*column/);
+      expect(await ok("pwd")).to.deep.equal(["/"]);
+    });
+
+    it("should not throw whatever the cluster throws", async () => {
+      cluster.onInvoke = () => {
+        throw "a string";
+      };
+      expect(await fails("RectA.area()")).to.equal("a string");
+    });
+  });
+
+  describe("commands not available yet", () => {
+    it("should refuse inspect, pages, threads, kill and trace without calling the cluster", async () => {
+      for (const line of ["inspect RectA", "pages RectA", "threads", "kill t1", "trace t1"]) {
+        const err = await fails(line);
+        expect(err).to.equal(`'${line.split(" ")[0]}' is not available yet in this version of Clouds/TS (see 'help')`);
+      }
+      expect(cluster.calls).to.deep.equal([]);
+    });
+
+    it("should refuse a background invocation without running it", async () => {
+      expect(await fails("RectA.size(5, 10) &")).to.contain("background threads ('&') are not available yet");
+      expect(cluster.callsOf("invoke")).to.deep.equal([]);
+    });
+
+    it("should refuse names as arguments without running the invocation", async () => {
+      for (const line of ["RectA.f(Other)", "RectA.f([1, Other])", "RectA.f({o: /users/Other})"]) {
+        const err = await fails(line);
+        expect(err).to.contain("is a name: passing object references as arguments is not available yet");
+      }
+      cluster.nextDescriptor = descriptor();
+      expect(await fails("new Rectangle RectB(Other)")).to.contain("not available yet");
+      expect(cluster.callsOf("invoke")).to.deep.equal([]);
+      expect(cluster.callsOf("createObject")).to.deep.equal([]);
+    });
+  });
+
+  describe("other lines", () => {
+    it("should set exit on exit and quit", async () => {
+      expect(await session.run("exit")).to.deep.equal({ output: [], exit: true });
+      expect(await session.run("quit")).to.deep.equal({ output: [], exit: true });
+    });
+
+    it("should print nothing for a blank or comment line", async () => {
+      expect(await session.run("")).to.deep.equal({ output: [] });
+      expect(await session.run("   # a comment")).to.deep.equal({ output: [] });
+    });
+
+    it("should print help", async () => {
+      expect(await ok("help")).to.deep.equal([helpText()]);
+      expect(await ok("help mv")).to.deep.equal([helpText("mv")]);
+    });
+  });
+});
+
+describe("describeError", () => {
+  it("should give class, message and server", () => {
+    const err = Object.assign(new UnknownEntryError("no entry 'x'", { className: "C", entry: "x" }), { server: "cs2" });
+    expect(describeError(err)).to.equal("UnknownEntryError: no entry 'x' (at cs2)");
+  });
+
+  it("should leave out Error, CloudsError and RemoteError", () => {
+    expect(describeError(new Error("m"))).to.equal("m");
+    expect(describeError(new CloudsError("m"))).to.equal("m");
+    expect(describeError(Object.assign(new CloudsError("m"), { server: "ds1" }))).to.equal("m (at ds1)");
+  });
+
+  it("should keep the name of an error rebuilt from another process", () => {
+    expect(describeError(fromWireError({ name: "TypeError", message: "bad field", server: "cs1" }))).to.equal("TypeError: bad field (at cs1)");
+    expect(describeError(fromWireError({ name: "ArgumentError", message: "wrong", server: "cs1", fields: {} }))).to.equal("ArgumentError: wrong (at cs1)");
+  });
+
+  it("should print a thrown non-error as a string", () => {
+    expect(describeError("plain")).to.equal("plain");
+    expect(describeError(42)).to.equal("42");
+    expect(describeError(undefined)).to.equal("undefined");
+  });
+});
