@@ -164,11 +164,16 @@ describe("NameServer over the in-memory transport", () => {
 
   it("should serve a client and push watched changes to it", async () => {
     const changes: NameChanged[] = [];
-    await client.watch("/sys/servers", (c) => changes.push(c));
+    let seen!: () => void;
+    const ds1Pushed = new Promise<void>((resolve) => (seen = resolve));
+    await client.watch("/sys/servers", (c) => {
+      changes.push(c);
+      if (c.path === "/sys/servers/ds1") seen();
+    });
     await client.registerServer({ id: "ds1" as ServerId, role: "data", address: "mem:ds1:1", httpAddress: "127.0.0.1:0", pid: 99 });
     await expectRejection(client.bind("/sys/servers/ds1/x", sysname, "object"), NotADirectoryError);
     expect((await client.servers()).map((b) => b.meta.id)).to.deep.equal(["ds1"]);
-    await until(() => changes.some((c) => c.path === "/sys/servers/ds1"));
+    await ds1Pushed;
     expect(changes.find((c) => c.path === "/sys/servers/ds1")?.binding).to.include({ kind: "server" });
   });
 
@@ -179,9 +184,3 @@ describe("NameServer over the in-memory transport", () => {
     expect(await client.lookup("a")).to.include({ path: "/a", sysname });
   });
 });
-
-/** Waits (briefly) for pushes delivered on later turns of the event loop. */
-async function until(done: () => boolean): Promise<void> {
-  for (let i = 0; i < 100 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
-  expect(done(), "condition not reached").to.equal(true);
-}
