@@ -2,7 +2,8 @@
  * Null invocation: what an invocation on a warm object costs over the bare transport, and
  * what an idle cluster weighs.
  *
- *   1. socket.io round trip between two processes (echo-server.ts in a child): the floor.
+ *   1. socket.io round trip between two processes (echo-server.ts in a child): the floor;
+ *      and a bare worker_threads round trip (EchoWorker): the hop every isiba adds.
  *   2. Rectangle.area() through the typed client on a cluster of 1 name, 1 data, 2 compute
  *      servers: pinned to cs1 (warm page cache), load-balanced over cs1/cs2, and the write
  *      size(i, 2) pinned to cs1 (its page is committed at the data server before the reply).
@@ -24,6 +25,7 @@ import type { Rectangle } from "../../objects/examples/rectangle.js";
 import { REPO_ROOT, withBenchCluster, type BenchCluster } from "./bench-cluster.js";
 import type { BenchReport } from "./bench-report.js";
 import { withEchoChild } from "./echo-child.js";
+import { EchoWorker } from "./echo-worker.js";
 import { LABEL_WIDTH, formatLatency, timeInterleaved, timeSequential, warmUp, type LatencySummary, type TimedOperation } from "./latency.js";
 import { formatMb, kbToMb, residentKb } from "./resident-memory.js";
 
@@ -54,10 +56,20 @@ export async function nullInvocation(report: BenchReport): Promise<void> {
 }
 
 async function latencies(echo: Peer, cluster: Cluster, report: BenchReport): Promise<void> {
+  const worker = new EchoWorker();
+  try {
+    await invocationLatencies(echo, worker, cluster, report);
+  } finally {
+    await worker.close();
+  }
+}
+
+async function invocationLatencies(echo: Peer, worker: EchoWorker, cluster: Cluster, report: BenchReport): Promise<void> {
   const rect = await newRectangle(cluster);
   const pinned = rect.at("cs1");
   const ops = {
     rtt: () => echo.request("echo", {}),
+    hop: (i: number) => worker.roundTrip(i),
     pinned: () => pinned.area(),
     balanced: () => rect.area(),
   };
@@ -65,7 +77,10 @@ async function latencies(echo: Peer, cluster: Cluster, report: BenchReport): Pro
   const s = await timeInterleaved(ops, ROUNDS, MEASURED / ROUNDS);
   const ratio = (x: LatencySummary) => `ratio p50 ${(x.p50 / s.rtt.p50).toFixed(2)}x socket.io RTT`;
   report.line(formatLatency("socket.io round trip (2 processes)", s.rtt));
+  report.line(formatLatency("worker_threads round trip (1 process)", s.hop));
+  const floor = s.rtt.p50 + s.hop.p50;
   report.line(`${formatLatency("null invocation, warm, pinned cs1", s.pinned)}   ${ratio(s.pinned)} (target <= ${RATIO_TARGET}x)`);
+  report.line(`${"".padEnd(LABEL_WIDTH)} ${(s.pinned.p50 / floor).toFixed(2)}x (socket.io RTT + worker RTT) = ${floor.toFixed(1)} µs (both baselines measured in this run)`);
   report.line(`${formatLatency("null invocation, load-balanced cs1/cs2", s.balanced)}   ${ratio(s.balanced)}`);
 
   const write: TimedOperation = (i) => pinned.size(i, 2);
