@@ -46,8 +46,17 @@ function ownEntries(ctor: object): Map<string, EntryMeta> {
   return (ctor as Record<symbol, Map<string, EntryMeta>>)[ENTRIES];
 }
 
-/** Every entry of a class, its own and inherited (subclass wins). */
+/** Merged entries per class: decorators have all run once its definition is evaluated. */
+const merged = new WeakMap<object, Map<string, EntryMeta>>();
+
+/** Every entry of a class, its own and inherited (subclass wins). Cached: isibas ask per call. */
 export function entriesOf(ctor: object): Map<string, EntryMeta> {
+  let all = merged.get(ctor);
+  if (!all) merged.set(ctor, (all = mergeEntries(ctor)));
+  return all;
+}
+
+function mergeEntries(ctor: object): Map<string, EntryMeta> {
   const chain: object[] = [];
   for (let c: object | null = ctor; c && c !== Function.prototype; c = Object.getPrototypeOf(c)) chain.unshift(c);
   const all = new Map<string, EntryMeta>();

@@ -25,7 +25,3 @@ export type AccessMode = "read" | "write";
 export function stateFor(mode: AccessMode): PageState {
   return mode === "write" ? PageState.WRITE : PageState.READ;
 }
-
-export function pageStateName(state: number): string {
-  return state === PageState.WRITE ? "WRITE" : state === PageState.READ ? "READ" : "INVALID";
-}

@@ -9,7 +9,6 @@
  * the worker is handed only those segments' frames.
  */
 import type { Segment } from "./segment.js";
-import type { ThreadId } from "./ids.js";
 
 export type Protection = "r" | "rw" | "rx";
 
@@ -40,12 +39,4 @@ export class VirtualSpace {
   list(): Region[] {
     return [...this.regions.values()];
   }
-}
-
-/** An invocation's frame: what the P space holds. */
-export interface Frame {
-  thread: ThreadId;
-  depth: number;
-  entry: string;
-  args: unknown[];
 }

@@ -128,11 +128,14 @@ async function cmdDown(flags: Flags): Promise<number> {
   return 0;
 }
 
-function roleOptions(flags: Flags, role: ServerRole, defaultId: string): ServerOptions {
+const DEFAULT_IDS: Record<ServerRole, string> = { name: "ns1", data: "ds1", compute: "cs1" };
+
+/** Options of one role; `nameServerHere`: a name server starts in this same process. */
+function roleOptions(flags: Flags, role: ServerRole, nameServerHere = false): ServerOptions {
   const token = flags.token ?? (flags["token-file"] ? readFileSync(flags["token-file"], "utf8").trim() : process.env.CLOUDS_TOKEN);
   if (!token) throw new Error("a server needs the cluster token: --token-file F (or CLOUDS_TOKEN)");
-  if (role !== "name" && !flags["name-server"]) throw new Error(`a ${role} server needs --name-server HOST:PORT`);
-  const id = asServerId(flags.id ?? defaultId);
+  if (role !== "name" && !flags["name-server"] && !nameServerHere) throw new Error(`a ${role} server needs --name-server HOST:PORT`);
+  const id = asServerId(flags.id ?? DEFAULT_IDS[role]);
   const port = Number(flags.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got '${flags.port}'`);
   return {
@@ -142,8 +145,7 @@ function roleOptions(flags: Flags, role: ServerRole, defaultId: string): ServerO
 }
 
 async function cmdRole(flags: Flags, role: ServerRole): Promise<number> {
-  const defaults: Record<ServerRole, string> = { name: "ns1", data: "ds1", compute: "cs1" };
-  await runRole(roleOptions(flags, role, defaults[role]));
+  await runRole(roleOptions(flags, role));
   return -1;
 }
 
@@ -154,12 +156,8 @@ async function cmdNode(flags: Flags): Promise<number> {
   if (roles.length === 0 || bad) throw new Error(`--roles takes a list of name,data,compute${bad ? `; '${bad}' is not a role` : ""}`);
   if (roles.length > 1 && flags.port !== "0") throw new Error("several roles in one process need --port 0 (each role gets its own port)");
   if (roles.length > 1 && flags.id) throw new Error("--id names one role; with several roles the ids are ns1, ds1, cs1");
-  const defaults: Record<ServerRole, string> = { name: "ns1", data: "ds1", compute: "cs1" };
   const order = known.filter((r) => roles.includes(r));
-  const base = flags.dir === DEFAULT_DIR ? DEFAULT_DIR : flags.dir!;
-  const list = order.map((role) => ({ ...roleOptions({ ...flags, "name-server": flags["name-server"] ?? "local" }, role, defaults[role]), dir: path.resolve(base, flags.id ?? defaults[role]) }));
-  if (!flags["name-server"]) for (const o of list) if (o.nameServer === "local") o.nameServer = undefined;
-  if (!order.includes("name") && !flags["name-server"]) throw new Error("roles without the name role need --name-server HOST:PORT");
+  const list = order.map((role) => ({ ...roleOptions(flags, role, order.includes("name")), dir: path.resolve(flags.dir!, flags.id ?? DEFAULT_IDS[role]) }));
   await runRoles(list);
   return -1;
 }

@@ -15,7 +15,8 @@
  */
 import * as path from "node:path";
 import { LamportClock } from "../../ra-kernel/lamport-clock.js";
-import { newThreadId, type SysName } from "../../ra-kernel/ids.js";
+import { homeOf, newThreadId, type ServerId, type SysName } from "../../ra-kernel/ids.js";
+import { NameExistsError } from "../../servers/name/errors.js";
 import type { ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import { compileClassFile } from "../../objects/class-compiler.js";
 import { SocketIoTransport } from "../../servers/transport/socket-io-transport.js";
@@ -118,14 +119,14 @@ export class Cluster {
   }
 
   async createObject(className: string, name: string, args: unknown[] = [], options: InvokeOptions = {}): Promise<ObjectDescriptor> {
-    const path = normalizePath(name);
+    const target = normalizePath(name);
     const names = await this.names();
-    const existing = await names.lookup(path);
-    if (existing) throw new (await import("../../servers/name/errors.js")).NameExistsError(`${path} is already bound (rm it first)`, { path });
+    const existing = await names.lookup(target);
+    if (existing) throw new NameExistsError(`${target} is already bound (rm it first)`, { path: target });
     const compute = await this.computeClient(options.at);
     const { descriptor } = await compute.call("compute.create", { className, args, thread: newThreadId(this.workstation) }, { timeoutMs: this.timeoutMs });
     try {
-      await names.bind(path, descriptor.sysname, "object", { meta: { className: descriptor.className } });
+      await names.bind(target, descriptor.sysname, "object", { meta: { className: descriptor.className } });
     } catch (err) {
       await this.deleteObject(descriptor.sysname).catch(() => undefined);
       throw err;
@@ -142,13 +143,11 @@ export class Cluster {
   }
 
   async describe(sysname: SysName): Promise<ObjectDescriptor | null> {
-    const home = sysname.split(":")[1];
-    return (await this.dataClient(home)).call("data.object.get", { sysname });
+    return (await this.dataClient(homeOf(sysname))).call("data.object.get", { sysname });
   }
 
   async deleteObject(sysname: SysName): Promise<boolean> {
-    const home = sysname.split(":")[1];
-    return (await (await this.dataClient(home)).call("data.object.delete", { sysname })).removed;
+    return (await (await this.dataClient(homeOf(sysname))).call("data.object.delete", { sysname })).removed;
   }
 
   async classInfo(name: string): Promise<ClassSummary | null> {
@@ -183,8 +182,8 @@ export class Cluster {
     return new DataClient(await this.peers.get(data[0].address));
   }
 
-  private async dataClient(id: string): Promise<DataClient> {
-    return new DataClient(await this.peers.get(await this.servers.address(id as never)));
+  private async dataClient(id: ServerId): Promise<DataClient> {
+    return new DataClient(await this.peers.get(await this.servers.address(id)));
   }
 }
 

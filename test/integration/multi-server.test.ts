@@ -5,9 +5,10 @@
  */
 import { expect } from "chai";
 import * as path from "node:path";
-import { TestCluster } from "../support/test-cluster.js";
+import { TestCluster, clouds } from "../support/test-cluster.js";
 import { REPO_ROOT } from "../support/compiled-examples.js";
 import type { Rectangle } from "../../objects/examples/rectangle.js";
+import { homeOf } from "../../ra-kernel/ids.js";
 
 describe("Several data and compute servers (integration, real processes)", function () {
   this.timeout(120_000);
@@ -22,7 +23,6 @@ describe("Several data and compute servers (integration, real processes)", funct
   });
 
   it("should list all six servers in clouds status", async () => {
-    const { clouds } = await import("../support/test-cluster.js");
     const r = await clouds(["status", "--dir", cluster.dir]);
     expect(r.code, r.stderr).to.equal(0);
     for (const id of ["ns1", "ds1", "ds2", "cs1", "cs2", "cs3"]) expect(r.stdout).to.match(new RegExp(`^${id}\\s.*\\sok\\s`, "m"));
@@ -34,7 +34,7 @@ describe("Several data and compute servers (integration, real processes)", funct
     const homes = new Set<string>();
     for (let i = 0; i < 4; i++) {
       const rect = await client.create<Rectangle>("Rectangle", `R${i}`);
-      homes.add(rect.sysname.split(":")[1]);
+      homes.add(homeOf(rect.sysname));
       for (const [writer, reader, x] of [["cs1", "cs2", 2], ["cs2", "cs3", 3], ["cs3", "cs1", 4]] as const) {
         await rect.at(writer).size(x, i + 1);
         expect(await rect.at(reader).area()).to.equal(x * (i + 1));

@@ -4,7 +4,7 @@
  * Keeps "home" copies of pages in a Map, installs them into SegmentFrames on faults, and
  * takes write-backs, so kernel and runtime code can be tested without servers.
  */
-import { PAGE_SIZE, type PageNo, type SysName } from "../../ra-kernel/ids.js";
+import type { PageNo, SysName } from "../../ra-kernel/ids.js";
 import { SegmentFrames } from "../../ra-kernel/segment-frames.js";
 import { stateFor, type AccessMode } from "../../ra-kernel/page-state.js";
 import type { DirtyPages } from "../../ra-kernel/isiba-messages.js";
@@ -41,10 +41,4 @@ export class MemoryPager {
   dropCaches(): void {
     this.frames.clear();
   }
-
-  pageCount(): number {
-    return this.home.size;
-  }
-
-  static readonly PAGE_SIZE = PAGE_SIZE;
 }
