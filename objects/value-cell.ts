@@ -6,6 +6,11 @@
  * Scalars live in the cell (a number's f64, a boolean in the tag); a string lives in a heap
  * block whose address is the payload and whose byte length is `aux`. Writing a cell frees
  * the heap block the old value owned. Tags are part of the stored format: never renumber.
+ *
+ * A cell is read and written whole, as one pinned access (MappedSegment `readInto` and
+ * `exchange`), so an isiba never sees another's new tag with an old payload or half an f64.
+ * A string's bytes are read after its cell, in a second access: the heap, not the cell,
+ * must keep a block alive while another isiba may still read it.
  */
 import type { MappedSegment } from "../ra-kernel/mapped-segment.js";
 import type { Heap } from "./heap.js";
@@ -43,15 +48,24 @@ export function unstorableType(value: unknown): string | null {
   }
 }
 
+// Scratch cells: a cell is copied out of (or built before going into) object memory whole,
+// so decoding never mixes two writes. One set per thread; nothing here re-enters.
+const cell = new Uint8Array(CELL_SIZE);
+const cellView = new DataView(cell.buffer);
+const old = new Uint8Array(CELL_SIZE);
+const oldView = new DataView(old.buffer);
+
+/** Reads the cell as one pinned access, then decodes the copy. */
 export function readCell(mem: MappedSegment, heapMem: MappedSegment, addr: number): unknown {
-  const tag = mem.u32(addr);
+  mem.readInto(addr, cell);
+  const tag = cellView.getUint32(0, true);
   switch (tag) {
     case Tag.UNDEFINED: return undefined;
     case Tag.NULL: return null;
     case Tag.FALSE: return false;
     case Tag.TRUE: return true;
-    case Tag.NUMBER: return mem.f64(addr + 8);
-    case Tag.STRING: return readString(heapMem, mem.u32(addr + 8), mem.u32(addr + 4));
+    case Tag.NUMBER: return cellView.getFloat64(8, true);
+    case Tag.STRING: return readString(heapMem, cellView.getUint32(8, true), cellView.getUint32(4, true));
     default: throw new Error(`corrupt object memory: unknown value tag ${tag} at ${addr} of ${mem.sysname}`);
   }
 }
@@ -59,25 +73,29 @@ export function readCell(mem: MappedSegment, heapMem: MappedSegment, addr: numbe
 /**
  * Writes `value` (already checked storable) into the cell, then frees what the old value
  * owned. The new value's block is allocated first: if the heap is full the cell is unchanged.
+ * The 16 bytes are swapped in as one pinned access, so a reader sees the old cell or the new
+ * one, and of two racing writers each frees exactly the value it replaced.
  */
 export function writeCell(mem: MappedSegment, heap: Heap, addr: number, value: unknown): void {
   const stored = typeof value === "string" ? writeString(heap, value) : null;
-  releaseCell(mem, heap, addr);
-  if (typeof value === "number") {
-    mem.setF64(addr + 8, value);
-    mem.setU32(addr, Tag.NUMBER);
-  } else if (stored) {
-    const { payload, length } = stored;
-    mem.setU32(addr + 4, length);
-    mem.setU32(addr + 8, payload);
-    mem.setU32(addr, Tag.STRING);
-  } else {
-    mem.setU32(addr, value === null ? Tag.NULL : value === true ? Tag.TRUE : value === false ? Tag.FALSE : Tag.UNDEFINED);
-  }
+  encodeCell(value, stored);
+  mem.exchange(addr, cell, old);
+  if (oldView.getUint32(0, true) === Tag.STRING) heap.free(oldView.getUint32(8, true));
 }
 
-function releaseCell(mem: MappedSegment, heap: Heap, addr: number): void {
-  if (mem.u32(addr) === Tag.STRING) heap.free(mem.u32(addr + 8));
+/** Builds the cell of `value` in the scratch cell (a string's block already written). */
+function encodeCell(value: unknown, stored: { payload: number; length: number } | null): void {
+  cell.fill(0);
+  if (typeof value === "number") {
+    cellView.setUint32(0, Tag.NUMBER, true);
+    cellView.setFloat64(8, value, true);
+  } else if (stored) {
+    cellView.setUint32(0, Tag.STRING, true);
+    cellView.setUint32(4, stored.length, true);
+    cellView.setUint32(8, stored.payload, true);
+  } else {
+    cellView.setUint32(0, value === null ? Tag.NULL : value === true ? Tag.TRUE : value === false ? Tag.FALSE : Tag.UNDEFINED, true);
+  }
 }
 
 export function writeString(heap: Heap, value: string): { payload: number; length: number } {

@@ -1,20 +1,26 @@
 /**
  * MappedSegment: an isiba's view of one segment of its object's O space — the MMU.
  *
- * Every access checks the page table word of the pages it touches; a page whose state is
- * too low for the access is a page fault, taken synchronously through the FaultChannel
- * (the isiba blocks until the kernel thread has installed the page). Accessors are the only
- * way object memory is read or written, so nothing can touch a page that is not mapped.
+ * Every access pins the pages it touches, then checks their page table words; a page whose
+ * state is too low for the access is a page fault, taken synchronously through the
+ * PageFaulter (the isiba blocks until the kernel thread has installed the page, then starts
+ * the access over). Accessors are the only way object memory is read or written, so nothing
+ * can touch a page that is not mapped, and no access is ever torn:
+ *   - a reader pins with +1 (refused while a writer holds the page), a writer with
+ *     0 -> PIN_WRITER (refused while anyone is in); refused: back off and retry;
+ *   - pin FIRST, check the state THEN (the kernel lowers the state first, then waits for
+ *     pins to drain: see SegmentFrames); a multi-page access pins its pages in ascending
+ *     order (so accessors never wait on each other in a cycle) before checking any state;
+ *   - a pin is held for one access only, never across a fault.
  *
  * Writes mark their pages dirty; the isiba reports and clears the dirty set when the
  * invocation returns, and the kernel writes those pages back before replying.
- * Little-endian throughout. Multi-byte scalar accesses must not cross a page boundary
- * (the heap's allocator guarantees that for everything it lays out).
+ * Little-endian throughout. Scalar accesses must not cross a page boundary (the heap's
+ * allocator guarantees that for everything it lays out); one that does throws.
  */
 import { PAGE_SHIFT, PAGE_SIZE, type PageNo, type SysName } from "./ids.js";
 import { PageState, type AccessMode } from "./page-state.js";
-import type { SegmentShare } from "./segment-frames.js";
-
+import { PIN_WRITER, type SegmentShare } from "./segment-frames.js";
 
 /** What takes a page fault: the FaultChannel in an isiba; a synchronous stand-in in unit tests. */
 export interface PageFaulter {
@@ -22,62 +28,112 @@ export interface PageFaulter {
   fault(segment: SysName, page: PageNo, mode: AccessMode): void;
 }
 
+const PAGE_MASK = PAGE_SIZE - 1;
+
+/** Outcomes of one attempt to pin a page. */
+const PINNED = 0;
+/** Another accessor holds the page in a conflicting mode: back off and retry. */
+const BUSY = 1;
+/** The page's state is too low for the access (or it is past the frames' span): fault. */
+const LOW = 2;
+
+/** Refused pins retried at once before the accessor starts sleeping between tries. */
+const SPIN_TRIES = 300;
+/** One sleep of a refused accessor (ms): pins are held for nanoseconds. */
+const BACKOFF_MS = 0.02;
+
+/** Copies up to this many bytes with a loop: cheaper than a subarray view for cells. */
+const SMALL_COPY = 64;
+
 export class MappedSegment {
   readonly sysname: SysName;
   readonly maxBytes: number;
-  private readonly view: DataView;
-  private readonly u8: Uint8Array;
-  private readonly states: Int32Array;
-  /** Pages written since the last `takeDirty()`. */
+  // Fixed-length views over the growable buffers, remade when an access finds a page past
+  // them (length-tracking views are several times slower to index in V8).
+  private view!: DataView;
+  private u8!: Uint8Array;
+  private states!: Int32Array;
+  private pins!: Int32Array;
+  /** Pages written since the last `takeDirty()`; `lastDirty` spares a Set lookup per write. */
   private readonly dirty = new Set<PageNo>();
+  private lastDirty = -1;
 
-  constructor(share: SegmentShare, private readonly faults: PageFaulter) {
+  constructor(private readonly share: SegmentShare, private readonly faults: PageFaulter) {
     this.sysname = share.sysname;
     this.maxBytes = share.maxPages * PAGE_SIZE;
-    this.view = new DataView(share.bytes);
-    this.u8 = new Uint8Array(share.bytes);
-    this.states = new Int32Array(share.states);
+    this.remap();
   }
 
   u32(addr: number): number {
-    this.forRead(addr >>> PAGE_SHIFT);
-    return this.view.getUint32(addr, true);
+    const page = this.pinScalar(addr, 4, "read");
+    const value = this.view.getUint32(addr, true);
+    Atomics.sub(this.pins, page, 1);
+    return value;
   }
 
   setU32(addr: number, value: number): void {
-    this.forWrite(addr >>> PAGE_SHIFT);
+    const page = this.pinScalar(addr, 4, "write");
     this.view.setUint32(addr, value, true);
+    this.releaseWritten(page);
   }
 
   f64(addr: number): number {
-    this.forRead(addr >>> PAGE_SHIFT);
-    return this.view.getFloat64(addr, true);
+    const page = this.pinScalar(addr, 8, "read");
+    const value = this.view.getFloat64(addr, true);
+    Atomics.sub(this.pins, page, 1);
+    return value;
   }
 
   setF64(addr: number, value: number): void {
-    this.forWrite(addr >>> PAGE_SHIFT);
+    const page = this.pinScalar(addr, 8, "write");
     this.view.setFloat64(addr, value, true);
+    this.releaseWritten(page);
   }
 
   /** A private (unshared) copy of `length` bytes; may span pages. */
   read(addr: number, length: number): Uint8Array {
-    this.checkRange(addr, length);
-    for (let p = addr >>> PAGE_SHIFT, last = (addr + length - 1) >>> PAGE_SHIFT; p <= last && length > 0; p++) this.forRead(p);
-    return this.u8.slice(addr, addr + length);
+    const out = new Uint8Array(length);
+    this.readInto(addr, out);
+    return out;
   }
 
-  /** Writes bytes; may span pages. */
+  /** Copies `dst.length` bytes at `addr` into `dst` as one pinned access; may span pages. */
+  readInto(addr: number, dst: Uint8Array): void {
+    const length = dst.length;
+    this.checkRange(addr, length);
+    if (length === 0) return;
+    const first = addr >>> PAGE_SHIFT, last = (addr + length - 1) >>> PAGE_SHIFT;
+    this.pinRange(first, last, "read");
+    copyBytes(dst, 0, this.u8, addr, length);
+    for (let p = first; p <= last; p++) Atomics.sub(this.pins, p, 1);
+  }
+
+  /** Writes bytes as one pinned access; may span pages. */
   write(addr: number, bytes: Uint8Array): void {
-    this.checkRange(addr, bytes.length);
-    if (bytes.length === 0) return;
-    for (let p = addr >>> PAGE_SHIFT, last = (addr + bytes.length - 1) >>> PAGE_SHIFT; p <= last && bytes.length > 0; p++) this.forWrite(p);
-    this.u8.set(bytes, addr);
+    this.exchange(addr, bytes, null);
+  }
+
+  /**
+   * Writes `bytes` at `addr` and, if `old` is given (same length), copies the bytes they
+   * replace into it, as one pinned access: no other accessor sees or changes them between.
+   */
+  exchange(addr: number, bytes: Uint8Array, old: Uint8Array | null): void {
+    const length = bytes.length;
+    this.checkRange(addr, length);
+    if (old && old.length !== length) throw new RangeError(`exchange of ${length} bytes into a buffer of ${old.length}`);
+    if (length === 0) return;
+    const first = addr >>> PAGE_SHIFT, last = (addr + length - 1) >>> PAGE_SHIFT;
+    this.pinRange(first, last, "write");
+    if (old) copyBytes(old, 0, this.u8, addr, length);
+    copyBytes(this.u8, addr, bytes, 0, length);
+    for (let p = first; p <= last; p++) this.releaseWritten(p);
   }
 
   /** The dirty pages since the last call, sorted; clears the set. */
   takeDirty(): PageNo[] {
     const pages = [...this.dirty].sort((a, b) => a - b);
     this.dirty.clear();
+    this.lastDirty = -1;
     return pages;
   }
 
@@ -85,17 +141,88 @@ export class MappedSegment {
     return this.dirty.size > 0;
   }
 
-  private forRead(page: PageNo): void {
-    if (page >= this.states.length || Atomics.load(this.states, page) < PageState.READ) {
-      this.faults.fault(this.sysname, page, "read");
+  /** Pins the page of a scalar for `mode`; returns the page, pinned and mapped. */
+  private pinScalar(addr: number, size: number, mode: AccessMode): PageNo {
+    const page = addr >>> PAGE_SHIFT;
+    const fits = (addr & PAGE_MASK) + size <= PAGE_SIZE;
+    if (!fits || (mode === "read" ? this.tryPinRead(page) : this.tryPinWrite(page)) !== PINNED) {
+      this.checkScalar(addr, size);
+      this.pinRange(page, page, mode);
     }
+    return page;
   }
 
-  private forWrite(page: PageNo): void {
-    if (page >= this.states.length || Atomics.load(this.states, page) < PageState.WRITE) {
-      this.faults.fault(this.sysname, page, "write");
+  /** Pins pages first..last (ascending) for `mode`, faulting as needed; returns with all pinned and mapped. */
+  private pinRange(first: PageNo, last: PageNo, mode: AccessMode): void {
+    while (!this.tryPinRange(first, last, mode));
+  }
+
+  /** One pass: true with every page pinned; false after a fault taken with nothing pinned. */
+  private tryPinRange(first: PageNo, last: PageNo, mode: AccessMode): boolean {
+    for (let p = first, tries = 0; p <= last; ) {
+      const got = mode === "read" ? this.tryPinRead(p) : this.tryPinWrite(p);
+      if (got === PINNED) p++;
+      else if (got === BUSY) backoff(this.pins, p, tries++);
+      else {
+        this.unpin(first, p - 1, mode);
+        this.faults.fault(this.sysname, p, mode);
+        return false;
+      }
     }
-    this.dirty.add(page);
+    return true;
+  }
+
+  /** One attempt to pin `page` as a reader; PINNED means its state allows reading. */
+  private tryPinRead(page: PageNo): number {
+    if (page >= this.states.length && !this.remap(page)) return LOW;
+    if ((Atomics.add(this.pins, page, 1) & PIN_WRITER) !== 0) {
+      Atomics.sub(this.pins, page, 1);
+      return BUSY;
+    }
+    if (Atomics.load(this.states, page) >= PageState.READ) return PINNED;
+    Atomics.sub(this.pins, page, 1);
+    return LOW;
+  }
+
+  /** One attempt to take `page` exclusively; PINNED means its state allows writing. */
+  private tryPinWrite(page: PageNo): number {
+    if (page >= this.states.length && !this.remap(page)) return LOW;
+    if (Atomics.compareExchange(this.pins, page, 0, PIN_WRITER) !== 0) return BUSY;
+    if (Atomics.load(this.states, page) >= PageState.WRITE) return PINNED;
+    Atomics.sub(this.pins, page, PIN_WRITER);
+    return LOW;
+  }
+
+  private unpin(first: PageNo, last: PageNo, mode: AccessMode): void {
+    const held = mode === "read" ? 1 : PIN_WRITER;
+    for (let p = first; p <= last; p++) Atomics.sub(this.pins, p, held);
+  }
+
+  /** Marks a written page dirty (while still holding it), then releases it. */
+  private releaseWritten(page: PageNo): void {
+    if (page !== this.lastDirty) {
+      this.dirty.add(page);
+      this.lastDirty = page;
+    }
+    Atomics.sub(this.pins, page, PIN_WRITER);
+  }
+
+  /** Remakes the views if the kernel grew the frames; true if `page` is now inside them. */
+  private remap(page = 0): boolean {
+    // `states` is grown last, so its length bounds the pages whose bytes and pins exist.
+    const pages = this.share.states.byteLength >>> 2;
+    this.states = new Int32Array(this.share.states, 0, pages);
+    this.pins = new Int32Array(this.share.pins, 0, pages);
+    this.view = new DataView(this.share.bytes, 0, pages * PAGE_SIZE);
+    this.u8 = new Uint8Array(this.share.bytes, 0, pages * PAGE_SIZE);
+    return page < pages;
+  }
+
+  private checkScalar(addr: number, size: number): void {
+    this.checkRange(addr, size);
+    if ((addr & PAGE_MASK) + size > PAGE_SIZE) {
+      throw new RangeError(`access [${addr}, ${addr + size}) of segment ${this.sysname} crosses a page boundary`);
+    }
   }
 
   private checkRange(addr: number, length: number): void {
@@ -105,3 +232,19 @@ export class MappedSegment {
   }
 }
 
+/**
+ * Waits a little for the accessor holding `pins[page]`: retries at once at first (pins are
+ * held for nanoseconds), then sleeps a few microseconds per try so a worker never spins hot.
+ */
+function backoff(pins: Int32Array, page: PageNo, tries: number): void {
+  if (tries < SPIN_TRIES) return;
+  Atomics.wait(pins, page, Atomics.load(pins, page), BACKOFF_MS);
+}
+
+function copyBytes(dst: Uint8Array, at: number, src: Uint8Array, from: number, length: number): void {
+  if (length > SMALL_COPY) {
+    dst.set(src.subarray(from, from + length), at);
+    return;
+  }
+  for (let i = 0; i < length; i++) dst[at + i] = src[from + i];
+}

@@ -2,8 +2,9 @@ import { expect } from "chai";
 import { asServerId, newSysName, PAGE_SIZE } from "../../ra-kernel/ids.js";
 import { MappedSegment } from "../../ra-kernel/mapped-segment.js";
 import { PageState } from "../../ra-kernel/page-state.js";
-import { SegmentFrames } from "../../ra-kernel/segment-frames.js";
+import { PIN_WRITER, SegmentFrames } from "../../ra-kernel/segment-frames.js";
 import { SyncFaulter } from "../support/sync-faulter.js";
+import { startPinWorker } from "../support/pin-workers.js";
 import { newSegment, type TestSegment } from "../support/object-memory.js";
 
 describe("MappedSegment", () => {
@@ -134,5 +135,114 @@ describe("MappedSegment", () => {
     expect(frames.spanPages).to.be.at.least(101);
     expect(mem.u32(100 * PAGE_SIZE + 12)).to.equal(0xdeadbeef);
     expect(faulter.faults).to.equal(0);
+  });
+
+  it("should throw a RangeError naming the segment for a scalar that crosses a page boundary", () => {
+    expect(() => seg.mem.u32(PAGE_SIZE - 2)).to.throw(RangeError, new RegExp(`access \\[4094, 4098\\) of segment ${seg.sysname} crosses a page boundary`));
+    expect(() => seg.mem.setF64(2 * PAGE_SIZE - 4, 1)).to.throw(RangeError, /crosses a page boundary/);
+    expect(faulter.faults).to.equal(0);
+  });
+
+  it("should copy into a caller's buffer across pages", () => {
+    const bytes = Uint8Array.from({ length: 300 }, (_, i) => i % 256);
+    seg.mem.write(PAGE_SIZE - 100, bytes);
+    const into = new Uint8Array(300);
+    seg.mem.readInto(PAGE_SIZE - 100, into);
+    expect(into).to.deep.equal(bytes);
+  });
+
+  it("should exchange bytes, handing back the ones they replaced", () => {
+    seg.mem.write(16, new Uint8Array([1, 2, 3, 4]));
+    const old = new Uint8Array(4);
+    seg.mem.exchange(16, new Uint8Array([5, 6, 7, 8]), old);
+    expect([...old]).to.deep.equal([1, 2, 3, 4]);
+    expect([...seg.mem.read(16, 4)]).to.deep.equal([5, 6, 7, 8]);
+    expect(() => seg.mem.exchange(16, new Uint8Array(4), new Uint8Array(3))).to.throw(RangeError, /exchange of 4 bytes into a buffer of 3/);
+  });
+
+  describe("pins", () => {
+    const span = [0, 1, 2, 3];
+    const pinnedPages = (): number[] => span.map((p) => seg.frames.pinned(p));
+
+    it("should release every pin after each kind of access", () => {
+      seg.mem.setU32(4, 1);
+      seg.mem.setF64(PAGE_SIZE + 8, 2);
+      seg.mem.u32(4);
+      seg.mem.f64(PAGE_SIZE + 8);
+      seg.mem.write(PAGE_SIZE - 8, new Uint8Array(2 * PAGE_SIZE));
+      seg.mem.read(10, 3 * PAGE_SIZE);
+      seg.mem.readInto(PAGE_SIZE - 4, new Uint8Array(8));
+      seg.mem.exchange(PAGE_SIZE - 4, new Uint8Array(8), new Uint8Array(8));
+      expect(pinnedPages()).to.deep.equal([0, 0, 0, 0]);
+    });
+
+    it("should hold no pin while a fault is taken", () => {
+      const seen: number[][] = [];
+      const mem = new MappedSegment(seg.frames.share(), { fault: (s, p, m) => { seen.push(pinnedPages()); faulter.fault(s, p, m); } });
+      mem.write(PAGE_SIZE / 2, new Uint8Array(2 * PAGE_SIZE));
+      mem.read(0, 4 * PAGE_SIZE);
+      expect(seen.length).to.equal(4);
+      expect(seen.every((pins) => pins.every((w) => w === 0))).to.equal(true);
+    });
+
+    it("should release its pins when a fault fails", () => {
+      seg.frames.install(0, null, PageState.WRITE);
+      const failing = new MappedSegment(seg.frames.share(), { fault: () => { throw new Error("home unreachable"); } });
+      expect(() => failing.write(PAGE_SIZE - 4, new Uint8Array(8))).to.throw("home unreachable");
+      expect(() => failing.read(0, 2 * PAGE_SIZE)).to.throw("home unreachable");
+      expect(pinnedPages()).to.deep.equal([0, 0, 0, 0]);
+    });
+
+    it("should fault an access that starts after the kernel lowered its page", async () => {
+      seg.mem.setU32(0, 42);
+      faulter.reset();
+      await seg.frames.lower(0, PageState.READ);
+      expect(seg.mem.u32(0)).to.equal(42);
+      seg.mem.setU32(0, 43);
+      await seg.frames.lower(0, PageState.INVALID);
+      faulter.home.set(`${seg.sysname}/0`, seg.frames.copyPage(0));
+      expect(seg.mem.u32(0)).to.equal(43);
+      expect(faulter.log.map((f) => f.mode)).to.deep.equal(["write", "read"]);
+    });
+
+    it("should make a writer in another isiba wait for a reader's pin", async () => {
+      seg.frames.install(0, null, PageState.WRITE);
+      const pins = new Int32Array(seg.frames.pins);
+      Atomics.add(pins, 0, 1);
+      const writer = startPinWorker({ task: "access", data: seg.frames.share(), op: "setU32", addr: 8, value: 7 });
+      await writer.started;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(seg.mem.u32(8)).to.equal(0);
+      Atomics.sub(pins, 0, 1);
+      const report = await writer.done;
+      expect(seg.mem.u32(8)).to.equal(7);
+      expect([report.faults, seg.frames.pinned(0)]).to.deep.equal([0, 0]);
+    });
+
+    it("should see pages the kernel installs past the span an isiba mapped", async () => {
+      const frames = new SegmentFrames(newSysName(asServerId("ds1")), 128);
+      const reader = startPinWorker({ task: "access", data: frames.share(), op: "u32", addr: 100 * PAGE_SIZE + 12 });
+      await reader.started;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const page = new Uint8Array(PAGE_SIZE);
+      new DataView(page.buffer).setUint32(12, 0xdeadbeef, true);
+      frames.install(100, page, PageState.READ);
+      const report = await reader.done;
+      expect(report.value).to.equal(0xdeadbeef);
+      expect(report.faults).to.be.greaterThan(0);
+    });
+
+    it("should make a reader in another isiba wait for a writer's pin", async () => {
+      seg.frames.install(0, null, PageState.WRITE);
+      seg.mem.setU32(8, 1);
+      const pins = new Int32Array(seg.frames.pins);
+      Atomics.add(pins, 0, PIN_WRITER);
+      const reader = startPinWorker({ task: "access", data: seg.frames.share(), op: "u32", addr: 8 });
+      await reader.started;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      new DataView(seg.frames.bytes).setUint32(8, 2, true);
+      Atomics.sub(pins, 0, PIN_WRITER);
+      expect((await reader.done).value).to.equal(2);
+    });
   });
 });

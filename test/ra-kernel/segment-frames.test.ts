@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import { asServerId, newSysName, PAGE_SIZE } from "../../ra-kernel/ids.js";
 import { PageState } from "../../ra-kernel/page-state.js";
-import { SegmentFrames } from "../../ra-kernel/segment-frames.js";
+import { PIN_WRITER, SegmentFrames } from "../../ra-kernel/segment-frames.js";
+import { isPending } from "../support/deferred.js";
 
 function filled(value: number, length = PAGE_SIZE): Uint8Array {
   return new Uint8Array(length).fill(value);
@@ -92,7 +93,63 @@ describe("SegmentFrames", () => {
 
   it("should share its own buffers", () => {
     const share = frames.share();
-    expect(share).to.deep.equal({ sysname, bytes: frames.bytes, states: frames.states, maxPages: 128 });
+    expect(share).to.deep.equal({ sysname, bytes: frames.bytes, states: frames.states, pins: frames.pins, maxPages: 128 });
     expect(share.bytes).to.equal(frames.bytes);
+    expect(share.pins).to.equal(frames.pins);
+  });
+
+  it("should grow the pin words with the page table, all unpinned", () => {
+    frames.install(100, null, PageState.READ);
+    expect(frames.pins.byteLength).to.equal(frames.states.byteLength);
+    expect([frames.pinned(0), frames.pinned(100), frames.pinned(500)]).to.deep.equal([0, 0, 0]);
+  });
+
+  describe("lower", () => {
+    let pins: Int32Array;
+
+    beforeEach(() => {
+      frames.install(0, filled(1), PageState.WRITE);
+      pins = new Int32Array(frames.pins);
+    });
+
+    it("should lower the state at once and resolve at once when nothing is pinned", async () => {
+      const lowered = frames.lower(0, PageState.READ);
+      expect(frames.state(0)).to.equal(PageState.READ);
+      expect(await isPending(lowered)).to.equal(false);
+    });
+
+    it("should never raise a state", async () => {
+      frames.setState(0, PageState.READ);
+      await frames.lower(0, PageState.WRITE);
+      expect(frames.state(0)).to.equal(PageState.READ);
+    });
+
+    it("should wait for a reader to unpin before resolving an invalidation", async () => {
+      Atomics.add(pins, 0, 1);
+      const lowered = frames.lower(0, PageState.INVALID);
+      expect(frames.state(0)).to.equal(PageState.INVALID);
+      expect(await isPending(lowered)).to.equal(true);
+      expect(await isPending(lowered)).to.equal(true);
+      Atomics.sub(pins, 0, 1);
+      await lowered;
+      expect(frames.pinned(0)).to.equal(0);
+    });
+
+    it("should wait for a writer, not for readers, before resolving a downgrade to READ", async () => {
+      Atomics.add(pins, 0, 1);
+      expect(await isPending(frames.lower(0, PageState.READ))).to.equal(false);
+      Atomics.sub(pins, 0, 1);
+      frames.setState(0, PageState.WRITE);
+      Atomics.add(pins, 0, PIN_WRITER);
+      const lowered = frames.lower(0, PageState.READ);
+      expect(await isPending(lowered)).to.equal(true);
+      Atomics.sub(pins, 0, PIN_WRITER);
+      await lowered;
+    });
+
+    it("should resolve at once for a page past its span", async () => {
+      expect(await isPending(frames.lower(50, PageState.INVALID))).to.equal(false);
+      expect(frames.spanPages).to.equal(1);
+    });
   });
 });
