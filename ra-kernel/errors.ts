@@ -36,4 +36,26 @@ export class PageFaultError extends CloudsError {
   static override fieldNames = ["segment", "page"];
 }
 
-for (const cls of [UnknownEntryError, ArgumentError, ClassLoadError, NotTransferableError, PageFaultError]) registerError(cls);
+/**
+ * Thrown when an invocation wrote pages that this compute server had to drop before they
+ * could be written back (the connection to their home was lost, its lease ran out, or the
+ * home restarted): those writes are lost, and the caller must know. `server` is the home.
+ */
+export class PagesLostError extends CloudsError {
+  declare readonly server: string;
+  declare readonly pages: number;
+  static override fieldNames = ["server", "pages"];
+}
+
+/**
+ * Thrown when a write-back names an epoch of this home that is over: the home restarted
+ * since the writer got its pages, so those pages (and their uncommitted writes) are gone.
+ */
+export class StaleEpochError extends CloudsError {
+  declare readonly server: string;
+  declare readonly epoch: number;
+  declare readonly current: number;
+  static override fieldNames = ["server", "epoch", "current"];
+}
+
+for (const cls of [StaleEpochError, UnknownEntryError, ArgumentError, ClassLoadError, NotTransferableError, PageFaultError, PagesLostError]) registerError(cls);

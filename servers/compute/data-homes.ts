@@ -3,13 +3,14 @@
  * and the ObjectSource of its UserObjectManager — over the data protocol.
  *
  * Connections are opened on demand (PeerCache) to addresses found in the name server's
- * registry. When the connection to a home closes, every page cached from it is dropped:
- * the home forgot that we hold copies, so it could no longer invalidate them.
+ * registry. When the connection to a home closes, every page cached from it is dropped (the
+ * home can no longer recall them), and so are they when our lease with it runs out or is
+ * revoked (HomeLeases, renewed here with every connected home).
  */
 import type { PageNo, ServerId, SysName } from "../../ra-kernel/ids.js";
 import { homeOf } from "../../ra-kernel/ids.js";
 import type { AccessMode } from "../../ra-kernel/page-state.js";
-import type { DsmClient, FetchedPage, HomeLink } from "../../ra-kernel/dsm-client.js";
+import type { CommitReply, DsmClient, Grant, HomeLink, PageCommit } from "../../ra-kernel/dsm-client.js";
 import type { ClassSegment, ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import type { ObjectSource } from "../../ra-kernel/user-object-manager.js";
 import type { ServerDirectory } from "../host/server-directory.js";
@@ -20,20 +21,37 @@ import { ClassNotFoundError } from "../data/errors.js";
 import { CLASSES_DIR } from "../name/protocol.js";
 import { UnknownObjectError } from "./errors.js";
 import { ServerUnreachableError } from "../transport/errors.js";
+import { HomeLeases } from "./home-leases.js";
 
 export class DataHomes implements HomeLink, ObjectSource {
   private dsm: DsmClient | null = null;
   private readonly watched = new WeakSet<Peer>();
+  private readonly known = new Set<ServerId>();
+  readonly leases = new HomeLeases({
+    homes: () => [...this.known],
+    renew: async (home) => {
+      const r = await (await this.client(home)).call("data.lease.renew", {});
+      this.dsm?.noteEpoch(home, r.epoch);
+      return r;
+    },
+    expired: (home, why) => this.dsm?.dropHome(home, why),
+  });
 
   constructor(
     private readonly peers: PeerCache,
     private readonly servers: ServerDirectory,
   ) {}
 
-  /** The DSM client to tell when a home's connection closes. */
+  /** The DSM client to tell when a home's connection closes or a lease runs out. */
   bindDsm(dsm: DsmClient): void {
     this.dsm = dsm;
+    this.leases.start();
   }
+
+  close(): void {
+    this.leases.stop();
+  }
+
 
   async client(home: ServerId): Promise<DataClient> {
     let address: string;
@@ -43,31 +61,41 @@ export class DataHomes implements HomeLink, ObjectSource {
       throw new ServerUnreachableError(`data server ${home} is unknown: ${(err as Error).message}`, { peer: home, address: "" });
     }
     let peer: Peer;
+    const openedAt = performance.now();
     try {
       peer = await this.peers.get(address);
     } catch (err) {
       this.servers.forget(home);
-      throw err;
+      throw new ServerUnreachableError(`data server ${home} at ${address} is unreachable: ${(err as Error).message}`, { peer: home, address });
     }
-    this.watch(home, peer);
+    this.watch(home, peer, openedAt);
+    this.known.add(home);
     return new DataClient(peer);
   }
 
-  private watch(home: ServerId, peer: Peer): void {
+  private watch(home: ServerId, peer: Peer, openedAt: number): void {
     if (this.watched.has(peer)) return;
     this.watched.add(peer);
+    this.leases.began(home, openedAt);
     peer.onClose(() => {
       this.servers.forget(home);
-      this.dsm?.dropHome(home);
+      this.known.delete(home);
+      this.leases.forget(home);
+      this.dsm?.dropHome(home, "the connection to it closed");
     });
   }
 
-  async readPage(home: ServerId, segment: SysName, page: PageNo, mode: AccessMode): Promise<FetchedPage> {
-    return (await this.client(home)).call("data.page.read", { segment, page, mode });
+  async fault(home: ServerId, segment: SysName, page: PageNo, mode: AccessMode, have: number): Promise<Grant> {
+    return (await this.client(home)).call("data.page.fault", { segment, page, mode, have });
   }
 
-  async commit(home: ServerId, pages: { segment: SysName; page: PageNo; bytes: Uint8Array }[]): Promise<{ epoch: number }> {
-    return (await this.client(home)).call("data.page.commit", { pages });
+  async commit(home: ServerId, epoch: number, pages: PageCommit[]): Promise<CommitReply> {
+    return (await this.client(home)).call("data.page.commit", { epoch, pages });
+  }
+
+  /** A raw round trip of `size` bytes to a data server (benchmark baseline). */
+  async echo(home: ServerId, size: number): Promise<void> {
+    await (await this.client(home)).call("data.echo", { bytes: new Uint8Array(size) });
   }
 
   async descriptor(sysname: SysName): Promise<ObjectDescriptor> {

@@ -4,13 +4,16 @@
  *
  *   compute.invoke     {thread, depth, target, entry, args, deadline?} -> {value, server, load}
  *   compute.create     {className, classVersion?, home?, args, thread} -> {descriptor, server}
- *   compute.invalidate {pages: [{segment, page}], epoch}               -> {invalidated}
+ *   compute.recall     {segment, page, version, epoch, action}          -> {held, bytes|null}
+ *                      (from a home: drop or downgrade our copy of `version`; an owner returns its bytes)
+ *   compute.pages      {segments}                                      -> CachedPageInfo[]
+ *   compute.probe      {op, ...}                                       -> {micros} (diagnostic, for benchmarks)
  *   compute.status     {}                                              -> ComputeStatus
  */
 import { isServerId, isSysName, type PageNo, type ServerId, type SysName, type ThreadId } from "../../ra-kernel/ids.js";
 import type { ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import { UnknownMessageError } from "../transport/errors.js";
-import { arr, asBody, check, int, optInt, str, type Body } from "../transport/schema.js";
+import { arr, asBody, check, int, oneOf, optInt, str, type Body } from "../transport/schema.js";
 import type { Peer, RequestOptions } from "../transport/transport.js";
 
 export interface ComputeLoad {
@@ -29,16 +32,45 @@ export interface ComputeStatus {
   counters: Record<string, number>;
 }
 
+/** What a home asks of a holder: drop the copy, or keep it read-only (the owner's bytes go home). */
+export type RecallAction = "invalidate" | "downgrade";
+
+/** One page as this compute server caches it (for `pages NAME`). */
+export interface CachedPageInfo {
+  segment: SysName;
+  page: PageNo;
+  state: "invalid" | "read" | "write";
+  version: number;
+  owned: boolean;
+}
+
+/**
+ * Diagnostic operations for benchmarks, timed inside the kernel:
+ *   fault  take a page fault on `segment`/`page` in `mode` as an isiba would
+ *   fill   fault the page for writing, fill it with `byte` and write it back (committed)
+ *   drop   forget the page here (as if invalidated), so the next fault goes to the home
+ *   echo   a raw round trip of `size` bytes to data server `home`
+ */
+export type ProbeRequest =
+  | { op: "fault"; segment: SysName; page: PageNo; mode: "read" | "write" }
+  | { op: "fill"; segment: SysName; page: PageNo; byte: number }
+  | { op: "drop"; segment: SysName; page: PageNo }
+  | { op: "echo"; home: ServerId; size: number };
+
 export type ComputeRequest =
   | { kind: "compute.invoke"; thread: ThreadId; depth: number; target: SysName; entry: string; args: unknown[]; deadline?: number }
   | { kind: "compute.create"; className: string; classVersion?: number; home?: ServerId; args: unknown[]; thread: ThreadId }
-  | { kind: "compute.invalidate"; pages: { segment: SysName; page: PageNo }[]; epoch: number }
+  | { kind: "compute.recall"; segment: SysName; page: PageNo; version: number; epoch: number; action: RecallAction }
+  | { kind: "compute.pages"; segments: SysName[] }
+  | ({ kind: "compute.probe" } & ProbeRequest)
   | { kind: "compute.status" };
 
 export interface ComputeReplies {
   "compute.invoke": { value: unknown; server: string; load: ComputeLoad };
   "compute.create": { descriptor: ObjectDescriptor; server: string };
-  "compute.invalidate": { invalidated: number };
+  "compute.recall": { held: boolean; bytes: Uint8Array | null };
+  "compute.pages": CachedPageInfo[];
+  "compute.probe": { micros: number };
   "compute.status": ComputeStatus;
 }
 
@@ -64,17 +96,31 @@ export function decodeComputeRequest(kind: string, body: unknown): ComputeReques
         home: b.home === undefined ? undefined : check(kind, b, "home", isServerId, "a server id"),
         args: arr(kind, b, "args", MAX_ARGS), thread: thread(kind, b),
       };
-    case "compute.invalidate":
-      return { kind, pages: arr(kind, b, "pages", 1_000_000).map((p, i) => pageRef(kind, p, i)), epoch: int(kind, b, "epoch") };
+    case "compute.recall":
+      return {
+        kind, segment: check(kind, b, "segment", isSysName, "a sysname"), page: int(kind, b, "page", 0, 2 ** 31),
+        version: int(kind, b, "version"), epoch: int(kind, b, "epoch"), action: oneOf(kind, b, "action", ["invalidate", "downgrade"] as const),
+      };
+    case "compute.pages":
+      return { kind, segments: arr(kind, b, "segments", 16).map((s, i) => sysnameAt(kind, "segments", s, i)) };
+    case "compute.probe": return { kind, ...probe(kind, b) };
     case "compute.status": return { kind };
     default: throw new UnknownMessageError(`compute server: unknown message kind '${kind}'`, { kind });
   }
 }
 
-function pageRef(kind: string, value: unknown, i: number): { segment: SysName; page: PageNo } {
-  const k = `${kind} pages[${i}]`;
-  const b = asBody(k, value);
-  return { segment: check(k, b, "segment", isSysName, "a sysname"), page: int(k, b, "page", 0, 2 ** 31) };
+function sysnameAt(kind: string, field: string, value: unknown, i: number): SysName {
+  return check(`${kind} ${field}[${i}]`, { value }, "value", isSysName, "a sysname");
+}
+
+function probe(kind: string, b: Body): ProbeRequest {
+  const op = oneOf(kind, b, "op", ["fault", "fill", "drop", "echo"] as const);
+  if (op === "echo") return { op, home: check(kind, b, "home", isServerId, "a server id"), size: int(kind, b, "size", 0, 1024 * 1024) };
+  const segment = check(kind, b, "segment", isSysName, "a sysname");
+  const page = int(kind, b, "page", 0, 2 ** 31);
+  if (op === "fault") return { op, segment, page, mode: oneOf(kind, b, "mode", ["read", "write"] as const) };
+  if (op === "fill") return { op, segment, page, byte: int(kind, b, "byte", 0, 255) };
+  return { op, segment, page };
 }
 
 /** Typed calls to one compute server over a Peer. */

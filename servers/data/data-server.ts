@@ -1,13 +1,12 @@
 /**
- * DataServer: the data server role — segments, pages, descriptors and class code, and the
- * home/directory of its segments' pages.
+ * DataServer: the data server role — segments, pages, descriptors and class code; home and
+ * directory of its segments' pages (PageHome) and arbiter of its objects' locks (LockTable).
  *
- * It answers the messages of protocol.ts through `handler` (one switch) and keeps a
- * PageDirectory of which compute servers hold copies of which pages. A write-back
- * (`data.page.commit`) first makes every other holder invalidate its copies
- * (`compute.invalidate`), then commits all its pages atomically (group commit in the store),
- * then replies: when the reply leaves, the pages are durable and no other compute server
- * can serve the old bytes. Reads and commits of one page are serialized (PageLocks).
+ * It answers the messages of protocol.ts through `handler` (one switch). Compute servers
+ * connect to it and are tracked by `attach`: the home calls them back (recalls) over the
+ * same connection, renews their leases, and when a connection closes takes back, once the
+ * lease has run out, every page and lock the compute server held (it died, or it dropped
+ * them itself when it saw the connection close).
  *
  * It owns no sockets: the process host (servers/host) wires `handler` to a transport and
  * calls `attach` for each new peer.
@@ -17,33 +16,45 @@ import { newSysName, type ServerId, type SysName } from "../../ra-kernel/ids.js"
 import { SEGMENT_MAX_PAGES } from "../../ra-kernel/segment.js";
 import type { ClassSegment, ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import type { Peer, RequestContext } from "../transport/transport.js";
-import { decodeDataRequest, type DataReplies, type DataRequest, type DataStatus, type PageWriteMsg } from "./protocol.js";
-import { PageDirectory, pageKey, type PageRef } from "./page-directory.js";
-import { PageLocks } from "./page-locks.js";
+import { decodeDataRequest, type DataReplies, type DataRequest, type DataStatus } from "./protocol.js";
+import { HOME_COUNTERS, PageHome, type PageHomeOptions } from "./page-home.js";
+import { LockTable } from "./lock-table.js";
+import { LeaseRevokedError } from "./errors.js";
 import type { SegmentRecord, SegmentStore } from "./segment-store.js";
+import { histogramFigures, labelled, snakeCase, type Figures } from "../host/metrics.js";
 
 const log = createDebug("servers:data");
 
-/** How long a holder may take to acknowledge an invalidation before it is dropped. */
-const INVALIDATE_TIMEOUT_MS = 5000;
+/** Objects listed by name in /metrics (the busiest); the totals cover every object. */
+const METRICS_OBJECTS = 50;
 
 export class DataServer {
-  readonly directory = new PageDirectory();
-  private readonly locks = new PageLocks();
+  readonly home: PageHome;
+  readonly lockTable = new LockTable();
   private readonly peers = new Map<string, Peer>();
 
   constructor(
     private readonly store: SegmentStore,
     readonly serverId: ServerId,
-  ) {}
+    options: PageHomeOptions = {},
+  ) {
+    this.home = new PageHome(store, serverId, (holder) => this.peers.get(holder), options);
+  }
 
-  /** Tracks a connected peer so the directory can call it back and forget it when it goes. */
+  /** Tracks a connected compute server: recalls go to it; its pages and locks return when it goes. */
   attach(peer: Peer): void {
-    this.peers.set(peer.remoteId, peer);
+    const holder = peer.remoteId;
+    this.peers.set(holder, peer);
+    this.home.holderConnected(holder);
     peer.onClose(() => {
-      if (this.peers.get(peer.remoteId) !== peer) return;
-      this.peers.delete(peer.remoteId);
-      this.directory.dropHolder(peer.remoteId);
+      if (this.peers.get(holder) !== peer) return;
+      this.peers.delete(holder);
+      // Grants to its waiters would be lost with this connection: forget them now.
+      this.lockTable.dropWaiters(holder);
+      log("%s disconnected: its pages and locks return when its lease runs out", holder);
+      void this.home.holderDisconnected(holder, () => !this.peers.has(holder)).then(() => {
+        if (!this.peers.has(holder)) this.lockTable.dropServer(holder);
+      });
     });
   }
 
@@ -54,9 +65,15 @@ export class DataServer {
 
   private async handle(req: DataRequest, peer: Peer): Promise<DataReplies[keyof DataReplies]> {
     switch (req.kind) {
-      case "data.hello": return { serverId: this.serverId, epoch: this.store.epoch };
-      case "data.page.read": return this.readPage(req.segment, req.page, peer.remoteId);
-      case "data.page.commit": return this.commit(req.pages, peer.remoteId);
+      case "data.hello": return { serverId: this.serverId, epoch: this.store.epoch, leaseMs: this.home.leases.leaseMs };
+      case "data.page.fault": return this.home.fault(req, peer.remoteId);
+      case "data.page.commit": return this.home.commit(req.epoch, req.pages, peer.remoteId);
+      case "data.lease.renew": return this.renewLease(peer.remoteId);
+      case "data.pages": return { epoch: this.store.epoch, pages: this.home.info(req.segments) };
+      case "data.lock.acquire": return this.lockTable.acquire(req, peer.remoteId);
+      case "data.lock.release": return this.lockTable.release(req, peer.remoteId);
+      case "data.lock.list": return this.lockTable.list(req.object);
+      case "data.echo": return { bytes: req.bytes };
       case "data.object.create": return this.createObject(req.className, req.classVersion);
       case "data.object.get": return this.store.getObject(req.sysname);
       case "data.object.delete": return this.deleteObject(req.sysname);
@@ -68,40 +85,12 @@ export class DataServer {
     }
   }
 
-  private readPage(segment: SysName, page: number, holder: string): Promise<DataReplies["data.page.read"]> {
-    return this.locks.withPages([pageKey(segment, page)], () => {
-      const stored = this.store.readPage(segment, page);
-      this.directory.addHolder({ segment, page }, holder);
-      return { bytes: stored.bytes, version: stored.version, epoch: this.store.epoch };
-    });
-  }
-
-  private commit(pages: PageWriteMsg[], writer: string): Promise<DataReplies["data.page.commit"]> {
-    const keys = pages.map((p) => pageKey(p.segment, p.page));
-    return this.locks.withPages(keys, async () => {
-      await this.invalidateOthers(pages, writer);
-      const versions = await this.store.commitPages(pages);
-      for (const p of pages) this.directory.setSoleHolder(p, writer);
-      return { versions, epoch: this.store.epoch };
-    });
-  }
-
-  /** Tells every other holder to drop its copies; a holder that does not answer is dropped. */
-  private async invalidateOthers(pages: PageRef[], writer: string): Promise<void> {
-    const others = this.directory.otherHolders(pages, writer);
-    await Promise.all(
-      [...others].map(async ([holder, refs]) => {
-        const peer = this.peers.get(holder);
-        try {
-          if (!peer) throw new Error("not connected");
-          await peer.request("compute.invalidate", { pages: refs, epoch: this.store.epoch }, { timeoutMs: INVALIDATE_TIMEOUT_MS });
-        } catch (err) {
-          // Only a holder that cannot answer is forgotten everywhere (its cache is unreachable).
-          log("holder %s did not invalidate (%s): dropping it from the directory", holder, (err as Error).message);
-          this.directory.dropHolder(holder);
-        }
-      }),
-    );
+  private renewLease(holder: string): DataReplies["data.lease.renew"] {
+    const term = this.home.leases.renew(holder);
+    if (term === null) {
+      throw new LeaseRevokedError(`${this.serverId} no longer renews the lease of ${holder}: it did not answer a recall`, { server: this.serverId, holder });
+    }
+    return { epoch: this.store.epoch, leaseMs: this.home.leases.leaseMs, term };
   }
 
   /**
@@ -126,7 +115,7 @@ export class DataServer {
   private async deleteObject(sysname: SysName): Promise<{ removed: boolean }> {
     const desc = this.store.getObject(sysname);
     const removed = await this.store.deleteObject(sysname);
-    if (desc) for (const s of Object.values(desc.segments)) this.directory.forgetSegment(s);
+    if (desc) for (const s of Object.values(desc.segments)) this.home.forgetSegment(s);
     return { removed };
   }
 
@@ -145,9 +134,24 @@ export class DataServer {
   statusNow(): DataStatus {
     return {
       serverId: this.serverId, epoch: this.store.epoch, objects: this.store.listObjects().length,
-      classes: this.store.listClasses().length, directoryPages: this.directory.size,
+      classes: this.store.listClasses().length, directoryPages: this.home.directory.size,
       commits: this.store.stats.commitCalls, transactions: this.store.stats.transactions,
     };
+  }
+
+  /** Figures for /metrics: store, DSM home counters (total and per object), fault latency. */
+  figures(): Figures {
+    const s = this.statusNow();
+    const out: Figures = {
+      epoch: s.epoch, objects: s.objects, classes: s.classes, directory_pages: s.directoryPages,
+      commits_total: s.commits, commit_transactions_total: s.transactions, compute_servers_connected: this.peers.size,
+    };
+    for (const k of HOME_COUNTERS) out[`dsm_home_${snakeCase(k)}_total`] = this.home.counters.total[k];
+    for (const [object, c] of this.home.counters.busiest(METRICS_OBJECTS)) {
+      for (const k of HOME_COUNTERS) out[labelled(`dsm_home_object_${snakeCase(k)}_total`, { object })] = c[k];
+    }
+    for (const [k, v] of Object.entries(this.lockTable.counters)) out[`locks_${snakeCase(k)}_total`] = v;
+    return { ...out, ...histogramFigures("dsm_home_fault_latency_us", this.home.faultLatency.snapshot()) };
   }
 }
 

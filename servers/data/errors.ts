@@ -49,7 +49,21 @@ export class ClassNotFoundError extends CloudsError {
   static override fieldNames = ["className", "version"];
 }
 
+// ---- DSM home (StaleEpochError is the kernel's: ra-kernel/errors.ts) --------------
+
+
+/**
+ * Thrown to a compute server's lease renewal when the home no longer accepts it: the server
+ * failed to answer a recall, and the home will take its pages back once the lease runs out.
+ */
+export class LeaseRevokedError extends CloudsError {
+  declare readonly server: string;
+  declare readonly holder: string;
+  static override fieldNames = ["server", "holder"];
+}
+
 for (const cls of [
+  LeaseRevokedError,
   SegmentNotFoundError,
   PageOutOfRangeError,
   BadPageSizeError,
@@ -58,3 +72,36 @@ for (const cls of [
 ]) {
   registerError(cls);
 }
+
+// ---- locks (LockTable) --------------------------------------------------------------
+
+/**
+ * Thrown when a thread releases a monitor or lock it does not hold (semaphores accept such a
+ * release as a signal). Names the lock and the (computeServer, thread) that asked.
+ * (Not `server`: every CloudsError's `server` is where it was thrown.)
+ */
+export class LockNotHeldError extends CloudsError {
+  declare readonly object: SysName;
+  declare readonly key: string;
+  declare readonly lock: string;
+  declare readonly thread: string;
+  declare readonly computeServer: string;
+  static override fieldNames = ["object", "key", "lock", "thread", "computeServer"];
+}
+
+/**
+ * Thrown to a waiting acquire that will never be granted: its compute server was dropped
+ * (connection closed, lease expired) or its thread's locks were released (`reason` says which).
+ */
+export class LockWaitCancelledError extends CloudsError {
+  declare readonly object: SysName;
+  declare readonly key: string;
+  declare readonly lock: string;
+  declare readonly thread: string;
+  declare readonly computeServer: string;
+  declare readonly reason: string;
+  static override fieldNames = ["object", "key", "lock", "thread", "computeServer", "reason"];
+}
+
+registerError(LockNotHeldError);
+registerError(LockWaitCancelledError);

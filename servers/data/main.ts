@@ -16,10 +16,7 @@ export async function startDataServer(options: ServerOptions): Promise<ServerHos
       handler: server.handler,
       attach: (peer) => server.attach(peer),
       status: () => server.statusNow(),
-      figures: () => {
-        const s = server.statusNow();
-        return { epoch: s.epoch, objects: s.objects, classes: s.classes, directory_pages: s.directoryPages, commits_total: s.commits, commit_transactions_total: s.transactions };
-      },
+      figures: () => server.figures(),
       close: () => store.close(),
     };
     return role;

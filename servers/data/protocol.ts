@@ -6,9 +6,15 @@
  * validates a body where bytes become values: a malformed message gets BadRequestError
  * naming the field, never reaches DataServer logic.
  *
- *   data.hello          {serverId}                      -> {serverId, epoch}
- *   data.page.read      {segment, page, mode}           -> {bytes|null, version, epoch}
- *   data.page.commit    {pages: [{segment,page,bytes}]} -> {versions, epoch}
+ *   data.hello          {serverId}                      -> {serverId, epoch, leaseMs}
+ *   data.page.fault     {segment, page, mode, have}     -> PageGrant {bytes|null, same, version, epoch}
+ *   data.page.commit    {epoch, pages: [{segment, page, version, bytes}]} -> {committed, lost, epoch}
+ *   data.lease.renew    {}                              -> {epoch, leaseMs, term} (LeaseRevokedError if suspect)
+ *   data.pages          {segments}                      -> {epoch, pages: PageInfo[]}
+ *   data.lock.acquire   {object, key, lock, permits?, thread} -> {granted, waitedMs} (waits, FIFO)
+ *   data.lock.release   {object, key, lock, thread}     -> {released}
+ *   data.lock.list      {object}                        -> LockInfo[]
+ *   data.echo           {bytes}                         -> {bytes} (diagnostic: raw round trip)
  *   data.object.create  {className, classVersion}       -> ObjectDescriptor (class resolved by the caller)
  *   data.object.get     {sysname}                       -> ObjectDescriptor | null
  *   data.object.delete  {sysname}                       -> {removed}
@@ -33,6 +39,47 @@ export interface PageWriteMsg {
 
 export type ClassSummary = Omit<ClassSegment, "code">;
 
+/** One page of a write-back: `version` is the copy's version (from its grant). */
+export interface PageCommitMsg extends PageWriteMsg {
+  version: number;
+}
+
+/**
+ * The home's answer to a page fault. `version` names the content granted (stale replies are
+ * recognised by it); `same` means "your copy of this version is current, use it" (an upgrade
+ * that resends no bytes); otherwise `bytes` is the page (null: never written, all zeros).
+ */
+export interface PageGrant {
+  bytes: Uint8Array | null;
+  same: boolean;
+  version: number;
+  epoch: number;
+}
+
+/** The home directory's record of one page (DESIGN §7), for `pages NAME` and tools. */
+export interface PageInfo {
+  segment: SysName;
+  page: number;
+  version: number;
+  owner: string | null;
+  copyset: string[];
+  /** The version of the bytes last committed to the store. */
+  storedVersion: number;
+}
+
+/** Who arbitrates what: an exclusive entry's monitor, a named lock, or a counting semaphore. */
+export type LockKind = "monitor" | "lock" | "semaphore";
+
+export interface LockInfo {
+  object: SysName;
+  key: string;
+  kind: LockKind;
+  /** Semaphores: permits left; locks and monitors: 0 when held, 1 when free. */
+  available: number;
+  holders: { server: string; thread: string; count: number }[];
+  waiting: { server: string; thread: string }[];
+}
+
 export interface DataStatus {
   serverId: string;
   epoch: number;
@@ -45,8 +92,14 @@ export interface DataStatus {
 
 export type DataRequest =
   | { kind: "data.hello"; serverId: string }
-  | { kind: "data.page.read"; segment: SysName; page: number; mode: "read" | "write" }
-  | { kind: "data.page.commit"; pages: PageWriteMsg[] }
+  | { kind: "data.page.fault"; segment: SysName; page: number; mode: "read" | "write"; have: number }
+  | { kind: "data.page.commit"; epoch: number; pages: PageCommitMsg[] }
+  | { kind: "data.lease.renew" }
+  | { kind: "data.pages"; segments: SysName[] }
+  | { kind: "data.lock.acquire"; object: SysName; key: string; lock: LockKind; permits?: number; thread: string }
+  | { kind: "data.lock.release"; object: SysName; key: string; lock: LockKind; thread: string }
+  | { kind: "data.lock.list"; object: SysName }
+  | { kind: "data.echo"; bytes: Uint8Array }
   | { kind: "data.object.create"; className: string; classVersion: number }
   | { kind: "data.object.get"; sysname: SysName }
   | { kind: "data.object.delete"; sysname: SysName }
@@ -57,9 +110,15 @@ export type DataRequest =
   | { kind: "data.status" };
 
 export interface DataReplies {
-  "data.hello": { serverId: string; epoch: number };
-  "data.page.read": { bytes: Uint8Array | null; version: number; epoch: number };
-  "data.page.commit": { versions: number[]; epoch: number };
+  "data.hello": { serverId: string; epoch: number; leaseMs: number };
+  "data.page.fault": PageGrant;
+  "data.page.commit": { committed: number; lost: { segment: SysName; page: number }[]; epoch: number };
+  "data.lease.renew": { epoch: number; leaseMs: number; term: number };
+  "data.pages": { epoch: number; pages: PageInfo[] };
+  "data.lock.acquire": { granted: true; waitedMs: number };
+  "data.lock.release": { released: boolean };
+  "data.lock.list": LockInfo[];
+  "data.echo": { bytes: Uint8Array };
   "data.object.create": ObjectDescriptor;
   "data.object.get": ObjectDescriptor | null;
   "data.object.delete": { removed: boolean };
@@ -82,9 +141,20 @@ export function decodeDataRequest(kind: string, body: unknown): DataRequest {
   const b = asBody(kind, body ?? {});
   switch (kind) {
     case "data.hello": return { kind, serverId: str(kind, b, "serverId", 64) };
-    case "data.page.read":
-      return { kind, segment: sysname(kind, b, "segment"), page: int(kind, b, "page", 0, 2 ** 31), mode: oneOf(kind, b, "mode", ["read", "write"] as const) };
-    case "data.page.commit": return { kind, pages: arr(kind, b, "pages", MAX_PAGES_PER_COMMIT).map((p, i) => pageWrite(kind, p, i)) };
+    case "data.page.fault":
+      return {
+        kind, segment: sysname(kind, b, "segment"), page: int(kind, b, "page", 0, 2 ** 31),
+        mode: oneOf(kind, b, "mode", ["read", "write"] as const), have: int(kind, b, "have", 0),
+      };
+    case "data.page.commit":
+      return { kind, epoch: int(kind, b, "epoch"), pages: arr(kind, b, "pages", MAX_PAGES_PER_COMMIT).map((p, i) => pageCommit(kind, p, i)) };
+    case "data.lease.renew": return { kind };
+    case "data.pages": return { kind, segments: arr(kind, b, "segments", 16).map((s, i) => sysnameItem(kind, "segments", s, i)) };
+    case "data.lock.acquire":
+      return { ...lockRef(kind, b), permits: optInt(kind, b, "permits", 0, 1_000_000) };
+    case "data.lock.release": return lockRef(kind, b);
+    case "data.lock.list": return { kind, object: sysname(kind, b, "object") };
+    case "data.echo": return { kind, bytes: bytes(kind, b, "bytes", 1024 * 1024) };
     case "data.object.create": return { kind, className: className(kind, b, "className"), classVersion: int(kind, b, "classVersion", 1) };
     case "data.object.get":
     case "data.object.delete": return { kind, sysname: sysname(kind, b, "sysname") };
@@ -100,6 +170,26 @@ export function decodeDataRequest(kind: string, body: unknown): DataRequest {
     case "data.status": return { kind };
     default: throw new UnknownMessageError(`data server: unknown message kind '${kind}'`, { kind });
   }
+}
+
+function pageCommit(kind: string, value: unknown, i: number): PageCommitMsg {
+  const k = `${kind} pages[${i}]`;
+  return { ...pageWrite(kind, value, i), version: int(k, asBody(k, value), "version", 0) };
+}
+
+function sysnameItem(kind: string, field: string, value: unknown, i: number): SysName {
+  if (!isSysName(value)) throw new BadRequestError(`${kind}: '${field}[${i}]' must be a sysname, got ${JSON.stringify(value)?.slice(0, 80)}`, { kind, field });
+  return value;
+}
+
+const LOCK_KEY_RE = /^[\x20-\x7e]{1,128}$/;
+
+function lockRef<K extends "data.lock.acquire" | "data.lock.release">(kind: K, b: Body) {
+  return {
+    kind, object: sysname(kind, b, "object"),
+    key: check(kind, b, "key", (v): v is string => typeof v === "string" && LOCK_KEY_RE.test(v), "a key of 1-128 printable characters"),
+    lock: oneOf(kind, b, "lock", ["monitor", "lock", "semaphore"] as const), thread: str(kind, b, "thread", 128),
+  };
 }
 
 function pageWrite(kind: string, value: unknown, i: number): PageWriteMsg {

@@ -37,11 +37,47 @@ export function processFigures(): Figures {
   };
 }
 
+/**
+ * A figure's key with labels, e.g. `labelled("dsm_read_faults_total", { object: "sys:ds1:..." })`
+ * -> `dsm_read_faults_total{object="sys:ds1:..."}`. Label values are escaped for the text format.
+ */
+export function labelled(name: string, labels: Record<string, string | number>): string {
+  const parts = Object.entries(labels).map(([k, v]) => `${k}="${String(v).replace(/[\\"\n]/g, (c) => (c === "\n" ? "\\n" : `\\${c}`))}"`);
+  return `${name}{${parts.join(",")}}`;
+}
+
+/** The figures of a Prometheus histogram: `<name>_bucket{le=...}`, `<name>_sum`, `<name>_count`. */
+export function histogramFigures(name: string, h: { buckets: { le: number; count: number }[]; count: number; sumUs: number }): Figures {
+  const out: Figures = {};
+  for (const b of h.buckets) out[labelled(`${name}_bucket`, { le: b.le })] = b.count;
+  out[labelled(`${name}_bucket`, { le: "+Inf" })] = h.count;
+  out[`${name}_sum`] = h.sumUs;
+  out[`${name}_count`] = h.count;
+  return out;
+}
+
+/** camelCase -> snake_case, for counter names in metric names. */
+export function snakeCase(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
 export function renderMetrics(server: string, role: string, figures: Figures): string {
-  const lines: string[] = [];
-  for (const [name, value] of Object.entries(figures)) {
-    const metric = `clouds_${name.replace(/[^a-zA-Z0-9_]/g, "_")}`;
-    lines.push(`# TYPE ${metric} gauge`, `${metric}{server="${server}",role="${role}"} ${value}`);
+  // The text format wants every line of one metric in one group: group by metric, in order of first appearance.
+  const groups = new Map<string, string[]>();
+  const histograms = new Set(Object.keys(figures).filter((k) => k.includes("_bucket{")).map((k) => metricName(k.slice(0, k.indexOf("_bucket{")))));
+  for (const [key, value] of Object.entries(figures)) {
+    const brace = key.indexOf("{");
+    const metric = metricName(brace < 0 ? key : key.slice(0, brace));
+    const extra = brace < 0 ? "" : `,${key.slice(brace + 1, -1)}`;
+    const family = metric.replace(/_(bucket|sum|count)$/, "");
+    const histogram = histograms.has(family) && family !== metric;
+    const group = histogram ? family : metric;
+    if (!groups.has(group)) groups.set(group, [`# TYPE ${group} ${histogram ? "histogram" : "gauge"}`]);
+    groups.get(group)!.push(`${metric}{server="${server}",role="${role}"${extra}} ${value}`);
   }
-  return lines.join("\n") + "\n";
+  return [...groups.values()].flat().join("\n") + "\n";
+}
+
+function metricName(name: string): string {
+  return `clouds_${name.replace(/[^a-zA-Z0-9_]/g, "_")}`;
 }

@@ -87,8 +87,9 @@ describe("Bad input (integration, real processes)", function () {
   it("should refuse a page write of the wrong size without storing it", async () => {
     const ds1 = await peerTo("ds1");
     const target = (await (await cluster.connect()).resolve("RectA")) as string;
+    const { epoch } = await ds1.request<{ epoch: number }>("data.hello", { serverId: "tester" });
     try {
-      await ds1.request("data.page.commit", { pages: [{ segment: target, page: 0, bytes: new Uint8Array(10) }] });
+      await ds1.request("data.page.commit", { epoch, pages: [{ segment: target, page: 0, version: 1, bytes: new Uint8Array(10) }] });
       expect.fail("should have been refused");
     } catch (err) {
       expect(err).to.be.instanceOf(Error);

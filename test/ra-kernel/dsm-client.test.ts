@@ -1,18 +1,22 @@
 /**
- * Tests of the DSM client (ra-kernel/dsm-client.ts): faults fetched once and installed,
- * write upgrades, invalidations racing fetches, write-back grouped by home, and a home's
- * epoch change dropping its pages. The homes are a ScriptedHomeLink: every reply is given
- * by the test, so each race is played in a fixed order.
+ * Tests of the DSM client (ra-kernel/dsm-client.ts), the compute server's side of the IVY-style
+ * protocol: faults fetched once and installed, upgrades (`same` grants keep the bytes), owned
+ * pages rewritten without a message, recalls (downgrade / invalidate, racing the grant they
+ * follow), write-back of owned and recalled pages, lost pages, and a home's epoch change.
+ * The homes are a ScriptedHomeLink: every reply is given by the test, so each race is played
+ * in a fixed order.
  */
 import { expect } from "chai";
-import { DsmClient } from "../../ra-kernel/dsm-client.js";
-import { newSysName, PAGE_SIZE, type ServerId, type SysName } from "../../ra-kernel/ids.js";
+import { DsmClient, type RecallRequest } from "../../ra-kernel/dsm-client.js";
+import { PagesLostError } from "../../ra-kernel/errors.js";
+import { StaleEpochError } from "../../ra-kernel/errors.js";
+import { newSysName, PAGE_SIZE, type PageNo, type ServerId, type SysName } from "../../ra-kernel/ids.js";
 import { PageState } from "../../ra-kernel/page-state.js";
 import { Segment } from "../../ra-kernel/segment.js";
 import type { SegmentFrames } from "../../ra-kernel/segment-frames.js";
 import { isPending } from "../support/deferred.js";
 import { expectRejection } from "../support/expect-rejection.js";
-import { ScriptedHomeLink } from "../support/scripted-home-link.js";
+import { grant, ScriptedHomeLink } from "../support/scripted-home-link.js";
 
 const ds1 = "ds1" as ServerId;
 const ds2 = "ds2" as ServerId;
@@ -35,210 +39,326 @@ describe("DsmClient", () => {
     frames = dsm.framesOf(new Segment(seg, "data"));
   });
 
+  const counters = () => dsm.counters.total;
+
+  /** Faults `page` of `segment` in `mode`, answered by the next fault call with `g`. */
+  async function faultIn(segment: SysName, page: PageNo, mode: "read" | "write", version: number, bytes: Uint8Array | null, epoch = 1): Promise<void> {
+    const f = dsm.fault(segment, page, mode);
+    const n = link.faults.length - 1;
+    (await link.faultCall(n)).reply.resolve(grant(version, bytes, { epoch }));
+    await f;
+  }
+
+  /** What an isiba does to a page it holds in WRITE state (no isiba runs here: it is quiesced). */
+  function store(f: SegmentFrames, page: PageNo, bytes: Uint8Array): void {
+    expect(f.state(page), "only a WRITE page may be written").to.equal(PageState.WRITE);
+    f.install(page, bytes, PageState.WRITE);
+  }
+
+  function recall(page: PageNo, version: number, action: RecallRequest["action"], segment = seg, epoch = 1) {
+    return dsm.recall({ segment, page, version, epoch, action });
+  }
+
+  function metaOf(page: PageNo, segment = seg) {
+    return dsm.pagesOf([segment]).find((p) => p.page === page);
+  }
+
   describe("fault", () => {
     it("should fetch a page once however many faults ask for it at once", async () => {
       const faults = [dsm.fault(seg, 3, "read"), dsm.fault(seg, 3, "read"), dsm.fault(seg, 3, "read")];
-      expect(link.reads).to.have.length(1);
-      expect(link.reads[0]).to.include({ home: ds1, segment: seg, page: 3, mode: "read" });
-      link.reads[0].reply.resolve({ bytes: pageOf(7), version: 1, epoch: 1 });
+      expect(link.faults).to.have.length(1);
+      expect(link.faults[0]).to.include({ home: ds1, segment: seg, page: 3, mode: "read", have: 0 });
+      link.faults[0].reply.resolve(grant(1, pageOf(7)));
       await Promise.all(faults);
       expect(frames.state(3)).to.equal(PageState.READ);
       expect(frames.copyPage(3)).to.deep.equal(pageOf(7));
-      expect(dsm.counters).to.include({ faults: 3, fetches: 1, bytesIn: PAGE_SIZE });
+      expect(counters()).to.include({ readFaults: 3, fetches: 1, bytesIn: PAGE_SIZE });
+      expect(link.faults).to.have.length(1);
     });
 
-    it("should fetch again for a later fault once the first fetch is done", async () => {
-      const first = dsm.fault(seg, 0, "read");
-      link.reads[0].reply.resolve({ bytes: null, version: 0, epoch: 1 });
-      await first;
-      dsm.invalidate([{ segment: seg, page: 0 }]);
-      const second = dsm.fault(seg, 0, "read");
-      expect(link.reads).to.have.length(2);
-      link.reads[1].reply.resolve({ bytes: pageOf(1), version: 1, epoch: 1 });
-      await second;
-      expect(frames.copyPage(0)).to.deep.equal(pageOf(1));
-    });
-
-    it("should install a write fault's page in WRITE state", async () => {
-      const f = dsm.fault(seg, 2, "write");
-      expect(link.reads[0].mode).to.equal("write");
-      link.reads[0].reply.resolve({ bytes: pageOf(9), version: 1, epoch: 1 });
-      await f;
+    it("should install a write grant in WRITE state and own the page", async () => {
+      await faultIn(seg, 2, "write", 4, pageOf(9));
+      expect(link.faults[0]).to.include({ mode: "write", have: 0 });
       expect(frames.state(2)).to.equal(PageState.WRITE);
       expect(frames.copyPage(2)).to.deep.equal(pageOf(9));
+      expect(metaOf(2)).to.deep.equal({ segment: seg, page: 2, state: "write", version: 4, owned: true });
     });
 
     it("should install zeros for a page its home never stored", async () => {
-      frames.install(0, pageOf(0xaa), PageState.READ);
-      dsm.invalidate([{ segment: seg, page: 0 }]);
-      const f = dsm.fault(seg, 0, "read");
-      link.reads[0].reply.resolve({ bytes: null, version: 0, epoch: 1 });
-      await f;
+      frames.install(0, pageOf(0xaa), PageState.INVALID);
+      await faultIn(seg, 0, "read", 1, null);
       expect(frames.state(0)).to.equal(PageState.READ);
       expect(frames.copyPage(0)).to.deep.equal(pageOf(0));
     });
 
-    it("should raise a READ page to WRITE without fetching", async () => {
-      const f = dsm.fault(seg, 1, "read");
-      link.reads[0].reply.resolve({ bytes: pageOf(5), version: 1, epoch: 1 });
+    it("should upgrade a READ copy with a `same` grant, keeping its bytes", async () => {
+      await faultIn(seg, 1, "read", 3, pageOf(5));
+      const f = dsm.fault(seg, 1, "write");
+      const call = await link.faultCall(1);
+      expect(call).to.include({ mode: "write", have: 3 });
+      call.reply.resolve(grant(4, null, { same: true }));
       await f;
-      await dsm.fault(seg, 1, "write");
-      expect(link.reads).to.have.length(1);
       expect(frames.state(1)).to.equal(PageState.WRITE);
-      expect(frames.copyPage(1)).to.deep.equal(pageOf(5));
+      expect(frames.copyPage(1), "a same grant carries no bytes: ours stay").to.deep.equal(pageOf(5));
+      expect(metaOf(1)).to.include({ version: 4, owned: true });
+      expect(counters()).to.include({ upgrades: 1, bytesIn: PAGE_SIZE });
+    });
+
+    it("should install the bytes of an upgrade the home answers with a newer page", async () => {
+      await faultIn(seg, 1, "read", 3, pageOf(5));
+      await faultIn(seg, 1, "write", 6, pageOf(6));
+      expect(frames.state(1)).to.equal(PageState.WRITE);
+      expect(frames.copyPage(1)).to.deep.equal(pageOf(6));
+      expect(counters().upgrades).to.equal(0);
+    });
+
+    it("should rewrite a page it still owns without any message", async () => {
+      await faultIn(seg, 0, "write", 2, pageOf(1));
+      frames.setState(0, PageState.READ); // as a write-back lowers it for its copy
+      await dsm.fault(seg, 0, "write");
+      expect(link.faults).to.have.length(1);
+      expect(frames.state(0)).to.equal(PageState.WRITE);
+      expect(counters().ownedRewrites).to.equal(1);
+    });
+
+    it("should let a write fault during a write-back's copy wait for it, with no message", async () => {
+      await faultIn(seg, 0, "write", 2, pageOf(1));
+      const wb = dsm.writeBack([{ segment: seg, pages: [0] }]);
+      expect(frames.state(0), "lowered for the copy").to.equal(PageState.READ);
+      await dsm.fault(seg, 0, "write");
+      expect(frames.state(0)).to.equal(PageState.WRITE);
+      expect(link.faults).to.have.length(1);
+      (await link.commitCall(0)).reply.resolve({ epoch: 1 });
+      await wb;
+    });
+
+    it("should fetch a read and a write fault on one page one after the other", async () => {
+      const read = dsm.fault(seg, 0, "read");
+      const write = dsm.fault(seg, 0, "write");
+      expect(link.faults, "the write waits for the fetch in flight").to.have.length(1);
+      link.faults[0].reply.resolve(grant(1, pageOf(3)));
+      await read;
+      const upgrade = await link.faultCall(1);
+      expect(upgrade).to.include({ mode: "write", have: 1 });
+      upgrade.reply.resolve(grant(2, null, { same: true }));
+      await write;
+      expect(frames.state(0)).to.equal(PageState.WRITE);
+      expect(frames.copyPage(0)).to.deep.equal(pageOf(3));
+    });
+
+    it("should ignore a grant older than its copy and ask again", async () => {
+      await faultIn(seg, 0, "read", 5, pageOf(5));
+      const f = dsm.fault(seg, 0, "write");
+      (await link.faultCall(1)).reply.resolve(grant(3, pageOf(3)));
+      const again = await link.faultCall(2);
+      expect(frames.copyPage(0), "the stale page must not be installed").to.deep.equal(pageOf(5));
+      expect(again).to.include({ mode: "write", have: 5 });
+      again.reply.resolve(grant(6, null, { same: true }));
+      await f;
+      expect(frames.state(0)).to.equal(PageState.WRITE);
+      expect(metaOf(0)).to.include({ version: 6, owned: true });
+    });
+
+    it("should ignore a `same` grant when it has no copy to keep", async () => {
+      const f = dsm.fault(seg, 0, "read");
+      (await link.faultCall(0)).reply.resolve(grant(2, null, { same: true }));
+      const again = await link.faultCall(1);
+      expect(frames.state(0)).to.equal(PageState.INVALID);
+      again.reply.resolve(grant(2, pageOf(2)));
+      await f;
+      expect(frames.copyPage(0)).to.deep.equal(pageOf(2));
+    });
+
+    it("should give up on a page whose grants keep being stale", async () => {
+      await faultIn(seg, 0, "read", 100, pageOf(1));
+      const f = dsm.fault(seg, 0, "write");
+      f.catch(() => undefined);
+      for (let i = 1; i <= 64; i++) (await link.faultCall(i)).reply.resolve(grant(1, pageOf(9)));
+      const err = await expectRejection(f, Error);
+      expect(err.message).to.contain("kept being taken away");
+      expect(link.faults).to.have.length(65);
+      expect(frames.state(0)).to.equal(PageState.READ);
     });
 
     it("should reject a fault on a segment that is not mapped here", async () => {
       const other = newSysName(ds1);
       const err = await expectRejection(dsm.fault(other, 0, "read"), Error);
       expect(err.message).to.contain(other).and.to.contain("not mapped");
-      expect(link.reads).to.have.length(0);
+      expect(link.faults).to.have.length(0);
     });
 
+    // BUG (ra-kernel/dsm-client.ts, fault(): `await m.busy.catch(() => undefined)`): a fault
+    // that waited for another's fetch swallows that fetch's error and fetches again itself, so
+    // N isibas faulting one page of an unreachable home ask it N times, one after the other
+    // (each up to the request timeout), instead of all failing with the one error.
     it("should reject every waiter when the home fails, and fetch afresh on the next fault", async () => {
       const a = dsm.fault(seg, 0, "read");
       const b = dsm.fault(seg, 0, "read");
-      link.reads[0].reply.reject(new Error("home unreachable"));
+      b.catch(() => undefined);
+      link.faults[0].reply.reject(new Error("home unreachable"));
       expect((await expectRejection(a, Error)).message).to.equal("home unreachable");
+      const retried = link.faults.length > 1;
+      if (retried) link.faults[1].reply.reject(new Error("home unreachable"));
+      expect(retried, "the waiting fault asked the home again instead of sharing the failure").to.equal(false);
       expect((await expectRejection(b, Error)).message).to.equal("home unreachable");
       expect(frames.state(0)).to.equal(PageState.INVALID);
       const c = dsm.fault(seg, 0, "read");
-      expect(link.reads).to.have.length(2);
-      link.reads[1].reply.resolve({ bytes: pageOf(3), version: 1, epoch: 1 });
+      expect(link.faults).to.have.length(2);
+      link.faults[1].reply.resolve(grant(1, pageOf(3)));
       await c;
       expect(frames.state(0)).to.equal(PageState.READ);
     });
 
     it("should reject a page past the end of the segment", async () => {
       const f = dsm.fault(seg, 256, "read");
-      link.reads[0].reply.resolve({ bytes: null, version: 0, epoch: 1 });
+      (await link.faultCall(0)).reply.resolve(grant(1, null));
       await expectRejection(f, RangeError);
     });
 
-    // Regression (found and fixed): ra-kernel/dsm-client.ts:85-91 keys in-flight fetches by page AND mode, so a read
-    // fault and a write fault on the same INVALID page (two isibas in two workers) start two
-    // fetches. If the write fetch lands first, its isiba may write the page; the read fetch
-    // landing afterwards (line 104) reinstalls the home's old bytes over those writes and
-    // lowers the page from WRITE to READ, breaking SegmentFrames' rule that frame bytes are
-    // written only while the page is INVALID. The writer's dirty page is then written back
-    // without its writes (a lost update). A fetch should not install over a page that is
-    // already at or above the state it brings (or the read should join the write fetch).
-    it("should not let a late read fetch overwrite a page a write fault already installed", async () => {
-      const read = dsm.fault(seg, 0, "read");
-      const write = dsm.fault(seg, 0, "write");
-      expect(link.reads).to.have.length(2);
-      link.reads[1].reply.resolve({ bytes: pageOf(0), version: 1, epoch: 1 });
-      await write;
-      new Uint8Array(frames.bytes)[0] = 42; // the writing isiba stores into its WRITE page
-      link.reads[0].reply.resolve({ bytes: pageOf(0), version: 1, epoch: 1 });
-      await read;
-      expect(frames.state(0)).to.equal(PageState.WRITE);
-      expect(frames.copyPage(0)[0]).to.equal(42);
+    it("should count faults and fetches per object", async () => {
+      const object = newSysName(ds1);
+      const s2 = newSysName(ds1);
+      dsm.framesOf(new Segment(s2, "heap"), object);
+      await faultIn(s2, 0, "write", 2, pageOf(1));
+      expect(dsm.counters.of(object)).to.include({ writeFaults: 1, fetches: 1, bytesIn: PAGE_SIZE });
+      expect(dsm.objectOf(s2)).to.equal(object);
+      expect(dsm.faultLatency.count).to.be.greaterThan(0);
     });
   });
 
-  describe("invalidate", () => {
-    it("should lower a cached page to INVALID so the next access faults it in again", async () => {
-      const f = dsm.fault(seg, 4, "write");
-      link.reads[0].reply.resolve({ bytes: pageOf(1), version: 1, epoch: 1 });
-      await f;
-      dsm.invalidate([{ segment: seg, page: 4 }]);
+  describe("recall", () => {
+    it("should drop a read copy on an invalidation, sending no bytes", async () => {
+      await faultIn(seg, 4, "read", 2, pageOf(1));
+      expect(await recall(4, 2, "invalidate")).to.deep.equal({ held: true, bytes: null });
       expect(frames.state(4)).to.equal(PageState.INVALID);
-      expect(dsm.counters.invalidations).to.equal(1);
       expect(dsm.cachedPages()).to.equal(0);
+      expect(counters()).to.include({ invalidationsReceived: 1, recallsReceived: 0, bytesOut: 0 });
       const again = dsm.fault(seg, 4, "read");
-      expect(link.reads).to.have.length(2);
-      link.reads[1].reply.resolve({ bytes: pageOf(2), version: 2, epoch: 1 });
+      expect((await link.faultCall(1)).have, "no usable copy left").to.equal(0);
+      link.faults[1].reply.resolve(grant(3, pageOf(2)));
       await again;
       expect(frames.copyPage(4)).to.deep.equal(pageOf(2));
     });
 
-    it("should ignore pages of segments that are not mapped here", () => {
-      expect(() => dsm.invalidate([{ segment: newSysName(ds2), page: 0 }])).not.to.throw();
-      expect(dsm.counters.invalidations).to.equal(1);
+    it("should send an owned page's bytes and keep it read-only on a downgrade", async () => {
+      await faultIn(seg, 0, "write", 2, pageOf(0));
+      store(frames, 0, pageOf(42));
+      const r = await recall(0, 2, "downgrade");
+      expect(r).to.deep.equal({ held: true, bytes: pageOf(42) });
+      expect(frames.state(0)).to.equal(PageState.READ);
+      expect(metaOf(0)).to.include({ version: 2, owned: false });
+      expect(counters()).to.include({ recallsReceived: 1, bytesOut: PAGE_SIZE });
+      const f = dsm.fault(seg, 0, "write");
+      expect((await link.faultCall(1)).have, "writing again needs the home").to.equal(2);
+      link.faults[1].reply.resolve(grant(3, null, { same: true }));
+      await f;
+      expect(frames.copyPage(0)).to.deep.equal(pageOf(42));
     });
 
-    it("should retry a fetch that an invalidation overtook instead of installing the stale page", async () => {
-      const f = dsm.fault(seg, 0, "read");
-      const first = await link.read(0);
-      dsm.invalidate([{ segment: seg, page: 0 }]);
-      first.reply.resolve({ bytes: pageOf(0xaa), version: 1, epoch: 1 }); // stale: sent before the commit
-      const retry = await link.read(1);
-      expect(retry).to.include({ segment: seg, page: 0, mode: "read" });
+    it("should send an owned page's bytes and drop it on an invalidation", async () => {
+      await faultIn(seg, 0, "write", 2, pageOf(0));
+      store(frames, 0, pageOf(7));
+      expect(await recall(0, 2, "invalidate")).to.deep.equal({ held: true, bytes: pageOf(7) });
       expect(frames.state(0)).to.equal(PageState.INVALID);
-      expect(frames.copyPage(0)[0], "the stale page must not be installed").to.equal(0);
-      expect(await isPending(f)).to.equal(true);
-      retry.reply.resolve({ bytes: pageOf(0xbb), version: 2, epoch: 1 });
-      await f;
-      expect(frames.state(0)).to.equal(PageState.READ);
-      expect(frames.copyPage(0)).to.deep.equal(pageOf(0xbb));
-      expect(link.reads).to.have.length(2);
+      expect(metaOf(0)).to.include({ owned: false });
     });
 
-    it("should not retry a fetch when another page was invalidated", async () => {
-      const f = dsm.fault(seg, 0, "read");
-      dsm.invalidate([{ segment: seg, page: 1 }]);
-      link.reads[0].reply.resolve({ bytes: pageOf(1), version: 1, epoch: 1 });
-      await f;
-      expect(link.reads).to.have.length(1);
+    it("should answer held:false for a version it does not have", async () => {
+      expect(await recall(0, 1, "invalidate"), "never fetched").to.deep.equal({ held: false, bytes: null });
+      await faultIn(seg, 0, "read", 3, pageOf(3));
+      expect(await recall(0, 2, "invalidate"), "older").to.deep.equal({ held: false, bytes: null });
+      expect(await recall(0, 4, "invalidate"), "newer, nothing in flight").to.deep.equal({ held: false, bytes: null });
       expect(frames.state(0)).to.equal(PageState.READ);
+      expect(await dsm.recall({ segment: newSysName(ds1), page: 0, version: 1, epoch: 1, action: "invalidate" }), "unmapped").to.deep.equal({ held: false, bytes: null });
+      expect(counters()).to.include({ invalidationsReceived: 0, recallsReceived: 0 });
     });
 
-    it("should give up on a page that keeps being invalidated while it is fetched", async () => {
+    it("should let a recall that overtook its grant wait for the fetch in flight, then answer", async () => {
+      const f = dsm.fault(seg, 0, "write");
+      const call = await link.faultCall(0);
+      const r = recall(0, 2, "downgrade"); // the home granted v2, then recalled it; the grant is still on its way
+      expect(await isPending(r), "must wait for the grant").to.equal(true);
+      call.reply.resolve(grant(2, pageOf(4)));
+      await f;
+      expect(await r).to.deep.equal({ held: true, bytes: pageOf(4) });
+      expect(frames.state(0)).to.equal(PageState.READ);
+      expect(metaOf(0)).to.include({ version: 2, owned: false });
+    });
+
+    it("should answer held:false when the fetch it waited for failed", async () => {
       const f = dsm.fault(seg, 0, "read");
-      for (let i = 0; i < 8; i++) {
-        const call = await link.read(i);
-        dsm.invalidate([{ segment: seg, page: 0 }]);
-        call.reply.resolve({ bytes: pageOf(i), version: i, epoch: 1 });
-      }
-      const err = await expectRejection(f, Error);
-      expect(err.message).to.contain("kept being invalidated");
-      expect(link.reads).to.have.length(8);
+      f.catch(() => undefined);
+      const call = await link.faultCall(0);
+      const r = recall(0, 1, "invalidate");
+      call.reply.reject(new Error("home unreachable"));
+      expect(await r).to.deep.equal({ held: false, bytes: null });
+      await expectRejection(f, Error);
+    });
+
+    it("should drop the home's pages when a recall carries a new epoch", async () => {
+      await faultIn(seg, 0, "read", 2, pageOf(1));
+      expect(await recall(0, 2, "invalidate", seg, 2)).to.deep.equal({ held: false, bytes: null });
       expect(frames.state(0)).to.equal(PageState.INVALID);
     });
   });
 
   describe("writeBack", () => {
-    it("should commit each home's dirty pages in one call and resolve when every home has", async () => {
+    it("should send an owned page's bytes with its version and epoch, keep it writable, and wait for the commit", async () => {
+      await faultIn(seg, 0, "write", 2, pageOf(0), 5);
+      store(frames, 0, pageOf(9));
+      const done = dsm.writeBack([{ segment: seg, pages: [0] }]);
+      const call = await link.commitCall(0);
+      expect(call.home).to.equal(ds1);
+      expect(call.epoch).to.equal(5);
+      expect(call.pages).to.deep.equal([{ segment: seg, page: 0, version: 2, bytes: pageOf(9) }]);
+      expect(await isPending(done), "must wait for the commit").to.equal(true);
+      call.reply.resolve({ epoch: 5 });
+      await done;
+      expect(frames.state(0)).to.equal(PageState.WRITE);
+      expect(counters()).to.include({ pagesWrittenBack: 1, bytesOut: PAGE_SIZE });
+    });
+
+    it("should commit each home's pages in one call and resolve when every home has", async () => {
       const seg2 = newSysName(ds1);
       const seg3 = newSysName(ds2);
-      const f2 = dsm.framesOf(new Segment(seg2, "heap"));
-      const f3 = dsm.framesOf(new Segment(seg3, "data"));
-      frames.install(0, pageOf(1), PageState.WRITE);
-      frames.install(2, pageOf(2), PageState.WRITE);
-      f2.install(5, pageOf(3), PageState.WRITE);
-      f3.install(1, pageOf(4), PageState.WRITE);
-
-      const done = dsm.writeBack([
-        { segment: seg, pages: [0, 2] },
-        { segment: seg2, pages: [5] },
-        { segment: seg3, pages: [1] },
-      ]);
-      const a = await link.commitCall(0);
-      const b = await link.commitCall(1);
+      dsm.framesOf(new Segment(seg2, "heap"));
+      dsm.framesOf(new Segment(seg3, "data"));
+      await faultIn(seg, 0, "write", 2, pageOf(1));
+      await faultIn(seg, 2, "write", 2, pageOf(2));
+      await faultIn(seg2, 5, "write", 2, pageOf(3));
+      await faultIn(seg3, 1, "write", 2, pageOf(4));
+      const done = dsm.writeBack([{ segment: seg, pages: [0, 2] }, { segment: seg2, pages: [5] }, { segment: seg3, pages: [1] }]);
+      const [a, b] = [await link.commitCall(0), await link.commitCall(1)];
       expect(link.commits).to.have.length(2);
       const byHome = new Map([a, b].map((c) => [c.home, c]));
-      expect(byHome.get(ds1)!.pages.map((p) => [p.segment, p.page, p.bytes[0]])).to.deep.equal([
-        [seg, 0, 1],
-        [seg, 2, 2],
-        [seg2, 5, 3],
-      ]);
+      expect(byHome.get(ds1)!.pages.map((p) => [p.segment, p.page, p.bytes[0]])).to.deep.equal([[seg, 0, 1], [seg, 2, 2], [seg2, 5, 3]]);
       expect(byHome.get(ds2)!.pages.map((p) => [p.segment, p.page, p.bytes[0]])).to.deep.equal([[seg3, 1, 4]]);
-
       byHome.get(ds1)!.reply.resolve({ epoch: 1 });
       expect(await isPending(done), "must wait for ds2 too").to.equal(true);
       byHome.get(ds2)!.reply.resolve({ epoch: 1 });
       await done;
-      expect(dsm.counters.pagesWrittenBack).to.equal(4);
-      expect(dsm.counters.bytesOut).to.equal(4 * PAGE_SIZE);
+      expect(counters().pagesWrittenBack).to.equal(4);
     });
 
     it("should send copies, not views of the live frames", async () => {
-      frames.install(0, pageOf(1), PageState.WRITE);
+      await faultIn(seg, 0, "write", 2, pageOf(1));
       const done = dsm.writeBack([{ segment: seg, pages: [0] }]);
       const call = await link.commitCall(0);
       new Uint8Array(frames.bytes)[0] = 99;
       expect(call.pages[0].bytes[0]).to.equal(1);
+      call.reply.resolve({ epoch: 1 });
+      await done;
+    });
+
+    it("should send no bytes (version 0) for a page recalled since it was written", async () => {
+      await faultIn(seg, 0, "write", 2, pageOf(1));
+      store(frames, 0, pageOf(8));
+      await recall(0, 2, "invalidate");
+      const done = dsm.writeBack([{ segment: seg, pages: [0] }]);
+      const call = await link.commitCall(0);
+      expect(call.pages).to.have.length(1);
+      expect(call.pages[0]).to.include({ segment: seg, page: 0, version: 0 });
+      expect(call.pages[0].bytes).to.have.length(0);
       call.reply.resolve({ epoch: 1 });
       await done;
     });
@@ -249,11 +369,42 @@ describe("DsmClient", () => {
     });
 
     it("should reject when a home fails to commit", async () => {
-      frames.install(0, pageOf(1), PageState.WRITE);
+      await faultIn(seg, 0, "write", 2, pageOf(1));
       const done = dsm.writeBack([{ segment: seg, pages: [0] }]);
       (await link.commitCall(0)).reply.reject(new Error("disk full"));
       expect((await expectRejection(done, Error)).message).to.equal("disk full");
-      expect(dsm.counters.pagesWrittenBack).to.equal(0);
+      expect(counters().pagesWrittenBack).to.equal(0);
+    });
+
+    it("should throw PagesLostError naming the home whose owned dirty pages were dropped, after committing the others", async () => {
+      const seg3 = newSysName(ds2);
+      dsm.framesOf(new Segment(seg3, "data"));
+      await faultIn(seg, 0, "write", 2, pageOf(1));
+      await faultIn(seg3, 1, "write", 2, pageOf(2));
+      const since = dsm.dropMark;
+      dsm.dropHome(ds1, "the connection to it closed");
+      expect(frames.state(0)).to.equal(PageState.INVALID);
+      const done = dsm.writeBack([{ segment: seg, pages: [0] }, { segment: seg3, pages: [1] }], since);
+      const call = await link.commitCall(0);
+      expect(call.home).to.equal(ds2);
+      expect(call.pages.map((p) => [p.segment, p.page, p.version])).to.deep.equal([[seg3, 1, 2]]);
+      call.reply.resolve({ epoch: 1 });
+      const err = await expectRejection(done, PagesLostError);
+      expect(err).to.include({ server: ds1, pages: 1 });
+      expect(err.message).to.contain("ds1");
+      expect(link.commits).to.have.length(1);
+    });
+
+    it("should not fail an invocation that began after the pages were dropped", async () => {
+      await faultIn(seg, 0, "write", 2, pageOf(1));
+      dsm.dropHome(ds1, "test");
+      const since = dsm.dropMark;
+      await faultIn(seg, 0, "write", 3, pageOf(2));
+      const done = dsm.writeBack([{ segment: seg, pages: [0] }], since);
+      const call = await link.commitCall(0);
+      expect(call.pages[0]).to.include({ version: 3 });
+      call.reply.resolve({ epoch: 1 });
+      await done;
     });
   });
 
@@ -261,21 +412,14 @@ describe("DsmClient", () => {
     let other: SegmentFrames;
     let otherSeg: SysName;
 
-    /** Faults `page` of `segment` in, answered with `epoch`. */
-    async function faultIn(segment: SysName, page: number, epoch: number): Promise<void> {
-      const f = dsm.fault(segment, page, "read");
-      link.reads[link.reads.length - 1].reply.resolve({ bytes: pageOf(page + 1), version: 1, epoch });
-      await f;
-    }
-
     beforeEach(() => {
       otherSeg = newSysName(ds2);
       other = dsm.framesOf(new Segment(otherSeg, "data"));
     });
 
     it("should keep pages while a home's epoch stays the same", async () => {
-      await faultIn(seg, 0, 5);
-      await faultIn(seg, 1, 5);
+      await faultIn(seg, 0, "read", 1, pageOf(1), 5);
+      await faultIn(seg, 1, "read", 1, pageOf(2), 5);
       dsm.noteEpoch(ds1, 5);
       expect(frames.pagesAtLeast(PageState.READ)).to.deep.equal([0, 1]);
       expect(dsm.cachedPages()).to.equal(2);
@@ -284,28 +428,30 @@ describe("DsmClient", () => {
     it("should drop every page of a restarted home's segments, and only those", async () => {
       const seg2 = newSysName(ds1);
       const f2 = dsm.framesOf(new Segment(seg2, "heap"));
-      await faultIn(seg, 0, 5);
-      await faultIn(seg, 1, 5);
-      await faultIn(seg2, 3, 5);
-      await faultIn(otherSeg, 0, 9);
+      await faultIn(seg, 0, "read", 1, pageOf(1), 5);
+      await faultIn(seg, 1, "write", 2, pageOf(1), 5);
+      await faultIn(seg2, 3, "read", 1, pageOf(1), 5);
+      await faultIn(otherSeg, 0, "read", 1, pageOf(1), 9);
       dsm.noteEpoch(ds1, 6);
       expect(frames.pagesAtLeast(PageState.READ)).to.deep.equal([]);
       expect(f2.pagesAtLeast(PageState.READ)).to.deep.equal([]);
       expect(other.pagesAtLeast(PageState.READ)).to.deep.equal([0]);
       expect(dsm.cachedPages()).to.equal(1);
+      expect(counters().pagesDropped).to.equal(3);
+      expect(metaOf(1)).to.equal(undefined);
     });
 
-    it("should notice a new epoch on a fetch reply and keep the page that reply brought", async () => {
-      await faultIn(seg, 0, 5);
-      await faultIn(seg, 1, 6);
+    it("should notice a new epoch on a grant and keep the page that grant brought", async () => {
+      await faultIn(seg, 0, "read", 1, pageOf(1), 5);
+      await faultIn(seg, 1, "read", 1, pageOf(2), 6);
       expect(frames.state(0)).to.equal(PageState.INVALID);
       expect(frames.state(1)).to.equal(PageState.READ);
     });
 
     it("should notice a new epoch on a commit reply", async () => {
-      await faultIn(seg, 0, 5);
-      await faultIn(otherSeg, 0, 1);
-      frames.install(2, pageOf(2), PageState.WRITE);
+      await faultIn(seg, 0, "read", 1, pageOf(1), 5);
+      await faultIn(seg, 2, "write", 2, pageOf(2), 5);
+      await faultIn(otherSeg, 0, "read", 1, pageOf(1), 1);
       const done = dsm.writeBack([{ segment: seg, pages: [2] }]);
       (await link.commitCall(0)).reply.resolve({ epoch: 7 });
       await done;
@@ -313,10 +459,58 @@ describe("DsmClient", () => {
       expect(other.state(0)).to.equal(PageState.READ);
     });
 
-    it("should drop nothing on the first epoch it learns of a home", async () => {
+    it("should drop nothing on the first epoch it learns of a home", () => {
       frames.install(0, pageOf(1), PageState.READ);
       dsm.noteEpoch(ds1, 3);
       expect(frames.state(0)).to.equal(PageState.READ);
+    });
+
+    // BUG (ra-kernel/dsm-client.ts commitAt): a home that restarted refuses the write-back with
+    // StaleEpochError, which names its new epoch (`current`); the client lets the error through
+    // but keeps every page of that home cached, so its isibas go on reading (and writing) copies
+    // the restarted home no longer tracks, until a later grant or lease renewal shows the epoch.
+    it("should drop a home's pages when a write-back is refused because the home restarted", async () => {
+      await faultIn(seg, 0, "read", 1, pageOf(1), 5);
+      await faultIn(seg, 1, "write", 2, pageOf(2), 5);
+      const done = dsm.writeBack([{ segment: seg, pages: [1] }]);
+      const refusal = new StaleEpochError("data server ds1 restarted (epoch 5 is over, now 6): the pages written were lost", { server: ds1, epoch: 5, current: 6 });
+      (await link.commitCall(0)).reply.reject(refusal);
+      await expectRejection(done, StaleEpochError);
+      expect(frames.pagesAtLeast(PageState.READ), "the restarted home's pages").to.deep.equal([]);
+    });
+
+    it("should fail the write-back of an owned page a restart dropped", async () => {
+      await faultIn(seg, 0, "write", 2, pageOf(1), 5);
+      const since = dsm.dropMark;
+      dsm.noteEpoch(ds1, 6);
+      const err = await expectRejection(dsm.writeBack([{ segment: seg, pages: [0] }], since), PagesLostError);
+      expect(err.server).to.equal(ds1);
+      expect(link.commits).to.have.length(0);
+    });
+  });
+
+  describe("dropPage, pagesOf, holdsPagesOf", () => {
+    it("should forget one page so the next fault goes to the home", async () => {
+      await faultIn(seg, 0, "read", 2, pageOf(1));
+      await dsm.dropPage(seg, 0);
+      expect(frames.state(0)).to.equal(PageState.INVALID);
+      const f = dsm.fault(seg, 0, "read");
+      expect((await link.faultCall(1)).have).to.equal(0);
+      link.faults[1].reply.resolve(grant(2, pageOf(1)));
+      await f;
+    });
+
+    it("should describe the pages cached here, and which homes it holds pages of", async () => {
+      expect(dsm.holdsPagesOf(ds1)).to.equal(false);
+      await faultIn(seg, 0, "read", 2, pageOf(1));
+      await faultIn(seg, 3, "write", 5, pageOf(1));
+      expect(dsm.pagesOf([seg])).to.deep.equal([
+        { segment: seg, page: 0, state: "read", version: 2, owned: false },
+        { segment: seg, page: 3, state: "write", version: 5, owned: true },
+      ]);
+      expect(dsm.pagesOf([newSysName(ds1)])).to.deep.equal([]);
+      expect(dsm.holdsPagesOf(ds1)).to.equal(true);
+      expect(dsm.holdsPagesOf(ds2)).to.equal(false);
     });
   });
 });

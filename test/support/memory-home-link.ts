@@ -1,22 +1,27 @@
 /**
- * MemoryHomeLink: a DsmClient HomeLink over pages kept in a Map — the homes of a unit test.
+ * MemoryHomeLink: a DsmClient HomeLink over pages kept in a Map — the homes of a unit test
+ * that needs pages to persist but no coherence (one compute server at a time).
  *
- * `readPage` answers the stored copy (null for a page never written); `commit` stores copies
- * of the pages, so a later fetch (by this or a fresh DsmClient) sees them. Calls are counted.
- * `commitGate`, when set, holds every commit until it resolves, so a test can observe that
- * a caller waits for its write-back; `nextCommit()` resolves when the next commit arrives.
+ * `fault` answers the stored copy (null for a page never written) with the page's version
+ * (a read gets the current one, a write raises it, as a home does) and never `same`, and it
+ * recalls nothing from anyone: for protocol tests use DsmHarness (a real PageHome).
+ * `commit` stores copies of the pages that carry bytes, so a later fault (by this or a fresh
+ * DsmClient) sees them; pages sent without bytes (the writer lost them) store nothing.
+ * Calls are counted. `commitGate`, when set, holds every commit until it resolves, so a test
+ * can observe that a caller waits for its write-back; `nextCommit()` resolves when the next
+ * commit arrives.
  */
-import type { FetchedPage, HomeLink } from "../../ra-kernel/dsm-client.js";
+import type { Grant, HomeLink, PageCommit } from "../../ra-kernel/dsm-client.js";
 import type { PageNo, ServerId, SysName } from "../../ra-kernel/ids.js";
 import type { AccessMode } from "../../ra-kernel/page-state.js";
-
-export type CommittedPage = { segment: SysName; page: PageNo; bytes: Uint8Array };
 
 export class MemoryHomeLink implements HomeLink {
   /** Stored pages by `${segment}#${page}`. */
   readonly pages = new Map<string, Uint8Array>();
-  reads = 0;
-  readonly commits: { home: ServerId; pages: CommittedPage[] }[] = [];
+  /** Page versions by `${segment}#${page}` (absent: 1). */
+  private readonly versions = new Map<string, number>();
+  faults = 0;
+  readonly commits: { home: ServerId; epoch: number; pages: PageCommit[] }[] = [];
   epoch = 1;
   commitGate: Promise<void> | null = null;
   private commitWaiters: Array<() => void> = [];
@@ -25,17 +30,20 @@ export class MemoryHomeLink implements HomeLink {
     return `${segment}#${page}`;
   }
 
-  async readPage(_home: ServerId, segment: SysName, page: PageNo, _mode: AccessMode): Promise<FetchedPage> {
-    this.reads++;
-    const stored = this.pages.get(MemoryHomeLink.key(segment, page));
-    return { bytes: stored ? stored.slice() : null, version: 0, epoch: this.epoch };
+  async fault(_home: ServerId, segment: SysName, page: PageNo, mode: AccessMode, _have: number): Promise<Grant> {
+    this.faults++;
+    const key = MemoryHomeLink.key(segment, page);
+    const version = (this.versions.get(key) ?? 1) + (mode === "write" ? 1 : 0);
+    this.versions.set(key, version);
+    const stored = this.pages.get(key);
+    return { bytes: stored ? stored.slice() : null, same: false, version, epoch: this.epoch };
   }
 
-  async commit(home: ServerId, pages: CommittedPage[]): Promise<{ epoch: number }> {
-    this.commits.push({ home, pages });
+  async commit(home: ServerId, epoch: number, pages: PageCommit[]): Promise<{ epoch: number }> {
+    this.commits.push({ home, epoch, pages });
     for (const w of this.commitWaiters.splice(0)) w();
     if (this.commitGate) await this.commitGate;
-    for (const p of pages) this.pages.set(MemoryHomeLink.key(p.segment, p.page), p.bytes.slice());
+    for (const p of pages) if (p.bytes.length > 0) this.pages.set(MemoryHomeLink.key(p.segment, p.page), p.bytes.slice());
     return { epoch: this.epoch };
   }
 

@@ -1,52 +1,59 @@
 /**
  * ScriptedHomeLink: a DsmClient HomeLink whose every call waits for the test to answer it.
  *
- * Each `readPage` and `commit` is recorded with a Deferred reply. A test awaits the n-th
- * call (`read(n)`, `commit(n)`) — made now or later, e.g. by a retry — and resolves or
- * rejects it when it chooses, so races such as an invalidation overtaking a fetch can be
- * played out in a fixed order.
+ * Each `fault` and `commit` is recorded with a Deferred reply. A test awaits the n-th call
+ * (`faultCall(n)`, `commitCall(n)`) — made now or later, e.g. by a retry — and resolves or
+ * rejects it when it chooses, so races such as a recall overtaking the grant it follows can
+ * be played out in a fixed order. `grant(...)` builds a Grant with the usual defaults.
  */
-import type { FetchedPage, HomeLink } from "../../ra-kernel/dsm-client.js";
+import type { Grant, HomeLink, PageCommit } from "../../ra-kernel/dsm-client.js";
 import type { PageNo, ServerId, SysName } from "../../ra-kernel/ids.js";
 import type { AccessMode } from "../../ra-kernel/page-state.js";
 import { deferred, type Deferred } from "./deferred.js";
 
-export interface ReadCall {
+export interface FaultCall {
   home: ServerId;
   segment: SysName;
   page: PageNo;
   mode: AccessMode;
-  reply: Deferred<FetchedPage>;
+  have: number;
+  reply: Deferred<Grant>;
 }
 
 export interface CommitCall {
   home: ServerId;
-  pages: { segment: SysName; page: PageNo; bytes: Uint8Array }[];
+  epoch: number;
+  pages: PageCommit[];
   reply: Deferred<{ epoch: number }>;
 }
 
+/** A grant: `bytes` (null: zeros) of `version`, not `same`, epoch 1 unless given. */
+export function grant(version: number, bytes: Uint8Array | null, extra: Partial<Grant> = {}): Grant {
+  return { bytes, same: false, version, epoch: 1, ...extra };
+}
+
 export class ScriptedHomeLink implements HomeLink {
-  readonly reads: ReadCall[] = [];
+  readonly faults: FaultCall[] = [];
   readonly commits: CommitCall[] = [];
   private readonly waiters: Array<() => void> = [];
 
-  readPage(home: ServerId, segment: SysName, page: PageNo, mode: AccessMode): Promise<FetchedPage> {
-    const call: ReadCall = { home, segment, page, mode, reply: deferred() };
-    this.reads.push(call);
+  fault(home: ServerId, segment: SysName, page: PageNo, mode: AccessMode, have: number): Promise<Grant> {
+    const call: FaultCall = { home, segment, page, mode, have, reply: deferred() };
+    this.faults.push(call);
     this.wake();
     return call.reply.promise;
   }
 
-  commit(home: ServerId, pages: CommitCall["pages"]): Promise<{ epoch: number }> {
-    const call: CommitCall = { home, pages, reply: deferred() };
+  commit(home: ServerId, epoch: number, pages: PageCommit[]): Promise<{ epoch: number }> {
+    const call: CommitCall = { home, epoch, pages, reply: deferred() };
     this.commits.push(call);
     this.wake();
     return call.reply.promise;
   }
 
-  /** The n-th readPage call (0-based), once it has been made. */
-  read(n: number): Promise<ReadCall> {
-    return this.when(() => this.reads[n]);
+  /** The n-th fault call (0-based), once it has been made. */
+  faultCall(n: number): Promise<FaultCall> {
+    return this.when(() => this.faults[n]);
   }
 
   /** The n-th commit call (0-based), once it has been made. */

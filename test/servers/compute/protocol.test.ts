@@ -15,7 +15,7 @@ const thread = newThreadId("ws-1");
 
 const invoke = { thread, depth: 0, target, entry: "area", args: [] as unknown[] };
 const create = { className: "Rectangle", args: [] as unknown[], thread };
-const invalidate = { pages: [{ segment: seg, page: 0 }], epoch: 3 };
+const recallBody = { segment: seg, page: 0, version: 3, epoch: 2, action: "invalidate" };
 
 function badRequest(kind: string, body: unknown): BadRequestError {
   try {
@@ -58,10 +58,24 @@ describe("compute protocol", () => {
       });
     });
 
-    it("should decode an invalidation", () => {
-      const pages = [{ segment: seg, page: 0 }, { segment: target, page: 2 ** 31 }];
-      expect(decodeComputeRequest("compute.invalidate", { pages, epoch: 3 })).to.deep.equal({ kind: "compute.invalidate", pages, epoch: 3 });
-      expect(decodeComputeRequest("compute.invalidate", { pages: [], epoch: 0 })).to.deep.equal({ kind: "compute.invalidate", pages: [], epoch: 0 });
+    it("should decode a recall", () => {
+      expect(decodeComputeRequest("compute.recall", recallBody)).to.deep.equal({ kind: "compute.recall", ...recallBody });
+      const downgrade = { segment: target, page: 2 ** 31, version: 1, epoch: 0, action: "downgrade" };
+      expect(decodeComputeRequest("compute.recall", downgrade)).to.deep.equal({ kind: "compute.recall", ...downgrade });
+    });
+
+    it("should decode a pages query", () => {
+      expect(decodeComputeRequest("compute.pages", { segments: [seg, target] })).to.deep.equal({ kind: "compute.pages", segments: [seg, target] });
+      expect(decodeComputeRequest("compute.pages", { segments: [] })).to.deep.equal({ kind: "compute.pages", segments: [] });
+    });
+
+    it("should decode each probe operation with only its own fields", () => {
+      expect(decodeComputeRequest("compute.probe", { op: "fault", segment: seg, page: 3, mode: "write", extra: 1 })).to.deep.equal({
+        kind: "compute.probe", op: "fault", segment: seg, page: 3, mode: "write",
+      });
+      expect(decodeComputeRequest("compute.probe", { op: "fill", segment: seg, page: 0, byte: 255 })).to.deep.equal({ kind: "compute.probe", op: "fill", segment: seg, page: 0, byte: 255 });
+      expect(decodeComputeRequest("compute.probe", { op: "drop", segment: seg, page: 1 })).to.deep.equal({ kind: "compute.probe", op: "drop", segment: seg, page: 1 });
+      expect(decodeComputeRequest("compute.probe", { op: "echo", home: "ds2", size: 4096 })).to.deep.equal({ kind: "compute.probe", op: "echo", home: "ds2", size: 4096 });
     });
 
     it("should decode a status request with any or no body", () => {
@@ -111,25 +125,34 @@ describe("compute protocol", () => {
       for (const h of ["DS1", "", "sys:ds1", 1, null]) expectField("compute.create", { ...create, home: h }, "home");
     });
 
-    it("should refuse malformed page refs, naming the index", () => {
-      const kind = "compute.invalidate";
-      expectField(kind, { ...invalidate, pages: "all" }, "pages");
-      expectField(kind, { ...invalidate, pages: [7] }, "", `${kind} pages[0]`);
-      expectField(kind, { ...invalidate, pages: [null] }, "", `${kind} pages[0]`);
-      expectField(kind, { ...invalidate, pages: [{ segment: seg, page: 0 }, { segment: "RectA", page: 0 }] }, "segment", `${kind} pages[1]`);
-      for (const page of [-1, 1.5, "0", undefined, 2 ** 31 + 1]) {
-        expectField(kind, { ...invalidate, pages: [{ segment: seg, page }] }, "page", `${kind} pages[0]`);
-      }
-      const err = badRequest(kind, { ...invalidate, pages: [{ segment: seg, page: 0 }, { segment: seg, page: -3 }] });
-      expect(err.message).to.contain("pages[1]");
+    it("should refuse a recall with a bad segment, page, version, epoch or action", () => {
+      const kind = "compute.recall";
+      for (const segment of [undefined, "RectA", 7]) expectField(kind, { ...recallBody, segment }, "segment");
+      for (const page of [-1, 1.5, "0", undefined, 2 ** 31 + 1]) expectField(kind, { ...recallBody, page }, "page");
+      for (const version of [-1, 0.5, "3", undefined]) expectField(kind, { ...recallBody, version }, "version");
+      for (const epoch of [undefined, -1, 0.5, "3"]) expectField(kind, { ...recallBody, epoch }, "epoch");
+      for (const action of [undefined, "drop", "INVALIDATE", 1]) expectField(kind, { ...recallBody, action }, "action");
     });
 
-    it("should refuse an invalidation without a valid epoch", () => {
-      for (const e of [undefined, -1, 0.5, "3"]) expectField("compute.invalidate", { ...invalidate, epoch: e }, "epoch");
+    it("should refuse a pages query with bad or too many segments, naming the index", () => {
+      expectField("compute.pages", { segments: "all" }, "segments");
+      expectField("compute.pages", { segments: new Array(17).fill(seg) }, "segments");
+      expectField("compute.pages", { segments: [seg, "RectA"] }, "value", "compute.pages segments[1]");
+    });
+
+    it("should refuse a probe with an unknown op or bad fields", () => {
+      const kind = "compute.probe";
+      expectField(kind, { op: "format", segment: seg, page: 0 }, "op");
+      expectField(kind, { op: "fault", segment: seg, page: 0, mode: "exec" }, "mode");
+      expectField(kind, { op: "fault", segment: "x", page: 0, mode: "read" }, "segment");
+      expectField(kind, { op: "drop", segment: seg, page: -1 }, "page");
+      for (const byte of [256, -1, 1.5]) expectField(kind, { op: "fill", segment: seg, page: 0, byte }, "byte");
+      expectField(kind, { op: "echo", home: "DS1", size: 1 }, "home");
+      expectField(kind, { op: "echo", home: "ds1", size: 1024 * 1024 + 1 }, "size");
     });
 
     it("should refuse an unknown kind with UnknownMessageError", () => {
-      for (const kind of ["compute.destroy", "data.page.read", "", "compute.invoke "]) {
+      for (const kind of ["compute.destroy", "compute.invalidate", "data.page.fault", "", "compute.invoke "]) {
         let thrown: unknown;
         try {
           decodeComputeRequest(kind, {});

@@ -1,102 +1,208 @@
+/**
+ * Tests of DataServer (servers/data/data-server.ts): the data protocol's switch wired to the
+ * PageHome, leases and lock table — faults and recalls through the compute servers' own
+ * connections, commits, lease renewal, a compute server's pages returned when it goes,
+ * malformed messages, classes, and the /metrics figures.
+ *
+ * Compute servers are FakePeers (answering every recall "held, no bytes"): the home's logic
+ * itself is tested in page-home.test.ts, and with real DsmClients in dsm-coherence.test.ts.
+ */
 import { expect } from "chai";
 import { DataServer } from "../../../servers/data/data-server.js";
+import { StaleEpochError } from "../../../ra-kernel/errors.js";
+import { HolderLeases, LEASE_MS } from "../../../servers/data/holder-leases.js";
 import { InMemorySegmentStore } from "../../../servers/data/in-memory-segment-store.js";
+import type { PageGrant, PageInfo } from "../../../servers/data/protocol.js";
 import { asServerId, PAGE_SIZE, type SysName } from "../../../ra-kernel/ids.js";
 import type { ObjectDescriptor } from "../../../ra-kernel/object-descriptor.js";
 import { FakePeer } from "../../support/fake-peer.js";
-import { BadRequestError, UnknownMessageError } from "../../../servers/transport/errors.js";
+import { deferred } from "../../support/deferred.js";
+import { expectRejection } from "../../support/expect-rejection.js";
+import { BadRequestError, RequestTimeoutError, UnknownMessageError } from "../../../servers/transport/errors.js";
+import type { RequestOptions } from "../../../servers/transport/transport.js";
 
-/** A compute server as the data server sees it: a peer that records invalidations. */
-function computePeer(id: string): FakePeer {
-  const peer = new FakePeer(id);
-  peer.reply = { invalidated: 1 };
-  return peer;
+/** A compute server as the data server sees it: records requests; can stop answering recalls. */
+class ComputePeer extends FakePeer {
+  /** When set, every recall fails as one that got no reply in time. */
+  failRecalls = false;
+
+  constructor(id: string) {
+    super(id);
+    this.reply = { held: true, bytes: null };
+  }
+
+  override async request<T = unknown>(kind: string, body: unknown, options?: RequestOptions): Promise<T> {
+    const r = await super.request<T>(kind, body, options);
+    if (kind === "compute.recall" && this.failRecalls) {
+      throw new RequestTimeoutError(`compute.recall to ${this.remoteId} got no reply`, { kind, peer: this.remoteId, timeoutMs: options?.timeoutMs ?? 0 });
+    }
+    return r;
+  }
 }
 
 describe("DataServer", () => {
   let store: InMemorySegmentStore;
   let server: DataServer;
-  let cs1: FakePeer;
-  let cs2: FakePeer;
+  let cs1: ComputePeer;
+  let cs2: ComputePeer;
   let obj: ObjectDescriptor;
+  let seg: SysName;
 
   const call = (peer: FakePeer, kind: string, body: unknown) => server.handler(kind, body, { peer, clock: 1 });
   const page = (fill: number) => new Uint8Array(PAGE_SIZE).fill(fill);
-  const invalidations = (peer: FakePeer) => peer.sent.filter((s) => s.kind === "compute.invalidate").map((s) => (s.body as { pages: { page: number }[] }).pages.map((p) => p.page));
+  const fault = (peer: FakePeer, p: number, mode: "read" | "write", have = 0) =>
+    call(peer, "data.page.fault", { segment: seg, page: p, mode, have }) as Promise<PageGrant>;
+  const recalls = (peer: FakePeer) => peer.sent.filter((s) => s.kind === "compute.recall").map((s) => s.body);
+  const pages = async () => ((await call(cs1, "data.pages", { segments: [seg] })) as { pages: PageInfo[] }).pages;
+
+  /** Gives the home leases of `ms` (PageHome has no option for it: test seam). */
+  function leasesOf(ms: number): HolderLeases {
+    const leases = new HolderLeases(ms);
+    (server.home as unknown as { leases: HolderLeases }).leases = leases;
+    return leases;
+  }
 
   beforeEach(async () => {
     store = new InMemorySegmentStore({ serverId: asServerId("ds1") });
     server = new DataServer(store, asServerId("ds1"));
-    cs1 = computePeer("cs1");
-    cs2 = computePeer("cs2");
+    cs1 = new ComputePeer("cs1");
+    cs2 = new ComputePeer("cs2");
     server.attach(cs1);
     server.attach(cs2);
     await call(cs1, "data.class.register", { name: "Rectangle", code: "", entries: [], sourceFile: "r.ts", sourceHash: "h1" });
     obj = (await call(cs1, "data.object.create", { className: "Rectangle", classVersion: 1 })) as ObjectDescriptor;
+    seg = obj.segments.data;
   });
 
-  it("should serve a never-written page as zeros with version 0", async () => {
-    const got = (await call(cs1, "data.page.read", { segment: obj.segments.data, page: 0, mode: "read" })) as { bytes: null; version: number };
-    expect(got.bytes).to.equal(null);
-    expect(got.version).to.equal(0);
+  afterEach(() => store.close());
+
+  it("should greet with its id, epoch and lease length", async () => {
+    expect(await call(cs1, "data.hello", { serverId: "cs1" })).to.deep.equal({ serverId: "ds1", epoch: 1, leaseMs: LEASE_MS });
   });
 
-  it("should invalidate other holders before committing a page", async () => {
-    const seg = obj.segments.data as SysName;
-    await call(cs1, "data.page.read", { segment: seg, page: 0, mode: "read" });
-    await call(cs2, "data.page.read", { segment: seg, page: 0, mode: "read" });
-    await call(cs2, "data.page.commit", { pages: [{ segment: seg, page: 0, bytes: page(7) }] });
-    expect(invalidations(cs1)).to.deep.equal([[0]]);
-    expect(invalidations(cs2)).to.deep.equal([]);
-    const got = (await call(cs1, "data.page.read", { segment: seg, page: 0, mode: "read" })) as { bytes: Uint8Array; version: number };
-    expect(got.bytes[0]).to.equal(7);
-    expect(got.version).to.equal(1);
+  it("should serve a never-written page as null bytes at version 1", async () => {
+    expect(await fault(cs1, 0, "read")).to.deep.equal({ bytes: null, same: false, version: 1, epoch: 1 });
   });
 
-  it("should keep tracking a holder's other pages after it invalidated one", async () => {
-    const seg = obj.segments.data as SysName;
-    for (const p of [0, 1]) {
-      await call(cs1, "data.page.read", { segment: seg, page: p, mode: "read" });
-      await call(cs2, "data.page.read", { segment: seg, page: p, mode: "read" });
+  it("should recall other copies over their own connections before granting a write", async () => {
+    await fault(cs1, 0, "read");
+    const g = await fault(cs2, 0, "write");
+    expect(recalls(cs1)).to.deep.equal([{ segment: seg, page: 0, version: 1, epoch: 1, action: "invalidate" }]);
+    expect(recalls(cs2)).to.deep.equal([]);
+    expect(g).to.deep.equal({ bytes: null, same: false, version: 2, epoch: 1 });
+    expect(await pages()).to.deep.equal([{ segment: seg, page: 0, version: 2, owner: "cs2", copyset: ["cs2"], storedVersion: 0 }]);
+  });
+
+  it("should commit the owner's write-back and serve it to the next reader", async () => {
+    const g = await fault(cs2, 0, "write");
+    expect(await call(cs2, "data.page.commit", { epoch: 1, pages: [{ segment: seg, page: 0, version: g.version, bytes: page(7) }] })).to.deep.equal({ committed: 1, lost: [], epoch: 1 });
+    expect(store.readPage(seg, 0).bytes).to.deep.equal(page(7));
+    const r = await fault(cs1, 0, "read");
+    expect(recalls(cs2).map((b) => (b as { action: string }).action)).to.deep.equal(["downgrade"]);
+    expect(r.bytes).to.deep.equal(page(7));
+    expect((await pages())[0]).to.include({ owner: null, storedVersion: 1 });
+    expect((await pages())[0].copyset).to.deep.equal(["cs1", "cs2"]);
+  });
+
+  it("should refuse a write-back of another epoch with StaleEpochError", async () => {
+    const g = await fault(cs1, 0, "write");
+    const err = await expectRejection(call(cs1, "data.page.commit", { epoch: 0, pages: [{ segment: seg, page: 0, version: g.version, bytes: page(1) }] }), StaleEpochError);
+    expect(err).to.include({ epoch: 0, current: 1 });
+    expect(store.readPage(seg, 0).bytes).to.equal(null);
+  });
+
+  it("should renew a compute server's lease and echo bytes", async () => {
+    const leases = leasesOf(10_000);
+    expect(leases.remainingMs("cs1")).to.equal(0);
+    expect(await call(cs1, "data.lease.renew", {})).to.deep.equal({ epoch: 1, leaseMs: 10_000, term: 1 });
+    expect(leases.remainingMs("cs1")).to.be.greaterThan(9_000);
+    const bytes = new Uint8Array([1, 2, 3]);
+    expect(await call(cs1, "data.echo", { bytes })).to.deep.equal({ bytes });
+  });
+
+  it("should take back the pages and locks of a compute server whose connection closed, once its lease ran out", async () => {
+    leasesOf(50);
+    const cs3 = new ComputePeer("cs3");
+    server.attach(cs3); // renews its lease under the short leases
+    await fault(cs3, 0, "read");
+    await fault(cs3, 1, "write");
+    await call(cs3, "data.lock.acquire", { object: obj.sysname, key: "k", lock: "lock", thread: "t1" });
+    const dropped = deferred<string>();
+    const dropHolder = server.home.dropHolder.bind(server.home);
+    server.home.dropHolder = (h) => {
+      dropHolder(h);
+      dropped.resolve(h);
+    };
+    await cs3.close();
+    expect(await dropped.promise).to.equal("cs3");
+    expect(server.home.directory.heldBy("cs3")).to.equal(0);
+    expect((await pages()).find((p) => p.page === 1)).to.include({ owner: null });
+    await new Promise((resolve) => setImmediate(resolve)); // the locks go in the same continuation
+    expect(server.lockTable.list(obj.sysname).flatMap((l) => l.holders)).to.deep.equal([]);
+  });
+
+  it("should forget the pages of a deleted object", async () => {
+    await fault(cs1, 0, "read");
+    expect(await call(cs1, "data.object.delete", { sysname: obj.sysname })).to.deep.equal({ removed: true });
+    expect(server.home.directory.size).to.equal(0);
+  });
+
+  // BUG (servers/data/page-home.ts recall() + holder-leases.ts expired() + data-server.ts
+  // "data.lease.renew"): when a recall gets no answer in time, the home waits for the lease it
+  // saw at that moment and then drops the holder from every page — but it keeps granting that
+  // holder's renewals meanwhile. A compute server that is alive but slow (its recall took longer
+  // than RECALL_TIMEOUT_MS) thus still holds a valid lease, by its own clock, when the home gives
+  // its pages to someone else: it keeps reading stale copies, and its owned page has two
+  // writers. The home must stop renewing a holder it is taking pages from (or wait until its
+  // renewals stop) before dropping it.
+  it("should not drop a holder whose recall failed while it still holds a lease the home renewed", async () => {
+    const leaseMs = 100;
+    leasesOf(leaseMs);
+    server.home.leases.renew("cs1");
+    await fault(cs1, 0, "write");
+    cs1.failRecalls = true;
+    let lastRenewalSent = -Infinity;
+    const renewing = setInterval(() => {
+      const sentAt = performance.now();
+      Promise.resolve(call(cs1, "data.lease.renew", {})).then(() => (lastRenewalSent = sentAt), () => undefined);
+    }, 10);
+    setTimeout(() => clearInterval(renewing), 400);
+    try {
+      await fault(cs2, 0, "write");
+      const leftAtDrop = lastRenewalSent + leaseMs - performance.now();
+      expect(leftAtDrop, "cs1's lease (as renewed by the home) was still running when its page was given away").to.be.at.most(0);
+    } finally {
+      clearInterval(renewing);
     }
-    await call(cs2, "data.page.commit", { pages: [{ segment: seg, page: 0, bytes: page(1) }] });
-    await call(cs2, "data.page.commit", { pages: [{ segment: seg, page: 1, bytes: page(2) }] });
-    expect(invalidations(cs1)).to.deep.equal([[0], [1]]);
-  });
-
-  it("should forget a holder whose connection closed", async () => {
-    const seg = obj.segments.data as SysName;
-    await call(cs1, "data.page.read", { segment: seg, page: 0, mode: "read" });
-    await cs1.close();
-    await call(cs2, "data.page.commit", { pages: [{ segment: seg, page: 0, bytes: page(3) }] });
-    expect(server.directory.holders({ segment: seg, page: 0 })).to.deep.equal(["cs2"]);
   });
 
   it("should reject malformed messages with an error naming the field, storing nothing", async () => {
-    const seg = obj.segments.data as SysName;
     const bad = [
-      ["data.page.read", { segment: "nope", page: 0, mode: "read" }, "segment"],
-      ["data.page.read", { segment: seg, page: -1, mode: "read" }, "page"],
-      ["data.page.commit", { pages: [{ segment: seg, page: 0, bytes: new Uint8Array(5000) }] }, "bytes"],
+      ["data.page.fault", { segment: "nope", page: 0, mode: "read", have: 0 }, "segment"],
+      ["data.page.fault", { segment: seg, page: -1, mode: "read", have: 0 }, "page"],
+      ["data.page.fault", { segment: seg, page: 0, mode: "exec", have: 0 }, "mode"],
+      ["data.page.fault", { segment: seg, page: 0, mode: "read" }, "have"],
+      ["data.page.fault", { segment: seg, page: 0, mode: "read", have: -1 }, "have"],
+      ["data.page.commit", { pages: [] }, "epoch"],
+      ["data.page.commit", { epoch: 1, pages: "all" }, "pages"],
+      ["data.page.commit", { epoch: 1, pages: [{ segment: seg, page: 0, bytes: page(1) }] }, "version"],
+      ["data.page.commit", { epoch: 1, pages: [{ segment: seg, page: 0, version: 1, bytes: new Uint8Array(5000) }] }, "bytes"],
+      ["data.pages", { segments: ["nope"] }, "segments"],
       ["data.object.create", { className: "no such!", classVersion: 1 }, "className"],
       ["data.object.create", { className: "Rectangle" }, "classVersion"],
     ] as const;
     for (const [kind, body, field] of bad) {
       try {
         await call(cs1, kind, body);
-        expect.fail(`${kind} should have been refused`);
+        expect.fail(`${kind} ${JSON.stringify(body).slice(0, 80)} should have been refused`);
       } catch (err) {
-        expect(err).to.be.instanceOf(BadRequestError);
-        expect((err as BadRequestError).field).to.equal(field);
+        expect(err, `${kind} ${field}`).to.be.instanceOf(BadRequestError);
+        expect((err as BadRequestError).field, `${kind} ${field}: ${(err as Error).message}`).to.equal(field);
       }
     }
     expect(store.readPage(seg, 0).version).to.equal(0);
-    try {
-      await call(cs1, "data.bogus", {});
-      expect.fail("should have been refused");
-    } catch (err) {
-      expect(err).to.be.instanceOf(UnknownMessageError);
-    }
+    expect(server.home.directory.size).to.equal(0);
+    for (const kind of ["data.bogus", "data.page.read"]) await expectRejection(Promise.resolve().then(() => call(cs1, kind, {})), UnknownMessageError);
   });
 
   it("should give a class a new version only when its code changed", async () => {
@@ -105,5 +211,15 @@ describe("DataServer", () => {
     const changed = (await call(cs1, "data.class.register", { name: "Rectangle", code: "x", entries: [], sourceFile: "r.ts", sourceHash: "h2" })) as { created: boolean; class: { version: number } };
     expect(changed.created).to.equal(true);
     expect(changed.class.version).to.equal(2);
+  });
+
+  it("should give /metrics the home's counters, total and per object, and its fault latency histogram", async () => {
+    await fault(cs1, 0, "read");
+    await fault(cs2, 0, "write");
+    const f = server.figures();
+    expect(f).to.include({ dsm_home_read_faults_total: 1, dsm_home_write_faults_total: 1, dsm_home_invalidations_sent_total: 1, compute_servers_connected: 2, directory_pages: 1 });
+    expect(f[`dsm_home_object_write_faults_total{object="${obj.sysname}"}`]).to.equal(1);
+    expect(f['dsm_home_fault_latency_us_bucket{le="+Inf"}']).to.equal(2);
+    expect(f.dsm_home_fault_latency_us_count).to.equal(2);
   });
 });

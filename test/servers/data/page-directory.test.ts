@@ -1,6 +1,7 @@
 /**
- * Tests of PageDirectory (servers/data/page-directory.ts): the copyset of each page, the
- * holders a write-back must invalidate, and forgetting holders and segments.
+ * Tests of PageDirectory (servers/data/page-directory.ts): entries created from the store's
+ * version on first use, holders dropped from every page, segments forgotten, and the
+ * PageInfo view of `pages NAME`. (PageHome, which changes entries, has its own tests.)
  */
 import { expect } from "chai";
 import { newSysName, type ServerId } from "../../../ra-kernel/ids.js";
@@ -20,73 +21,83 @@ describe("PageDirectory", () => {
     dir = new PageDirectory();
   });
 
+  /** The entry of `ref`, as a page never written (stored version 0) would start. */
+  const entry = (ref: PageRef, stored = 0) => dir.entry(ref, () => stored);
+
   it("should key pages by segment and page number", () => {
     expect(pageKey(seg, 3)).to.equal(`${seg}#3`);
   });
 
   it("should start empty", () => {
     expect(dir.size).to.equal(0);
-    expect(dir.holders(p0)).to.deep.equal([]);
-    expect([...dir.otherHolders([p0], "cs1")]).to.deep.equal([]);
+    expect(dir.peek(p0)).to.equal(undefined);
+    expect(dir.info([seg])).to.deep.equal([]);
   });
 
-  it("should record each holder of a page once", () => {
-    dir.addHolder(p0, "cs1");
-    dir.addHolder(p0, "cs2");
-    dir.addHolder(p0, "cs1");
-    dir.addHolder(p1, "cs2");
-    expect(dir.holders(p0)).to.have.members(["cs1", "cs2"]).and.have.length(2);
-    expect(dir.holders(p1)).to.deep.equal(["cs2"]);
-    expect(dir.holders({ segment: seg, page: 2 })).to.deep.equal([]);
+  it("should create an entry the first time a page is served, one version above the store's", () => {
+    let asked = 0;
+    const e = dir.entry(p0, () => {
+      asked++;
+      return 4;
+    });
+    expect(e).to.deep.equal({ version: 5, owner: null, copyset: new Set(), storedVersion: 4, pending: null, droppedOwner: null });
+    expect(entry(p0, 99), "the same entry, the store not asked again").to.equal(e);
+    expect(asked).to.equal(1);
+    expect(entry(p1).version, "above 0 even for a page never written").to.equal(1);
     expect(dir.size).to.equal(2);
+    expect(dir.peek(p0)).to.equal(e);
   });
 
-  it("should give the holders other than the writer, each with the pages it must drop", () => {
-    dir.addHolder(p0, "cs1");
-    dir.addHolder(p0, "cs2");
-    dir.addHolder(p1, "cs2");
-    dir.addHolder(p1, "cs3");
-    dir.addHolder(q0, "cs1");
-    const others = dir.otherHolders([p0, p1, q0], "cs1");
-    expect([...others.keys()]).to.have.members(["cs2", "cs3"]);
-    expect(others.get("cs2")).to.deep.equal([p0, p1]);
-    expect(others.get("cs3")).to.deep.equal([p1]);
+  it("should drop a holder from every copyset and ownership, counting the pages it held", () => {
+    entry(p0).copyset = new Set(["cs1", "cs2"]);
+    Object.assign(entry(p1), { owner: "cs2", copyset: new Set(["cs2"]) });
+    entry(q0).copyset = new Set(["cs1"]);
+    expect(dir.heldBy("cs2")).to.equal(2);
+    expect(dir.dropHolder("cs2")).to.equal(2);
+    expect([...dir.peek(p0)!.copyset]).to.deep.equal(["cs1"]);
+    expect(dir.peek(p1)).to.include({ owner: null });
+    expect(dir.peek(p1)!.copyset.size).to.equal(0);
+    expect(dir.heldBy("cs2")).to.equal(0);
+    expect(dir.heldBy("cs1")).to.equal(2);
+    expect(dir.dropHolder("cs9")).to.equal(0);
   });
 
-  it("should leave only the writer after a write-back", () => {
-    dir.addHolder(p0, "cs1");
-    dir.addHolder(p0, "cs2");
-    dir.setSoleHolder(p0, "cs3");
-    expect(dir.holders(p0)).to.deep.equal(["cs3"]);
-    expect([...dir.otherHolders([p0], "cs3")]).to.deep.equal([]);
-    dir.setSoleHolder(p1, "cs1");
-    expect(dir.holders(p1)).to.deep.equal(["cs1"]);
-  });
-
-  it("should drop a disconnected holder from every copyset", () => {
-    dir.addHolder(p0, "cs1");
-    dir.addHolder(p0, "cs2");
-    dir.addHolder(q0, "cs2");
-    dir.dropHolder("cs2");
-    expect(dir.holders(p0)).to.deep.equal(["cs1"]);
-    expect(dir.holders(q0)).to.deep.equal([]);
-    expect([...dir.otherHolders([p0, q0], "cs1")]).to.deep.equal([]);
+  it("should keep a dropped holder's pending bytes and versions", () => {
+    const e = entry(p0);
+    Object.assign(e, { version: 7, owner: "cs1", copyset: new Set(["cs1"]), pending: new Uint8Array([1]) });
+    dir.dropHolder("cs1");
+    expect(e.version).to.equal(7);
+    expect(e.pending).to.deep.equal(new Uint8Array([1]));
   });
 
   it("should forget every page of one segment and no other's", () => {
-    dir.addHolder(p0, "cs1");
-    dir.addHolder(p1, "cs1");
-    dir.addHolder({ segment: seg, page: 10 }, "cs2");
-    dir.addHolder(q0, "cs1");
+    entry(p0);
+    entry(p1);
+    entry({ segment: seg, page: 10 });
+    entry(q0);
     dir.forgetSegment(seg);
-    expect(dir.holders(p0)).to.deep.equal([]);
-    expect(dir.holders({ segment: seg, page: 10 })).to.deep.equal([]);
-    expect(dir.holders(q0)).to.deep.equal(["cs1"]);
+    expect(dir.peek(p0)).to.equal(undefined);
+    expect(dir.peek({ segment: seg, page: 10 })).to.equal(undefined);
+    expect(dir.peek(q0)).not.to.equal(undefined);
     expect(dir.size).to.equal(1);
   });
 
   it("should not confuse page 1 with page 10", () => {
-    dir.addHolder({ segment: seg, page: 10 }, "cs1");
-    expect(dir.holders(p1)).to.deep.equal([]);
+    entry({ segment: seg, page: 10 }).copyset.add("cs1");
+    expect(dir.peek(p1)).to.equal(undefined);
+    expect(entry(p1).copyset.size).to.equal(0);
+  });
+
+  it("should describe the pages of the asked segments, in the order asked, then by page", () => {
+    Object.assign(entry({ segment: seg, page: 10 }, 2), { owner: "cs2", copyset: new Set(["cs2"]) });
+    entry(p0, 1).copyset = new Set(["cs3", "cs1"]);
+    entry(q0);
+    entry({ segment: newSysName(ds1), page: 0 });
+    expect(dir.info([seg2, seg])).to.deep.equal([
+      { segment: seg2, page: 0, version: 1, owner: null, copyset: [], storedVersion: 0 },
+      { segment: seg, page: 0, version: 2, owner: null, copyset: ["cs1", "cs3"], storedVersion: 1 },
+      { segment: seg, page: 10, version: 3, owner: "cs2", copyset: ["cs2"], storedVersion: 2 },
+    ]);
+    expect(dir.info([])).to.deep.equal([]);
   });
 });

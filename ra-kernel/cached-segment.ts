@@ -1,0 +1,62 @@
+/**
+ * CachedSegment: what a compute server's DSM client knows about one segment it caches —
+ * the shared frames (bytes, page table, pins) plus, per page, the kernel-only metadata
+ * the coherence protocol needs (PageMeta).
+ *
+ *   version   the version of the copy in the frame (from its grant); 0 when none was granted
+ *   owned     this server owns the page (the home granted it writable and has not recalled
+ *             it). The page table may say READ while owned: a write-back lowers it for the
+ *             instant of its copy; a write fault then just raises it again.
+ *   busy      the one operation on the page in progress here (a fetch from the home, or a
+ *             write-back's copy); others wait for it
+ *   lostSeq   set when the page was owned and had to be dropped without giving its bytes
+ *             home (connection lost, lease expired, home restarted): writes to it are lost
+ *   heldSince when the current copy was installed (ms, performance.now): a recall waits
+ *             until the copy has been usable for a moment, so two servers writing one page
+ *             each make progress instead of taking it from each other forever
+ *
+ * Rules: PageMeta is touched only by the kernel thread (DsmClient).
+ */
+import type { PageNo, ServerId, SysName } from "./ids.js";
+import type { Segment } from "./segment.js";
+import { SegmentFrames } from "./segment-frames.js";
+
+export interface PageMeta {
+  version: number;
+  owned: boolean;
+  busy: Promise<void> | undefined;
+  lostSeq: number;
+  heldSince: number;
+}
+
+export class CachedSegment {
+  readonly frames: SegmentFrames;
+  private readonly metas = new Map<PageNo, PageMeta>();
+
+  constructor(
+    readonly segment: Segment,
+    /** The object whose O space maps this segment (for per-object counters), if known. */
+    public object: SysName | undefined,
+  ) {
+    this.frames = new SegmentFrames(segment.sysname, segment.maxPages);
+  }
+
+  get sysname(): SysName {
+    return this.segment.sysname;
+  }
+
+  get home(): ServerId {
+    return this.segment.home;
+  }
+
+  meta(page: PageNo): PageMeta {
+    let m = this.metas.get(page);
+    if (!m) this.metas.set(page, (m = { version: 0, owned: false, busy: undefined, lostSeq: 0, heldSince: 0 }));
+    return m;
+  }
+
+  /** Pages with metadata (ever granted here), ascending. */
+  knownPages(): PageNo[] {
+    return [...this.metas.keys()].sort((a, b) => a - b);
+  }
+}

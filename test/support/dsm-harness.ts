@@ -1,0 +1,176 @@
+/**
+ * DsmHarness: both sides of the DSM, for protocol tests — a REAL data server (DataServer,
+ * with its PageHome over an InMemorySegmentStore) and REAL DsmClients, one per simulated
+ * compute server, each with its own InMemoryTransport on one InMemoryBus, as processes.
+ *
+ *   const h = await DsmHarness.start();
+ *   const [a, b] = [await h.node("cs1"), await h.node("cs2")];
+ *   const seg = await h.newSegment(a);
+ *   await a.write(seg, 0, pageOf(1));          // write fault, then the bytes, as an isiba
+ *   expect((await b.read(seg, 0))[0]).to.equal(1);   // the home recalls them from a
+ *   await h.close();                           // from afterEach
+ *
+ * A node's DsmClient reaches the home through data.page.fault / data.page.commit over its
+ * connection, and answers the home's compute.recall on the same connection (decoded by the
+ * compute protocol), exactly as a ComputeServer does; every recall it answered is in
+ * `recalls`. When its connection closes it drops the home's pages, as DataHomes does. Messages go through the in-memory transport (structured clones, delivered on
+ * later turns), so grants, recalls and commits interleave as they do over sockets.
+ *
+ * `read` / `write` / `update` act as an isiba would: fault, then touch the frame only if its
+ * state (checked synchronously, with no await between the check and the access) allows it,
+ * else fault again. No isiba runs here, so every page is quiesced when the kernel lowers it.
+ */
+import { DsmClient, type HomeLink, type RecallRequest } from "../../ra-kernel/dsm-client.js";
+import { asServerId, PAGE_SIZE, type PageNo, type ServerId, type SysName } from "../../ra-kernel/ids.js";
+import type { DirtyPages } from "../../ra-kernel/isiba-messages.js";
+import { LamportClock } from "../../ra-kernel/lamport-clock.js";
+import type { ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
+import { PageState } from "../../ra-kernel/page-state.js";
+import { Segment } from "../../ra-kernel/segment.js";
+import type { SegmentFrames } from "../../ra-kernel/segment-frames.js";
+import { decodeComputeRequest } from "../../servers/compute/protocol.js";
+import { DataServer } from "../../servers/data/data-server.js";
+import type { PageHome } from "../../servers/data/page-home.js";
+import { HolderLeases } from "../../servers/data/holder-leases.js";
+import { InMemorySegmentStore } from "../../servers/data/in-memory-segment-store.js";
+import { DataClient } from "../../servers/data/protocol.js";
+import { InMemoryBus, InMemoryTransport } from "../../servers/transport/in-memory-transport.js";
+import type { Peer, TransportServer } from "../../servers/transport/transport.js";
+
+const TOKEN = "dsm-harness-token";
+
+export interface DsmHarnessOptions {
+  /** The data server's id (the home named in the segments' sysnames). @default "ds1" */
+  dataServer?: string;
+  /** The home's lease length for holders (ms). @default the HolderLeases default */
+  leaseMs?: number;
+}
+
+/** One simulated compute server: a DsmClient and its connection to the data server. */
+export class DsmNode {
+  readonly dsm: DsmClient;
+  readonly data: DataClient;
+  /** Every recall this node answered, with its answer, in order. */
+  readonly recalls: { req: RecallRequest; held: boolean; bytes: Uint8Array | null }[] = [];
+
+  constructor(readonly id: string, readonly peer: Peer, home: ServerId) {
+    this.data = new DataClient(peer);
+    const link: HomeLink = {
+      fault: (_home, segment, page, mode, have) => this.data.call("data.page.fault", { segment, page, mode, have }),
+      commit: (_home, epoch, pages) => this.data.call("data.page.commit", { epoch, pages }),
+    };
+    this.dsm = new DsmClient(link);
+    // As DataHomes does: a closed connection means the home can no longer recall our pages.
+    peer.onClose(() => this.dsm.dropHome(home, "the connection to it closed"));
+    peer.setHandler(async (kind, body) => {
+      const req = decodeComputeRequest(kind, body);
+      if (req.kind !== "compute.recall") throw new Error(`${id}: the harness answers only compute.recall, not ${kind}`);
+      const answer = await this.dsm.recall(req);
+      this.recalls.push({ req, ...answer });
+      return answer;
+    });
+  }
+
+  /** The frames of a data segment here (mapped on first use). */
+  frames(segment: SysName): SegmentFrames {
+    return this.dsm.framesOf(new Segment(segment, "data"));
+  }
+
+  state(segment: SysName, page: PageNo): number {
+    return this.frames(segment).state(page);
+  }
+
+  /** Reads a page as an isiba would: a copy of its bytes, taken while it is at least READ. */
+  async read(segment: SysName, page: PageNo): Promise<Uint8Array> {
+    const frames = this.frames(segment);
+    for (;;) {
+      if (frames.state(page) >= PageState.READ) return frames.copyPage(page);
+      await this.dsm.fault(segment, page, "read");
+    }
+  }
+
+  /** Replaces a page's bytes as an isiba would: only while the page is WRITE here. */
+  write(segment: SysName, page: PageNo, bytes: Uint8Array): Promise<void> {
+    return this.update(segment, page, () => bytes);
+  }
+
+  /** Read-modify-write of a page as one isiba access: `change` sees the bytes it replaces. */
+  async update(segment: SysName, page: PageNo, change: (old: Uint8Array) => Uint8Array): Promise<void> {
+    const frames = this.frames(segment);
+    for (;;) {
+      if (frames.state(page) === PageState.WRITE) {
+        frames.install(page, change(frames.copyPage(page)), PageState.WRITE);
+        return;
+      }
+      await this.dsm.fault(segment, page, "write");
+    }
+  }
+
+  /** Writes back pages of one segment as an invocation's return does. */
+  writeBack(segment: SysName, pages: PageNo[], since?: number): Promise<void> {
+    const dirty: DirtyPages[] = [{ segment, pages }];
+    return this.dsm.writeBack(dirty, since);
+  }
+
+  /** Closes this node's connection (as a crash of its process would, seen from the home). */
+  disconnect(): Promise<void> {
+    return this.peer.close();
+  }
+}
+
+export class DsmHarness {
+  readonly nodes: DsmNode[] = [];
+
+  private constructor(
+    readonly bus: InMemoryBus,
+    readonly store: InMemorySegmentStore,
+    readonly server: DataServer,
+    readonly listening: TransportServer,
+    readonly serverId: ServerId,
+  ) {}
+
+  static async start(options: DsmHarnessOptions = {}): Promise<DsmHarness> {
+    const serverId = asServerId(options.dataServer ?? "ds1");
+    const store = new InMemorySegmentStore({ serverId });
+    const server = new DataServer(store, serverId);
+    if (options.leaseMs !== undefined) {
+      // Test seam: PageHome has no lease-length option; its leases are a plain field.
+      (server.home as unknown as { leases: HolderLeases }).leases = new HolderLeases(options.leaseMs);
+    }
+    const bus = new InMemoryBus();
+    const transport = new InMemoryTransport(bus, new LamportClock(), serverId);
+    const listening = await transport.listen({ host: serverId, port: 0, token: TOKEN }, server.handler);
+    listening.onPeer((peer) => server.attach(peer));
+    return new DsmHarness(bus, store, server, listening, serverId);
+  }
+
+  get home(): PageHome {
+    return this.server.home;
+  }
+
+  /** A new compute server connected to the data server. */
+  async node(id: string): Promise<DsmNode> {
+    const transport = new InMemoryTransport(this.bus, new LamportClock(), id);
+    const peer = await transport.connect(this.listening.address, { token: TOKEN, localId: id });
+    const node = new DsmNode(id, peer, this.serverId);
+    this.nodes.push(node);
+    return node;
+  }
+
+  /** Creates an object at the data server (through `via`) and returns its data segment. */
+  async newSegment(via: DsmNode): Promise<SysName> {
+    const d: ObjectDescriptor = await via.data.call("data.object.create", { className: "Probe", classVersion: 1 });
+    return d.segments.data;
+  }
+
+  /** The bytes committed to the store for a page (zeros if never written). */
+  stored(segment: SysName, page: PageNo): Uint8Array {
+    return this.store.readPage(segment, page).bytes ?? new Uint8Array(PAGE_SIZE);
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled(this.nodes.map((n) => n.disconnect()));
+    await this.listening.close();
+    await this.store.close();
+  }
+}
