@@ -11,16 +11,36 @@
  * the object's InstanceProxy, so the subclass's field initializers and constructor body
  * write straight into object memory. Creating a CloudsObject with the `new` operator in
  * ordinary code is an error: objects are created by the system, which gives them sysnames.
+ *
+ * The runtime's synchronization, arbitrated by the object's home (DESIGN §5-6), is here as
+ * methods usable on `this` inside methods and the constructor:
+ *
+ *   const l = await this.lock("k"); ... await l.release();    // a named lock (Lock)
+ *   await this.withLock("k", () => { ... });                  // released even if fn throws
+ *   await this.semaphore("slots", 2).withPermit(() => { ... }); // counting (Semaphore)
+ *   @entry({ exclusive: true }) m() { ... }                   // the object's monitor
+ *
+ * Whatever an invocation still holds when it returns or throws is released then. These
+ * names are methods, so a subclass cannot have persistent fields called `lock`,
+ * `withLock` or `semaphore`.
  */
 import { instanceProxy } from "./instance-proxy.js";
 import type { PersistentStore } from "./persistent-store.js";
+import { checkLockKey, invocationOf, type InvocationContext } from "./invocation-context.js";
+import { acquireLock, type Lock } from "./lock.js";
+import { Semaphore } from "./semaphore.js";
 
-/** The store of the object whose constructor is about to run (set by the isiba). */
-let constructing: PersistentStore | null = null;
+/** The object whose constructor is about to run (set by the isiba). */
+let constructing: { store: PersistentStore; context?: InvocationContext } | null = null;
 
-/** Runs `create` (which calls the class's constructor) with `store` as the new object's memory. */
-export function constructWith<T>(store: PersistentStore, create: () => T): T {
-  constructing = store;
+const MAX_PERMITS = 1_000_000;
+
+/**
+ * Runs `create` (which calls the class's constructor) with `store` as the new object's
+ * memory and `context` as the constructor's invocation (so it may use locks).
+ */
+export function constructWith<T>(store: PersistentStore, create: () => T, context?: InvocationContext): T {
+  constructing = { store, context };
   try {
     return create();
   } finally {
@@ -30,14 +50,39 @@ export function constructWith<T>(store: PersistentStore, create: () => T): T {
 
 export abstract class CloudsObject {
   constructor() {
-    const store = constructing;
+    const pending = constructing;
     constructing = null;
-    if (!store) {
+    if (!pending) {
       throw new TypeError(
         `${new.target.name} is a persistent class: create its objects with 'new ${new.target.name} Name' in the shell ` +
           `or cluster.create(), not with the new operator`,
       );
     }
-    return instanceProxy(store, new.target.prototype);
+    return instanceProxy(pending.store, new.target.prototype, pending.context);
+  }
+
+  /** Waits (FIFO, at the object's home) for the lock `key` of this object; its handle. */
+  lock(key: string): Promise<Lock> {
+    const ctx = invocationOf(this, "lock");
+    return acquireLock(ctx, checkLockKey(key, "lock"));
+  }
+
+  /** Runs `fn` holding the lock `key`; releases it when `fn` returns or throws. */
+  async withLock<T>(key: string, fn: () => T | Promise<T>): Promise<T> {
+    const held = await this.lock(key);
+    try {
+      return await fn();
+    } finally {
+      await held.release();
+    }
+  }
+
+  /** A handle on this object's counting semaphore `key` (`permits` on first use, default 1). */
+  semaphore(key: string, permits = 1): Semaphore {
+    const ctx = invocationOf(this, "semaphore");
+    if (!Number.isInteger(permits) || permits < 0 || permits > MAX_PERMITS) {
+      throw new TypeError(`semaphore(key, permits): permits must be an integer in 0..${MAX_PERMITS}, got ${String(permits)}`);
+    }
+    return new Semaphore(ctx, checkLockKey(key, "semaphore"), permits);
   }
 }

@@ -10,3 +10,14 @@ export class CompileError extends CloudsError {
 }
 
 registerError(CompileError);
+
+/**
+ * Thrown when a runtime method that needs a running invocation (`lock`, `withLock`,
+ * `semaphore`) is called on something that is not the `this` of one.
+ */
+export class OutsideInvocationError extends CloudsError {
+  declare readonly method: string;
+  static override fieldNames = ["method"];
+}
+
+registerError(OutsideInvocationError);

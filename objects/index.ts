@@ -4,3 +4,5 @@
  */
 export { CloudsObject } from "./clouds-object.js";
 export { entry, type EntryOptions } from "./entry.js";
+export type { Lock } from "./lock.js";
+export type { Semaphore } from "./semaphore.js";

@@ -9,8 +9,14 @@
  * Rules: a name that is a method of the class is never a field (assigning to it throws);
  * symbol-keyed properties and accessors cannot be persistent; `#private` fields are not
  * supported (they would live on the proxy, not in object memory: use TS `private`).
+ *
+ * The isiba makes one proxy per invocation, with that invocation's context (object,
+ * thread, syscalls), which the proxy answers under the module-private INVOCATION symbol:
+ * that is how `this.lock(...)` knows whose lock it takes. A proxy without a context (unit
+ * tests, tools) refuses those methods with OutsideInvocationError.
  */
 import { NO_FIELD, type PersistentStore } from "./persistent-store.js";
+import { INVOCATION, type InvocationContext } from "./invocation-context.js";
 
 const methodNames = new WeakMap<object, Set<string>>();
 
@@ -29,7 +35,7 @@ function methodsOf(proto: object): Set<string> {
   return names;
 }
 
-export function instanceProxy<T extends object>(store: PersistentStore, proto: object): T {
+export function instanceProxy<T extends object>(store: PersistentStore, proto: object, context?: InvocationContext): T {
   const methods = methodsOf(proto);
   const className = (proto as { constructor?: { name?: string } }).constructor?.name ?? "object";
   const refuse = (key: string | symbol, what: string): never => {
@@ -43,6 +49,7 @@ export function instanceProxy<T extends object>(store: PersistentStore, proto: o
   };
   return new Proxy(Object.create(proto) as T, {
     get(target, key, receiver) {
+      if (key === INVOCATION) return context;
       if (typeof key === "string" && !methods.has(key)) {
         const value = store.get(key);
         if (value !== NO_FIELD) return value;

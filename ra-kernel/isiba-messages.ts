@@ -2,11 +2,22 @@
  * Messages between the kernel thread and isiba workers (structured-cloned over the worker's
  * parentPort; page faults use the separate FaultChannel).
  *
+ *   kernel -> worker   RunRequest (start an isiba), SyscallReply (answer to a syscall)
+ *   worker -> kernel   RunReply (an isiba is done), SyscallRequest (object code asks)
+ *
  * The kernel sends a class's code and a segment's SharedArrayBuffers to a worker only the
  * first time that worker needs them; afterwards it names them by key / sysname.
+ *
+ * Syscalls are the asynchronous way object code asks its kernel for a service that needs
+ * the network (a lock at the object's home; later nested invocations, print): the worker
+ * posts a SyscallRequest naming its isiba and a call id, the isiba awaits, the kernel
+ * answers with a SyscallReply for that call id. Unlike a page fault, nothing blocks: other
+ * isibas of the worker run meanwhile. A new syscall is one more line in `Syscalls`, a case
+ * in KernelSyscalls and a method of the runtime (objects/).
  */
 import type { WireError } from "./clouds-error.js";
 import type { PageNo, SysName, ThreadId } from "./ids.js";
+import type { LockKind } from "./lock-manager.js";
 import type { SegmentShare } from "./segment-frames.js";
 
 export interface ClassRef {
@@ -52,3 +63,44 @@ export interface WorkerInit {
   doorbell: SharedArrayBuffer;
   serverId: string;
 }
+
+// ---- syscalls ---------------------------------------------------------------------
+
+/** Lock kinds object code may ask for: the monitor is taken only by the kernel (exclusive entries). */
+export type UserLockKind = Exclude<LockKind, "monitor">;
+
+/** Every syscall: its arguments (from object code) and its result (from the kernel). */
+export interface Syscalls {
+  /** Waits (FIFO at the object's home) until the lock / a permit is granted. */
+  "lock.acquire": { args: { key: string; lock: UserLockKind; permits?: number }; result: { waitedMs: number } };
+  /** `released` false: a semaphore release by a thread holding no permit (a signal). */
+  "lock.release": { args: { key: string; lock: UserLockKind }; result: { released: boolean } };
+}
+
+export type SyscallOp = keyof Syscalls;
+export type SyscallArgs<K extends SyscallOp> = Syscalls[K]["args"];
+export type SyscallResult<K extends SyscallOp> = Syscalls[K]["result"];
+
+/** One syscall as a discriminated union on `op` (so a switch narrows `args`). */
+export type SyscallCall = { [K in SyscallOp]: { op: K; args: SyscallArgs<K> } }[SyscallOp];
+
+/** Worker -> kernel. The object and thread are the kernel's record of `isiba`, not sent. */
+export type SyscallRequest = SyscallCall & {
+  type: "sys";
+  /** The RunRequest id of the isiba that asks. */
+  isiba: number;
+  /** Unique per worker: matches the reply. */
+  call: number;
+};
+
+/** Kernel -> worker. */
+export interface SyscallReply {
+  type: "sysReply";
+  call: number;
+  ok: boolean;
+  value?: unknown;
+  error?: WireError;
+}
+
+export type KernelMessage = RunRequest | SyscallReply;
+export type WorkerMessage = RunReply | SyscallRequest;

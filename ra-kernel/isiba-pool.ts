@@ -7,6 +7,13 @@
  * doorbell so the blocked isiba resumes. A worker learns a class's code and a segment's
  * shared buffers the first time it needs them (the pool remembers what each worker has).
  *
+ * Syscalls (object code asking for a lock, later nested invocations and print) arrive as
+ * SyscallRequest messages on the worker itself, not on the FaultChannel, which is
+ * synchronous and reserved for faults. The pool hands each to the kernel's SyscallHandler
+ * with the context it keeps for the isiba (object, thread) and posts the SyscallReply back.
+ * A syscall of an isiba that already replied is refused (IsibaEndedError): what it would
+ * take could never be released.
+ *
  * Placement inside the pool: the worker with the fewest isibas in progress.
  * If a worker dies, its in-flight isibas fail and a replacement is started.
  */
@@ -17,13 +24,25 @@ import { fromWireError, toWireError, type WireError } from "./clouds-error.js";
 import type { SysName, ThreadId } from "./ids.js";
 import { DOORBELL_RUNG, type FaultReply, type FaultRequest } from "./fault-channel.js";
 import { Isiba } from "./isiba.js";
-import type { ClassRef, RunReply, RunRequest } from "./isiba-messages.js";
+import type { ClassRef, RunReply, RunRequest, SyscallCall, SyscallReply, SyscallRequest, WorkerMessage } from "./isiba-messages.js";
 import type { SegmentFrames } from "./segment-frames.js";
 import type { AccessMode } from "./page-state.js";
+import { IsibaEndedError, UnknownSyscallError } from "./syscall-errors.js";
 
 const log = createDebug("ra:isiba-pool");
 
 export type PageFaultHandler = (segment: SysName, page: number, mode: AccessMode) => Promise<void>;
+
+/** Who is asking: the kernel's record of the isiba, not what the worker claims. */
+export interface SyscallContext {
+  isiba: number;
+  object: SysName;
+  thread: ThreadId;
+  entry: string;
+}
+
+/** Serves object code's syscalls (KernelSyscalls.handle); its value goes back to the isiba. */
+export type SyscallHandler = (ctx: SyscallContext, call: SyscallCall) => Promise<unknown>;
 
 export interface RunSpec {
   op: "create" | "call";
@@ -39,6 +58,14 @@ export interface RunSpec {
 export interface RunOutcome {
   value: unknown;
   dirty: RunReply["dirty"];
+  /** The isiba that ran it (the key of its locks in the LockManager). */
+  isiba: number;
+}
+
+/** What a failed run's error carries besides its own fields. */
+export interface RunFailure {
+  dirty: RunReply["dirty"];
+  isiba: number;
 }
 
 interface Pending {
@@ -62,6 +89,7 @@ export class IsibaPool {
     private readonly size: number,
     private readonly onFault: PageFaultHandler,
     private readonly serverId: string,
+    private readonly onSyscall?: SyscallHandler,
   ) {
     for (let i = 0; i < size; i++) this.slots.push(this.startWorker(i));
   }
@@ -81,8 +109,8 @@ export class IsibaPool {
       slot.worker.postMessage(this.request(slot, isiba.id, spec));
     });
     isiba.moveTo("done");
-    if (!reply.ok) throw Object.assign(fromWireError(reply.error as WireError), { dirty: reply.dirty });
-    return { value: reply.value, dirty: reply.dirty };
+    if (!reply.ok) throw Object.assign(fromWireError(reply.error as WireError), { dirty: reply.dirty, isiba: isiba.id } satisfies RunFailure);
+    return { value: reply.value, dirty: reply.dirty, isiba: isiba.id };
   }
 
   async close(): Promise<void> {
@@ -123,13 +151,37 @@ export class IsibaPool {
       name: `isiba-${index}`,
     });
     const slot = new WorkerSlot(worker, port1, new Int32Array(doorbell));
-    worker.on("message", (reply: RunReply) => this.settle(slot, reply));
+    worker.on("message", (msg: WorkerMessage) => this.onWorkerMessage(slot, msg));
     worker.on("error", (err) => this.workerDied(slot, index, err));
     worker.on("exit", (code) => this.workerDied(slot, index, new Error(`isiba worker exited with code ${code}`)));
     port1.on("message", (req: FaultRequest) => void this.serviceFault(slot, req));
     worker.unref();
     port1.unref();
     return slot;
+  }
+
+  private onWorkerMessage(slot: WorkerSlot, msg: WorkerMessage): void {
+    if (msg.type === "sys") void this.serviceSyscall(slot, msg);
+    else this.settle(slot, msg);
+  }
+
+  private async serviceSyscall(slot: WorkerSlot, req: SyscallRequest): Promise<void> {
+    let reply: SyscallReply;
+    try {
+      const value = await this.syscall(slot, req);
+      reply = { type: "sysReply", call: req.call, ok: true, value };
+    } catch (err) {
+      reply = { type: "sysReply", call: req.call, ok: false, error: toWireError(err, this.serverId) };
+    }
+    slot.worker.postMessage(reply);
+  }
+
+  private syscall(slot: WorkerSlot, req: SyscallRequest): Promise<unknown> {
+    const isiba = slot.pending.get(req.isiba)?.isiba;
+    if (!isiba) throw new IsibaEndedError(`syscall ${req.op} of isiba ${req.isiba}, which has already returned`, { isiba: req.isiba, op: req.op });
+    if (!this.onSyscall) throw new UnknownSyscallError(`syscall ${req.op}: this kernel serves no syscalls`, { op: req.op });
+    const ctx: SyscallContext = { isiba: isiba.id, object: isiba.object, thread: isiba.thread, entry: isiba.entry };
+    return this.onSyscall(ctx, { op: req.op, args: req.args } as SyscallCall);
   }
 
   private settle(slot: WorkerSlot, reply: RunReply): void {

@@ -11,24 +11,39 @@
  * The reply lists the pages written (dirty), also on failure: what an entry wrote before it
  * threw stays written (README documents this), like any memory write in Clouds.
  *
+ * Each isiba gets an InvocationContext (its object, thread and a way to make syscalls over
+ * this worker's SyscallChannel), given to its InstanceProxy: `this.lock(...)` in object code
+ * becomes a syscall the kernel thread serves while the isiba awaits.
+ *
  * Rules: this file runs only inside a worker; it never touches sockets or files.
  */
 import { parentPort, workerData } from "node:worker_threads";
+import createDebug from "debug";
 import { toWireError } from "./clouds-error.js";
 import { ClassLoader } from "./class-loader.js";
 import { FaultChannel } from "./fault-channel.js";
 import { MappedSegment } from "./mapped-segment.js";
 import type { SysName } from "./ids.js";
-import type { DirtyPages, RunReply, RunRequest, WorkerInit } from "./isiba-messages.js";
+import type { DirtyPages, KernelMessage, RunReply, RunRequest, WorkerInit } from "./isiba-messages.js";
+import { SyscallChannel } from "./syscall-channel.js";
+// Registers the syscall errors here too, so they cross the worker with their fields.
+import "./syscall-errors.js";
 import type { SegmentShare } from "./segment-frames.js";
 import { NotTransferableError, UnknownEntryError } from "./errors.js";
 import { PersistentStore } from "../objects/persistent-store.js";
 import { constructWith } from "../objects/clouds-object.js";
 import { instanceProxy } from "../objects/instance-proxy.js";
+import type { InvocationContext } from "../objects/invocation-context.js";
 import { entriesOf } from "../objects/entry.js";
 
+const log = createDebug("ra:isiba-worker");
 const init = workerData as WorkerInit;
 const faults = new FaultChannel(init.faultPort, new Int32Array(init.doorbell));
+const syscalls = new SyscallChannel((req) => parentPort!.postMessage(req));
+
+// A promise object code forgot to await (say an un-awaited `this.lock(k)` refused after its
+// invocation returned) must not kill the worker and every other isiba in it.
+process.on("unhandledRejection", (reason) => log("unhandled rejection in object code: %s", (reason as Error)?.message ?? String(reason)));
 const loader = new ClassLoader();
 const segments = new Map<SysName, MappedSegment>();
 const stores = new Map<SysName, PersistentStore>();
@@ -55,16 +70,21 @@ function storeFor(req: RunRequest): { store: PersistentStore; mem: MappedSegment
   return { store, mem: [data, heap] };
 }
 
+function invocationContext(req: RunRequest): InvocationContext {
+  return { object: req.object, thread: req.thread, syscall: (op, args) => syscalls.call(req.id, op, args) };
+}
+
 async function execute(req: RunRequest, store: PersistentStore): Promise<unknown> {
   const cls = loader.load(req.klass);
+  const context = invocationContext(req);
   if (req.op === "create") {
-    constructWith(store, () => Reflect.construct(cls, req.args));
+    constructWith(store, () => Reflect.construct(cls, req.args), context);
     return undefined;
   }
   if (!entriesOf(cls).has(req.entry)) {
     throw new UnknownEntryError(`${req.klass.name} has no entry '${req.entry}'`, { className: req.klass.name, entry: req.entry });
   }
-  const self = instanceProxy<Record<string, (...args: unknown[]) => unknown>>(store, cls.prototype);
+  const self = instanceProxy<Record<string, (...args: unknown[]) => unknown>>(store, cls.prototype, context);
   return await self[req.entry](...req.args);
 }
 
@@ -98,6 +118,7 @@ async function run(req: RunRequest): Promise<void> {
   }
 }
 
-parentPort!.on("message", (req: RunRequest) => {
-  if (req.type === "run") void run(req);
+parentPort!.on("message", (msg: KernelMessage) => {
+  if (msg.type === "run") void run(msg);
+  else if (msg.type === "sysReply") syscalls.settle(msg);
 });

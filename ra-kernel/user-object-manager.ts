@@ -7,6 +7,11 @@
  * is checked against the entry's signature before any object code runs, executed by an
  * isiba, and its dirty pages are written back to the homes before the result is returned —
  * also when the entry threw (its writes before the throw are kept, as documented).
+ *
+ * Synchronization (LockManager): an `exclusive` entry holds its object's monitor at the
+ * home from before its isiba starts until its dirty pages were written back, so the next
+ * holder sees its writes. After every invocation (returned or thrown) the locks its isiba
+ * still holds are released, also after the write-back.
  */
 import { argumentProblem } from "../objects/entry-signature.js";
 import { ArgumentError, UnknownEntryError } from "./errors.js";
@@ -15,7 +20,8 @@ import { classKey, type ClassSegment, type ObjectDescriptor } from "./object-des
 import { Segment } from "./segment.js";
 import { VirtualSpace } from "./virtual-space.js";
 import type { DsmClient } from "./dsm-client.js";
-import type { IsibaPool, RunOutcome } from "./isiba-pool.js";
+import type { IsibaPool, RunFailure, RunOutcome } from "./isiba-pool.js";
+import { LockManager } from "./lock-manager.js";
 import type { DirtyPages } from "./isiba-messages.js";
 
 /** Where descriptors and class code come from (the homes, through the compute server). */
@@ -46,6 +52,8 @@ export class UserObjectManager {
     private readonly pool: IsibaPool,
     private readonly dsm: DsmClient,
     private readonly source: ObjectSource,
+    /** Arbitrates exclusive entries and releases what invocations leave held. @default no homes: exclusive entries fail */
+    private readonly locks: LockManager = new LockManager(),
   ) {}
 
   /** Objects whose O space is built here (their working set may be warm). */
@@ -63,7 +71,7 @@ export class UserObjectManager {
     }
     const problem = argumentProblem(sig, input.args);
     if (problem) throw new ArgumentError(`${className}.${problem}`, { className, entry: input.entry });
-    return this.execute(obj, "call", input);
+    return this.execute(obj, "call", input, sig.exclusive);
   }
 
   /** Runs the constructor of a freshly created object. */
@@ -75,20 +83,35 @@ export class UserObjectManager {
     await this.execute(obj, "create", { object: descriptor.sysname, entry: "constructor", args, thread });
   }
 
-  private async execute(obj: LoadedObject, op: "create" | "call", input: InvocationInput): Promise<unknown> {
+  private async execute(obj: LoadedObject, op: "create" | "call", input: InvocationInput, exclusive = false): Promise<unknown> {
+    if (!exclusive) return this.run(obj, op, input);
+    return this.locks.withMonitor(input.object, input.thread.id, () => this.run(obj, op, input));
+  }
+
+  /** Runs the isiba, writes its dirty pages back, then releases the locks it left held. */
+  private async run(obj: LoadedObject, op: "create" | "call", input: InvocationInput): Promise<unknown> {
     let outcome: RunOutcome;
+    const since = this.dsm.dropMark;
     try {
       outcome = await this.pool.run({
         op, object: input.object, entry: input.entry, args: input.args, thread: input.thread,
         klass: { key: classKey(obj.klass.name, obj.klass.version), name: obj.klass.name, code: obj.klass.code },
-        data: this.dsm.framesOf(obj.space.region("data").segment),
-        heap: this.dsm.framesOf(obj.space.region("heap").segment),
+        data: this.dsm.framesOf(obj.space.region("data").segment, input.object),
+        heap: this.dsm.framesOf(obj.space.region("heap").segment, input.object),
       });
     } catch (err) {
-      await this.dsm.writeBack((err as { dirty?: DirtyPages[] }).dirty ?? []);
+      try {
+        await this.dsm.writeBack((err as { dirty?: DirtyPages[] }).dirty ?? [], since);
+      } finally {
+        await this.locks.releaseAll((err as Partial<RunFailure>).isiba ?? -1);
+      }
       throw err;
     }
-    await this.dsm.writeBack(outcome.dirty);
+    try {
+      await this.dsm.writeBack(outcome.dirty, since);
+    } finally {
+      await this.locks.releaseAll(outcome.isiba);
+    }
     return outcome.value;
   }
 

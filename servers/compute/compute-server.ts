@@ -4,28 +4,39 @@
  * The K space holds the kernel's system objects, shared by every isiba: the DsmClient
  * (page cache and partition), the IsibaPool (workers), the UserObjectManager (O spaces and
  * entry points) and DataHomes (the link to the data servers). `handler` answers the compute
- * protocol: invocations and object creation from workstations, invalidations from homes.
- * Each invocation's reply leaves only after its dirty pages were committed at their homes.
+ * protocol: invocations and object creation from workstations, recalls from homes, and the
+ * page and probe queries of tools and benchmarks. Each invocation's reply leaves only after
+ * its dirty pages were committed at their homes.
  */
 import createDebug from "debug";
-import { DsmClient } from "../../ra-kernel/dsm-client.js";
+import { DSM_COUNTERS, DsmClient } from "../../ra-kernel/dsm-client.js";
+import { Segment } from "../../ra-kernel/segment.js";
+import { PageState } from "../../ra-kernel/page-state.js";
+import { PAGE_SIZE, homeOf } from "../../ra-kernel/ids.js";
 import { IsibaPool } from "../../ra-kernel/isiba-pool.js";
 import { UserObjectManager } from "../../ra-kernel/user-object-manager.js";
+import { LockManager } from "../../ra-kernel/lock-manager.js";
+import { KernelSyscalls } from "../../ra-kernel/kernel-syscalls.js";
+import { HomeLocks } from "./home-locks.js";
 import type { ServerId, ThreadId } from "../../ra-kernel/ids.js";
 import type { RequestContext } from "../transport/transport.js";
 import type { HostContext, RoleService } from "../host/server-host.js";
-import { eventLoopLagMs, type Figures } from "../host/metrics.js";
-import { decodeComputeRequest, type ComputeLoad, type ComputeReplies, type ComputeRequest, type ComputeStatus } from "./protocol.js";
+import { eventLoopLagMs, histogramFigures, labelled, snakeCase, type Figures } from "../host/metrics.js";
+import { decodeComputeRequest, type ComputeLoad, type ComputeReplies, type ComputeRequest, type ComputeStatus, type ProbeRequest } from "./protocol.js";
 import { DataHomes } from "./data-homes.js";
 import { DeadlineExceededError } from "./errors.js";
-import { ServerUnreachableError } from "../transport/errors.js";
+import { BadRequestError, ServerUnreachableError } from "../transport/errors.js";
 
 const log = createDebug("servers:compute");
+
+/** Objects listed by name in /metrics (the busiest); the totals cover every object. */
+const METRICS_OBJECTS = 50;
 
 export class ComputeServer implements RoleService {
   readonly dsm: DsmClient;
   readonly pool: IsibaPool;
   readonly objects: UserObjectManager;
+  readonly locks: LockManager;
   private readonly homes: DataHomes;
   private invocations = 0;
   private nextHome = 0;
@@ -35,25 +46,26 @@ export class ComputeServer implements RoleService {
     this.homes = new DataHomes(ctx.peers, ctx.servers);
     this.dsm = new DsmClient(this.homes);
     this.homes.bindDsm(this.dsm);
-    this.pool = new IsibaPool(ctx.options.workers ?? 2, this.dsm.fault, ctx.options.id);
-    this.objects = new UserObjectManager(this.pool, this.dsm, this.homes);
+    const locks = (this.locks = new LockManager(new HomeLocks(this.homes)));
+    this.pool = new IsibaPool(ctx.options.workers ?? 2, this.dsm.fault, ctx.options.id, new KernelSyscalls(locks).handle);
+    this.objects = new UserObjectManager(this.pool, this.dsm, this.homes, locks);
   }
 
   get id(): ServerId {
     return this.ctx.options.id;
   }
 
-  readonly handler = async (kind: string, body: unknown, _ctx: RequestContext): Promise<unknown> => {
-    return this.handle(decodeComputeRequest(kind, body));
+  readonly handler = async (kind: string, body: unknown, ctx: RequestContext): Promise<unknown> => {
+    return this.handle(decodeComputeRequest(kind, body), ctx.peer.remoteId);
   };
 
-  private async handle(req: ComputeRequest): Promise<ComputeReplies[keyof ComputeReplies]> {
+  private async handle(req: ComputeRequest, from: string): Promise<ComputeReplies[keyof ComputeReplies]> {
     switch (req.kind) {
       case "compute.invoke": return this.invoke(req);
       case "compute.create": return this.create(req);
-      case "compute.invalidate":
-        this.dsm.invalidate(req.pages);
-        return { invalidated: req.pages.length };
+      case "compute.recall": return this.recall(req, from);
+      case "compute.pages": return this.dsm.pagesOf(req.segments);
+      case "compute.probe": return this.probe(req);
       case "compute.status": return this.status();
     }
   }
@@ -90,6 +102,37 @@ export class ComputeServer implements RoleService {
     return data[this.nextHome++ % data.length].id;
   }
 
+  /** Only a segment's home may take its pages back. */
+  private recall(req: Extract<ComputeRequest, { kind: "compute.recall" }>, from: string): Promise<ComputeReplies["compute.recall"]> {
+    const home = homeOf(req.segment);
+    if (from !== home) {
+      throw new BadRequestError(`compute.recall: ${from} is not the home of segment ${req.segment} (${home} is)`, { kind: req.kind, field: "segment" });
+    }
+    return this.dsm.recall(req);
+  }
+
+  /** Diagnostic operations for benchmarks, timed inside the kernel (see ProbeRequest). */
+  private async probe(req: ProbeRequest): Promise<{ micros: number }> {
+    const started = performance.now();
+    switch (req.op) {
+      case "echo": await this.homes.echo(req.home, req.size); break;
+      case "drop": await this.dsm.dropPage(req.segment, req.page); break;
+      case "fault":
+        this.dsm.framesOf(new Segment(req.segment, "heap"));
+        await this.dsm.fault(req.segment, req.page, req.mode);
+        break;
+      case "fill": {
+        const frames = this.dsm.framesOf(new Segment(req.segment, "heap"));
+        await this.dsm.fault(req.segment, req.page, "write");
+        await frames.lower(req.page, PageState.INVALID);
+        frames.install(req.page, new Uint8Array(PAGE_SIZE).fill(req.byte), PageState.WRITE);
+        await this.dsm.writeBack([{ segment: req.segment, pages: [req.page] }]);
+        break;
+      }
+    }
+    return { micros: (performance.now() - started) * 1000 };
+  }
+
   load(): ComputeLoad {
     return { running: this.pool.inProgress, lagMs: eventLoopLagMs() };
   }
@@ -98,18 +141,23 @@ export class ComputeServer implements RoleService {
     return {
       serverId: this.id, load: this.load(), objects: this.objects.loadedObjects().length,
       cachedPages: this.dsm.cachedPages(), workers: this.ctx.options.workers ?? 2,
-      counters: { invocations: this.invocations, ...this.dsm.counters },
+      counters: { invocations: this.invocations, ...this.dsm.counters.total },
     };
   }
 
   figures(): Figures {
     const s = this.status();
-    const out: Figures = { isibas_running: s.load.running, objects_loaded: s.objects, pages_cached: s.cachedPages };
-    for (const [k, v] of Object.entries(s.counters)) out[`compute_${k}_total`] = v;
-    return out;
+    const out: Figures = { isibas_running: s.load.running, objects_loaded: s.objects, pages_cached: s.cachedPages, compute_invocations_total: this.invocations };
+    for (const k of DSM_COUNTERS) out[`dsm_${snakeCase(k)}_total`] = this.dsm.counters.total[k];
+    for (const [object, c] of this.dsm.counters.busiest(METRICS_OBJECTS)) {
+      for (const k of DSM_COUNTERS) out[labelled(`dsm_object_${snakeCase(k)}_total`, { object })] = c[k];
+    }
+    for (const [k, v] of Object.entries(this.locks.counters)) out[`locks_${snakeCase(k)}${k === "held" ? "" : "_total"}`] = v;
+    return { ...out, ...histogramFigures("dsm_fault_latency_us", this.dsm.faultLatency.snapshot()) };
   }
 
   async close(): Promise<void> {
+    this.homes.close();
     await this.pool.close();
   }
 }

@@ -1,0 +1,46 @@
+/**
+ * InvocationContext: what the runtime knows about the invocation running an object's code —
+ * which object, which thread, and how to ask the kernel (syscalls).
+ *
+ * The isiba makes one per invocation (and one per constructor run) and gives it to the
+ * object's InstanceProxy, which answers the module-private INVOCATION symbol with it. The
+ * runtime's methods on CloudsObject (`lock`, `withLock`, `semaphore`) find it through
+ * `invocationOf(this)`; object code cannot reach it (the symbol is not exported by
+ * "clouds-ts"). Handles made from a context (Lock, Semaphore) belong to that invocation:
+ * once it has returned, the kernel refuses their syscalls (IsibaEndedError).
+ */
+import type { SysName, ThreadId } from "../ra-kernel/ids.js";
+import type { SyscallArgs, SyscallOp, SyscallResult } from "../ra-kernel/isiba-messages.js";
+import { OutsideInvocationError } from "./errors.js";
+
+export interface InvocationContext {
+  readonly object: SysName;
+  readonly thread: { readonly id: ThreadId; readonly depth: number };
+  /** Asks the kernel thread; resolves with its result or rejects with its named error. */
+  syscall<K extends SyscallOp>(op: K, args: SyscallArgs<K>): Promise<SyscallResult<K>>;
+}
+
+/** The key under which an InstanceProxy answers its context. Not exported by "clouds-ts". */
+export const INVOCATION: unique symbol = Symbol("clouds-ts.invocation");
+
+/** The context of the invocation `self` (an InstanceProxy) runs in, or OutsideInvocationError. */
+export function invocationOf(self: unknown, method: string): InvocationContext {
+  const ctx = (self as { [INVOCATION]?: InvocationContext } | null)?.[INVOCATION];
+  if (!ctx) {
+    throw new OutsideInvocationError(
+      `${method}() needs a running invocation: call it inside a method of a persistent object (on 'this')`,
+      { method },
+    );
+  }
+  return ctx;
+}
+
+const LOCK_KEY_RE = /^[\x20-\x7e]{1,128}$/;
+
+/** Checks a lock or semaphore key early, with a message object code can act on. */
+export function checkLockKey(key: unknown, method: string): string {
+  if (typeof key !== "string" || !LOCK_KEY_RE.test(key)) {
+    throw new TypeError(`${method}(key): the key must be a string of 1-128 printable ASCII characters, got ${JSON.stringify(key)?.slice(0, 60)}`);
+  }
+  return key;
+}

@@ -1,0 +1,52 @@
+/**
+ * SyscallChannel: the worker's end of the syscall channel (object code -> kernel thread).
+ *
+ * `call(isiba, op, args)` posts a SyscallRequest with a fresh call id and returns a promise;
+ * the worker's parentPort listener hands each SyscallReply to `settle`, which resolves (or
+ * rejects with the rebuilt named error) the call of that id. Asynchronous on purpose: the
+ * isiba awaits, and other isibas of the worker run meanwhile (contrast the FaultChannel,
+ * which blocks because field accesses are synchronous).
+ *
+ * Rules: runs only inside a worker; one channel per worker (call ids are per channel).
+ */
+import { fromWireError } from "./clouds-error.js";
+import type { SyscallArgs, SyscallCall, SyscallOp, SyscallReply, SyscallRequest, SyscallResult } from "./isiba-messages.js";
+
+interface PendingCall {
+  resolve(value: unknown): void;
+  reject(err: Error): void;
+}
+
+export class SyscallChannel {
+  private nextCall = 1;
+  private readonly pending = new Map<number, PendingCall>();
+
+  constructor(private readonly post: (req: SyscallRequest) => void) {}
+
+  /** Calls still waiting for the kernel's reply. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  call<K extends SyscallOp>(isiba: number, op: K, args: SyscallArgs<K>): Promise<SyscallResult<K>> {
+    const call = this.nextCall++;
+    return new Promise<SyscallResult<K>>((resolve, reject) => {
+      this.pending.set(call, { resolve: resolve as (v: unknown) => void, reject });
+      try {
+        this.post({ type: "sys", isiba, call, ...({ op, args } as SyscallCall) });
+      } catch (err) {
+        this.pending.delete(call);
+        reject(err as Error);
+      }
+    });
+  }
+
+  /** Settles the call `reply` answers; a reply for an unknown call is ignored. */
+  settle(reply: SyscallReply): void {
+    const pending = this.pending.get(reply.call);
+    if (!pending) return;
+    this.pending.delete(reply.call);
+    if (reply.ok) pending.resolve(reply.value);
+    else pending.reject(fromWireError(reply.error ?? { name: "Error", message: "syscall failed" }));
+  }
+}

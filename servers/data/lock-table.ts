@@ -1,0 +1,303 @@
+/**
+ * LockTable: the home's arbiter of its objects' monitors, locks and semaphores (DESIGN §5-6).
+ *
+ * A data server arbitrates the synchronization of the objects it homes, as it is already the
+ * directory of their pages. Compute servers send data.lock.acquire / data.lock.release; the
+ * DataServer's switch calls `acquire` / `release` here with the requesting compute server's
+ * id. One lock per (object, key, kind):
+ *
+ *   monitor, lock  one holder thread at a time, REENTRANT: the holding (server, thread) gets
+ *                  it again at once, and must release it as many times (a count).
+ *   semaphore      `permits` given by the first acquire (default 1; later values are ignored
+ *                  for as long as the home runs); each acquire takes one permit, also by a
+ *                  thread that already holds some. A release by a thread holding permits
+ *                  gives one back; a release by a thread holding none is a SIGNAL: it adds a
+ *                  permit (producer/consumer), so the count may grow past `permits`. A
+ *                  semaphore first met in a release (a signal) starts with 0 permits.
+ *
+ * Waiters are served strictly FIFO: a newcomer never passes a queued waiter, even when a
+ * permit is free. An acquire's promise resolves when it is granted (the reply leaves only
+ * then) or rejects with LockWaitCancelledError when its server or thread is dropped.
+ *
+ * Holders are named by (server, thread): the server is the compute server that asked, so
+ * that `dropServer` frees everything a dead compute server held or waited for, `dropWaiters`
+ * cancels only its waits (its connection closed: their grants could not be delivered), and
+ * `releaseThread` everything one thread held. State is in memory only: a home that
+ * restarts forgets every lock, and its compute servers see the connection close.
+ *
+ * Rules: called on the server's event loop only. Grants happen synchronously inside
+ * release / drop, so nothing can slip in between a release and the next waiter's grant.
+ */
+import createDebug from "debug";
+import type { ServerId, SysName } from "../../ra-kernel/ids.js";
+import type { LockInfo, LockKind } from "./protocol.js";
+import { LockNotHeldError, LockWaitCancelledError } from "./errors.js";
+
+const log = createDebug("servers:data:locks");
+
+export interface LockRequestRef {
+  object: SysName;
+  key: string;
+  lock: LockKind;
+  thread: string;
+  permits?: number;
+}
+
+/** What the table has done since the home started (for /metrics). */
+export interface LockCounters {
+  /** Acquires granted (at once or after waiting). */
+  acquires: number;
+  /** Acquires that had to queue. */
+  waits: number;
+  /** Total time granted waiters spent queued (ms). */
+  waitMs: number;
+  /** Holds given back by `release` (signals included). */
+  releases: number;
+  /** Holds and waits removed by `dropServer` / `releaseThread`. */
+  dropped: number;
+}
+
+interface Holder {
+  server: string;
+  thread: string;
+  /** monitor/lock: reentrant depth; semaphore: permits held. */
+  count: number;
+}
+
+interface Waiter {
+  server: string;
+  thread: string;
+  since: number;
+  grant(waitedMs: number): void;
+  cancel(err: Error): void;
+}
+
+/** One lock's state. For a monitor or lock, `permits` is 1 and `available` 0 while held. */
+class LockEntry {
+  readonly holders = new Map<string, Holder>();
+  readonly queue: Waiter[] = [];
+  available: number;
+
+  constructor(readonly object: SysName, readonly key: string, readonly kind: LockKind, readonly permits: number) {
+    this.available = permits;
+  }
+
+  get reentrant(): boolean {
+    return this.kind !== "semaphore";
+  }
+
+  /** Nothing held, nobody waiting, and nothing to remember (semaphores keep their count). */
+  get idle(): boolean {
+    return this.reentrant && this.holders.size === 0 && this.queue.length === 0;
+  }
+
+  /** Could `who` be granted now, ignoring the queue in front of it? */
+  canTake(who: string): boolean {
+    return (this.reentrant && this.holders.has(who)) || this.available > 0;
+  }
+
+  take(server: string, thread: string): void {
+    const who = holderKey(server, thread);
+    const holder = this.holders.get(who);
+    if (!(this.reentrant && holder)) this.available--;
+    if (holder) holder.count++;
+    else this.holders.set(who, { server, thread, count: 1 });
+  }
+
+  /** Gives back one hold (false: `who` holds none). */
+  giveOne(who: string): boolean {
+    const holder = this.holders.get(who);
+    if (!holder) return false;
+    holder.count--;
+    if (!this.reentrant) this.available++;
+    if (holder.count === 0) {
+      this.holders.delete(who);
+      if (this.reentrant) this.available++;
+    }
+    return true;
+  }
+
+  /** Gives back everything `who` holds; how many holds that was. */
+  giveAll(who: string): number {
+    const holder = this.holders.get(who);
+    if (!holder) return 0;
+    this.holders.delete(who);
+    this.available += this.reentrant ? 1 : holder.count;
+    return holder.count;
+  }
+
+  info(): LockInfo {
+    return {
+      object: this.object, key: this.key, kind: this.kind, available: this.available,
+      holders: [...this.holders.values()].map((h) => ({ ...h })),
+      waiting: this.queue.map((w) => ({ server: w.server, thread: w.thread })),
+    };
+  }
+}
+
+function holderKey(server: string, thread: string): string {
+  return `${server}\u0000${thread}`;
+}
+
+function lockKey(kind: LockKind, key: string): string {
+  return `${kind}\u0000${key}`;
+}
+
+export class LockTable {
+  /** object -> (kind, key) -> lock. An object's map is removed when it has no lock left. */
+  private readonly objects = new Map<SysName, Map<string, LockEntry>>();
+  private readonly stats: LockCounters = { acquires: 0, waits: 0, waitMs: 0, releases: 0, dropped: 0 };
+
+  get counters(): LockCounters {
+    return { ...this.stats };
+  }
+
+  /** Resolves when granted: at once if free (or reentrant), else in FIFO turn. */
+  acquire(req: LockRequestRef, server: ServerId | string): Promise<{ granted: true; waitedMs: number }> {
+    const entry = this.entry(req, req.permits ?? 1);
+    const who = holderKey(server, req.thread);
+    if ((entry.queue.length === 0 || (entry.reentrant && entry.holders.has(who))) && entry.canTake(who)) {
+      entry.take(server, req.thread);
+      this.stats.acquires++;
+      return Promise.resolve({ granted: true, waitedMs: 0 });
+    }
+    this.stats.waits++;
+    log("%s/%s %s: %s/%s waits behind %d", req.object, req.key, req.lock, server, req.thread, entry.queue.length);
+    return new Promise((resolve, reject) => {
+      entry.queue.push({
+        server, thread: req.thread, since: performance.now(),
+        grant: (waitedMs) => resolve({ granted: true, waitedMs }),
+        cancel: reject,
+      });
+    });
+  }
+
+  /**
+   * Gives back one hold of `req.thread`. `released` is true when the thread held it, false
+   * for a semaphore signal (a release by a thread holding no permit, which adds one).
+   * Throws LockNotHeldError for a monitor or lock the thread does not hold.
+   */
+  release(req: LockRequestRef, server: ServerId | string): { released: boolean } {
+    const found = this.find(req.object, req.lock, req.key);
+    const who = holderKey(server, req.thread);
+    if (found?.giveOne(who)) {
+      this.afterRelease(found, 1);
+      return { released: true };
+    }
+    if (req.lock !== "semaphore") throw this.notHeld(req, server);
+    const entry = found ?? this.entry(req, 0);
+    entry.available++;
+    this.afterRelease(entry, 1);
+    return { released: false };
+  }
+
+  list(object: SysName): LockInfo[] {
+    return [...(this.objects.get(object)?.values() ?? [])].map((e) => e.info());
+  }
+
+  /** Releases everything `server` holds and cancels its waiters (it died). Returns how many. */
+  dropServer(server: ServerId | string): number {
+    const n = this.dropWhere((h) => h.server === server, `compute server ${server} was dropped`);
+    if (n > 0) log("dropped %d holds and waits of %s", n, server);
+    return n;
+  }
+
+  /**
+   * Cancels `server`'s waiters only, keeping what it holds: for when its connection closed
+   * but its lease runs on. A grant sent now would be lost with the connection, leaving a
+   * hold nobody knows of; the compute server saw its acquire fail and may ask again.
+   */
+  dropWaiters(server: ServerId | string): number {
+    let n = 0;
+    for (const entry of this.allEntries()) {
+      n += this.cancelWaiters(entry, (w) => w.server === server, `the connection of ${server} closed`);
+      this.forgetIfIdle(entry);
+    }
+    this.stats.dropped += n;
+    return n;
+  }
+
+  /** Releases everything one thread of `server` holds and cancels its waits (it ended). */
+  releaseThread(server: ServerId | string, thread: string): number {
+    return this.dropWhere((h) => h.server === server && h.thread === thread, `thread ${thread} ended`);
+  }
+
+  // ---- internals -----------------------------------------------------------------
+
+  private dropWhere(match: (h: { server: string; thread: string }) => boolean, reason: string): number {
+    let n = 0;
+    for (const entry of this.allEntries()) {
+      n += this.cancelWaiters(entry, match, reason);
+      for (const [who, holder] of [...entry.holders]) if (match(holder)) n += entry.giveAll(who);
+      this.grantWaiters(entry);
+      this.forgetIfIdle(entry);
+    }
+    this.stats.dropped += n;
+    return n;
+  }
+
+  private cancelWaiters(entry: LockEntry, match: (w: Waiter) => boolean, reason: string): number {
+    const gone = entry.queue.filter(match);
+    if (gone.length === 0) return 0;
+    entry.queue.splice(0, entry.queue.length, ...entry.queue.filter((w) => !match(w)));
+    for (const w of gone) w.cancel(this.cancelled(entry, w, reason));
+    return gone.length;
+  }
+
+  private afterRelease(entry: LockEntry, n: number): void {
+    this.stats.releases += n;
+    this.grantWaiters(entry);
+    this.forgetIfIdle(entry);
+  }
+
+  /** Grants queue heads in order while the head can take the lock (strict FIFO). */
+  private grantWaiters(entry: LockEntry): void {
+    const now = performance.now();
+    while (entry.queue.length > 0 && entry.canTake(holderKey(entry.queue[0].server, entry.queue[0].thread))) {
+      const w = entry.queue.shift()!;
+      entry.take(w.server, w.thread);
+      const waitedMs = now - w.since;
+      this.stats.acquires++;
+      this.stats.waitMs += waitedMs;
+      w.grant(waitedMs);
+    }
+  }
+
+  private entry(req: LockRequestRef, permits: number): LockEntry {
+    let locks = this.objects.get(req.object);
+    if (!locks) this.objects.set(req.object, (locks = new Map()));
+    const k = lockKey(req.lock, req.key);
+    let entry = locks.get(k);
+    if (!entry) locks.set(k, (entry = new LockEntry(req.object, req.key, req.lock, req.lock === "semaphore" ? permits : 1)));
+    return entry;
+  }
+
+  private find(object: SysName, kind: LockKind, key: string): LockEntry | undefined {
+    return this.objects.get(object)?.get(lockKey(kind, key));
+  }
+
+  private forgetIfIdle(entry: LockEntry): void {
+    if (!entry.idle) return;
+    const locks = this.objects.get(entry.object);
+    locks?.delete(lockKey(entry.kind, entry.key));
+    if (locks?.size === 0) this.objects.delete(entry.object);
+  }
+
+  private *allEntries(): Iterable<LockEntry> {
+    for (const locks of [...this.objects.values()]) yield* [...locks.values()];
+  }
+
+  private notHeld(req: LockRequestRef, server: string): LockNotHeldError {
+    return new LockNotHeldError(
+      `${req.lock} '${req.key}' of ${req.object} is not held by thread ${req.thread} of ${server}`,
+      { object: req.object, key: req.key, lock: req.lock, thread: req.thread, computeServer: server },
+    );
+  }
+
+  private cancelled(entry: LockEntry, w: Waiter, reason: string): LockWaitCancelledError {
+    return new LockWaitCancelledError(
+      `wait for ${entry.kind} '${entry.key}' of ${entry.object} cancelled: ${reason}`,
+      { object: entry.object, key: entry.key, lock: entry.kind, thread: w.thread, computeServer: w.server, reason },
+    );
+  }
+}

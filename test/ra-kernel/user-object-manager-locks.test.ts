@@ -1,0 +1,149 @@
+/**
+ * Exclusive entries and automatic release in the UserObjectManager (one kernel): an
+ * `@entry({ exclusive: true })` holds its object's monitor from before its isiba starts until
+ * its write-back is committed; whatever an invocation leaves held is released when it ends.
+ *
+ * Real IsibaPool workers and DsmClient over a MemoryHomeLink; the homes' locks are an
+ * in-process LockTable (TableLockLink). Fixture: test/fixtures/locker.ts.
+ */
+import { expect } from "chai";
+import { DsmClient } from "../../ra-kernel/dsm-client.js";
+import { IsibaPool, type RunOutcome, type RunSpec } from "../../ra-kernel/isiba-pool.js";
+import { KernelSyscalls } from "../../ra-kernel/kernel-syscalls.js";
+import { LockManager, MONITOR_KEY } from "../../ra-kernel/lock-manager.js";
+import { LocksUnavailableError } from "../../ra-kernel/syscall-errors.js";
+import { newSysName, newThreadId, type ServerId, type SysName } from "../../ra-kernel/ids.js";
+import type { ClassSegment, ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
+import { UserObjectManager, type ObjectSource } from "../../ra-kernel/user-object-manager.js";
+import type { Span } from "../fixtures/locker.js";
+import { compileExample } from "../support/compiled-examples.js";
+import { MemoryHomeLink } from "../support/memory-home-link.js";
+import { TableLockLink } from "../support/table-lock-link.js";
+import { isPending } from "../support/deferred.js";
+import { expectRejection } from "../support/expect-rejection.js";
+import { until } from "../support/until.js";
+
+const ds1 = "ds1" as ServerId;
+
+class OneClassSource implements ObjectSource {
+  readonly descriptors = new Map<SysName, ObjectDescriptor>();
+  constructor(readonly klass: ClassSegment) {}
+
+  async descriptor(sysname: SysName): Promise<ObjectDescriptor> {
+    return this.descriptors.get(sysname)!;
+  }
+
+  async classSegment(): Promise<ClassSegment> {
+    return this.klass;
+  }
+
+  newObject(): ObjectDescriptor {
+    const d: ObjectDescriptor = {
+      sysname: newSysName(ds1), className: this.klass.name, classVersion: this.klass.version, home: ds1,
+      segments: { data: newSysName(ds1), heap: newSysName(ds1), volatile: newSysName(ds1) }, createdAt: Date.now(),
+    };
+    this.descriptors.set(d.sysname, d);
+    return d;
+  }
+}
+
+describe("UserObjectManager locks", () => {
+  let klass: ClassSegment;
+  let homes: MemoryHomeLink;
+  let locksLink: TableLockLink;
+  let pool: IsibaPool;
+  let uom: UserObjectManager;
+  let source: OneClassSource;
+  let object: ObjectDescriptor;
+  /** Entries whose isiba was started. */
+  let started: string[];
+
+  before(async () => {
+    const c = (await compileExample("test/fixtures/locker.ts")).find((x) => x.name === "Locker")!;
+    klass = {
+      name: c.name, version: 1, sysname: newSysName(ds1), code: c.code, entries: c.entries,
+      sourceFile: c.sourceFile, sourceHash: c.sourceHash, registeredAt: Date.now(),
+    };
+  });
+
+  beforeEach(async () => {
+    homes = new MemoryHomeLink();
+    locksLink = new TableLockLink();
+    const locks = new LockManager(locksLink);
+    const dsm = new DsmClient(homes);
+    pool = new IsibaPool(2, (segment, page, mode) => dsm.fault(segment, page, mode), "cs-test", new KernelSyscalls(locks).handle);
+    const run = pool.run.bind(pool);
+    started = [];
+    pool.run = (spec: RunSpec): Promise<RunOutcome> => {
+      started.push(spec.args.length ? `${spec.entry}(${String(spec.args[0])})` : spec.entry);
+      return run(spec);
+    };
+    source = new OneClassSource(klass);
+    uom = new UserObjectManager(pool, dsm, source, locks);
+    object = source.newObject();
+    await uom.construct(object, [], { id: newThreadId("test"), depth: 0 });
+  });
+
+  afterEach(async () => {
+    await pool.close();
+  });
+
+  const invoke = (entry: string, ...args: unknown[]) =>
+    uom.invoke({ object: object.sysname, entry, args, thread: { id: newThreadId("test"), depth: 0 } });
+
+  const locksOf = () => locksLink.table.list(object.sysname);
+  const monitor = () => locksOf().find((l) => l.kind === "monitor" && l.key === MONITOR_KEY);
+
+  it("should not start an exclusive entry's isiba while another holds the monitor", async () => {
+    const a = invoke("exclusiveUntilOpened", "A");
+    await until(() => locksOf().some((l) => l.key === "gate:A" && l.waiting.length === 1));
+    const b = invoke("exclusiveUntilOpened", "B");
+    await until(() => monitor()?.waiting.length === 1);
+    expect(started).not.to.include("exclusiveUntilOpened(B)");
+    await invoke("open", "B");
+    expect(await isPending(b)).to.equal(true);
+    await invoke("open", "A");
+    const [spanA, spanB] = (await Promise.all([a, b])) as Span[];
+    expect(spanB.start).to.be.at.least(spanA.end);
+    expect(monitor()).to.equal(undefined);
+  });
+
+  it("should let non-exclusive entries run while the monitor is held", async () => {
+    const a = invoke("exclusiveUntilOpened", "C");
+    await until(() => monitor()?.holders.length === 1);
+    expect(await invoke("lockOnce", "k", "free")).to.include({ label: "free" });
+    await invoke("open", "C");
+    await a;
+  });
+
+  it("should hold the monitor until the exclusive entry's writes are committed", async () => {
+    let open!: () => void;
+    homes.commitGate = new Promise((resolve) => (open = resolve));
+    const committing = homes.nextCommit();
+    const call = invoke("exclusiveWork", "W", 1);
+    await committing;
+    expect(monitor()?.holders, "monitor held during the write-back").to.have.length(1);
+    open();
+    await call;
+    expect(monitor()).to.equal(undefined);
+  });
+
+  it("should release the monitor when an exclusive entry's isiba fails", async () => {
+    const err = await expectRejection(invoke("exclusiveThrow", "X"), Error);
+    expect(err.message).to.contain("thrown in exclusive X");
+    expect(monitor()).to.equal(undefined);
+  });
+
+  it("should release what an invocation left held when it returns or throws", async () => {
+    expect(await invoke("lockAndReturn", "k")).to.equal(true);
+    expect(locksOf()).to.deep.equal([]);
+    await expectRejection(invoke("lockAndThrow", "k"), Error);
+    expect(locksOf()).to.deep.equal([]);
+  });
+
+  it("should refuse an exclusive entry in a kernel built without locks", async () => {
+    const bare = new UserObjectManager(pool, new DsmClient(homes), source);
+    const err = await expectRejection(bare.invoke({ object: object.sysname, entry: "exclusiveStamp", args: ["x"], thread: { id: newThreadId("t"), depth: 0 } }), LocksUnavailableError);
+    expect(err.object).to.equal(object.sysname);
+  });
+});
