@@ -86,7 +86,10 @@ export const HELP: Record<CommandKind, HelpEntry> = {
   pages: {
     usage: "pages NAME",
     summary: "show the DSM state of each page of an object",
-    details: "For each page: segment, number, version, owner and copyset.",
+    details:
+      "For each page the object's home has served: segment, page number, version, owner (the compute server holding it " +
+      "writable), copyset (who may hold a copy), the version last committed to disk, and how each compute server " +
+      "holds it now (read/write and the version of its copy). Locks of the object held or waited for are listed after.",
   },
   threads: {
     usage: "threads",

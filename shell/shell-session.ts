@@ -14,6 +14,7 @@ import { helpText } from "./help.js";
 import type { Expr, ShellCommand } from "./shell-command.js";
 import { baseName, joinPath } from "../servers/name/name-directory.js";
 import { NameUnboundError } from "./client/errors.js";
+import { formatPageReport } from "./page-report-format.js";
 
 export interface LineResult {
   output: string[];
@@ -50,8 +51,8 @@ export class ShellSession {
       case "rm": return this.rm(cmd.name);
       case "info": return this.info(cmd.name);
       case "servers": return this.servers();
+      case "pages": return this.pages(cmd.name);
       case "inspect":
-      case "pages":
       case "threads":
       case "kill":
       case "trace":
@@ -156,6 +157,14 @@ export class ShellSession {
       `  volatile  ${d.segments.volatile}`,
       `  created   ${new Date(d.createdAt).toISOString()}`,
     ];
+  }
+
+  private async pages(name: string): Promise<string[]> {
+    const path = this.path(name);
+    const sysname = await this.cluster.resolve(path);
+    const report = await this.cluster.pageReport(sysname);
+    if (!report) return [`${path} -> ${sysname}: the object no longer exists at its home`];
+    return [`${path} -> ${sysname}  (${report.descriptor.className})`, ...formatPageReport(report)];
   }
 
   private async servers(): Promise<string[]> {

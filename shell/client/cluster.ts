@@ -25,8 +25,8 @@ import { ServerUnreachableError } from "../../servers/transport/errors.js";
 import { ServerDirectory } from "../../servers/host/server-directory.js";
 import { CLASSES_DIR, NameClient, type ServerInfo } from "../../servers/name/protocol.js";
 import { normalizePath, type Binding } from "../../servers/name/name-directory.js";
-import { DataClient, type ClassSummary } from "../../servers/data/protocol.js";
-import { ComputeClient } from "../../servers/compute/protocol.js";
+import { DataClient, type ClassSummary, type LockInfo, type PageInfo } from "../../servers/data/protocol.js";
+import { ComputeClient, type CachedPageInfo } from "../../servers/compute/protocol.js";
 import { DEFAULT_DIR, readCluster, readToken } from "../cluster-file.js";
 import type { ConnectOptions } from "./connect-options.js";
 import { ComputePicker } from "./compute-picker.js";
@@ -44,6 +44,16 @@ export interface LoadResult {
 
 export interface InvokeOptions {
   at?: string;
+}
+
+/** The DSM state of an object's pages: the home's directory and each compute server's cache. */
+export interface PageReport {
+  descriptor: ObjectDescriptor;
+  epoch: number;
+  pages: PageInfo[];
+  locks: LockInfo[];
+  /** Per compute server id: its cached pages of the object, or the error that kept us from asking. */
+  cached: Map<string, CachedPageInfo[] | Error>;
 }
 
 export class Cluster {
@@ -157,6 +167,28 @@ export class Cluster {
     return summary;
   }
 
+  /** Asks the object's home for its directory and every compute server for its copies. */
+  async pageReport(sysname: SysName): Promise<PageReport | null> {
+    const home = await this.dataClient(homeOf(sysname));
+    const descriptor = await home.call("data.object.get", { sysname });
+    if (!descriptor) return null;
+    const segments = [descriptor.segments.data, descriptor.segments.heap, descriptor.segments.volatile];
+    const [{ epoch, pages }, locks, computes] = await Promise.all([
+      home.call("data.pages", { segments }),
+      home.call("data.lock.list", { object: sysname }),
+      this.servers.list("compute"),
+    ]);
+    const cached = new Map<string, CachedPageInfo[] | Error>();
+    await Promise.all(computes.map(async (cs) => {
+      try {
+        cached.set(cs.id, await new ComputeClient(await this.peers.get(cs.address)).call("compute.pages", { segments }, { timeoutMs: 5000 }));
+      } catch (err) {
+        cached.set(cs.id, err as Error);
+      }
+    }));
+    return { descriptor, epoch, pages, locks, cached };
+  }
+
   async serverList(): Promise<ServerInfo[]> {
     return this.servers.list();
   }
@@ -171,7 +203,7 @@ export class Cluster {
       return new ComputeClient(await this.peers.get(server.address));
     } catch (err) {
       this.picker.stale();
-      throw err;
+      throw new ServerUnreachableError(`compute server ${server.id} at ${server.address} is unreachable: ${(err as Error).message}`, { peer: server.id, address: server.address });
     }
   }
 

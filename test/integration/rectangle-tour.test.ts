@@ -55,6 +55,31 @@ describe("Rectangle tour (integration, real processes)", function () {
     expect((await cluster.exec("@cs2 Shared.area()")).stdout).to.equal("42\n");
   });
 
+  it("should show with 'pages' who owns and who holds each page of an object", async () => {
+    await cluster.exec("new Rectangle Paged");
+    await cluster.exec("@cs1 Paged.size(5, 10)");
+    const dataRow = async (): Promise<string[]> => {
+      const r = await cluster.exec("pages Paged");
+      expect(r.code, r.stderr).to.equal(0);
+      const lines = r.stdout.trimEnd().split("\n");
+      expect(lines[1]).to.match(/^home ds1 \(epoch \d+\): \d+ pages served$/);
+      expect(lines[2].split(/\s+/)).to.deep.equal(["segment", "page", "version", "owner", "copyset", "stored", "cs1", "cs2"]);
+      return lines.find((l) => l.startsWith("data "))!.split(/\s{2,}/);
+    };
+    // cs1 wrote the fields and still owns the page: only it holds a copy, writable.
+    const [, page, v1, owner1, copyset1, , cs1a, cs2a] = await dataRow();
+    expect([page, owner1, copyset1, cs1a, cs2a]).to.deep.equal(["0", "cs1", "cs1", `write v${v1}`, "-"]);
+    // A read at cs2 recalls it: both hold the same version read-only, nobody owns it.
+    expect((await cluster.exec("@cs2 Paged.area()")).stdout).to.equal("50\n");
+    const [, , v2, owner2, copyset2, , cs1b, cs2b] = await dataRow();
+    expect([v2, owner2, copyset2, cs1b, cs2b]).to.deep.equal([v1, "-", "cs1,cs2", `read v${v1}`, `read v${v1}`]);
+    // A write at cs2 invalidates cs1's copy and makes cs2 the owner of a new version.
+    await cluster.exec("@cs2 Paged.size(6, 10)");
+    const [, , v3, owner3, copyset3, , cs1c, cs2c] = await dataRow();
+    expect(Number(v3)).to.be.greaterThan(Number(v1));
+    expect([owner3, copyset3, cs1c, cs2c]).to.deep.equal(["cs2", "cs2", "-", `write v${v3}`]);
+  });
+
   it("should invoke through the typed client with type-checked entries", async () => {
     const client = await cluster.connect();
     const rect = await client.bind<Rectangle>("RectA");

@@ -288,8 +288,8 @@ describe("ShellSession", () => {
   });
 
   describe("commands not available yet", () => {
-    it("should refuse inspect, pages, threads, kill and trace without calling the cluster", async () => {
-      for (const line of ["inspect RectA", "pages RectA", "threads", "kill t1", "trace t1"]) {
+    it("should refuse inspect, threads, kill and trace without calling the cluster", async () => {
+      for (const line of ["inspect RectA", "threads", "kill t1", "trace t1"]) {
         const err = await fails(line);
         expect(err).to.equal(`'${line.split(" ")[0]}' is not available yet in this version of Clouds/TS (see 'help')`);
       }
