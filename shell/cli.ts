@@ -70,8 +70,10 @@ async function cmdUp(flags: Flags): Promise<number> {
   const dir = flags.dir!;
   const workers = flags.workers ? Number(flags.workers) : undefined;
   console.log(`starting Clouds/TS cluster in ${dir} ...`);
-  const { info, started } = await up({ dir, compute: count(flags, "compute"), data: count(flags, "data"), workers, durability: durabilityOf(flags), say: (l) => console.log(l) });
-  console.log(started ? `cluster up: ${info.servers.length} servers (cluster file ${path.join(dir, "cluster.json")})` : `cluster already running in ${dir} (name server ${info.nameServer})`);
+  const { info, started, restarted } = await up({ dir, compute: count(flags, "compute"), data: count(flags, "data"), workers, durability: durabilityOf(flags), say: (l) => console.log(l) });
+  if (started) console.log(`cluster up: ${info.servers.length} servers (cluster file ${path.join(dir, "cluster.json")})`);
+  else if (restarted.length > 0) console.log(`cluster repaired in ${dir}: restarted ${restarted.map((s) => s.id).join(", ")}`);
+  else console.log(`cluster already running in ${dir} (name server ${info.nameServer})`);
   if (flags.detach) return 0;
   try {
     return await cmdShell(flags);

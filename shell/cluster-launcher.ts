@@ -6,6 +6,14 @@
  * <dir>/cluster.json. State lives under <dir>/<server id>/, so `up` on the same directory
  * after a stop or a crash (even kill -9) finds every object again. Ports are picked free
  * at each start and recorded in the cluster file.
+ *
+ * `up` on a cluster whose name server still answers repairs it: each recorded server whose
+ * process is gone is started again with the same id and state directory (on a new port),
+ * its entry in cluster.json gets the new pid and address, and a line says so. A cluster
+ * with every process running is left alone ("already running"). If the name server is
+ * dead, `up` starts a whole cluster, as on a fresh directory.
+ * Repair and `down` must not run at once on one directory (nothing arbitrates them).
+ *
  * `down` sends SIGTERM (then SIGKILL after a grace period) to every recorded process.
  */
 import { spawn } from "node:child_process";
@@ -37,11 +45,22 @@ const READY_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 10_000;
 export const CLI_SCRIPT = path.resolve(__dirname, "cli.js");
 
-/** Starts the cluster (or reports the one already running). Returns its description. */
-export async function up(options: UpOptions): Promise<{ info: ClusterInfo; started: boolean }> {
+export interface UpResult {
+  info: ClusterInfo;
+  /** A whole cluster was started (false: one was running already, perhaps repaired). */
+  started: boolean;
+  /** Servers of a running cluster that were dead and have been started again. */
+  restarted: ClusterServer[];
+}
+
+/** Starts the cluster, or repairs the one already running. Returns its description. */
+export async function up(options: UpOptions): Promise<UpResult> {
   const say = options.say ?? (() => undefined);
   const running = await runningCluster(options.dir);
-  if (running) return { info: running, started: false };
+  if (running) {
+    const restarted = await repair(running, options, say);
+    return { info: restarted.length > 0 ? readCluster(options.dir) : running, started: false, restarted };
+  }
   ensureToken(options.dir);
   mkdirSync(path.join(options.dir, "logs"), { recursive: true });
   const started: ClusterServer[] = [];
@@ -57,24 +76,62 @@ export async function up(options: UpOptions): Promise<{ info: ClusterInfo; start
     for (const s of servers) say(`  ${s.id.padEnd(4)} ${(s.role + " server").padEnd(14)} ${s.address}  pid ${s.pid}`);
     const info: ClusterInfo = { version: 1, nameServer: ns.address, startedAt: new Date().toISOString(), servers: [ns, ...servers] };
     writeCluster(options.dir, info);
-    return { info, started: true };
+    return { info, started: true, restarted: [] };
   } catch (err) {
     await Promise.all(started.map((s) => stopProcess(s.pid)));
     throw err;
   }
 }
 
+/**
+ * Starts again every recorded server (but the name server) whose process is gone: same id,
+ * same state directory, a new port. Records each one that started in cluster.json, then
+ * throws if any could not start.
+ */
+async function repair(info: ClusterInfo, options: UpOptions, say: (line: string) => void): Promise<ClusterServer[]> {
+  const dead = info.servers.filter((s) => s.role !== "name" && !isRunning(s));
+  if (dead.length === 0) return [];
+  const outcomes = await Promise.allSettled(dead.map((s) => startServer(options, s.role, s.id, info.nameServer, { dir: s.dir, log: s.log })));
+  const restarted: ClusterServer[] = [];
+  outcomes.forEach((o, i) => {
+    if (o.status !== "fulfilled") return;
+    restarted.push(o.value);
+    say(`  ${o.value.id.padEnd(4)} ${(o.value.role + " server").padEnd(14)} ${o.value.address}  pid ${o.value.pid}  (restarted: pid ${dead[i].pid} was gone)`);
+  });
+  const fresh = new Map(restarted.map((s) => [s.id, s]));
+  writeCluster(options.dir, { ...info, servers: info.servers.map((s) => fresh.get(s.id) ?? s) });
+  const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === "rejected");
+  if (failed) throw failed.reason;
+  return restarted;
+}
+
+/** The recorded server's process runs (and is still ours, not a recycled pid). */
+function isRunning(server: ClusterServer): boolean {
+  return isAlive(server.pid) && isClouds(server.pid, server.dir);
+}
+
 function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i + 1);
 }
 
-function startServer(options: UpOptions, role: ServerRole, id: string, nameServer: string | undefined): Promise<ClusterServer> {
-  const dir = path.resolve(options.dir, id);
-  const log = path.resolve(options.dir, "logs", `${id}.log`);
+interface Placement {
+  /** The server's state directory. */
+  dir: string;
+  /** Its log file (appended to). */
+  log: string;
+}
+
+function placementOf(options: UpOptions, id: string): Placement {
+  return { dir: path.resolve(options.dir, id), log: path.resolve(options.dir, "logs", `${id}.log`) };
+}
+
+function startServer(options: UpOptions, role: ServerRole, id: string, nameServer: string | undefined, place = placementOf(options, id)): Promise<ClusterServer> {
+  const { dir, log } = place;
   const args = [CLI_SCRIPT, `${role}-server`, "--id", id, "--dir", dir, "--port", "0", "--token-file", path.resolve(options.dir, "token")];
   if (nameServer) args.push("--name-server", nameServer);
   if (role === "compute" && options.workers) args.push("--workers", String(options.workers));
   if (role === "data" && options.durability) args.push("--durability", options.durability);
+  mkdirSync(path.dirname(log), { recursive: true });
   const fd = openSync(log, "a");
   const child = spawn(process.execPath, ["--enable-source-maps", ...args], { detached: true, stdio: ["ignore", fd, fd, "ipc"] });
   closeSync(fd);
@@ -172,10 +229,11 @@ function isZombie(pid: number): boolean {
   }
 }
 
-/** Guards against signalling a recycled pid that is no longer one of ours. */
-function isClouds(pid: number): boolean {
+/** Guards against signalling a recycled pid that is no longer one of ours (`dir`: that server's). */
+function isClouds(pid: number, dir?: string): boolean {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(CLI_SCRIPT);
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    return cmdline.includes(CLI_SCRIPT) && (dir === undefined || cmdline.split("\0").includes(dir));
   } catch {
     return true;
   }

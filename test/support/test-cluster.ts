@@ -4,6 +4,8 @@
  *
  *   const c = await TestCluster.start();          // clouds up --detach --dir <tmp>
  *   const r = await c.exec("RectA.area()");       // clouds exec; {code, stdout, stderr}
+ *   await c.kill("cs2");                          // kill -9 one server, wait until it is gone
+ *   await c.repair();                             // clouds up --detach: restarts the dead ones
  *   await c.stop();                               // clouds down, SIGKILL leftovers, rm tmp
  *
  * `stop` never throws and is safe to call twice: call it in after() so a failing test
@@ -13,11 +15,14 @@ import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import type { ClusterInfo } from "../../shell/cluster-file.js";
+import type { ClusterInfo, ClusterServer } from "../../shell/cluster-file.js";
+import { isAlive } from "../../shell/cluster-launcher.js";
 import { connect, type Cluster } from "../../shell/client/cluster.js";
 import { REPO_ROOT } from "./compiled-examples.js";
 
 export const CLOUDS_BIN = path.join(REPO_ROOT, "bin", "clouds");
+
+const KILL_WAIT_MS = 10_000;
 
 export interface ExecResult {
   code: number;
@@ -41,11 +46,18 @@ export class TestCluster {
 
   private constructor(readonly dir: string, readonly args: string[]) {}
 
-  static async start(options: { compute?: number; data?: number } = {}): Promise<TestCluster> {
+  /** `workers`: isiba workers per compute server (default: the server's own). */
+  static async start(options: { compute?: number; data?: number; workers?: number } = {}): Promise<TestCluster> {
     const dir = mkdtempSync(path.join(tmpdir(), "clouds-it-"));
     const args = ["--compute", String(options.compute ?? 2), "--data", String(options.data ?? 1)];
+    if (options.workers !== undefined) args.push("--workers", String(options.workers));
     const c = new TestCluster(dir, args);
-    await c.up();
+    try {
+      await c.up();
+    } catch (err) {
+      await c.stop();
+      throw err;
+    }
     return c;
   }
 
@@ -58,15 +70,35 @@ export class TestCluster {
   }
 
   address(id: string): string {
+    return this.server(id).address;
+  }
+
+  /** A server's entry in the cluster file. */
+  server(id: string): ClusterServer {
     const s = this.info.servers.find((x) => x.id === id);
     if (!s) throw new Error(`no server ${id} in the cluster file`);
-    return s.address;
+    return s;
+  }
+
+  /** The last `lines` lines of a server's log (for failure messages). */
+  logs(id: string, lines = 40): string {
+    try {
+      return readFileSync(this.server(id).log, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+    } catch (err) {
+      return `(no log for ${id}: ${(err as Error).message})`;
+    }
   }
 
   async up(): Promise<void> {
+    await this.runUp();
+  }
+
+  /** `clouds up --detach`; remembers every recorded pid (for `stop`), throws if it failed. */
+  private async runUp(): Promise<ExecResult> {
     const r = await clouds(["up", "--detach", "--dir", this.dir, ...this.args]);
     if (existsSync(path.join(this.dir, "cluster.json"))) for (const s of this.info.servers) this.pids.add(s.pid);
     if (r.code !== 0) throw new Error(`clouds up failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
+    return r;
   }
 
   exec(line: string): Promise<ExecResult> {
@@ -81,6 +113,29 @@ export class TestCluster {
     const cluster = await connect({ dir: this.dir });
     this.clients.push(cluster);
     return cluster;
+  }
+
+  /** kill -9 one server; resolves once its process is gone. */
+  async kill(id: string): Promise<void> {
+    const { pid } = this.server(id);
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      /* already gone */
+    }
+    const deadline = Date.now() + KILL_WAIT_MS;
+    while (isAlive(pid)) {
+      if (Date.now() > deadline) throw new Error(`${id} (pid ${pid}) still runs ${KILL_WAIT_MS} ms after SIGKILL`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /**
+   * `clouds up --detach` on the running cluster: starts again each server whose process is
+   * gone (same id and state, new port). Returns what the command printed.
+   */
+  repair(): Promise<ExecResult> {
+    return this.runUp();
   }
 
   /** kill -9 every server process of the cluster. */
