@@ -11,11 +11,15 @@
 import * as os from "node:os";
 import { BenchReport } from "./bench-report.js";
 import { nullInvocation } from "./null-invocation.bench.js";
+import { dsmFaults } from "./dsm-faults.bench.js";
+import { dsmMemory } from "./dsm-memory.bench.js";
 
 type Benchmark = (report: BenchReport) => Promise<void>;
 
 const BENCHMARKS: Array<[name: string, run: Benchmark]> = [
   ["null invocation", nullInvocation],
+  ["DSM faults", dsmFaults],
+  ["DSM memory", dsmMemory],
 ];
 
 async function main(): Promise<number> {
