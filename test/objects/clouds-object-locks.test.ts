@@ -64,7 +64,8 @@ describe("CloudsObject synchronization API", () => {
 
   it("should send a semaphore's permits with each acquire and release one per withPermit", async () => {
     await self.useSlot("g");
-    expect(ctx.calls).to.deep.equal(["lock.acquire semaphore slots 2", "lock.acquire semaphore gate:g 0", "lock.release semaphore slots"]);
+    const semaphoreCalls = ctx.calls.filter((c) => c.includes(" semaphore "));
+    expect(semaphoreCalls).to.deep.equal(["lock.acquire semaphore slots 2", "lock.acquire semaphore gate:g 0", "lock.release semaphore slots"]);
   });
 
   it("should pass the kernel's error to object code and take no lock then", async () => {
