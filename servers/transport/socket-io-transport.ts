@@ -29,6 +29,7 @@ import type { AddressInfo } from "node:net";
 import createDebug from "debug";
 import { Server as IoServer, type Socket as ServerSocket } from "socket.io";
 import { io as ioClient, type Socket as ClientSocket } from "socket.io-client";
+import { wireParser } from "./wire-parser.js";
 import type { LamportClock } from "../../ra-kernel/lamport-clock.js";
 import type { CloudsError } from "../../ra-kernel/clouds-error.js";
 import { PeerRoster } from "./peer-roster.js";
@@ -150,6 +151,7 @@ export class SocketIoTransport extends Transport {
     const ownsHttp = options.httpServer === undefined;
     const http = options.httpServer ?? createServer(notFound);
     const io = new IoServer(http, {
+      parser: wireParser,
       transports: ["websocket"],
       maxHttpBufferSize: MAX_MESSAGE_BYTES,
       serveClient: false,
@@ -187,6 +189,7 @@ export class SocketIoTransport extends Transport {
   connect(address: string, options: ConnectOptions): Promise<Peer> {
     const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     const socket = ioClient(toUrl(address), {
+      parser: wireParser,
       transports: ["websocket"],
       reconnection: false,
       forceNew: true,

@@ -90,6 +90,16 @@ describe("SocketIoTransport", () => {
       expect(await peer.request("big", { bytes: big })).to.equal(big.byteLength);
     });
 
+    it("should carry thousands of byte arrays in one message, both ways (a big write-back)", async () => {
+      // socket.io's stock decoder closes the connection on a packet with more than 10.
+      const pages = Array.from({ length: 2000 }, (_, i) => ({ page: i, bytes: new Uint8Array(4096).fill(i & 0xff) }));
+      const ds = await h.serve("ds1", (_kind, body) => (body as { pages: typeof pages }).pages.map((p) => ({ page: p.page, first: p.bytes[0], bytes: p.bytes })));
+      const peer = await h.connect("cs1", ds.server.address);
+      const back = await peer.request<{ page: number; first: number; bytes: Uint8Array }[]>("commit", { pages });
+      expect(back).to.have.length(2000);
+      expect(back.every((p) => p.first === (p.page & 0xff) && p.bytes.length === 4096 && p.bytes[4095] === p.first)).to.equal(true);
+    });
+
     it("should attach to a caller's http server and leave it open when closed", async () => {
       const http = createHttpServer((_req, res) => res.end("healthy"));
       h.track({ close: () => new Promise<void>((resolve) => { http.closeAllConnections(); http.close(() => resolve()); }) });
