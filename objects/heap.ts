@@ -13,6 +13,19 @@
  *   16 + 4k  u32 head of the free list of class k (block size 16 << k)
  * Block: +0 u32 class | USED   +4 u32 reserved   +8 payload
  * Address 0 is never a block: it means "none".
+ *
+ * Coherence: `alloc` and `free` are several accesses to page 0 (and to the block). Each runs
+ * holding page 0 exclusively (MappedSegment.withPageExclusive): no other isiba, in this
+ * worker, another worker or another compute server (DSM: the page is WRITE here only), sees
+ * or changes the free lists in between, so two isibas allocating in one object at once
+ * cannot corrupt them.
+ *
+ * What remains (documented, not enforced): a freed block goes back on its free list at
+ * once. An isiba on another compute server still reading the old value (it read a cell,
+ * then reads the block in a second access) may then read a reused block: it sees other
+ * bytes, never a torn cell, and cannot corrupt the heap; containers carry a serial in their
+ * cell and header so such a reader gets a stale-view error instead of another container.
+ * Values overwritten under concurrent readers need the object's locks for a consistent read.
  */
 import type { MappedSegment } from "../ra-kernel/mapped-segment.js";
 import { PAGE_SIZE } from "../ra-kernel/ids.js";
@@ -30,6 +43,15 @@ export class Heap {
 
   /** Allocates a block with room for `size` payload bytes; returns the payload address. */
   alloc(size: number): number {
+    return this.mem.withPageExclusive(0, () => this.allocHeld(size));
+  }
+
+  /** Returns a block (by payload address) to its free list. */
+  free(payload: number): void {
+    this.mem.withPageExclusive(0, () => this.freeHeld(payload));
+  }
+
+  private allocHeld(size: number): number {
     this.ensureFormatted();
     const k = classFor(size + BLOCK_HEADER);
     const head = this.mem.u32(FREE_LISTS + 4 * k);
@@ -39,8 +61,7 @@ export class Heap {
     return block + BLOCK_HEADER;
   }
 
-  /** Returns a block (by payload address) to its free list. */
-  free(payload: number): void {
+  private freeHeld(payload: number): void {
     const block = payload - BLOCK_HEADER;
     const word = this.mem.u32(block);
     if ((word & USED) === 0) throw new Error(`heap corruption: double free of block at ${block}`);

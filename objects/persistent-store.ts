@@ -12,10 +12,15 @@
  * Each isiba keeps a cache name -> slot. It is trusted only up to the field count it has
  * seen; a name it does not know makes it re-read the count (which touches page 0, so a
  * field added on another compute server is seen once its page is coherent).
+ *
+ * A field's value may be any storable value (StorableValue); containers live in the heap and
+ * a field holding one reads as a live view (see ValueCell). Assignment checks the whole
+ * value first: a TypeError names the field and the path inside it, and nothing changes.
  */
 import type { MappedSegment } from "../ra-kernel/mapped-segment.js";
-import { Heap } from "./heap.js";
-import { STORABLE_TYPES, readCell, readString, unstorableType, writeCell, writeString } from "./value-cell.js";
+import type { Heap } from "./heap.js";
+import { heapOf, readCell, readString, writeCell, writeString } from "./value-cell.js";
+import { checkValue } from "./storable-value.js";
 
 const MAGIC = 0x53444c43;
 const VERSION = 1;
@@ -32,13 +37,13 @@ export class PersistentStore {
   private knownCount = 0;
 
   constructor(private readonly data: MappedSegment, heapMem: MappedSegment) {
-    this.heap = new Heap(heapMem);
+    this.heap = heapOf(heapMem);
   }
 
   /** The field's value, or NO_FIELD. */
   get(name: string): unknown {
     const slot = this.slotOf(name);
-    return slot < 0 ? NO_FIELD : readCell(this.data, this.heap.mem, slotAddr(slot) + CELL_OFFSET);
+    return slot < 0 ? NO_FIELD : readCell(this.data, this.heap.mem, slotAddr(slot) + CELL_OFFSET, name);
   }
 
   has(name: string): boolean {
@@ -105,9 +110,6 @@ function slotAddr(index: number): number {
 
 /** Throws a TypeError naming the field and the type when a value cannot be persistent. */
 export function checkStorable(name: string, value: unknown): void {
-  const bad = unstorableType(value);
-  if (bad !== null) {
-    throw new TypeError(`field '${name}': cannot store a value of type ${bad} (persistent fields hold ${STORABLE_TYPES})`);
-  }
+  checkValue(value, name);
 }
 

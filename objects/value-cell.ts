@@ -3,17 +3,33 @@
  *
  *   +0 u32 tag   +4 u32 aux   +8 8-byte payload
  *
- * Scalars live in the cell (a number's f64, a boolean in the tag); a string lives in a heap
- * block whose address is the payload and whose byte length is `aux`. Writing a cell frees
- * the heap block the old value owned. Tags are part of the stored format: never renumber.
+ * Scalars live in the cell (a number's or a Date's f64, a boolean in the tag). A string,
+ * bigint (decimal text), Uint8Array or object reference (its sysname) lives in a heap block
+ * whose address is the payload and whose byte length is `aux`. A container (array, plain
+ * object, Map, Set) lives in heap blocks whose header address is the payload; `aux` is the
+ * container's serial, also in its header, so a view never mistakes a reused block for its
+ * container (see PersistentArray, HeapTable). A cell owns what it points to: writing a cell
+ * frees (deeply) what the old value owned. Tags are part of the stored format: never
+ * renumber, only append.
  *
  * A cell is read and written whole, as one pinned access (MappedSegment `readInto` and
  * `exchange`), so an isiba never sees another's new tag with an old payload or half an f64.
- * A string's bytes are read after its cell, in a second access: the heap, not the cell,
+ * A block's bytes are read after its cell, in a second access: the heap, not the cell,
  * must keep a block alive while another isiba may still read it.
+ *
+ * Reading a container gives a live view (persistent-array, -record, -map, -set): mutating it
+ * writes object memory. Writing any container value (a view included) copies it in.
+ * Values are checked first (StorableValue) by the callers: these functions assume it.
  */
 import type { MappedSegment } from "../ra-kernel/mapped-segment.js";
-import type { Heap } from "./heap.js";
+import type { SysName } from "../ra-kernel/ids.js";
+import { Heap } from "./heap.js";
+import { refTo, sysnameOfRef } from "./object-ref.js";
+import { kindOf } from "./storable-value.js";
+import * as PersistentArray from "./persistent-array.js";
+import * as PersistentRecord from "./persistent-record.js";
+import * as PersistentMap from "./persistent-map.js";
+import * as PersistentSet from "./persistent-set.js";
 
 export const CELL_SIZE = 16;
 
@@ -24,84 +40,152 @@ export const Tag = {
   TRUE: 3,
   NUMBER: 4,
   STRING: 5,
+  BIGINT: 6,
+  DATE: 7,
+  BYTES: 8,
+  ARRAY: 9,
+  RECORD: 10,
+  MAP: 11,
+  SET: 12,
+  REF: 13,
 } as const;
+
+export { STORABLE_TYPES, unstorableType } from "./storable-value.js";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** The type names a persistent field may hold (issue: more to come with the full heap). */
-export const STORABLE_TYPES = "number, string, boolean, null or undefined";
-
-/** Why `value` cannot be stored, or null if it can. */
-export function unstorableType(value: unknown): string | null {
-  switch (typeof value) {
-    case "number":
-    case "string":
-    case "boolean":
-    case "undefined":
-      return null;
-    case "object":
-      if (value === null) return null;
-      return (value as object).constructor?.name ?? "object";
-    default:
-      return typeof value;
-  }
-}
-
 // Scratch cells: a cell is copied out of (or built before going into) object memory whole,
-// so decoding never mixes two writes. One set per thread; nothing here re-enters.
+// so decoding never mixes two writes. Decoding takes what it needs out of `cell` before any
+// nested access; encoding writes the cell's bytes only after every nested block is built.
 const cell = new Uint8Array(CELL_SIZE);
 const cellView = new DataView(cell.buffer);
 const old = new Uint8Array(CELL_SIZE);
 const oldView = new DataView(old.buffer);
 
-/** Reads the cell as one pinned access, then decodes the copy. */
-export function readCell(mem: MappedSegment, heapMem: MappedSegment, addr: number): unknown {
+const heaps = new WeakMap<MappedSegment, Heap>();
+
+/** The Heap of a heap segment (one per mapped segment: views allocate through it). */
+export function heapOf(heapMem: MappedSegment): Heap {
+  let heap = heaps.get(heapMem);
+  if (!heap) {
+    heap = new Heap(heapMem);
+    heaps.set(heapMem, heap);
+  }
+  return heap;
+}
+
+/** Reads the cell as one pinned access, then decodes the copy. `path` names it in errors. */
+export function readCell(mem: MappedSegment, heapMem: MappedSegment, addr: number, path = "value"): unknown {
   mem.readInto(addr, cell);
-  const tag = cellView.getUint32(0, true);
+  return decodeCell(cellView, 0, heapMem, path, `${addr} of ${mem.sysname}`);
+}
+
+/** Decodes the cell at `view[off]` (a private copy). */
+export function decodeCell(view: DataView, off: number, heapMem: MappedSegment, path: string, where = "?"): unknown {
+  const tag = view.getUint32(off, true);
   switch (tag) {
     case Tag.UNDEFINED: return undefined;
     case Tag.NULL: return null;
     case Tag.FALSE: return false;
     case Tag.TRUE: return true;
-    case Tag.NUMBER: return cellView.getFloat64(8, true);
-    case Tag.STRING: return readString(heapMem, cellView.getUint32(8, true), cellView.getUint32(4, true));
-    default: throw new Error(`corrupt object memory: unknown value tag ${tag} at ${addr} of ${mem.sysname}`);
+    case Tag.NUMBER: return view.getFloat64(off + 8, true);
+    case Tag.DATE: return new Date(view.getFloat64(off + 8, true));
+    default: break;
+  }
+  const aux = view.getUint32(off + 4, true), payload = view.getUint32(off + 8, true);
+  switch (tag) {
+    case Tag.STRING: return readString(heapMem, payload, aux);
+    case Tag.BIGINT: return BigInt(readString(heapMem, payload, aux));
+    case Tag.REF: return refTo(readString(heapMem, payload, aux) as SysName);
+    case Tag.BYTES: return heapMem.read(payload, aux);
+    case Tag.ARRAY: return PersistentArray.view(heapOf(heapMem), payload, aux, path);
+    case Tag.RECORD: return PersistentRecord.view(heapOf(heapMem), payload, aux, path);
+    case Tag.MAP: return PersistentMap.view(heapOf(heapMem), payload, aux, path);
+    case Tag.SET: return PersistentSet.view(heapOf(heapMem), payload, aux, path);
+    default: throw new Error(`corrupt object memory: unknown value tag ${tag} at ${where}`);
   }
 }
 
 /**
  * Writes `value` (already checked storable) into the cell, then frees what the old value
- * owned. The new value's block is allocated first: if the heap is full the cell is unchanged.
+ * owned. The new value's blocks are built first: if the heap is full the cell is unchanged.
  * The 16 bytes are swapped in as one pinned access, so a reader sees the old cell or the new
  * one, and of two racing writers each frees exactly the value it replaced.
  */
 export function writeCell(mem: MappedSegment, heap: Heap, addr: number, value: unknown): void {
-  const stored = typeof value === "string" ? writeString(heap, value) : null;
-  encodeCell(value, stored);
+  encodeCell(cellView, 0, heap, value);
   mem.exchange(addr, cell, old);
-  if (oldView.getUint32(0, true) === Tag.STRING) heap.free(oldView.getUint32(8, true));
+  freeCell(heap, oldView, 0);
 }
 
-/** Builds the cell of `value` in the scratch cell (a string's block already written). */
-function encodeCell(value: unknown, stored: { payload: number; length: number } | null): void {
-  cell.fill(0);
-  if (typeof value === "number") {
-    cellView.setUint32(0, Tag.NUMBER, true);
-    cellView.setFloat64(8, value, true);
-  } else if (stored) {
-    cellView.setUint32(0, Tag.STRING, true);
-    cellView.setUint32(4, stored.length, true);
-    cellView.setUint32(8, stored.payload, true);
-  } else {
-    cellView.setUint32(0, value === null ? Tag.NULL : value === true ? Tag.TRUE : value === false ? Tag.FALSE : Tag.UNDEFINED, true);
+/**
+ * Encodes `value` into the 16 bytes at `view[off]`, building the heap blocks it needs first.
+ * `view` may be the scratch cell: nested encodings finish before its bytes are written.
+ */
+export function encodeCell(view: DataView, off: number, heap: Heap, value: unknown): void {
+  let tag: number, aux = 0, payload = 0, f64: number | null = null;
+  switch (typeof value) {
+    case "number": tag = Tag.NUMBER; f64 = value; break;
+    case "boolean": tag = value ? Tag.TRUE : Tag.FALSE; break;
+    case "undefined": tag = Tag.UNDEFINED; break;
+    case "string": ({ payload, length: aux } = writeString(heap, value)); tag = Tag.STRING; break;
+    case "bigint": ({ payload, length: aux } = writeString(heap, value.toString())); tag = Tag.BIGINT; break;
+    default: {
+      if (value === null) { tag = Tag.NULL; break; }
+      const sysname = sysnameOfRef(value);
+      if (sysname !== undefined) { ({ payload, length: aux } = writeString(heap, sysname)); tag = Tag.REF; break; }
+      tag = kindOf(value);
+      if (tag === Tag.DATE) f64 = (value as Date).getTime();
+      else if (tag === Tag.BYTES) ({ payload, length: aux } = writeBytes(heap, value as Uint8Array));
+      else ({ addr: payload, serial: aux } = containerModule(tag).create(heap, value));
+    }
+  }
+  view.setUint32(off, tag, true);
+  view.setUint32(off + 4, aux, true);
+  if (f64 !== null) view.setFloat64(off + 8, f64, true);
+  else {
+    view.setUint32(off + 8, payload, true);
+    view.setUint32(off + 12, 0, true);
+  }
+}
+
+/** Frees (deeply) what the cell at `view[off]` owns. */
+export function freeCell(heap: Heap, view: DataView, off: number): void {
+  const tag = view.getUint32(off, true);
+  if (tag <= Tag.NUMBER || tag === Tag.DATE) return;
+  const payload = view.getUint32(off + 8, true);
+  if (tag === Tag.STRING || tag === Tag.BIGINT || tag === Tag.REF || tag === Tag.BYTES) heap.free(payload);
+  else if (tag >= Tag.ARRAY && tag <= Tag.SET) containerModule(tag).free(heap, payload);
+}
+
+/** Whether a cell's tag owns heap blocks (so the cell must be freed when overwritten). */
+export function ownsBlocks(tag: number): boolean {
+  return tag > Tag.NUMBER && tag !== Tag.DATE;
+}
+
+interface ContainerModule {
+  create(heap: Heap, value: unknown): { addr: number; serial: number };
+  free(heap: Heap, addr: number): void;
+}
+
+function containerModule(tag: number): ContainerModule {
+  switch (tag) {
+    case Tag.ARRAY: return PersistentArray;
+    case Tag.RECORD: return PersistentRecord;
+    case Tag.MAP: return PersistentMap;
+    case Tag.SET: return PersistentSet;
+    default: throw new Error(`not a container tag: ${tag}`);
   }
 }
 
 export function writeString(heap: Heap, value: string): { payload: number; length: number } {
-  const bytes = encoder.encode(value);
+  return writeBytes(heap, encoder.encode(value));
+}
+
+export function writeBytes(heap: Heap, bytes: Uint8Array): { payload: number; length: number } {
   const payload = heap.alloc(Math.max(bytes.length, 1));
-  heap.mem.write(payload, bytes);
+  if (bytes.length > 0) heap.mem.write(payload, bytes);
   return { payload, length: bytes.length };
 }
 

@@ -11,7 +11,11 @@
  *   - pin FIRST, check the state THEN (the kernel lowers the state first, then waits for
  *     pins to drain: see SegmentFrames); a multi-page access pins its pages in ascending
  *     order (so accessors never wait on each other in a cycle) before checking any state;
- *   - a pin is held for one access only, never across a fault.
+ *   - a pin is held for one access only, never across a fault — except the one page an
+ *     isiba holds with `withPageExclusive` (the heap allocator's page 0): it keeps the writer
+ *     pin while `fn` runs, its own accesses to that page go through, and it may fault other
+ *     pages meanwhile. The kernel thread never blocks on a pin (SegmentFrames.lower polls),
+ *     so it still serves those faults; a recall of the held page waits until `fn` returns.
  *
  * Writes mark their pages dirty; the isiba reports and clears the dirty set when the
  * invocation returns, and the kernel writes those pages back before replying.
@@ -57,6 +61,8 @@ export class MappedSegment {
   /** Pages written since the last `takeDirty()`; `lastDirty` spares a Set lookup per write. */
   private readonly dirty = new Set<PageNo>();
   private lastDirty = -1;
+  /** The page this isiba holds with `withPageExclusive` (-1: none); its accesses skip pinning. */
+  private held = -1;
 
   constructor(private readonly share: SegmentShare, private readonly faults: PageFaulter) {
     this.sysname = share.sysname;
@@ -129,6 +135,28 @@ export class MappedSegment {
     for (let p = first; p <= last; p++) this.releaseWritten(p);
   }
 
+  /**
+   * Runs `fn` holding the page of `addr` exclusively (faulted in for writing, writer pin
+   * kept): no other accessor, in any isiba, reads or writes that page until `fn` returns, so
+   * several accesses to it are one atomic step. `fn` must be synchronous and must not
+   * wait for another isiba. It may access any page, including this one (its accesses to it
+   * pass), and fault others. Re-entrant for the same page; one held page at a time.
+   */
+  withPageExclusive<T>(addr: number, fn: () => T): T {
+    const page = addr >>> PAGE_SHIFT;
+    if (this.held === page) return fn();
+    if (this.held !== -1) throw new Error(`withPageExclusive: page ${this.held} of ${this.sysname} is already held`);
+    this.checkRange(addr, 1);
+    this.pinRange(page, page, "write");
+    this.held = page;
+    try {
+      return fn();
+    } finally {
+      this.held = -1;
+      this.releaseWritten(page);
+    }
+  }
+
   /** The dirty pages since the last call, sorted; clears the set. */
   takeDirty(): PageNo[] {
     const pages = [...this.dirty].sort((a, b) => a - b);
@@ -176,6 +204,8 @@ export class MappedSegment {
   private tryPinRead(page: PageNo): number {
     if (page >= this.states.length && !this.remap(page)) return LOW;
     if ((Atomics.add(this.pins, page, 1) & PIN_WRITER) !== 0) {
+      // Our own held page: keep the +1 (the access's release takes it off).
+      if (page === this.held) return PINNED;
       Atomics.sub(this.pins, page, 1);
       return BUSY;
     }
@@ -187,15 +217,15 @@ export class MappedSegment {
   /** One attempt to take `page` exclusively; PINNED means its state allows writing. */
   private tryPinWrite(page: PageNo): number {
     if (page >= this.states.length && !this.remap(page)) return LOW;
-    if (Atomics.compareExchange(this.pins, page, 0, PIN_WRITER) !== 0) return BUSY;
+    if (Atomics.compareExchange(this.pins, page, 0, PIN_WRITER) !== 0) return page === this.held ? PINNED : BUSY;
     if (Atomics.load(this.states, page) >= PageState.WRITE) return PINNED;
     Atomics.sub(this.pins, page, PIN_WRITER);
     return LOW;
   }
 
   private unpin(first: PageNo, last: PageNo, mode: AccessMode): void {
-    const held = mode === "read" ? 1 : PIN_WRITER;
-    for (let p = first; p <= last; p++) Atomics.sub(this.pins, p, held);
+    const pin = mode === "read" ? 1 : PIN_WRITER;
+    for (let p = first; p <= last; p++) if (mode === "read" || p !== this.held) Atomics.sub(this.pins, p, pin);
   }
 
   /** Marks a written page dirty (while still holding it), then releases it. */
@@ -204,7 +234,7 @@ export class MappedSegment {
       this.dirty.add(page);
       this.lastDirty = page;
     }
-    Atomics.sub(this.pins, page, PIN_WRITER);
+    if (page !== this.held) Atomics.sub(this.pins, page, PIN_WRITER);
   }
 
   /** Remakes the views if the kernel grew the frames; true if `page` is now inside them. */

@@ -24,17 +24,29 @@ const STORABLE: [string, unknown][] = [
   ["nothing", null],
   ["missing", undefined],
 ];
+// Nested and boxed values (deep-compared; see test/objects/persistent-heap.test.ts for more).
+const STORABLE_DEEP: [string, unknown][] = [
+  ["big", 10n ** 40n],
+  ["when", new Date(1234)],
+  ["bytes", new Uint8Array([1, 2, 3])],
+  ["list", [1, "two", [3]]],
+  ["record", { a: 1, b: { c: null } }],
+  ["map", new Map([["k", 1]])],
+  ["set", new Set([1, "x"])],
+  ["nullProto", Object.assign(Object.create(null), { q: 1 })],
+];
+
+class Foreign {}
 
 const UNSTORABLE: [unknown, string][] = [
   [() => 1, "function"],
   [Symbol("s"), "symbol"],
-  [10n, "bigint"],
-  [{ a: 1 }, "Object"],
-  [[1, 2], "Array"],
-  [new Date(0), "Date"],
-  [new Map(), "Map"],
-  [Object.create(null), "object"],
+  [new Foreign(), "Foreign"],
+  [new WeakMap(), "WeakMap"],
+  [new Int32Array(2), "Int32Array"],
+  [Promise.resolve(), "Promise"],
 ];
+const UNSTORABLE_NESTED: [unknown, string][] = [[{ a: 1, b: [2, { c: () => 0 }] }, "bad.b[1].c"]];
 
 describe("PersistentStore", () => {
   let t: TestStore;
@@ -108,6 +120,7 @@ describe("PersistentStore", () => {
     for (const [value, type] of UNSTORABLE) {
       expect(() => t.store.set("bad", value)).to.throw(TypeError, new RegExp(`field 'bad': cannot store a value of type ${type}\\b`));
     }
+    for (const [value, path] of UNSTORABLE_NESTED) expect(() => t.store.set("bad", value)).to.throw(TypeError, `field '${path}': cannot store a value of type function`);
     expect(t.store.has("bad")).to.equal(false);
     expect(t.store.names()).to.deep.equal([]);
   });
@@ -125,7 +138,7 @@ describe("PersistentStore", () => {
   });
 
   it("should let checkStorable accept exactly the storable values", () => {
-    for (const [name, value] of STORABLE) expect(() => checkStorable(name, value)).to.not.throw();
+    for (const [name, value] of [...STORABLE, ...STORABLE_DEEP]) expect(() => checkStorable(name, value)).to.not.throw();
     for (const [value] of UNSTORABLE) expect(() => checkStorable("f", value)).to.throw(TypeError);
   });
 

@@ -60,8 +60,9 @@ describe("ValueCell", () => {
 
   it("should name the type of values it cannot store, and null for the rest", () => {
     expect([1, "s", true, null, undefined].map(unstorableType)).to.deep.equal([null, null, null, null, null]);
-    expect([() => 0, Symbol("x"), 1n, {}, [], new Set(), Object.create(null)].map(unstorableType)).to.deep.equal([
-      "function", "symbol", "bigint", "Object", "Array", "Set", "object",
+    expect([1n, {}, [], new Set(), new Map(), new Date(), new Uint8Array(1), Object.create(null)].map(unstorableType)).to.deep.equal(Array(8).fill(null));
+    expect([() => 0, Symbol("x"), new WeakSet(), new (class Foo {})(), [{ f: Symbol("y") }]].map(unstorableType)).to.deep.equal([
+      "function", "symbol", "WeakSet", "Foo", "symbol",
     ]);
   });
 

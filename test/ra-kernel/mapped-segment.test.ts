@@ -245,4 +245,51 @@ describe("MappedSegment", () => {
       expect((await reader.done).value).to.equal(2);
     });
   });
+  describe("withPageExclusive", () => {
+    it("should hold the page's writer pin while fn runs and release it after", () => {
+      const seen = seg.mem.withPageExclusive(8, () => {
+        const pin = seg.frames.pinned(0);
+        seg.mem.setU32(8, 5);
+        seg.mem.u32(8);
+        seg.mem.write(0, new Uint8Array([1, 2]));
+        return [pin, seg.frames.pinned(0)];
+      });
+      expect(seen).to.deep.equal([PIN_WRITER, PIN_WRITER]);
+      expect(seg.frames.pinned(0)).to.equal(0);
+      expect(seg.mem.u32(8)).to.equal(5);
+      expect(seg.mem.takeDirty()).to.deep.equal([0]);
+    });
+
+    it("should let fn fault other pages, and release every pin when fn throws", () => {
+      expect(() => seg.mem.withPageExclusive(0, () => {
+        seg.mem.setU32(3 * PAGE_SIZE, 1);
+        seg.mem.readInto(PAGE_SIZE - 4, new Uint8Array(8));
+        throw new Error("boom");
+      })).to.throw("boom");
+      expect(faulter.pagesFaulted(seg.sysname)).to.deep.equal([0, 1, 3]);
+      for (const p of [0, 1, 3]) expect(seg.frames.pinned(p)).to.equal(0);
+    });
+
+    it("should be re-entrant for the same page and refuse a second page", () => {
+      seg.mem.withPageExclusive(0, () => {
+        seg.mem.withPageExclusive(16, () => seg.mem.setU32(16, 1));
+        expect(() => seg.mem.withPageExclusive(PAGE_SIZE, () => 0)).to.throw(/already held/);
+      });
+      expect(seg.frames.pinned(0)).to.equal(0);
+    });
+
+    it("should make a reader in another isiba wait until fn returns", async () => {
+      seg.frames.install(0, null, PageState.WRITE);
+      let reader: ReturnType<typeof startPinWorker> | undefined;
+      seg.mem.withPageExclusive(0, () => {
+        seg.mem.setU32(4, 7);
+        reader = startPinWorker({ task: "access", data: seg.frames.share(), op: "u32", addr: 4 });
+        const until = Date.now() + 300;
+        while (Date.now() < until) seg.mem.setU32(4, 7);
+        seg.mem.setU32(4, 9);
+      });
+      const report = await reader!.done;
+      expect(report.value).to.equal(9);
+    });
+  });
 });
