@@ -20,15 +20,27 @@
  *   await this.semaphore("slots", 2).withPermit(() => { ... }); // counting (Semaphore)
  *   @entry({ exclusive: true }) m() { ... }                   // the object's monitor
  *
- * Whatever an invocation still holds when it returns or throws is released then. These
- * names are methods, so a subclass cannot have persistent fields called `lock`,
- * `withLock` or `semaphore`.
+ * Whatever an invocation still holds when it returns or throws is released then.
+ *
+ * Other objects, the thread and its workstation (DESIGN §5-6):
+ *
+ *   const b = await this.bind<Account>("Bob");   // a Ref<Account>, looked up by name
+ *   await b.deposit(5);                          // a nested invocation on this thread
+ *   this.self                                    // a Ref to this object (to pass along)
+ *   this.thread                                  // { id, depth }: the same id all along the chain
+ *   this.print("balance", this.balance);         // a line at the thread's shell / client
+ *
+ * These names are methods or accessors, so a subclass cannot have persistent fields called
+ * `lock`, `withLock`, `semaphore`, `bind`, `self`, `thread` or `print`.
  */
 import { instanceProxy } from "./instance-proxy.js";
 import type { PersistentStore } from "./persistent-store.js";
 import { checkLockKey, invocationOf, type InvocationContext } from "./invocation-context.js";
 import { acquireLock, type Lock } from "./lock.js";
 import { Semaphore } from "./semaphore.js";
+import { makeRef, type Ref } from "./ref.js";
+import { markRef } from "./object-ref.js";
+import { formatWithOptions } from "node:util";
 
 /** The object whose constructor is about to run (set by the isiba). */
 let constructing: { store: PersistentStore; context?: InvocationContext } | null = null;
@@ -84,5 +96,40 @@ export abstract class CloudsObject {
       throw new TypeError(`semaphore(key, permits): permits must be an integer in 0..${MAX_PERMITS}, got ${String(permits)}`);
     }
     return new Semaphore(ctx, checkLockKey(key, "semaphore"), permits);
+  }
+
+  /** A reference to the object bound to `name` (a path, as in the shell), or UnknownNameError. */
+  async bind<T>(name: string): Promise<Ref<T>> {
+    const ctx = invocationOf(this, "bind");
+    if (typeof name !== "string" || name.length === 0) throw new TypeError(`bind(name): the name must be a non-empty string, got ${JSON.stringify(name)}`);
+    const { sysname } = await ctx.syscall("object.bind", { name });
+    return markRef(makeRef<T>(sysname, ctx), sysname);
+  }
+
+  /**
+   * A reference to this object, to pass to others or store. Typed loosely (TypeScript cannot
+   * map the polymorphic `this` to a Ref the subclass's own Ref<Sub> accepts): it fits any
+   * `Ref<Sub>` parameter; `const me: Ref<Sub> = this.self` gives it the checked type.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  get self(): any {
+    const ctx = invocationOf(this, "self");
+    return markRef(makeRef<unknown>(ctx.object, ctx), ctx.object);
+  }
+
+  /** The thread running this invocation: its id (kept along nested invocations) and depth. */
+  get thread(): { readonly id: string; readonly depth: number } {
+    const { id, depth } = invocationOf(this, "thread").thread;
+    return { id, depth };
+  }
+
+  /**
+   * Writes a line (formatted like console.log) at the workstation that started the thread,
+   * wherever the thread is now. Await it to be sure it was delivered; it never throws.
+   */
+  print(...args: unknown[]): Promise<void> {
+    const ctx = invocationOf(this, "print");
+    const text = formatWithOptions({ depth: 6, breakLength: 120 }, ...args);
+    return ctx.syscall("thread.print", { text }).then(() => undefined, () => undefined);
   }
 }

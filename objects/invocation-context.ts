@@ -8,7 +8,13 @@
  * `invocationOf(this)`; object code cannot reach it (the symbol is not exported by
  * "clouds-ts"). Handles made from a context (Lock, Semaphore) belong to that invocation:
  * once it has returned, the kernel refuses their syscalls (IsibaEndedError).
+ *
+ * The isiba also runs each invocation inside `runInInvocation(ctx, ...)`: code reached from
+ * it, including after awaits, finds the context with `currentInvocation()`. That is how an
+ * object reference read from a field (made by the heap, which knows no invocation) knows
+ * the thread to invoke on (objects/ref.ts).
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { SysName, ThreadId } from "../ra-kernel/ids.js";
 import type { SyscallArgs, SyscallOp, SyscallResult } from "../ra-kernel/isiba-messages.js";
 import { OutsideInvocationError } from "./errors.js";
@@ -18,6 +24,18 @@ export interface InvocationContext {
   readonly thread: { readonly id: ThreadId; readonly depth: number };
   /** Asks the kernel thread; resolves with its result or rejects with its named error. */
   syscall<K extends SyscallOp>(op: K, args: SyscallArgs<K>): Promise<SyscallResult<K>>;
+}
+
+const current = new AsyncLocalStorage<InvocationContext>();
+
+/** Runs `fn` (and everything it awaits) as part of the invocation `ctx`. */
+export function runInInvocation<T>(ctx: InvocationContext, fn: () => T): T {
+  return current.run(ctx, fn);
+}
+
+/** The invocation the calling code runs in (see runInInvocation), if any. */
+export function currentInvocation(): InvocationContext | undefined {
+  return current.getStore();
 }
 
 /** The key under which an InstanceProxy answers its context. Not exported by "clouds-ts". */

@@ -50,10 +50,20 @@ export class CloudsError extends Error {
   static fieldNames: readonly string[] = [];
 }
 
-/** Thrown (rebuilt) when a remote error's class is not known in this process. */
+/**
+ * Thrown (rebuilt) when a remote error's class is not known in this process. Its `name` is
+ * the original class name; it keeps the original fields (`remoteFields`), so relaying it
+ * again (a nested invocation's error going up the chain) loses nothing.
+ */
 export class RemoteError extends CloudsError {
   declare readonly remoteName: string;
+  /** The fields the original error carried on the wire. */
+  declare readonly remoteFields: Record<string, unknown>;
   static override fieldNames = ["remoteName"];
+
+  override wireFields(): Record<string, unknown> {
+    return { ...(this.remoteFields ?? {}) };
+  }
 }
 
 export function registerError(cls: ErrorClass & { name: string }): void {
@@ -73,10 +83,22 @@ export function toWireError(err: unknown, server?: string): WireError {
       fields: err.wireFields(),
     };
   }
-  if (err instanceof Error) {
-    return { name: err.name, message: err.message, stack: err.stack, server };
+  if (isErrorLike(err)) {
+    return { name: classNameOf(err), message: err.message, stack: err.stack, server };
   }
   return { name: "Error", message: String(err), server };
+}
+
+/** An Error from any realm (object code runs in a vm context of its own: not `instanceof Error`). */
+function isErrorLike(err: unknown): err is Error {
+  if (err instanceof Error) return true;
+  return typeof err === "object" && err !== null && typeof (err as Error).message === "string" && typeof (err as Error).name === "string";
+}
+
+/** `class Overdraft extends Error {}` keeps name "Error": the class name says more. */
+function classNameOf(err: Error): string {
+  const ctor = (err as { constructor?: { name?: unknown } }).constructor?.name;
+  return err.name === "Error" && typeof ctor === "string" && ctor !== "" && ctor !== "Object" ? ctor : err.name;
 }
 
 /** Rebuilds the named subclass; the local stack is replaced by the remote one. */
@@ -84,7 +106,7 @@ export function fromWireError(wire: WireError): CloudsError {
   const cls = registry.get(wire.name);
   const err = cls
     ? new cls(wire.message, wire.fields)
-    : new RemoteError(wire.message, { ...wire.fields, remoteName: wire.name });
+    : new RemoteError(wire.message, { ...wire.fields, remoteName: wire.name, remoteFields: { ...wire.fields } });
   if (!cls) err.name = wire.name;
   err.server = wire.server;
   err.remoteStack = wire.stack;

@@ -9,7 +9,8 @@
  * first time that worker needs them; afterwards it names them by key / sysname.
  *
  * Syscalls are the asynchronous way object code asks its kernel for a service that needs
- * the network (a lock at the object's home; later nested invocations, print): the worker
+ * the network (a lock at the object's home, a name lookup, a nested invocation, output to
+ * the thread's workstation): the worker
  * posts a SyscallRequest naming its isiba and a call id, the isiba awaits, the kernel
  * answers with a SyscallReply for that call id. Unlike a page fault, nothing blocks: other
  * isibas of the worker run meanwhile. A new syscall is one more line in `Syscalls`, a case
@@ -75,6 +76,15 @@ export interface Syscalls {
   "lock.acquire": { args: { key: string; lock: UserLockKind; permits?: number }; result: { waitedMs: number } };
   /** `released` false: a semaphore release by a thread holding no permit (a signal). */
   "lock.release": { args: { key: string; lock: UserLockKind }; result: { released: boolean } };
+  /** The sysname an object name is bound to (name server lookup), or UnknownNameError. */
+  "object.bind": { args: { name: string }; result: { sysname: SysName } };
+  /**
+   * A nested invocation on the caller's thread (same id, depth + 1), at compute server `at`
+   * or, by default, here. Arguments and value travel in wire form (references as `{ $ref }`).
+   */
+  "object.invoke": { args: { target: SysName; entry: string; args: unknown[]; at?: string }; result: { value: unknown; server: string } };
+  /** Text for the workstation that started the thread (wherever the thread is now). */
+  "thread.print": { args: { text: string }; result: { delivered: boolean } };
 }
 
 export type SyscallOp = keyof Syscalls;

@@ -7,7 +7,7 @@
  * doorbell so the blocked isiba resumes. A worker learns a class's code and a segment's
  * shared buffers the first time it needs them (the pool remembers what each worker has).
  *
- * Syscalls (object code asking for a lock, later nested invocations and print) arrive as
+ * Syscalls (object code asking for a lock, a name, a nested invocation, print) arrive as
  * SyscallRequest messages on the worker itself, not on the FaultChannel, which is
  * synchronous and reserved for faults. The pool hands each to the kernel's SyscallHandler
  * with the context it keeps for the isiba (object, thread) and posts the SyscallReply back.
@@ -38,6 +38,8 @@ export interface SyscallContext {
   isiba: number;
   object: SysName;
   thread: ThreadId;
+  /** How many invocations deep this isiba's invocation is on its thread (0: from a workstation). */
+  depth: number;
   entry: string;
 }
 
@@ -70,6 +72,7 @@ export interface RunFailure {
 
 interface Pending {
   isiba: Isiba;
+  depth: number;
   resolve: (reply: RunReply) => void;
 }
 
@@ -104,7 +107,7 @@ export class IsibaPool {
     const slot = this.pickSlot();
     const isiba = new Isiba(this.nextId++, spec.thread.id, spec.object, spec.entry);
     const reply = await new Promise<RunReply>((resolve) => {
-      slot.pending.set(isiba.id, { isiba, resolve });
+      slot.pending.set(isiba.id, { isiba, depth: spec.thread.depth, resolve });
       isiba.moveTo("running");
       slot.worker.postMessage(this.request(slot, isiba.id, spec));
     });
@@ -177,10 +180,11 @@ export class IsibaPool {
   }
 
   private syscall(slot: WorkerSlot, req: SyscallRequest): Promise<unknown> {
-    const isiba = slot.pending.get(req.isiba)?.isiba;
-    if (!isiba) throw new IsibaEndedError(`syscall ${req.op} of isiba ${req.isiba}, which has already returned`, { isiba: req.isiba, op: req.op });
+    const pending = slot.pending.get(req.isiba);
+    const isiba = pending?.isiba;
+    if (!pending || !isiba) throw new IsibaEndedError(`syscall ${req.op} of isiba ${req.isiba}, which has already returned`, { isiba: req.isiba, op: req.op });
     if (!this.onSyscall) throw new UnknownSyscallError(`syscall ${req.op}: this kernel serves no syscalls`, { op: req.op });
-    const ctx: SyscallContext = { isiba: isiba.id, object: isiba.object, thread: isiba.thread, entry: isiba.entry };
+    const ctx: SyscallContext = { isiba: isiba.id, object: isiba.object, thread: isiba.thread, depth: pending.depth, entry: isiba.entry };
     return this.onSyscall(ctx, { op: req.op, args: req.args } as SyscallCall);
   }
 

@@ -13,7 +13,11 @@
  *
  * Each isiba gets an InvocationContext (its object, thread and a way to make syscalls over
  * this worker's SyscallChannel), given to its InstanceProxy: `this.lock(...)` in object code
- * becomes a syscall the kernel thread serves while the isiba awaits.
+ * becomes a syscall the kernel thread serves while the isiba awaits. The isiba runs inside
+ * that context (runInInvocation), so object references made while it runs (read from a
+ * field, decoded from an argument, a nested invocation's result) invoke on its thread:
+ * the worker installs the reference factory (setRefFactory) that makes callable Refs.
+ * Arguments arrive and results leave with references in wire form (`{ $ref }`).
  *
  * Rules: this file runs only inside a worker; it never touches sockets or files.
  */
@@ -33,7 +37,11 @@ import { NotTransferableError, UnknownEntryError } from "./errors.js";
 import { PersistentStore } from "../objects/persistent-store.js";
 import { constructWith } from "../objects/clouds-object.js";
 import { instanceProxy } from "../objects/instance-proxy.js";
-import type { InvocationContext } from "../objects/invocation-context.js";
+import { currentInvocation, runInInvocation, type InvocationContext } from "../objects/invocation-context.js";
+import { refTo, setRefFactory } from "../objects/object-ref.js";
+import { decodeRefs, encodeRefs } from "../objects/ref-codec.js";
+import { toPlain } from "../objects/to-plain.js";
+import { makeRef } from "../objects/ref.js";
 import { entriesOf } from "../objects/entry.js";
 
 const log = createDebug("ra:isiba-worker");
@@ -44,6 +52,7 @@ const syscalls = new SyscallChannel((req) => parentPort!.postMessage(req));
 // A promise object code forgot to await (say an un-awaited `this.lock(k)` refused after its
 // invocation returned) must not kill the worker and every other isiba in it.
 process.on("unhandledRejection", (reason) => log("unhandled rejection in object code: %s", (reason as Error)?.message ?? String(reason)));
+setRefFactory((sysname) => makeRef(sysname, currentInvocation()));
 const loader = new ClassLoader();
 const segments = new Map<SysName, MappedSegment>();
 const stores = new Map<SysName, PersistentStore>();
@@ -75,17 +84,23 @@ function invocationContext(req: RunRequest): InvocationContext {
 }
 
 async function execute(req: RunRequest, store: PersistentStore): Promise<unknown> {
-  const cls = loader.load(req.klass);
   const context = invocationContext(req);
+  // Persistent views (arrays, records, Maps, Sets of the heap) leave the object as plain copies.
+  return encodeRefs(toPlain(await runInInvocation(context, () => callEntry(req, store, context))));
+}
+
+async function callEntry(req: RunRequest, store: PersistentStore, context: InvocationContext): Promise<unknown> {
+  const cls = loader.load(req.klass);
+  const args = decodeRefs(req.args, refTo);
   if (req.op === "create") {
-    constructWith(store, () => Reflect.construct(cls, req.args), context);
+    constructWith(store, () => Reflect.construct(cls, args), context);
     return undefined;
   }
   if (!entriesOf(cls).has(req.entry)) {
     throw new UnknownEntryError(`${req.klass.name} has no entry '${req.entry}'`, { className: req.klass.name, entry: req.entry });
   }
   const self = instanceProxy<Record<string, (...args: unknown[]) => unknown>>(store, cls.prototype, context);
-  return await self[req.entry](...req.args);
+  return await self[req.entry](...args);
 }
 
 function collectDirty(mem: MappedSegment[]): DirtyPages[] {

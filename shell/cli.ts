@@ -96,7 +96,7 @@ async function cmdShell(flags: Flags): Promise<number> {
 
 async function cmdExec(flags: Flags, line: string | undefined): Promise<number> {
   if (line === undefined) throw new Error("exec needs a shell line, e.g. clouds exec 'RectA.area()'");
-  const cluster = await connect({ dir: flags.dir });
+  const cluster = await connect({ dir: flags.dir, onPrint: (_thread, text) => console.log(text) });
   try {
     const result = await new ShellSession(cluster).run(line);
     for (const out of result.output) console.log(out);

@@ -5,6 +5,9 @@
  * line and the shell goes on; `exit` or Ctrl-D leaves. With stdin not a terminal it runs
  * the lines it reads, in order, printing results to stdout and errors to stderr, and
  * returns false if any line failed.
+ *
+ * Lines a method prints (`this.print`) in a thread this shell started arrive while the
+ * invocation runs and are written on their own lines as they come, before its result.
  */
 import * as readline from "node:readline";
 import type { Cluster } from "./client/cluster.js";
@@ -14,6 +17,8 @@ export async function runRepl(cluster: Cluster, input = process.stdin, output = 
   const interactive = Boolean((input as { isTTY?: boolean }).isTTY);
   const session = new ShellSession(cluster, interactive && Boolean(output.isTTY));
   const rl = readline.createInterface({ input, output: interactive ? output : undefined, terminal: interactive, historySize: 500 });
+  const onPrint = (_thread: string, text: string) => output.write(`${text}\n`);
+  cluster.on("print", onPrint);
   let ok = true;
   const prompt = () => interactive && rl.prompt();
   rl.setPrompt("clouds> ");
@@ -30,5 +35,6 @@ export async function runRepl(cluster: Cluster, input = process.stdin, output = 
     prompt();
   }
   rl.close();
+  cluster.off("print", onPrint);
   return ok;
 }

@@ -14,6 +14,7 @@ import { helpText } from "./help.js";
 import type { Expr, ShellCommand } from "./shell-command.js";
 import { baseName, joinPath } from "../servers/name/name-directory.js";
 import { NameUnboundError } from "./client/errors.js";
+import { sysnameOfRemote } from "./client/remote.js";
 import { formatPageReport } from "./page-report-format.js";
 
 export interface LineResult {
@@ -99,8 +100,7 @@ export class ShellSession {
         for (const [k, v] of expr.entries) out[k] = await this.value(v);
         return out;
       }
-      case "name":
-        throw new CloudsError(`'${expr.path}' is a name: passing object references as arguments is not available yet (quote it for a string)`);
+      case "name": return this.cluster.ref(await this.cluster.resolve(this.path(expr.path)));
     }
   }
 
@@ -173,6 +173,8 @@ export class ShellSession {
   }
 
   private format(value: unknown): string {
+    const ref = sysnameOfRemote(value);
+    if (ref) return `-> ${ref}`;
     return inspect(value, { depth: 6, colors: this.color, breakLength: 100 });
   }
 }

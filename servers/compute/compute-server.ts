@@ -7,6 +7,11 @@
  * protocol: invocations and object creation from workstations, recalls from homes, and the
  * page and probe queries of tools and benchmarks. Each invocation's reply leaves only after
  * its dirty pages were committed at their homes.
+ *
+ * Object code reaches other objects through NestedInvocations (the kernel's InvocationLink):
+ * names at the name server, nested invocations here or at another compute server (same
+ * thread id, depth + 1, at most MAX_INVOCATION_DEPTH), and `print` lines, which go back to
+ * the thread's workstation along the connections its invocations arrived on (ThreadRoutes).
  */
 import createDebug from "debug";
 import { DSM_COUNTERS, DsmClient } from "../../ra-kernel/dsm-client.js";
@@ -18,6 +23,10 @@ import { UserObjectManager } from "../../ra-kernel/user-object-manager.js";
 import { LockManager } from "../../ra-kernel/lock-manager.js";
 import { KernelSyscalls } from "../../ra-kernel/kernel-syscalls.js";
 import { HomeLocks } from "./home-locks.js";
+import { NestedInvocations, checkDepth } from "./nested-invocations.js";
+import { ThreadRoutes } from "./thread-routes.js";
+import type { InvocationInput } from "../../ra-kernel/user-object-manager.js";
+import type { Peer } from "../transport/transport.js";
 import type { ServerId, ThreadId } from "../../ra-kernel/ids.js";
 import type { RequestContext } from "../transport/transport.js";
 import type { HostContext, RoleService } from "../host/server-host.js";
@@ -37,6 +46,8 @@ export class ComputeServer implements RoleService {
   readonly pool: IsibaPool;
   readonly objects: UserObjectManager;
   readonly locks: LockManager;
+  /** Where each thread running here came from: its output goes back that way. */
+  readonly routes = new ThreadRoutes();
   private readonly homes: DataHomes;
   private invocations = 0;
   private nextHome = 0;
@@ -47,7 +58,11 @@ export class ComputeServer implements RoleService {
     this.dsm = new DsmClient(this.homes);
     this.homes.bindDsm(this.dsm);
     const locks = (this.locks = new LockManager(new HomeLocks(this.homes)));
-    this.pool = new IsibaPool(ctx.options.workers ?? 2, this.dsm.fault, ctx.options.id, new KernelSyscalls(locks).handle);
+    const nested = new NestedInvocations({
+      id: ctx.options.id, servers: ctx.servers, peers: ctx.peers, routes: this.routes,
+      runLocal: (input) => this.runHere(input),
+    });
+    this.pool = new IsibaPool(ctx.options.workers ?? 2, this.dsm.fault, ctx.options.id, new KernelSyscalls(locks, nested).handle);
     this.objects = new UserObjectManager(this.pool, this.dsm, this.homes, locks);
   }
 
@@ -56,12 +71,14 @@ export class ComputeServer implements RoleService {
   }
 
   readonly handler = async (kind: string, body: unknown, ctx: RequestContext): Promise<unknown> => {
-    return this.handle(decodeComputeRequest(kind, body), ctx.peer.remoteId);
+    return this.handle(decodeComputeRequest(kind, body), ctx.peer);
   };
 
-  private async handle(req: ComputeRequest, from: string): Promise<ComputeReplies[keyof ComputeReplies]> {
+  private async handle(req: ComputeRequest, peer: Peer): Promise<ComputeReplies[keyof ComputeReplies]> {
+    const from = peer.remoteId;
     switch (req.kind) {
-      case "compute.invoke": return this.invoke(req);
+      case "compute.invoke": return this.invoke(req, peer);
+      case "workstation.print": return { delivered: await this.routes.print(req.thread, req.text) };
       case "compute.create": return this.create(req);
       case "compute.recall": return this.recall(req, from);
       case "compute.pages": return this.dsm.pagesOf(req.segments);
@@ -70,13 +87,29 @@ export class ComputeServer implements RoleService {
     }
   }
 
-  private async invoke(req: Extract<ComputeRequest, { kind: "compute.invoke" }>): Promise<ComputeReplies["compute.invoke"]> {
+  /** An invocation that arrived on `peer` (a workstation, or the compute server a hop up its thread). */
+  private async invoke(req: Extract<ComputeRequest, { kind: "compute.invoke" }>, peer: Peer): Promise<ComputeReplies["compute.invoke"]> {
     if (req.deadline !== undefined && Date.now() > req.deadline) {
       throw new DeadlineExceededError(`${req.entry}: deadline passed before it could run on ${this.id}`, { entry: req.entry });
     }
+    checkDepth(req.thread, req.depth, `${req.entry} on ${req.target}`);
+    const exit = this.routes.enter(req.thread, peer);
+    try {
+      const value = await this.runHere({ object: req.target, entry: req.entry, args: req.args, thread: { id: req.thread, depth: req.depth } });
+      await this.routes.flush(req.thread);
+      return { value, server: this.id, load: this.load() };
+    } catch (err) {
+      await this.routes.flush(req.thread);
+      throw err;
+    } finally {
+      exit();
+    }
+  }
+
+  /** Runs one invocation on this kernel (from the network, or nested from one running here). */
+  private runHere(input: InvocationInput): Promise<unknown> {
     this.invocations++;
-    const value = await this.objects.invoke({ object: req.target, entry: req.entry, args: req.args, thread: { id: req.thread, depth: req.depth } });
-    return { value, server: this.id, load: this.load() };
+    return this.objects.invoke(input);
   }
 
   private async create(req: Extract<ComputeRequest, { kind: "compute.create" }>): Promise<ComputeReplies["compute.create"]> {

@@ -17,3 +17,19 @@ export class UnknownObjectError extends CloudsError {
 
 registerError(DeadlineExceededError);
 registerError(UnknownObjectError);
+
+/** Thrown when a nested invocation would go deeper than MAX_INVOCATION_DEPTH on its thread. */
+export class InvocationDepthError extends CloudsError {
+  declare readonly thread: string;
+  declare readonly depth: number;
+  static override fieldNames = ["thread", "depth"];
+}
+
+/** Thrown when `this.bind(name)` names nothing, or something that is not an object. */
+export class UnknownNameError extends CloudsError {
+  declare readonly path: string;
+  static override fieldNames = ["path"];
+}
+
+registerError(InvocationDepthError);
+registerError(UnknownNameError);

@@ -1,8 +1,13 @@
 /**
- * The compute server's protocol: invocations from workstations (and, later, other compute
- * servers), object creation, and invalidations from homes. Decoded and validated here.
+ * The compute server's protocol: invocations from workstations and other compute servers
+ * (nested invocations: the same thread id, depth + 1), object creation, invalidations from
+ * homes, and thread output travelling back to its workstation. Decoded and validated here.
  *
  *   compute.invoke     {thread, depth, target, entry, args, deadline?} -> {value, server, load}
+ *                      (arguments and value carry object references as { $ref: sysname })
+ *   workstation.print  {thread, text}                                 -> {delivered}
+ *                      (from a compute server down the thread's chain: forwarded up it; a
+ *                      workstation's client answers the same message)
  *   compute.create     {className, classVersion?, home?, args, thread} -> {descriptor, server}
  *   compute.recall     {segment, page, version, epoch, action}          -> {held, bytes|null}
  *                      (from a home: drop or downgrade our copy of `version`; an owner returns its bytes)
@@ -63,7 +68,8 @@ export type ComputeRequest =
   | { kind: "compute.recall"; segment: SysName; page: PageNo; version: number; epoch: number; action: RecallAction }
   | { kind: "compute.pages"; segments: SysName[] }
   | ({ kind: "compute.probe" } & ProbeRequest)
-  | { kind: "compute.status" };
+  | { kind: "compute.status" }
+  | { kind: "workstation.print"; thread: ThreadId; text: string };
 
 export interface ComputeReplies {
   "compute.invoke": { value: unknown; server: string; load: ComputeLoad };
@@ -72,7 +78,13 @@ export interface ComputeReplies {
   "compute.pages": CachedPageInfo[];
   "compute.probe": { micros: number };
   "compute.status": ComputeStatus;
+  "workstation.print": { delivered: boolean };
 }
+
+/** How many invocations deep a thread may go (a workstation's call is depth 0). */
+export const MAX_INVOCATION_DEPTH = 64;
+/** Longest line `print` carries (longer ones are cut by the kernel). */
+export const MAX_PRINT_TEXT = 128 * 1024;
 
 const ENTRY_RE = /^[A-Za-z_$][\w$]{0,127}$/;
 const CLASS_NAME_RE = ENTRY_RE;
@@ -105,6 +117,7 @@ export function decodeComputeRequest(kind: string, body: unknown): ComputeReques
       return { kind, segments: arr(kind, b, "segments", 16).map((s, i) => sysnameAt(kind, "segments", s, i)) };
     case "compute.probe": return { kind, ...probe(kind, b) };
     case "compute.status": return { kind };
+    case "workstation.print": return { kind, thread: thread(kind, b), text: str(kind, b, "text", MAX_PRINT_TEXT) };
     default: throw new UnknownMessageError(`compute server: unknown message kind '${kind}'`, { kind });
   }
 }

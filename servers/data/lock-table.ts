@@ -6,8 +6,9 @@
  * DataServer's switch calls `acquire` / `release` here with the requesting compute server's
  * id. One lock per (object, key, kind):
  *
- *   monitor, lock  one holder thread at a time, REENTRANT: the holding (server, thread) gets
- *                  it again at once, and must release it as many times (a count).
+ *   monitor, lock  one holder thread at a time, REENTRANT: the holding thread gets it again
+ *                  at once, through whichever compute server it now runs on (A -> B -> A
+ *                  across servers), and must release it as many times (a count).
  *   semaphore      `permits` given by the first acquire (default 1; later values are ignored
  *                  for as long as the home runs); each acquire takes one permit, also by a
  *                  thread that already holds some. A release by a thread holding permits
@@ -19,8 +20,9 @@
  * permit is free. An acquire's promise resolves when it is granted (the reply leaves only
  * then) or rejects with LockWaitCancelledError when its server or thread is dropped.
  *
- * Holders are named by (server, thread): the server is the compute server that asked, so
- * that `dropServer` frees everything a dead compute server held or waited for, `dropWaiters`
+ * Holders are named by thread id alone (ids are unique cluster-wide and a thread keeps its
+ * id across servers); each hold still records the compute server that asked, so that
+ * `dropServer` frees everything a dead compute server held or waited for, `dropWaiters`
  * cancels only its waits (its connection closed: their grants could not be delivered), and
  * `releaseThread` everything one thread held. State is in memory only: a home that
  * restarts forgets every lock, and its compute servers see the connection close.
@@ -58,10 +60,11 @@ export interface LockCounters {
 }
 
 interface Holder {
-  server: string;
   thread: string;
-  /** monitor/lock: reentrant depth; semaphore: permits held. */
+  /** monitor/lock: reentrant depth; semaphore: permits held. The sum of `servers`. */
   count: number;
+  /** How many of those holds each compute server took (a thread diffuses across servers). */
+  servers: Map<string, number>;
 }
 
 interface Waiter {
@@ -74,6 +77,7 @@ interface Waiter {
 
 /** One lock's state. For a monitor or lock, `permits` is 1 and `available` 0 while held. */
 class LockEntry {
+  /** thread -> its holds. Keyed by thread ALONE: a thread re-entering through another server is the same holder. */
   readonly holders = new Map<string, Holder>();
   readonly queue: Waiter[] = [];
   available: number;
@@ -91,52 +95,63 @@ class LockEntry {
     return this.reentrant && this.holders.size === 0 && this.queue.length === 0;
   }
 
-  /** Could `who` be granted now, ignoring the queue in front of it? */
-  canTake(who: string): boolean {
-    return (this.reentrant && this.holders.has(who)) || this.available > 0;
+  /** Could `thread` be granted now, ignoring the queue in front of it? */
+  canTake(thread: string): boolean {
+    return (this.reentrant && this.holders.has(thread)) || this.available > 0;
   }
 
   take(server: string, thread: string): void {
-    const who = holderKey(server, thread);
-    const holder = this.holders.get(who);
+    const holder = this.holders.get(thread);
     if (!(this.reentrant && holder)) this.available--;
-    if (holder) holder.count++;
-    else this.holders.set(who, { server, thread, count: 1 });
+    if (holder) {
+      holder.count++;
+      holder.servers.set(server, (holder.servers.get(server) ?? 0) + 1);
+    } else {
+      this.holders.set(thread, { thread, count: 1, servers: new Map([[server, 1]]) });
+    }
   }
 
-  /** Gives back one hold (false: `who` holds none). */
-  giveOne(who: string): boolean {
-    const holder = this.holders.get(who);
+  /** Gives back one hold of `thread` taken through `server` (or any, if none was); false: it holds none. */
+  giveOne(thread: string, server: string): boolean {
+    const holder = this.holders.get(thread);
     if (!holder) return false;
-    holder.count--;
-    if (!this.reentrant) this.available++;
-    if (holder.count === 0) {
-      this.holders.delete(who);
-      if (this.reentrant) this.available++;
-    }
+    const via = holder.servers.has(server) ? server : holder.servers.keys().next().value!;
+    this.dropCount(holder, via, 1);
     return true;
   }
 
-  /** Gives back everything `who` holds; how many holds that was. */
-  giveAll(who: string): number {
-    const holder = this.holders.get(who);
-    if (!holder) return 0;
-    this.holders.delete(who);
-    this.available += this.reentrant ? 1 : holder.count;
-    return holder.count;
+  /** Gives back every hold taken through a (server, thread) that `match`es; how many. */
+  giveWhere(match: (h: { server: string; thread: string }) => boolean): number {
+    let n = 0;
+    for (const holder of [...this.holders.values()]) {
+      for (const [server, count] of [...holder.servers]) {
+        if (!match({ server, thread: holder.thread })) continue;
+        this.dropCount(holder, server, count);
+        n += count;
+      }
+    }
+    return n;
+  }
+
+  private dropCount(holder: Holder, server: string, n: number): void {
+    const left = (holder.servers.get(server) ?? 0) - n;
+    if (left > 0) holder.servers.set(server, left);
+    else holder.servers.delete(server);
+    holder.count -= n;
+    if (!this.reentrant) this.available += n;
+    if (holder.count <= 0) {
+      this.holders.delete(holder.thread);
+      if (this.reentrant) this.available++;
+    }
   }
 
   info(): LockInfo {
+    const holders = [...this.holders.values()].flatMap((h) => [...h.servers].map(([server, count]) => ({ server, thread: h.thread, count })));
     return {
-      object: this.object, key: this.key, kind: this.kind, available: this.available,
-      holders: [...this.holders.values()].map((h) => ({ ...h })),
+      object: this.object, key: this.key, kind: this.kind, available: this.available, holders,
       waiting: this.queue.map((w) => ({ server: w.server, thread: w.thread })),
     };
   }
-}
-
-function holderKey(server: string, thread: string): string {
-  return `${server}\u0000${thread}`;
 }
 
 function lockKey(kind: LockKind, key: string): string {
@@ -155,7 +170,7 @@ export class LockTable {
   /** Resolves when granted: at once if free (or reentrant), else in FIFO turn. */
   acquire(req: LockRequestRef, server: ServerId | string): Promise<{ granted: true; waitedMs: number }> {
     const entry = this.entry(req, req.permits ?? 1);
-    const who = holderKey(server, req.thread);
+    const who = req.thread;
     if ((entry.queue.length === 0 || (entry.reentrant && entry.holders.has(who))) && entry.canTake(who)) {
       entry.take(server, req.thread);
       this.stats.acquires++;
@@ -179,8 +194,7 @@ export class LockTable {
    */
   release(req: LockRequestRef, server: ServerId | string): { released: boolean } {
     const found = this.find(req.object, req.lock, req.key);
-    const who = holderKey(server, req.thread);
-    if (found?.giveOne(who)) {
+    if (found?.giveOne(req.thread, server)) {
       this.afterRelease(found, 1);
       return { released: true };
     }
@@ -228,7 +242,7 @@ export class LockTable {
     let n = 0;
     for (const entry of this.allEntries()) {
       n += this.cancelWaiters(entry, match, reason);
-      for (const [who, holder] of [...entry.holders]) if (match(holder)) n += entry.giveAll(who);
+      n += entry.giveWhere(match);
       this.grantWaiters(entry);
       this.forgetIfIdle(entry);
     }
@@ -253,7 +267,7 @@ export class LockTable {
   /** Grants queue heads in order while the head can take the lock (strict FIFO). */
   private grantWaiters(entry: LockEntry): void {
     const now = performance.now();
-    while (entry.queue.length > 0 && entry.canTake(holderKey(entry.queue[0].server, entry.queue[0].thread))) {
+    while (entry.queue.length > 0 && entry.canTake(entry.queue[0].thread)) {
       const w = entry.queue.shift()!;
       entry.take(w.server, w.thread);
       const waitedMs = now - w.since;

@@ -11,9 +11,17 @@
  * Names are resolved at the name server (paths as in the shell); invocations go to a
  * compute server chosen by ComputePicker (or the hint); each call from here starts a new
  * thread whose id is minted on this workstation. Errors arrive as the named CloudsError
- * the server threw, with `server` and `remoteStack`.
+ * the server threw, with `server` and `remoteStack` (also through nested invocations: the
+ * server is where it was first thrown).
+ *
+ * Object references: a Remote passed as an argument travels as `{ $ref: sysname }`; a
+ * reference in a result comes back as a Remote. Output: lines a method prints
+ * (`this.print`) in a thread started here arrive as `workstation.print` requests on the
+ * connection the thread left by, and are emitted as "print" events (thread, text) — to
+ * process.stdout when nobody listens.
  */
 import * as path from "node:path";
+import { EventEmitter } from "node:events";
 import { LamportClock } from "../../ra-kernel/lamport-clock.js";
 import { homeOf, newThreadId, type ServerId, type SysName } from "../../ra-kernel/ids.js";
 import { NameExistsError } from "../../servers/name/errors.js";
@@ -30,7 +38,11 @@ import { ComputeClient, type CachedPageInfo } from "../../servers/compute/protoc
 import { DEFAULT_DIR, readCluster, readToken } from "../cluster-file.js";
 import type { ConnectOptions } from "./connect-options.js";
 import { ComputePicker } from "./compute-picker.js";
-import { remoteRef, type Remote } from "./remote.js";
+import { remoteRef, sysnameOfRemote, type Remote } from "./remote.js";
+import { decodeRefs, encodeArgs } from "../../objects/ref-codec.js";
+import type { RequestHandler } from "../../servers/transport/transport.js";
+import { UnknownMessageError } from "../../servers/transport/errors.js";
+import { decodeComputeRequest } from "../../servers/compute/protocol.js";
 import { NameUnboundError } from "./errors.js";
 
 export { CLASSES_DIR };
@@ -56,7 +68,12 @@ export interface PageReport {
   cached: Map<string, CachedPageInfo[] | Error>;
 }
 
-export class Cluster {
+export interface ClusterEvents {
+  /** A line printed by a method of a thread started here. */
+  print: [thread: string, text: string];
+}
+
+export class Cluster extends EventEmitter<ClusterEvents> {
   private readonly picker: ComputePicker;
 
   private constructor(
@@ -65,9 +82,21 @@ export class Cluster {
     private readonly peers: PeerCache,
     readonly servers: ServerDirectory,
     private readonly timeoutMs: number,
+    onPrint?: (thread: string, text: string) => void,
   ) {
+    super();
     this.picker = new ComputePicker(servers);
+    if (onPrint) this.on("print", onPrint);
   }
+
+  /** Answers what servers send back on our connections: thread output. */
+  private readonly serve: RequestHandler = (kind, body) => {
+    if (kind !== "workstation.print") throw new UnknownMessageError(`workstation: unknown message kind '${kind}'`, { kind });
+    const req = decodeComputeRequest(kind, body) as { thread: string; text: string };
+    if (this.listenerCount("print") === 0) process.stdout.write(`${req.text}\n`);
+    else this.emit("print", req.thread, req.text);
+    return { delivered: true };
+  };
 
   static async connect(options: ConnectOptions = {}): Promise<Cluster> {
     const dir = options.clusterFile ? path.dirname(options.clusterFile) : (options.dir ?? DEFAULT_DIR);
@@ -75,8 +104,10 @@ export class Cluster {
     const token = readToken(dir);
     const workstation = options.workstation ?? `ws-${process.pid}`;
     const transport = new SocketIoTransport(new LamportClock(), workstation);
-    const peers = new PeerCache(transport, { token, localId: workstation });
-    const cluster = new Cluster(dir, workstation, peers, new ServerDirectory(peers, info.nameServer), options.timeoutMs ?? 30_000);
+    let cluster: Cluster | undefined;
+    const handler: RequestHandler = (kind, body, ctx) => cluster!.serve(kind, body, ctx);
+    const peers = new PeerCache(transport, { token, localId: workstation, handler });
+    cluster = new Cluster(dir, workstation, peers, new ServerDirectory(peers, info.nameServer), options.timeoutMs ?? 30_000, options.onPrint);
     await cluster.names();
     return cluster;
   }
@@ -144,12 +175,13 @@ export class Cluster {
     return descriptor;
   }
 
-  /** Invokes an entry on an object (by sysname). */
+  /** Invokes an entry on an object (by sysname); Remotes in `args` travel as references. */
   async invoke(target: SysName, entry: string, args: unknown[], options: InvokeOptions = {}): Promise<unknown> {
     const compute = await this.computeClient(options.at);
-    const reply = await compute.call("compute.invoke", { thread: newThreadId(this.workstation), depth: 0, target, entry, args }, { timeoutMs: this.timeoutMs });
+    const wireArgs = encodeArgs(args, sysnameOfRemote);
+    const reply = await compute.call("compute.invoke", { thread: newThreadId(this.workstation), depth: 0, target, entry, args: wireArgs }, { timeoutMs: this.timeoutMs });
     this.picker.noteLoad(reply.server, reply.load.running);
-    return reply.value;
+    return decodeRefs(reply.value, (sysname) => this.ref(sysname));
   }
 
   async describe(sysname: SysName): Promise<ObjectDescriptor | null> {

@@ -10,4 +10,11 @@ export interface ConnectOptions {
   workstation?: string;
   /** Per-request timeout (ms). @default 30000 */
   timeoutMs?: number;
+  /**
+   * Receives each line `this.print(...)` writes in a thread this workstation started
+   * (also from nested invocations on other compute servers), as it arrives — before the
+   * invocation's result. `cluster.on("print", ...)` listeners get them too.
+   * @default write the line to process.stdout when nobody listens
+   */
+  onPrint?: (thread: string, text: string) => void;
 }

@@ -7,11 +7,14 @@
  *
  * Every method of T becomes an async invocation of the entry of that name; `at(server)`
  * gives the same reference with a location hint. Non-entry methods type-check but are
- * refused by the compute server (UnknownEntryError).
+ * refused by the compute server (UnknownEntryError). A Remote passed as an argument travels
+ * as an object reference (`{ $ref }`): the method receives a callable Ref to it.
  */
 import type { SysName } from "../../ra-kernel/ids.js";
+import type { CloudsObject } from "../../objects/clouds-object.js";
 
-type Methods<T> = { [K in keyof T as T[K] extends (...args: never[]) => unknown ? K : never]: T[K] };
+/** T's own methods: the runtime's (lock, bind, self...) are not entries, and are left out first. */
+type Methods<T> = { [K in keyof T as K extends keyof CloudsObject ? never : T[K] extends (...args: never[]) => unknown ? K : never]: T[K] };
 
 export type Remote<T> = {
   [K in keyof Methods<T>]: Methods<T>[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
@@ -23,16 +26,31 @@ export type Remote<T> = {
 
 export type Invoker = (sysname: SysName, entry: string, args: unknown[], at?: string) => Promise<unknown>;
 
+/** What a Remote shows to `console.log` / inspect. */
+export class RemoteRef {
+  constructor(readonly sysname: SysName) {}
+}
+
+const remotes = new WeakMap<object, SysName>();
+
+/** The sysname a Remote refers to, or undefined if `value` is not one (for encoding arguments). */
+export function sysnameOfRemote(value: unknown): SysName | undefined {
+  return typeof value === "object" && value !== null ? remotes.get(value) : undefined;
+}
+
 export function remoteRef<T>(sysname: SysName, invoke: Invoker, at?: string): Remote<T> {
   const cache = new Map<string, (...args: unknown[]) => Promise<unknown>>();
-  return new Proxy({} as Remote<T>, {
-    get(_target, key) {
+  const remote = new Proxy(new RemoteRef(sysname) as unknown as Remote<T>, {
+    get(target, key) {
       if (key === "sysname") return sysname;
       if (key === "at") return (server: string) => remoteRef<T>(sysname, invoke, server);
-      if (typeof key !== "string" || key === "then") return undefined;
+      if (typeof key !== "string") return Reflect.get(target, key);
+      if (key === "then" || key === "toJSON") return undefined;
       let fn = cache.get(key);
       if (!fn) cache.set(key, (fn = (...args: unknown[]) => invoke(sysname, key, args, at)));
       return fn;
     },
   });
+  remotes.set(remote, sysname);
+  return remote;
 }

@@ -13,6 +13,8 @@ import { BenchReport } from "./bench-report.js";
 import { nullInvocation } from "./null-invocation.bench.js";
 import { dsmFaults } from "./dsm-faults.bench.js";
 import { dsmMemory } from "./dsm-memory.bench.js";
+import { heap } from "./heap.bench.js";
+import { nestedInvocation } from "./nested-invocation.bench.js";
 
 type Benchmark = (report: BenchReport) => Promise<void>;
 
@@ -20,6 +22,8 @@ const BENCHMARKS: Array<[name: string, run: Benchmark]> = [
   ["null invocation", nullInvocation],
   ["DSM faults", dsmFaults],
   ["DSM memory", dsmMemory],
+  ["persistent heap", heap],
+  ["nested invocation", nestedInvocation],
 ];
 
 async function main(): Promise<number> {

@@ -19,7 +19,7 @@ import { expectRejection } from "../support/expect-rejection.js";
 describe("KernelSyscalls", () => {
   let link: TableLockLink;
   let syscalls: KernelSyscalls;
-  const ctx: SyscallContext = { isiba: 3, object: newSysName(asServerId("ds2")), thread: newThreadId("ws"), entry: "m" };
+  const ctx: SyscallContext = { isiba: 3, object: newSysName(asServerId("ds2")), thread: newThreadId("ws"), depth: 0, entry: "m" };
 
   beforeEach(() => {
     link = new TableLockLink();

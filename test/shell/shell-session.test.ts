@@ -12,6 +12,7 @@ import type { ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import { describeError, ShellSession } from "../../shell/shell-session.js";
 import { helpText } from "../../shell/help.js";
 import { FakeCluster } from "../support/fake-cluster.js";
+import { sysnameOfRemote } from "../../shell/client/remote.js";
 
 const ds1 = "ds1" as ServerId;
 
@@ -287,6 +288,23 @@ describe("ShellSession", () => {
     });
   });
 
+  describe("object references", () => {
+    it("should pass names of objects as references, also inside arrays and objects", async () => {
+      const other = newSysName(ds1);
+      cluster.bind("/Other", "object", other, { className: "Rectangle" });
+      await ok("RectA.f(Other, [1, Other], {o: /Other})");
+      const [, , args] = cluster.callsOf("invoke")[0] as [SysName, string, unknown[]];
+      const [a, [, b], { o }] = args as [unknown, [number, unknown], { o: unknown }];
+      for (const ref of [a, b, o]) expect(sysnameOfRemote(ref)).to.equal(other);
+    });
+
+    it("should print a reference result as its sysname", async () => {
+      const other = newSysName(ds1);
+      cluster.onInvoke = () => cluster.ref(other);
+      expect(await ok("RectA.f()")).to.deep.equal([`-> ${other}`]);
+    });
+  });
+
   describe("commands not available yet", () => {
     it("should refuse inspect, threads, kill and trace without calling the cluster", async () => {
       for (const line of ["inspect RectA", "threads", "kill t1", "trace t1"]) {
@@ -301,15 +319,9 @@ describe("ShellSession", () => {
       expect(cluster.callsOf("invoke")).to.deep.equal([]);
     });
 
-    it("should refuse names as arguments without running the invocation", async () => {
-      for (const line of ["RectA.f(Other)", "RectA.f([1, Other])", "RectA.f({o: /users/Other})"]) {
-        const err = await fails(line);
-        expect(err).to.contain("is a name: passing object references as arguments is not available yet");
-      }
-      cluster.nextDescriptor = descriptor();
-      expect(await fails("new Rectangle RectB(Other)")).to.contain("not available yet");
+    it("should refuse an unbound name as an argument without running the invocation", async () => {
+      expect(await fails("RectA.f(Other)")).to.contain("no object named /Other");
       expect(cluster.callsOf("invoke")).to.deep.equal([]);
-      expect(cluster.callsOf("createObject")).to.deep.equal([]);
     });
   });
 

@@ -13,6 +13,7 @@ import type { ServerInfo } from "../../servers/name/protocol.js";
 import { normalizePath, rootBinding, type Binding, type BindingKind } from "../../servers/name/name-directory.js";
 import type { Cluster, InvokeOptions, LoadResult } from "../../shell/client/cluster.js";
 import { NameUnboundError } from "../../shell/client/errors.js";
+import { remoteRef, type Remote } from "../../shell/client/remote.js";
 
 export interface FakeCall {
   method: string;
@@ -55,6 +56,10 @@ export class FakeCluster {
     const b = this.bindings.get(normalizePath(name));
     if (!b || b.kind !== "object" || !b.sysname) throw new NameUnboundError(`no object named ${normalizePath(name)}`, { path: normalizePath(name) });
     return b.sysname;
+  }
+
+  ref<T>(sysname: SysName): Remote<T> {
+    return remoteRef<T>(sysname, (s, entry, args, at) => this.invoke(s, entry, args, { at }));
   }
 
   async invoke(target: SysName, entry: string, args: unknown[], options: InvokeOptions = {}): Promise<unknown> {

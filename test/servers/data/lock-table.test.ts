@@ -72,9 +72,26 @@ describe("LockTable", () => {
       expect(await isPending(other)).to.equal(true);
     });
 
-    it("should treat the same thread id from another server as another holder", async () => {
+    it("should let the same thread re-enter through another server (A -> B -> A across servers)", async () => {
       await table.acquire(ref("t1"), "cs1");
-      expect(await isPending(table.acquire(ref("t1"), "cs2"))).to.equal(true);
+      const other = table.acquire(ref("t2"), "cs3");
+      await table.acquire(ref("t1"), "cs2");
+      expect(table.list(object)[0].holders).to.deep.equal([{ server: "cs1", thread: "t1", count: 1 }, { server: "cs2", thread: "t1", count: 1 }]);
+      table.release(ref("t1"), "cs2");
+      expect(await isPending(other)).to.equal(true);
+      table.release(ref("t1"), "cs1");
+      await other;
+    });
+
+    it("should drop only a dead server's share of a thread's reentrant hold", async () => {
+      await table.acquire(ref("t1"), "cs1");
+      await table.acquire(ref("t1"), "cs2");
+      const other = table.acquire(ref("t2"), "cs3");
+      expect(table.dropServer("cs2")).to.equal(1);
+      expect(await isPending(other)).to.equal(true);
+      expect(table.list(object)[0].holders).to.deep.equal([{ server: "cs1", thread: "t1", count: 1 }]);
+      table.release(ref("t1"), "cs1");
+      await other;
     });
 
     it("should keep monitors, locks and semaphores of one key apart", async () => {

@@ -1,0 +1,89 @@
+/**
+ * NestedInvocations: the compute server's InvocationLink — what object code's `this.bind`,
+ * `ref.entry(args)` and `this.print` become once their syscall reaches the kernel.
+ *
+ *   bind(name)            the name server's binding of `name` (an object), its sysname
+ *   invoke(from, call)    a nested invocation on from's thread, depth + 1: here (cheapest,
+ *                         the default) or at `call.at` with compute.invoke; its value and
+ *                         where it ran. Errors come back as the named CloudsError thrown
+ *                         at the far end, keeping its server and stack (they are relayed
+ *                         as they are, hop by hop, up to the workstation).
+ *   print(from, text)     towards the thread's workstation (ThreadRoutes)
+ *
+ * A thread may re-enter an object it is already in (A -> B -> A): nothing here waits for
+ * the outer invocation, and the homes' monitors and locks are reentrant per thread id.
+ * Depth is bounded (MAX_INVOCATION_DEPTH): a runaway recursion fails with
+ * InvocationDepthError instead of exhausting the cluster.
+ */
+import type { ServerId, SysName, ThreadId } from "../../ra-kernel/ids.js";
+import type { InvocationLink } from "../../ra-kernel/kernel-syscalls.js";
+import type { SyscallContext } from "../../ra-kernel/isiba-pool.js";
+import type { SyscallArgs, SyscallResult } from "../../ra-kernel/isiba-messages.js";
+import type { InvocationInput } from "../../ra-kernel/user-object-manager.js";
+import type { ServerDirectory } from "../host/server-directory.js";
+import type { PeerCache } from "../transport/peer-cache.js";
+import { normalizePath } from "../name/name-directory.js";
+import { ServerUnreachableError } from "../transport/errors.js";
+import { ComputeClient, MAX_INVOCATION_DEPTH } from "./protocol.js";
+import { InvocationDepthError, UnknownNameError } from "./errors.js";
+import type { ThreadRoutes } from "./thread-routes.js";
+
+export interface NestedInvocationDeps {
+  /** This compute server. */
+  id: ServerId;
+  servers: ServerDirectory;
+  peers: PeerCache;
+  routes: ThreadRoutes;
+  /** Runs an invocation here (the UserObjectManager, counted as an invocation). */
+  runLocal(input: InvocationInput): Promise<unknown>;
+}
+
+export class NestedInvocations implements InvocationLink {
+  constructor(private readonly deps: NestedInvocationDeps) {}
+
+  async bind(name: string): Promise<SysName> {
+    const path = normalizePath(name);
+    const binding = await (await this.deps.servers.names()).lookup(path);
+    if (!binding || binding.kind !== "object" || !binding.sysname) {
+      throw new UnknownNameError(binding ? `${path} is a ${binding.kind}, not an object` : `no object named ${path}`, { path });
+    }
+    return binding.sysname;
+  }
+
+  async invoke(from: SyscallContext, call: SyscallArgs<"object.invoke">): Promise<SyscallResult<"object.invoke">> {
+    const depth = from.depth + 1;
+    checkDepth(from.thread, depth, `${call.entry} on ${call.target}`);
+    const thread = { id: from.thread, depth };
+    if (call.at === undefined || call.at === this.deps.id) {
+      const value = await this.deps.runLocal({ object: call.target, entry: call.entry, args: call.args, thread });
+      return { value, server: this.deps.id };
+    }
+    const compute = await this.computeClient(call.at as ServerId);
+    const reply = await compute.call("compute.invoke", { thread: from.thread, depth, target: call.target, entry: call.entry, args: call.args }, { timeoutMs: Infinity });
+    return { value: reply.value, server: reply.server };
+  }
+
+  async print(from: SyscallContext, text: string): Promise<SyscallResult<"thread.print">> {
+    return { delivered: await this.deps.routes.print(from.thread, text) };
+  }
+
+  private async computeClient(id: ServerId): Promise<ComputeClient> {
+    const address = await this.deps.servers.address(id);
+    try {
+      return new ComputeClient(await this.deps.peers.get(address));
+    } catch (err) {
+      this.deps.servers.forget(id);
+      throw new ServerUnreachableError(`compute server ${id} at ${address} is unreachable: ${(err as Error).message}`, { peer: id, address });
+    }
+  }
+}
+
+/** Refuses an invocation deeper than MAX_INVOCATION_DEPTH with a clear error. */
+export function checkDepth(thread: ThreadId | string, depth: number, what: string): void {
+  if (depth > MAX_INVOCATION_DEPTH) {
+    throw new InvocationDepthError(
+      `${what}: thread ${thread} would be ${depth} invocations deep (at most ${MAX_INVOCATION_DEPTH}; runaway recursion?)`,
+      { thread, depth },
+    );
+  }
+}
