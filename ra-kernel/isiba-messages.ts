@@ -29,10 +29,16 @@ export interface ClassRef {
   code?: string;
 }
 
+export type RunOp = "create" | "call" | "upgrade";
+
 export interface RunRequest {
   type: "run";
   id: number;
-  op: "create" | "call";
+  /**
+   * "create" runs the constructor, "call" an entry; "upgrade" adds the fields a newer class
+   * version initializes and the object lacks (fillNewFields), replying with their names.
+   */
+  op: RunOp;
   object: SysName;
   klass: ClassRef;
   entry: string;

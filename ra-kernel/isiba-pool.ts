@@ -24,7 +24,7 @@ import { fromWireError, toWireError, type WireError } from "./clouds-error.js";
 import type { SysName, ThreadId } from "./ids.js";
 import { DOORBELL_RUNG, type FaultReply, type FaultRequest } from "./fault-channel.js";
 import { Isiba } from "./isiba.js";
-import type { ClassRef, RunReply, RunRequest, SyscallCall, SyscallReply, SyscallRequest, WorkerMessage } from "./isiba-messages.js";
+import type { ClassRef, RunOp, RunReply, RunRequest, SyscallCall, SyscallReply, SyscallRequest, WorkerMessage } from "./isiba-messages.js";
 import type { SegmentFrames } from "./segment-frames.js";
 import type { AccessMode } from "./page-state.js";
 import { IsibaEndedError, UnknownSyscallError } from "./syscall-errors.js";
@@ -47,7 +47,7 @@ export interface SyscallContext {
 export type SyscallHandler = (ctx: SyscallContext, call: SyscallCall) => Promise<unknown>;
 
 export interface RunSpec {
-  op: "create" | "call";
+  op: RunOp;
   object: SysName;
   klass: { key: string; name: string; code: string };
   entry: string;

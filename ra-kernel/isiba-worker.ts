@@ -3,8 +3,9 @@
  *
  * Each RunRequest from the kernel thread is one isiba: it maps the object's segments
  * (MappedSegment over the kernel's shared frames), loads the class (ClassLoader), and
- * either runs the constructor (op "create") or calls an entry (op "call") on the object's
- * InstanceProxy. Field accesses fault pages in synchronously through the FaultChannel.
+ * either runs the constructor (op "create"), calls an entry (op "call") on the object's
+ * InstanceProxy, or fills in the fields a newer class version adds (op "upgrade").
+ * Field accesses fault pages in synchronously through the FaultChannel.
  * Several isibas may be in progress in one worker when entries await; code between two
  * awaits runs to completion.
  *
@@ -43,6 +44,7 @@ import { decodeRefs, encodeRefs } from "../objects/ref-codec.js";
 import { toPlain } from "../objects/to-plain.js";
 import { makeRef } from "../objects/ref.js";
 import { entriesOf } from "../objects/entry.js";
+import { fillNewFields } from "../objects/class-upgrade.js";
 
 const log = createDebug("ra:isiba-worker");
 const init = workerData as WorkerInit;
@@ -92,6 +94,7 @@ async function execute(req: RunRequest, store: PersistentStore): Promise<unknown
 async function callEntry(req: RunRequest, store: PersistentStore, context: InvocationContext): Promise<unknown> {
   const cls = loader.load(req.klass);
   const args = decodeRefs(req.args, refTo);
+  if (req.op === "upgrade") return fillNewFields(store, cls);
   if (req.op === "create") {
     constructWith(store, () => Reflect.construct(cls, args), context);
     return undefined;

@@ -8,6 +8,17 @@
  * isiba, and its dirty pages are written back to the homes before the result is returned —
  * also when the entry threw (its writes before the throw are kept, as documented).
  *
+ * Versioned upgrade: a class loaded again with changes gets a new version (DESIGN §5).
+ * Before an invocation runs, the object's class is checked against the newest registered
+ * version (asked of the source at most every `versionCheckMs` per class, and at once when the
+ * entry is unknown to the version loaded here, so a new entry works right after `load`;
+ * until then an invocation of an old entry may still run the old version). An object behind
+ * it is upgraded once, inside its monitor (so two compute servers never interleave): an
+ * isiba (op "upgrade") adds the fields the new version initializes and the object lacks
+ * (objects/class-upgrade.ts; existing fields are never touched), its pages are written
+ * back, then the home records the new version in the descriptor (never lowering it) and
+ * the object runs the new code from then on. The old version's code stays registered.
+ *
  * Synchronization (LockManager): an `exclusive` entry holds its object's monitor at the
  * home from before its isiba starts until its dirty pages were written back, so the next
  * holder sees its writes. After every invocation (returned or thrown) the locks its isiba
@@ -22,13 +33,29 @@ import { VirtualSpace } from "./virtual-space.js";
 import type { DsmClient } from "./dsm-client.js";
 import type { IsibaPool, RunFailure, RunOutcome } from "./isiba-pool.js";
 import { LockManager } from "./lock-manager.js";
-import type { DirtyPages } from "./isiba-messages.js";
+import type { DirtyPages, RunOp } from "./isiba-messages.js";
+import createDebug from "debug";
+
+const log = createDebug("ra:objects");
 
 /** Where descriptors and class code come from (the homes, through the compute server). */
 export interface ObjectSource {
   descriptor(sysname: SysName): Promise<ObjectDescriptor>;
   /** The given version of a class, or the latest when `version` is omitted. */
   classSegment(name: string, version?: number): Promise<ClassSegment>;
+  /** The newest registered version of a class (0: unknown). Absent: objects never upgrade. */
+  latestClassVersion?(name: string): Promise<number>;
+  /** Records at the object's home that it runs `classVersion` now (never lowers it); the stored descriptor. */
+  upgradeDescriptor?(sysname: SysName, classVersion: number): Promise<ObjectDescriptor>;
+}
+
+export interface UserObjectManagerOptions {
+  /**
+   * How long (ms) a class's newest version, once asked of the source, is trusted: a class
+   * loaded again reaches objects already loaded here within this time.
+   * @default 500
+   */
+  versionCheckMs?: number;
 }
 
 export interface InvocationInput {
@@ -47,6 +74,11 @@ interface LoadedObject {
 export class UserObjectManager {
   private readonly objects = new Map<SysName, Promise<LoadedObject>>();
   private readonly classes = new Map<string, Promise<ClassSegment>>();
+  /** Class name -> its newest version as last asked, and when. */
+  private readonly latest = new Map<string, { at: number; version: Promise<number> }>();
+  /** Upgrades in progress here, one per object. */
+  private readonly upgrading = new Map<SysName, Promise<LoadedObject>>();
+  private readonly versionCheckMs: number;
 
   constructor(
     private readonly pool: IsibaPool,
@@ -54,7 +86,10 @@ export class UserObjectManager {
     private readonly source: ObjectSource,
     /** Arbitrates exclusive entries and releases what invocations leave held. @default no homes: exclusive entries fail */
     private readonly locks: LockManager = new LockManager(),
-  ) {}
+    options: UserObjectManagerOptions = {},
+  ) {
+    this.versionCheckMs = options.versionCheckMs ?? 500;
+  }
 
   /** Objects whose O space is built here (their working set may be warm). */
   loadedObjects(): SysName[] {
@@ -62,7 +97,11 @@ export class UserObjectManager {
   }
 
   async invoke(input: InvocationInput): Promise<unknown> {
-    const obj = await this.load(input.object);
+    let obj = await this.loadCurrent(input.object, input.thread);
+    if (!obj.klass.entries.some((e) => e.name === input.entry) && this.latest.delete(obj.klass.name)) {
+      // Perhaps an entry of a version loaded since we last asked: ask now, not in versionCheckMs.
+      obj = await this.loadCurrent(input.object, input.thread);
+    }
     const sig = obj.klass.entries.find((e) => e.name === input.entry);
     const className = obj.klass.name;
     if (!sig) {
@@ -83,13 +122,13 @@ export class UserObjectManager {
     await this.execute(obj, "create", { object: descriptor.sysname, entry: "constructor", args, thread });
   }
 
-  private async execute(obj: LoadedObject, op: "create" | "call", input: InvocationInput, exclusive = false): Promise<unknown> {
+  private async execute(obj: LoadedObject, op: RunOp, input: InvocationInput, exclusive = false): Promise<unknown> {
     if (!exclusive) return this.run(obj, op, input);
     return this.locks.withMonitor(input.object, input.thread.id, () => this.run(obj, op, input));
   }
 
   /** Runs the isiba, writes its dirty pages back, then releases the locks it left held. */
-  private async run(obj: LoadedObject, op: "create" | "call", input: InvocationInput): Promise<unknown> {
+  private async run(obj: LoadedObject, op: RunOp, input: InvocationInput): Promise<unknown> {
     let outcome: RunOutcome;
     const since = this.dsm.dropMark;
     try {
@@ -113,6 +152,55 @@ export class UserObjectManager {
       await this.locks.releaseAll(outcome.isiba);
     }
     return outcome.value;
+  }
+
+  /** The object, upgraded first if a newer version of its class is registered. */
+  private async loadCurrent(sysname: SysName, thread: InvocationInput["thread"]): Promise<LoadedObject> {
+    const obj = await this.load(sysname);
+    const latest = await this.latestVersion(obj.klass.name);
+    if (latest <= obj.klass.version) return obj;
+    let p = this.upgrading.get(sysname);
+    if (!p) {
+      const now = await this.load(sysname);  // an upgrade may have finished meanwhile
+      if (latest <= now.klass.version) return now;
+      p = this.upgrade(now, latest, thread).finally(() => this.upgrading.delete(sysname));
+      this.upgrading.set(sysname, p);
+    }
+    return p;
+  }
+
+  /**
+   * Fills in the fields version `version` adds and records the version at the home, inside
+   * the object's monitor; the object as built for the version the home then holds.
+   */
+  private async upgrade(obj: LoadedObject, version: number, thread: InvocationInput["thread"]): Promise<LoadedObject> {
+    const sysname = obj.descriptor.sysname;
+    const klass = await this.classOf(obj.klass.name, version);
+    const input: InvocationInput = { object: sysname, entry: "upgrade", args: [], thread };
+    const descriptor = await this.locks.withMonitor(sysname, thread.id, async () => {
+      const added = (await this.run({ ...obj, klass }, "upgrade", input)) as string[];
+      log("%s: %s@%d -> @%d, new fields: %s", sysname, klass.name, obj.klass.version, version, added.join(", ") || "none");
+      return this.source.upgradeDescriptor!(sysname, version);
+    });
+    const upgraded = this.build(descriptor);
+    upgraded.catch(() => this.objects.delete(sysname));
+    this.objects.set(sysname, upgraded);
+    return upgraded;
+  }
+
+  /** The newest version of a class, asked at most every versionCheckMs (0 if it cannot be asked). */
+  private latestVersion(name: string): Promise<number> {
+    if (!this.source.latestClassVersion || !this.source.upgradeDescriptor) return Promise.resolve(0);
+    const now = performance.now();
+    const seen = this.latest.get(name);
+    if (seen && now - seen.at < this.versionCheckMs) return seen.version;
+    const version = this.source.latestClassVersion(name).catch((err: Error) => {
+      log("cannot ask the newest version of %s (no upgrade now): %s", name, err.message);
+      this.latest.delete(name);
+      return 0;
+    });
+    this.latest.set(name, { at: now, version });
+    return version;
   }
 
   private load(sysname: SysName): Promise<LoadedObject> {

@@ -14,6 +14,7 @@ import { connect } from "./client/cluster.js";
 import { runRepl } from "./repl.js";
 import { ShellSession, describeError } from "./shell-session.js";
 import { runRole, runRoles } from "./role-command.js";
+import { typeCheckClassFile } from "../objects/class-type-check.js";
 
 process.setSourceMapsEnabled(true);
 
@@ -24,7 +25,8 @@ const USAGE = `usage: clouds <command> [options]
   status [--dir D]                                   every server: role, address, pid, health, load
   shell [--dir D]                                    the interactive shell
   exec [--dir D] 'LINE'                              run one shell line
-  compile FILE.ts [--dir D]                          bundle and register the classes of a file
+  compile FILE.ts [--check] [--dir D]                bundle and register the classes of a file
+                                                     (--check: type-check it first, register nothing on errors)
   name-server | data-server | compute-server         run one role (multi-machine deployments):
       --id ID --dir D --name-server HOST:PORT [--host H] [--port P] --token-file F
   node --roles name,data,compute [...]               run several roles in one process
@@ -46,6 +48,7 @@ const OPTIONS = {
   token: { type: "string" },
   roles: { type: "string" },
   help: { type: "boolean", short: "h", default: false },
+  check: { type: "boolean", default: false },
 } as const;
 
 type Flags = ReturnType<typeof parse>["values"];
@@ -112,6 +115,14 @@ async function cmdExec(flags: Flags, line: string | undefined): Promise<number> 
 
 async function cmdCompile(flags: Flags, file: string | undefined): Promise<number> {
   if (!file) throw new Error("compile needs a file, e.g. clouds compile objects/examples/rectangle.ts");
+  if (flags.check) {
+    try {
+      await typeCheckClassFile(file);
+    } catch (err) {
+      console.error(`error: ${(err as Error).message}`);
+      return 1;
+    }
+  }
   return cmdExec(flags, `load ${JSON.stringify(file)}`);
 }
 

@@ -13,6 +13,7 @@ import { parseLine } from "./line-parser.js";
 import { helpText } from "./help.js";
 import type { Expr, ShellCommand } from "./shell-command.js";
 import { baseName, joinPath } from "../servers/name/name-directory.js";
+import { CLASSES_DIR } from "../servers/name/protocol.js";
 import { NameUnboundError } from "./client/errors.js";
 import { sysnameOfRemote } from "./client/remote.js";
 import { formatPageReport } from "./page-report-format.js";
@@ -148,9 +149,12 @@ export class ShellSession {
     if (b.kind !== "object" || !isSysName(b.sysname)) return [`${path}: ${b.kind}`, ...Object.entries(b.meta).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`)];
     const d = await this.cluster.describe(b.sysname);
     if (!d) return [`${path} -> ${b.sysname}: the object no longer exists at its home`];
+    // A newer version is registered: the object is upgraded to it on its next invocation.
+    const latest = (await this.cluster.lookup(`${CLASSES_DIR}/${d.className}`))?.meta.version;
+    const newer = typeof latest === "number" && latest > d.classVersion ? `, latest ${latest}` : "";
     return [
       `${path} -> ${d.sysname}`,
-      `  class     ${d.className} (version ${d.classVersion})`,
+      `  class     ${d.className} (version ${d.classVersion}${newer})`,
       `  home      ${d.home}`,
       `  data      ${d.segments.data}`,
       `  heap      ${d.segments.heap}`,

@@ -104,13 +104,52 @@ export class DataHomes implements HomeLink, ObjectSource {
     return d;
   }
 
+  /** Records at the object's home that it runs `classVersion` now (versioned upgrade). */
+  async upgradeDescriptor(sysname: SysName, classVersion: number): Promise<ObjectDescriptor> {
+    const d = await (await this.client(homeOf(sysname))).call("data.object.upgrade", { sysname, classVersion });
+    if (!d) throw new UnknownObjectError(`no object ${sysname} at its home ${homeOf(sysname)} (deleted?)`, { sysname });
+    return d;
+  }
+
+  /** The newest registered version of a class: the meta of its /sys/classes binding (0: none). */
+  async latestClassVersion(name: string): Promise<number> {
+    const binding = await (await this.servers.names()).lookup(`${CLASSES_DIR}/${name}`);
+    const version = (binding?.meta as { version?: unknown } | undefined)?.version;
+    return typeof version === "number" && Number.isInteger(version) ? version : 0;
+  }
+
   /**
    * A class's code segment: the name server binds /sys/classes/<name> to the code segment's
    * sysname, whose home stores every version. Latest version when `version` is omitted.
+   * A version's segment never changes, so it is fetched once and kept (`classes`); which
+   * version is the latest is asked of the name server each time (its binding's meta names
+   * it), so a class loaded a moment ago is what the next creation gets.
    */
   async classSegment(name: string, version?: number): Promise<ClassSegment> {
+    if (version !== undefined) return this.classVersion(name, version);
     const binding = await (await this.servers.names()).lookup(`${CLASSES_DIR}/${name}`);
-    const cls = binding?.sysname ? await (await this.client(homeOf(binding.sysname))).call("data.class.get", { name, version }) : null;
+    const latest = binding?.meta.version;
+    if (binding?.sysname && typeof latest === "number" && Number.isInteger(latest)) return this.classVersion(name, latest, binding.sysname);
+    return this.fetchClass(name, undefined, binding?.sysname ?? undefined);
+  }
+
+  /** Code segments by "name@version" (immutable once registered). */
+  private readonly classes = new Map<string, Promise<ClassSegment>>();
+
+  private classVersion(name: string, version: number, sysname?: SysName): Promise<ClassSegment> {
+    const key = `${name}@${version}`;
+    let p = this.classes.get(key);
+    if (!p) {
+      p = this.fetchClass(name, version, sysname);
+      p.catch(() => this.classes.delete(key));
+      this.classes.set(key, p);
+    }
+    return p;
+  }
+
+  private async fetchClass(name: string, version: number | undefined, sysname?: SysName): Promise<ClassSegment> {
+    if (!sysname) sysname = (await (await this.servers.names()).lookup(`${CLASSES_DIR}/${name}`))?.sysname ?? undefined;
+    const cls = sysname ? await (await this.client(homeOf(sysname))).call("data.class.get", { name, version }) : null;
     if (!cls) {
       const which = version === undefined ? "" : ` version ${version}`;
       throw new ClassNotFoundError(`no class ${name}${which} is registered (load its file first)`, { className: name, version: version ?? null });

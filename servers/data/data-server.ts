@@ -77,6 +77,7 @@ export class DataServer {
       case "data.object.create": return this.createObject(req.className, req.classVersion);
       case "data.object.get": return this.store.getObject(req.sysname);
       case "data.object.delete": return this.deleteObject(req.sysname);
+      case "data.object.upgrade": return this.upgradeObject(req.sysname, req.classVersion);
       case "data.object.list": return this.store.listObjects();
       case "data.class.register": return this.registerClass(req);
       case "data.class.get": return this.store.getClass(req.name, req.version);
@@ -117,6 +118,17 @@ export class DataServer {
     const removed = await this.store.deleteObject(sysname);
     if (desc) for (const s of Object.values(desc.segments)) this.home.forgetSegment(s);
     return { removed };
+  }
+
+  /**
+   * Records that an object now runs `classVersion` of its class (a versioned upgrade, done
+   * by the compute server that filled the new fields in). Never lowers the version, so two
+   * compute servers upgrading at once agree; the class itself may live at another home.
+   */
+  private async upgradeObject(sysname: SysName, classVersion: number): Promise<ObjectDescriptor | null> {
+    const desc = await this.store.upgradeObject(sysname, classVersion);
+    if (desc) log("object %s runs %s@%d", sysname, desc.className, desc.classVersion);
+    return desc;
   }
 
   private async registerClass(req: Extract<DataRequest, { kind: "data.class.register" }>): Promise<DataReplies["data.class.register"]> {

@@ -79,6 +79,14 @@ export class InMemorySegmentStore implements SegmentStore {
     return desc ? structuredClone(desc) : null;
   }
 
+  async upgradeObject(sysname: SysName, classVersion: number): Promise<ObjectDescriptor | null> {
+    this.assertOpen();
+    const desc = this.objects.get(sysname);
+    if (!desc) return null;
+    desc.classVersion = Math.max(desc.classVersion, classVersion);
+    return structuredClone(desc);
+  }
+
   listObjects(): ObjectDescriptor[] {
     this.assertOpen();
     return [...this.objects.values()]

@@ -18,6 +18,7 @@
  *   data.object.create  {className, classVersion}       -> ObjectDescriptor (class resolved by the caller)
  *   data.object.get     {sysname}                       -> ObjectDescriptor | null
  *   data.object.delete  {sysname}                       -> {removed}
+ *   data.object.upgrade {sysname, classVersion}         -> ObjectDescriptor | null (never lowers the version)
  *   data.object.list    {}                              -> ObjectDescriptor[]
  *   data.class.register {name, code, entries, sourceFile, sourceHash} -> {class (no code), created}
  *   data.class.get      {name, version?}                -> ClassSegment | null
@@ -103,6 +104,7 @@ export type DataRequest =
   | { kind: "data.object.create"; className: string; classVersion: number }
   | { kind: "data.object.get"; sysname: SysName }
   | { kind: "data.object.delete"; sysname: SysName }
+  | { kind: "data.object.upgrade"; sysname: SysName; classVersion: number }
   | { kind: "data.object.list" }
   | { kind: "data.class.register"; name: string; code: string; entries: EntrySignature[]; sourceFile: string; sourceHash: string }
   | { kind: "data.class.get"; name: string; version?: number }
@@ -122,6 +124,7 @@ export interface DataReplies {
   "data.object.create": ObjectDescriptor;
   "data.object.get": ObjectDescriptor | null;
   "data.object.delete": { removed: boolean };
+  "data.object.upgrade": ObjectDescriptor | null;
   "data.object.list": ObjectDescriptor[];
   "data.class.register": { class: ClassSummary; created: boolean };
   "data.class.get": ClassSegment | null;
@@ -156,6 +159,7 @@ export function decodeDataRequest(kind: string, body: unknown): DataRequest {
     case "data.lock.list": return { kind, object: sysname(kind, b, "object") };
     case "data.echo": return { kind, bytes: bytes(kind, b, "bytes", 1024 * 1024) };
     case "data.object.create": return { kind, className: className(kind, b, "className"), classVersion: int(kind, b, "classVersion", 1) };
+    case "data.object.upgrade": return { kind, sysname: sysname(kind, b, "sysname"), classVersion: int(kind, b, "classVersion", 1, 2 ** 31) };
     case "data.object.get":
     case "data.object.delete": return { kind, sysname: sysname(kind, b, "sysname") };
     case "data.class.register":

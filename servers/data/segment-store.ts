@@ -79,6 +79,11 @@ export interface SegmentStore {
   /** Stores a descriptor and its segments in one transaction; rejects if it exists. */
   createObject(desc: ObjectDescriptor, segments: SegmentRecord[]): Promise<void>;
   getObject(sysname: SysName): ObjectDescriptor | null;
+  /**
+   * Raises the object's class version to `classVersion` (a versioned upgrade); never lowers
+   * it. The descriptor as stored afterwards, or null if there is no such object.
+   */
+  upgradeObject(sysname: SysName, classVersion: number): Promise<ObjectDescriptor | null>;
   listObjects(): ObjectDescriptor[];
   /** Removes the descriptor, its segments and their pages in one transaction; false if absent. */
   deleteObject(sysname: SysName): Promise<boolean>;

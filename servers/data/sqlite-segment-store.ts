@@ -150,6 +150,16 @@ export class SqliteSegmentStore implements SegmentStore {
     return row ? objectDescriptorOf(row) : null;
   }
 
+  async upgradeObject(sysname: SysName, classVersion: number): Promise<ObjectDescriptor | null> {
+    this.assertOpen();
+    await this.writeTransaction(async (m) => {
+      const row = await m.findOneBy(ObjectEntity, { sysname });
+      if (row && row.classVersion < classVersion) await m.update(ObjectEntity, { sysname }, { classVersion });
+    });
+    debug("upgraded object %s to class version %d (if older)", sysname, classVersion);
+    return this.getObject(sysname);
+  }
+
   listObjects(): ObjectDescriptor[] {
     this.assertOpen();
     return (this.sql.listObjects.all() as ObjectEntity[]).map(objectDescriptorOf);

@@ -74,6 +74,14 @@ export function segmentStoreBehaviour(open: () => Promise<StoreFixture>): void {
       expect(store.listObjects()).to.deep.equal([desc]);
     });
 
+    it("should raise an object's class version and never lower it", async () => {
+      const { desc } = await created();
+      expect(await store.upgradeObject(desc.sysname, desc.classVersion + 2)).to.deep.equal({ ...desc, classVersion: desc.classVersion + 2 });
+      expect(await store.upgradeObject(desc.sysname, desc.classVersion + 1)).to.deep.equal({ ...desc, classVersion: desc.classVersion + 2 });
+      expect(store.getObject(desc.sysname)?.classVersion).to.equal(desc.classVersion + 2);
+      expect(await store.upgradeObject(newSysName(HOME), 2)).to.equal(null);
+    });
+
     it("should return null for an unknown object or segment", () => {
       expect(store.getObject(newSysName(HOME))).to.equal(null);
       expect(store.getSegment(newSysName(HOME))).to.equal(null);

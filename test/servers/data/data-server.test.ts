@@ -141,6 +141,12 @@ describe("DataServer", () => {
     expect(server.lockTable.list(obj.sysname).flatMap((l) => l.holders)).to.deep.equal([]);
   });
 
+  it("should raise an object's class version on data.object.upgrade, never lowering it", async () => {
+    expect(await call(cs1, "data.object.upgrade", { sysname: obj.sysname, classVersion: 3 })).to.include({ classVersion: 3 });
+    expect(await call(cs2, "data.object.upgrade", { sysname: obj.sysname, classVersion: 2 })).to.include({ classVersion: 3 });
+    expect(await call(cs1, "data.object.get", { sysname: obj.sysname })).to.include({ classVersion: 3 });
+  });
+
   it("should forget the pages of a deleted object", async () => {
     await fault(cs1, 0, "read");
     expect(await call(cs1, "data.object.delete", { sysname: obj.sysname })).to.deep.equal({ removed: true });
@@ -190,6 +196,8 @@ describe("DataServer", () => {
       ["data.pages", { segments: ["nope"] }, "segments"],
       ["data.object.create", { className: "no such!", classVersion: 1 }, "className"],
       ["data.object.create", { className: "Rectangle" }, "classVersion"],
+      ["data.object.upgrade", { sysname: "nope", classVersion: 2 }, "sysname"],
+      ["data.object.upgrade", { sysname: seg, classVersion: 0 }, "classVersion"],
     ] as const;
     for (const [kind, body, field] of bad) {
       try {
