@@ -27,16 +27,20 @@ import { NestedInvocations, checkDepth } from "./nested-invocations.js";
 import { ThreadRoutes } from "./thread-routes.js";
 import type { InvocationInput } from "../../ra-kernel/user-object-manager.js";
 import type { Peer } from "../transport/transport.js";
+import type { ServerInfo } from "../name/protocol.js";
 import type { ServerId, ThreadId } from "../../ra-kernel/ids.js";
 import type { RequestContext } from "../transport/transport.js";
 import type { HostContext, RoleService } from "../host/server-host.js";
 import { eventLoopLagMs, histogramFigures, labelled, snakeCase, type Figures } from "../host/metrics.js";
-import { decodeComputeRequest, type ComputeLoad, type ComputeReplies, type ComputeRequest, type ComputeStatus, type ProbeRequest } from "./protocol.js";
+import { decodeComputeRequest, wireValue, type ComputeLoad, type ComputeReplies, type ComputeRequest, type ComputeStatus, type ProbeRequest } from "./protocol.js";
 import { DataHomes } from "./data-homes.js";
 import { DeadlineExceededError } from "./errors.js";
 import { BadRequestError, ServerUnreachableError } from "../transport/errors.js";
 
 const log = createDebug("servers:compute");
+
+/** How long the list of data servers (homes for new objects) is reused. */
+const DATA_LIST_TTL_MS = 2000;
 
 /** Objects listed by name in /metrics (the busiest); the totals cover every object. */
 const METRICS_OBJECTS = 50;
@@ -97,7 +101,7 @@ export class ComputeServer implements RoleService {
     try {
       const value = await this.runHere({ object: req.target, entry: req.entry, args: req.args, thread: { id: req.thread, depth: req.depth } });
       await this.routes.flush(req.thread);
-      return { value, server: this.id, load: this.load() };
+      return { value: wireValue(value), server: this.id, load: this.load() };
     } catch (err) {
       await this.routes.flush(req.thread);
       throw err;
@@ -127,12 +131,27 @@ export class ComputeServer implements RoleService {
     return { descriptor, server: this.id };
   }
 
-  /** Round-robin over the registered data servers. */
+  /** Round-robin over the registered data servers (the list is kept DATA_LIST_TTL_MS). */
   private async pickHome(): Promise<ServerId> {
-    const data = await this.ctx.servers!.list("data");
-    if (data.length === 0) throw new ServerUnreachableError("no data server is registered", { peer: "data", address: "" });
-    data.sort((a, b) => a.id.localeCompare(b.id));
+    const data = await this.dataServers();
     return data[this.nextHome++ % data.length].id;
+  }
+
+  private dataList: { at: number; ids: Promise<ServerInfo[]> } | null = null;
+
+  /** The registered data servers by id, from the name server at most every DATA_LIST_TTL_MS. */
+  private async dataServers(): Promise<ServerInfo[]> {
+    if (!this.dataList || performance.now() - this.dataList.at > DATA_LIST_TTL_MS) {
+      const ids = this.ctx.servers!.list("data").then((list) => list.sort((a, b) => a.id.localeCompare(b.id)));
+      const entry = (this.dataList = { at: performance.now(), ids });
+      ids.catch(() => { if (this.dataList === entry) this.dataList = null; });
+    }
+    const data = await this.dataList.ids;
+    if (data.length === 0) {
+      this.dataList = null;
+      throw new ServerUnreachableError("no data server is registered", { peer: "data", address: "" });
+    }
+    return data;
   }
 
   /** Only a segment's home may take its pages back. */

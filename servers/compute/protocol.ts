@@ -4,7 +4,10 @@
  * homes, and thread output travelling back to its workstation. Decoded and validated here.
  *
  *   compute.invoke     {thread, depth, target, entry, args, deadline?} -> {value, server, load}
- *                      (arguments and value carry object references as { $ref: sysname })
+ *                      (arguments and value carry object references as { $ref: sysname } and
+ *                      bigint, Date, Map, Set, undefined in WireValue's tagged form: ComputeClient
+ *                      encodes arguments and decodes the value, decodeComputeRequest decodes
+ *                      arguments, the server encodes the value with `wireValue`)
  *   workstation.print  {thread, text}                                 -> {delivered}
  *                      (from a compute server down the thread's chain: forwarded up it; a
  *                      workstation's client answers the same message)
@@ -17,9 +20,10 @@
  */
 import { isServerId, isSysName, type PageNo, type ServerId, type SysName, type ThreadId } from "../../ra-kernel/ids.js";
 import type { ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
-import { UnknownMessageError } from "../transport/errors.js";
+import { BadRequestError, UnknownMessageError } from "../transport/errors.js";
 import { arr, asBody, check, int, oneOf, optInt, str, type Body } from "../transport/schema.js";
 import type { Peer, RequestOptions } from "../transport/transport.js";
+import { fromWire, toWire, WireValueError } from "../../objects/wire-value.js";
 
 export interface ComputeLoad {
   /** Isibas in progress. */
@@ -100,13 +104,13 @@ export function decodeComputeRequest(kind: string, body: unknown): ComputeReques
     case "compute.invoke":
       return {
         kind, thread: thread(kind, b), depth: int(kind, b, "depth", 0, 10_000), target: check(kind, b, "target", isSysName, "a sysname"),
-        entry: entryName(kind, b), args: arr(kind, b, "args", MAX_ARGS), deadline: optInt(kind, b, "deadline"),
+        entry: entryName(kind, b), args: wireArgs(kind, b), deadline: optInt(kind, b, "deadline"),
       };
     case "compute.create":
       return {
         kind, className: check(kind, b, "className", (v): v is string => typeof v === "string" && CLASS_NAME_RE.test(v), "a class name"), classVersion: optInt(kind, b, "classVersion", 1),
         home: b.home === undefined ? undefined : check(kind, b, "home", isServerId, "a server id"),
-        args: arr(kind, b, "args", MAX_ARGS), thread: thread(kind, b),
+        args: wireArgs(kind, b), thread: thread(kind, b),
       };
     case "compute.recall":
       return {
@@ -120,6 +124,22 @@ export function decodeComputeRequest(kind: string, body: unknown): ComputeReques
     case "workstation.print": return { kind, thread: thread(kind, b), text: str(kind, b, "text", MAX_PRINT_TEXT) };
     default: throw new UnknownMessageError(`compute server: unknown message kind '${kind}'`, { kind });
   }
+}
+
+/** An argument list (at most MAX_ARGS) decoded from its wire form. */
+function wireArgs(kind: string, b: Body): unknown[] {
+  const args = arr(kind, b, "args", MAX_ARGS);
+  try {
+    return fromWire(args) as unknown[];
+  } catch (err) {
+    if (!(err instanceof WireValueError)) throw err;
+    throw new BadRequestError(`${kind}: field 'args' holds a malformed value (${err.message})`, { kind, field: "args" });
+  }
+}
+
+/** A compute.invoke reply's value in wire form (what the server sends). */
+export function wireValue(value: unknown): unknown {
+  return toWire(value);
 }
 
 function sysnameAt(kind: string, field: string, value: unknown, i: number): SysName {
@@ -140,7 +160,13 @@ function probe(kind: string, b: Body): ProbeRequest {
 export class ComputeClient {
   constructor(readonly peer: Peer) {}
 
-  call<K extends keyof ComputeReplies>(kind: K, body: Omit<Extract<ComputeRequest, { kind: K }>, "kind">, options?: RequestOptions): Promise<ComputeReplies[K]> {
-    return this.peer.request<ComputeReplies[K]>(kind, body, options);
+  /** Arguments (invoke, create) leave in wire form; an invocation's value is decoded from it. */
+  async call<K extends keyof ComputeReplies>(kind: K, body: Omit<Extract<ComputeRequest, { kind: K }>, "kind">, options?: RequestOptions): Promise<ComputeReplies[K]> {
+    const carriesArgs = kind === "compute.invoke" || kind === "compute.create";
+    const wireBody = carriesArgs ? { ...body, args: toWire((body as unknown as { args: unknown[] }).args) } : body;
+    const reply = await this.peer.request<ComputeReplies[K]>(kind, wireBody, options);
+    if (kind !== "compute.invoke") return reply;
+    const r = reply as ComputeReplies["compute.invoke"];
+    return { ...r, value: fromWire(r.value) } as ComputeReplies[K];
   }
 }
