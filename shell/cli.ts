@@ -14,7 +14,6 @@ import { connect } from "./client/cluster.js";
 import { runRepl } from "./repl.js";
 import { ShellSession, describeError } from "./shell-session.js";
 import { runRole, runRoles } from "./role-command.js";
-import { typeCheckClassFile } from "../objects/class-type-check.js";
 
 process.setSourceMapsEnabled(true);
 
@@ -115,15 +114,7 @@ async function cmdExec(flags: Flags, line: string | undefined): Promise<number> 
 
 async function cmdCompile(flags: Flags, file: string | undefined): Promise<number> {
   if (!file) throw new Error("compile needs a file, e.g. clouds compile objects/examples/rectangle.ts");
-  if (flags.check) {
-    try {
-      await typeCheckClassFile(file);
-    } catch (err) {
-      console.error(`error: ${(err as Error).message}`);
-      return 1;
-    }
-  }
-  return cmdExec(flags, `load ${JSON.stringify(file)}`);
+  return cmdExec(flags, `load ${flags.check ? "--check " : ""}${JSON.stringify(file)}`);
 }
 
 async function cmdStatus(flags: Flags): Promise<number> {

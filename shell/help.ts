@@ -29,10 +29,13 @@ const ARGUMENTS = [
 
 export const HELP: Record<CommandKind, HelpEntry> = {
   load: {
-    usage: "load FILE",
+    usage: "load [--check] FILE",
     summary: "compile the classes in a .ts file and register them",
     details: "Bundles FILE with its relative imports and registers each class it exports.\n" +
-      "Quote FILE if it contains spaces: load \"my classes/shapes.ts\".",
+      "Loading a changed class registers a new version: existing objects keep their data and\n" +
+      "run the new code from their next invocation (info NAME shows the version).\n" +
+      "--check type-checks FILE first (needs the typescript package) and registers nothing\n" +
+      "if it has type errors. Quote FILE if it contains spaces: load \"my classes/shapes.ts\".",
   },
   new: {
     usage: "new Class Name[(args)]",

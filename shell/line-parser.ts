@@ -2,7 +2,7 @@
  * parseLine: one shell line -> one ShellCommand (shell-command.ts). Pure: no I/O, no
  * name resolution; the same grammar serves `clouds shell` and `clouds exec`.
  *
- *   load FILE | new Class Name[(args)] | [@server] Name.entry(args) [&]
+ *   load [--check] FILE | new Class Name[(args)] | [@server] Name.entry(args) [&]
  *   ls [PATH] | cd PATH | pwd | mv A B | rm NAME | info NAME | inspect NAME | pages NAME
  *   threads | kill ID | trace ID | servers | help [CMD] | exit | quit
  *
@@ -20,7 +20,7 @@ import { isServerId } from "../ra-kernel/ids.js";
 import { LineSyntaxError } from "./errors.js";
 import { HELP } from "./help.js";
 import { checkLineSize, isIdentifier, isObjectPath, isPath, isSpace, LiteralParser, show } from "./literal-parser.js";
-import type { CommandKind, Expr, ShellCommand } from "./shell-command.js";
+import type { CommandKind, Expr, LoadCommand, ShellCommand } from "./shell-command.js";
 
 /** What an operand must look like. */
 type OperandKind = "file" | "path" | "id" | "topic";
@@ -108,6 +108,7 @@ function parseCommand(p: LiteralParser): ShellCommand {
   const word = commandWord(p);
   if (word === "new") return parseNew(p);
   const command = word === undefined ? undefined : COMMANDS.get(word);
+  if (word === "load") return parseLoad(p, command!);
   if (command !== undefined) return parseOperands(p, command);
   if (p.peek() === "@") return parseHinted(p);
   return parseInvoke(p, undefined);
@@ -126,8 +127,7 @@ function commandWord(p: LiteralParser): string | undefined {
 
 // ---- commands with operands ----------------------------------------------------------
 
-function parseOperands(p: LiteralParser, command: CommandSpec): ShellCommand {
-  const operands = readOperands(p);
+function parseOperands(p: LiteralParser, command: CommandSpec, operands = readOperands(p)): ShellCommand {
   const max = command.operands.length;
   const min = max - (command.optional ?? 0);
   const message = `${command.needs}: ${HELP[command.kind].usage}`;
@@ -138,6 +138,16 @@ function parseOperands(p: LiteralParser, command: CommandSpec): ShellCommand {
   }
   operands.forEach((operand, i) => checkOperand(p, command.operands[i], operand));
   return command.build(operands.map((o) => o.text));
+}
+
+const CHECK_FLAG = "--check";
+
+/** `load [--check] FILE` (the flag before or after the file): type-check before registering. */
+function parseLoad(p: LiteralParser, command: CommandSpec): ShellCommand {
+  const operands = readOperands(p);
+  const files = operands.filter((o) => o.text !== CHECK_FLAG);
+  const load = parseOperands(p, command, files) as LoadCommand;
+  return files.length < operands.length ? { ...load, check: true } : load;
 }
 
 function readOperands(p: LiteralParser): Operand[] {

@@ -26,8 +26,8 @@ export type Expr =
 
 /** A blank line or a `#` comment line: nothing to do. */
 export interface EmptyCommand { kind: "empty" }
-/** `load FILE`: compile a class file and register its classes. */
-export interface LoadCommand { kind: "load"; file: string }
+/** `load [--check] FILE`: compile a class file (type-check it first with --check) and register its classes. */
+export interface LoadCommand { kind: "load"; file: string; check?: true }
 /** `new Class Name(args)`: create an object, run its constructor, bind Name. */
 export interface NewCommand { kind: "new"; className: string; name: string; args: Expr[] }
 /** `[@server] Name.entry(args) [&]`: invoke an entry point. */

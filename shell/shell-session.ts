@@ -43,7 +43,7 @@ export class ShellSession {
       case "empty": return [];
       case "exit": throw new ExitSignal();
       case "help": return [helpText(cmd.command)];
-      case "load": return this.load(cmd.file);
+      case "load": return this.load(cmd.file, cmd.check === true);
       case "new": return this.create(cmd.className, cmd.name, cmd.args);
       case "invoke": return this.invoke(cmd);
       case "ls": return this.ls(cmd.path);
@@ -66,8 +66,8 @@ export class ShellSession {
     return joinPath(this.cwd, name);
   }
 
-  private async load(file: string): Promise<string[]> {
-    const results = await this.cluster.load(file);
+  private async load(file: string, check: boolean): Promise<string[]> {
+    const results = await this.cluster.load(file, { check });
     return results.map((r) => {
       const entries = `${r.entries} entry point${r.entries === 1 ? "" : "s"}`;
       if (!r.created) return `class ${r.name} unchanged (version ${r.version}, ${entries})`;

@@ -27,6 +27,7 @@ import { homeOf, newThreadId, type ServerId, type SysName } from "../../ra-kerne
 import { NameExistsError } from "../../servers/name/errors.js";
 import type { ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import { compileClassFile } from "../../objects/class-compiler.js";
+import { typeCheckClassFile } from "../../objects/class-type-check.js";
 import { SocketIoTransport } from "../../servers/transport/socket-io-transport.js";
 import { PeerCache } from "../../servers/transport/peer-cache.js";
 import { ServerUnreachableError } from "../../servers/transport/errors.js";
@@ -52,6 +53,11 @@ export interface LoadResult {
   version: number;
   entries: number;
   created: boolean;
+}
+
+export interface LoadOptions {
+  /** Type-check the file (and its imports) first; on errors throw CompileError, register nothing. @default false */
+  check?: boolean;
 }
 
 export interface InvokeOptions {
@@ -139,7 +145,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   }
 
   /** Compiles a class file and registers each of its classes (a changed class gets a new version). */
-  async load(file: string): Promise<LoadResult[]> {
+  async load(file: string, options: LoadOptions = {}): Promise<LoadResult[]> {
+    if (options.check) await typeCheckClassFile(file);
     const compiled = await compileClassFile(file);
     const data = await this.dataServer();
     const names = await this.names();

@@ -4,6 +4,8 @@
  * invocation (on either compute server), run the new entries, and `info` shows the version.
  */
 import { expect } from "chai";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { TestCluster } from "../support/test-cluster.js";
 import { REPO_ROOT } from "../support/compiled-examples.js";
@@ -64,5 +66,30 @@ describe("Class upgrade (integration, real processes)", function () {
     const fresh = await client.create<Evolving>("Evolving", "Ev3", [9]);
     expect(await fresh.at("cs2").read()).to.deep.equal({ a: 9, b: "one", c: 7, tags: ["v2"] });
     expect((await cluster.exec("info Ev3")).stdout).to.match(/class\s+Evolving \(version 2\)/);
+  });
+
+  it("should register nothing when load --check finds type errors, and load the file once they are fixed", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "clouds-check-"));
+    try {
+      const file = path.join(dir, "typed.ts");
+      const source = (body: string): string => [
+        'import { CloudsObject, entry } from "clouds-ts";',
+        "export class Typed extends CloudsObject {",
+        "  n = 0;",
+        `  @entry set(v: number): void { ${body} }`,
+        "}",
+      ].join("\n");
+      writeFileSync(file, source('this.n = "text";'));
+      const bad = await cluster.exec(`load --check ${file}`);
+      expect(bad.code).to.equal(1);
+      expect(bad.stderr).to.match(/typed\.ts:4:\d+: error TS2322: Type 'string' is not assignable to type 'number'/);
+      expect(await client.lookup("/sys/classes/Typed")).to.equal(null);
+
+      writeFileSync(file, source("this.n = v;"));
+      const good = await cluster.exec(`load --check ${file}`);
+      expect(good.stdout.trim()).to.equal("class Typed registered (1 entry point)");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -64,12 +64,18 @@ describe("ShellSession", () => {
         "class Circle unchanged (version 3, 1 entry point)",
         "class Square upgraded to version 2 (0 entry points)",
       ]);
-      expect(cluster.callsOf("load")).to.deep.equal([["objects/examples/rectangle.ts"]]);
+      expect(cluster.callsOf("load")).to.deep.equal([["objects/examples/rectangle.ts", false]]);
     });
 
     it("should pass a quoted file name as written", async () => {
       await ok('load "my classes/shapes.ts"');
-      expect(cluster.callsOf("load")).to.deep.equal([["my classes/shapes.ts"]]);
+      expect(cluster.callsOf("load")).to.deep.equal([["my classes/shapes.ts", false]]);
+    });
+
+    it("should ask for a type check with --check, before or after the file", async () => {
+      await ok("load --check a.ts");
+      await ok("load b.ts --check");
+      expect(cluster.callsOf("load")).to.deep.equal([["a.ts", true], ["b.ts", true]]);
     });
   });
 

@@ -76,8 +76,8 @@ export class FakeCluster {
     return d;
   }
 
-  async load(file: string): Promise<LoadResult[]> {
-    this.record("load", file);
+  async load(file: string, options: { check?: boolean } = {}): Promise<LoadResult[]> {
+    this.record("load", file, options.check === true);
     return this.loadResults;
   }
 
