@@ -20,12 +20,23 @@
  * or changes the free lists in between, so two isibas allocating in one object at once
  * cannot corrupt them.
  *
+ * Reclamation: a block is freed when the cell owning it is overwritten or removed. A
+ * string, bigint, bytes or reference block goes back on its free list at once (its value
+ * was decoded into a JS value when read). A container (array, object, Map, Set) removed
+ * during an invocation is freed when the invocation ends (DeferredFrees, queued per
+ * invocation, run by the isiba once the result is plain, also when the entry threw): views
+ * of it read before the removal stay readable until then. An isiba that dies before that
+ * leaks the queued blocks (never corrupts the heap).
+ *
  * What remains (documented, not enforced): a freed block goes back on its free list at
  * once. An isiba on another compute server still reading the old value (it read a cell,
  * then reads the block in a second access) may then read a reused block: it sees other
  * bytes, never a torn cell, and cannot corrupt the heap; containers carry a serial in their
  * cell and header so such a reader gets a stale-view error instead of another container.
  * Values overwritten under concurrent readers need the object's locks for a consistent read.
+ * Structural edits of one container by two isibas at once (say two `shift`s on different
+ * compute servers without a lock) may each free the same removed cell: the second free is
+ * caught ("double free") unless the block was reused in between. Hold a lock.
  */
 import type { MappedSegment } from "../ra-kernel/mapped-segment.js";
 import { PAGE_SIZE } from "../ra-kernel/ids.js";

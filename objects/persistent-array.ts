@@ -10,20 +10,27 @@
  * Cells at or past `length` hold garbage: whatever makes the array longer writes them.
  *
  * The view is a Proxy over a real (empty) array, so `Array.isArray(view)` is true and every
- * Array.prototype method works through the traps (get/set/delete/length); `push` has a fast
- * path. Element writes are checked first (StorableValue) and leave the array unchanged when
- * they throw. A view holds the header address and the serial: if the array has been
- * replaced since (its field reassigned), any use throws instead of touching a reused block.
+ * Array.prototype method works: reading ones through the traps (get/has/length), the
+ * mutating ones (push pop shift unshift splice reverse sort fill copyWithin) natively on
+ * raw cells (array-edits.ts): surviving elements move with their blocks, never re-encoded;
+ * removed elements come back as plain copies. Element writes are checked first
+ * (StorableValue) and leave the array unchanged when they throw. A view holds the header
+ * address and the serial: if the array has been freed since (its field reassigned, or it
+ * was an element removed, once the invocation that removed it has ended: DeferredFrees),
+ * any use throws instead of touching a reused block.
  * Array operations are not atomic across isibas: several accesses each (use locks).
  */
 import type { Heap } from "./heap.js";
 import { CELL_SIZE, decodeCell, encodeCell, freeCell, ownsBlocks, readCell, writeCell } from "./value-cell.js";
 import { checkValue, isPrimitive } from "./storable-value.js";
 import { cachedView, newSerial, StaleViewError, toIndex } from "./heap-views.js";
+import { ARRAY_METHODS } from "./array-edits.js";
 
 const MAGIC = 0x52524150;
 const HEADER = 20;
 const MIN_CAPACITY = 8;
+/** The longest JS array (and so persistent array). */
+const MAX_LENGTH = 0xffff_ffff;
 /** Cells copied or scanned per access when growing, freeing or copying out. */
 const CHUNK_CELLS = 16384;
 
@@ -33,7 +40,7 @@ const pushCell = new Uint8Array(16); // CELL_SIZE (not yet defined here: value-c
 const pushView = new DataView(pushCell.buffer);
 const hv = new DataView(hdr.buffer);
 
-interface Header {
+export interface Header {
   length: number;
   capacity: number;
   cells: number;
@@ -93,12 +100,17 @@ export function handleOf(value: unknown): ArrayHandle | undefined {
   return typeof value === "object" && value !== null ? handles.get(value) : undefined;
 }
 
-/** Operations on one array in the heap (what the view's traps call). */
+/** Operations on one array in the heap (what the view's traps and methods call). */
 export class ArrayHandle {
   constructor(readonly heap: Heap, readonly addr: number, readonly serial: number, readonly path: string) {}
 
   get length(): number {
     return readHeader(this.heap, this.addr, this.serial).length;
+  }
+
+  /** The header, checked (StaleViewError if the array is gone). */
+  header(): Header {
+    return readHeader(this.heap, this.addr, this.serial);
   }
 
   get(i: number): unknown {
@@ -119,6 +131,7 @@ export class ArrayHandle {
     const h = readHeader(this.heap, this.addr, this.serial);
     for (let k = 0; k < items.length; k++) if (!isPrimitive(items[k])) checkValue(items[k], `${this.path}[${h.length + k}]`);
     const length = h.length + items.length;
+    if (length > MAX_LENGTH) throw new RangeError(`Invalid array length: ${length}`);
     if (length > h.capacity) this.grow(h, length);
     const one = items.length === 1;
     const buf = one ? pushCell : new Uint8Array(items.length * CELL_SIZE);
@@ -140,6 +153,48 @@ export class ArrayHandle {
     } else if (length > h.length) this.extend(h, length);
   }
 
+  // Raw cells (array-edits.ts): 16 bytes an element, moved with what they own, never decoded.
+
+  /** Makes room for `length` cells (the array's length is unchanged); updates `h`. */
+  reserve(h: Header, length: number): void {
+    if (length > MAX_LENGTH) throw new RangeError(`Invalid array length: ${length}`);
+    if (length > h.capacity) this.grow(h, length);
+  }
+
+  /** A copy of the raw cells [from, from + count). */
+  readCells(h: Header, from: number, count: number): Uint8Array {
+    const out = new Uint8Array(count * CELL_SIZE);
+    for (let at = 0; at < count; at += CHUNK_CELLS) {
+      const n = Math.min(CHUNK_CELLS, count - at);
+      out.set(this.heap.mem.read(h.cells + (from + at) * CELL_SIZE, n * CELL_SIZE), at * CELL_SIZE);
+    }
+    return out;
+  }
+
+  /** Writes raw cells at element `at` (the caller frees what the overwritten cells owned). */
+  writeCells(h: Header, at: number, bytes: Uint8Array): void {
+    for (let off = 0; off < bytes.length; off += CHUNK_CELLS * CELL_SIZE) {
+      this.heap.mem.write(h.cells + at * CELL_SIZE + off, bytes.subarray(off, off + CHUNK_CELLS * CELL_SIZE));
+    }
+  }
+
+  /** Moves `count` raw cells from element `from` to element `to` (the ranges may overlap). */
+  moveCells(h: Header, from: number, to: number, count: number): void {
+    if (count === 0 || from === to) return;
+    const chunks = Math.ceil(count / CHUNK_CELLS);
+    for (let c = 0; c < chunks; c++) {
+      const k = to < from ? c : chunks - 1 - c; // moving down: first chunk first; up: last first
+      const n = Math.min(CHUNK_CELLS, count - k * CHUNK_CELLS);
+      const bytes = this.heap.mem.read(h.cells + (from + k * CHUNK_CELLS) * CELL_SIZE, n * CELL_SIZE);
+      this.heap.mem.write(h.cells + (to + k * CHUNK_CELLS) * CELL_SIZE, bytes);
+    }
+  }
+
+  /** Sets the length field only (the cells below it must be valid). */
+  writeLength(length: number): void {
+    this.heap.mem.setU32(this.addr + 8, length);
+  }
+
   /** Makes the array `length` long, the new elements undefined (zero cells). */
   private extend(h: Header, length: number): void {
     if (length > h.capacity) this.grow(h, length);
@@ -152,7 +207,7 @@ export class ArrayHandle {
 
   /** Moves the cells to a block of at least `need` cells (doubling); updates `h` and the header. */
   private grow(h: Header, need: number): void {
-    const capacity = Math.max(MIN_CAPACITY, h.capacity * 2, need);
+    const capacity = Math.min(MAX_LENGTH, Math.max(MIN_CAPACITY, h.capacity * 2, need));
     const cells = this.heap.alloc(capacity * CELL_SIZE);
     for (let from = 0; from < h.length; from += CHUNK_CELLS) {
       const n = Math.min(CHUNK_CELLS, h.length - from);
@@ -167,14 +222,14 @@ export class ArrayHandle {
 }
 
 function makeView(handle: ArrayHandle): unknown[] {
-  const push = (...items: unknown[]): number => handle.push(items);
   const proxy = new Proxy<unknown[]>([], {
     get(target, key, receiver) {
       if (typeof key === "string") {
         const i = toIndex(key);
         if (i >= 0) return handle.get(i);
         if (key === "length") return handle.length;
-        if (key === "push") return push;
+        const method = ARRAY_METHODS.get(key);
+        if (method) return method;
       }
       return Reflect.get(target, key, receiver);
     },

@@ -9,8 +9,9 @@
  * object, Map, Set) lives in heap blocks whose header address is the payload; `aux` is the
  * container's serial, also in its header, so a view never mistakes a reused block for its
  * container (see PersistentArray, HeapTable). A cell owns what it points to: writing a cell
- * frees (deeply) what the old value owned. Tags are part of the stored format: never
- * renumber, only append.
+ * frees (deeply) what the old value owned — a container at the end of the invocation
+ * (DeferredFrees), so a view read before the write stays readable until then. Tags are
+ * part of the stored format: never renumber, only append.
  *
  * A cell is read and written whole, as one pinned access (MappedSegment `readInto` and
  * `exchange`), so an isiba never sees another's new tag with an old payload or half an f64.
@@ -30,6 +31,7 @@ import * as PersistentArray from "./persistent-array.js";
 import * as PersistentRecord from "./persistent-record.js";
 import * as PersistentMap from "./persistent-map.js";
 import * as PersistentSet from "./persistent-set.js";
+import { freeContainer } from "./deferred-frees.js";
 
 export const CELL_SIZE = 16;
 
@@ -150,13 +152,19 @@ export function encodeCell(view: DataView, off: number, heap: Heap, value: unkno
   }
 }
 
-/** Frees (deeply) what the cell at `view[off]` owns. */
+/**
+ * Frees (deeply) what the cell at `view[off]` owns. A container is freed through
+ * DeferredFrees: inside an invocation at its end, so views of it read until then.
+ */
 export function freeCell(heap: Heap, view: DataView, off: number): void {
   const tag = view.getUint32(off, true);
   if (tag <= Tag.NUMBER || tag === Tag.DATE) return;
   const payload = view.getUint32(off + 8, true);
   if (tag === Tag.STRING || tag === Tag.BIGINT || tag === Tag.REF || tag === Tag.BYTES) heap.free(payload);
-  else if (tag >= Tag.ARRAY && tag <= Tag.SET) containerModule(tag).free(heap, payload);
+  else if (tag >= Tag.ARRAY && tag <= Tag.SET) {
+    const module = containerModule(tag);
+    freeContainer(() => module.free(heap, payload));
+  }
 }
 
 /** Whether a cell's tag owns heap blocks (so the cell must be freed when overwritten). */
