@@ -10,7 +10,8 @@
  *   2. every field the scratch object then has and the real object lacks is copied in
  *      (as plain values: containers become new heap containers of the real object).
  *
- * Field initializers always run (they run before the constructor body); a constructor body
+ * @volatile fields are not persistent: the scratch proxy keeps them apart (FieldRouter), so
+ * they are never copied in. Field initializers always run (they run before the constructor body); a constructor body
  * that needs its arguments or the runtime may throw, which is ignored: the fields assigned
  * before the throw still count. Existing fields are never overwritten and no field is ever
  * removed, so the operation is idempotent — two compute servers upgrading one object (each
@@ -18,16 +19,12 @@
  *
  * Rules: runs inside an isiba worker (or a unit test); touches only `store` and its scratch.
  */
-import { MappedSegment, type PageFaulter } from "../ra-kernel/mapped-segment.js";
-import { PageState } from "../ra-kernel/page-state.js";
-import { SegmentFrames } from "../ra-kernel/segment-frames.js";
-import { SEGMENT_MAX_PAGES } from "../ra-kernel/segment.js";
-import type { SysName } from "../ra-kernel/ids.js";
 import { constructWith } from "./clouds-object.js";
-import { PersistentStore } from "./persistent-store.js";
+import type { PersistentStore } from "./persistent-store.js";
+import { scratchStore } from "./scratch-store.js";
 import { toPlain } from "./to-plain.js";
 
-/** Adds the fields `cls`'s initializers define that `store` lacks; their names. */
+/** Adds the persistent fields `cls`'s initializers define that `store` lacks; their names. */
 export function fillNewFields(store: PersistentStore, cls: new (...args: unknown[]) => unknown): string[] {
   const scratch = scratchStore();
   try {
@@ -42,15 +39,4 @@ export function fillNewFields(store: PersistentStore, cls: new (...args: unknown
     added.push(name);
   }
   return added;
-}
-
-/** A PersistentStore over zero-filled in-memory pages of its own. */
-function scratchStore(): PersistentStore {
-  const segment = (name: string, maxPages: number): MappedSegment => {
-    const frames = new SegmentFrames(`scratch:${name}` as SysName, maxPages);
-    // Every page is private to the scratch: its first fault makes it a writable zero page.
-    const faulter: PageFaulter = { fault: (_s, page) => frames.install(page, null, PageState.WRITE) };
-    return new MappedSegment(frames.share(), faulter);
-  };
-  return new PersistentStore(segment("data", SEGMENT_MAX_PAGES.data), segment("heap", SEGMENT_MAX_PAGES.heap));
 }

@@ -43,16 +43,17 @@ import { markRef } from "./object-ref.js";
 import { formatWithOptions } from "node:util";
 
 /** The object whose constructor is about to run (set by the isiba). */
-let constructing: { store: PersistentStore; context?: InvocationContext } | null = null;
+let constructing: { store: PersistentStore; context?: InvocationContext; volatileStore?: PersistentStore } | null = null;
 
 const MAX_PERMITS = 1_000_000;
 
 /**
  * Runs `create` (which calls the class's constructor) with `store` as the new object's
- * memory and `context` as the constructor's invocation (so it may use locks).
+ * memory, `context` as the constructor's invocation (so it may use locks) and
+ * `volatileStore` as its volatile heap (the @volatile fields).
  */
-export function constructWith<T>(store: PersistentStore, create: () => T, context?: InvocationContext): T {
-  constructing = { store, context };
+export function constructWith<T>(store: PersistentStore, create: () => T, context?: InvocationContext, volatileStore?: PersistentStore): T {
+  constructing = { store, context, volatileStore };
   try {
     return create();
   } finally {
@@ -70,7 +71,7 @@ export abstract class CloudsObject {
           `or cluster.create(), not with the new operator`,
       );
     }
-    return instanceProxy(pending.store, new.target.prototype, pending.context);
+    return instanceProxy(pending.store, new.target.prototype, pending.context, pending.volatileStore);
   }
 
   /** Waits (FIFO, at the object's home) for the lock `key` of this object; its handle. */

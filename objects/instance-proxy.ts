@@ -6,6 +6,10 @@
  * PersistentStore. Field initializers (`x = 0`) arrive as defineProperty, assignments as set;
  * both store the value (or throw TypeError naming the field, leaving the object unchanged).
  *
+ * A field marked @volatile lives in `volatileStore` instead (the object's volatile heap on
+ * this compute server). Without one (unit tests, tools, a constructor run on a scratch
+ * store), the volatile fields get a scratch store of their own, private to this proxy.
+ *
  * Rules: a name that is a method of the class is never a field (assigning to it throws);
  * symbol-keyed properties and accessors cannot be persistent; `#private` fields are not
  * supported (they would live on the proxy, not in object memory: use TS `private`).
@@ -16,7 +20,10 @@
  * tests, tools) refuses those methods with OutsideInvocationError.
  */
 import { NO_FIELD, type PersistentStore } from "./persistent-store.js";
+import { FieldRouter, type FieldStore } from "./field-router.js";
 import { INVOCATION, type InvocationContext } from "./invocation-context.js";
+import { volatileFieldsOf } from "./volatile.js";
+import { scratchStore } from "./scratch-store.js";
 
 const methodNames = new WeakMap<object, Set<string>>();
 
@@ -35,8 +42,10 @@ function methodsOf(proto: object): Set<string> {
   return names;
 }
 
-export function instanceProxy<T extends object>(store: PersistentStore, proto: object, context?: InvocationContext): T {
+export function instanceProxy<T extends object>(persistent: PersistentStore, proto: object, context?: InvocationContext, volatileStore?: PersistentStore): T {
   const methods = methodsOf(proto);
+  const volatileNames = volatileFieldsOf((proto as { constructor: object }).constructor);
+  const store: FieldStore = volatileNames.size === 0 ? persistent : new FieldRouter(persistent, volatileNames, () => (volatileStore ??= scratchStore("volatile")));
   const className = (proto as { constructor?: { name?: string } }).constructor?.name ?? "object";
   const refuse = (key: string | symbol, what: string): never => {
     throw new TypeError(`${className}.${String(key)}: ${what}`);

@@ -2,7 +2,8 @@
  * Messages between the kernel thread and isiba workers (structured-cloned over the worker's
  * parentPort; page faults use the separate FaultChannel).
  *
- *   kernel -> worker   RunRequest (start an isiba), SyscallReply (answer to a syscall)
+ *   kernel -> worker   RunRequest (start an isiba), SyscallReply (answer to a syscall),
+ *                      ForgetSegments (an object's volatile heap was discarded)
  *   worker -> kernel   RunReply (an isiba is done), SyscallRequest (object code asks)
  *
  * The kernel sends a class's code and a segment's SharedArrayBuffers to a worker only the
@@ -47,6 +48,14 @@ export interface RunRequest {
   data: SegmentShare | SysName;
   heap: SegmentShare | SysName;
   thread: { id: ThreadId; depth: number };
+  /** The object's current volatile activation here (VolatileHeaps): its frames via "volatile.map". */
+  volatileGen: number;
+}
+
+/** Kernel -> worker: an object's volatile activation ended; drop these segments. */
+export interface ForgetSegments {
+  type: "forget";
+  segments: SysName[];
 }
 
 export interface DirtyPages {
@@ -91,6 +100,11 @@ export interface Syscalls {
   "object.invoke": { args: { target: SysName; entry: string; args: unknown[]; at?: string }; result: { value: unknown; server: string } };
   /** Text for the workstation that started the thread (wherever the thread is now). */
   "thread.print": { args: { text: string }; result: { delivered: boolean } };
+  /**
+   * The frames of the object's volatile activation `gen` (a share the first time this worker
+   * maps them, else the sysname). Served by the IsibaPool itself, not the kernel's handler.
+   */
+  "volatile.map": { args: { gen: number }; result: { data: SegmentShare | SysName; heap: SegmentShare | SysName } };
 }
 
 export type SyscallOp = keyof Syscalls;
@@ -118,5 +132,5 @@ export interface SyscallReply {
   error?: WireError;
 }
 
-export type KernelMessage = RunRequest | SyscallReply;
+export type KernelMessage = RunRequest | SyscallReply | ForgetSegments;
 export type WorkerMessage = RunReply | SyscallRequest;

@@ -14,6 +14,12 @@
  * A syscall of an isiba that already replied is refused (IsibaEndedError): what it would
  * take could never be released.
  *
+ * Volatile heaps (VolatileHeaps): the pool counts the isibas in each object; each RunRequest
+ * names the object's current activation (`volatileGen`). A worker whose class has
+ * `@volatile` fields asks for that activation's frames with the pool-internal syscall
+ * "volatile.map"; faults on them are served here (zero pages, no message); when the last
+ * isiba of the object is done, the workers that mapped them are told to forget them.
+ *
  * Placement inside the pool: the worker with the fewest isibas in progress.
  * If a worker dies, its in-flight isibas fail and a replacement is started.
  */
@@ -24,10 +30,11 @@ import { fromWireError, toWireError, type WireError } from "./clouds-error.js";
 import type { SysName, ThreadId } from "./ids.js";
 import { DOORBELL_RUNG, type FaultReply, type FaultRequest } from "./fault-channel.js";
 import { Isiba } from "./isiba.js";
-import type { ClassRef, RunOp, RunReply, RunRequest, SyscallCall, SyscallReply, SyscallRequest, WorkerMessage } from "./isiba-messages.js";
+import type { ClassRef, ForgetSegments, RunOp, RunReply, RunRequest, SyscallCall, SyscallReply, SyscallRequest, SyscallResult, WorkerMessage } from "./isiba-messages.js";
 import type { SegmentFrames } from "./segment-frames.js";
 import type { AccessMode } from "./page-state.js";
 import { IsibaEndedError, UnknownSyscallError } from "./syscall-errors.js";
+import { VolatileHeaps } from "./volatile-heaps.js";
 
 const log = createDebug("ra:isiba-pool");
 
@@ -85,6 +92,7 @@ class WorkerSlot {
 
 export class IsibaPool {
   private readonly slots: WorkerSlot[] = [];
+  readonly volatile = new VolatileHeaps();
   private nextId = 1;
   private closing = false;
 
@@ -106,11 +114,17 @@ export class IsibaPool {
   async run(spec: RunSpec): Promise<RunOutcome> {
     const slot = this.pickSlot();
     const isiba = new Isiba(this.nextId++, spec.thread.id, spec.object, spec.entry);
-    const reply = await new Promise<RunReply>((resolve) => {
-      slot.pending.set(isiba.id, { isiba, depth: spec.thread.depth, resolve });
-      isiba.moveTo("running");
-      slot.worker.postMessage(this.request(slot, isiba.id, spec));
-    });
+    const gen = this.volatile.enter(spec.object);
+    let reply: RunReply;
+    try {
+      reply = await new Promise<RunReply>((resolve) => {
+        slot.pending.set(isiba.id, { isiba, depth: spec.thread.depth, resolve });
+        isiba.moveTo("running");
+        slot.worker.postMessage(this.request(slot, isiba.id, spec, gen));
+      });
+    } finally {
+      this.forget(this.volatile.leave(spec.object));
+    }
     isiba.moveTo("done");
     if (!reply.ok) throw Object.assign(fromWireError(reply.error as WireError), { dirty: reply.dirty, isiba: isiba.id } satisfies RunFailure);
     return { value: reply.value, dirty: reply.dirty, isiba: isiba.id };
@@ -121,7 +135,16 @@ export class IsibaPool {
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 
-  private request(slot: WorkerSlot, id: number, spec: RunSpec): RunRequest {
+  /** Tells every worker that mapped them to drop these (volatile) segments. */
+  private forget(segments: SysName[]): void {
+    if (segments.length === 0) return;
+    for (const slot of this.slots) {
+      const mapped = segments.filter((s) => slot.segments.delete(s));
+      if (mapped.length > 0) slot.worker.postMessage({ type: "forget", segments: mapped } satisfies ForgetSegments);
+    }
+  }
+
+  private request(slot: WorkerSlot, id: number, spec: RunSpec, volatileGen: number): RunRequest {
     const klass: ClassRef = { key: spec.klass.key, name: spec.klass.name };
     if (!slot.classes.has(klass.key)) {
       klass.code = spec.klass.code;
@@ -129,7 +152,7 @@ export class IsibaPool {
     }
     return {
       type: "run", id, op: spec.op, object: spec.object, klass, entry: spec.entry, args: spec.args,
-      data: this.shareOnce(slot, spec.data), heap: this.shareOnce(slot, spec.heap), thread: spec.thread,
+      data: this.shareOnce(slot, spec.data), heap: this.shareOnce(slot, spec.heap), thread: spec.thread, volatileGen,
     };
   }
 
@@ -183,9 +206,16 @@ export class IsibaPool {
     const pending = slot.pending.get(req.isiba);
     const isiba = pending?.isiba;
     if (!pending || !isiba) throw new IsibaEndedError(`syscall ${req.op} of isiba ${req.isiba}, which has already returned`, { isiba: req.isiba, op: req.op });
+    if (req.op === "volatile.map") return Promise.resolve(this.mapVolatile(slot, isiba.object, req.args.gen));
     if (!this.onSyscall) throw new UnknownSyscallError(`syscall ${req.op}: this kernel serves no syscalls`, { op: req.op });
     const ctx: SyscallContext = { isiba: isiba.id, object: isiba.object, thread: isiba.thread, depth: pending.depth, entry: isiba.entry };
     return this.onSyscall(ctx, { op: req.op, args: req.args } as SyscallCall);
+  }
+
+  /** The frames of an object's volatile activation, shared with this worker once. */
+  private mapVolatile(slot: WorkerSlot, object: SysName, gen: number): SyscallResult<"volatile.map"> {
+    const frames = this.volatile.frames(object, gen);
+    return { data: this.shareOnce(slot, frames.data), heap: this.shareOnce(slot, frames.heap) };
   }
 
   private settle(slot: WorkerSlot, reply: RunReply): void {
@@ -198,7 +228,7 @@ export class IsibaPool {
   private async serviceFault(slot: WorkerSlot, req: FaultRequest): Promise<void> {
     let reply: FaultReply = { ok: true };
     try {
-      await this.onFault(req.segment, req.page, req.mode);
+      if (!this.volatile.fault(req.segment, req.page)) await this.onFault(req.segment, req.page, req.mode);
     } catch (err) {
       reply = { ok: false, error: toWireError(err, this.serverId) };
     }

@@ -10,7 +10,9 @@
  * awaits runs to completion.
  *
  * The reply lists the pages written (dirty), also on failure: what an entry wrote before it
- * threw stays written (README documents this), like any memory write in Clouds.
+ * threw stays written (README documents this), like any memory write in Clouds. Heap
+ * containers the entry removed are freed just before (objects/deferred-frees.ts), once
+ * its result is plain, so views of them stay readable while it runs.
  *
  * Each isiba gets an InvocationContext (its object, thread and a way to make syscalls over
  * this worker's SyscallChannel), given to its InstanceProxy: `this.lock(...)` in object code
@@ -42,9 +44,11 @@ import { currentInvocation, runInInvocation, type InvocationContext } from "../o
 import { refTo, setRefFactory } from "../objects/object-ref.js";
 import { decodeRefs, encodeRefs } from "../objects/ref-codec.js";
 import { toPlain } from "../objects/to-plain.js";
+import { DeferredFrees, runDeferringFrees } from "../objects/deferred-frees.js";
 import { makeRef } from "../objects/ref.js";
 import { entriesOf } from "../objects/entry.js";
 import { fillNewFields } from "../objects/class-upgrade.js";
+import { WorkerVolatileStores } from "./worker-volatile-stores.js";
 
 const log = createDebug("ra:isiba-worker");
 const init = workerData as WorkerInit;
@@ -70,6 +74,8 @@ function mapSegment(ref: SegmentShare | SysName): MappedSegment {
   return mapped;
 }
 
+const volatiles = new WorkerVolatileStores(mapSegment, (sysname) => segments.delete(sysname));
+
 function storeFor(req: RunRequest): { store: PersistentStore; mem: MappedSegment[] } {
   const data = mapSegment(req.data);
   const heap = mapSegment(req.heap);
@@ -87,26 +93,36 @@ function invocationContext(req: RunRequest): InvocationContext {
 
 async function execute(req: RunRequest, store: PersistentStore): Promise<unknown> {
   const context = invocationContext(req);
-  // Persistent views (arrays, records, Maps, Sets of the heap) leave the object as plain copies.
-  return encodeRefs(toPlain(await runInInvocation(context, () => callEntry(req, store, context))));
+  // Containers removed while the entry runs are freed at its end (DeferredFrees), after the
+  // result is plain and before the dirty pages are reported; also when the entry threw.
+  const frees = new DeferredFrees();
+  try {
+    const result = await runInInvocation(context, () => runDeferringFrees(frees, () => callEntry(req, store, context)));
+    // Persistent views (arrays, records, Maps, Sets of the heap) leave the object as plain copies.
+    return encodeRefs(toPlain(result));
+  } finally {
+    frees.flush();
+  }
 }
 
 async function callEntry(req: RunRequest, store: PersistentStore, context: InvocationContext): Promise<unknown> {
   const cls = loader.load(req.klass);
   const args = decodeRefs(req.args, refTo);
   if (req.op === "upgrade") return fillNewFields(store, cls);
+  const volatileStore = await volatiles.storeFor(req, cls, (gen) => syscalls.call(req.id, "volatile.map", { gen }));
   if (req.op === "create") {
-    constructWith(store, () => Reflect.construct(cls, args), context);
+    constructWith(store, () => Reflect.construct(cls, args), context, volatileStore);
     return undefined;
   }
   if (!entriesOf(cls).has(req.entry)) {
     throw new UnknownEntryError(`${req.klass.name} has no entry '${req.entry}'`, { className: req.klass.name, entry: req.entry });
   }
-  const self = instanceProxy<Record<string, (...args: unknown[]) => unknown>>(store, cls.prototype, context);
+  const self = instanceProxy<Record<string, (...args: unknown[]) => unknown>>(store, cls.prototype, context, volatileStore);
   return await self[req.entry](...args);
 }
 
-function collectDirty(mem: MappedSegment[]): DirtyPages[] {
+function collectDirty(req: RunRequest, mem: MappedSegment[]): DirtyPages[] {
+  volatiles.clearDirty(req.object);
   return mem.filter((m) => m.hasDirty).map((m) => ({ segment: m.sysname, pages: m.takeDirty() }));
 }
 
@@ -130,13 +146,14 @@ async function run(req: RunRequest): Promise<void> {
     const mapped = storeFor(req);
     mem = mapped.mem;
     const value = await execute(req, mapped.store);
-    reply({ type: "done", id: req.id, ok: true, value, dirty: collectDirty(mem) });
+    reply({ type: "done", id: req.id, ok: true, value, dirty: collectDirty(req, mem) });
   } catch (err) {
-    reply({ type: "done", id: req.id, ok: false, error: toWireError(err, init.serverId), dirty: collectDirty(mem) });
+    reply({ type: "done", id: req.id, ok: false, error: toWireError(err, init.serverId), dirty: collectDirty(req, mem) });
   }
 }
 
 parentPort!.on("message", (msg: KernelMessage) => {
   if (msg.type === "run") void run(msg);
   else if (msg.type === "sysReply") syscalls.settle(msg);
+  else if (msg.type === "forget") volatiles.forget(msg.segments);
 });

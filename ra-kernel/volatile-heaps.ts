@@ -1,0 +1,92 @@
+/**
+ * VolatileHeaps: the volatile heap of each object active on this compute server.
+ *
+ * An object's `@volatile` fields (DESIGN §5) live in memory that is shared by the threads
+ * in the object and discarded when none is: they are never written back, never persistent.
+ * This kernel keeps them in two local SegmentFrames per *activation* of an object (a field
+ * table and a heap, laid out like the persistent pair), shared with the isiba workers like
+ * any frames. An activation begins when the first isiba enters an idle object here and ends
+ * when the last one leaves; the next isiba starts a new generation with fresh zero pages,
+ * which the worker fills with the fields' initial values.
+ *
+ *   const gen = volatile.enter(object);        // before an isiba of `object` starts
+ *   volatile.frames(object, gen);              // on the worker's first need: created lazily
+ *   volatile.fault(segment, page);             // a fault on a volatile page: a zero page, no message
+ *   const dropped = volatile.leave(object);    // after it is done: frames to forget, if it was the last
+ *
+ * Volatile state is per compute server: threads of one object running on another compute
+ * server have their own (no DSM: nothing to keep coherent, nothing to lose).
+ *
+ * Rules: kernel thread only. Frames are created only for objects whose class has volatile
+ * fields (the worker asks for them); other objects cost one counter per active object.
+ */
+import type { PageNo, SysName } from "./ids.js";
+import { PageState } from "./page-state.js";
+import { SegmentFrames } from "./segment-frames.js";
+import { SEGMENT_MAX_PAGES } from "./segment.js";
+
+/** One activation's memory: the field table and the heap it points into. */
+export interface VolatileFrames {
+  gen: number;
+  data: SegmentFrames;
+  heap: SegmentFrames;
+}
+
+interface Activation {
+  gen: number;
+  active: number;
+  frames?: VolatileFrames;
+}
+
+export class VolatileHeaps {
+  private readonly objects = new Map<SysName, Activation>();
+  /** Volatile segments by sysname (what faults name). */
+  private readonly segments = new Map<SysName, SegmentFrames>();
+  private nextGen = 1;
+
+  /** An isiba of `object` starts: the generation of the activation it joins (or begins). */
+  enter(object: SysName): number {
+    let a = this.objects.get(object);
+    if (!a) this.objects.set(object, (a = { gen: this.nextGen++, active: 0 }));
+    a.active++;
+    return a.gen;
+  }
+
+  /** An isiba of `object` is done. When it was the last, the activation ends: the sysnames of its frames (to forget). */
+  leave(object: SysName): SysName[] {
+    const a = this.objects.get(object);
+    if (!a) return [];
+    if (--a.active > 0) return [];
+    this.objects.delete(object);
+    if (!a.frames) return [];
+    const dropped = [a.frames.data.sysname, a.frames.heap.sysname];
+    for (const s of dropped) this.segments.delete(s);
+    return dropped;
+  }
+
+  /** The frames of `object`'s activation `gen`, made on first use; throws if that activation has ended. */
+  frames(object: SysName, gen: number): VolatileFrames {
+    const a = this.objects.get(object);
+    if (!a || a.gen !== gen) throw new Error(`volatile heap of ${object}: activation ${gen} has ended`);
+    if (!a.frames) {
+      const name = (part: string) => `${object}~volatile-${part}-${gen}` as SysName;
+      a.frames = { gen, data: new SegmentFrames(name("fields"), SEGMENT_MAX_PAGES.data), heap: new SegmentFrames(name("heap"), SEGMENT_MAX_PAGES.volatile) };
+      this.segments.set(a.frames.data.sysname, a.frames.data);
+      this.segments.set(a.frames.heap.sysname, a.frames.heap);
+    }
+    return a.frames;
+  }
+
+  /** Serves a fault on a volatile page (a writable zero page); false if `segment` is not volatile. */
+  fault(segment: SysName, page: PageNo): boolean {
+    const frames = this.segments.get(segment);
+    if (!frames) return false;
+    if (frames.state(page) === PageState.INVALID) frames.install(page, null, PageState.WRITE);
+    return true;
+  }
+
+  /** Objects with an activation here (tests, metrics). */
+  get activeObjects(): number {
+    return this.objects.size;
+  }
+}
