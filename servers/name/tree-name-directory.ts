@@ -64,6 +64,17 @@ export abstract class TreeNameDirectory implements NameDirectory {
   protected abstract transact<T>(fn: (rows: BindingRows) => Promise<T>): Promise<T>;
   /** Releases the store; called once, after every queued operation settled. */
   protected abstract release(): Promise<void>;
+  /**
+   * Resolves once every operation run so far is durable (a store that commits operations in
+   * batches: SqliteNameDirectory). Operations reply, and mutations emit, only after it.
+   */
+  protected durable(): Promise<void> {
+    return Promise.resolve();
+  }
+  /** Runs a read-only `fn`; by default as a transaction (a store may skip it when it can). */
+  protected transactRead<T>(fn: (rows: BindingRows) => Promise<T>): Promise<T> {
+    return this.transact(fn);
+  }
 
   async bind(path: string, sysname: SysName | null, kind: BindingKind, options: BindOptions = {}): Promise<Binding> {
     const p = normalizePath(path);
@@ -109,17 +120,26 @@ export abstract class TreeNameDirectory implements NameDirectory {
     return this.closing;
   }
 
-  private read<T>(fn: (rows: BindingRows) => Promise<T>): Promise<T> {
-    return this.serialize(() => this.transact(fn));
+  /** A read sees what earlier mutations wrote: it answers once that is durable too. */
+  private async read<T>(fn: (rows: BindingRows) => Promise<T>): Promise<T> {
+    const { result, durable } = await this.serialize(async () => ({ result: await this.transactRead(fn), durable: this.durable() }));
+    await durable;
+    return result;
   }
 
-  private mutate<T>(fn: (tx: TreeTransaction) => Promise<T>): Promise<T> {
-    return this.serialize(async () => {
-      const changes: BindingChange[] = [];
-      const result = await this.transact((rows) => fn(new TreeTransaction(rows, changes)));
-      this.emit(changes);
-      return result;
+  private async mutate<T>(fn: (tx: TreeTransaction) => Promise<T>): Promise<T> {
+    const changes: BindingChange[] = [];
+    const { result, durable } = await this.serialize(async () => {
+      try {
+        return { result: await this.transact((rows) => fn(new TreeTransaction(rows, changes))), durable: this.durable() };
+      } catch (err) {
+        changes.length = 0;
+        throw err;
+      }
     });
+    await durable;
+    this.emit(changes);
+    return result;
   }
 
   private serialize<T>(fn: () => Promise<T>): Promise<T> {

@@ -45,6 +45,28 @@ describe("SqliteNameDirectory", () => {
       }
     });
 
+    it("should commit concurrent operations together, keeping each refused one out", async () => {
+      const file = join(tmp, "names.db");
+      const dir = await SqliteNameDirectory.open(file);
+      const s = newSysName("ds1" as ServerId);
+      const before = dir.commits;
+      const results = await Promise.allSettled([
+        ...Array.from({ length: 8 }, (_, i) => dir.bind(`/batch/o${i}`, s, "object")),
+        dir.bind("/batch/o3", s, "object"), // refused: the name exists
+        dir.lookup("/batch/o1"),
+      ]);
+      expect(results.map((r) => r.status)).to.deep.equal([...Array(8).fill("fulfilled"), "rejected", "fulfilled"]);
+      expect((results[9] as PromiseFulfilledResult<unknown>).value, "a read sees the writes before it").to.include({ path: "/batch/o1" });
+      expect(dir.commits - before, "one batch, one commit").to.equal(1);
+      await dir.close();
+      const again = await SqliteNameDirectory.open(file);
+      try {
+        expect((await again.list("/batch")).map((b) => b.path)).to.have.length(8);
+      } finally {
+        await again.close();
+      }
+    });
+
     it("should create the folder of the file and leave it in WAL mode", async () => {
       const file = join(tmp, "a", "b", "names.db");
       const dir = await SqliteNameDirectory.open(file);
