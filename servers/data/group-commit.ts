@@ -22,33 +22,36 @@ const debug = createDebug("servers:data:store");
 /** One call's fate inside a batch. */
 export type CallOutcome = { ok: true; versions: number[] } | { ok: false; error: unknown };
 
-/** Runs one transaction for a batch of calls (each a list of page writes). */
-export type ExecuteBatch = (batch: readonly (readonly PageWrite[])[]) => CallOutcome[];
+/**
+ * Runs one transaction for a batch of calls. A call is a list of page writes by default; a
+ * store may queue other work too (SqliteSegmentStore: new objects), to share the fsync.
+ */
+export type ExecuteBatch<Call = readonly PageWrite[]> = (batch: readonly Call[]) => CallOutcome[];
 
 /** Runs `fn` when the store's connection is free for a writer (see WriteLane). */
 export type Gate = (fn: () => void) => Promise<void>;
 
-interface Waiter {
-  writes: PageWrite[];
+interface Waiter<Call> {
+  writes: Call;
   resolve: (versions: number[]) => void;
   reject: (error: unknown) => void;
 }
 
-export class GroupCommit {
+export class GroupCommit<Call = readonly PageWrite[]> {
   /** Calls waiting for the next flush. */
-  private queue: Waiter[] = [];
+  private queue: Waiter<Call>[] = [];
   /** Cancels the scheduled flush; null when none is scheduled. */
   private cancelFlush: (() => void) | null = null;
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
-    private readonly execute: ExecuteBatch,
+    private readonly execute: ExecuteBatch<Call>,
     private readonly maxWaitMs: number,
     private readonly gate: Gate = async (fn) => fn(),
   ) {}
 
   /** Queues one call's (checked, copied) writes; resolves with their versions once committed. */
-  submit(writes: PageWrite[]): Promise<number[]> {
+  submit(writes: Call): Promise<number[]> {
     return new Promise((resolve, reject) => {
       this.queue.push({ writes, resolve, reject });
       this.schedule();
@@ -106,7 +109,7 @@ export class GroupCommit {
   }
 }
 
-function settle(waiter: Waiter, outcome: CallOutcome): void {
+function settle<Call>(waiter: Waiter<Call>, outcome: CallOutcome): void {
   if (outcome.ok) waiter.resolve(outcome.versions);
   else waiter.reject(outcome.error);
 }

@@ -53,7 +53,7 @@ export function copyWrites(writes: readonly PageWrite[]): PageWrite[] {
  */
 export function submitCommit(
   writes: readonly PageWrite[],
-  store: { assertOpen(): void; stats: StoreStats; groupCommit: GroupCommit },
+  store: { assertOpen(): void; stats: StoreStats; groupCommit: Pick<GroupCommit, "submit"> },
 ): Promise<number[]> {
   try {
     store.assertOpen();

@@ -9,7 +9,8 @@
  * Durability (DESIGN §7): WAL always; synchronous=FULL for "power" (the default: a resolved
  * commit survives a power loss), NORMAL for "process" (it survives a process crash only).
  * Group commit (group-commit.ts) gives concurrent commitPages calls one transaction, so one
- * fsync, and resolves them only after it committed.
+ * fsync, and resolves them only after it committed. New objects (createObject: their segment
+ * and object rows) join the same batches, so concurrent creations share that fsync too.
  *
  * Rules:
  * - readPage is synchronous: it runs on the data server's event loop thread and must stay a
@@ -27,9 +28,9 @@ import { DataSource, In, type EntityManager } from "typeorm";
 import { CloudsError } from "../../ra-kernel/clouds-error.js";
 import type { ClassName, PageNo, ServerId, SysName } from "../../ra-kernel/ids.js";
 import { classEntityOf, classRecordOf, ClassEntity } from "./entities/class-entity.js";
-import { objectDescriptorOf, objectEntityOf, ObjectEntity } from "./entities/object-entity.js";
+import { objectDescriptorOf, ObjectEntity } from "./entities/object-entity.js";
 import { PageEntity } from "./entities/page-entity.js";
-import { segmentEntityOf, segmentRecordOf, SegmentEntity } from "./entities/segment-entity.js";
+import { segmentRecordOf, SegmentEntity } from "./entities/segment-entity.js";
 import { STORE_STATE_ID, StoreStateEntity } from "./entities/store-state-entity.js";
 import { GroupCommit, type CallOutcome } from "./group-commit.js";
 import {
@@ -59,6 +60,11 @@ import { WriteLane } from "./write-lane.js";
 
 const debug = createDebug("servers:data:store");
 
+/** One call of a group commit: a commitPages call's writes, or a new object's rows. */
+type StoreCall =
+  | { kind: "pages"; writes: readonly PageWrite[] }
+  | { kind: "object"; desc: ObjectDescriptor; segments: readonly SegmentRecord[] };
+
 /** How long a statement waits for a lock held by another connection (ms). */
 const BUSY_TIMEOUT_MS = 5000;
 
@@ -79,10 +85,12 @@ export interface SqliteSettings {
 export class SqliteSegmentStore implements SegmentStore {
   readonly stats: StoreStats = { commitCalls: 0, transactions: 0, pagesWritten: 0 };
   private readonly lane = new WriteLane();
+  /** createObject calls not committed yet: entity writers called after them wait for them (call order). */
+  private readonly creating = new Set<Promise<void>>();
   private readonly sql: SqliteStatements;
-  private readonly groupCommit: GroupCommit;
-  /** Runs one batch of page writes as one IMMEDIATE transaction. */
-  private readonly pageTransaction: (batch: readonly (readonly PageWrite[])[]) => CallOutcome[];
+  private readonly groupCommit: GroupCommit<StoreCall>;
+  /** Runs one batch of calls as one IMMEDIATE transaction. */
+  private readonly pageTransaction: (batch: readonly StoreCall[]) => CallOutcome[];
   private closed = false;
 
   private constructor(
@@ -95,7 +103,7 @@ export class SqliteSegmentStore implements SegmentStore {
     groupCommitMaxWaitMs: number,
   ) {
     this.sql = new SqliteStatements(db);
-    this.pageTransaction = db.transaction((batch: readonly (readonly PageWrite[])[]) =>
+    this.pageTransaction = db.transaction((batch: readonly StoreCall[]) =>
       this.writeBatch(batch),
     ).immediate;
     this.groupCommit = new GroupCommit(
@@ -131,16 +139,14 @@ export class SqliteSegmentStore implements SegmentStore {
 
   // ---- objects and segments (TypeORM) ---------------------------------------------------
 
+  /** Stores the object's rows in the next group commit: resolves once they are durable. */
   async createObject(desc: ObjectDescriptor, segments: SegmentRecord[]): Promise<void> {
     this.assertOpen();
     checkObjectSegments(desc, segments);
-    await this.writeTransaction(async (m) => {
-      if (await m.existsBy(ObjectEntity, { sysname: desc.sysname })) {
-        throw new Error(`object ${desc.sysname} already exists`);
-      }
-      await m.insert(SegmentEntity, segments.map(segmentEntityOf));
-      await m.insert(ObjectEntity, objectEntityOf(desc));
-    });
+    const stored = this.groupCommit.submit({ kind: "object", desc, segments: segments.map((s) => ({ ...s })) }).then(() => undefined);
+    this.creating.add(stored);
+    void stored.catch(() => undefined).finally(() => this.creating.delete(stored));
+    await stored;
     debug("created object %s (%s v%d)", desc.sysname, desc.className, desc.classVersion);
   }
 
@@ -197,7 +203,8 @@ export class SqliteSegmentStore implements SegmentStore {
   }
 
   commitPages(writes: PageWrite[]): Promise<number[]> {
-    return submitCommit(writes, { assertOpen: () => this.assertOpen(), stats: this.stats, groupCommit: this.groupCommit });
+    const groupCommit = { submit: (copies: readonly PageWrite[]) => this.groupCommit.submit({ kind: "pages", writes: copies }) };
+    return submitCommit(writes, { assertOpen: () => this.assertOpen(), stats: this.stats, groupCommit });
   }
 
   // ---- classes --------------------------------------------------------------------------
@@ -253,13 +260,17 @@ export class SqliteSegmentStore implements SegmentStore {
     if (this.closed) throw new Error("SqliteSegmentStore is closed");
   }
 
-  /** A TypeORM transaction, run through the write lane. */
-  private writeTransaction<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
+  /**
+   * A TypeORM transaction, run through the write lane once the objects created before it are
+   * stored (they wait for a group commit, which itself needs the lane: wait outside it).
+   */
+  private async writeTransaction<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
+    if (this.creating.size > 0) await Promise.allSettled([...this.creating]);
     return this.lane.run(() => this.dataSource.transaction(work));
   }
 
   /** GroupCommit's executor: one transaction for the batch; it throws if that failed. */
-  private executeBatch(batch: readonly (readonly PageWrite[])[]): CallOutcome[] {
+  private executeBatch(batch: readonly StoreCall[]): CallOutcome[] {
     const outcomes = this.pageTransaction(batch);
     this.stats.transactions++;
     for (const outcome of outcomes) if (outcome.ok) this.stats.pagesWritten += outcome.versions.length;
@@ -268,21 +279,33 @@ export class SqliteSegmentStore implements SegmentStore {
   }
 
   /** Inside the transaction: each call is checked whole, then stored whole, or refused alone. */
-  private writeBatch(batch: readonly (readonly PageWrite[])[]): CallOutcome[] {
+  private writeBatch(batch: readonly StoreCall[]): CallOutcome[] {
     const maxPages = new Map<SysName, number | null>();
     const maxPagesOf = (s: SysName) => {
       if (!maxPages.has(s)) maxPages.set(s, this.segmentMaxPages(s));
       return maxPages.get(s)!;
     };
-    return batch.map((writes) => {
+    return batch.map((call) => {
+      if (call.kind === "object") return this.insertObject(call.desc, call.segments);
       try {
-        checkWriteTargets(writes, maxPagesOf);
+        checkWriteTargets(call.writes, maxPagesOf);
       } catch (error) {
         if (!(error instanceof CloudsError)) throw error;
         return { ok: false, error };
       }
-      return { ok: true, versions: writes.map((w) => this.upsertPage(w)) };
+      return { ok: true, versions: call.writes.map((w) => this.upsertPage(w)) };
     });
+  }
+
+  /** Inside the transaction: an object's segment and object rows, or nothing if one exists. */
+  private insertObject(desc: ObjectDescriptor, segments: readonly SegmentRecord[]): CallOutcome {
+    if (this.sql.getObject.get(desc.sysname)) return { ok: false, error: new Error(`object ${desc.sysname} already exists`) };
+    const taken = segments.find((s) => this.sql.getSegment.get(s.sysname));
+    if (taken) return { ok: false, error: new Error(`segment ${taken.sysname} already exists`) };
+    for (const s of segments) this.sql.insertSegment.run(s.sysname, s.object, s.role, s.maxPages, s.createdAt);
+    const { data, heap, volatile } = desc.segments;
+    this.sql.insertObject.run(desc.sysname, desc.className, desc.classVersion, desc.home, data, heap, volatile, desc.createdAt);
+    return { ok: true, versions: [] };
   }
 
   private segmentMaxPages(segment: SysName): number | null {

@@ -31,6 +31,10 @@ export class SqliteStatements {
   readonly segmentMaxPages: Statement;
   /** (segment, pageNo, bytes) -> { version }: inserts at version 1 or bumps the version. */
   readonly upsertPage: Statement;
+  /** (sysname, object, role, maxPages, createdAt): a new segment (group commit). */
+  readonly insertSegment: Statement;
+  /** (sysname, className, classVersion, home, data, heap, volatile, createdAt): a new object (group commit). */
+  readonly insertObject: Statement;
   readonly getSegment: Statement;
   readonly getObject: Statement;
   readonly listObjects: Statement;
@@ -50,6 +54,13 @@ export class SqliteStatements {
       `INSERT INTO pages (segment, page_no, version, bytes) VALUES (?, ?, 1, ?)
        ON CONFLICT (segment, page_no) DO UPDATE SET version = version + 1, bytes = excluded.bytes
        RETURNING version`,
+    );
+    this.insertSegment = db.prepare(
+      `INSERT INTO segments (sysname, object, role, max_pages, created_at) VALUES (?, ?, ?, ?, ?)`,
+    );
+    this.insertObject = db.prepare(
+      `INSERT INTO objects (sysname, class_name, class_version, home, data_segment, heap_segment, volatile_segment, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.getSegment = db.prepare(`SELECT ${SEGMENT_COLUMNS} FROM segments WHERE sysname = ?`);
     this.getObject = db.prepare(`SELECT ${OBJECT_COLUMNS} FROM objects WHERE sysname = ?`);
