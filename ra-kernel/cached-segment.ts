@@ -15,7 +15,11 @@
  *             until the copy has been usable for a moment, so two servers writing one page
  *             each make progress instead of taking it from each other forever
  *
- * Rules: PageMeta is touched only by the kernel thread (DsmClient).
+ * writeRun  the sequential write run in progress: `next` is the page a continuing run faults on
+ *           next, `count` how many pages the last fault of the run asked for (DsmClient asks
+ *           for twice as many each time the run continues, up to MAX_FAULT_PAGES)
+ *
+ * Rules: PageMeta and writeRun are touched only by the kernel thread (DsmClient).
  */
 import type { PageNo, ServerId, SysName } from "./ids.js";
 import type { Segment } from "./segment.js";
@@ -31,6 +35,7 @@ export interface PageMeta {
 
 export class CachedSegment {
   readonly frames: SegmentFrames;
+  readonly writeRun = { next: -1, count: 1 };
   private readonly metas = new Map<PageNo, PageMeta>();
 
   constructor(

@@ -6,7 +6,13 @@
  *   fault(segment, page, mode)  an isiba found the page INVALID (or READ, for a write): ask the
  *                               home (one request however many isibas fault on the page), and
  *                               install the grant. A write fault on a page this server still
- *                               owns needs no message at all.
+ *                               owns needs no message at all. A write fault that continues a
+ *                               sequential run (the page after the last run faulted) asks for
+ *                               the following pages too, twice as many each time (up to
+ *                               MAX_FAULT_PAGES); they are busy here until the reply landed,
+ *                               and those the home grants are installed owned (`extra`).
+ *   adoptCreated(...)           a new object's first pages, granted writable with its creation:
+ *                               installed owned (zeros) before its constructor runs.
  *   recall(...)                 the home takes the page back: lower the page table entry, wait
  *                               until no accessor is inside the page (pins), and, if we owned
  *                               it, send the bytes home.
@@ -42,7 +48,19 @@ export interface Grant {
   same: boolean;
   version: number;
   epoch: number;
+  /** The following pages, also granted writable (asked with count > 1). */
+  extra?: { page: PageNo; version: number; bytes: Uint8Array | null }[];
 }
+
+/** A page of a new object granted writable to its creator (see data.object.create). */
+export interface CreationGrant {
+  segment: SysName;
+  page: PageNo;
+  version: number;
+}
+
+/** Most pages one fault asks for (the faulted page included): servers/data/protocol.ts says the same. */
+export const MAX_FAULT_PAGES = 64;
 
 export interface PageCommit {
   segment: SysName;
@@ -59,7 +77,8 @@ export interface CommitReply {
 
 /** How the DSM client reaches a segment's home. */
 export interface HomeLink {
-  fault(home: ServerId, segment: SysName, page: PageNo, mode: AccessMode, have: number): Promise<Grant>;
+  /** `count` > 1: a write fault asking for the following pages too (see the header). */
+  fault(home: ServerId, segment: SysName, page: PageNo, mode: AccessMode, have: number, count?: number): Promise<Grant>;
   commit(home: ServerId, epoch: number, pages: PageCommit[]): Promise<CommitReply>;
 }
 
@@ -73,7 +92,7 @@ export interface RecallRequest {
 
 export const DSM_COUNTERS = [
   "readFaults", "writeFaults", "fetches", "upgrades", "ownedRewrites", "recallsReceived", "invalidationsReceived",
-  "pagesWrittenBack", "bytesIn", "bytesOut", "pagesDropped",
+  "pagesWrittenBack", "bytesIn", "bytesOut", "pagesDropped", "pagesPrefetched", "pagesGrantedAtCreation",
 ] as const;
 export type DsmCounter = (typeof DSM_COUNTERS)[number];
 
@@ -147,9 +166,85 @@ export class DsmClient {
   private async fetch(c: CachedSegment, page: PageNo, mode: AccessMode): Promise<void> {
     const m = c.meta(page);
     const have = c.frames.state(page) >= PageState.READ ? m.version : 0;
-    const g = await this.link.fault(c.home, c.sysname, page, mode, have);
-    this.counters.add(c.object, "fetches");
-    this.noteEpoch(c.home, g.epoch);
+    const following = mode === "write" ? this.runPages(c, page) : [];
+    let landed!: () => void;
+    const landing = new Promise<void>((resolve) => (landed = resolve));
+    for (const p of following) void this.busyWith(c.meta(p), landing);
+    try {
+      const g = await this.link.fault(c.home, c.sysname, page, mode, have, following.length > 0 ? following.length + 1 : undefined);
+      this.counters.add(c.object, "fetches");
+      this.noteEpoch(c.home, g.epoch);
+      await this.installGrant(c, page, mode, have, g);
+      if (g.extra) await this.installExtra(c, page, g.extra);
+    } finally {
+      landed();
+    }
+  }
+
+  /**
+   * The pages after `page` to ask for with a write fault: none unless it continues the
+   * segment's write run (then twice as many as last time), and only pages not cached, owned
+   * or being fetched here, up to the first that is.
+   */
+  private runPages(c: CachedSegment, page: PageNo): PageNo[] {
+    const run = c.writeRun;
+    run.count = page === run.next ? Math.min(run.count * 2, MAX_FAULT_PAGES) : 1;
+    run.next = page + 1;
+    const out: PageNo[] = [];
+    for (let p = page + 1; p < Math.min(page + run.count, c.segment.maxPages); p++) {
+      const m = c.meta(p);
+      if (m.busy || m.owned || c.frames.state(p) !== PageState.INVALID) break;
+      out.push(p);
+    }
+    return out;
+  }
+
+  /** Installs the pages granted along with a write fault on `page`, owned; the run goes on after them. */
+  private async installExtra(c: CachedSegment, page: PageNo, extra: NonNullable<Grant["extra"]>): Promise<void> {
+    for (const x of extra) {
+      const m = c.meta(x.page);
+      if (x.version <= m.version || c.frames.state(x.page) !== PageState.INVALID) continue;
+      await c.frames.lower(x.page, PageState.INVALID);
+      this.installOwned(c, x.page, x.bytes, x.version);
+      this.counters.add(c.object, "bytesIn", x.bytes?.length ?? 0);
+    }
+    this.counters.add(c.object, "pagesPrefetched", extra.length);
+    let next = page + 1;
+    while (extra.some((x) => x.page === next)) next++;
+    c.writeRun.next = next;
+  }
+
+  /** A page granted writable without a fault of its own: the bytes (null: zeros), owned here. */
+  private installOwned(c: CachedSegment, page: PageNo, bytes: Uint8Array | null, version: number): void {
+    const m = c.meta(page);
+    c.frames.install(page, bytes, PageState.INVALID);
+    m.version = version;
+    m.owned = true;
+    m.heldSince = performance.now();
+    c.frames.setState(page, PageState.WRITE);
+  }
+
+  /**
+   * Installs the pages a home granted writable with a new object (zeros, owned here), so its
+   * constructor faults on none. Synchronous, and called as the creation's reply lands: no
+   * recall of these pages can be handled before (nobody else knows the object yet anyway).
+   * The segments must have frames here already (framesOf).
+   */
+  adoptCreated(home: ServerId, epoch: number, grants: CreationGrant[]): void {
+    this.noteEpoch(home, epoch);
+    for (const g of grants) {
+      const c = this.segments.get(g.segment);
+      if (!c) throw new Error(`segment ${g.segment} is not mapped on this compute server`);
+      if (c.meta(g.page).version !== 0 || c.frames.state(g.page) !== PageState.INVALID) {
+        throw new Error(`page ${g.page} of new segment ${g.segment} is already cached here`);
+      }
+      this.installOwned(c, g.page, null, g.version);
+      this.counters.add(c.object, "pagesGrantedAtCreation");
+    }
+  }
+
+  private async installGrant(c: CachedSegment, page: PageNo, mode: AccessMode, have: number, g: Grant): Promise<void> {
+    const m = c.meta(page);
     if (g.version < m.version || (g.same && (have === 0 || m.version !== have))) {
       log("ignoring a stale grant of %s#%d (v%d, ours v%d)", c.sysname, page, g.version, m.version);
       return;

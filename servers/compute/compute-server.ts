@@ -6,7 +6,9 @@
  * entry points) and DataHomes (the link to the data servers). `handler` answers the compute
  * protocol: invocations and object creation from workstations, recalls from homes, and the
  * page and probe queries of tools and benchmarks. Each invocation's reply leaves only after
- * its dirty pages were committed at their homes.
+ * its dirty pages were committed at their homes. A creation asks the new object's home for
+ * its first pages writable along with the descriptor (`grant`), so the constructor runs
+ * without a page fault; its reply, too, leaves once its pages were committed.
  *
  * Object code reaches other objects through NestedInvocations (the kernel's InvocationLink):
  * names at the name server, nested invocations here or at another compute server (same
@@ -14,7 +16,8 @@
  * the thread's workstation along the connections its invocations arrived on (ThreadRoutes).
  */
 import createDebug from "debug";
-import { DSM_COUNTERS, DsmClient } from "../../ra-kernel/dsm-client.js";
+import { DSM_COUNTERS, DsmClient, type CreationGrant } from "../../ra-kernel/dsm-client.js";
+import type { ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import { Segment } from "../../ra-kernel/segment.js";
 import { PageState } from "../../ra-kernel/page-state.js";
 import { PAGE_SIZE, homeOf } from "../../ra-kernel/ids.js";
@@ -120,8 +123,9 @@ export class ComputeServer implements RoleService {
     const cls = await this.homes.classSegment(req.className, req.classVersion);
     const home = req.home ?? (await this.pickHome());
     const data = await this.homes.client(home);
-    const descriptor = await data.call("data.object.create", { className: cls.name, classVersion: cls.version });
+    const { grants, epoch, ...descriptor } = await data.call("data.object.create", { className: cls.name, classVersion: cls.version, grant: true });
     try {
+      this.adoptPages(descriptor, grants ?? [], epoch);
       await this.objects.construct(descriptor, req.args, { id: req.thread as ThreadId, depth: 0 });
     } catch (err) {
       await data.call("data.object.delete", { sysname: descriptor.sysname }).catch(() => undefined);
@@ -129,6 +133,17 @@ export class ComputeServer implements RoleService {
     }
     log("created %s (%s) at home %s", descriptor.sysname, descriptor.className, home);
     return { descriptor, server: this.id };
+  }
+
+  /**
+   * Takes ownership of the new object's first pages, granted with its creation, so that its
+   * constructor does not fault on them. Synchronous, right as the creation's reply lands.
+   */
+  private adoptPages(descriptor: ObjectDescriptor, grants: CreationGrant[], epoch: number | undefined): void {
+    if (grants.length === 0 || epoch === undefined) return;
+    this.dsm.framesOf(new Segment(descriptor.segments.data, "data"), descriptor.sysname);
+    this.dsm.framesOf(new Segment(descriptor.segments.heap, "heap"), descriptor.sysname);
+    this.dsm.adoptCreated(descriptor.home, epoch, grants);
   }
 
   /** Round-robin over the registered data servers (the list is kept DATA_LIST_TTL_MS). */

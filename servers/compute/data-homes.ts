@@ -85,8 +85,8 @@ export class DataHomes implements HomeLink, ObjectSource {
     });
   }
 
-  async fault(home: ServerId, segment: SysName, page: PageNo, mode: AccessMode, have: number): Promise<Grant> {
-    return (await this.client(home)).call("data.page.fault", { segment, page, mode, have });
+  async fault(home: ServerId, segment: SysName, page: PageNo, mode: AccessMode, have: number, count?: number): Promise<Grant> {
+    return (await this.client(home)).call("data.page.fault", count === undefined ? { segment, page, mode, have } : { segment, page, mode, have, count });
   }
 
   async commit(home: ServerId, epoch: number, pages: PageCommit[]): Promise<CommitReply> {

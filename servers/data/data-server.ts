@@ -16,7 +16,7 @@ import { newSysName, type ServerId, type SysName } from "../../ra-kernel/ids.js"
 import { SEGMENT_MAX_PAGES } from "../../ra-kernel/segment.js";
 import type { ClassSegment, ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import type { Peer, RequestContext } from "../transport/transport.js";
-import { decodeDataRequest, type DataReplies, type DataRequest, type DataStatus } from "./protocol.js";
+import { decodeDataRequest, type CreatedObject, type DataReplies, type DataRequest, type DataStatus } from "./protocol.js";
 import { HOME_COUNTERS, PageHome, type PageHomeOptions } from "./page-home.js";
 import { LockTable } from "./lock-table.js";
 import { LeaseRevokedError } from "./errors.js";
@@ -27,6 +27,16 @@ const log = createDebug("servers:data");
 
 /** Objects listed by name in /metrics (the busiest); the totals cover every object. */
 const METRICS_OBJECTS = 50;
+
+/**
+ * How many of a new object's first pages its creator owns from the start: what constructors
+ * usually write (the field table on data page 0, the heap's header and first allocations).
+ */
+const CREATION_GRANT_PAGES = { data: 1, heap: 4 };
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
 
 export class DataServer {
   readonly home: PageHome;
@@ -74,7 +84,7 @@ export class DataServer {
       case "data.lock.release": return this.lockTable.release(req, peer.remoteId);
       case "data.lock.list": return this.lockTable.list(req.object);
       case "data.echo": return { bytes: req.bytes };
-      case "data.object.create": return this.createObject(req.className, req.classVersion);
+      case "data.object.create": return this.createObject(req, peer.remoteId);
       case "data.object.get": return this.store.getObject(req.sysname);
       case "data.object.delete": return this.deleteObject(req.sysname);
       case "data.object.upgrade": return this.upgradeObject(req.sysname, req.classVersion);
@@ -97,8 +107,20 @@ export class DataServer {
   /**
    * Records a new object and allocates its segments. The class is resolved by the caller
    * (the compute server, through the name server): it may be stored at another data server.
+   * Asked with `grant` (by the compute server that runs the constructor), the reply also
+   * grants it the object's first pages writable (PageHome.grantCreated).
    */
-  private async createObject(className: string, classVersion: number): Promise<ObjectDescriptor> {
+  private async createObject(req: Extract<DataRequest, { kind: "data.object.create" }>, holder: string): Promise<CreatedObject> {
+    const desc = await this.newObject(req.className, req.classVersion);
+    if (!req.grant) return desc;
+    const pages = [
+      ...range(CREATION_GRANT_PAGES.data).map((page) => ({ segment: desc.segments.data, page })),
+      ...range(CREATION_GRANT_PAGES.heap).map((page) => ({ segment: desc.segments.heap, page })),
+    ];
+    return { ...desc, grants: await this.home.grantCreated(pages, holder), epoch: this.store.epoch };
+  }
+
+  private async newObject(className: string, classVersion: number): Promise<ObjectDescriptor> {
     const sysname = newSysName(this.serverId);
     const seg = (role: "data" | "heap" | "volatile"): SegmentRecord => ({
       sysname: newSysName(this.serverId), object: sysname, role, maxPages: SEGMENT_MAX_PAGES[role], createdAt: Date.now(),

@@ -9,6 +9,13 @@
  *   write fault  invalidate every other copy (recalling the owner's bytes); raise the version;
  *                make the requester the owner; send the page — or, when the requester's copy
  *                is of the current version, just `same` (an upgrade, no bytes resent).
+ *   write run    a write fault may ask for `count` pages (a compute server writing fresh pages in
+ *                sequence): the faulted page is granted as above, and each following page that
+ *                no one holds, no request waits for, and that needs no recall or invalidation
+ *                is granted writable to the requester too, in the same reply (`extra`).
+ *   creation     a new object's first pages are all zeros and unknown to anyone: the home grants
+ *                them writable to the creating compute server with the descriptor (grantCreated),
+ *                so its constructor faults on none of them.
  *   write-back   the owner's bytes of the current version are committed (group commit in the
  *                store); a writer that lost the page meanwhile sends no bytes, and the home
  *                commits the newer bytes it recalled instead (they contain that writer's writes).
@@ -27,7 +34,7 @@ import { PageDirectory, pageKey, type PageEntry, type PageRef } from "./page-dir
 import { PageLocks } from "./page-locks.js";
 import { HolderLeases } from "./holder-leases.js";
 import { StaleEpochError } from "../../ra-kernel/errors.js";
-import type { PageCommitMsg, PageGrant, PageInfo } from "./protocol.js";
+import type { ExtraGrant, PageCommitMsg, PageGrant, PageInfo } from "./protocol.js";
 import type { SegmentStore } from "./segment-store.js";
 
 const log = createDebug("servers:data:home");
@@ -37,6 +44,7 @@ const RECALL_TIMEOUT_MS = 2000;
 
 export const HOME_COUNTERS = [
   "readFaults", "writeFaults", "upgrades", "invalidationsSent", "recalls", "bytesSent", "bytesReceived", "pagesCommitted", "holdersDropped",
+  "pagesPrefetched", "pagesGrantedAtCreation",
 ] as const;
 export type HomeCounter = (typeof HOME_COUNTERS)[number];
 
@@ -51,6 +59,8 @@ export interface FaultRequest extends PageRef {
   mode: "read" | "write";
   /** The version of the requester's copy, 0 if it has none. */
   have: number;
+  /** A write fault may ask for this many pages from `page` on (1: just the page). @default 1 */
+  count?: number;
 }
 
 export class PageHome {
@@ -85,6 +95,7 @@ export class PageHome {
     return this.locks.withPages([pageKey(req.segment, req.page)], async () => {
       const e = this.entryOf(req);
       const grant = req.mode === "read" ? await this.grantRead(req, e, holder) : await this.grantWrite(req, e, holder);
+      if (req.mode === "write" && (req.count ?? 1) > 1) grant.extra = this.grantFollowing(req, req.count!, holder);
       const object = this.objectOfSegment(req.segment);
       this.counters.add(object, req.mode === "read" ? "readFaults" : "writeFaults");
       if (grant.same) this.counters.add(object, "upgrades");
@@ -111,6 +122,47 @@ export class PageHome {
     e.owner = holder;
     e.copyset = new Set([holder]);
     return { bytes: same ? null : this.bytesOf(req, e), same, version: e.version, epoch: this.epoch };
+  }
+
+  /**
+   * A write run: ownership of the `count - 1` pages after `ref.page` (within the segment) that
+   * are free to give — no holder, no request waiting — in one go. Synchronous: nothing else
+   * touches the directory meanwhile, so those pages need not be locked.
+   */
+  private grantFollowing(ref: PageRef, count: number, holder: string): ExtraGrant[] {
+    const end = Math.min(ref.page + count, this.store.getSegment(ref.segment)?.maxPages ?? 0);
+    const out: ExtraGrant[] = [];
+    for (let page = ref.page + 1; page < end; page++) {
+      const next = { segment: ref.segment, page };
+      if (!this.locks.isFree(pageKey(ref.segment, page))) continue;
+      const e = this.entryOf(next);
+      if (e.owner !== null || e.copyset.size > 0) continue;
+      this.makeOwner(e, holder);
+      out.push({ page, version: e.version, bytes: this.bytesOf(next, e) });
+    }
+    this.counters.add(this.objectOfSegment(ref.segment), "pagesPrefetched", out.length);
+    return out;
+  }
+
+  /**
+   * Write ownership of a new object's first pages for the compute server creating it (see
+   * header). Call once the segments are stored, before anyone else can know them.
+   */
+  grantCreated(refs: PageRef[], holder: string): Promise<{ segment: SysName; page: number; version: number }[]> {
+    return this.locks.withPages(refs.map((r) => pageKey(r.segment, r.page)), () => refs.map((ref) => {
+      const e = this.directory.entry(ref, () => 0);
+      if (e.owner !== null || e.copyset.size > 0) throw new Error(`page ${ref.page} of new segment ${ref.segment} is already held`);
+      this.makeOwner(e, holder);
+      this.counters.add(this.objectOfSegment(ref.segment), "pagesGrantedAtCreation");
+      return { segment: ref.segment, page: ref.page, version: e.version };
+    }));
+  }
+
+  /** A new version, owned by `holder` alone (the page must be free of other holders). */
+  private makeOwner(e: PageEntry, holder: string): void {
+    e.version++;
+    e.owner = holder;
+    e.copyset = new Set([holder]);
   }
 
   /**

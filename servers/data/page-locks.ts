@@ -9,6 +9,11 @@
 export class PageLocks {
   private readonly tails = new Map<string, Promise<void>>();
 
+  /** Whether nobody holds or waits for the page now (a grant made synchronously cannot interleave). */
+  isFree(key: string): boolean {
+    return !this.tails.has(key);
+  }
+
   async withPages<T>(keys: string[], fn: () => Promise<T> | T): Promise<T> {
     const sorted = [...new Set(keys)].sort();
     let release!: () => void;

@@ -7,7 +7,9 @@
  * naming the field, never reaches DataServer logic.
  *
  *   data.hello          {serverId}                      -> {serverId, epoch, leaseMs}
- *   data.page.fault     {segment, page, mode, have}     -> PageGrant {bytes|null, same, version, epoch}
+ *   data.page.fault     {segment, page, mode, have, count?} -> PageGrant {bytes|null, same, version, epoch, extra?}
+ *                       (count: a write fault may ask for pages page+1..page+count-1 as well, see
+ *                       PageHome: a sequential run of fresh pages in one round trip)
  *   data.page.commit    {epoch, pages: [{segment, page, version, bytes}]} -> {committed, lost, epoch}
  *   data.lease.renew    {}                              -> {epoch, leaseMs, term} (LeaseRevokedError if suspect)
  *   data.pages          {segments}                      -> {epoch, pages: PageInfo[]}
@@ -15,7 +17,8 @@
  *   data.lock.release   {object, key, lock, thread}     -> {released}
  *   data.lock.list      {object}                        -> LockInfo[]
  *   data.echo           {bytes}                         -> {bytes} (diagnostic: raw round trip)
- *   data.object.create  {className, classVersion}       -> ObjectDescriptor (class resolved by the caller)
+ *   data.object.create  {className, classVersion, grant?} -> CreatedObject: ObjectDescriptor (class resolved
+ *                       by the caller), with `grant`: write grants of its first pages + epoch
  *   data.object.get     {sysname}                       -> ObjectDescriptor | null
  *   data.object.delete  {sysname}                       -> {removed}
  *   data.object.upgrade {sysname, classVersion}         -> ObjectDescriptor | null (never lowers the version)
@@ -30,7 +33,7 @@ import type { ClassSegment, ObjectDescriptor } from "../../ra-kernel/object-desc
 import type { EntrySignature, ParamInfo } from "../../objects/entry-signature.js";
 import type { Peer, RequestOptions } from "../transport/transport.js";
 import { UnknownMessageError, BadRequestError } from "../transport/errors.js";
-import { arr, asBody, bytes, check, int, oneOf, optInt, str, type Body } from "../transport/schema.js";
+import { arr, asBody, bytes, check, int, oneOf, optBool, optInt, str, type Body } from "../transport/schema.js";
 
 export interface PageWriteMsg {
   segment: SysName;
@@ -55,6 +58,25 @@ export interface PageGrant {
   same: boolean;
   version: number;
   epoch: number;
+  /** Asked with `count`: the following pages also granted writable (those free of other holders). */
+  extra?: ExtraGrant[];
+}
+
+/** Most pages one data.page.fault may ask for (the faulted page included). */
+export const MAX_FAULT_PAGES = 64;
+
+/** Write ownership of one more page, granted along with a fault or a creation (never a recall away). */
+export interface ExtraGrant {
+  page: number;
+  version: number;
+  /** The page; null: never written (all zeros). */
+  bytes: Uint8Array | null;
+}
+
+/** A new object's descriptor; asked with `grant`, also the pages its creator owns from the start. */
+export interface CreatedObject extends ObjectDescriptor {
+  grants?: { segment: SysName; page: number; version: number }[];
+  epoch?: number;
 }
 
 /** The home directory's record of one page (DESIGN §7), for `pages NAME` and tools. */
@@ -93,7 +115,7 @@ export interface DataStatus {
 
 export type DataRequest =
   | { kind: "data.hello"; serverId: string }
-  | { kind: "data.page.fault"; segment: SysName; page: number; mode: "read" | "write"; have: number }
+  | { kind: "data.page.fault"; segment: SysName; page: number; mode: "read" | "write"; have: number; count?: number }
   | { kind: "data.page.commit"; epoch: number; pages: PageCommitMsg[] }
   | { kind: "data.lease.renew" }
   | { kind: "data.pages"; segments: SysName[] }
@@ -101,7 +123,7 @@ export type DataRequest =
   | { kind: "data.lock.release"; object: SysName; key: string; lock: LockKind; thread: string }
   | { kind: "data.lock.list"; object: SysName }
   | { kind: "data.echo"; bytes: Uint8Array }
-  | { kind: "data.object.create"; className: string; classVersion: number }
+  | { kind: "data.object.create"; className: string; classVersion: number; grant?: boolean }
   | { kind: "data.object.get"; sysname: SysName }
   | { kind: "data.object.delete"; sysname: SysName }
   | { kind: "data.object.upgrade"; sysname: SysName; classVersion: number }
@@ -121,7 +143,7 @@ export interface DataReplies {
   "data.lock.release": { released: boolean };
   "data.lock.list": LockInfo[];
   "data.echo": { bytes: Uint8Array };
-  "data.object.create": ObjectDescriptor;
+  "data.object.create": CreatedObject;
   "data.object.get": ObjectDescriptor | null;
   "data.object.delete": { removed: boolean };
   "data.object.upgrade": ObjectDescriptor | null;
@@ -148,6 +170,7 @@ export function decodeDataRequest(kind: string, body: unknown): DataRequest {
       return {
         kind, segment: sysname(kind, b, "segment"), page: int(kind, b, "page", 0, 2 ** 31),
         mode: oneOf(kind, b, "mode", ["read", "write"] as const), have: int(kind, b, "have", 0),
+        count: optInt(kind, b, "count", 1, MAX_FAULT_PAGES),
       };
     case "data.page.commit":
       return { kind, epoch: int(kind, b, "epoch"), pages: arr(kind, b, "pages", MAX_PAGES_PER_COMMIT).map((p, i) => pageCommit(kind, p, i)) };
@@ -158,7 +181,8 @@ export function decodeDataRequest(kind: string, body: unknown): DataRequest {
     case "data.lock.release": return lockRef(kind, b);
     case "data.lock.list": return { kind, object: sysname(kind, b, "object") };
     case "data.echo": return { kind, bytes: bytes(kind, b, "bytes", 1024 * 1024) };
-    case "data.object.create": return { kind, className: className(kind, b, "className"), classVersion: int(kind, b, "classVersion", 1) };
+    case "data.object.create":
+      return { kind, className: className(kind, b, "className"), classVersion: int(kind, b, "classVersion", 1), grant: optBool(kind, b, "grant") };
     case "data.object.upgrade": return { kind, sysname: sysname(kind, b, "sysname"), classVersion: int(kind, b, "classVersion", 1, 2 ** 31) };
     case "data.object.get":
     case "data.object.delete": return { kind, sysname: sysname(kind, b, "sysname") };

@@ -17,6 +17,8 @@ export interface FaultCall {
   page: PageNo;
   mode: AccessMode;
   have: number;
+  /** Asked for with a write run (see DsmClient): absent for one page. */
+  count?: number;
   reply: Deferred<Grant>;
 }
 
@@ -37,8 +39,8 @@ export class ScriptedHomeLink implements HomeLink {
   readonly commits: CommitCall[] = [];
   private readonly waiters: Array<() => void> = [];
 
-  fault(home: ServerId, segment: SysName, page: PageNo, mode: AccessMode, have: number): Promise<Grant> {
-    const call: FaultCall = { home, segment, page, mode, have, reply: deferred() };
+  fault(home: ServerId, segment: SysName, page: PageNo, mode: AccessMode, have: number, count?: number): Promise<Grant> {
+    const call: FaultCall = { home, segment, page, mode, have, ...(count === undefined ? {} : { count }), reply: deferred() };
     this.faults.push(call);
     this.wake();
     return call.reply.promise;

@@ -1,0 +1,154 @@
+/**
+ * Tests of the pages a DsmClient (ra-kernel/dsm-client.ts) is granted without faulting on each:
+ * sequential write runs (a write fault that continues a run asks its home for the following
+ * pages too, twice as many each time; those granted are installed owned, recalled and written
+ * back like any other) and a new object's first pages, adopted with its creation. The home is
+ * a ScriptedHomeLink: every reply is given by the test, so each race is played in a fixed order.
+ */
+import { expect } from "chai";
+import { DsmClient, MAX_FAULT_PAGES } from "../../ra-kernel/dsm-client.js";
+import { newSysName, PAGE_SIZE, type PageNo, type ServerId, type SysName } from "../../ra-kernel/ids.js";
+import { PageState } from "../../ra-kernel/page-state.js";
+import { Segment } from "../../ra-kernel/segment.js";
+import type { SegmentFrames } from "../../ra-kernel/segment-frames.js";
+import { isPending } from "../support/deferred.js";
+import { grant, ScriptedHomeLink } from "../support/scripted-home-link.js";
+
+const ds1 = "ds1" as ServerId;
+
+function pageOf(fill: number): Uint8Array {
+  return new Uint8Array(PAGE_SIZE).fill(fill);
+}
+
+describe("DsmClient grants without a fault", () => {
+  let link: ScriptedHomeLink;
+  let dsm: DsmClient;
+  let seg: SysName;
+  let frames: SegmentFrames;
+
+  beforeEach(() => {
+    link = new ScriptedHomeLink();
+    dsm = new DsmClient(link);
+    seg = newSysName(ds1);
+    frames = dsm.framesOf(new Segment(seg, "heap"));
+  });
+
+  const extra = (pages: PageNo[], version = 2) => pages.map((page) => ({ page, version, bytes: null }));
+
+  /** A write fault on `page`, answered with version 2 and `more` pages granted with it. */
+  async function writeFault(page: PageNo, more: PageNo[] = []): Promise<number | undefined> {
+    const n = link.faults.length;
+    const f = dsm.fault(seg, page, "write");
+    const call = await link.faultCall(n);
+    call.reply.resolve(grant(2, null, more.length > 0 ? { extra: extra(more) } : {}));
+    await f;
+    return call.count;
+  }
+
+  function metaOf(page: PageNo) {
+    return dsm.pagesOf([seg]).find((p) => p.page === page);
+  }
+
+  describe("write runs", () => {
+    it("should ask for one page first, then twice as many each time the run continues", async () => {
+      expect(await writeFault(10)).to.equal(undefined);
+      expect(await writeFault(11, [12])).to.equal(2);
+      expect(await writeFault(13, [14, 15, 16])).to.equal(4);
+      expect(await writeFault(17, [18, 19, 20, 21, 22, 23, 24])).to.equal(8);
+      expect(await writeFault(40), "a fault elsewhere ends the run").to.equal(undefined);
+    });
+
+    it("should never ask for more than MAX_FAULT_PAGES", async () => {
+      const counts: number[] = [];
+      for (let page = 0, i = 0; i < 10; i++) {
+        const f = dsm.fault(seg, page, "write");
+        const call = await link.faultCall(i);
+        const k = call.count ?? 1;
+        call.reply.resolve(grant(2, null, { extra: extra(Array.from({ length: k - 1 }, (_, j) => page + 1 + j)) }));
+        await f;
+        counts.push(k);
+        page += k;
+      }
+      expect(counts).to.deep.equal([1, 2, 4, 8, 16, 32, 64, 64, 64, 64]);
+      expect(MAX_FAULT_PAGES).to.equal(64);
+    });
+
+    it("should install the pages granted with the fault as owned, so writing them faults no more", async () => {
+      await writeFault(0);
+      await writeFault(1, [2]);
+      expect(metaOf(2)).to.deep.equal({ segment: seg, page: 2, state: "write", version: 2, owned: true });
+      await dsm.fault(seg, 2, "write");
+      expect(link.faults).to.have.length(2);
+      expect(dsm.counters.total).to.include({ writeFaults: 3, fetches: 2, pagesPrefetched: 1, ownedRewrites: 0 });
+    });
+
+    it("should not ask for pages it already caches", async () => {
+      await writeFault(0);
+      const r = dsm.fault(seg, 3, "read");
+      (await link.faultCall(1)).reply.resolve(grant(1, pageOf(1)));
+      await r;
+      expect(await writeFault(1, [2])).to.equal(2);
+      const n = link.faults.length;
+      const f = dsm.fault(seg, 4, "write");
+      expect((await link.faultCall(n)).count, "page 3 is cached: not a continuing run").to.equal(undefined);
+      link.faults[n].reply.resolve(grant(2, null));
+      await f;
+    });
+
+    it("should hold a recall of a page granted with a fault until that reply has landed", async () => {
+      await writeFault(0);
+      const f = dsm.fault(seg, 1, "write");
+      const call = await link.faultCall(1);
+      expect(call.count).to.equal(2);
+      const recalled = dsm.recall({ segment: seg, page: 2, version: 2, epoch: 1, action: "invalidate" });
+      expect(await isPending(recalled)).to.equal(true);
+      call.reply.resolve(grant(2, null, { extra: [{ page: 2, version: 2, bytes: pageOf(6) }] }));
+      await f;
+      expect(await recalled).to.deep.equal({ held: true, bytes: pageOf(6) });
+      expect(frames.state(2)).to.equal(PageState.INVALID);
+    });
+
+    it("should write back a page granted with a fault once written, at its version", async () => {
+      await writeFault(0);
+      await writeFault(1, [2]);
+      frames.install(2, pageOf(8), PageState.WRITE);
+      const wb = dsm.writeBack([{ segment: seg, pages: [2] }]);
+      const c = await link.commitCall(0);
+      expect(c.pages).to.deep.equal([{ segment: seg, page: 2, version: 2, bytes: pageOf(8) }]);
+      c.reply.resolve({ epoch: 1 });
+      await wb;
+    });
+  });
+
+  describe("adoptCreated", () => {
+    it("should install a new object's granted pages as owned zeros, so its constructor faults on none", async () => {
+      frames.install(1, pageOf(0xaa), PageState.INVALID);
+      dsm.adoptCreated(ds1, 1, [{ segment: seg, page: 0, version: 2 }, { segment: seg, page: 1, version: 2 }]);
+      for (const page of [0, 1]) {
+        expect(metaOf(page)).to.deep.equal({ segment: seg, page, state: "write", version: 2, owned: true });
+        expect(frames.copyPage(page)).to.deep.equal(new Uint8Array(PAGE_SIZE));
+      }
+      await dsm.fault(seg, 0, "write");
+      await dsm.fault(seg, 1, "read");
+      expect(link.faults).to.have.length(0);
+      expect(dsm.counters.total).to.include({ pagesGrantedAtCreation: 2, fetches: 0 });
+    });
+
+    it("should give an adopted page's bytes to a recall and write nothing back for it then", async () => {
+      dsm.adoptCreated(ds1, 1, [{ segment: seg, page: 0, version: 2 }]);
+      frames.install(0, pageOf(4), PageState.WRITE);
+      expect(await dsm.recall({ segment: seg, page: 0, version: 2, epoch: 1, action: "downgrade" })).to.deep.equal({ held: true, bytes: pageOf(4) });
+      expect(frames.state(0)).to.equal(PageState.READ);
+      const wb = dsm.writeBack([{ segment: seg, pages: [0] }]);
+      const c = await link.commitCall(0);
+      expect(c.pages, "the home commits what it recalled").to.deep.equal([{ segment: seg, page: 0, version: 0, bytes: new Uint8Array(0) }]);
+      c.reply.resolve({ epoch: 1 });
+      await wb;
+    });
+
+    it("should refuse a page that is already cached here", () => {
+      dsm.adoptCreated(ds1, 1, [{ segment: seg, page: 0, version: 2 }]);
+      expect(() => dsm.adoptCreated(ds1, 1, [{ segment: seg, page: 0, version: 2 }])).to.throw(/already cached/);
+    });
+  });
+});
