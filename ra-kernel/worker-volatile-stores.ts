@@ -18,7 +18,7 @@ import type { RunRequest, SyscallResult } from "./isiba-messages.js";
 import type { SegmentShare } from "./segment-frames.js";
 import { PersistentStore } from "../objects/persistent-store.js";
 import { volatileFieldsOf } from "../objects/volatile.js";
-import { initVolatileFields } from "../objects/volatile-init.js";
+import { initVolatileFields } from "../objects/initial-values.js";
 
 /** A field name no class can declare (not an identifier): marks an initialized activation. */
 const INIT_MARK = "#volatile-initialized";
@@ -27,6 +27,8 @@ interface Mapped {
   gen: number;
   store: PersistentStore;
   segments: MappedSegment[];
+  /** This worker has seen the init mark: later isibas need not look again. */
+  initialized: boolean;
 }
 
 export class WorkerVolatileStores {
@@ -50,13 +52,18 @@ export class WorkerVolatileStores {
       m = this.objects.get(req.object);  // another isiba of this worker may have mapped it meanwhile
       if (m?.gen !== req.volatileGen) m = this.mapActivation(req, frames);
     }
-    const fresh = m;
-    fresh.segments[0].withPageExclusive(0, () => {
-      if (fresh.store.has(INIT_MARK)) return;
-      if (req.op !== "create") initVolatileFields(fresh.store, cls);
-      fresh.store.set(INIT_MARK, true);
+    if (!m.initialized) this.initialize(m, req, cls);
+    return m.store;
+  }
+
+  /** Gives the activation its initial values unless an isiba (in any worker) did already. */
+  private initialize(m: Mapped, req: RunRequest, cls: new (...args: unknown[]) => unknown): void {
+    m.segments[0].withPageExclusive(0, () => {
+      if (m.store.has(INIT_MARK)) return;
+      if (req.op !== "create") initVolatileFields(m.store, cls);
+      m.store.set(INIT_MARK, true);
     });
-    return fresh.store;
+    m.initialized = true;
   }
 
   /** The activation's pages written by the last isiba: nothing to write back, so just cleared. */
@@ -75,7 +82,7 @@ export class WorkerVolatileStores {
     const old = this.objects.get(req.object);
     if (old) old.segments.forEach((s) => this.unmap(s.sysname));
     const segments = [this.map(frames.data), this.map(frames.heap)];
-    const m = { gen: req.volatileGen, store: new PersistentStore(segments[0], segments[1]), segments };
+    const m = { gen: req.volatileGen, store: new PersistentStore(segments[0], segments[1]), segments, initialized: false };
     this.objects.set(req.object, m);
     return m;
   }

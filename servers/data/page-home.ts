@@ -118,9 +118,7 @@ export class PageHome {
     await Promise.all(readers.map((h) => this.recall(req, e, h, "invalidate")));
     if (e.owner !== null && e.owner !== holder) await this.recall(req, e, e.owner, "invalidate");
     const same = req.have === e.version && e.copyset.has(holder) && e.owner === null;
-    e.version++;
-    e.owner = holder;
-    e.copyset = new Set([holder]);
+    this.makeOwner(e, holder);
     return { bytes: same ? null : this.bytesOf(req, e), same, version: e.version, epoch: this.epoch };
   }
 

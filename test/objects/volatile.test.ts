@@ -6,7 +6,7 @@
 import { expect } from "chai";
 import type { PersistentClass } from "../../ra-kernel/class-loader.js";
 import { volatile, volatileFieldsOf } from "../../objects/volatile.js";
-import { initVolatileFields } from "../../objects/volatile-init.js";
+import { initVolatileFields } from "../../objects/initial-values.js";
 import { fillNewFields } from "../../objects/class-upgrade.js";
 import { constructWith } from "../../objects/clouds-object.js";
 import { instanceProxy } from "../../objects/instance-proxy.js";
