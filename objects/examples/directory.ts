@@ -11,7 +11,8 @@
  *
  * References are stored as references (their sysnames), not copies of the objects: what
  * `lookup` returns is invocable by the caller (`(await dir.lookup("a")).area()`), wherever
- * it runs. `areaOf` shows the same from inside a method, as a nested invocation.
+ * it runs. `call(name, entry)` shows the same from inside a method, as a nested invocation
+ * (`Shapes.call("a", "area")` -> 50).
  */
 import { CloudsObject, entry, type Ref } from "clouds-ts";
 
