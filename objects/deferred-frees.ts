@@ -1,30 +1,33 @@
 /**
- * DeferredFrees: containers removed during an invocation are reclaimed when it ends.
+ * DeferredFrees: heap blocks an invocation detaches are reclaimed only after it committed.
  *
- * Removing a container from the heap (a Map/Set entry deleted, an array truncated or
- * spliced, a field or element overwritten) detaches it: no cell points at it any more. Its
- * blocks are not freed then but queued here, and freed when the invocation finishes, so
- * a view read before the removal keeps working for the rest of the invocation:
+ * Detaching a value from the heap (a field or element overwritten, a Map/Set entry deleted,
+ * an array truncated or spliced) leaves blocks no cell points at any more. They are not
+ * freed then but queued here, for two reasons:
+ *   - crash consistency (DESIGN §7a): until the detaching segment has committed, the durable
+ *     state still points at the blocks; freed at once, another invocation could allocate
+ *     and commit them first, and a crash of this one would leave two owners of one block.
+ *     So the isiba runs the queue only once the kernel has answered the invocation's final
+ *     commit (as a small segment of its own: a crash before it commits leaks the blocks);
+ *     an invocation whose commit was refused drops the queue (its detaching never happened);
+ *   - views: a view read before the removal keeps working for the rest of the invocation:
  *
  *   const m = this.byKey.get(k); this.byKey.delete(k); return m;      // m still reads
  *   const first = this.items[0]; this.items.length = 0; return first; // likewise
  *
  * The isiba (ra-kernel/isiba-worker.ts) runs each invocation inside
- * `runDeferringFrees(frees, ...)`, converts the result to plain/wire form, then calls
- * `frees.flush()` (also when the invocation threw), before it reports its dirty pages.
- * Outside such a scope (unit tests, tools) containers are freed at once, as before.
+ * `runDeferringFrees(frees, ...)` and calls `frees.flush()` after its commit, or `drop()`.
+ * Outside such a scope (unit tests, tools) blocks are freed at once.
  *
  * Why one queue per invocation and not per Heap: one Heap (one per mapped heap segment) is
  * shared by every isiba of the object in a worker, and several may be in progress at once
- * (entries await). A per-Heap queue flushed when one invocation ends would free containers
+ * (entries await). A per-Heap queue flushed when one invocation ends would free blocks
  * another still reads. The queue follows the invocation through its awaits
  * (AsyncLocalStorage), like InvocationContext.
  *
- * What must not be done: flush before the result is plain (a result may be a detached
- * container's view). A detached container may still be written through its view; the
- * deferred free reclaims it deeply as it is then, so nothing leaks. Only containers are
- * deferred: strings, bigints, bytes and references decode to JS values at once, so their
- * blocks are freed immediately. An isiba that dies before flushing leaks the queued blocks.
+ * What must not be done: flush before the invocation's commit was answered. A detached
+ * container may still be written through its view; the deferred free reclaims it deeply as
+ * it is then, so nothing leaks. An isiba that dies before flushing leaks the queued blocks.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 
@@ -33,13 +36,13 @@ export class DeferredFrees {
   private pending: Array<() => void> = [];
   private flushed = false;
 
-  /** Queues `free`, or runs it now if this invocation has already ended. */
+  /** Queues `free`, or runs it now if the queue was already flushed. */
   defer(free: () => void): void {
     if (this.flushed) free();
     else this.pending.push(free);
   }
 
-  /** Containers waiting to be freed. */
+  /** Frees waiting. */
   get size(): number {
     return this.pending.length;
   }
@@ -58,17 +61,23 @@ export class DeferredFrees {
     this.pending = [];
     if (first !== null) throw first;
   }
+
+  /** Forgets everything queued: the detaching segment never committed. */
+  drop(): void {
+    this.flushed = true;
+    this.pending = [];
+  }
 }
 
 const current = new AsyncLocalStorage<DeferredFrees>();
 
-/** Runs `fn` (and everything it awaits) deferring container frees to `frees`. */
+/** Runs `fn` (and everything it awaits) deferring frees to `frees`. */
 export function runDeferringFrees<T>(frees: DeferredFrees, fn: () => T): T {
   return current.run(frees, fn);
 }
 
-/** Frees a detached container: now outside an invocation, at its end inside one. */
-export function freeContainer(free: () => void): void {
+/** Frees detached blocks: now outside an invocation, after its commit inside one. */
+export function deferFree(free: () => void): void {
   const frees = current.getStore();
   if (frees) frees.defer(free);
   else free();

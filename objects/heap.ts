@@ -18,7 +18,17 @@
  * holding page 0 exclusively (MappedSegment.withPageExclusive): no other isiba, in this
  * worker, another worker or another compute server (DSM: the page is WRITE here only), sees
  * or changes the free lists in between, so two isibas allocating in one object at once
- * cannot corrupt them.
+ * cannot corrupt them. Page 0 is never held across a fault: each of them reads what it
+ * needs and writes the block's page FIRST, so any fault comes before its first write and
+ * the step is simply run again (see withPageExclusive).
+ *
+ * Crash consistency (DESIGN §7a): the allocator's words are written by every allocating
+ * invocation, so they are the one place where race-free programs share bytes; word stamps
+ * (PageLog) commit them in the order they were written, so a crash of an allocating
+ * invocation leaks its blocks at worst, never hands one out twice. A block is freed only
+ * after the segment that detached it has committed (DeferredFrees, run by the isiba once its
+ * commit was answered): until then the durable state may still point at it. A crash in
+ * between leaks it.
  *
  * Reclamation: a block is freed when the cell owning it is overwritten or removed. A
  * string, bigint, bytes or reference block goes back on its free list at once (its value
@@ -40,6 +50,7 @@
  */
 import type { MappedSegment } from "../ra-kernel/mapped-segment.js";
 import { PAGE_SIZE } from "../ra-kernel/ids.js";
+import { deferFree } from "./deferred-frees.js";
 
 const MAGIC = 0x50414548;
 const VERSION = 1;
@@ -57,17 +68,30 @@ export class Heap {
     return this.mem.withPageExclusive(0, () => this.allocHeld(size));
   }
 
-  /** Returns a block (by payload address) to its free list. */
+  /**
+   * Returns a block (by payload address) to its free list: inside an invocation once its
+   * segment has committed (DeferredFrees), at once outside one.
+   */
   free(payload: number): void {
+    deferFree(() => this.freeNow(payload));
+  }
+
+  /** Returns a block to its free list now. */
+  freeNow(payload: number): void {
     this.mem.withPageExclusive(0, () => this.freeHeld(payload));
   }
 
+  // Reads first, then the block's page, then page 0: any fault comes before the first write.
   private allocHeld(size: number): number {
-    this.ensureFormatted();
     const k = classFor(size + BLOCK_HEADER);
-    const head = this.mem.u32(FREE_LISTS + 4 * k);
-    const block = head !== 0 ? this.popFree(k, head) : this.bump(k);
+    const formatted = this.mem.u32(0) === MAGIC;
+    const head = formatted ? this.mem.u32(FREE_LISTS + 4 * k) : 0;
+    const block = head !== 0 ? head : this.bumpAddress(k, formatted ? this.mem.u32(8) : alignUp(HEADER_END, 16));
+    const next = head !== 0 ? this.mem.u32(block + BLOCK_HEADER) : 0;
     this.mem.setU32(block, k | USED);
+    if (!formatted) this.format();
+    if (head !== 0) this.mem.setU32(FREE_LISTS + 4 * k, next);
+    else this.mem.setU32(8, block + (16 << k));
     this.mem.setU32(12, this.mem.u32(12) + 1);
     return block + BLOCK_HEADER;
   }
@@ -77,8 +101,9 @@ export class Heap {
     const word = this.mem.u32(block);
     if ((word & USED) === 0) throw new Error(`heap corruption: double free of block at ${block}`);
     const k = word & ~USED;
+    const head = this.mem.u32(FREE_LISTS + 4 * k);
     this.mem.setU32(block, k);
-    this.mem.setU32(payload, this.mem.u32(FREE_LISTS + 4 * k));
+    this.mem.setU32(payload, head);
     this.mem.setU32(FREE_LISTS + 4 * k, block);
     this.mem.setU32(12, this.mem.u32(12) - 1);
   }
@@ -93,24 +118,17 @@ export class Heap {
     return this.mem.u32(0) === MAGIC ? this.mem.u32(12) : 0;
   }
 
-  private popFree(k: number, block: number): number {
-    this.mem.setU32(FREE_LISTS + 4 * k, this.mem.u32(block + BLOCK_HEADER));
-    return block;
-  }
-
-  private bump(k: number): number {
+  /** Where a new block of class k goes, given the heap's top. */
+  private bumpAddress(k: number, top: number): number {
     const size = 16 << k;
-    const block = alignUp(this.mem.u32(8), Math.min(size, PAGE_SIZE));
+    const block = alignUp(top, Math.min(size, PAGE_SIZE));
     if (block + size > this.mem.maxBytes) throw new RangeError(`persistent heap is full (${this.mem.maxBytes} bytes)`);
-    this.mem.setU32(8, block + size);
     return block;
   }
 
-  private ensureFormatted(): void {
-    if (this.mem.u32(0) === MAGIC) return;
+  private format(): void {
     this.mem.setU32(0, MAGIC);
     this.mem.setU32(4, VERSION);
-    this.mem.setU32(8, alignUp(HEADER_END, 16));
   }
 }
 

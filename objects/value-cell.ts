@@ -31,7 +31,7 @@ import * as PersistentArray from "./persistent-array.js";
 import * as PersistentRecord from "./persistent-record.js";
 import * as PersistentMap from "./persistent-map.js";
 import * as PersistentSet from "./persistent-set.js";
-import { freeContainer } from "./deferred-frees.js";
+import { deferFree } from "./deferred-frees.js";
 
 export const CELL_SIZE = 16;
 
@@ -163,7 +163,7 @@ export function freeCell(heap: Heap, view: DataView, off: number): void {
   if (tag === Tag.STRING || tag === Tag.BIGINT || tag === Tag.REF || tag === Tag.BYTES) heap.free(payload);
   else if (tag >= Tag.ARRAY && tag <= Tag.SET) {
     const module = containerModule(tag);
-    freeContainer(() => module.free(heap, payload));
+    deferFree(() => module.free(heap, payload));
   }
 }
 

@@ -11,6 +11,9 @@
  *             write-back's copy); others wait for it
  *   lostSeq   set when the page was owned and had to be dropped without giving its bytes
  *             home (connection lost, lease expired, home restarted): writes to it are lost
+ *   committing  commit segments of this page sent to the home and not answered yet (their
+ *             writers are still counted in the frames: see SegmentFrames.writers)
+ *   floor     the version of the last revert: grants older than it are stale
  *   heldSince when the current copy was installed (ms, performance.now): a recall waits
  *             until the copy has been usable for a moment, so two servers writing one page
  *             each make progress instead of taking it from each other forever
@@ -30,6 +33,8 @@ export interface PageMeta {
   owned: boolean;
   busy: Promise<void> | undefined;
   lostSeq: number;
+  committing: number;
+  floor: number;
   heldSince: number;
 }
 
@@ -56,7 +61,7 @@ export class CachedSegment {
 
   meta(page: PageNo): PageMeta {
     let m = this.metas.get(page);
-    if (!m) this.metas.set(page, (m = { version: 0, owned: false, busy: undefined, lostSeq: 0, heldSince: 0 }));
+    if (!m) this.metas.set(page, (m = { version: 0, owned: false, busy: undefined, lostSeq: 0, committing: 0, floor: 0, heldSince: 0 }));
     return m;
   }
 

@@ -15,11 +15,22 @@
  *                               installed owned (zeros) before its constructor runs.
  *   recall(...)                 the home takes the page back: lower the page table entry, wait
  *                               until no accessor is inside the page (pins), and, if we owned
- *                               it, send the bytes home.
- *   writeBack(dirty, since)     an invocation returns: for each page it wrote, send the bytes
- *                               if we still own it (copied while no writer is inside), else just
- *                               ask the home to commit what it recalled from us; resolves when
- *                               committed. Pages dropped without their bytes going home fail it.
+ *                               it, send the bytes home — with the page's write stamp and
+ *                               whether the copy holds writes of segments here not committed
+ *                               yet. A "revert" drops the copy and dooms those segments.
+ *   commit(logs, since)         a commit segment ends (an invocation returns, or releases a
+ *                               lock): send each home the PageLogs of the pages it wrote (never
+ *                               the pages), all applied at once or none (DESIGN §7a). A segment
+ *                               that relied on pages taken back since `since` (a dropMark) is
+ *                               aborted instead: the home applies none of it and reverts the
+ *                               pages it wrote. Either way the caller learns which, and
+ *                               PagesLostError always means "not applied".
+ *
+ * Fencing: every commit carries our lease term with the home; the home refuses a term that is
+ * over. A segment that spans a drop of its home's pages here (connection lost, lease run out
+ * or revoked, home restarted) is aborted at its commit, whatever its term says by then, and
+ * once it has written, its faults on that home's pages fail (PagesLostError): it never goes
+ * on writing on fresh pages, or inside a lock it may have lost, what it computed before.
  *
  * Versions: every grant and recall names the page version it concerns. Grants and recalls of
  * one page are serialized at the home and travel on one connection, but this server may see
@@ -34,11 +45,12 @@ import { type PageNo, type ServerId, type SysName } from "./ids.js";
 import { PageState, stateFor, type AccessMode } from "./page-state.js";
 import type { Segment } from "./segment.js";
 import type { SegmentFrames } from "./segment-frames.js";
-import type { DirtyPages } from "./isiba-messages.js";
 import { CachedSegment, type PageMeta } from "./cached-segment.js";
 import { ObjectCounters } from "./object-counters.js";
 import { LatencyHistogram } from "./latency-histogram.js";
-import { PagesLostError, StaleEpochError } from "./errors.js";
+import { CommitOutcomeUnknownError, PagesLostError, StaleEpochError } from "./errors.js";
+import { CloudsError } from "./clouds-error.js";
+import type { SegmentLog } from "./write-log.js";
 
 const log = createDebug("ra:dsm");
 
@@ -47,9 +59,13 @@ export interface Grant {
   bytes: Uint8Array | null;
   same: boolean;
   version: number;
+  /** The page's write stamp: our writes are stamped above it (PageLog). */
+  stamp: number;
   epoch: number;
+  /** Our lease term at the home. */
+  term: number;
   /** The following pages, also granted writable (asked with count > 1). */
-  extra?: { page: PageNo; version: number; bytes: Uint8Array | null }[];
+  extra?: { page: PageNo; version: number; stamp: number; bytes: Uint8Array | null }[];
 }
 
 /** A page of a new object granted writable to its creator (see data.object.create). */
@@ -62,24 +78,33 @@ export interface CreationGrant {
 /** Most pages one fault asks for (the faulted page included): servers/data/protocol.ts says the same. */
 export const MAX_FAULT_PAGES = 64;
 
+/** One page of a commit segment (data.page.commit): its PageLog, and our other writers of it. */
 export interface PageCommit {
   segment: SysName;
   page: PageNo;
-  version: number;
-  bytes: Uint8Array;
+  log: Uint8Array;
+  left: number;
 }
 
-/** A home's answer to a write-back: `lost` lists pages whose writes it could not take. */
-export interface CommitReply {
+export interface CommitRequest {
   epoch: number;
-  lost?: { segment: SysName; page: PageNo }[];
+  term: number;
+  abort: boolean;
+  pages: PageCommit[];
+}
+
+/** A home's answer to a commit: applied (durable), or not at all. */
+export interface CommitReply {
+  applied: boolean;
+  epoch: number;
+  reason?: string;
 }
 
 /** How the DSM client reaches a segment's home. */
 export interface HomeLink {
   /** `count` > 1: a write fault asking for the following pages too (see the header). */
   fault(home: ServerId, segment: SysName, page: PageNo, mode: AccessMode, have: number, count?: number): Promise<Grant>;
-  commit(home: ServerId, epoch: number, pages: PageCommit[]): Promise<CommitReply>;
+  commit(home: ServerId, req: CommitRequest): Promise<CommitReply>;
 }
 
 export interface RecallRequest {
@@ -87,12 +112,21 @@ export interface RecallRequest {
   page: PageNo;
   version: number;
   epoch: number;
-  action: "invalidate" | "downgrade";
+  action: "invalidate" | "downgrade" | "revert";
+}
+
+/** What a holder answers to a recall. */
+export interface RecallReply {
+  held: boolean;
+  bytes: Uint8Array | null;
+  stamp: number;
+  dirty: boolean;
 }
 
 export const DSM_COUNTERS = [
   "readFaults", "writeFaults", "fetches", "upgrades", "ownedRewrites", "recallsReceived", "invalidationsReceived",
   "pagesWrittenBack", "bytesIn", "bytesOut", "pagesDropped", "pagesPrefetched", "pagesGrantedAtCreation",
+  "segmentsCommitted", "segmentsAborted", "revertsReceived",
 ] as const;
 export type DsmCounter = (typeof DSM_COUNTERS)[number];
 
@@ -103,13 +137,16 @@ const MAX_FETCHES_PER_FAULT = 64;
  * the isiba that faulted to wake up and make its access (~0.1 ms across CPUs).
  */
 const MIN_HOLD_MS = 0.25;
-const NO_BYTES = new Uint8Array(0);
 
 export class DsmClient {
   readonly counters = new ObjectCounters<DsmCounter>(DSM_COUNTERS);
   readonly faultLatency = new LatencyHistogram();
   private readonly segments = new Map<SysName, CachedSegment>();
   private readonly epochs = new Map<ServerId, number>();
+  /** Our lease term at each home, as last told (grants, renewals). */
+  private readonly terms = new Map<ServerId, number>();
+  /** The dropSeq of the last time a home's pages were all dropped here. */
+  private readonly homeDrops = new Map<ServerId, number>();
   private dropSeq = 0;
 
   constructor(private readonly link: HomeLink) {}
@@ -122,7 +159,7 @@ export class DsmClient {
     return c.frames;
   }
 
-  /** Marks the present: a later writeBack(dirty, mark) fails if pages were lost since. */
+  /** Marks the present (a segment's start): a later commit(logs, mark) aborts if pages it relied on were lost since. */
   get dropMark(): number {
     return this.dropSeq;
   }
@@ -134,9 +171,15 @@ export class DsmClient {
     return n;
   }
 
-  readonly fault = async (segment: SysName, page: PageNo, mode: AccessMode): Promise<void> => {
+  /**
+   * Brings the page in for `mode`. `since`: the dropMark at the start of the faulting segment,
+   * given if it has written: if the home's pages were dropped after it, the segment is
+   * doomed (PagesLostError).
+   */
+  readonly fault = async (segment: SysName, page: PageNo, mode: AccessMode, since?: number): Promise<void> => {
     const c = this.segments.get(segment);
     if (!c) throw new Error(`segment ${segment} is not mapped on this compute server`);
+    if (since !== undefined && (this.homeDrops.get(c.home) ?? 0) > since) throw this.doomed(c.home);
     this.counters.add(c.object, mode === "read" ? "readFaults" : "writeFaults");
     const want = stateFor(mode);
     const started = performance.now();
@@ -174,6 +217,7 @@ export class DsmClient {
       const g = await this.link.fault(c.home, c.sysname, page, mode, have, following.length > 0 ? following.length + 1 : undefined);
       this.counters.add(c.object, "fetches");
       this.noteEpoch(c.home, g.epoch);
+      this.noteTerm(c.home, g.term);
       await this.installGrant(c, page, mode, have, g);
       if (g.extra) await this.installExtra(c, page, g.extra);
     } finally {
@@ -203,8 +247,9 @@ export class DsmClient {
   private async installExtra(c: CachedSegment, page: PageNo, extra: NonNullable<Grant["extra"]>): Promise<void> {
     for (const x of extra) {
       const m = c.meta(x.page);
-      if (x.version <= m.version || c.frames.state(x.page) !== PageState.INVALID) continue;
+      if (x.version <= m.version || x.version < m.floor || c.frames.state(x.page) !== PageState.INVALID) continue;
       await c.frames.lower(x.page, PageState.INVALID);
+      c.frames.raiseStamp(x.page, x.stamp);
       this.installOwned(c, x.page, x.bytes, x.version);
       this.counters.add(c.object, "bytesIn", x.bytes?.length ?? 0);
     }
@@ -230,8 +275,9 @@ export class DsmClient {
    * recall of these pages can be handled before (nobody else knows the object yet anyway).
    * The segments must have frames here already (framesOf).
    */
-  adoptCreated(home: ServerId, epoch: number, grants: CreationGrant[]): void {
+  adoptCreated(home: ServerId, epoch: number, grants: CreationGrant[], term?: number): void {
     this.noteEpoch(home, epoch);
+    if (term !== undefined) this.noteTerm(home, term);
     for (const g of grants) {
       const c = this.segments.get(g.segment);
       if (!c) throw new Error(`segment ${g.segment} is not mapped on this compute server`);
@@ -245,7 +291,7 @@ export class DsmClient {
 
   private async installGrant(c: CachedSegment, page: PageNo, mode: AccessMode, have: number, g: Grant): Promise<void> {
     const m = c.meta(page);
-    if (g.version < m.version || (g.same && (have === 0 || m.version !== have))) {
+    if (g.version < m.version || g.version < m.floor || (g.same && (have === 0 || m.version !== have))) {
       log("ignoring a stale grant of %s#%d (v%d, ours v%d)", c.sysname, page, g.version, m.version);
       return;
     }
@@ -256,103 +302,150 @@ export class DsmClient {
       c.frames.install(page, g.bytes, PageState.INVALID);
       this.counters.add(c.object, "bytesIn", g.bytes?.length ?? 0);
     }
+    c.frames.raiseStamp(page, g.stamp);
     m.version = g.version;
     m.owned = mode === "write";
     m.heldSince = performance.now();
     c.frames.setState(page, stateFor(mode));
   }
 
-  /** The home takes our copy of `version` back (see header). */
-  async recall(req: RecallRequest): Promise<{ held: boolean; bytes: Uint8Array | null }> {
+  /** The home takes our copy of `version` back, or reverts the page (see header). */
+  async recall(req: RecallRequest): Promise<RecallReply> {
     const c = this.segments.get(req.segment);
-    if (!c) return { held: false, bytes: null };
+    if (!c) return { held: false, bytes: null, stamp: 0, dirty: false };
     this.noteEpoch(c.home, req.epoch);
+    if (req.action === "revert") return this.revert(c, req);
     const m = c.meta(req.page);
+    const none = (): RecallReply => ({ held: false, bytes: null, stamp: c.frames.stamp(req.page), dirty: this.uncommitted(c, req.page) });
     // Our grant of this version is in transit: let it land first.
     if (m.version < req.version && m.busy) await m.busy.catch(() => undefined);
-    if (m.version !== req.version) return { held: false, bytes: null };
+    if (m.version !== req.version) return none();
     // Sub-millisecond: timers cannot wait that little, so yield to the event loop until then.
     while (performance.now() < m.heldSince + MIN_HOLD_MS) await new Promise((resolve) => setImmediate(resolve));
-    if (m.version !== req.version) return { held: false, bytes: null };
+    if (m.version !== req.version) return none();
     const owned = m.owned;
     m.owned = false;
     await c.frames.lower(req.page, req.action === "invalidate" ? PageState.INVALID : PageState.READ);
     const bytes = owned ? c.frames.copyPage(req.page) : null;
     this.counters.add(c.object, owned ? "recallsReceived" : "invalidationsReceived");
     if (bytes) this.counters.add(c.object, "bytesOut", bytes.length);
-    return { held: true, bytes };
+    return { held: true, bytes, stamp: c.frames.stamp(req.page), dirty: this.uncommitted(c, req.page) };
   }
 
   /**
-   * Writes back the pages an invocation dirtied and resolves once every home committed them.
-   * Throws PagesLostError if some had to be dropped since `since` (a `dropMark`).
+   * The page's coherent image went back to its durable one at `req.version`: drop our copy
+   * (grants older than that are ignored when they land) and doom our segments that wrote it.
+   * Never waits for a fetch in flight: it may be queued at the home behind this very revert.
    */
-  async writeBack(dirty: DirtyPages[], since = this.dropSeq): Promise<void> {
-    const byHome = new Map<ServerId, PageCommit[]>();
-    const lost = new Map<ServerId, number>();
-    for (const d of dirty) {
-      const c = this.segments.get(d.segment);
-      if (!c) continue;
-      for (const page of d.pages) {
-        if (c.meta(page).lostSeq > since) {
-          lost.set(c.home, (lost.get(c.home) ?? 0) + 1);
-          continue;
-        }
-        if (!byHome.has(c.home)) byHome.set(c.home, []);
-        byHome.get(c.home)!.push(await this.snapshot(c, page));
-      }
-    }
-    await Promise.all([...byHome].map(async ([home, pages]) => {
-      const n = await this.commitAt(home, pages);
-      if (n > 0) lost.set(home, (lost.get(home) ?? 0) + n);
-    }));
-    const [home, pages] = [...lost][0] ?? [];
-    if (home !== undefined) {
+  private async revert(c: CachedSegment, req: RecallRequest): Promise<RecallReply> {
+    const m = c.meta(req.page);
+    const dirty = c.frames.writersOf(req.page) > 0;
+    if (dirty) m.lostSeq = ++this.dropSeq;
+    m.floor = Math.max(m.floor, req.version);
+    const held = m.version !== 0;
+    m.owned = false;
+    m.version = 0;
+    await c.frames.lower(req.page, PageState.INVALID);
+    this.counters.add(c.object, "revertsReceived");
+    return { held, bytes: null, stamp: c.frames.stamp(req.page), dirty };
+  }
+
+  /** Whether segments here wrote the page and have not sent their commit yet. */
+  private uncommitted(c: CachedSegment, page: PageNo): boolean {
+    return c.frames.writersOf(page) - c.meta(page).committing > 0;
+  }
+
+  /**
+   * Commits one segment (see header) and resolves once every home applied it. Throws
+   * PagesLostError if it was not applied (aborted here or refused by a home; nothing of it is
+   * durable), CommitOutcomeUnknownError if a home could not answer, or the home's error.
+   */
+  async commit(logs: SegmentLog[], since = this.dropSeq): Promise<void> {
+    const byHome = this.groupByHome(logs);
+    if (byHome.size === 0) return;
+    const lost = [...byHome].some(([home, pages]) => (this.homeDrops.get(home) ?? 0) > since || pages.some(({ c, page }) => c.meta(page).lostSeq > since));
+    const outcomes = await Promise.allSettled([...byHome].map(([home, pages]) => this.commitAt(home, pages, lost)));
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === "rejected");
+    if (failed) throw failed.reason;
+    const refused = outcomes.map((o) => (o as PromiseFulfilledResult<CommitReply>).value).find((r) => !r.applied);
+    const home = [...byHome.keys()][0];
+    if (lost || refused) {
+      const pages = [...byHome.values()].reduce((n, ps) => n + ps.length, 0);
       throw new PagesLostError(
-        `the writes of this invocation to ${pages} page(s) homed at data server ${home} were lost: their copies had to be dropped ` +
-          `(the connection to ${home} was lost, its lease ran out, or it restarted)`,
-        { server: home, pages: pages! },
+        `the writes of this invocation since its last commit point (${pages} page(s) homed at ${[...byHome.keys()].join(", ")}) were NOT applied: ` +
+          (refused?.reason ?? `pages it relied on were taken back from this compute server (the connection to ${home} was lost, its lease ran out, or a crash reverted them)`) +
+          "; nothing of them is durable, so a retry is safe",
+        { server: home, pages },
       );
     }
   }
 
-  /** Commits at one home; returns how many pages' writes the home reports lost. */
-  private async commitAt(home: ServerId, pages: PageCommit[]): Promise<number> {
-    let reply: CommitReply;
+  private groupByHome(logs: SegmentLog[]): Map<ServerId, { c: CachedSegment; page: PageNo; log: Uint8Array }[]> {
+    const byHome = new Map<ServerId, { c: CachedSegment; page: PageNo; log: Uint8Array }[]>();
+    for (const l of logs) {
+      const c = this.segments.get(l.segment);
+      if (!c) continue;
+      if (!byHome.has(c.home)) byHome.set(c.home, []);
+      for (const p of l.pages) byHome.get(c.home)!.push({ c, page: p.page, log: p.log });
+    }
+    return byHome;
+  }
+
+  /** Sends one home its part of a segment; counts our writers of each page off once answered. */
+  private async commitAt(home: ServerId, pages: { c: CachedSegment; page: PageNo; log: Uint8Array }[], abort: boolean): Promise<CommitReply> {
+    const msg: PageCommit[] = pages.map(({ c, page, log }) => {
+      const m = c.meta(page);
+      m.committing++;
+      return { segment: c.sysname, page, log, left: Math.max(0, c.frames.writersOf(page) - m.committing) };
+    });
     try {
-      reply = await this.link.commit(home, this.epochs.get(home) ?? 0, pages);
+      const reply = await this.link.commit(home, { epoch: this.epochs.get(home) ?? 0, term: this.terms.get(home) ?? 0, abort, pages: msg });
+      this.noteEpoch(home, reply.epoch);
+      this.countCommit(pages, reply);
+      return reply;
     } catch (err) {
       // The home restarted: what we cache of it is stale, whatever else happens.
       if (err instanceof StaleEpochError) this.noteEpoch(home, err.current);
-      throw err;
+      if (err instanceof CloudsError) throw err;
+      throw new CommitOutcomeUnknownError(
+        `the commit of this invocation's writes at data server ${home} got no answer (${(err as Error).message}): they may or may not be applied`,
+        { server: home },
+      );
+    } finally {
+      for (const { c, page } of pages) {
+        c.meta(page).committing--;
+        c.frames.writersDone([page]);
+      }
     }
-    for (const p of pages) {
-      const object = this.segments.get(p.segment)?.object;
-      this.counters.add(object, "pagesWrittenBack");
-      this.counters.add(object, "bytesOut", p.bytes.length);
-    }
-    this.noteEpoch(home, reply.epoch);
-    return reply.lost?.length ?? 0;
   }
 
-  /**
-   * The bytes to write back for a page: ours if we still own it (copied while no writer is
-   * inside the page), else none — the home then commits the newer bytes it recalled from us.
-   */
-  private async snapshot(c: CachedSegment, page: PageNo): Promise<PageCommit> {
-    const m = c.meta(page);
-    while (m.busy) await m.busy.catch(() => undefined);
-    const none: PageCommit = { segment: c.sysname, page, version: 0, bytes: NO_BYTES };
-    if (!m.owned) return none;
-    let out = none;
-    await this.busyWith(m, (async () => {
-      const version = m.version;
-      await c.frames.lower(page, PageState.READ);
-      if (!m.owned || m.version !== version) return;
-      out = { segment: c.sysname, page, version, bytes: c.frames.copyPage(page) };
-      c.frames.setState(page, PageState.WRITE);
-    })());
-    return out;
+  private countCommit(pages: { c: CachedSegment; log: Uint8Array }[], reply: CommitReply): void {
+    const object = pages[0]?.c.object;
+    this.counters.add(object, reply.applied ? "segmentsCommitted" : "segmentsAborted");
+    for (const { c, log } of pages) {
+      this.counters.add(c.object, "pagesWrittenBack");
+      this.counters.add(c.object, "bytesOut", log.length);
+    }
+  }
+
+  /** Our lease term at `home` as last told, if known. */
+  termOf(home: ServerId): number | undefined {
+    return this.terms.get(home);
+  }
+
+  /** Records our lease term at a home; a new term means it took our pages back: drop them. */
+  noteTerm(home: ServerId, term: number): void {
+    const known = this.terms.get(home);
+    this.terms.set(home, term);
+    if (known !== undefined && known !== term) this.dropHome(home, `it revoked our lease (term ${known} -> ${term})`);
+  }
+
+  private doomed(home: ServerId): PagesLostError {
+    return new PagesLostError(
+      `this invocation relied on pages of data server ${home} that were taken back from this compute server (connection lost, lease ran out or revoked): ` +
+        "its writes since its last commit point are NOT applied; a retry is safe",
+      { server: home, pages: 0 },
+    );
   }
 
   /** Records a home's epoch; a new epoch means it restarted: drop every page it homes. */
@@ -360,24 +453,28 @@ export class DsmClient {
     const known = this.epochs.get(home);
     this.epochs.set(home, epoch);
     if (known === undefined || known === epoch) return;
-    this.dropHome(home, `it restarted (epoch ${known} -> ${epoch})`);
+    this.dropHome(home, `it restarted (epoch ${known} -> ${epoch})`, true);
   }
 
   /**
    * Forgets every page homed at `home` without giving anything back (it restarted, the
-   * connection closed, or our lease ran out): owned pages are marked lost.
+   * connection closed, or our lease ran out or was revoked): pages with writes of segments
+   * not committed yet are marked lost (those segments abort).
    */
-  dropHome(home: ServerId, why: string): void {
+  dropHome(home: ServerId, why: string, newEpoch = false): void {
     const seq = ++this.dropSeq;
+    this.homeDrops.set(home, seq);
     let n = 0;
     for (const c of this.segments.values()) {
       if (c.home !== home) continue;
       for (const page of c.knownPages()) {
         const m = c.meta(page);
-        if (m.owned) m.lostSeq = seq;
+        if (c.frames.writersOf(page) > 0) m.lostSeq = seq;
         if (c.frames.state(page) >= PageState.READ) n++;
         m.owned = false;
         m.version = 0;
+        // A new epoch numbers its versions afresh: an old revert's floor means nothing there.
+        if (newEpoch) m.floor = 0;
         void c.frames.lower(page, PageState.INVALID);
       }
     }
@@ -397,7 +494,7 @@ export class DsmClient {
     if (!c) return;
     const m = c.meta(page);
     while (m.busy) await m.busy.catch(() => undefined);
-    if (m.owned) m.lostSeq = ++this.dropSeq;
+    if (c.frames.writersOf(page) > 0) m.lostSeq = ++this.dropSeq;
     m.owned = false;
     m.version = 0;
     await c.frames.lower(page, PageState.INVALID);

@@ -37,9 +37,10 @@ export class PageFaultError extends CloudsError {
 }
 
 /**
- * Thrown when an invocation wrote pages that this compute server had to drop before they
- * could be written back (the connection to their home was lost, its lease ran out, or the
- * home restarted): those writes are lost, and the caller must know. `server` is the home.
+ * Thrown when an invocation's writes since its last commit point were NOT applied: pages it
+ * relied on were taken back from its compute server (the connection to their home was lost,
+ * its lease ran out or was revoked, a crash elsewhere reverted them), so its segment was
+ * aborted — nothing of it is durable, and a retry is safe. `server` is the home.
  */
 export class PagesLostError extends CloudsError {
   declare readonly server: string;
@@ -48,7 +49,16 @@ export class PagesLostError extends CloudsError {
 }
 
 /**
- * Thrown when a write-back names an epoch of this home that is over: the home restarted
+ * Thrown when a commit got no answer from a home (the connection broke while it was under
+ * way): the writes may or may not be applied, so a retry is NOT known to be safe.
+ */
+export class CommitOutcomeUnknownError extends CloudsError {
+  declare readonly server: string;
+  static override fieldNames = ["server"];
+}
+
+/**
+ * Thrown when a commit names an epoch of this home that is over: the home restarted
  * since the writer got its pages, so those pages (and their uncommitted writes) are gone.
  */
 export class StaleEpochError extends CloudsError {
@@ -58,4 +68,4 @@ export class StaleEpochError extends CloudsError {
   static override fieldNames = ["server", "epoch", "current"];
 }
 
-for (const cls of [StaleEpochError, UnknownEntryError, ArgumentError, ClassLoadError, NotTransferableError, PageFaultError, PagesLostError]) registerError(cls);
+for (const cls of [StaleEpochError, UnknownEntryError, ArgumentError, ClassLoadError, NotTransferableError, PageFaultError, PagesLostError, CommitOutcomeUnknownError]) registerError(cls);

@@ -15,11 +15,14 @@ import { receiveMessageOnPort, type MessagePort } from "node:worker_threads";
 import { fromWireError, type WireError } from "./clouds-error.js";
 import type { PageNo, SysName } from "./ids.js";
 import type { AccessMode } from "./page-state.js";
+import { currentWriteLog } from "./write-log.js";
 
 export interface FaultRequest {
   segment: SysName;
   page: PageNo;
   mode: AccessMode;
+  /** The faulting segment's start mark (WriteLog.since), if it runs in one and has written: see DsmClient.fault. */
+  since?: number;
 }
 
 export interface FaultReply {
@@ -47,7 +50,8 @@ export class FaultChannel {
   fault(segment: SysName, page: PageNo, mode: AccessMode): void {
     this.faults++;
     Atomics.store(this.doorbell, 0, DOORBELL_IDLE);
-    this.port.postMessage({ segment, page, mode } satisfies FaultRequest);
+    const log = currentWriteLog();
+    this.port.postMessage({ segment, page, mode, since: log && !log.empty ? log.since : undefined } satisfies FaultRequest);
     const reply = this.awaitReply();
     if (!reply.ok) throw fromWireError(reply.error ?? { name: "Error", message: "page fault failed" });
   }

@@ -3,8 +3,10 @@
  * parentPort; page faults use the separate FaultChannel).
  *
  *   kernel -> worker   RunRequest (start an isiba), SyscallReply (answer to a syscall),
- *                      ForgetSegments (an object's volatile heap was discarded)
- *   worker -> kernel   RunReply (an isiba is done), SyscallRequest (object code asks)
+ *                      ForgetSegments (an object's volatile heap was discarded),
+ *                      Committed (the isiba's final commit was answered: run or drop its frees)
+ *   worker -> kernel   RunReply (an isiba is done, with its last commit segment's WriteLog),
+ *                      SyscallRequest (object code asks), Freed (the frees' own segment)
  *
  * The kernel sends a class's code and a segment's SharedArrayBuffers to a worker only the
  * first time that worker needs them; afterwards it names them by key / sysname.
@@ -21,6 +23,7 @@ import type { WireError } from "./clouds-error.js";
 import type { PageNo, SysName, ThreadId } from "./ids.js";
 import type { LockKind } from "./lock-manager.js";
 import type { SegmentShare } from "./segment-frames.js";
+import type { SegmentLog } from "./write-log.js";
 
 export interface ClassRef {
   /** `Name@version`: code segments are immutable per version. */
@@ -50,6 +53,8 @@ export interface RunRequest {
   thread: { id: ThreadId; depth: number };
   /** The object's current volatile activation here (VolatileHeaps): its frames via "volatile.map". */
   volatileGen: number;
+  /** The kernel's dropMark as the isiba starts: its faults fail once pages it relies on were lost. */
+  since: number;
 }
 
 /** Kernel -> worker: an object's volatile activation ended; drop these segments. */
@@ -58,9 +63,11 @@ export interface ForgetSegments {
   segments: SysName[];
 }
 
-export interface DirtyPages {
-  segment: SysName;
-  pages: PageNo[];
+/** Kernel -> worker: the isiba's final commit was answered; `ok`: applied (run its frees). */
+export interface Committed {
+  type: "committed";
+  id: number;
+  ok: boolean;
 }
 
 export interface RunReply {
@@ -69,8 +76,15 @@ export interface RunReply {
   ok: boolean;
   value?: unknown;
   error?: WireError;
-  /** Pages the invocation wrote: written back before the reply leaves the compute server. */
-  dirty: DirtyPages[];
+  /** The last commit segment's writes: committed before the reply leaves the compute server. */
+  log: SegmentLog[];
+}
+
+/** Worker -> kernel: the blocks an isiba detached were freed, as a segment of their own. */
+export interface Freed {
+  type: "freed";
+  id: number;
+  log: SegmentLog[];
 }
 
 /** Sent once when a worker starts: the fault channel's port and doorbell. */
@@ -89,8 +103,11 @@ export type UserLockKind = Exclude<LockKind, "monitor">;
 export interface Syscalls {
   /** Waits (FIFO at the object's home) until the lock / a permit is granted. */
   "lock.acquire": { args: { key: string; lock: UserLockKind; permits?: number }; result: { waitedMs: number } };
-  /** `released` false: a semaphore release by a thread holding no permit (a signal). */
-  "lock.release": { args: { key: string; lock: UserLockKind }; result: { released: boolean } };
+  /**
+   * `released` false: a semaphore release by a thread holding no permit (a signal). A release
+   * is a commit point: `log` (added by the worker) is the segment so far, committed first.
+   */
+  "lock.release": { args: { key: string; lock: UserLockKind; log?: SegmentLog[] }; result: { released: boolean } };
   /** The sysname an object name is bound to (name server lookup), or UnknownNameError. */
   "object.bind": { args: { name: string }; result: { sysname: SysName } };
   /**
@@ -132,5 +149,5 @@ export interface SyscallReply {
   error?: WireError;
 }
 
-export type KernelMessage = RunRequest | SyscallReply | ForgetSegments;
-export type WorkerMessage = RunReply | SyscallRequest;
+export type KernelMessage = RunRequest | SyscallReply | ForgetSegments | Committed;
+export type WorkerMessage = RunReply | SyscallRequest | Freed;

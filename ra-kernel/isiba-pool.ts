@@ -20,8 +20,14 @@
  * "volatile.map"; faults on them are served here (zero pages, no message); when the last
  * isiba of the object is done, the workers that mapped them are told to forget them.
  *
+ * Commits: an isiba's reply carries its last commit segment's WriteLog; the kernel commits it,
+ * then tells the worker with `afterCommit` whether it was applied, and the worker answers with
+ * the segment of the frees it then made (or none). Until then the worker keeps the isiba's
+ * queued frees.
+ *
  * Placement inside the pool: the worker with the fewest isibas in progress.
- * If a worker dies, its in-flight isibas fail and a replacement is started.
+ * If a worker dies, its in-flight isibas fail and a replacement is started (their uncommitted
+ * writes stay in this server's copies of the pages: see the closing notes of issue 9).
  */
 import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import * as path from "node:path";
@@ -30,7 +36,8 @@ import { fromWireError, toWireError, type WireError } from "./clouds-error.js";
 import type { SysName, ThreadId } from "./ids.js";
 import { DOORBELL_RUNG, type FaultReply, type FaultRequest } from "./fault-channel.js";
 import { Isiba } from "./isiba.js";
-import type { ClassRef, ForgetSegments, RunOp, RunReply, RunRequest, SyscallCall, SyscallReply, SyscallRequest, SyscallResult, WorkerMessage } from "./isiba-messages.js";
+import type { ClassRef, Committed, ForgetSegments, Freed, RunOp, RunReply, RunRequest, SyscallCall, SyscallReply, SyscallRequest, SyscallResult, WorkerMessage } from "./isiba-messages.js";
+import type { SegmentLog } from "./write-log.js";
 import type { SegmentFrames } from "./segment-frames.js";
 import type { AccessMode } from "./page-state.js";
 import { IsibaEndedError, UnknownSyscallError } from "./syscall-errors.js";
@@ -38,7 +45,8 @@ import { VolatileHeaps } from "./volatile-heaps.js";
 
 const log = createDebug("ra:isiba-pool");
 
-export type PageFaultHandler = (segment: SysName, page: number, mode: AccessMode) => Promise<void>;
+/** `since`: the faulting segment's start mark, if known (DsmClient.fault). */
+export type PageFaultHandler = (segment: SysName, page: number, mode: AccessMode, since?: number) => Promise<void>;
 
 /** Who is asking: the kernel's record of the isiba, not what the worker claims. */
 export interface SyscallContext {
@@ -48,6 +56,8 @@ export interface SyscallContext {
   /** How many invocations deep this isiba's invocation is on its thread (0: from a workstation). */
   depth: number;
   entry: string;
+  /** The kernel's dropMark when the isiba started (RunSpec.since). */
+  since: number;
 }
 
 /** Serves object code's syscalls (KernelSyscalls.handle); its value goes back to the isiba. */
@@ -62,24 +72,28 @@ export interface RunSpec {
   data: SegmentFrames;
   heap: SegmentFrames;
   thread: { id: ThreadId; depth: number };
+  /** The kernel's dropMark as the isiba starts (its faults are fenced by it). */
+  since: number;
 }
 
 export interface RunOutcome {
   value: unknown;
-  dirty: RunReply["dirty"];
+  /** The last commit segment: to commit, then `afterCommit`. */
+  log: SegmentLog[];
   /** The isiba that ran it (the key of its locks in the LockManager). */
   isiba: number;
 }
 
 /** What a failed run's error carries besides its own fields. */
 export interface RunFailure {
-  dirty: RunReply["dirty"];
+  log: SegmentLog[];
   isiba: number;
 }
 
 interface Pending {
   isiba: Isiba;
   depth: number;
+  since: number;
   resolve: (reply: RunReply) => void;
 }
 
@@ -87,6 +101,9 @@ class WorkerSlot {
   readonly classes = new Set<string>();
   readonly segments = new Set<SysName>();
   readonly pending = new Map<number, Pending>();
+  /** Isibas that replied and wait for `afterCommit`; then for their Freed. */
+  readonly replied = new Set<number>();
+  readonly freeing = new Map<number, (log: SegmentLog[]) => void>();
   constructor(readonly worker: Worker, readonly faultPort: MessagePort, readonly doorbell: Int32Array) {}
 }
 
@@ -118,7 +135,7 @@ export class IsibaPool {
     let reply: RunReply;
     try {
       reply = await new Promise<RunReply>((resolve) => {
-        slot.pending.set(isiba.id, { isiba, depth: spec.thread.depth, resolve });
+        slot.pending.set(isiba.id, { isiba, depth: spec.thread.depth, since: spec.since, resolve });
         isiba.moveTo("running");
         slot.worker.postMessage(this.request(slot, isiba.id, spec, gen));
       });
@@ -126,8 +143,22 @@ export class IsibaPool {
       this.forget(this.volatile.leave(spec.object));
     }
     isiba.moveTo("done");
-    if (!reply.ok) throw Object.assign(fromWireError(reply.error as WireError), { dirty: reply.dirty, isiba: isiba.id } satisfies RunFailure);
-    return { value: reply.value, dirty: reply.dirty, isiba: isiba.id };
+    if (!reply.ok) throw Object.assign(fromWireError(reply.error as WireError), { log: reply.log, isiba: isiba.id } satisfies RunFailure);
+    return { value: reply.value, log: reply.log, isiba: isiba.id };
+  }
+
+  /**
+   * The isiba's final commit was answered (`ok`: applied): its worker frees what it detached
+   * (only if applied) and resolves with that segment, to commit too. [] if the worker died.
+   */
+  afterCommit(isiba: number, ok: boolean): Promise<SegmentLog[]> {
+    const slot = this.slots.find((s) => s.replied.has(isiba));
+    if (!slot) return Promise.resolve([]);
+    slot.replied.delete(isiba);
+    return new Promise((resolve) => {
+      slot.freeing.set(isiba, resolve);
+      slot.worker.postMessage({ type: "committed", id: isiba, ok } satisfies Committed);
+    });
   }
 
   async close(): Promise<void> {
@@ -152,7 +183,7 @@ export class IsibaPool {
     }
     return {
       type: "run", id, op: spec.op, object: spec.object, klass, entry: spec.entry, args: spec.args,
-      data: this.shareOnce(slot, spec.data), heap: this.shareOnce(slot, spec.heap), thread: spec.thread, volatileGen,
+      data: this.shareOnce(slot, spec.data), heap: this.shareOnce(slot, spec.heap), thread: spec.thread, volatileGen, since: spec.since,
     };
   }
 
@@ -188,6 +219,7 @@ export class IsibaPool {
 
   private onWorkerMessage(slot: WorkerSlot, msg: WorkerMessage): void {
     if (msg.type === "sys") void this.serviceSyscall(slot, msg);
+    else if (msg.type === "freed") this.freed(slot, msg);
     else this.settle(slot, msg);
   }
 
@@ -208,7 +240,7 @@ export class IsibaPool {
     if (!pending || !isiba) throw new IsibaEndedError(`syscall ${req.op} of isiba ${req.isiba}, which has already returned`, { isiba: req.isiba, op: req.op });
     if (req.op === "volatile.map") return Promise.resolve(this.mapVolatile(slot, isiba.object, req.args.gen));
     if (!this.onSyscall) throw new UnknownSyscallError(`syscall ${req.op}: this kernel serves no syscalls`, { op: req.op });
-    const ctx: SyscallContext = { isiba: isiba.id, object: isiba.object, thread: isiba.thread, depth: pending.depth, entry: isiba.entry };
+    const ctx: SyscallContext = { isiba: isiba.id, object: isiba.object, thread: isiba.thread, depth: pending.depth, entry: isiba.entry, since: pending.since };
     return this.onSyscall(ctx, { op: req.op, args: req.args } as SyscallCall);
   }
 
@@ -222,13 +254,20 @@ export class IsibaPool {
     const pending = slot.pending.get(reply.id);
     if (!pending) return;
     slot.pending.delete(reply.id);
+    slot.replied.add(reply.id);
     pending.resolve(reply);
+  }
+
+  private freed(slot: WorkerSlot, msg: Freed): void {
+    const resolve = slot.freeing.get(msg.id);
+    slot.freeing.delete(msg.id);
+    resolve?.(msg.log);
   }
 
   private async serviceFault(slot: WorkerSlot, req: FaultRequest): Promise<void> {
     let reply: FaultReply = { ok: true };
     try {
-      if (!this.volatile.fault(req.segment, req.page)) await this.onFault(req.segment, req.page, req.mode);
+      if (!this.volatile.fault(req.segment, req.page)) await this.onFault(req.segment, req.page, req.mode, req.since);
     } catch (err) {
       reply = { ok: false, error: toWireError(err, this.serverId) };
     }
@@ -242,9 +281,12 @@ export class IsibaPool {
     if (at < 0) return;
     log("worker %d died: %s", index, err.message);
     for (const [id, p] of slot.pending) {
-      p.resolve({ type: "done", id, ok: false, error: toWireError(err, this.serverId), dirty: [] });
+      p.resolve({ type: "done", id, ok: false, error: toWireError(err, this.serverId), log: [] });
     }
     slot.pending.clear();
+    for (const resolve of slot.freeing.values()) resolve([]);
+    slot.freeing.clear();
+    slot.replied.clear();
     slot.faultPort.close();
     if (this.closing) return;
     this.slots[at] = this.startWorker(index);

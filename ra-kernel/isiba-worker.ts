@@ -9,10 +9,12 @@
  * Several isibas may be in progress in one worker when entries await; code between two
  * awaits runs to completion.
  *
- * The reply lists the pages written (dirty), also on failure: what an entry wrote before it
- * threw stays written (README documents this), like any memory write in Clouds. Heap
- * containers the entry removed are freed just before (objects/deferred-frees.ts), once
- * its result is plain, so views of them stay readable while it runs.
+ * Each isiba logs its writes (WriteLog, DESIGN §7a): the reply carries its last commit
+ * segment's log, also on failure (what an entry wrote before it threw stays written, as
+ * README documents), and a lock release sends the segment so far with the syscall (release
+ * is a commit point). Heap blocks the entry detached are freed only once the kernel says its
+ * final commit was applied (Committed), as a segment of their own (Freed); dropped if not
+ * (objects/deferred-frees.ts).
  *
  * Each isiba gets an InvocationContext (its object, thread and a way to make syscalls over
  * this worker's SyscallChannel), given to its InstanceProxy: `this.lock(...)` in object code
@@ -31,7 +33,8 @@ import { ClassLoader } from "./class-loader.js";
 import { FaultChannel } from "./fault-channel.js";
 import { MappedSegment } from "./mapped-segment.js";
 import type { SysName } from "./ids.js";
-import type { DirtyPages, KernelMessage, RunReply, RunRequest, WorkerInit } from "./isiba-messages.js";
+import type { Committed, Freed, KernelMessage, RunReply, RunRequest, WorkerInit } from "./isiba-messages.js";
+import { runLogging, WriteLog } from "./write-log.js";
 import { SyscallChannel } from "./syscall-channel.js";
 // Registers the syscall errors here too, so they cross the worker with their fields.
 import "./syscall-errors.js";
@@ -76,6 +79,13 @@ function mapSegment(ref: SegmentShare | SysName): MappedSegment {
 
 const volatiles = new WorkerVolatileStores(mapSegment, (sysname) => segments.delete(sysname));
 
+/** An isiba's current commit segment and the frees it queued, until its final commit is answered. */
+interface Segmented {
+  log: WriteLog;
+  frees: DeferredFrees;
+}
+const running = new Map<number, Segmented>();
+
 function storeFor(req: RunRequest): { store: PersistentStore; mem: MappedSegment[] } {
   const data = mapSegment(req.data);
   const heap = mapSegment(req.heap);
@@ -87,22 +97,25 @@ function storeFor(req: RunRequest): { store: PersistentStore; mem: MappedSegment
   return { store, mem: [data, heap] };
 }
 
-function invocationContext(req: RunRequest): InvocationContext {
-  return { object: req.object, thread: req.thread, syscall: (op, args) => syscalls.call(req.id, op, args) };
+function invocationContext(req: RunRequest, seg: Segmented): InvocationContext {
+  return {
+    object: req.object, thread: req.thread,
+    syscall: (op, args) => {
+      if (op !== "lock.release") return syscalls.call(req.id, op, args);
+      // A release is a commit point: the segment so far goes with it, the next one begins.
+      return syscalls.call(req.id, op, { ...(args as object), log: seg.log.take() } as typeof args);
+    },
+  };
 }
 
-async function execute(req: RunRequest, store: PersistentStore): Promise<unknown> {
-  const context = invocationContext(req);
-  // Containers removed while the entry runs are freed at its end (DeferredFrees), after the
-  // result is plain and before the dirty pages are reported; also when the entry threw.
-  const frees = new DeferredFrees();
-  try {
-    const result = await runInInvocation(context, () => runDeferringFrees(frees, () => callEntry(req, store, context)));
+async function execute(req: RunRequest, store: PersistentStore, seg: Segmented): Promise<unknown> {
+  const context = invocationContext(req, seg);
+  // Blocks detached while the entry runs are freed once its commit is applied (DeferredFrees).
+  return runLogging(seg.log, () => runInInvocation(context, () => runDeferringFrees(seg.frees, async () => {
+    const result = await callEntry(req, store, context);
     // Persistent views (arrays, records, Maps, Sets of the heap) leave the object as plain copies.
     return encodeRefs(toPlain(result));
-  } finally {
-    frees.flush();
-  }
+  })));
 }
 
 async function callEntry(req: RunRequest, store: PersistentStore, context: InvocationContext): Promise<unknown> {
@@ -121,9 +134,28 @@ async function callEntry(req: RunRequest, store: PersistentStore, context: Invoc
   return await self[req.entry](...args);
 }
 
-function collectDirty(req: RunRequest, mem: MappedSegment[]): DirtyPages[] {
+/** The isiba's last segment, in wire form; the dirty sets (kept for tools) start over. */
+function lastSegment(req: RunRequest, mem: MappedSegment[], seg: Segmented): RunReply["log"] {
   volatiles.clearDirty(req.object);
-  return mem.filter((m) => m.hasDirty).map((m) => ({ segment: m.sysname, pages: m.takeDirty() }));
+  for (const m of mem) m.takeDirty();
+  return seg.log.take();
+}
+
+/** The final commit was answered: free what the isiba detached (its own segment), or drop it. */
+function committed(msg: Committed): void {
+  const seg = running.get(msg.id);
+  if (!seg) return;
+  running.delete(msg.id);
+  const frees = new WriteLog(seg.log.since);
+  if (!msg.ok) seg.frees.drop();
+  else {
+    try {
+      runLogging(frees, () => seg.frees.flush());
+    } catch (err) {
+      log("isiba %d: freeing its detached blocks failed (they leak): %s", msg.id, (err as Error).message);
+    }
+  }
+  parentPort!.postMessage({ type: "freed", id: msg.id, log: frees.take() } satisfies Freed);
 }
 
 function reply(msg: RunReply): void {
@@ -142,13 +174,15 @@ function reply(msg: RunReply): void {
 
 async function run(req: RunRequest): Promise<void> {
   let mem: MappedSegment[] = [];
+  const seg: Segmented = { log: new WriteLog(req.since), frees: new DeferredFrees() };
+  running.set(req.id, seg);
   try {
     const mapped = storeFor(req);
     mem = mapped.mem;
-    const value = await execute(req, mapped.store);
-    reply({ type: "done", id: req.id, ok: true, value, dirty: collectDirty(req, mem) });
+    const value = await execute(req, mapped.store, seg);
+    reply({ type: "done", id: req.id, ok: true, value, log: lastSegment(req, mem, seg) });
   } catch (err) {
-    reply({ type: "done", id: req.id, ok: false, error: toWireError(err, init.serverId), dirty: collectDirty(req, mem) });
+    reply({ type: "done", id: req.id, ok: false, error: toWireError(err, init.serverId), log: lastSegment(req, mem, seg) });
   }
 }
 
@@ -156,4 +190,5 @@ parentPort!.on("message", (msg: KernelMessage) => {
   if (msg.type === "run") void run(msg);
   else if (msg.type === "sysReply") syscalls.settle(msg);
   else if (msg.type === "forget") volatiles.forget(msg.segments);
+  else if (msg.type === "committed") committed(msg);
 });

@@ -5,7 +5,9 @@
  *   const syscalls = new KernelSyscalls(lockManager, invocationLink);
  *   const pool = new IsibaPool(workers, dsm.fault, serverId, syscalls.handle);
  *
- * Locks go to the LockManager; names, nested invocations and print go to the InvocationLink
+ * Locks go to the LockManager — a release after the commit of the isiba's segment so far
+ * (`SegmentCommitter`: release is a commit point, DESIGN §7a); names, nested invocations and
+ * print go to the InvocationLink
  * (the compute server: the name server, other compute servers, the thread's route back to
  * its workstation). A kernel without a link (unit tests) refuses those with
  * UnknownSyscallError.
@@ -19,6 +21,7 @@ import type { SyscallContext, SyscallHandler } from "./isiba-pool.js";
 import type { SyscallArgs, SyscallCall, SyscallResult, UserLockKind } from "./isiba-messages.js";
 import { isServerId, isSysName, type SysName } from "./ids.js";
 import type { LockManager } from "./lock-manager.js";
+import type { SegmentLog } from "./write-log.js";
 import { BadSyscallError, UnknownSyscallError } from "./syscall-errors.js";
 
 const LOCK_KEY_RE = /^[\x20-\x7e]{1,128}$/;
@@ -39,7 +42,15 @@ export interface InvocationLink {
   print(from: SyscallContext, text: string): Promise<SyscallResult<"thread.print">>;
 }
 
+/** Commits an isiba's segment so far at a commit point (the UserObjectManager). */
+export interface SegmentCommitter {
+  commitPoint(isiba: number, since: number, segment: SegmentLog[]): Promise<void>;
+}
+
 export class KernelSyscalls {
+  /** Set once the UserObjectManager exists; without one, releases commit nothing (unit tests). */
+  committer: SegmentCommitter | undefined;
+
   constructor(
     private readonly locks: LockManager,
     private readonly link?: InvocationLink,
@@ -54,7 +65,17 @@ export class KernelSyscalls {
       }
       case "lock.release": {
         const { key, lock } = lockArgs(call);
-        return this.locks.release(ctx.isiba, { object: ctx.object, key, lock, thread: ctx.thread });
+        const release = () => this.locks.release(ctx.isiba, { object: ctx.object, key, lock, thread: ctx.thread });
+        const segment = call.args.log;
+        if (!segment || segment.length === 0 || !this.committer) return release();
+        // The next holder must see what this one wrote: commit first, release whatever happens.
+        let released: { released: boolean };
+        try {
+          await this.committer.commitPoint(ctx.isiba, ctx.since, segment);
+        } finally {
+          released = await release();
+        }
+        return released;
       }
       case "object.bind": return { sysname: await this.needLink(call.op).bind(nameArg(call)) };
       case "object.invoke": return this.needLink(call.op).invoke(ctx, invokeArgs(call));

@@ -11,20 +11,27 @@
  *   - pin FIRST, check the state THEN (the kernel lowers the state first, then waits for
  *     pins to drain: see SegmentFrames); a multi-page access pins its pages in ascending
  *     order (so accessors never wait on each other in a cycle) before checking any state;
- *   - a pin is held for one access only, never across a fault — except the one page an
+ *   - a pin is held for one access only, NEVER across a fault — not even the one page an
  *     isiba holds with `withPageExclusive` (the heap allocator's page 0): it keeps the writer
- *     pin while `fn` runs, its own accesses to that page go through, and it may fault other
- *     pages meanwhile. The kernel thread never blocks on a pin (SegmentFrames.lower polls),
- *     so it still serves those faults; a recall of the held page waits until `fn` returns.
+ *     pin while `fn` runs and its own accesses to that page go through, but when `fn` needs
+ *     another page it does not have, the held page is let go, the fault taken with nothing
+ *     pinned, and `fn` run again from the start. So `fn` must fault in (touch) every page it
+ *     needs before its first write; a fault after a write throws. A recall therefore never
+ *     waits on a pin that waits on a fault (no cycle between homes and isibas).
  *
- * Writes mark their pages dirty; the isiba reports and clears the dirty set when the
- * invocation returns, and the kernel writes those pages back before replying.
+ * Writes are logged (DESIGN §7a): each write raises its page's stamp and copies the words it
+ * changed into the PageLog of the commit segment running it (WriteLog, found through
+ * AsyncLocalStorage), while the writer pin is still held — that log, not the page, is what
+ * its commit sends home. Written pages are also kept in a dirty set (`takeDirty`, for tools
+ * and tests); frames that are never committed (volatile heaps) log nothing.
  * Little-endian throughout. Scalar accesses must not cross a page boundary (the heap's
  * allocator guarantees that for everything it lays out); one that does throws.
  */
 import { PAGE_SHIFT, PAGE_SIZE, type PageNo, type SysName } from "./ids.js";
 import { PageState, type AccessMode } from "./page-state.js";
 import { PIN_WRITER, type SegmentShare } from "./segment-frames.js";
+import { currentWriteLog, type WriteLog } from "./write-log.js";
+import type { PageLog } from "./page-log.js";
 
 /** What takes a page fault: the FaultChannel in an isiba; a synchronous stand-in in unit tests. */
 export interface PageFaulter {
@@ -49,6 +56,11 @@ const BACKOFF_MS = 0.02;
 /** Copies up to this many bytes with a loop: cheaper than a subarray view for cells. */
 const SMALL_COPY = 64;
 
+/** Thrown inside `withPageExclusive`'s fn when it needs a fault: caught there, never escapes. */
+class HeldPageFault {
+  constructor(readonly page: PageNo, readonly mode: AccessMode) {}
+}
+
 export class MappedSegment {
   readonly sysname: SysName;
   readonly maxBytes: number;
@@ -58,11 +70,20 @@ export class MappedSegment {
   private u8!: Uint8Array;
   private states!: Int32Array;
   private pins!: Int32Array;
+  private stamps!: Float64Array;
+  private writers!: Int32Array;
   /** Pages written since the last `takeDirty()`; `lastDirty` spares a Set lookup per write. */
   private readonly dirty = new Set<PageNo>();
   private lastDirty = -1;
   /** The page this isiba holds with `withPageExclusive` (-1: none); its accesses skip pinning. */
   private held = -1;
+  /** Writes made while holding `held` (a fault after one cannot start `fn` over). */
+  private heldWrites = 0;
+  /** The PageLog last written to, for the log generation and page it belongs to. */
+  private lastLog: WriteLog | undefined;
+  private lastLogGen = -1;
+  private lastLogPage = -1;
+  private lastPageLog: PageLog | undefined;
 
   constructor(private readonly share: SegmentShare, private readonly faults: PageFaulter) {
     this.sysname = share.sysname;
@@ -80,7 +101,7 @@ export class MappedSegment {
   setU32(addr: number, value: number): void {
     const page = this.pinScalar(addr, 4, "write");
     this.view.setUint32(addr, value, true);
-    this.releaseWritten(page);
+    this.wrote(page, addr, addr + 4);
   }
 
   f64(addr: number): number {
@@ -93,7 +114,7 @@ export class MappedSegment {
   setF64(addr: number, value: number): void {
     const page = this.pinScalar(addr, 8, "write");
     this.view.setFloat64(addr, value, true);
-    this.releaseWritten(page);
+    this.wrote(page, addr, addr + 8);
   }
 
   /** A private (unshared) copy of `length` bytes; may span pages. */
@@ -132,7 +153,8 @@ export class MappedSegment {
     this.pinRange(first, last, "write");
     if (old) copyBytes(old, 0, this.u8, addr, length);
     copyBytes(this.u8, addr, bytes, 0, length);
-    for (let p = first; p <= last; p++) this.releaseWritten(p);
+    const end = addr + length;
+    for (let p = first; p <= last; p++) this.wrote(p, Math.max(addr, p << PAGE_SHIFT), Math.min(end, (p + 1) << PAGE_SHIFT));
   }
 
   /**
@@ -140,20 +162,30 @@ export class MappedSegment {
    * kept): no other accessor, in any isiba, reads or writes that page until `fn` returns, so
    * several accesses to it are one atomic step. `fn` must be synchronous and must not
    * wait for another isiba. It may access any page, including this one (its accesses to it
-   * pass), and fault others. Re-entrant for the same page; one held page at a time.
+   * pass); a page it lacks makes it start over after the fault (see header), so it must touch
+   * every other page it needs before its first write. Re-entrant for the same page; one held
+   * page at a time.
    */
   withPageExclusive<T>(addr: number, fn: () => T): T {
     const page = addr >>> PAGE_SHIFT;
     if (this.held === page) return fn();
     if (this.held !== -1) throw new Error(`withPageExclusive: page ${this.held} of ${this.sysname} is already held`);
     this.checkRange(addr, 1);
-    this.pinRange(page, page, "write");
-    this.held = page;
-    try {
-      return fn();
-    } finally {
-      this.held = -1;
-      this.releaseWritten(page);
+    for (;;) {
+      this.pinRange(page, page, "write");
+      this.held = page;
+      this.heldWrites = 0;
+      let needed: HeldPageFault;
+      try {
+        return fn();
+      } catch (err) {
+        if (!(err instanceof HeldPageFault)) throw err;
+        needed = err;
+      } finally {
+        this.held = -1;
+        Atomics.sub(this.pins, page, PIN_WRITER);
+      }
+      this.faults.fault(this.sysname, needed.page, needed.mode);
     }
   }
 
@@ -193,6 +225,7 @@ export class MappedSegment {
       else if (got === BUSY) backoff(this.pins, p, tries++);
       else {
         this.unpin(first, p - 1, mode);
+        if (this.held !== -1) throw this.heldFault(p, mode);
         this.faults.fault(this.sysname, p, mode);
         return false;
       }
@@ -228,13 +261,41 @@ export class MappedSegment {
     for (let p = first; p <= last; p++) if (mode === "read" || p !== this.held) Atomics.sub(this.pins, p, pin);
   }
 
-  /** Marks a written page dirty (while still holding it), then releases it. */
-  private releaseWritten(page: PageNo): void {
+  /** A fault needed while holding a page: start over without it, unless fn already wrote. */
+  private heldFault(page: PageNo, mode: AccessMode): unknown {
+    if (this.heldWrites === 0) return new HeldPageFault(page, mode);
+    return new Error(`page ${page} of ${this.sysname} faulted after a write while page ${this.held} was held exclusively: touch every page before the first write`);
+  }
+
+  /**
+   * Bytes [from, to) of `page` were written: marks the page dirty and logs the words in the
+   * running segment's WriteLog (while still holding the page), then releases it.
+   */
+  private wrote(page: PageNo, from: number, to: number): void {
     if (page !== this.lastDirty) {
       this.dirty.add(page);
       this.lastDirty = page;
     }
-    if (page !== this.held) Atomics.sub(this.pins, page, PIN_WRITER);
+    if (this.share.logged) this.log(page, from, to);
+    if (this.held === -1) Atomics.sub(this.pins, page, PIN_WRITER);
+    else {
+      this.heldWrites++;
+      if (page !== this.held) Atomics.sub(this.pins, page, PIN_WRITER);
+    }
+  }
+
+  private log(page: PageNo, from: number, to: number): void {
+    const log = currentWriteLog();
+    if (!log) return;
+    let pageLog = this.lastPageLog!;
+    if (log !== this.lastLog || log.generation !== this.lastLogGen || page !== this.lastLogPage) {
+      pageLog = this.lastPageLog = log.pageLog(this.sysname, page, this.writers);
+      this.lastLog = log;
+      this.lastLogGen = log.generation;
+      this.lastLogPage = page;
+    }
+    const base = page << PAGE_SHIFT;
+    pageLog.record(this.u8, base, from - base, to - base, ++this.stamps[page]);
   }
 
   /** Remakes the views if the kernel grew the frames; true if `page` is now inside them. */
@@ -243,6 +304,8 @@ export class MappedSegment {
     const pages = this.share.states.byteLength >>> 2;
     this.states = new Int32Array(this.share.states, 0, pages);
     this.pins = new Int32Array(this.share.pins, 0, pages);
+    this.stamps = new Float64Array(this.share.stamps, 0, pages);
+    this.writers = new Int32Array(this.share.writers, 0, pages);
     this.view = new DataView(this.share.bytes, 0, pages * PAGE_SIZE);
     this.u8 = new Uint8Array(this.share.bytes, 0, pages * PAGE_SIZE);
     return page < pages;

@@ -8,9 +8,14 @@
  *   - `states`: the page table, one Int32 PageState per page.
  *   - `pins`:   one Int32 pin word per page: the number of reading accessors in the page,
  *               plus PIN_WRITER while one writing accessor holds it exclusively.
- * All three are shared with every isiba worker (`share()`); workers never grow them. The
- * kernel grows `bytes`, then `pins`, then `states`, so a page inside `states` has its pin
- * word and its bytes too (MappedSegment relies on it).
+ *   - `stamps`: one Float64 write stamp per page (see PageLog): raised by one for each write,
+ *               by the isiba holding the page with PIN_WRITER; set by the kernel from a grant.
+ *   - `writers`: one Int32 per page: commit segments on this server that wrote the page and
+ *               are not committed yet (WriteLog adds, the kernel subtracts after the commit).
+ * All are shared with every isiba worker (`share()`); workers never grow them. The kernel
+ * grows `bytes`, `pins`, `stamps`, `writers`, then `states`, so a page inside `states` has
+ * its pin word, stamp, writer count and bytes too (MappedSegment relies on it).
+ * `logged` is false for frames whose writes are never committed (volatile heaps).
  *
  * The pin protocol (the MMU side is in MappedSegment):
  *   - an accessor pins its pages first (reader: +1, refused while PIN_WRITER is set; writer:
@@ -35,6 +40,7 @@
 import createDebug from "debug";
 import { PAGE_SHIFT, PAGE_SIZE, type PageNo, type SysName } from "./ids.js";
 import { PageState } from "./page-state.js";
+import { PageLog } from "./page-log.js";
 
 const log = createDebug("ra:frames");
 
@@ -52,28 +58,38 @@ export interface SegmentShare {
   bytes: SharedArrayBuffer;
   states: SharedArrayBuffer;
   pins: SharedArrayBuffer;
+  stamps: SharedArrayBuffer;
+  writers: SharedArrayBuffer;
   maxPages: number;
+  logged: boolean;
 }
 
 export class SegmentFrames {
   readonly bytes: SharedArrayBuffer;
   readonly states: SharedArrayBuffer;
   readonly pins: SharedArrayBuffer;
+  readonly stamps: SharedArrayBuffer;
+  readonly writers: SharedArrayBuffer;
   // Fixed-length views, remade when the kernel grows the buffers: length-tracking views are
   // several times slower to index in V8, and only this class grows the buffers.
   private u8!: Uint8Array;
   private table!: Int32Array;
   private pinTable!: Int32Array;
+  private stampTable!: Float64Array;
+  private writerTable!: Int32Array;
 
-  constructor(readonly sysname: SysName, readonly maxPages: number) {
+  constructor(readonly sysname: SysName, readonly maxPages: number, readonly logged = true) {
     this.bytes = new SharedArrayBuffer(PAGE_SIZE, { maxByteLength: maxPages * PAGE_SIZE });
     this.pins = new SharedArrayBuffer(4, { maxByteLength: maxPages * 4 });
+    this.stamps = new SharedArrayBuffer(8, { maxByteLength: maxPages * 8 });
+    this.writers = new SharedArrayBuffer(4, { maxByteLength: maxPages * 4 });
     this.states = new SharedArrayBuffer(4, { maxByteLength: maxPages * 4 });
     this.remap();
   }
 
   share(): SegmentShare {
-    return { sysname: this.sysname, bytes: this.bytes, states: this.states, pins: this.pins, maxPages: this.maxPages };
+    const { sysname, bytes, states, pins, stamps, writers, maxPages, logged } = this;
+    return { sysname, bytes, states, pins, stamps, writers, maxPages, logged };
   }
 
   /** Pages the frames currently span (fetched or not). */
@@ -88,6 +104,38 @@ export class SegmentFrames {
   /** The page's pin word (readers + PIN_WRITER), for tests and diagnostics. */
   pinned(page: PageNo): number {
     return page < this.pinTable.length ? Atomics.load(this.pinTable, page) : 0;
+  }
+
+  /** The page's write stamp: the last write's (PageLog). */
+  stamp(page: PageNo): number {
+    return page < this.stampTable.length ? this.stampTable[page] : 0;
+  }
+
+  /** Raises the page's write stamp to at least `stamp` (a grant carries the page's stamp). */
+  raiseStamp(page: PageNo, stamp: number): void {
+    this.ensureSpan(page);
+    if (this.stampTable[page] < stamp) this.stampTable[page] = stamp;
+  }
+
+  /** Commit segments here that wrote the page and are not committed yet. */
+  writersOf(page: PageNo): number {
+    return page < this.writerTable.length ? Atomics.load(this.writerTable, page) : 0;
+  }
+
+  /**
+   * The kernel itself wrote the whole page (diagnostics): counts it as a writer and returns
+   * its PageLog, stamped above the page's stamp, ready to commit.
+   */
+  logWholePage(page: PageNo): Uint8Array {
+    this.ensureSpan(page);
+    Atomics.add(this.writerTable, page, 1);
+    const stamp = ++this.stampTable[page];
+    return PageLog.ofPage(this.copyPage(page), stamp).encode();
+  }
+
+  /** A segment that wrote these pages committed (or was given up): one writer less each. */
+  writersDone(pages: PageNo[]): void {
+    for (const p of pages) if (p < this.writerTable.length) Atomics.sub(this.writerTable, p, 1);
   }
 
   /**
@@ -168,6 +216,8 @@ export class SegmentFrames {
     // States last: a page inside `states` must already have its bytes and pin word.
     this.bytes.grow(pages * PAGE_SIZE);
     this.pins.grow(pages * 4);
+    this.stamps.grow(pages * 8);
+    this.writers.grow(pages * 4);
     this.states.grow(pages * 4);
     this.remap();
   }
@@ -177,6 +227,8 @@ export class SegmentFrames {
     this.u8 = new Uint8Array(this.bytes, 0, pages * PAGE_SIZE);
     this.table = new Int32Array(this.states, 0, pages);
     this.pinTable = new Int32Array(this.pins, 0, pages);
+    this.stampTable = new Float64Array(this.stamps, 0, pages);
+    this.writerTable = new Int32Array(this.writers, 0, pages);
   }
 }
 

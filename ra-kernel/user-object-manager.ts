@@ -5,8 +5,11 @@
  * code segment (both immutable, so cached for good), builds the O space (code, data, heap,
  * volatile regions over the DsmClient's frames) and finds the entry point. Each invocation
  * is checked against the entry's signature before any object code runs, executed by an
- * isiba, and its dirty pages are written back to the homes before the result is returned —
- * also when the entry threw (its writes before the throw are kept, as documented).
+ * isiba, and its last commit segment (WriteLog) is committed at the homes before the result
+ * is returned — also when the entry threw (its writes before the throw are kept, as
+ * documented). Then the isiba frees the blocks it detached, as a segment of its own,
+ * committed in the background (a crash before leaks them). A release of a lock inside the
+ * invocation commits the segment so far first (`commitPoint`, from KernelSyscalls).
  *
  * Versioned upgrade: a class loaded again with changes gets a new version (DESIGN §5).
  * Before an invocation runs, the object's class is checked against the newest registered
@@ -20,9 +23,9 @@
  * the object runs the new code from then on. The old version's code stays registered.
  *
  * Synchronization (LockManager): an `exclusive` entry holds its object's monitor at the
- * home from before its isiba starts until its dirty pages were written back, so the next
- * holder sees its writes. After every invocation (returned or thrown) the locks its isiba
- * still holds are released, also after the write-back.
+ * home from before its isiba starts until its segment was committed, so the next holder sees
+ * its writes. After every invocation (returned or thrown) the locks its isiba still holds are
+ * released, also after the commit.
  */
 import { argumentProblem } from "../objects/entry-signature.js";
 import { ArgumentError, UnknownEntryError } from "./errors.js";
@@ -33,7 +36,8 @@ import { VirtualSpace } from "./virtual-space.js";
 import type { DsmClient } from "./dsm-client.js";
 import type { IsibaPool, RunFailure, RunOutcome } from "./isiba-pool.js";
 import { LockManager } from "./lock-manager.js";
-import type { DirtyPages, RunOp } from "./isiba-messages.js";
+import type { RunOp } from "./isiba-messages.js";
+import type { SegmentLog } from "./write-log.js";
 import createDebug from "debug";
 
 const log = createDebug("ra:objects");
@@ -76,6 +80,8 @@ export class UserObjectManager {
   private readonly classes = new Map<string, Promise<ClassSegment>>();
   /** Class name -> its newest version as last asked, and when. */
   private readonly latest = new Map<string, { at: number; version: Promise<number> }>();
+  /** Isibas that passed a commit point: when their current segment began (a dropMark). */
+  private readonly starts = new Map<number, number>();
   /** Upgrades in progress here, one per object. */
   private readonly upgrading = new Map<SysName, Promise<LoadedObject>>();
   private readonly versionCheckMs: number;
@@ -127,31 +133,61 @@ export class UserObjectManager {
     return this.locks.withMonitor(input.object, input.thread.id, () => this.run(obj, op, input));
   }
 
-  /** Runs the isiba, writes its dirty pages back, then releases the locks it left held. */
+  /** Runs the isiba, commits its last segment, then releases the locks it left held. */
   private async run(obj: LoadedObject, op: RunOp, input: InvocationInput): Promise<unknown> {
     let outcome: RunOutcome;
-    const since = this.dsm.dropMark;
+    const started = this.dsm.dropMark;
     try {
       outcome = await this.pool.run({
-        op, object: input.object, entry: input.entry, args: input.args, thread: input.thread,
+        op, object: input.object, entry: input.entry, args: input.args, thread: input.thread, since: started,
         klass: { key: classKey(obj.klass.name, obj.klass.version), name: obj.klass.name, code: obj.klass.code },
         data: this.dsm.framesOf(obj.space.region("data").segment, input.object),
         heap: this.dsm.framesOf(obj.space.region("heap").segment, input.object),
       });
     } catch (err) {
-      try {
-        await this.dsm.writeBack((err as { dirty?: DirtyPages[] }).dirty ?? [], since);
-      } finally {
-        await this.locks.releaseAll((err as Partial<RunFailure>).isiba ?? -1);
-      }
+      const failure = err as Partial<RunFailure>;
+      await this.finish(failure.isiba ?? -1, failure.log ?? [], started);
       throw err;
     }
-    try {
-      await this.dsm.writeBack(outcome.dirty, since);
-    } finally {
-      await this.locks.releaseAll(outcome.isiba);
-    }
+    await this.finish(outcome.isiba, outcome.log, started);
     return outcome.value;
+  }
+
+  /**
+   * Commits an isiba's last segment, lets it free what it detached (committed in the
+   * background), and releases what it still holds — also when the commit failed.
+   */
+  private async finish(isiba: number, log: SegmentLog[], started: number): Promise<void> {
+    let ok = false;
+    try {
+      await this.dsm.commit(log, this.starts.get(isiba) ?? started);
+      ok = true;
+    } finally {
+      this.starts.delete(isiba);
+      void this.commitFrees(isiba, ok);
+      await this.locks.releaseAll(isiba);
+    }
+  }
+
+  private async commitFrees(isiba: number, ok: boolean): Promise<void> {
+    const since = this.dsm.dropMark;
+    const frees = await this.pool.afterCommit(isiba, ok);
+    try {
+      await this.dsm.commit(frees, since);
+    } catch (err) {
+      log("the frees of isiba %d were not committed (their blocks leak): %s", isiba, (err as Error).message);
+    }
+  }
+
+  /**
+   * A commit point inside an invocation (a lock or permit released): commits the isiba's
+   * segment so far (it began at `since`, or at its last commit point); the next segment
+   * begins now. Throws as `DsmClient.commit` does.
+   */
+  async commitPoint(isiba: number, since: number, segment: SegmentLog[]): Promise<void> {
+    const began = this.starts.get(isiba) ?? since;
+    this.starts.set(isiba, this.dsm.dropMark);
+    await this.dsm.commit(segment, began);
   }
 
   /** The object, upgraded first if a newer version of its class is registered. */

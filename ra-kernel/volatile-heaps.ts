@@ -70,7 +70,7 @@ export class VolatileHeaps {
     if (!a || a.gen !== gen) throw new Error(`volatile heap of ${object}: activation ${gen} has ended`);
     if (!a.frames) {
       const name = (part: string) => `${object}~volatile-${part}-${gen}` as SysName;
-      a.frames = { gen, data: new SegmentFrames(name("fields"), SEGMENT_MAX_PAGES.data), heap: new SegmentFrames(name("heap"), SEGMENT_MAX_PAGES.volatile) };
+      a.frames = { gen, data: new SegmentFrames(name("fields"), SEGMENT_MAX_PAGES.data, false), heap: new SegmentFrames(name("heap"), SEGMENT_MAX_PAGES.volatile, false) };
       this.segments.set(a.frames.data.sysname, a.frames.data);
       this.segments.set(a.frames.heap.sysname, a.frames.heap);
     }

@@ -69,8 +69,10 @@ export class ComputeServer implements RoleService {
       id: ctx.options.id, servers: ctx.servers, peers: ctx.peers, routes: this.routes,
       runLocal: (input) => this.runHere(input),
     });
-    this.pool = new IsibaPool(ctx.options.workers ?? 2, this.dsm.fault, ctx.options.id, new KernelSyscalls(locks, nested).handle);
+    const syscalls = new KernelSyscalls(locks, nested);
+    this.pool = new IsibaPool(ctx.options.workers ?? 2, this.dsm.fault, ctx.options.id, syscalls.handle);
     this.objects = new UserObjectManager(this.pool, this.dsm, this.homes, locks);
+    syscalls.committer = this.objects;
   }
 
   get id(): ServerId {
@@ -123,9 +125,9 @@ export class ComputeServer implements RoleService {
     const cls = await this.homes.classSegment(req.className, req.classVersion);
     const home = req.home ?? (await this.pickHome());
     const data = await this.homes.client(home);
-    const { grants, epoch, ...descriptor } = await data.call("data.object.create", { className: cls.name, classVersion: cls.version, grant: true });
+    const { grants, epoch, term, ...descriptor } = await data.call("data.object.create", { className: cls.name, classVersion: cls.version, grant: true });
     try {
-      this.adoptPages(descriptor, grants ?? [], epoch);
+      this.adoptPages(descriptor, grants ?? [], epoch, term);
       await this.objects.construct(descriptor, req.args, { id: req.thread as ThreadId, depth: 0 });
     } catch (err) {
       await data.call("data.object.delete", { sysname: descriptor.sysname }).catch(() => undefined);
@@ -139,11 +141,11 @@ export class ComputeServer implements RoleService {
    * Takes ownership of the new object's first pages, granted with its creation, so that its
    * constructor does not fault on them. Synchronous, right as the creation's reply lands.
    */
-  private adoptPages(descriptor: ObjectDescriptor, grants: CreationGrant[], epoch: number | undefined): void {
+  private adoptPages(descriptor: ObjectDescriptor, grants: CreationGrant[], epoch: number | undefined, term: number | undefined): void {
     if (grants.length === 0 || epoch === undefined) return;
     this.dsm.framesOf(new Segment(descriptor.segments.data, "data"), descriptor.sysname);
     this.dsm.framesOf(new Segment(descriptor.segments.heap, "heap"), descriptor.sysname);
-    this.dsm.adoptCreated(descriptor.home, epoch, grants);
+    this.dsm.adoptCreated(descriptor.home, epoch, grants, term);
   }
 
   /** Round-robin over the registered data servers (the list is kept DATA_LIST_TTL_MS). */
@@ -193,7 +195,7 @@ export class ComputeServer implements RoleService {
         await this.dsm.fault(req.segment, req.page, "write");
         await frames.lower(req.page, PageState.INVALID);
         frames.install(req.page, new Uint8Array(PAGE_SIZE).fill(req.byte), PageState.WRITE);
-        await this.dsm.writeBack([{ segment: req.segment, pages: [req.page] }]);
+        await this.dsm.commit([{ segment: req.segment, pages: [{ page: req.page, log: frames.logWholePage(req.page) }] }]);
         break;
       }
     }

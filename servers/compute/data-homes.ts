@@ -10,7 +10,7 @@
 import type { PageNo, ServerId, SysName } from "../../ra-kernel/ids.js";
 import { homeOf } from "../../ra-kernel/ids.js";
 import type { AccessMode } from "../../ra-kernel/page-state.js";
-import type { CommitReply, DsmClient, Grant, HomeLink, PageCommit } from "../../ra-kernel/dsm-client.js";
+import type { CommitReply, CommitRequest, DsmClient, Grant, HomeLink } from "../../ra-kernel/dsm-client.js";
 import type { ClassSegment, ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import type { ObjectSource } from "../../ra-kernel/user-object-manager.js";
 import type { ServerDirectory } from "../host/server-directory.js";
@@ -32,6 +32,7 @@ export class DataHomes implements HomeLink, ObjectSource {
     renew: async (home) => {
       const r = await (await this.client(home)).call("data.lease.renew", {});
       this.dsm?.noteEpoch(home, r.epoch);
+      this.dsm?.noteTerm(home, r.term);
       return r;
     },
     expired: (home, why) => this.dsm?.dropHome(home, why),
@@ -41,6 +42,11 @@ export class DataHomes implements HomeLink, ObjectSource {
     private readonly peers: PeerCache,
     private readonly servers: ServerDirectory,
   ) {}
+
+  /** Our lease term with `home` as last told (undefined: not known yet). */
+  term(home: ServerId): number | undefined {
+    return this.dsm?.termOf(home);
+  }
 
   /** The DSM client to tell when a home's connection closes or a lease runs out. */
   bindDsm(dsm: DsmClient): void {
@@ -89,8 +95,8 @@ export class DataHomes implements HomeLink, ObjectSource {
     return (await this.client(home)).call("data.page.fault", count === undefined ? { segment, page, mode, have } : { segment, page, mode, have, count });
   }
 
-  async commit(home: ServerId, epoch: number, pages: PageCommit[]): Promise<CommitReply> {
-    return (await this.client(home)).call("data.page.commit", { epoch, pages });
+  async commit(home: ServerId, req: CommitRequest): Promise<CommitReply> {
+    return (await this.client(home)).call("data.page.commit", req);
   }
 
   /** A raw round trip of `size` bytes to a data server (benchmark baseline). */

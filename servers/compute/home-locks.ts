@@ -4,7 +4,8 @@
  *
  * An acquire waits as long as the home makes it wait (no timeout: FIFO queues can be long);
  * it fails only if the connection to the home closes, in which case the home has dropped
- * whatever this compute server held or waited for there.
+ * whatever this compute server held or waited for there. Both carry our lease term with the
+ * home (fencing: a term that is over is refused).
  */
 import type { ServerId } from "../../ra-kernel/ids.js";
 import type { LockLink, LockReleaseRequest, LockRequest } from "../../ra-kernel/lock-manager.js";
@@ -15,11 +16,11 @@ export class HomeLocks implements LockLink {
 
   async acquire(home: ServerId, body: LockRequest): Promise<{ granted: true; waitedMs: number }> {
     const client = await this.homes.client(home);
-    return client.call("data.lock.acquire", body, { timeoutMs: Infinity });
+    return client.call("data.lock.acquire", { ...body, term: this.homes.term(home) }, { timeoutMs: Infinity });
   }
 
   async release(home: ServerId, body: LockReleaseRequest): Promise<{ released: boolean }> {
     const client = await this.homes.client(home);
-    return client.call("data.lock.release", body);
+    return client.call("data.lock.release", { ...body, term: this.homes.term(home) });
   }
 }

@@ -12,7 +12,8 @@
  *                      (from a compute server down the thread's chain: forwarded up it; a
  *                      workstation's client answers the same message)
  *   compute.create     {className, classVersion?, home?, args, thread} -> {descriptor, server}
- *   compute.recall     {segment, page, version, epoch, action}          -> {held, bytes|null}
+ *   compute.recall     {segment, page, version, epoch, action}          -> {held, bytes|null, stamp, dirty}
+ *                      (action revert: drop the copy and abort the segments here that wrote the page)
  *                      (from a home: drop or downgrade our copy of `version`; an owner returns its bytes)
  *   compute.pages      {segments}                                      -> CachedPageInfo[]
  *   compute.probe      {op, ...}                                       -> {micros} (diagnostic, for benchmarks)
@@ -41,8 +42,12 @@ export interface ComputeStatus {
   counters: Record<string, number>;
 }
 
-/** What a home asks of a holder: drop the copy, or keep it read-only (the owner's bytes go home). */
-export type RecallAction = "invalidate" | "downgrade";
+/**
+ * What a home asks of a holder: drop the copy, keep it read-only (the owner's bytes go home),
+ * or revert (drop it: the page's coherent image went back to its durable one, so the
+ * segments here that wrote it must abort).
+ */
+export type RecallAction = "invalidate" | "downgrade" | "revert";
 
 /** One page as this compute server caches it (for `pages NAME`). */
 export interface CachedPageInfo {
@@ -78,7 +83,7 @@ export type ComputeRequest =
 export interface ComputeReplies {
   "compute.invoke": { value: unknown; server: string; load: ComputeLoad };
   "compute.create": { descriptor: ObjectDescriptor; server: string };
-  "compute.recall": { held: boolean; bytes: Uint8Array | null };
+  "compute.recall": { held: boolean; bytes: Uint8Array | null; stamp: number; dirty: boolean };
   "compute.pages": CachedPageInfo[];
   "compute.probe": { micros: number };
   "compute.status": ComputeStatus;
@@ -115,7 +120,7 @@ export function decodeComputeRequest(kind: string, body: unknown): ComputeReques
     case "compute.recall":
       return {
         kind, segment: check(kind, b, "segment", isSysName, "a sysname"), page: int(kind, b, "page", 0, 2 ** 31),
-        version: int(kind, b, "version"), epoch: int(kind, b, "epoch"), action: oneOf(kind, b, "action", ["invalidate", "downgrade"] as const),
+        version: int(kind, b, "version"), epoch: int(kind, b, "epoch"), action: oneOf(kind, b, "action", ["invalidate", "downgrade", "revert"] as const),
       };
     case "compute.pages":
       return { kind, segments: arr(kind, b, "segments", 16).map((s, i) => sysnameAt(kind, "segments", s, i)) };

@@ -42,6 +42,8 @@ export class DataServer {
   readonly home: PageHome;
   readonly lockTable = new LockTable();
   private readonly peers = new Map<string, Peer>();
+  private readonly leaseWatch: NodeJS.Timeout;
+  private lastWatch = performance.now();
 
   constructor(
     private readonly store: SegmentStore,
@@ -49,22 +51,43 @@ export class DataServer {
     options: PageHomeOptions = {},
   ) {
     this.home = new PageHome(store, serverId, (holder) => this.peers.get(holder), options);
+    this.leaseWatch = setInterval(() => this.takeBackLapsed(), this.home.leases.leaseMs / 4);
+    this.leaseWatch.unref();
+  }
+
+  /**
+   * The lease is the one failure detector of pages and locks: a compute server whose renewals
+   * stopped (it died, or a partition cut it off) loses both together, once it has surely
+   * stopped using them (HolderLeases).
+   */
+  private takeBackLapsed(): void {
+    // A watch that runs late found this process stalled: renewals may be queued unread.
+    const now = performance.now(), late = now - this.lastWatch > this.home.leases.leaseMs / 2;
+    this.lastWatch = now;
+    if (late) return;
+    for (const holder of this.home.dropLapsed()) {
+      const n = this.lockTable.dropServer(holder);
+      log("%s's lease ran out: its pages and %d lock holds are taken back", holder, n);
+    }
+  }
+
+  close(): void {
+    clearInterval(this.leaseWatch);
   }
 
   /** Tracks a connected compute server: recalls go to it; its pages and locks return when it goes. */
   attach(peer: Peer): void {
     const holder = peer.remoteId;
     this.peers.set(holder, peer);
-    this.home.holderConnected(holder);
+    // A holder that connects again dropped all it had from us (or is a new process): its
+    // locks go too. Its threads still inside them, if alive, are fenced (a new lease term).
+    if (this.home.holderConnected(holder)) this.lockTable.dropServer(holder);
     peer.onClose(() => {
       if (this.peers.get(holder) !== peer) return;
       this.peers.delete(holder);
       // Grants to its waiters would be lost with this connection: forget them now.
       this.lockTable.dropWaiters(holder);
       log("%s disconnected: its pages and locks return when its lease runs out", holder);
-      void this.home.holderDisconnected(holder, () => !this.peers.has(holder)).then(() => {
-        if (!this.peers.has(holder)) this.lockTable.dropServer(holder);
-      });
     });
   }
 
@@ -77,10 +100,11 @@ export class DataServer {
     switch (req.kind) {
       case "data.hello": return { serverId: this.serverId, epoch: this.store.epoch, leaseMs: this.home.leases.leaseMs };
       case "data.page.fault": return this.home.fault(req, peer.remoteId);
-      case "data.page.commit": return this.home.commit(req.epoch, req.pages, peer.remoteId);
+      case "data.page.commit": return this.home.commit(req, peer.remoteId);
       case "data.lease.renew": return this.renewLease(peer.remoteId);
       case "data.pages": return { epoch: this.store.epoch, pages: this.home.info(req.segments) };
-      case "data.lock.acquire": return this.lockTable.acquire(req, peer.remoteId);
+      case "data.lock.acquire": return this.lockTable.acquire(this.fenced(req, peer.remoteId), peer.remoteId);
+      // A release is never refused: giving a lock back cannot make two holders.
       case "data.lock.release": return this.lockTable.release(req, peer.remoteId);
       case "data.lock.list": return this.lockTable.list(req.object);
       case "data.echo": return { bytes: req.bytes };
@@ -94,6 +118,16 @@ export class DataServer {
       case "data.class.list": return this.store.listClasses().map(summary);
       case "data.status": return this.statusNow();
     }
+  }
+
+  /**
+   * Fencing: an acquire sent under a lease term that is over comes from a thread that relied
+   * on what this home has taken back: refused.
+   */
+  private fenced<T extends { term?: number; key: string }>(req: T, holder: string): T {
+    const term = this.home.leases.term(holder);
+    if (req.term === undefined || req.term === term) return req;
+    throw new LeaseRevokedError(`${this.serverId} refuses lock '${req.key}' of ${holder}: its lease term ${req.term} is over (now ${term})`, { server: this.serverId, holder });
   }
 
   private renewLease(holder: string): DataReplies["data.lease.renew"] {
@@ -117,7 +151,7 @@ export class DataServer {
       ...range(CREATION_GRANT_PAGES.data).map((page) => ({ segment: desc.segments.data, page })),
       ...range(CREATION_GRANT_PAGES.heap).map((page) => ({ segment: desc.segments.heap, page })),
     ];
-    return { ...desc, grants: await this.home.grantCreated(pages, holder), epoch: this.store.epoch };
+    return { ...desc, grants: await this.home.grantCreated(pages, holder), epoch: this.store.epoch, term: this.home.leases.term(holder) };
   }
 
   private async newObject(className: string, classVersion: number): Promise<ObjectDescriptor> {

@@ -6,9 +6,10 @@
  * out (it measures from the moment it SENT the renewal, so its view always ends before ours,
  * and it checks at every renewal tick, so it has acted within leaseMs / 8 after that).
  *
- * The home takes a holder's pages back without its consent — it died (socket closed) or
- * cannot answer a recall — only once `expired` resolves: the lease has run out plus that
- * margin. A holder that failed a recall is *suspect*: its renewals are refused from then on
+ * The home takes a holder's pages back without its consent — it died (socket closed), cannot
+ * answer a recall, or its renewals stopped arriving (a partition: `lapsed`, polled by the
+ * home) — only once the lease has run out plus that margin. Pages and locks go together:
+ * the lease is the one failure detector of both. A holder that failed a recall is *suspect*: its renewals are refused from then on
  * (so its lease really does run out even if it is alive and keeps renewing), until the home
  * has taken its pages and `revoke`d the lease: that starts a new *term*. A compute server
  * that sees its term change knows its lease was revoked and drops the home's pages first.
@@ -21,6 +22,8 @@ interface Lease {
   renewedAt: number;
   term: number;
   suspect: boolean;
+  /** Reported by `lapsed` since its last renewal (so it is taken back once per lapse). */
+  lapsed: boolean;
 }
 
 export class HolderLeases {
@@ -37,11 +40,12 @@ export class HolderLeases {
   renew(holder: string): number | null {
     const lease = this.leases.get(holder);
     if (!lease) {
-      this.leases.set(holder, { renewedAt: performance.now(), term: 1, suspect: false });
+      this.leases.set(holder, { renewedAt: performance.now(), term: 1, suspect: false, lapsed: false });
       return 1;
     }
     if (lease.suspect) return null;
     lease.renewedAt = performance.now();
+    lease.lapsed = false;
     return lease.term;
   }
 
@@ -51,12 +55,13 @@ export class HolderLeases {
     if (lease) lease.suspect = true;
   }
 
-  /** Its pages were taken back: a new term starts, renewals are accepted again. */
+  /** Its pages were taken back: a new term starts, renewals are accepted again (until one comes, it counts as lapsed). */
   revoke(holder: string): void {
     const lease = this.leases.get(holder);
     if (!lease) return;
     lease.term++;
     lease.suspect = false;
+    lease.lapsed = true;
   }
 
   term(holder: string): number {
@@ -76,6 +81,17 @@ export class HolderLeases {
     for (let ms = this.remainingMs(holder); ms > 0; ms = this.remainingMs(holder)) {
       await new Promise((resolve) => setTimeout(resolve, Math.ceil(ms) + 1));
     }
+  }
+
+  /** Holders whose lease has run out (and been acted on) since their last renewal: each once. */
+  lapsed(): string[] {
+    const out: string[] = [];
+    for (const [holder, lease] of this.leases) {
+      if (lease.lapsed || this.remainingMs(holder) > 0) continue;
+      lease.lapsed = true;
+      out.push(holder);
+    }
+    return out;
   }
 
   forget(holder: string): void {

@@ -17,7 +17,10 @@ export async function startDataServer(options: ServerOptions): Promise<ServerHos
       attach: (peer) => server.attach(peer),
       status: () => server.statusNow(),
       figures: () => server.figures(),
-      close: () => store.close(),
+      close: () => {
+        server.close();
+        return store.close();
+      },
     };
     return role;
   });

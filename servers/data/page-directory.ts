@@ -7,16 +7,24 @@
  *            every grant and recall so that a stale message is recognised by its receiver
  *   owner    the compute server holding the page writable (at most one), or null
  *   copyset  every compute server that may hold a copy (the owner included)
- *   pending  bytes newer than the store's: recalled from an owner, not committed yet (they
- *            hold only writes of invocations still in flight; the owner's write-back, or the
- *            next writer's, commits them)
- *   droppedOwner  an owner taken out of the directory without a recall (dead, lease ran out):
- *            its write-back of that version, if it comes, reports the writes lost
+ *   pending  the coherent image while no one owns the page: the bytes last recalled from an
+ *            owner. They may hold writes of segments not committed yet (see dirty); never
+ *            stored as such — the store takes committed PageLogs only
+ *   stamp    the page's write stamp as far as the home knows it (grants hand it on)
+ *   dirty    compute servers whose uncommitted writes may be in the coherent image (pending,
+ *            or a copy made from it): recalled with writes not committed yet, until a commit
+ *            of theirs says none are left. If one dies, the page is reverted
+ *   tainted  the coherent image holds writes that will never commit (their writer died or
+ *            its segment aborted): revert before serving it
+ *   durable, durableStamps  the committed image and the stamp of each of its words (PageLog),
+ *            kept while commits may still arrive out of order (someone owns or is dirty);
+ *            null: read the store, every word older than any commit to come
  * Invariants: owner !== null implies copyset = {owner}; every copyset member holds the
- * current version.
+ * current version; the store holds whole committed segments only.
  *
  * Rules: an entry is read and changed only by PageHome while it holds the page's lock
- * (PageLocks) — except `dropHolder`, which runs when a holder is known dead.
+ * (PageLocks) — except `dropHolder`, which runs when a holder is known dead and only takes
+ * it out (marking pages whose coherent image it may have written `tainted`).
  */
 import type { PageNo, SysName } from "../../ra-kernel/ids.js";
 import type { PageInfo } from "./protocol.js";
@@ -32,12 +40,20 @@ export interface PageEntry {
   copyset: Set<string>;
   storedVersion: number;
   pending: Uint8Array | null;
-  /** The owner (and its version) last taken out without a recall: its later write-back was lost. */
-  droppedOwner: { holder: string; version: number } | null;
+  stamp: number;
+  dirty: Set<string>;
+  tainted: boolean;
+  durable: Uint8Array | null;
+  durableStamps: Float64Array | null;
 }
 
 export function pageKey(segment: SysName, page: PageNo): string {
   return `${segment}#${page}`;
+}
+
+function refOf(key: string): PageRef {
+  const at = key.lastIndexOf("#");
+  return { segment: key.slice(0, at) as SysName, page: Number(key.slice(at + 1)) };
 }
 
 export class PageDirectory {
@@ -54,7 +70,10 @@ export class PageDirectory {
     if (!e) {
       const stored = storedVersion();
       // Versions start above 0: a requester's `have: 0` means "no copy".
-      e = { version: stored + 1, owner: null, copyset: new Set(), storedVersion: stored, pending: null, droppedOwner: null };
+      e = {
+        version: stored + 1, owner: null, copyset: new Set(), storedVersion: stored, pending: null,
+        stamp: 0, dirty: new Set(), tainted: false, durable: null, durableStamps: null,
+      };
       this.entries.set(key, e);
     }
     return e;
@@ -64,17 +83,38 @@ export class PageDirectory {
     return this.entries.get(pageKey(ref.segment, ref.page));
   }
 
-  /** A holder is gone (dead, or its lease ran out): it owns and holds nothing any more. */
-  dropHolder(holder: string): number {
-    let n = 0;
-    for (const e of this.entries.values()) {
-      if (e.copyset.delete(holder)) n++;
-      if (e.owner === holder) {
-        e.owner = null;
-        e.droppedOwner = { holder, version: e.version };
+  /**
+   * A holder is gone (dead, its lease ran out, or it reconnected having dropped everything):
+   * it owns and holds nothing any more. Pages it owned or was dirty in become `tainted` (its
+   * uncommitted writes are in their coherent image); returns those, and how many it held.
+   */
+  dropHolder(holder: string): { held: number; tainted: PageRef[] } {
+    let held = 0;
+    const tainted: PageRef[] = [];
+    for (const [key, e] of this.entries) {
+      if (e.copyset.delete(holder)) held++;
+      if (e.owner === holder || e.dirty.delete(holder)) {
+        if (e.owner === holder) e.owner = null;
+        e.tainted = true;
+        tainted.push(refOf(key));
       }
     }
-    return n;
+    return { held, tainted };
+  }
+
+  /**
+   * Walks every entry and names the first broken invariant (null: none): an owner alone in
+   * its copyset, versions from 1, durable stamps only with a durable image, a tainted page
+   * never owned.
+   */
+  check(): string | null {
+    for (const [key, e] of this.entries) {
+      if (e.owner !== null && (e.copyset.size !== 1 || !e.copyset.has(e.owner))) return `${key}: owner ${e.owner} is not alone in its copyset {${[...e.copyset].join(", ")}}`;
+      if (e.version < 1) return `${key}: version ${e.version} (versions start at 1: 0 means "no copy")`;
+      if (e.durableStamps !== null && e.durable === null) return `${key}: durable stamps without a durable image`;
+      if (e.tainted && e.owner !== null) return `${key}: tainted, yet owned by ${e.owner}`;
+    }
+    return null;
   }
 
   /** Pages where `holder` is in the copyset. */
@@ -92,10 +132,9 @@ export class PageDirectory {
   info(segments: SysName[]): PageInfo[] {
     const out: PageInfo[] = [];
     for (const [key, e] of this.entries) {
-      const at = key.lastIndexOf("#");
-      const segment = key.slice(0, at) as SysName;
+      const { segment, page } = refOf(key);
       if (!segments.includes(segment)) continue;
-      out.push({ segment, page: Number(key.slice(at + 1)), version: e.version, owner: e.owner, copyset: [...e.copyset].sort(), storedVersion: e.storedVersion });
+      out.push({ segment, page, version: e.version, owner: e.owner, copyset: [...e.copyset].sort(), storedVersion: e.storedVersion });
     }
     return out.sort((a, b) => segments.indexOf(a.segment) - segments.indexOf(b.segment) || a.page - b.page);
   }

@@ -16,14 +16,26 @@
  *   creation     a new object's first pages are all zeros and unknown to anyone: the home grants
  *                them writable to the creating compute server with the descriptor (grantCreated),
  *                so its constructor faults on none of them.
- *   write-back   the owner's bytes of the current version are committed (group commit in the
- *                store); a writer that lost the page meanwhile sends no bytes, and the home
- *                commits the newer bytes it recalled instead (they contain that writer's writes).
+ *   commit       one commit segment of a compute server (DESIGN §7a): the PageLogs of the
+ *                pages it wrote — its own words only, never a page — applied to the pages'
+ *                durable images word by word in stamp order (applyPageLog), all pages in one
+ *                store transaction (group commit). Bytes of other segments that share those
+ *                pages (false sharing, the heap allocator) are never stored by it.
+ *   abort        a segment that will not commit (its compute server gave it up, or its lease
+ *                term is over: fencing) is applied nowhere, and every page it wrote is
+ *                reverted, since its bytes are in their coherent image.
+ *   revert       a page whose coherent image holds writes that will never commit (tainted:
+ *                their writer died, lost its lease, or aborted) is served from its durable
+ *                image again: every copy is dropped and every server that may have built on
+ *                those bytes (its copyset, owner and `dirty` writers) is told to abort the
+ *                segments that wrote the page (compute.recall action "revert").
  *
  * Requests for one page are serialized (PageLocks), so the directory changes one request at
  * a time per page, and every grant of a version is sent before any recall of it.
  * A holder that cannot be reached is taken out of the directory only once its lease has
- * expired (HolderLeases): until then it might still be using its copy.
+ * expired (HolderLeases): until then it might still be using its copy. Taking it out revokes
+ * its lease (a new term: its commits under the old one are refused) and reverts the pages it
+ * may have written.
  */
 import createDebug from "debug";
 import type { ServerId, SysName } from "../../ra-kernel/ids.js";
@@ -34,7 +46,9 @@ import { PageDirectory, pageKey, type PageEntry, type PageRef } from "./page-dir
 import { PageLocks } from "./page-locks.js";
 import { HolderLeases } from "./holder-leases.js";
 import { StaleEpochError } from "../../ra-kernel/errors.js";
-import type { ExtraGrant, PageCommitMsg, PageGrant, PageInfo } from "./protocol.js";
+import type { CommitOutcome, ExtraGrant, PageCommitMsg, PageGrant, PageInfo } from "./protocol.js";
+import { applyPageLog, WORDS_PER_PAGE } from "../../ra-kernel/page-log.js";
+import { PAGE_SIZE } from "../../ra-kernel/ids.js";
 import type { SegmentStore } from "./segment-store.js";
 
 const log = createDebug("servers:data:home");
@@ -44,7 +58,7 @@ const RECALL_TIMEOUT_MS = 2000;
 
 export const HOME_COUNTERS = [
   "readFaults", "writeFaults", "upgrades", "invalidationsSent", "recalls", "bytesSent", "bytesReceived", "pagesCommitted", "holdersDropped",
-  "pagesPrefetched", "pagesGrantedAtCreation",
+  "pagesPrefetched", "pagesGrantedAtCreation", "segmentsCommitted", "segmentsAborted", "pagesReverted",
 ] as const;
 export type HomeCounter = (typeof HOME_COUNTERS)[number];
 
@@ -53,6 +67,24 @@ export interface PageHomeOptions {
   leaseMs?: number;
   /** How long a holder may take to answer a recall before its lease decides (ms). @default 2000 */
   recallTimeoutMs?: number;
+}
+
+/** What a compute server answers to a recall (compute.recall). */
+interface RecallReply {
+  held: boolean;
+  bytes: Uint8Array | null;
+  /** Its copy's write stamp. */
+  stamp?: number;
+  /** Its copy holds writes of segments there that have not committed yet. */
+  dirty?: boolean;
+}
+
+/** One commit segment as a compute server sends it (data.page.commit). */
+export interface CommitRequest {
+  epoch: number;
+  term: number;
+  abort: boolean;
+  pages: PageCommitMsg[];
 }
 
 export interface FaultRequest extends PageRef {
@@ -106,20 +138,37 @@ export class PageHome {
   }
 
   private async grantRead(ref: PageRef, e: PageEntry, holder: string): Promise<PageGrant> {
-    if (e.owner !== null && e.owner !== holder) await this.recall(ref, e, e.owner, "downgrade");
-    // A requester that is the owner lost its copy (it would not fault otherwise).
-    if (e.owner === holder) e.owner = null;
+    this.ownerLostCopy(e, holder);
+    if (e.owner !== null) await this.recall(ref, e, e.owner, "downgrade");
+    if (e.tainted) await this.revert(ref, e);
     e.copyset.add(holder);
-    return { bytes: this.bytesOf(ref, e), same: false, version: e.version, epoch: this.epoch };
+    return this.grant(ref, e, holder, false);
   }
 
   private async grantWrite(req: FaultRequest, e: PageEntry, holder: string): Promise<PageGrant> {
+    this.ownerLostCopy(e, holder);
     const readers = [...e.copyset].filter((h) => h !== holder && h !== e.owner);
     await Promise.all(readers.map((h) => this.recall(req, e, h, "invalidate")));
-    if (e.owner !== null && e.owner !== holder) await this.recall(req, e, e.owner, "invalidate");
+    if (e.owner !== null) await this.recall(req, e, e.owner, "invalidate");
+    if (e.tainted) await this.revert(req, e);
     const same = req.have === e.version && e.copyset.has(holder) && e.owner === null;
     this.makeOwner(e, holder);
-    return { bytes: same ? null : this.bytesOf(req, e), same, version: e.version, epoch: this.epoch };
+    return this.grant(req, e, holder, same);
+  }
+
+  private grant(ref: PageRef, e: PageEntry, holder: string, same: boolean): PageGrant {
+    return { bytes: same ? null : this.bytesOf(ref, e), same, version: e.version, stamp: e.stamp, epoch: this.epoch, term: this.leases.term(holder) };
+  }
+
+  /**
+   * The owner faults on its own page: it lost its copy (dropped it with a home connection or
+   * a lease), and with it any uncommitted writes the coherent image had: revert the page.
+   */
+  private ownerLostCopy(e: PageEntry, holder: string): void {
+    if (e.owner !== holder) return;
+    e.owner = null;
+    e.copyset.delete(holder);
+    e.tainted = true;
   }
 
   /**
@@ -135,8 +184,9 @@ export class PageHome {
       if (!this.locks.isFree(pageKey(ref.segment, page))) continue;
       const e = this.entryOf(next);
       if (e.owner !== null || e.copyset.size > 0) continue;
+      if (e.tainted) continue;
       this.makeOwner(e, holder);
-      out.push({ page, version: e.version, bytes: this.bytesOf(next, e) });
+      out.push({ page, version: e.version, stamp: e.stamp, bytes: this.bytesOf(next, e) });
     }
     this.counters.add(this.objectOfSegment(ref.segment), "pagesPrefetched", out.length);
     return out;
@@ -165,28 +215,67 @@ export class PageHome {
 
   /**
    * Asks a holder to drop (`invalidate`) or keep read-only (`downgrade`) its copy of the current
-   * version; an owner sends its bytes, which become the page's pending bytes. A holder that
-   * cannot answer is dropped from the whole directory once its lease has run out.
+   * version; an owner sends its bytes, which become the page's pending bytes, and every holder
+   * its stamp and whether its copy holds writes not committed yet (then it is `dirty` here).
+   * A holder that cannot answer is dropped from the whole directory once its lease has run
+   * out (the page is then tainted if it owned it or was dirty: callers revert it).
    */
   private async recall(ref: PageRef, e: PageEntry, holder: string, action: "invalidate" | "downgrade"): Promise<void> {
     const object = this.objectOfSegment(ref.segment);
-    const peer = this.peerOf(holder);
-    try {
-      if (!peer) throw new Error("not connected");
-      const body = { segment: ref.segment, page: ref.page, version: e.version, epoch: this.epoch, action };
-      const r = await peer.request<{ held: boolean; bytes: Uint8Array | null }>("compute.recall", body, { timeoutMs: this.recallTimeoutMs });
+    const body = { segment: ref.segment, page: ref.page, version: e.version, epoch: this.epoch, action };
+    const r = await this.ask(holder, body);
+    if (r) {
       this.counters.add(object, e.owner === holder ? "recalls" : "invalidationsSent");
       if (r.bytes && e.owner === holder) {
         e.pending = r.bytes;
         this.counters.add(object, "bytesReceived", r.bytes.length);
       }
-    } catch (err) {
-      log("%s did not answer a recall of %s#%d (%s): waiting for its lease", holder, ref.segment, ref.page, (err as Error).message);
-      await this.takeBackFrom(holder);
-      e.copyset.delete(holder);
+      if ((r.stamp ?? 0) > e.stamp) e.stamp = r.stamp!;
+      if (r.dirty) e.dirty.add(holder);
     }
     if (e.owner === holder) e.owner = null;
-    if (action === "invalidate") e.copyset.delete(holder);
+    if (action === "invalidate" || !r) e.copyset.delete(holder);
+  }
+
+  /** Sends a recall; null if the holder could not answer (it has then been taken out). */
+  private async ask(holder: string, body: Record<string, unknown>): Promise<RecallReply | null> {
+    const peer = this.peerOf(holder);
+    try {
+      if (!peer) throw new Error("not connected");
+      return await peer.request<RecallReply>("compute.recall", body, { timeoutMs: this.recallTimeoutMs });
+    } catch (err) {
+      log("%s did not answer a recall of %s#%d (%s): waiting for its lease", holder, body.segment, body.page, (err as Error).message);
+      await this.takeBackFrom(holder);
+      return null;
+    }
+  }
+
+  /**
+   * Reverts a page (see header): its coherent image becomes the durable one, at a new version;
+   * every server that holds a copy or may have built on the lost bytes drops its copy and
+   * aborts its segments that wrote the page. Call holding the page's lock.
+   */
+  private async revert(ref: PageRef, e: PageEntry): Promise<void> {
+    const told = new Set([...e.copyset, ...e.dirty]);
+    if (e.owner !== null) told.add(e.owner);
+    e.version++;
+    e.owner = null;
+    e.copyset = new Set();
+    e.dirty = new Set();
+    e.pending = null;
+    e.tainted = false;
+    this.counters.add(this.objectOfSegment(ref.segment), "pagesReverted");
+    log("reverting %s#%d to its durable image (v%d), telling %s", ref.segment, ref.page, e.version, [...told].join(", ") || "no one");
+    const body = { segment: ref.segment, page: ref.page, version: e.version, epoch: this.epoch, action: "revert" };
+    await Promise.all([...told].map((h) => this.ask(h, body)));
+  }
+
+  /** Reverts the page later, under its lock, if it is still tainted then. */
+  private revertSoon(ref: PageRef): void {
+    void this.locks.withPages([pageKey(ref.segment, ref.page)], async () => {
+      const e = this.directory.peek(ref);
+      if (e?.tainted) await this.revert(ref, e);
+    }).catch((err: Error) => log("reverting %s#%d failed: %s", ref.segment, ref.page, err.message));
   }
 
   /**
@@ -202,69 +291,101 @@ export class PageHome {
   }
 
   /**
-   * A write-back: commits, atomically, for each page either the writer's bytes (it still owns
-   * the version it sent) or the newer bytes recalled from it. Resolves once durable, listing
-   * the pages whose writes were lost (sent as owner, but the page had been taken back from a
-   * writer whose lease ran out, with nothing recalled).
+   * One commit segment of `writer` (see header): applied all together and durable when this
+   * resolves, or — aborted by the writer, or sent under a lease term that is over — applied
+   * nowhere, its pages reverted.
    */
-  commit(epoch: number, pages: PageCommitMsg[], writer: string): Promise<{ committed: number; lost: PageRef[]; epoch: number }> {
-    if (epoch !== this.epoch) {
-      const msg = `data server ${this.serverId} restarted (epoch ${epoch} is over, now ${this.epoch}): the pages written were lost`;
-      return Promise.reject(new StaleEpochError(msg, { server: this.serverId, epoch, current: this.epoch }));
+  commit(req: CommitRequest, writer: string): Promise<CommitOutcome> {
+    if (req.epoch !== this.epoch) {
+      const msg = `data server ${this.serverId} restarted (epoch ${req.epoch} is over, now ${this.epoch}): the segment was not applied`;
+      return Promise.reject(new StaleEpochError(msg, { server: this.serverId, epoch: req.epoch, current: this.epoch }));
     }
-    return this.locks.withPages(pages.map((p) => pageKey(p.segment, p.page)), async () => {
-      const chosen: { entry: PageEntry; write: { segment: SysName; page: number; bytes: Uint8Array } }[] = [];
-      const lost: PageRef[] = [];
-      for (const p of pages) {
-        const e = this.entryOf(p);
-        const current = e.owner === writer && p.version === e.version && p.bytes.length > 0;
-        const bytes = current ? p.bytes : e.pending;
-        if (bytes) chosen.push({ entry: e, write: { segment: p.segment, page: p.page, bytes } });
-        if (current) this.counters.add(this.objectOfSegment(p.segment), "bytesReceived", p.bytes.length);
-        // Sent as owner, but taken back without a recall (its lease ran out): those writes are gone.
-        else if (p.bytes.length > 0 && e.droppedOwner?.holder === writer && e.droppedOwner.version === p.version) {
-          lost.push({ segment: p.segment, page: p.page });
-        }
+    return this.locks.withPages(req.pages.map((p) => pageKey(p.segment, p.page)), async () => {
+      const entries = req.pages.map((p) => this.entryOf(p));
+      const term = this.leases.term(writer);
+      const reason = req.abort ? `${writer} gave the segment up (pages it relied on were taken back)`
+        : req.term !== term ? `the lease term ${req.term} of ${writer} is over (now ${term}): its pages were taken back` : null;
+      const object = req.pages.length > 0 ? this.objectOfSegment(req.pages[0].segment) : undefined;
+      if (reason !== null) {
+        for (let i = 0; i < entries.length; i++) await this.revert(req.pages[i], entries[i]);
+        this.counters.add(object, "segmentsAborted");
+        return { applied: false, epoch: this.epoch, reason };
       }
-      const versions = await this.store.commitPages(chosen.map((c) => c.write));
-      chosen.forEach((c, i) => {
-        c.entry.pending = null;
-        c.entry.storedVersion = versions[i];
-        this.counters.add(this.objectOfSegment(c.write.segment), "pagesCommitted");
-      });
-      return { committed: chosen.length, lost, epoch: this.epoch };
+      await this.apply(req.pages, entries, writer);
+      this.counters.add(object, "segmentsCommitted");
+      return { applied: true, epoch: this.epoch };
     });
   }
 
-  /** A holder is gone: it keeps nothing, and its lease starts a new term. Its pending bytes (already home) stay. */
-  dropHolder(holder: string): void {
-    const n = this.directory.dropHolder(holder);
-    this.leases.revoke(holder);
-    if (n > 0) this.counters.add(undefined, "holdersDropped");
-    log("dropped holder %s from %d pages", holder, n);
+  /** Applies a segment's PageLogs to the durable images and stores them (one transaction). */
+  private async apply(pages: PageCommitMsg[], entries: PageEntry[], writer: string): Promise<void> {
+    const images = pages.map((p, i) => {
+      const e = entries[i];
+      const bytes = (e.durable ?? this.storedBytes(p)).slice();
+      const stamps = e.durableStamps ? e.durableStamps.slice() : new Float64Array(WORDS_PER_PAGE);
+      return { bytes, stamps, max: applyPageLog(p.log, bytes, stamps) };
+    });
+    const versions = await this.store.commitPages(pages.map((p, i) => ({ segment: p.segment, page: p.page, bytes: images[i].bytes })));
+    pages.forEach((p, i) => {
+      const e = entries[i], image = images[i];
+      e.durable = image.bytes;
+      e.durableStamps = image.stamps;
+      e.storedVersion = versions[i];
+      if (image.max > e.stamp) e.stamp = image.max;
+      if (p.left === 0) e.dirty.delete(writer);
+      this.settle(e);
+      this.counters.add(this.objectOfSegment(p.segment), "pagesCommitted");
+      this.counters.add(this.objectOfSegment(p.segment), "bytesReceived", p.log.length);
+    });
   }
 
   /**
-   * A holder's connection closed: once its lease has expired, it holds nothing. (A compute
-   * server that reconnects before then keeps its place: it never stopped holding.)
+   * Once no one owns the page and no uncommitted write of anyone is in its coherent image, no
+   * commit can arrive out of order any more: drop the durable image's cache and stamps.
    */
-  async holderDisconnected(holder: string, stillGone: () => boolean): Promise<void> {
-    await this.leases.expired(holder);
-    if (stillGone()) this.dropHolder(holder);
+  private settle(e: PageEntry): void {
+    if (e.owner !== null || e.dirty.size > 0 || e.tainted) return;
+    e.durable = null;
+    e.durableStamps = null;
+  }
+
+  private storedBytes(ref: PageRef): Uint8Array {
+    return this.store.readPage(ref.segment, ref.page).bytes ?? new Uint8Array(PAGE_SIZE);
+  }
+
+  /**
+   * A holder is gone: it keeps nothing, its lease starts a new term (its commits under the old
+   * one are refused), and every page it owned or may have written uncommitted is reverted.
+   */
+  dropHolder(holder: string): void {
+    const { held, tainted } = this.directory.dropHolder(holder);
+    this.leases.revoke(holder);
+    if (held > 0 || tainted.length > 0) this.counters.add(undefined, "holdersDropped");
+    for (const ref of tainted) this.revertSoon(ref);
+    log("dropped holder %s from %d pages, %d to revert", holder, held, tainted.length);
+  }
+
+  /**
+   * Takes back everything of each holder whose lease ran out since its last renewal (it
+   * died, its connection closed, or a partition cut it off); returns them. A compute server
+   * that reconnects before then never stopped holding (holderConnected drops it at once).
+   */
+  dropLapsed(): string[] {
+    const lapsed = this.leases.lapsed();
+    for (const holder of lapsed) this.dropHolder(holder);
+    return lapsed;
   }
 
   /**
    * A holder (re)connected. A compute server drops every page of a home whose connection
    * closed, so one that reconnects holds none of ours from before: forget them now.
    */
-  holderConnected(holder: string): void {
+  holderConnected(holder: string): boolean {
     const n = this.connections.get(holder) ?? 0;
     this.connections.set(holder, n + 1);
-    if (n > 0) {
-      this.directory.dropHolder(holder);
-      this.leases.revoke(holder);
-    }
+    if (n > 0) this.dropHolder(holder);
     this.leases.renew(holder);
+    return n > 0;
   }
 
   info(segments: SysName[]): PageInfo[] {

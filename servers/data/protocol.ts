@@ -7,14 +7,17 @@
  * naming the field, never reaches DataServer logic.
  *
  *   data.hello          {serverId}                      -> {serverId, epoch, leaseMs}
- *   data.page.fault     {segment, page, mode, have, count?} -> PageGrant {bytes|null, same, version, epoch, extra?}
+ *   data.page.fault     {segment, page, mode, have, count?} -> PageGrant {bytes|null, same, version, stamp, epoch, extra?}
  *                       (count: a write fault may ask for pages page+1..page+count-1 as well, see
  *                       PageHome: a sequential run of fresh pages in one round trip)
- *   data.page.commit    {epoch, pages: [{segment, page, version, bytes}]} -> {committed, lost, epoch}
+ *   data.page.commit    {epoch, term, abort, pages: [{segment, page, log, left}]} -> {applied, epoch, reason?}
+ *                       one commit segment: its PageLogs applied all together, or (abort, or a
+ *                       lease term that is over) none, and the pages it wrote reverted
  *   data.lease.renew    {}                              -> {epoch, leaseMs, term} (LeaseRevokedError if suspect)
  *   data.pages          {segments}                      -> {epoch, pages: PageInfo[]}
- *   data.lock.acquire   {object, key, lock, permits?, thread} -> {granted, waitedMs} (waits, FIFO)
- *   data.lock.release   {object, key, lock, thread}     -> {released}
+ *   data.lock.acquire   {object, key, lock, permits?, thread, term?} -> {granted, waitedMs} (waits, FIFO)
+ *   data.lock.release   {object, key, lock, thread, term?} -> {released}
+ *                       (term: the sender's lease term here; an acquire under a term that is over is refused)
  *   data.lock.list      {object}                        -> LockInfo[]
  *   data.echo           {bytes}                         -> {bytes} (diagnostic: raw round trip)
  *   data.object.create  {className, classVersion, grant?} -> CreatedObject: ObjectDescriptor (class resolved
@@ -29,23 +32,32 @@
  *   data.status         {}                              -> DataStatus
  */
 import { isSysName, PAGE_SIZE, type SysName } from "../../ra-kernel/ids.js";
+import { checkPageLog, WORDS_PER_PAGE } from "../../ra-kernel/page-log.js";
 import type { ClassSegment, ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import type { EntrySignature, ParamInfo } from "../../objects/entry-signature.js";
 import type { Peer, RequestOptions } from "../transport/transport.js";
 import { UnknownMessageError, BadRequestError } from "../transport/errors.js";
 import { arr, asBody, bytes, check, int, oneOf, optBool, optInt, str, type Body } from "../transport/schema.js";
 
-export interface PageWriteMsg {
-  segment: SysName;
-  page: number;
-  bytes: Uint8Array;
-}
-
 export type ClassSummary = Omit<ClassSegment, "code">;
 
-/** One page of a write-back: `version` is the copy's version (from its grant). */
-export interface PageCommitMsg extends PageWriteMsg {
-  version: number;
+/**
+ * One page of a commit segment: `log` is its PageLog (wire form); `left` how many other
+ * segments of the writer wrote the page and have not committed yet (0: the writer's copy,
+ * wherever it went, holds no uncommitted write of its own any more).
+ */
+export interface PageCommitMsg {
+  segment: SysName;
+  page: number;
+  log: Uint8Array;
+  left: number;
+}
+
+/** A commit's outcome: applied (durable) or not at all, with why. */
+export interface CommitOutcome {
+  applied: boolean;
+  epoch: number;
+  reason?: string;
 }
 
 /**
@@ -57,7 +69,11 @@ export interface PageGrant {
   bytes: Uint8Array | null;
   same: boolean;
   version: number;
+  /** The page's write stamp (PageLog): the grantee's writes are stamped above it. */
+  stamp: number;
   epoch: number;
+  /** The requester's lease term here: its commits carry it (fencing). */
+  term: number;
   /** Asked with `count`: the following pages also granted writable (those free of other holders). */
   extra?: ExtraGrant[];
 }
@@ -69,6 +85,7 @@ export const MAX_FAULT_PAGES = 64;
 export interface ExtraGrant {
   page: number;
   version: number;
+  stamp: number;
   /** The page; null: never written (all zeros). */
   bytes: Uint8Array | null;
 }
@@ -77,6 +94,8 @@ export interface ExtraGrant {
 export interface CreatedObject extends ObjectDescriptor {
   grants?: { segment: SysName; page: number; version: number }[];
   epoch?: number;
+  /** With `grants`: the creator's lease term here. */
+  term?: number;
 }
 
 /** The home directory's record of one page (DESIGN §7), for `pages NAME` and tools. */
@@ -116,11 +135,11 @@ export interface DataStatus {
 export type DataRequest =
   | { kind: "data.hello"; serverId: string }
   | { kind: "data.page.fault"; segment: SysName; page: number; mode: "read" | "write"; have: number; count?: number }
-  | { kind: "data.page.commit"; epoch: number; pages: PageCommitMsg[] }
+  | { kind: "data.page.commit"; epoch: number; term: number; abort: boolean; pages: PageCommitMsg[] }
   | { kind: "data.lease.renew" }
   | { kind: "data.pages"; segments: SysName[] }
-  | { kind: "data.lock.acquire"; object: SysName; key: string; lock: LockKind; permits?: number; thread: string }
-  | { kind: "data.lock.release"; object: SysName; key: string; lock: LockKind; thread: string }
+  | { kind: "data.lock.acquire"; object: SysName; key: string; lock: LockKind; permits?: number; thread: string; term?: number }
+  | { kind: "data.lock.release"; object: SysName; key: string; lock: LockKind; thread: string; term?: number }
   | { kind: "data.lock.list"; object: SysName }
   | { kind: "data.echo"; bytes: Uint8Array }
   | { kind: "data.object.create"; className: string; classVersion: number; grant?: boolean }
@@ -136,7 +155,7 @@ export type DataRequest =
 export interface DataReplies {
   "data.hello": { serverId: string; epoch: number; leaseMs: number };
   "data.page.fault": PageGrant;
-  "data.page.commit": { committed: number; lost: { segment: SysName; page: number }[]; epoch: number };
+  "data.page.commit": CommitOutcome;
   "data.lease.renew": { epoch: number; leaseMs: number; term: number };
   "data.pages": { epoch: number; pages: PageInfo[] };
   "data.lock.acquire": { granted: true; waitedMs: number };
@@ -173,7 +192,10 @@ export function decodeDataRequest(kind: string, body: unknown): DataRequest {
         count: optInt(kind, b, "count", 1, MAX_FAULT_PAGES),
       };
     case "data.page.commit":
-      return { kind, epoch: int(kind, b, "epoch"), pages: arr(kind, b, "pages", MAX_PAGES_PER_COMMIT).map((p, i) => pageCommit(kind, p, i)) };
+      return {
+        kind, epoch: int(kind, b, "epoch"), term: int(kind, b, "term"), abort: b.abort === true,
+        pages: arr(kind, b, "pages", MAX_PAGES_PER_COMMIT).map((p, i) => pageCommit(kind, p, i)),
+      };
     case "data.lease.renew": return { kind };
     case "data.pages": return { kind, segments: arr(kind, b, "segments", 16).map((s, i) => sysnameItem(kind, "segments", s, i)) };
     case "data.lock.acquire":
@@ -202,7 +224,14 @@ export function decodeDataRequest(kind: string, body: unknown): DataRequest {
 
 function pageCommit(kind: string, value: unknown, i: number): PageCommitMsg {
   const k = `${kind} pages[${i}]`;
-  return { ...pageWrite(kind, value, i), version: int(k, asBody(k, value), "version", 0) };
+  const b = asBody(k, value);
+  const log = bytes(k, b, "log", 8 + 14 * WORDS_PER_PAGE);
+  try {
+    checkPageLog(log);
+  } catch (err) {
+    throw new BadRequestError(`${k}: 'log' ${(err as Error).message}`, { kind, field: "log" });
+  }
+  return { segment: sysname(k, b, "segment"), page: int(k, b, "page", 0, 2 ** 31), log, left: int(k, b, "left", 0) };
 }
 
 function sysnameItem(kind: string, field: string, value: unknown, i: number): SysName {
@@ -217,13 +246,8 @@ function lockRef<K extends "data.lock.acquire" | "data.lock.release">(kind: K, b
     kind, object: sysname(kind, b, "object"),
     key: check(kind, b, "key", (v): v is string => typeof v === "string" && LOCK_KEY_RE.test(v), "a key of 1-128 printable characters"),
     lock: oneOf(kind, b, "lock", ["monitor", "lock", "semaphore"] as const), thread: str(kind, b, "thread", 128),
+    term: optInt(kind, b, "term", 0),
   };
-}
-
-function pageWrite(kind: string, value: unknown, i: number): PageWriteMsg {
-  const b = asBody(`${kind} pages[${i}]`, value);
-  const k = `${kind} pages[${i}]`;
-  return { segment: sysname(k, b, "segment"), page: int(k, b, "page", 0, 2 ** 31), bytes: bytes(k, b, "bytes", PAGE_SIZE) };
 }
 
 function entrySignature(kind: string, value: unknown, i: number): EntrySignature {

@@ -236,13 +236,23 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     await this.peers.close();
   }
 
+  /**
+   * A connection to the picked compute server. If it cannot be reached, the list of servers
+   * is asked again once (a repaired server listens on a new address): nothing was sent yet.
+   */
   private async computeClient(at?: string): Promise<ComputeClient> {
-    const server = await this.picker.pick(at);
-    try {
-      return new ComputeClient(await this.peers.get(server.address));
-    } catch (err) {
-      this.picker.stale();
-      throw new ServerUnreachableError(`compute server ${server.id} at ${server.address} is unreachable: ${(err as Error).message}`, { peer: server.id, address: server.address });
+    let server = await this.picker.pick(at);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return new ComputeClient(await this.peers.get(server.address));
+      } catch (err) {
+        this.picker.stale();
+        const again = attempt === 0 ? await this.picker.pick(at).catch(() => server) : server;
+        if (again.address === server.address) {
+          throw new ServerUnreachableError(`compute server ${server.id} at ${server.address} is unreachable: ${(err as Error).message}`, { peer: server.id, address: server.address });
+        }
+        server = again;
+      }
     }
   }
 

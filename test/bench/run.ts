@@ -15,6 +15,7 @@ import { dsmFaults } from "./dsm-faults.bench.js";
 import { dsmMemory } from "./dsm-memory.bench.js";
 import { heap } from "./heap.bench.js";
 import { nestedInvocation } from "./nested-invocation.bench.js";
+import { commits } from "./commit.bench.js";
 
 type Benchmark = (report: BenchReport) => Promise<void>;
 
@@ -24,6 +25,7 @@ const BENCHMARKS: Array<[name: string, run: Benchmark]> = [
   ["DSM memory", dsmMemory],
   ["persistent heap", heap],
   ["nested invocation", nestedInvocation],
+  ["commits", commits],
 ];
 
 async function main(): Promise<number> {

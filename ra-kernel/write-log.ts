@@ -1,0 +1,77 @@
+/**
+ * WriteLog: what one commit segment of an isiba wrote, page by page (PageLog) — the only
+ * thing its commit sends home (DESIGN §7a).
+ *
+ * A commit segment runs from the start of an invocation (or its last commit point: a lock,
+ * permit or monitor released) to its end (or its next commit point). The isiba worker runs
+ * each invocation inside `runLogging(log, fn)`; the MMU (MappedSegment) finds the log of the
+ * code that writes with `currentWriteLog()`: AsyncLocalStorage follows the invocation through
+ * its awaits, so two invocations interleaved in one worker never log into each other.
+ *
+ * Writers: the first time a segment logs a page, it adds one to the page's writer count in
+ * the frames (SegmentFrames.writers); the kernel takes it off once that segment's commit was
+ * answered. So the kernel can tell a home, when it gives a page away, whether the copy holds
+ * writes not committed yet (a crash would lose them: the home must know whose they are).
+ *
+ * Rules: `take` is called by the isiba at a commit point only; what is written afterwards
+ * belongs to the next segment. Writes made with no log in scope (tools, unit tests) are not
+ * logged, and so never committed.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { PageNo, SysName } from "./ids.js";
+import { PageLog } from "./page-log.js";
+
+/** One segment's writes to one memory segment, in wire form (PageLog.encode), ascending pages. */
+export interface SegmentLog {
+  segment: SysName;
+  pages: { page: PageNo; log: Uint8Array }[];
+}
+
+export class WriteLog {
+  private segments = new Map<SysName, Map<PageNo, PageLog>>();
+  /** Raised by `take`: PageLogs handed out before belong to a segment already taken. */
+  generation = 0;
+
+  /** `since`: the kernel's dropMark when the segment began (its faults carry it: fencing). */
+  constructor(public since: number) {}
+
+  /** The log of `page` of `segment`, counted in `writers` the first time. */
+  pageLog(segment: SysName, page: PageNo, writers: Int32Array): PageLog {
+    let pages = this.segments.get(segment);
+    if (!pages) this.segments.set(segment, (pages = new Map()));
+    let log = pages.get(page);
+    if (!log) {
+      pages.set(page, (log = new PageLog()));
+      Atomics.add(writers, page, 1);
+    }
+    return log;
+  }
+
+  get empty(): boolean {
+    return this.segments.size === 0;
+  }
+
+  /** The segment so far in wire form; the log starts over empty. */
+  take(): SegmentLog[] {
+    const out: SegmentLog[] = [];
+    for (const [segment, pages] of this.segments) {
+      const sorted = [...pages].sort((a, b) => a[0] - b[0]);
+      out.push({ segment, pages: sorted.map(([page, log]) => ({ page, log: log.encode() })) });
+    }
+    this.segments = new Map();
+    this.generation++;
+    return out;
+  }
+}
+
+const current = new AsyncLocalStorage<WriteLog>();
+
+/** Runs `fn` (and everything it awaits) logging its writes into `log`. */
+export function runLogging<T>(log: WriteLog, fn: () => T): T {
+  return current.run(log, fn);
+}
+
+/** The log of the code running now, if any. */
+export function currentWriteLog(): WriteLog | undefined {
+  return current.getStore();
+}
