@@ -1,6 +1,8 @@
 import { expect } from "chai";
 import { checkObjectMemory, MAX_VIOLATIONS, type HeapReport } from "../../objects/heap-check.js";
+import { checkHeap } from "../../objects/check-heap.js";
 import { newStore, type TestStore } from "../support/object-memory.js";
+import { createIn, fixtureClass, selfOf } from "../support/persistent-objects.js";
 
 // The layouts the corruptions below reach into (heap.ts, persistent-store.ts, persistent-array.ts).
 const USED = 0x8000_0000;
@@ -189,6 +191,23 @@ describe("HeapCheck", () => {
     const report = check();
     expect(report.violations).to.have.length(MAX_VIOLATIONS + 1);
     expect(report.violations.at(-1)).to.equal("... and 5 more");
+  });
+
+  describe("checkHeap(this)", () => {
+    it("should check the object `this` belongs to and return a plain report", async () => {
+      const cls = await fixtureClass("heap-values.ts", "HeapValues");
+      createIn(t.store, cls);
+      const self = selfOf(t.store, cls);
+      self.mutate();
+      const report = checkHeap(self);
+      expect(report.ok, report.violations.join("\n")).to.equal(true);
+      expect(report.liveBlocks).to.equal(t.store.heap.liveBlocks());
+      expect(JSON.parse(JSON.stringify(report))).to.deep.equal(report);
+    });
+
+    it("should refuse anything that is not the `this` of a persistent object", () => {
+      expect(() => checkHeap({})).to.throw(TypeError, /checkHeap\(self\): pass `this`/);
+    });
   });
 });
 
