@@ -44,7 +44,7 @@ export class CallLog {
     const e = err as { name?: string; message?: string; server?: string };
     const name = typeof e?.name === "string" ? e.name : "non-error";
     const message = typeof e?.message === "string" ? e.message : String(err);
-    return this.push({ ...call, ok: false, endedMs: this.now(), error: { name, message, server: e?.server, outcome: outcomeOf(name, message) } });
+    return this.push({ ...call, ok: false, endedMs: this.now(), error: { name, message, server: e?.server, outcome: outcomeOf(name, message, e?.server) } });
   }
 
   private push(record: CallRecord): CallRecord {

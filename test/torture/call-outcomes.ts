@@ -4,8 +4,9 @@
  *
  * - "lost": the error says the call's writes are gone (PagesLostError: "those writes are
  *   lost, and the caller must know"; StaleEpochError: the pages "and their uncommitted
- *   writes are gone"), or the call never left the workstation (UnknownServerError). Its
- *   update must not be found.
+ *   writes are gone"), or the call never left the workstation (UnknownServerError; a
+ *   ServerUnreachableError thrown here, not by a server, because the connection was
+ *   refused). Its update must not be found.
  * - "corrupt": the error is one only a torn object or a broken heap raises in these
  *   race-free entries (a stale view of a container the entry still holds, "heap
  *   corruption", an unknown value tag, an own log that is not there). A violation by itself.
@@ -23,8 +24,10 @@ const LOST = new Set(["PagesLostError", "StaleEpochError", "UnknownServerError"]
 const CORRUPT_CLASSES = new Set(["StaleViewError"]);
 const CORRUPT_MESSAGES = [/heap corruption/i, /corrupt object memory/i, /no own log for client/, /persistent heap is full/];
 
-export function outcomeOf(name: string, message: string): Outcome {
+/** `server`: where the error was thrown (undefined: on this workstation). */
+export function outcomeOf(name: string, message: string, server?: string): Outcome {
   if (LOST.has(name)) return "lost";
+  if (name === "ServerUnreachableError" && server === undefined && /ECONNREFUSED/.test(message)) return "lost";
   if (CORRUPT_CLASSES.has(name) || CORRUPT_MESSAGES.some((re) => re.test(message))) return "corrupt";
   return "unknown";
 }

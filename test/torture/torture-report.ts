@@ -21,6 +21,7 @@ export function formatReport(r: TortureResult): string[] {
     `acknowledged    ${r.log.acknowledged()} (add ${r.log.acknowledged("add")}, append ${r.log.acknowledged("append")}, audit ${r.log.acknowledged("audit")})`,
     `errors          ${r.log.failed().length}`,
     ...errorLines(r),
+    ...timeoutNote(r),
     ...heapLines("heap (live)", r.live),
     ...(r.afterRestart ? heapLines("heap (restart)", r.afterRestart) : []),
     `violations      ${r.violations.length}`,
@@ -47,4 +48,10 @@ function errorLines(r: TortureResult): string[] {
 function heapLines(title: string, v: Verdict): string[] {
   const parts = [...v.heaps].map(([label, h]) => `${label} ${h.live} live / ${h.leaked} leaked / ${h.free} free`);
   return parts.length ? [`${title.padEnd(16)}${parts.join("; ")}`] : [];
+}
+
+/** Timed-out calls may still have been running when the live check read the objects. */
+function timeoutNote(r: TortureResult): string[] {
+  const n = r.log.failed().filter((c) => c.error!.name === "RequestTimeoutError").length;
+  return n === 0 ? [] : [`  (${n} calls timed out: they may have run on during the live check; the check after the restart is immune)`];
 }
