@@ -18,5 +18,6 @@ describe("CallOutcomes", () => {
     expect(outcomeOf("Error", "heap corruption: double free of block at 82560", "cs1")).to.equal("corrupt");
     expect(outcomeOf("StaleViewError", "this persistent array no longer exists", "cs2")).to.equal("corrupt");
     expect(outcomeOf("Error", "corrupt object memory: unknown value tag 77 at 12 of sys:ds1:x", "cs3")).to.equal("corrupt");
+    expect(outcomeOf("TypeError", "Cannot read properties of undefined (reading 'length')", "cs1")).to.equal("corrupt");
   });
 });

@@ -9,7 +9,9 @@
  *   refused). Its update must not be found.
  * - "corrupt": the error is one only a torn object or a broken heap raises in these
  *   race-free entries (a stale view of a container the entry still holds, "heap
- *   corruption", an unknown value tag, an own log that is not there). A violation by itself.
+ *   corruption", an unknown value tag, an own log that is not there, a TypeError or
+ *   RangeError out of object code that reads only whole values). A violation by itself;
+ *   its update may or may not be there (an entry's writes before it threw stay).
  * - "unknown": anything else. The call may have run and committed before the error (its
  *   compute server died after the commit, the reply was lost, the client timed out while it
  *   ran), so its update may or may not be found; the harness counts which, per class.
@@ -21,7 +23,7 @@ export type Outcome = "lost" | "corrupt" | "unknown";
 
 const LOST = new Set(["PagesLostError", "StaleEpochError", "UnknownServerError"]);
 
-const CORRUPT_CLASSES = new Set(["StaleViewError"]);
+const CORRUPT_CLASSES = new Set(["StaleViewError", "TypeError", "RangeError", "ReferenceError"]);
 const CORRUPT_MESSAGES = [/heap corruption/i, /corrupt object memory/i, /no own log for client/, /persistent heap is full/];
 
 /** `server`: where the error was thrown (undefined: on this workstation). */

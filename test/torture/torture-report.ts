@@ -24,10 +24,26 @@ export function formatReport(r: TortureResult): string[] {
     ...timeoutNote(r),
     ...heapLines("heap (live)", r.live),
     ...(r.afterRestart ? heapLines("heap (restart)", r.afterRestart) : []),
-    `violations      ${r.violations.length}`,
-    ...r.violations.slice(0, SHOWN).map((v) => `  ${v}`),
+    ...violationLines(r.violations),
   ];
-  if (r.violations.length > SHOWN) lines.push(`  ... and ${r.violations.length - SHOWN} more`);
+  return lines;
+}
+
+/**
+ * Violations grouped by shape (numbers but object labels masked: "n is 84 but items holds 83"
+ * seen by ten audits is one line, ×10), each group shown by its first instance.
+ */
+function violationLines(violations: string[]): string[] {
+  const groups = new Map<string, { first: string; count: number }>();
+  for (const v of violations) {
+    const key = v.replace(/(?<![T\d])\d+(\.\d+)?/g, "#");
+    const g = groups.get(key);
+    if (g) g.count++;
+    else groups.set(key, { first: v, count: 1 });
+  }
+  const lines = [`violations      ${violations.length}${groups.size < violations.length ? ` (${groups.size} kinds; each kind shown once, with how many times it was seen)` : ""}`];
+  for (const { first, count } of [...groups.values()].slice(0, SHOWN)) lines.push(`  ${count > 1 ? `x${count} ` : ""}${first}`);
+  if (groups.size > SHOWN) lines.push(`  ... and ${groups.size - SHOWN} more kinds`);
   return lines;
 }
 
@@ -36,10 +52,12 @@ function errorLines(r: TortureResult): string[] {
   const final = r.afterRestart ?? r.live;
   return [...r.log.errorsByClass()].map(([name, count]) => {
     const calls = r.log.failed().filter((c) => c.error!.name === name);
-    const outcome = calls[0].error!.outcome;
+    const outcomes = new Map<string, number>();
+    for (const c of calls) outcomes.set(c.error!.outcome, (outcomes.get(c.error!.outcome) ?? 0) + 1);
+    const outcome = outcomes.size === 1 ? [...outcomes.keys()][0] : [...outcomes].map(([o, n]) => `${o} ${n}`).join(", ");
     const servers = [...new Set(calls.map((c) => c.error!.server ?? "client"))].sort().join(" ");
     const t = final.ambiguous.get(name);
-    const fate = t ? `, updates applied ${t.applied} / not applied ${t.notApplied}` : "";
+    const fate = t ? `; unknown updates: applied ${t.applied}, not ${t.notApplied}` : "";
     const sample = calls[0].error!.message.split("\n")[0].slice(0, 110);
     return `  ${name.padEnd(26)} ${String(count).padStart(5)}  [${outcome}${fate}] from ${servers}  e.g. "${sample}"`;
   });

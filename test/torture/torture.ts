@@ -147,8 +147,8 @@ async function checkAll(cluster: TortureCluster, sysnames: SysName[], options: T
 
 /** Every violation once, tagged with the phases that saw it. */
 function collectViolations(log: CallLog, audits: string[], nemesis: NemesisStats, live: Verdict, afterRestart: Verdict | null): string[] {
-  const tagged = new Map<string, string[]>();
-  const add = (phase: string, v: string) => tagged.set(v, [...(tagged.get(v) ?? []), phase]);
+  const tagged = new Map<string, Set<string>>();
+  const add = (phase: string, v: string) => tagged.set(v, (tagged.get(v) ?? new Set<string>()).add(phase));
   for (const c of log.failed()) {
     if (c.error!.outcome === "corrupt") add("during the run", `T${c.object}: ${c.kind}(${c.client}, ${c.seq})${c.at ? ` at ${c.at}` : ""} failed with ${c.error!.name}: ${c.error!.message.split("\n")[0]}`);
   }
@@ -156,5 +156,5 @@ function collectViolations(log: CallLog, audits: string[], nemesis: NemesisStats
   for (const f of nemesis.failures) add("nemesis", `the cluster could not be restored: ${f.split("\n")[0]}`);
   for (const v of live.violations) add("live", v);
   for (const v of afterRestart?.violations ?? []) add("after restart", v);
-  return [...tagged].map(([v, phases]) => `[${phases.join(", ")}] ${v}`);
+  return [...tagged].map(([v, phases]) => `[${[...phases].join(", ")}] ${v}`);
 }
