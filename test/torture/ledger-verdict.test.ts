@@ -87,4 +87,13 @@ describe("LedgerVerdict", () => {
     expect(violationsOf(c)).to.deep.equal(["T0: n is 3 but items holds 2", "T0 heap: block 160 reached twice"]);
     expect(judge([{ label: "T1", object: 1, error: "TypeError: x (8 tries)" }], log, 2).violations).to.deep.equal(["T1: check() failed: TypeError: x (8 tries)"]);
   });
+
+  it("should not compare what the object could not read (its own violations say why)", () => {
+    call(0, 1, "add", "ack");
+    call(1, 1, "append", "ack");
+    call(1, 2, "append", "ack");
+    call(0, 3, "append", "ack");
+    const c = check([], [], { items: null, own: [null, [2]], violations: ["checking items threw StaleViewError: gone"] });
+    expect(violationsOf(c)).to.deep.equal(["T0: checking items threw StaleViewError: gone", "T0.own[1]: acknowledged append(1, 1) (sent t=0.0s), returned 1, is missing"]);
+  });
 });
