@@ -21,12 +21,13 @@ import { sysnameOfRef } from "./object-ref.js";
 import { CELL_SIZE, Tag, decodeCell, encodeCell, freeCell, readCell, writeCell } from "./value-cell.js";
 import { newSerial, StaleViewError } from "./heap-views.js";
 
-const HEADER = 32;
-const ENTRY = 32;
-const SLOT = 8;
+// Layout, exported for the heap checker (heap-check.ts).
+export const HEADER = 32;
+export const ENTRY = 32;
+export const SLOT = 8;
 const MIN_ENTRIES = 8;
 /** Key tag of a deleted entry (never a value tag). */
-const DELETED = 0xffff_ffff;
+export const DELETED = 0xffff_ffff;
 
 const encoder = new TextEncoder();
 const hdr = new Uint8Array(HEADER);

@@ -8,3 +8,4 @@ export { volatile } from "./volatile.js";
 export type { Lock } from "./lock.js";
 export type { Semaphore } from "./semaphore.js";
 export type { Ref } from "./ref.js";
+export { checkHeap, type HeapReport } from "./check-heap.js";

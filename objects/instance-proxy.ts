@@ -18,12 +18,18 @@
  * thread, syscalls), which the proxy answers under the module-private INVOCATION symbol:
  * that is how `this.lock(...)` knows whose lock it takes. A proxy without a context (unit
  * tests, tools) refuses those methods with OutsideInvocationError.
+ *
+ * It also answers the module-private STORE symbol with its PersistentStore: that is how
+ * `checkHeap(this)` (check-heap.ts) finds the object memory to check.
  */
 import { NO_FIELD, type PersistentStore } from "./persistent-store.js";
 import { FieldRouter, type FieldStore } from "./field-router.js";
 import { INVOCATION, type InvocationContext } from "./invocation-context.js";
 import { volatileFieldsOf } from "./volatile.js";
 import { scratchStore } from "./scratch-store.js";
+
+/** The key under which an InstanceProxy answers its PersistentStore. Not exported by "clouds-ts". */
+export const STORE: unique symbol = Symbol("clouds-ts.store");
 
 const methodNames = new WeakMap<object, Set<string>>();
 
@@ -59,6 +65,7 @@ export function instanceProxy<T extends object>(persistent: PersistentStore, pro
   return new Proxy(Object.create(proto) as T, {
     get(target, key, receiver) {
       if (key === INVOCATION) return context;
+      if (key === STORE) return persistent;
       if (typeof key === "string" && !methods.has(key)) {
         const value = store.get(key);
         if (value !== NO_FIELD) return value;

@@ -26,8 +26,9 @@ import { checkValue, isPrimitive } from "./storable-value.js";
 import { cachedView, newSerial, StaleViewError, toIndex } from "./heap-views.js";
 import { ARRAY_METHODS } from "./array-edits.js";
 
-const MAGIC = 0x52524150;
-const HEADER = 20;
+/** Header layout, exported for the heap checker (heap-check.ts). */
+export const MAGIC = 0x52524150;
+export const HEADER = 20;
 const MIN_CAPACITY = 8;
 /** The longest JS array (and so persistent array). */
 const MAX_LENGTH = 0xffff_ffff;

@@ -11,7 +11,8 @@ import { HeapTable, freeTable } from "./heap-table.js";
 import { cachedView } from "./heap-views.js";
 import { checkKey, checkValue } from "./storable-value.js";
 
-const MAGIC = 0x5041_4d50;
+/** Header magic of its HeapTable (exported for heap-check.ts). */
+export const MAGIC = 0x5041_4d50;
 
 export function create(heap: Heap, value: unknown): { addr: number; serial: number } {
   const map = value as Map<unknown, unknown>;

@@ -11,7 +11,8 @@ import { HeapTable, freeTable } from "./heap-table.js";
 import { cachedView } from "./heap-views.js";
 import { checkValue } from "./storable-value.js";
 
-const MAGIC = 0x44434552;
+/** Header magic of its HeapTable (exported for heap-check.ts). */
+export const MAGIC = 0x44434552;
 
 const tables = new WeakMap<object, HeapTable>();
 

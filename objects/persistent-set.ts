@@ -10,7 +10,8 @@ import { HeapTable, freeTable } from "./heap-table.js";
 import { cachedView } from "./heap-views.js";
 import { checkKey } from "./storable-value.js";
 
-const MAGIC = 0x5445_5350;
+/** Header magic of its HeapTable (exported for heap-check.ts). */
+export const MAGIC = 0x5445_5350;
 
 export function create(heap: Heap, value: unknown): { addr: number; serial: number } {
   const set = value as Set<unknown>;

@@ -22,11 +22,12 @@ import type { Heap } from "./heap.js";
 import { heapOf, readCell, readString, writeCell, writeString } from "./value-cell.js";
 import { checkValue } from "./storable-value.js";
 
-const MAGIC = 0x53444c43;
-const VERSION = 1;
-const TABLE = 16;
-const SLOT = 32;
-const CELL_OFFSET = 16;
+// Layout, exported for the heap checker (heap-check.ts).
+export const MAGIC = 0x53444c43;
+export const VERSION = 1;
+export const TABLE = 16;
+export const SLOT = 32;
+export const CELL_OFFSET = 16;
 
 /** Returned by `get` for a name that is not a persistent field. */
 export const NO_FIELD: unique symbol = Symbol("no-field");
@@ -36,7 +37,8 @@ export class PersistentStore {
   private readonly slots = new Map<string, number>();
   private knownCount = 0;
 
-  constructor(private readonly data: MappedSegment, heapMem: MappedSegment) {
+  /** `data`: the data segment (read by the heap checker, heap-check.ts; written only through this store). */
+  constructor(readonly data: MappedSegment, heapMem: MappedSegment) {
     this.heap = heapOf(heapMem);
   }
 

@@ -1,0 +1,160 @@
+/**
+ * runTorture: the crash-consistency torture — a real cluster, client loops updating Ledger
+ * objects (test/fixtures/ledger.ts) at random compute servers, a nemesis killing servers of
+ * every role with -9 and restoring them, then a check of every object against every
+ * acknowledgement.
+ *
+ *   const result = await runTorture({ ...DEFAULT_OPTIONS, seed: 7, durationMs: 30_000 });
+ *   console.log(formatReport(result).join("\n"));   // result.violations must be empty
+ *
+ * Phases: start (`clouds up --detach --compute 3 --data 2` in a temporary directory), load
+ * the class, create the objects at cs1 (homes alternate between the data servers), run
+ * clients and nemesis for `durationMs`, stop them (in-flight calls finish or fail), restore
+ * the cluster, check every object (`live`); then kill -9 every server, `clouds up` again on
+ * the same state and check again (`afterRestart`: what is on disk). Everything started is
+ * stopped, whatever happens (TortureCluster.stop).
+ */
+import * as path from "node:path";
+import { homeOf, type SysName } from "../../ra-kernel/ids.js";
+import type { ServerRole } from "../../ra-kernel/ids.js";
+import type { Remote } from "../../shell/client/remote.js";
+import type { Ledger, LedgerCheck } from "../fixtures/ledger.js";
+import { REPO_ROOT } from "../support/compiled-examples.js";
+import { CallLog } from "./call-log.js";
+import { ClientLoop } from "./client-loop.js";
+import { judge, type ObjectCheck, type Verdict } from "./ledger-verdict.js";
+import { Nemesis, type NemesisStats } from "./nemesis.js";
+import { Random } from "./random.js";
+import { TortureCluster } from "./torture-cluster.js";
+import type { TortureOptions } from "./torture-options.js";
+
+export const LEDGER_FILE = path.join(REPO_ROOT, "test/fixtures/ledger.ts");
+
+/** Tries of one object's final check (the cluster may still be settling after a restore). */
+const CHECK_TRIES = 8;
+const CHECK_BACKOFF_MS = 1000;
+const PROGRESS_EVERY_MS = 10_000;
+
+export interface TortureResult {
+  options: TortureOptions;
+  /** Wall time of the whole run, setup and checks included (ms). */
+  durationMs: number;
+  /** Time the clients and the nemesis ran (ms). */
+  workloadMs: number;
+  /** "T0 on ds1", ... */
+  placement: string[];
+  nemesis: NemesisStats;
+  log: CallLog;
+  /** Audit findings during the run (the ledger read under its lock). */
+  audits: string[];
+  live: Verdict;
+  afterRestart: Verdict | null;
+  /** Every violation, each once, tagged with where it was seen. Must be empty. */
+  violations: string[];
+}
+
+export async function runTorture(options: TortureOptions): Promise<TortureResult> {
+  const started = performance.now();
+  const random = new Random(options.seed);
+  const say = options.log;
+  say(`torture: seed ${options.seed}, ${(options.durationMs / 1000).toFixed(0)} s, ${options.clients} clients, ${options.objects} Ledger objects, ${options.compute} compute + ${options.data} data servers, a kill every ~${(options.killEveryMs / 1000).toFixed(1)} s`);
+  const cluster = await TortureCluster.start({ compute: options.compute, data: options.data });
+  try {
+    const sysnames = await createObjects(cluster, options);
+    const placement = sysnames.map((s, i) => `T${i} on ${homeOf(s)}`);
+    say(`  objects: ${placement.join(", ")}  (state in ${cluster.dir})`);
+    const log = new CallLog();
+    const { loops, nemesis, workloadMs } = await runWorkload(cluster, sysnames, log, random, options);
+    say(`  workload over after ${(workloadMs / 1000).toFixed(1)} s; restoring the cluster and checking every object`);
+    await cluster.restore();
+    const live = judge(await checkAll(cluster, sysnames, options, "live"), log, options.clients);
+    let afterRestart: Verdict | null = null;
+    if (options.restartCheck) {
+      say("  kill -9 of every server, clouds up on the same state, checking again");
+      await cluster.restartAll();
+      afterRestart = judge(await checkAll(cluster, sysnames, options, "after restart"), log, options.clients);
+    }
+    const audits = loops.flatMap((l) => l.audits);
+    const violations = collectViolations(log, audits, nemesis.stats, live, afterRestart);
+    return { options, durationMs: performance.now() - started, workloadMs, placement, nemesis: nemesis.stats, log, audits, live, afterRestart, violations };
+  } finally {
+    await cluster.stop();
+  }
+}
+
+/** Loads Ledger and creates the objects at cs1, whose round robin spreads them over the data servers. */
+async function createObjects(cluster: TortureCluster, options: TortureOptions): Promise<SysName[]> {
+  const client = await cluster.connect(options.callTimeoutMs);
+  await client.load(LEDGER_FILE);
+  const out: SysName[] = [];
+  for (let i = 0; i < options.objects; i++) {
+    const ref = await client.create<Ledger>("Ledger", `T${i}`, [options.clients], { at: "cs1" });
+    out.push(ref.sysname);
+  }
+  return out;
+}
+
+async function runWorkload(cluster: TortureCluster, sysnames: SysName[], log: CallLog, random: Random, options: TortureOptions) {
+  const computeIds = cluster.servers().filter((s) => s.role === "compute").map((s) => s.id as string);
+  const loops: ClientLoop[] = [];
+  for (let c = 0; c < options.clients; c++) {
+    const conn = await cluster.connect(options.callTimeoutMs);
+    const refs = sysnames.map((s) => conn.ref<Ledger>(s) as Remote<Ledger>);
+    loops.push(new ClientLoop(c, { refs, computeIds }, log, random.fork()));
+  }
+  const nemesis = new Nemesis(cluster, random.fork(), { killEveryMs: options.killEveryMs, downMs: options.downMs, now: () => log.now(), log: options.log });
+  let stop = false;
+  const stopped = () => stop;
+  const t0 = performance.now();
+  const progress = setInterval(() => options.log(progressLine(log, nemesis.stats.kills)), PROGRESS_EVERY_MS);
+  const running = [...loops.map((l) => l.run(stopped)), nemesis.run(stopped).catch((err) => void nemesis.stats.failures.push(`nemesis: ${(err as Error).message}`))];
+  await new Promise((r) => setTimeout(r, options.durationMs));
+  stop = true;
+  const workloadMs = performance.now() - t0;
+  await Promise.all(running);
+  clearInterval(progress);
+  return { loops, nemesis, workloadMs };
+}
+
+function progressLine(log: CallLog, kills: Record<ServerRole, number>): string {
+  const all = kills.name + kills.data + kills.compute;
+  return `  t=${(log.now() / 1000).toFixed(0)}s  acknowledged ${log.acknowledged()}, errors ${log.failed().length}, kills ${all}`;
+}
+
+/** check() of every object, a fresh connection, retried while the cluster settles. */
+async function checkAll(cluster: TortureCluster, sysnames: SysName[], options: TortureOptions, phase: string): Promise<ObjectCheck[]> {
+  const conn = await cluster.connect(options.callTimeoutMs);
+  const out: ObjectCheck[] = [];
+  for (const [object, sysname] of sysnames.entries()) {
+    const label = `T${object}`;
+    let last = "";
+    for (let attempt = 1; attempt <= CHECK_TRIES; attempt++) {
+      try {
+        const check = (await conn.ref<Ledger>(sysname).check()) as LedgerCheck;
+        out.push({ label, object, check });
+        last = "";
+        break;
+      } catch (err) {
+        last = `${(err as Error).name}: ${(err as Error).message.split("\n")[0]}`;
+        options.log(`  ${phase} check of ${label}, try ${attempt}: ${last}`);
+        await new Promise((r) => setTimeout(r, CHECK_BACKOFF_MS));
+      }
+    }
+    if (last) out.push({ label, object, error: `${last} (${CHECK_TRIES} tries)` });
+  }
+  return out;
+}
+
+/** Every violation once, tagged with the phases that saw it. */
+function collectViolations(log: CallLog, audits: string[], nemesis: NemesisStats, live: Verdict, afterRestart: Verdict | null): string[] {
+  const tagged = new Map<string, Set<string>>();
+  const add = (phase: string, v: string) => tagged.set(v, (tagged.get(v) ?? new Set<string>()).add(phase));
+  for (const c of log.failed()) {
+    if (c.error!.outcome === "corrupt") add("during the run", `T${c.object}: ${c.kind}(${c.client}, ${c.seq})${c.at ? ` at ${c.at}` : ""} failed with ${c.error!.name}: ${c.error!.message.split("\n")[0]}`);
+  }
+  for (const a of audits) add("during the run", a);
+  for (const f of nemesis.failures) add("nemesis", `the cluster could not be restored: ${f.split("\n")[0]}`);
+  for (const v of live.violations) add("live", v);
+  for (const v of afterRestart?.violations ?? []) add("after restart", v);
+  return [...tagged].map(([v, phases]) => `[${[...phases].join(", ")}] ${v}`);
+}
