@@ -67,6 +67,15 @@ export class DeferredFrees {
     this.flushed = true;
     this.pending = [];
   }
+
+  /**
+   * Forgets what is queued so far but keeps deferring: a commit point of the invocation
+   * failed, so some of those blocks may still be referenced by its durable state (the ones
+   * detached by segments that did commit leak instead).
+   */
+  discard(): void {
+    this.pending = [];
+  }
 }
 
 const current = new AsyncLocalStorage<DeferredFrees>();

@@ -453,6 +453,7 @@ export class DsmClient {
     const known = this.epochs.get(home);
     this.epochs.set(home, epoch);
     if (known === undefined || known === epoch) return;
+    this.terms.delete(home); // its leases start over too
     this.dropHome(home, `it restarted (epoch ${known} -> ${epoch})`, true);
   }
 

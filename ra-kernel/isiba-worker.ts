@@ -103,7 +103,10 @@ function invocationContext(req: RunRequest, seg: Segmented): InvocationContext {
     syscall: (op, args) => {
       if (op !== "lock.release") return syscalls.call(req.id, op, args);
       // A release is a commit point: the segment so far goes with it, the next one begins.
-      return syscalls.call(req.id, op, { ...(args as object), log: seg.log.take() } as typeof args);
+      // If it was not applied, the blocks it detached are still referenced: never free them.
+      const released = syscalls.call(req.id, op, { ...(args as object), log: seg.log.take() } as typeof args);
+      released.catch(() => seg.frees.discard());
+      return released;
     },
   };
 }

@@ -122,11 +122,12 @@ export class DataServer {
 
   /**
    * Fencing: an acquire sent under a lease term that is over comes from a thread that relied
-   * on what this home has taken back: refused.
+   * on what this home has taken back: refused. (A term above ours was given by this home
+   * before it restarted: our lock table is new, there is nothing to fence.)
    */
   private fenced<T extends { term?: number; key: string }>(req: T, holder: string): T {
     const term = this.home.leases.term(holder);
-    if (req.term === undefined || req.term === term) return req;
+    if (req.term === undefined || req.term >= term) return req;
     throw new LeaseRevokedError(`${this.serverId} refuses lock '${req.key}' of ${holder}: its lease term ${req.term} is over (now ${term})`, { server: this.serverId, holder });
   }
 
