@@ -27,6 +27,7 @@ import { decodeCell, encodeCell, freeCell, ownsBlocks } from "./value-cell.js";
 import { checkValue, isPrimitive } from "./storable-value.js";
 import { toPlain } from "./to-plain.js";
 import { handleOf, type ArrayHandle } from "./persistent-array.js";
+import { relative } from "./heap-views.js";
 
 // Cell size, for top-level use (value-cell and persistent-array import each other and this).
 const CELL = 16;
@@ -158,13 +159,6 @@ function sameBytes(x: Uint8Array, y: Uint8Array): boolean {
   if (x.length !== y.length) return false;
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
   return true;
-}
-
-/** ToIntegerOrInfinity of `arg` made an index in [0, length] (negative: from the end). */
-function relative(arg: unknown, length: number, absent: number): number {
-  if (arg === undefined) return absent;
-  const n = Math.trunc(Number(arg)) || 0;
-  return n < 0 ? Math.max(length + n, 0) : Math.min(n, length);
 }
 
 // The view's methods: shared by every view (found through `this`), generic on other arrays.

@@ -41,6 +41,7 @@ import { Semaphore } from "./semaphore.js";
 import { makeRef, type Ref } from "./ref.js";
 import { markRef } from "./object-ref.js";
 import { formatWithOptions } from "node:util";
+import { toPlain } from "./to-plain.js";
 
 /** The object whose constructor is about to run (set by the isiba). */
 let constructing: { store: PersistentStore; context?: InvocationContext; volatileStore?: PersistentStore } | null = null;
@@ -130,7 +131,8 @@ export abstract class CloudsObject {
    */
   print(...args: unknown[]): Promise<void> {
     const ctx = invocationOf(this, "print");
-    const text = formatWithOptions({ depth: 6, breakLength: 120 }, ...args);
+    // Copies of views: util.inspect would show a Proxy's (empty) target, not the value.
+    const text = formatWithOptions({ depth: 6, breakLength: 120 }, ...args.map(toPlain));
     return ctx.syscall("thread.print", { text }).then(() => undefined, () => undefined);
   }
 }

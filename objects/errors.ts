@@ -21,3 +21,16 @@ export class OutsideInvocationError extends CloudsError {
 }
 
 registerError(OutsideInvocationError);
+
+/**
+ * Thrown when a change made through a live view of a persistent value (a `Uint8Array` or
+ * `Date` read from a field) cannot be written through to object memory: a byte past the end
+ * of a fixed-length array, a property that is not an element, the `buffer` of a view. `path`
+ * names the field (and the element). The change is refused, never silently dropped.
+ */
+export class WriteThroughError extends CloudsError {
+  declare readonly path: string;
+  static override fieldNames = ["path"];
+}
+
+registerError(WriteThroughError);

@@ -261,8 +261,11 @@ class HeapCheck {
     const tag = this.u32(image, at), aux = this.u32(image, at + 4), payload = this.u32(image, at + 8);
     switch (tag) {
       case Tag.UNDEFINED: case Tag.NULL: case Tag.FALSE: case Tag.TRUE: case Tag.NUMBER: case Tag.DATE: return;
-      case Tag.STRING: case Tag.BIGINT: case Tag.REF: case Tag.BYTES:
+      case Tag.STRING: case Tag.BIGINT: case Tag.REF:
         this.mark(payload, Math.max(aux, 1), path, tagName(tag));
+        return;
+      case Tag.BYTES: // a serial word before the bytes, unless stored before views (serial 0)
+        this.mark(payload, Math.max(aux + (this.u32(image, at + 12) === 0 ? 0 : 4), 1), path, tagName(tag));
         return;
       case Tag.ARRAY: return this.visitArray(payload, aux, path);
       case Tag.RECORD: case Tag.MAP: case Tag.SET: return this.visitTable(tag, payload, aux, path);

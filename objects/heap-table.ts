@@ -17,8 +17,9 @@
  * accesses each and not atomic across isibas (use locks); the header is read whole.
  */
 import type { Heap } from "./heap.js";
+import type { MappedSegment } from "../ra-kernel/mapped-segment.js";
 import { sysnameOfRef } from "./object-ref.js";
-import { CELL_SIZE, Tag, decodeCell, encodeCell, freeCell, readCell, writeCell } from "./value-cell.js";
+import { CELL_SIZE, Tag, decodeCell, encodeCell, freeCell, readCell, writeCell, type CellOwner } from "./value-cell.js";
 import { newSerial, StaleViewError } from "./heap-views.js";
 
 // Layout, exported for the heap checker (heap-check.ts).
@@ -57,7 +58,7 @@ interface Probe {
   key: unknown;
 }
 
-export class HeapTable {
+export class HeapTable implements CellOwner {
   constructor(readonly heap: Heap, readonly addr: number, readonly serial: number, readonly magic: number, readonly kind: string) {}
 
   /** Makes an empty table; returns its header address and serial. */
@@ -84,7 +85,18 @@ export class HeapTable {
   get(key: unknown, path: string): unknown {
     const h = this.header();
     const e = this.find(h, probe(key));
-    return e < 0 ? undefined : readCell(this.heap.mem, this.heap.mem, h.entries + e * ENTRY + CELL_SIZE, path);
+    return e < 0 ? undefined : readCell(this.heap.mem, this.heap.mem, h.entries + e * ENTRY + CELL_SIZE, path, this, key);
+  }
+
+  get cellMem(): MappedSegment {
+    return this.heap.mem;
+  }
+
+  /** Where the value cell of `key` is now (entries move when the table is rebuilt), or -1. */
+  cellAddr(key: unknown): number {
+    const h = this.header();
+    const e = this.find(h, probe(key));
+    return e < 0 ? -1 : h.entries + e * ENTRY + CELL_SIZE;
   }
 
   /** Sets key -> value (both checked by the caller). */
@@ -141,7 +153,7 @@ export class HeapTable {
       if (ev.getUint32(0, true) === DELETED) continue;
       const copy = new DataView(entryBuf.slice().buffer);
       const key = decodeCell(copy, 0, this.heap.mem, path);
-      yield [key, decodeCell(copy, CELL_SIZE, this.heap.mem, `${path}[${typeof key === "string" ? JSON.stringify(key) : String(key)}]`)];
+      yield [key, decodeCell(copy, CELL_SIZE, this.heap.mem, `${path}[${typeof key === "string" ? JSON.stringify(key) : String(key)}]`, "?", this, key)];
     }
   }
 

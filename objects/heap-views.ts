@@ -1,6 +1,6 @@
 /**
- * HeapViews: what the live views of heap containers (persistent-array, -record, -map, -set)
- * share: container serials, the per-heap cache of views, and the stale-view error.
+ * HeapViews: what the live views of heap values (persistent-array, -record, -map, -set,
+ * -bytes) share: serials, the per-heap cache of views, the stale-view error, index helpers.
  *
  * A view is only (heap, header address, serial, path): it keeps no copy of the data, so one
  * view per container and worker is enough and reading a field does not make a new Proxy.
@@ -34,12 +34,23 @@ export function cachedView(heap: Heap, addr: number, serial: number, make: () =>
   return view;
 }
 
-/** Thrown when a view is used after its container was replaced or freed. */
+/**
+ * Thrown when a view is used after its value was replaced or freed. `path` (when known)
+ * names the field it was read from; `why` says how a value can be lost (the default fits
+ * containers and bytes, which keep their blocks when moved).
+ */
 export class StaleViewError extends Error {
-  constructor(readonly kind: string) {
-    super(`this persistent ${kind} no longer exists: the field (or element) holding it was reassigned or deleted; read it again`);
+  constructor(readonly kind: string, readonly path?: string, why = "the field (or element) holding it was reassigned or deleted") {
+    super(`${path === undefined ? "" : `field '${path}': `}this persistent ${kind} no longer exists: ${why}; read it again`);
     this.name = "StaleViewError";
   }
+}
+
+/** ToIntegerOrInfinity of `arg` made an index in [0, length] (negative: from the end), as Array and TypedArray methods do. */
+export function relative(arg: unknown, length: number, absent: number): number {
+  if (arg === undefined) return absent;
+  const n = Math.trunc(Number(arg)) || 0;
+  return n < 0 ? Math.max(length + n, 0) : Math.min(n, length);
 }
 
 /** The array index a property key names, or -1. */

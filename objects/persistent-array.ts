@@ -21,7 +21,8 @@
  * Array operations are not atomic across isibas: several accesses each (use locks).
  */
 import type { Heap } from "./heap.js";
-import { CELL_SIZE, decodeCell, encodeCell, freeCell, ownsBlocks, readCell, writeCell } from "./value-cell.js";
+import type { MappedSegment } from "../ra-kernel/mapped-segment.js";
+import { CELL_SIZE, decodeCell, encodeCell, freeCell, ownsBlocks, readCell, writeCell, type CellOwner } from "./value-cell.js";
 import { checkValue, isPrimitive } from "./storable-value.js";
 import { cachedView, newSerial, StaleViewError, toIndex } from "./heap-views.js";
 import { ARRAY_METHODS } from "./array-edits.js";
@@ -102,7 +103,7 @@ export function handleOf(value: unknown): ArrayHandle | undefined {
 }
 
 /** Operations on one array in the heap (what the view's traps and methods call). */
-export class ArrayHandle {
+export class ArrayHandle implements CellOwner {
   constructor(readonly heap: Heap, readonly addr: number, readonly serial: number, readonly path: string) {}
 
   get length(): number {
@@ -116,7 +117,17 @@ export class ArrayHandle {
 
   get(i: number): unknown {
     const h = readHeader(this.heap, this.addr, this.serial);
-    return i < h.length ? readCell(this.heap.mem, this.heap.mem, h.cells + i * CELL_SIZE, `${this.path}[${i}]`) : undefined;
+    return i < h.length ? readCell(this.heap.mem, this.heap.mem, h.cells + i * CELL_SIZE, `${this.path}[${i}]`, this, i) : undefined;
+  }
+
+  get cellMem(): MappedSegment {
+    return this.heap.mem;
+  }
+
+  /** Where element `i`'s cell is now (the cells block moves as the array grows), or -1. */
+  cellAddr(i: unknown): number {
+    const h = readHeader(this.heap, this.addr, this.serial);
+    return (i as number) < h.length ? h.cells + (i as number) * CELL_SIZE : -1;
   }
 
   set(i: number, value: unknown): void {

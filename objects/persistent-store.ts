@@ -19,7 +19,7 @@
  */
 import type { MappedSegment } from "../ra-kernel/mapped-segment.js";
 import type { Heap } from "./heap.js";
-import { heapOf, readCell, readString, writeCell, writeString } from "./value-cell.js";
+import { heapOf, readCell, readString, writeCell, writeString, type CellOwner } from "./value-cell.js";
 import { checkValue } from "./storable-value.js";
 
 // Layout, exported for the heap checker (heap-check.ts).
@@ -32,7 +32,7 @@ export const CELL_OFFSET = 16;
 /** Returned by `get` for a name that is not a persistent field. */
 export const NO_FIELD: unique symbol = Symbol("no-field");
 
-export class PersistentStore {
+export class PersistentStore implements CellOwner {
   readonly heap: Heap;
   private readonly slots = new Map<string, number>();
   private knownCount = 0;
@@ -45,7 +45,18 @@ export class PersistentStore {
   /** The field's value, or NO_FIELD. */
   get(name: string): unknown {
     const slot = this.slotOf(name);
-    return slot < 0 ? NO_FIELD : readCell(this.data, this.heap.mem, slotAddr(slot) + CELL_OFFSET, name);
+    return slot < 0 ? NO_FIELD : readCell(this.data, this.heap.mem, slotAddr(slot) + CELL_OFFSET, name, this, name);
+  }
+
+  /** The data segment, where the field cells are (CellOwner: a Date field's view writes there). */
+  get cellMem(): MappedSegment {
+    return this.data;
+  }
+
+  /** The address of field `name`'s cell (slots never move), or -1. */
+  cellAddr(name: unknown): number {
+    const slot = this.slotOf(name as string);
+    return slot < 0 ? -1 : slotAddr(slot) + CELL_OFFSET;
   }
 
   has(name: string): boolean {

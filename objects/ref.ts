@@ -22,6 +22,7 @@ import { OutsideInvocationError } from "./errors.js";
 import { currentInvocation, type InvocationContext } from "./invocation-context.js";
 import { markRef, refTo } from "./object-ref.js";
 import { decodeRefs, encodeArgs } from "./ref-codec.js";
+import { toPlain } from "./to-plain.js";
 
 /** T's own methods: the runtime's (lock, bind, self...) are not entries, and are left out first. */
 type Methods<T> = { [K in keyof T as K extends keyof CloudsObject ? never : T[K] extends (...args: never[]) => unknown ? K : never]: T[K] };
@@ -65,6 +66,7 @@ async function invokeRef(made: InvocationContext | undefined, target: SysName, e
   if (!ctx) {
     throw new OutsideInvocationError(`${entry}() on a reference needs a running invocation: call it inside a method of a persistent object`, { method: entry });
   }
-  const reply = await ctx.syscall("object.invoke", { target, entry, args: encodeArgs(args), at });
+  // Views read from fields (arrays, Maps, bytes, Dates...) are copied: arguments are values.
+  const reply = await ctx.syscall("object.invoke", { target, entry, args: encodeArgs(toPlain(args) as unknown[]), at });
   return decodeRefs(reply.value, refTo);
 }

@@ -17,6 +17,8 @@ import { sysnameOfRef } from "./object-ref.js";
 import { Tag } from "./value-cell.js";
 import { isPersistentMap } from "./persistent-map.js";
 import { isPersistentSet } from "./persistent-set.js";
+import { isPersistentBytes } from "./persistent-bytes.js";
+import { isPersistentDate } from "./persistent-date.js";
 
 export const STORABLE_TYPES =
   "number, bigint, string, boolean, null, undefined, Date, Uint8Array, arrays, plain objects, Map, Set or object references";
@@ -25,11 +27,12 @@ export const STORABLE_TYPES =
 export function kindOf(value: unknown): number {
   if (Array.isArray(value)) return protoName(value) === "Array" ? Tag.ARRAY : -1;
   const v = value as object;
-  if (types.isDate(v)) return protoName(v) === "Date" ? Tag.DATE : -1;
+  if (types.isDate(v)) return protoName(v) === "Date" || isPersistentDate(v) ? Tag.DATE : -1;
   if (types.isUint8Array(v)) return Tag.BYTES;
   if (types.isMap(v)) return isPersistentMap(v) || protoName(v) === "Map" ? Tag.MAP : -1;
   if (types.isSet(v)) return isPersistentSet(v) || protoName(v) === "Set" ? Tag.SET : -1;
-  return isPlainObject(v) ? Tag.RECORD : -1;
+  if (isPlainObject(v)) return Tag.RECORD;
+  return isPersistentBytes(v) ? Tag.BYTES : -1; // a Proxy: no typed array to util.types
 }
 
 /** Why `value` cannot be stored ("function", "WeakMap", "field.x: symbol"...), or null if it can. */

@@ -1,9 +1,10 @@
 /**
  * toPlain: turns a value that may hold live heap views (persistent arrays, objects, Maps,
- * Sets read from fields) into plain, structured-clonable data — what an entry's result must
- * be before it leaves the isiba. Plain arrays and objects are walked too (a result such as
- * `[this.items, this.cfg]` holds views); object references, Dates and Uint8Arrays are kept
- * as they are. A value with no view in it is returned unchanged (same identity) cheaply.
+ * Sets, Uint8Arrays and Dates read from fields) into plain, structured-clonable data — what
+ * an entry's result and a nested invocation's arguments must be before they leave the isiba.
+ * Plain arrays and objects are walked too (a result such as `[this.items, this.cfg]` holds
+ * views); object references and plain Dates and Uint8Arrays are kept as they are. A value
+ * with no view in it is returned unchanged (same identity) cheaply.
  */
 import { types } from "node:util";
 import { sysnameOfRef } from "./object-ref.js";
@@ -11,6 +12,8 @@ import { handleOf, copyOut } from "./persistent-array.js";
 import { tableOf } from "./persistent-record.js";
 import { isPersistentMap } from "./persistent-map.js";
 import { isPersistentSet } from "./persistent-set.js";
+import { bytesHandleOf } from "./persistent-bytes.js";
+import { isPersistentDate } from "./persistent-date.js";
 
 export function toPlain(value: unknown): unknown {
   if (typeof value !== "object" || value === null || sysnameOfRef(value) !== undefined) return value;
@@ -24,6 +27,9 @@ export function toPlain(value: unknown): unknown {
   }
   if (isPersistentMap(value)) return new Map([...value].map(([k, v]) => [k, toPlain(v)]));
   if (isPersistentSet(value)) return new Set(value);
+  const bytes = bytesHandleOf(value);
+  if (bytes) return bytes.read();
+  if (isPersistentDate(value)) return new Date(value.getTime());
   if (Array.isArray(value)) return replaceIfChanged(value, value.map(toPlain));
   if (types.isMap(value) || types.isSet(value) || types.isDate(value) || types.isTypedArray(value)) return value;
   const proto = Object.getPrototypeOf(value) as object | null;

@@ -3,9 +3,11 @@
  *
  *   +0 u32 tag   +4 u32 aux   +8 8-byte payload
  *
- * Scalars live in the cell (a number's or a Date's f64, a boolean in the tag). A string,
- * bigint (decimal text), Uint8Array or object reference (its sysname) lives in a heap block
- * whose address is the payload and whose byte length is `aux`. A container (array, plain
+ * Scalars live in the cell (a number's or a Date's f64, a boolean in the tag; a Date's aux
+ * is a random serial that tells it from another Date stored in its place). A string, bigint
+ * (decimal text), Uint8Array or object reference (its sysname) lives in a heap block whose
+ * address is the payload and whose byte length is `aux`; a Uint8Array's serial, also in its
+ * block, is the word at +12 (PersistentBytes). A container (array, plain
  * object, Map, Set) lives in heap blocks whose header address is the payload; `aux` is the
  * container's serial, also in its header, so a view never mistakes a reused block for its
  * container (see PersistentArray, HeapTable). A cell owns what it points to: writing a cell
@@ -18,8 +20,11 @@
  * A block's bytes are read after its cell, in a second access: the heap, not the cell,
  * must keep a block alive while another isiba may still read it.
  *
- * Reading a container gives a live view (persistent-array, -record, -map, -set): mutating it
- * writes object memory. Writing any container value (a view included) copies it in.
+ * Reading a container or a Uint8Array gives a live view (persistent-array, -record, -map,
+ * -set, -bytes): mutating it writes object memory. Reading a Date through a CellOwner gives
+ * a PersistentDate, whose setters write its cell; without one (plain copies: copyOut, sort's
+ * comparator) a plain Date. Writing any value (a view included) copies it in. A bytes block
+ * is freed like a container (at the end of the invocation: views read before stay usable).
  * Values are checked first (StorableValue) by the callers: these functions assume it.
  */
 import type { MappedSegment } from "../ra-kernel/mapped-segment.js";
@@ -31,7 +36,10 @@ import * as PersistentArray from "./persistent-array.js";
 import * as PersistentRecord from "./persistent-record.js";
 import * as PersistentMap from "./persistent-map.js";
 import * as PersistentSet from "./persistent-set.js";
+import * as PersistentBytes from "./persistent-bytes.js";
+import { PersistentDate } from "./persistent-date.js";
 import { deferFree } from "./deferred-frees.js";
+import { newSerial } from "./heap-views.js";
 
 export const CELL_SIZE = 16;
 
@@ -65,6 +73,17 @@ const cellView = new DataView(cell.buffer);
 const old = new Uint8Array(CELL_SIZE);
 const oldView = new DataView(old.buffer);
 
+/**
+ * What holds cells a view must find again (PersistentStore: fields; ArrayHandle: elements;
+ * HeapTable: values): the segment, and where the cell `key` names is now. A Date is stored
+ * inline and cells move (array edits, table rebuilds), so its view keeps owner and key.
+ */
+export interface CellOwner {
+  readonly cellMem: MappedSegment;
+  /** The cell's address now, or -1 if there is none; StaleViewError if the owner is gone. */
+  cellAddr(key: unknown): number;
+}
+
 const heaps = new WeakMap<MappedSegment, Heap>();
 
 /** The Heap of a heap segment (one per mapped segment: views allocate through it). */
@@ -77,14 +96,17 @@ export function heapOf(heapMem: MappedSegment): Heap {
   return heap;
 }
 
-/** Reads the cell as one pinned access, then decodes the copy. `path` names it in errors. */
-export function readCell(mem: MappedSegment, heapMem: MappedSegment, addr: number, path = "value"): unknown {
+/**
+ * Reads the cell as one pinned access, then decodes the copy. `path` names it in errors;
+ * `owner` and `key` (how to find the cell again) make a Date a live PersistentDate.
+ */
+export function readCell(mem: MappedSegment, heapMem: MappedSegment, addr: number, path = "value", owner?: CellOwner, key?: unknown): unknown {
   mem.readInto(addr, cell);
-  return decodeCell(cellView, 0, heapMem, path, `${addr} of ${mem.sysname}`);
+  return decodeCell(cellView, 0, heapMem, path, `${addr} of ${mem.sysname}`, owner, key);
 }
 
-/** Decodes the cell at `view[off]` (a private copy). */
-export function decodeCell(view: DataView, off: number, heapMem: MappedSegment, path: string, where = "?"): unknown {
+/** Decodes the cell at `view[off]` (a private copy); `owner` and `key` as for readCell. */
+export function decodeCell(view: DataView, off: number, heapMem: MappedSegment, path: string, where = "?", owner?: CellOwner, key?: unknown): unknown {
   const tag = view.getUint32(off, true);
   switch (tag) {
     case Tag.UNDEFINED: return undefined;
@@ -92,7 +114,10 @@ export function decodeCell(view: DataView, off: number, heapMem: MappedSegment, 
     case Tag.FALSE: return false;
     case Tag.TRUE: return true;
     case Tag.NUMBER: return view.getFloat64(off + 8, true);
-    case Tag.DATE: return new Date(view.getFloat64(off + 8, true));
+    case Tag.DATE: {
+      const time = view.getFloat64(off + 8, true);
+      return owner ? PersistentDate.attach(time, owner, key, view.getUint32(off + 4, true), path) : new Date(time);
+    }
     default: break;
   }
   const aux = view.getUint32(off + 4, true), payload = view.getUint32(off + 8, true);
@@ -100,7 +125,7 @@ export function decodeCell(view: DataView, off: number, heapMem: MappedSegment, 
     case Tag.STRING: return readString(heapMem, payload, aux);
     case Tag.BIGINT: return BigInt(readString(heapMem, payload, aux));
     case Tag.REF: return refTo(readString(heapMem, payload, aux) as SysName);
-    case Tag.BYTES: return heapMem.read(payload, aux);
+    case Tag.BYTES: return PersistentBytes.view(heapOf(heapMem), payload, aux, view.getUint32(off + 12, true), path);
     case Tag.ARRAY: return PersistentArray.view(heapOf(heapMem), payload, aux, path);
     case Tag.RECORD: return PersistentRecord.view(heapOf(heapMem), payload, aux, path);
     case Tag.MAP: return PersistentMap.view(heapOf(heapMem), payload, aux, path);
@@ -126,7 +151,7 @@ export function writeCell(mem: MappedSegment, heap: Heap, addr: number, value: u
  * `view` may be the scratch cell: nested encodings finish before its bytes are written.
  */
 export function encodeCell(view: DataView, off: number, heap: Heap, value: unknown): void {
-  let tag: number, aux = 0, payload = 0, f64: number | null = null;
+  let tag: number, aux = 0, payload = 0, high = 0, f64: number | null = null;
   switch (typeof value) {
     case "number": tag = Tag.NUMBER; f64 = value; break;
     case "boolean": tag = value ? Tag.TRUE : Tag.FALSE; break;
@@ -138,8 +163,10 @@ export function encodeCell(view: DataView, off: number, heap: Heap, value: unkno
       const sysname = sysnameOfRef(value);
       if (sysname !== undefined) { ({ payload, length: aux } = writeString(heap, sysname)); tag = Tag.REF; break; }
       tag = kindOf(value);
-      if (tag === Tag.DATE) f64 = (value as Date).getTime();
-      else if (tag === Tag.BYTES) ({ payload, length: aux } = writeBytes(heap, value as Uint8Array));
+      if (tag === Tag.DATE) {
+        f64 = (value as Date).getTime();
+        aux = newSerial();
+      } else if (tag === Tag.BYTES) ({ payload, length: aux, serial: high } = PersistentBytes.create(heap, value));
       else ({ addr: payload, serial: aux } = containerModule(tag).create(heap, value));
     }
   }
@@ -148,13 +175,14 @@ export function encodeCell(view: DataView, off: number, heap: Heap, value: unkno
   if (f64 !== null) view.setFloat64(off + 8, f64, true);
   else {
     view.setUint32(off + 8, payload, true);
-    view.setUint32(off + 12, 0, true);
+    view.setUint32(off + 12, high, true);
   }
 }
 
 /**
- * Frees (deeply) what the cell at `view[off]` owns. A container is freed through
- * DeferredFrees: inside an invocation at its end, so views of it read until then.
+ * Frees (deeply) what the cell at `view[off]` owns. Inside an invocation every block is
+ * freed only after its commit (DeferredFrees: Heap.free defers), so views of what it held
+ * (a container, a byte array) stay readable until then; a container is also walked then.
  */
 export function freeCell(heap: Heap, view: DataView, off: number): void {
   const tag = view.getUint32(off, true);

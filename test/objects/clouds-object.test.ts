@@ -1,8 +1,10 @@
 import { expect } from "chai";
 import type { PersistentClass } from "../../ra-kernel/class-loader.js";
 import { constructWith } from "../../objects/clouds-object.js";
+import { instanceProxy } from "../../objects/instance-proxy.js";
 import { newStore, storeOverCopies, type TestStore } from "../support/object-memory.js";
-import { createIn, fixtureClass, selfOf } from "../support/persistent-objects.js";
+import { createIn, fixtureClass, selfOf, type Self } from "../support/persistent-objects.js";
+import { RecordingContext } from "../support/recording-context.js";
 
 describe("CloudsObject", () => {
   let Counter: PersistentClass;
@@ -54,6 +56,16 @@ describe("CloudsObject", () => {
       /persistent class/,
     );
     expect(t.store.get("label")).to.equal("a");
+  });
+
+  it("should print the values of fields holding views, not the views' proxies", async () => {
+    createIn(t.store, Counter, ["c", 5]);
+    const ctx = new RecordingContext();
+    const self = instanceProxy<Self>(t.store, Counter.prototype, ctx);
+    self.items = [1, 2];
+    self.raw = new Uint8Array([7, 8]);
+    await self.print("got", self.items, self.raw);
+    expect(ctx.calls).to.deep.equal([{ op: "thread.print", args: { text: "got [ 1, 2 ] Uint8Array(2) [ 7, 8 ]" } }]);
   });
 
   it("should forget the store when the creation throws before the constructor runs", () => {
