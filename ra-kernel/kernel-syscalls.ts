@@ -68,13 +68,15 @@ export class KernelSyscalls {
         const release = () => this.locks.release(ctx.isiba, { object: ctx.object, key, lock, thread: ctx.thread });
         const segment = call.args.log;
         if (!segment || segment.length === 0 || !this.committer) return release();
-        // The next holder must see what this one wrote: commit first, release whatever happens.
-        let released: { released: boolean };
-        try {
-          await this.committer.commitPoint(ctx.isiba, ctx.since, segment);
-        } finally {
-          released = await release();
-        }
+        // The next holder must see what this one wrote: commit first, release whatever happens
+        // (and if the commit failed, its error is the one to report: the lock may be gone too).
+        let failed: { error: unknown } | null = null;
+        await this.committer.commitPoint(ctx.isiba, ctx.since, segment).catch((error: unknown) => (failed = { error }));
+        const released = await release().catch((err: unknown) => {
+          if (failed) return { released: false };
+          throw err;
+        });
+        if (failed) throw (failed as { error: unknown }).error;
         return released;
       }
       case "object.bind": return { sysname: await this.needLink(call.op).bind(nameArg(call)) };
