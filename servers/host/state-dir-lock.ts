@@ -1,9 +1,10 @@
 /**
  * StateDirLock: one live server process per state directory.
  *
- *   const lock = StateDirLock.acquire(dir, { id: "ds1", role: "data", nameServer });  // or StateDirHeldError
- *   lock.announce("127.0.0.1:7101");      // once listening: readers learn where it serves
- *   lock.release();                       // on a clean stop
+ *   const lock = StateDirLock.acquire(dir, { id: "ds1", role: "data", nameServer });
+ *   lock.announce("127.0.0.1:7101");   // once listening: readers learn where it serves
+ *   lock.release();                    // on a clean stop
+ * `acquire` throws StateDirHeldError if another live process holds the directory.
  *
  * Every server takes `<dir>/server.lock` before it opens anything in its directory, so a
  * second process (a duplicate `clouds up`, a server started by hand) refuses to start
@@ -11,8 +12,8 @@
  * A lock left by a process that died (kill -9, a crash) is stale and is taken over.
  *
  * The file also tells the launcher which process serves a directory and where (id, role,
- * pid, address, name server), so `clouds up` and `clouds down` find the servers of a cluster directory
- * from what is on disk even when cluster.json or the name server is gone.
+ * pid, address, name server), so `clouds up` and `clouds down` find the servers of a
+ * cluster directory from what is on disk, even when cluster.json or the name server is gone.
  */
 import { mkdirSync } from "node:fs";
 import * as path from "node:path";
