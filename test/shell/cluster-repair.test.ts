@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { TestCluster, clouds } from "../support/test-cluster.js";
 import { REPO_ROOT } from "../support/compiled-examples.js";
 import type { ClusterServer } from "../../shell/cluster-file.js";
-import { createServer } from "node:net";
+import { createServer, type Server } from "node:net";
 import { isAlive } from "../../servers/host/process-liveness.js";
 import { serverProcessesOf } from "../support/server-processes.js";
 import { until } from "../support/until.js";
@@ -115,6 +115,25 @@ function expectOneProcessPerServer(cluster: TestCluster): void {
   expect(running).to.deep.equal(recorded);
 }
 
+/**
+ * A server on `port` that drops every connection: the port is taken. A process killed -9
+ * shows as a zombie while its other threads still close its sockets, so a port it listened
+ * on may stay busy for a few ms after: retried until free.
+ */
+async function squat(port: number): Promise<Server> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const server = createServer((socket) => socket.destroy());
+    const error = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
+      server.once("error", resolve);
+      server.listen(port, "127.0.0.1", () => resolve(null));
+    });
+    if (error === null) return server;
+    if (error.code !== "EADDRINUSE" || Date.now() > deadline) throw error;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 describe("clouds up after kill -9 of the name server (integration, real processes)", function () {
   this.timeout(120_000);
   let cluster: TestCluster;
@@ -175,8 +194,7 @@ describe("clouds up after kill -9 of the name server (integration, real processe
   it("should move the name server to a new port if its old one is taken, restarting the others in place", async () => {
     const before = byId(cluster.info.servers);
     await cluster.kill("ns1");
-    const squatter = createServer((socket) => socket.destroy());
-    await new Promise<void>((resolve) => squatter.listen(Number(before.get("ns1")!.address.split(":")[1]), "127.0.0.1", resolve));
+    const squatter = await squat(Number(before.get("ns1")!.address.split(":")[1]));
     try {
       const r = await cluster.repair();
       expect(r.code, r.stderr).to.equal(0);
