@@ -7,12 +7,15 @@
  *   if (isSameProcess(pid, since)) ...            // alive, not a zombie, not a recycled pid
  *
  * A zombie (exited, not yet reaped by its parent: PID 1 of a container may reap late) is
- * not alive. The start time is the kernel's (clock ticks after boot, /proc/<pid>/stat);
- * where there is no /proc it is null and only the pid is checked.
+ * not alive — once it is wholly gone. A process killed -9 shows its main thread as a zombie
+ * while its other threads (node has several) still exit and close its files and sockets:
+ * until the last one is gone it is alive, so "not alive" means its port and files are free.
+ * The start time is the kernel's (clock ticks after boot, /proc/<pid>/stat); where there is
+ * no /proc it is null and only the pid is checked.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
-/** True while the process runs (not a zombie). EPERM: it runs, as another user. */
+/** True while the process runs or is still exiting (not a finished zombie). EPERM: it runs, as another user. */
 export function isAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
@@ -20,7 +23,16 @@ export function isAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "EPERM";
   }
-  return statFields(pid)?.[0] !== "Z";
+  return statFields(pid)?.[0] !== "Z" || threadCount(pid) > 1;
+}
+
+/** Threads of the process still in /proc (0 if unknown). */
+function threadCount(pid: number): number {
+  try {
+    return readdirSync(`/proc/${pid}/task`).length;
+  } catch {
+    return 0;
+  }
 }
 
 /** The process's start time as the kernel records it, or null (no /proc, or no such process). */

@@ -116,9 +116,8 @@ function expectOneProcessPerServer(cluster: TestCluster): void {
 }
 
 /**
- * A server on `port` that drops every connection: the port is taken. A process killed -9
- * shows as a zombie while its other threads still close its sockets, so a port it listened
- * on may stay busy for a few ms after: retried until free.
+ * A server on `port` that drops every connection: the port is taken. Retried for a moment
+ * if the port is busy (any process may hold it briefly as the local end of a connection).
  */
 async function squat(port: number): Promise<Server> {
   const deadline = Date.now() + 5000;
