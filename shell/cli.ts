@@ -19,8 +19,9 @@ process.setSourceMapsEnabled(true);
 
 const USAGE = `usage: clouds <command> [options]
 
-  up [--dir D] [--compute N] [--data N] [--detach]   start the embedded cluster (then the shell)
-  down [--dir D]                                     stop it
+  up [--dir D] [--compute N] [--data N] [--detach]   start the embedded cluster (then the shell);
+                                                     on a cluster with dead servers, restart them in place
+  down [--dir D]                                     stop every server of it
   status [--dir D]                                   every server: role, address, pid, health, load
   shell [--dir D]                                    the interactive shell
   exec [--dir D] 'LINE'                              run one shell line
@@ -72,9 +73,9 @@ async function cmdUp(flags: Flags): Promise<number> {
   const dir = flags.dir!;
   const workers = flags.workers ? Number(flags.workers) : undefined;
   console.log(`starting Clouds/TS cluster in ${dir} ...`);
-  const { info, started, restarted } = await up({ dir, compute: count(flags, "compute"), data: count(flags, "data"), workers, durability: durabilityOf(flags), say: (l) => console.log(l) });
+  const { info, started, restarted, kept } = await up({ dir, compute: count(flags, "compute"), data: count(flags, "data"), workers, durability: durabilityOf(flags), say: (l) => console.log(l) });
   if (started) console.log(`cluster up: ${info.servers.length} servers (cluster file ${path.join(dir, "cluster.json")})`);
-  else if (restarted.length > 0) console.log(`cluster repaired in ${dir}: restarted ${restarted.map((s) => s.id).join(", ")}`);
+  else if (restarted.length > 0) console.log(`cluster repaired in ${dir}: restarted ${ids(restarted)}${kept.length > 0 ? `; kept ${ids(kept)} running` : ""}`);
   else console.log(`cluster already running in ${dir} (name server ${info.nameServer})`);
   if (flags.detach) return 0;
   try {
@@ -85,6 +86,10 @@ async function cmdUp(flags: Flags): Promise<number> {
       await down(dir, (l) => console.log(l));
     }
   }
+}
+
+function ids(servers: { id: string }[]): string {
+  return servers.map((s) => s.id).join(", ");
 }
 
 async function cmdShell(flags: Flags): Promise<number> {

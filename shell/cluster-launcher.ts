@@ -1,38 +1,38 @@
 /**
  * ClusterLauncher: `clouds up`, `down` and `status` — the embedded cluster on this machine.
  *
- * `up` starts one name server, N data servers and M compute servers, each its own detached
- * process (logs under <dir>/logs/), waits until each reports it is serving, and writes
- * <dir>/cluster.json. State lives under <dir>/<server id>/, so `up` on the same directory
- * after a stop or a crash (even kill -9) finds every object again. Ports are picked free
- * at each start and recorded in the cluster file.
+ * `up` on a directory without cluster.json starts one name server, N data servers and M
+ * compute servers, each its own detached process (logs under <dir>/logs/), waits until each
+ * reports it is serving, and writes <dir>/cluster.json. State lives under <dir>/<server id>/,
+ * so `up` after a stop or a crash (even kill -9) finds every object again.
  *
- * `up` on a cluster whose name server still answers repairs it: each recorded server whose
- * process is gone is started again with the same id and state directory (on a new port),
- * its entry in cluster.json gets the new pid and address, and a line says so. A cluster
- * with every process running is left alone ("already running"). If the name server is
- * dead, `up` starts a whole cluster, as on a fresh directory.
- * Repair and `down` must not run at once on one directory (nothing arbitrates them).
+ * `up` on a directory with cluster.json repairs the cluster in place (cluster-repair.ts):
+ * servers that are gone, the name server included, are started again with the same id,
+ * state and (if free) port; running ones are kept. A cluster with every server running is
+ * left alone ("already running"). What runs is read from disk (cluster-census.ts), never
+ * asked of the name server, so a dead name server cannot make `up` start a second set.
  *
- * `down` sends SIGTERM (then SIGKILL after a grace period) to every recorded process.
+ * `down` stops every server of the directory, compute, then data, then name: the ones in
+ * cluster.json and any other live holder of a state directory's lock under <dir>.
+ *
+ * Two servers never share a state directory (each holds its `server.lock`), and one
+ * `up`/`down` at a time works on a directory (<dir>/launcher.lock; another one fails with
+ * LauncherBusyError).
  */
-import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, openSync, readFileSync, closeSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
 import * as path from "node:path";
-import { asServerId, type ServerRole } from "../ra-kernel/ids.js";
+import type { ServerRole } from "../ra-kernel/ids.js";
+import { PidLockFile } from "../servers/host/pid-lock-file.js";
 import { clusterFilePath, ensureToken, readCluster, readToken, writeCluster, type ClusterInfo, type ClusterServer } from "./cluster-file.js";
-import { ClusterNotRunningError } from "./client/errors.js";
+import { liveOf, takeCensus, type Census, type CensusEntry } from "./cluster-census.js";
+import { repair } from "./cluster-repair.js";
+import { LauncherBusyError } from "./errors.js";
+import { describeServer, startServer, stopServer, stopServers } from "./server-process.js";
+import type { UpOptions } from "./up-options.js";
 
-export interface UpOptions {
-  dir: string;
-  compute: number;
-  data: number;
-  /** Isiba workers per compute server. */
-  workers?: number;
-  durability?: "power" | "process";
-  /** Progress lines go here. */
-  say?: (line: string) => void;
-}
+export type { UpOptions } from "./up-options.js";
+export { CLI_SCRIPT } from "./server-process.js";
+export { isAlive } from "../servers/host/process-liveness.js";
 
 export interface ServerHealth {
   server: ClusterServer;
@@ -41,144 +41,79 @@ export interface ServerHealth {
   load?: number;
 }
 
-const READY_TIMEOUT_MS = 30_000;
-const STOP_GRACE_MS = 10_000;
-export const CLI_SCRIPT = path.resolve(__dirname, "cli.js");
-
 export interface UpResult {
   info: ClusterInfo;
-  /** A whole cluster was started (false: one was running already, perhaps repaired). */
+  /** A whole cluster was started (false: the directory had one, perhaps repaired). */
   started: boolean;
-  /** Servers of a running cluster that were dead and have been started again. */
+  /** Servers that were gone and have been started again (the name server first). */
   restarted: ClusterServer[];
+  /** Servers of the directory's cluster that were running and were kept. */
+  kept: ClusterServer[];
 }
 
-/** Starts the cluster, or repairs the one already running. Returns its description. */
+/** Starts the cluster of `options.dir`, or repairs the one it has. */
 export async function up(options: UpOptions): Promise<UpResult> {
   const say = options.say ?? (() => undefined);
-  const running = await runningCluster(options.dir);
-  if (running) {
-    const restarted = await repair(running, options, say);
-    return { info: restarted.length > 0 ? readCluster(options.dir) : running, started: false, restarted };
-  }
+  mkdirSync(options.dir, { recursive: true });
+  return withLauncherLock(options.dir, "up", async () => {
+    const census = takeCensus(options.dir);
+    if (census.info) {
+      const { info, restarted, kept } = await repair(census, options, say);
+      return { info, started: false, restarted, kept };
+    }
+    refuseUnrecordedServers(census, options.dir);
+    return { info: await startCluster(options, say), started: true, restarted: [], kept: [] };
+  });
+}
+
+/** Live servers without cluster.json: their addresses and name server are unknown; stop them first. */
+function refuseUnrecordedServers(census: Census, dir: string): void {
+  const live = liveOf(census);
+  if (live.length === 0) return;
+  const list = live.map((e) => `${e.id} (pid ${e.live.pid})`).join(", ");
+  throw new Error(`servers of ${dir} still run but ${clusterFilePath(dir)} is gone: ${list}; stop them with 'clouds down --dir ${dir}', then start again`);
+}
+
+async function startCluster(options: UpOptions, say: (line: string) => void): Promise<ClusterInfo> {
   ensureToken(options.dir);
-  mkdirSync(path.join(options.dir, "logs"), { recursive: true });
   const started: ClusterServer[] = [];
   try {
-    const ns = await startServer(options, "name", "ns1", undefined);
+    const ns = await startServer(launchOf(options, "name", "ns1"));
     started.push(ns);
-    say(`  ${ns.id.padEnd(4)} name server     ${ns.address}  pid ${ns.pid}`);
-    const rest = [
-      ...range(options.data).map((i) => ["data", `ds${i}`] as const),
-      ...range(options.compute).map((i) => ["compute", `cs${i}`] as const),
-    ];
-    const servers = await Promise.all(rest.map(([role, id]) => startServer(options, role, id, ns.address).then((s) => (started.push(s), s))));
-    for (const s of servers) say(`  ${s.id.padEnd(4)} ${(s.role + " server").padEnd(14)} ${s.address}  pid ${s.pid}`);
+    say(describeServer(ns));
+    const rest = [...range(options.data).map((i) => ["data", `ds${i}`] as const), ...range(options.compute).map((i) => ["compute", `cs${i}`] as const)];
+    const servers = await Promise.all(rest.map(([role, id]) => startServer(launchOf(options, role, id, ns.address)).then((s) => (started.push(s), s))));
+    for (const s of servers) say(describeServer(s));
     const info: ClusterInfo = { version: 1, nameServer: ns.address, startedAt: new Date().toISOString(), servers: [ns, ...servers] };
     writeCluster(options.dir, info);
-    return { info, started: true, restarted: [] };
+    return info;
   } catch (err) {
-    await Promise.all(started.map((s) => stopProcess(s.pid)));
+    await Promise.all(started.map((s) => stopServer(s.pid)));
     throw err;
   }
 }
 
-/**
- * Starts again every recorded server (but the name server) whose process is gone: same id,
- * same state directory, a new port. Records each one that started in cluster.json, then
- * throws if any could not start.
- */
-async function repair(info: ClusterInfo, options: UpOptions, say: (line: string) => void): Promise<ClusterServer[]> {
-  const dead = info.servers.filter((s) => s.role !== "name" && !isRunning(s));
-  if (dead.length === 0) return [];
-  const outcomes = await Promise.allSettled(dead.map((s) => startServer(options, s.role, s.id, info.nameServer, { dir: s.dir, log: s.log })));
-  const restarted: ClusterServer[] = [];
-  outcomes.forEach((o, i) => {
-    if (o.status !== "fulfilled") return;
-    restarted.push(o.value);
-    say(`  ${o.value.id.padEnd(4)} ${(o.value.role + " server").padEnd(14)} ${o.value.address}  pid ${o.value.pid}  (restarted: pid ${dead[i].pid} was gone)`);
-  });
-  const fresh = new Map(restarted.map((s) => [s.id, s]));
-  writeCluster(options.dir, { ...info, servers: info.servers.map((s) => fresh.get(s.id) ?? s) });
-  const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === "rejected");
-  if (failed) throw failed.reason;
-  return restarted;
-}
-
-/** The recorded server's process runs (and is still ours, not a recycled pid). */
-function isRunning(server: ClusterServer): boolean {
-  return isAlive(server.pid) && isClouds(server.pid, server.dir);
+function launchOf(options: UpOptions, role: ServerRole, id: string, nameServer?: string) {
+  const dir = path.resolve(options.dir, id);
+  const log = path.resolve(options.dir, "logs", `${id}.log`);
+  return { role, id, dir, log, port: 0, clusterDir: options.dir, nameServer, workers: options.workers, durability: options.durability };
 }
 
 function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i + 1);
 }
 
-interface Placement {
-  /** The server's state directory. */
-  dir: string;
-  /** Its log file (appended to). */
-  log: string;
-}
-
-function placementOf(options: UpOptions, id: string): Placement {
-  return { dir: path.resolve(options.dir, id), log: path.resolve(options.dir, "logs", `${id}.log`) };
-}
-
-function startServer(options: UpOptions, role: ServerRole, id: string, nameServer: string | undefined, place = placementOf(options, id)): Promise<ClusterServer> {
-  const { dir, log } = place;
-  const args = [CLI_SCRIPT, `${role}-server`, "--id", id, "--dir", dir, "--port", "0", "--token-file", path.resolve(options.dir, "token")];
-  if (nameServer) args.push("--name-server", nameServer);
-  if (role === "compute" && options.workers) args.push("--workers", String(options.workers));
-  if (role === "data" && options.durability) args.push("--durability", options.durability);
-  mkdirSync(path.dirname(log), { recursive: true });
-  const fd = openSync(log, "a");
-  const child = spawn(process.execPath, ["--enable-source-maps", ...args], { detached: true, stdio: ["ignore", fd, fd, "ipc"] });
-  closeSync(fd);
-  return new Promise((resolve, reject) => {
-    const fail = (why: string) => {
-      clearTimeout(timer);
-      child.kill("SIGKILL");
-      reject(new Error(`${id} (${role} server) did not start: ${why}\n${tail(log)}`));
-    };
-    const timer = setTimeout(() => fail(`not ready after ${READY_TIMEOUT_MS / 1000}s`), READY_TIMEOUT_MS);
-    child.once("exit", (code) => fail(`exited with code ${code}`));
-    child.once("message", (msg: { ready: boolean; address?: string; error?: string }) => {
-      if (!msg.ready) return fail(msg.error ?? "unknown error");
-      clearTimeout(timer);
-      child.removeAllListeners("exit");
-      child.unref();
-      resolve({ id: asServerId(id), role, address: msg.address!, pid: child.pid!, dir, log });
-    });
-  });
-}
-
-function tail(file: string): string {
-  try {
-    return readFileSync(file, "utf8").trimEnd().split("\n").slice(-8).map((l) => `    ${l}`).join("\n");
-  } catch {
-    return "";
-  }
-}
-
-/** The cluster recorded in `dir` if its name server answers /health, else null. */
-export async function runningCluster(dir: string): Promise<ClusterInfo | null> {
-  if (!existsSync(clusterFilePath(dir))) return null;
-  const info = readCluster(dir);
-  const ns = info.servers.find((s) => s.role === "name");
-  if (!ns || !isAlive(ns.pid)) return null;
-  const health = await probe(ns, readToken(dir));
-  return health.healthy ? info : null;
-}
-
+/** Every server of the cluster in `dir`: its health, probed where it serves. */
 export async function status(dir: string): Promise<ServerHealth[]> {
-  const info = readCluster(dir);
+  const census = takeCensus(dir);
+  if (census.entries.length === 0) readCluster(dir);
   const token = readToken(dir);
-  return Promise.all(info.servers.map((s) => probe(s, token)));
+  return Promise.all(census.entries.map((e) => probe(e, token)));
 }
 
-async function probe(server: ClusterServer, token: string): Promise<ServerHealth> {
-  if (!isAlive(server.pid)) return { server, healthy: false, detail: "not running" };
+async function probe(entry: CensusEntry, token: string): Promise<ServerHealth> {
+  const server = entry.live ? { ...(entry.recorded ?? entry), pid: entry.live.pid, address: entry.live.address ?? entry.recorded?.address ?? "" } : entry.recorded!;
+  if (!entry.live) return { server, healthy: false, detail: "not running" };
   try {
     const headers = { authorization: `Bearer ${token}` };
     const res = await fetch(`http://${server.address}/health`, { headers, signal: AbortSignal.timeout(2000) });
@@ -190,59 +125,37 @@ async function probe(server: ClusterServer, token: string): Promise<ServerHealth
   }
 }
 
-/** Stops every server of the cluster in `dir` (compute, then data, then name). */
+/**
+ * Stops every server of the cluster in `dir` (compute, then data, then name) — also ones
+ * cluster.json does not name, found by their state directory's lock — says which, and
+ * removes cluster.json. Returns how many were stopped.
+ */
 export async function down(dir: string, say: (line: string) => void = () => undefined): Promise<number> {
-  let info: ClusterInfo;
-  try {
-    info = readCluster(dir);
-  } catch (err) {
-    if (err instanceof ClusterNotRunningError) return 0;
-    throw err;
-  }
-  const order: ServerRole[] = ["compute", "data", "name"];
-  let stopped = 0;
-  for (const role of order) {
-    const servers = info.servers.filter((s) => s.role === role && isAlive(s.pid) && isClouds(s.pid));
-    await Promise.all(servers.map((s) => stopProcess(s.pid).then(() => say(`  stopped ${s.id} (pid ${s.pid})`))));
-    stopped += servers.length;
-  }
-  rmSync(clusterFilePath(dir), { force: true });
-  return stopped;
+  if (!existsSync(dir)) return 0;
+  return withLauncherLock(dir, "down", async () => {
+    const live = liveOf(takeCensus(dir)).map((e) => ({ ...e, pid: e.live.pid }));
+    await stopServers(live, (e) => say(stoppedLine(e)));
+    rmSync(clusterFilePath(dir), { force: true });
+    return live.length;
+  });
 }
 
-/** True while the process runs. A zombie (exited, not yet reaped by its parent) is not alive. */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-  return !isZombie(pid);
+function stoppedLine(e: CensusEntry & { pid: number }): string {
+  const found = e.recorded ? "" : `; not in cluster.json, found by its lock file in ${e.dir}`;
+  return `  stopped ${e.id} (${e.role} server, pid ${e.pid}${found})`;
 }
 
-function isZombie(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
-  } catch {
-    return false;
+/** Runs `work` holding <dir>/launcher.lock: one `up` or `down` at a time per directory. */
+async function withLauncherLock<T>(dir: string, command: "up" | "down", work: () => Promise<T>): Promise<T> {
+  const file = path.join(dir, "launcher.lock");
+  const got = PidLockFile.tryAcquire(file, { command });
+  if (got.holder) {
+    const message = `another 'clouds ${String(got.holder.command)}' (pid ${got.holder.pid}) is working on ${dir}; wait for it to finish`;
+    throw new LauncherBusyError(message, { dir, holderPid: got.holder.pid });
   }
-}
-
-/** Guards against signalling a recycled pid that is no longer one of ours (`dir`: that server's). */
-function isClouds(pid: number, dir?: string): boolean {
   try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-    return cmdline.includes(CLI_SCRIPT) && (dir === undefined || cmdline.split("\0").includes(dir));
-  } catch {
-    return true;
+    return await work();
+  } finally {
+    got.lock.release();
   }
-}
-
-async function stopProcess(pid: number): Promise<void> {
-  if (!isAlive(pid)) return;
-  process.kill(pid, "SIGTERM");
-  const deadline = Date.now() + STOP_GRACE_MS;
-  while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-  if (isAlive(pid)) process.kill(pid, "SIGKILL");
 }

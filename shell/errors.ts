@@ -39,3 +39,25 @@ export class LineSyntaxError extends CloudsError {
 }
 
 registerError(LineSyntaxError);
+
+/**
+ * Thrown when `clouds up` could not start one server process of the embedded cluster: names
+ * the server and why (with the tail of its log in the message). `portTaken`: it asked for
+ * a port that another process holds (a repair then takes any free port).
+ */
+export class ServerStartError extends CloudsError {
+  declare readonly serverId: string;
+  declare readonly role: string;
+  declare readonly portTaken: boolean;
+  static override fieldNames = ["serverId", "role", "portTaken"];
+}
+
+/** Thrown when another `clouds up` or `clouds down` is working on the same cluster directory. */
+export class LauncherBusyError extends CloudsError {
+  declare readonly dir: string;
+  declare readonly holderPid: number;
+  static override fieldNames = ["dir", "holderPid"];
+}
+
+registerError(ServerStartError);
+registerError(LauncherBusyError);

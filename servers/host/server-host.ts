@@ -10,6 +10,11 @@
  * The role is built after the port is bound (it may need the address) but before any
  * request is served: requests that arrive earlier wait for it. Every connection and HTTP
  * call must present the cluster token.
+ *
+ * Before anything else the host takes its state directory (StateDirLock): a second
+ * process on the same directory fails to start with StateDirHeldError, never opens the
+ * same files. `close()` gives the directory back. Once registered, the server registers
+ * again whenever the name server comes back after losing it (Registration).
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -22,6 +27,8 @@ import { createHttpApi } from "./http-api.js";
 import type { Figures } from "./metrics.js";
 import type { ServerOptions } from "./server-options.js";
 import { ServerDirectory } from "./server-directory.js";
+import { StateDirLock } from "./state-dir-lock.js";
+import { Registration } from "./registration.js";
 
 const log = createDebug("servers:host");
 
@@ -53,9 +60,22 @@ export class ServerHost {
     private readonly transport: TransportServer,
     private readonly peers: PeerCache,
     readonly role: RoleService,
+    private readonly lock: StateDirLock,
+    /** Keeps this server registered with the name server (null: it is the name server). */
+    readonly registration: Registration | null,
   ) {}
 
   static async start(options: ServerOptions, makeRole: (ctx: HostContext) => Promise<RoleService>): Promise<ServerHost> {
+    const lock = StateDirLock.acquire(options.dir, { id: options.id, role: options.role, nameServer: options.nameServer });
+    try {
+      return await ServerHost.serve(options, makeRole, lock);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
+
+  private static async serve(options: ServerOptions, makeRole: (ctx: HostContext) => Promise<RoleService>, lock: StateDirLock): Promise<ServerHost> {
     const clock = new LamportClock();
     let role: RoleService | undefined;
     let ready!: () => void;
@@ -68,6 +88,7 @@ export class ServerHost {
     trackSockets(http);
     const port = await listen(http, options.host, options.port);
     const address = `${options.host}:${port}`;
+    lock.announce(address);
     const transportImpl = new SocketIoTransport(clock, options.id);
     const transport = await transportImpl.listen({ host: options.host, port, token: options.token, httpServer: http }, handler);
     const peers = new PeerCache(transportImpl, { token: options.token, localId: options.id, handler });
@@ -80,27 +101,30 @@ export class ServerHost {
     }
     ready();
     transport.onPeer((peer) => role!.attach?.(peer));
-    http.on("request", createHttpApi({ id: options.id, role: options.role, status: () => role!.status(), figures: () => role!.figures() }, options.token));
-    const host = new ServerHost(options, address, http, transport, peers, role);
-    if (servers) await host.register(servers);
+    const registration = servers ? new Registration(peers, servers.nameServer, { id: options.id, role: options.role, address, httpAddress: address, pid: process.pid }) : null;
+    const figures = () => ({ ...role!.figures(), ...registration?.figures() });
+    http.on("request", createHttpApi({ id: options.id, role: options.role, status: () => role!.status(), figures }, options.token));
+    const host = new ServerHost(options, address, http, transport, peers, role, lock, registration);
+    try {
+      await registration?.start();
+    } catch (err) {
+      await host.close();
+      throw err;
+    }
     log("%s (%s) serving on %s", options.id, options.role, address);
     return host;
   }
 
-  /** Registers (again) under /sys/servers/<id>. */
-  async register(servers: ServerDirectory): Promise<void> {
-    const names = await servers.names();
-    await names.registerServer({ id: this.options.id, role: this.options.role, address: this.address, httpAddress: this.address, pid: process.pid });
-  }
-
   async close(): Promise<void> {
     const started = performance.now();
+    this.registration?.stop();
     await this.role.close().catch((err) => log("role close failed: %s", (err as Error).message));
     log("%s: role closed after %d ms", this.options.id, performance.now() - started);
     await this.peers.close();
     log("%s: connections closed after %d ms", this.options.id, performance.now() - started);
     await this.transport.close();
     await closeHttp(this.http);
+    this.lock.release();
     log("%s closed in %d ms", this.options.id, performance.now() - started);
   }
 }

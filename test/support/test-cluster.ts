@@ -9,7 +9,9 @@
  *   await c.stop();                               // clouds down, SIGKILL leftovers, rm tmp
  *
  * `stop` never throws and is safe to call twice: call it in after() so a failing test
- * leaves no process, port or directory behind.
+ * leaves no process, port or directory behind. Leftovers are every pid the cluster file
+ * ever recorded and any process still running a server on a directory of the cluster
+ * (serverProcessesOf), e.g. one a test started by hand.
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, existsSync } from "node:fs";
@@ -19,6 +21,7 @@ import type { ClusterInfo, ClusterServer } from "../../shell/cluster-file.js";
 import { isAlive } from "../../shell/cluster-launcher.js";
 import { connect, type Cluster } from "../../shell/client/cluster.js";
 import { REPO_ROOT } from "./compiled-examples.js";
+import { serverProcessesOf } from "./server-processes.js";
 
 export const CLOUDS_BIN = path.join(REPO_ROOT, "bin", "clouds");
 
@@ -131,8 +134,9 @@ export class TestCluster {
   }
 
   /**
-   * `clouds up --detach` on the running cluster: starts again each server whose process is
-   * gone (same id and state, new port). Returns what the command printed.
+   * `clouds up --detach` on the cluster's directory: starts again in place each server whose
+   * process is gone, the name server included (same id and state, its old port if free).
+   * Returns what the command printed.
    */
   repair(): Promise<ExecResult> {
     return this.runUp();
@@ -153,6 +157,7 @@ export class TestCluster {
     await Promise.allSettled(this.clients.map((c) => c.close()));
     this.clients = [];
     await clouds(["down", "--dir", this.dir]);
+    for (const p of serverProcessesOf(this.dir)) this.pids.add(p.pid);
     for (const pid of this.pids) {
       try {
         process.kill(pid, "SIGKILL");
