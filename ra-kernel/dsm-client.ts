@@ -54,6 +54,15 @@ import type { SegmentLog } from "./write-log.js";
 
 const log = createDebug("ra:dsm");
 
+/** A segment's writes were applied nowhere: why, naming the home that caused it. */
+function notApplied(pages: number, homes: ServerId[], home: ServerId, why: string): PagesLostError {
+  return new PagesLostError(
+    `the writes of this invocation since its last commit point (${pages} page(s) homed at ${homes.join(", ")}) were NOT applied: ${why}; ` +
+      "nothing of them is durable, so a retry is safe",
+    { server: home, pages },
+  );
+}
+
 /** A home's answer to a fault (see data.page.fault). */
 export interface Grant {
   bytes: Uint8Array | null;
@@ -363,21 +372,18 @@ export class DsmClient {
   async commit(logs: SegmentLog[], since = this.dropSeq): Promise<void> {
     const byHome = this.groupByHome(logs);
     if (byHome.size === 0) return;
-    const lost = [...byHome].some(([home, pages]) => (this.homeDrops.get(home) ?? 0) > since || pages.some(({ c, page }) => c.meta(page).lostSeq > since));
-    const outcomes = await Promise.allSettled([...byHome].map(([home, pages]) => this.commitAt(home, pages, lost)));
+    const lostAt = [...byHome].find(([home, pages]) => (this.homeDrops.get(home) ?? 0) > since || pages.some(({ c, page }) => c.meta(page).lostSeq > since))?.[0];
+    const homes = [...byHome.keys()];
+    const outcomes = await Promise.allSettled([...byHome].map(([home, pages]) => this.commitAt(home, pages, lostAt !== undefined)));
+    const pages = [...byHome.values()].reduce((n, ps) => n + ps.length, 0);
+    // An aborted segment is applied nowhere, whether or not its homes could be told so.
+    if (lostAt !== undefined) {
+      throw notApplied(pages, homes, lostAt, `pages it relied on were taken back from this compute server (the connection to ${lostAt} was lost, its lease ran out or was revoked, or a crash reverted them)`);
+    }
     const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === "rejected");
     if (failed) throw failed.reason;
-    const refused = outcomes.map((o) => (o as PromiseFulfilledResult<CommitReply>).value).find((r) => !r.applied);
-    const home = [...byHome.keys()][0];
-    if (lost || refused) {
-      const pages = [...byHome.values()].reduce((n, ps) => n + ps.length, 0);
-      throw new PagesLostError(
-        `the writes of this invocation since its last commit point (${pages} page(s) homed at ${[...byHome.keys()].join(", ")}) were NOT applied: ` +
-          (refused?.reason ?? `pages it relied on were taken back from this compute server (the connection to ${home} was lost, its lease ran out, or a crash reverted them)`) +
-          "; nothing of them is durable, so a retry is safe",
-        { server: home, pages },
-      );
-    }
+    const refusedAt = outcomes.findIndex((o) => !(o as PromiseFulfilledResult<CommitReply>).value.applied);
+    if (refusedAt >= 0) throw notApplied(pages, homes, homes[refusedAt], (outcomes[refusedAt] as PromiseFulfilledResult<CommitReply>).value.reason ?? "its home refused it");
   }
 
   private groupByHome(logs: SegmentLog[]): Map<ServerId, { c: CachedSegment; page: PageNo; log: Uint8Array }[]> {
@@ -406,7 +412,9 @@ export class DsmClient {
     } catch (err) {
       // The home restarted: what we cache of it is stale, whatever else happens.
       if (err instanceof StaleEpochError) this.noteEpoch(home, err.current);
-      if (err instanceof CloudsError) throw err;
+      // The home's own answer (rebuilt here, naming where it was thrown) is final; a broken
+      // connection or a timeout leaves the outcome unknown.
+      if (err instanceof CloudsError && err.server !== undefined) throw err;
       throw new CommitOutcomeUnknownError(
         `the commit of this invocation's writes at data server ${home} got no answer (${(err as Error).message}): they may or may not be applied`,
         { server: home },

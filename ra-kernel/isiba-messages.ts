@@ -105,9 +105,10 @@ export interface Syscalls {
   "lock.acquire": { args: { key: string; lock: UserLockKind; permits?: number }; result: { waitedMs: number } };
   /**
    * `released` false: a semaphore release by a thread holding no permit (a signal). A release
-   * is a commit point: `log` (added by the worker) is the segment so far, committed first.
+   * is a commit point: `log` (added by the worker) is the segment so far, committed first;
+   * `since` is then the next segment's start mark (its faults are fenced by it).
    */
-  "lock.release": { args: { key: string; lock: UserLockKind; log?: SegmentLog[] }; result: { released: boolean } };
+  "lock.release": { args: { key: string; lock: UserLockKind; log?: SegmentLog[] }; result: { released: boolean; since?: number } };
   /** The sysname an object name is bound to (name server lookup), or UnknownNameError. */
   "object.bind": { args: { name: string }; result: { sysname: SysName } };
   /**

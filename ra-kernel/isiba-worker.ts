@@ -105,7 +105,10 @@ function invocationContext(req: RunRequest, seg: Segmented): InvocationContext {
       // A release is a commit point: the segment so far goes with it, the next one begins.
       // If it was not applied, the blocks it detached are still referenced: never free them.
       const released = syscalls.call(req.id, op, { ...(args as object), log: seg.log.take() } as typeof args);
-      released.catch(() => seg.frees.discard());
+      released.then((r) => {
+        const since = (r as { since?: number }).since;
+        if (since !== undefined) seg.log.since = since;
+      }, () => seg.frees.discard());
       return released;
     },
   };

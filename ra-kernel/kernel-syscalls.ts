@@ -44,7 +44,8 @@ export interface InvocationLink {
 
 /** Commits an isiba's segment so far at a commit point (the UserObjectManager). */
 export interface SegmentCommitter {
-  commitPoint(isiba: number, since: number, segment: SegmentLog[]): Promise<void>;
+  /** Resolves with the next segment's start mark (a dropMark). */
+  commitPoint(isiba: number, since: number, segment: SegmentLog[]): Promise<number>;
 }
 
 export class KernelSyscalls {
@@ -71,13 +72,16 @@ export class KernelSyscalls {
         // The next holder must see what this one wrote: commit first, release whatever happens
         // (and if the commit failed, its error is the one to report: the lock may be gone too).
         let failed: { error: unknown } | null = null;
-        await this.committer.commitPoint(ctx.isiba, ctx.since, segment).catch((error: unknown) => (failed = { error }));
+        const since = await this.committer.commitPoint(ctx.isiba, ctx.since, segment).catch((error: unknown) => {
+          failed = { error };
+          return undefined;
+        });
         const released = await release().catch((err: unknown) => {
           if (failed) return { released: false };
           throw err;
         });
         if (failed) throw (failed as { error: unknown }).error;
-        return released;
+        return { ...released, since };
       }
       case "object.bind": return { sysname: await this.needLink(call.op).bind(nameArg(call)) };
       case "object.invoke": return this.needLink(call.op).invoke(ctx, invokeArgs(call));

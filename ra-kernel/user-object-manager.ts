@@ -182,12 +182,14 @@ export class UserObjectManager {
   /**
    * A commit point inside an invocation (a lock or permit released): commits the isiba's
    * segment so far (it began at `since`, or at its last commit point); the next segment
-   * begins now. Throws as `DsmClient.commit` does.
+   * begins now: returns its start mark. Throws as `DsmClient.commit` does.
    */
-  async commitPoint(isiba: number, since: number, segment: SegmentLog[]): Promise<void> {
+  async commitPoint(isiba: number, since: number, segment: SegmentLog[]): Promise<number> {
     const began = this.starts.get(isiba) ?? since;
-    this.starts.set(isiba, this.dsm.dropMark);
+    const next = this.dsm.dropMark;
+    this.starts.set(isiba, next);
     await this.dsm.commit(segment, began);
+    return next;
   }
 
   /** The object, upgraded first if a newer version of its class is registered. */
