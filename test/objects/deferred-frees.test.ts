@@ -124,6 +124,22 @@ describe("DeferredFrees", () => {
     expect(t.store.heap.liveBlocks()).to.equal(base);
   });
 
+  it("should drop the queue of an invocation whose commit was not applied: nothing freed, later frees run at once", async () => {
+    o.items = [[1], [2]];
+    const blocks = t.store.heap.liveBlocks();
+    const frees = new DeferredFrees();
+    await runDeferringFrees(frees, async () => {
+      o.items.length = 0;
+    });
+    expect(frees.size).to.be.greaterThan(0);
+    frees.drop();
+    expect(frees.size).to.equal(0);
+    expect(t.store.heap.liveBlocks(), "its detaching never happened durably: the blocks leak, never freed twice").to.equal(blocks);
+    let ran = 0;
+    frees.defer(() => ran++);
+    expect(ran).to.equal(1);
+  });
+
   it("should free at once outside an invocation, and after the queue was flushed", () => {
     o.items = [[1]];
     const view = o.items[0];

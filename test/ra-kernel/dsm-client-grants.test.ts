@@ -1,8 +1,9 @@
 /**
  * Tests of the pages a DsmClient (ra-kernel/dsm-client.ts) is granted without faulting on each:
  * sequential write runs (a write fault that continues a run asks its home for the following
- * pages too, twice as many each time; those granted are installed owned, recalled and written
- * back like any other) and a new object's first pages, adopted with its creation. The home is
+ * pages too, twice as many each time; those granted are installed owned, with the stamps they
+ * carry, recalled and committed like any other) and a new object's first pages, adopted with
+ * its creation. The home is
  * a ScriptedHomeLink: every reply is given by the test, so each race is played in a fixed order.
  */
 import { expect } from "chai";
@@ -11,8 +12,10 @@ import { newSysName, PAGE_SIZE, type PageNo, type ServerId, type SysName } from 
 import { PageState } from "../../ra-kernel/page-state.js";
 import { Segment } from "../../ra-kernel/segment.js";
 import type { SegmentFrames } from "../../ra-kernel/segment-frames.js";
+import { applyPageLog, WORDS_PER_PAGE } from "../../ra-kernel/page-log.js";
+import { WriteLog } from "../../ra-kernel/write-log.js";
 import { isPending } from "../support/deferred.js";
-import { grant, ScriptedHomeLink } from "../support/scripted-home-link.js";
+import { applied, grant, ScriptedHomeLink } from "../support/scripted-home-link.js";
 
 const ds1 = "ds1" as ServerId;
 
@@ -33,7 +36,23 @@ describe("DsmClient grants without a fault", () => {
     frames = dsm.framesOf(new Segment(seg, "heap"));
   });
 
-  const extra = (pages: PageNo[], version = 2) => pages.map((page) => ({ page, version, bytes: null }));
+  const extra = (pages: PageNo[], version = 2) => pages.map((page) => ({ page, version, stamp: 0, bytes: null }));
+
+  /** An isiba's write of a whole page in `log` (see dsm-client.test.ts); returns its stamp. */
+  function write(log: WriteLog, page: PageNo, bytes: Uint8Array): number {
+    expect(frames.state(page)).to.equal(PageState.WRITE);
+    frames.install(page, bytes, PageState.WRITE);
+    const stamp = frames.stamp(page) + 1;
+    frames.raiseStamp(page, stamp);
+    log.pageLog(seg, page, new Int32Array(frames.writers)).record(bytes, 0, 0, PAGE_SIZE, stamp);
+    return stamp;
+  }
+
+  /** The page a PageLog makes of zeros, and its highest stamp. */
+  function decoded(log: Uint8Array): { page: Uint8Array; max: number } {
+    const page = new Uint8Array(PAGE_SIZE);
+    return { page, max: applyPageLog(log, page, new Float64Array(WORDS_PER_PAGE)) };
+  }
 
   /** A write fault on `page`, answered with version 2 and `more` pages granted with it. */
   async function writeFault(page: PageNo, more: PageNo[] = []): Promise<number | undefined> {
@@ -102,21 +121,39 @@ describe("DsmClient grants without a fault", () => {
       expect(call.count).to.equal(2);
       const recalled = dsm.recall({ segment: seg, page: 2, version: 2, epoch: 1, action: "invalidate" });
       expect(await isPending(recalled)).to.equal(true);
-      call.reply.resolve(grant(2, null, { extra: [{ page: 2, version: 2, bytes: pageOf(6) }] }));
+      call.reply.resolve(grant(2, null, { extra: [{ page: 2, version: 2, stamp: 3, bytes: pageOf(6) }] }));
       await f;
-      expect(await recalled).to.deep.equal({ held: true, bytes: pageOf(6) });
+      expect(await recalled).to.deep.equal({ held: true, bytes: pageOf(6), stamp: 3, dirty: false });
       expect(frames.state(2)).to.equal(PageState.INVALID);
     });
 
-    it("should write back a page granted with a fault once written, at its version", async () => {
+    it("should stamp writes to a page granted with a fault above the stamp it carried, and commit them", async () => {
       await writeFault(0);
-      await writeFault(1, [2]);
-      frames.install(2, pageOf(8), PageState.WRITE);
-      const wb = dsm.writeBack([{ segment: seg, pages: [2] }]);
+      const f = dsm.fault(seg, 1, "write");
+      (await link.faultCall(1)).reply.resolve(grant(2, null, { extra: [{ page: 2, version: 2, stamp: 30, bytes: null }] }));
+      await f;
+      expect(frames.stamp(2)).to.equal(30);
+      const log = new WriteLog(dsm.dropMark);
+      expect(write(log, 2, pageOf(8))).to.equal(31);
+      const done = dsm.commit(log.take(), log.since);
       const c = await link.commitCall(0);
-      expect(c.pages).to.deep.equal([{ segment: seg, page: 2, version: 2, bytes: pageOf(8) }]);
-      c.reply.resolve({ epoch: 1 });
-      await wb;
+      expect(c.pages.map((p) => [p.segment, p.page, p.left])).to.deep.equal([[seg, 2, 0]]);
+      expect(decoded(c.pages[0].log)).to.deep.equal({ page: pageOf(8), max: 31 });
+      c.reply.resolve(applied());
+      await done;
+    });
+
+    it("should not install a page granted with a fault at a version older than a revert of it", async () => {
+      await writeFault(0);
+      const f = dsm.fault(seg, 1, "write");
+      const call = await link.faultCall(1);
+      expect(call.count).to.equal(2);
+      // The home reverted page 2 (v3) while this reply, granting it at v2, was on its way.
+      await dsm.recall({ segment: seg, page: 2, version: 3, epoch: 1, action: "revert" });
+      call.reply.resolve(grant(2, null, { extra: extra([2]) }));
+      await f;
+      expect(frames.state(2)).to.equal(PageState.INVALID);
+      expect(metaOf(2)).to.equal(undefined);
     });
   });
 
@@ -134,16 +171,27 @@ describe("DsmClient grants without a fault", () => {
       expect(dsm.counters.total).to.include({ pagesGrantedAtCreation: 2, fetches: 0 });
     });
 
-    it("should give an adopted page's bytes to a recall and write nothing back for it then", async () => {
-      dsm.adoptCreated(ds1, 1, [{ segment: seg, page: 0, version: 2 }]);
-      frames.install(0, pageOf(4), PageState.WRITE);
-      expect(await dsm.recall({ segment: seg, page: 0, version: 2, epoch: 1, action: "downgrade" })).to.deep.equal({ held: true, bytes: pageOf(4) });
+    it("should give an adopted page's bytes to a recall, marked dirty, and still commit its words after", async () => {
+      dsm.adoptCreated(ds1, 1, [{ segment: seg, page: 0, version: 2 }], 1);
+      const log = new WriteLog(dsm.dropMark);
+      write(log, 0, pageOf(4));
+      expect(await dsm.recall({ segment: seg, page: 0, version: 2, epoch: 1, action: "downgrade" })).to.deep.equal({ held: true, bytes: pageOf(4), stamp: 1, dirty: true });
       expect(frames.state(0)).to.equal(PageState.READ);
-      const wb = dsm.writeBack([{ segment: seg, pages: [0] }]);
+      const done = dsm.commit(log.take(), log.since);
       const c = await link.commitCall(0);
-      expect(c.pages, "the home commits what it recalled").to.deep.equal([{ segment: seg, page: 0, version: 0, bytes: new Uint8Array(0) }]);
-      c.reply.resolve({ epoch: 1 });
-      await wb;
+      expect(c).to.include({ term: 1, abort: false });
+      expect(decoded(c.pages[0].log).page, "the segment's words, not the recalled page").to.deep.equal(pageOf(4));
+      c.reply.resolve(applied());
+      await done;
+    });
+
+    it("should learn its lease term with the creation, dropping the home's pages if it changed", async () => {
+      const r = dsm.fault(seg, 5, "read");
+      (await link.faultCall(0)).reply.resolve(grant(1, pageOf(1), { term: 1 }));
+      await r;
+      dsm.adoptCreated(ds1, 1, [{ segment: seg, page: 0, version: 2 }], 2);
+      expect(frames.state(5), "an old term's page").to.equal(PageState.INVALID);
+      expect(metaOf(0)).to.include({ state: "write", owned: true });
     });
 
     it("should refuse a page that is already cached here", () => {

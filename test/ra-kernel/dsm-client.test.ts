@@ -2,21 +2,26 @@
  * Tests of the DSM client (ra-kernel/dsm-client.ts), the compute server's side of the IVY-style
  * protocol: faults fetched once and installed, upgrades (`same` grants keep the bytes), owned
  * pages rewritten without a message, recalls (downgrade / invalidate, racing the grant they
- * follow), write-back of owned and recalled pages, lost pages, and a home's epoch change.
+ * follow; stamps and `dirty`), reverts, commits of commit segments (PageLogs, never pages;
+ * aborted when pages they relied on were dropped, refused by a home, or cut off), fencing of
+ * faults and lease terms, and a home's epoch change.
  * The homes are a ScriptedHomeLink: every reply is given by the test, so each race is played
  * in a fixed order.
  */
 import { expect } from "chai";
 import { DsmClient, type RecallRequest } from "../../ra-kernel/dsm-client.js";
-import { PagesLostError } from "../../ra-kernel/errors.js";
+import { CommitOutcomeUnknownError, PagesLostError } from "../../ra-kernel/errors.js";
 import { StaleEpochError } from "../../ra-kernel/errors.js";
 import { newSysName, PAGE_SIZE, type PageNo, type ServerId, type SysName } from "../../ra-kernel/ids.js";
 import { PageState } from "../../ra-kernel/page-state.js";
+import { applyPageLog, PageLog, WORDS_PER_PAGE } from "../../ra-kernel/page-log.js";
 import { Segment } from "../../ra-kernel/segment.js";
 import type { SegmentFrames } from "../../ra-kernel/segment-frames.js";
+import { WriteLog } from "../../ra-kernel/write-log.js";
+import { ServerUnreachableError } from "../../servers/transport/errors.js";
 import { isPending } from "../support/deferred.js";
 import { expectRejection } from "../support/expect-rejection.js";
-import { grant, ScriptedHomeLink } from "../support/scripted-home-link.js";
+import { applied, grant, refused, ScriptedHomeLink } from "../support/scripted-home-link.js";
 
 const ds1 = "ds1" as ServerId;
 const ds2 = "ds2" as ServerId;
@@ -42,10 +47,10 @@ describe("DsmClient", () => {
   const counters = () => dsm.counters.total;
 
   /** Faults `page` of `segment` in `mode`, answered by the next fault call with `g`. */
-  async function faultIn(segment: SysName, page: PageNo, mode: "read" | "write", version: number, bytes: Uint8Array | null, epoch = 1): Promise<void> {
+  async function faultIn(segment: SysName, page: PageNo, mode: "read" | "write", version: number, bytes: Uint8Array | null, epoch = 1, more: Partial<Parameters<typeof grant>[2]> = {}): Promise<void> {
     const f = dsm.fault(segment, page, mode);
     const n = link.faults.length - 1;
-    (await link.faultCall(n)).reply.resolve(grant(version, bytes, { epoch }));
+    (await link.faultCall(n)).reply.resolve(grant(version, bytes, { epoch, ...more }));
     await f;
   }
 
@@ -53,6 +58,25 @@ describe("DsmClient", () => {
   function store(f: SegmentFrames, page: PageNo, bytes: Uint8Array): void {
     expect(f.state(page), "only a WRITE page may be written").to.equal(PageState.WRITE);
     f.install(page, bytes, PageState.WRITE);
+  }
+
+  /**
+   * What an isiba's write of a whole page does inside a commit segment: the bytes, the page's
+   * stamp raised by one, the page logged (and counted as written) in `log`. Returns the stamp.
+   */
+  function write(log: WriteLog, page: PageNo, bytes: Uint8Array, segment = seg, f = frames): number {
+    store(f, page, bytes);
+    const stamp = f.stamp(page) + 1;
+    f.raiseStamp(page, stamp);
+    log.pageLog(segment, page, new Int32Array(f.writers)).record(bytes, 0, 0, PAGE_SIZE, stamp);
+    return stamp;
+  }
+
+  /** A PageLog in wire form applied to zeros: the page it makes and its highest stamp. */
+  function decoded(log: Uint8Array): { page: Uint8Array; max: number } {
+    const page = new Uint8Array(PAGE_SIZE);
+    const max = applyPageLog(log, page, new Float64Array(WORDS_PER_PAGE));
+    return { page, max };
   }
 
   function recall(page: PageNo, version: number, action: RecallRequest["action"], segment = seg, epoch = 1) {
@@ -114,22 +138,25 @@ describe("DsmClient", () => {
 
     it("should rewrite a page it still owns without any message", async () => {
       await faultIn(seg, 0, "write", 2, pageOf(1));
-      frames.setState(0, PageState.READ); // as a write-back lowers it for its copy
+      frames.setState(0, PageState.READ); // lowered here while still owned
       await dsm.fault(seg, 0, "write");
       expect(link.faults).to.have.length(1);
       expect(frames.state(0)).to.equal(PageState.WRITE);
       expect(counters().ownedRewrites).to.equal(1);
     });
 
-    it("should let a write fault during a write-back's copy wait for it, with no message", async () => {
+    it("should keep a page writable while a commit of its words is in flight: no copy, no message", async () => {
       await faultIn(seg, 0, "write", 2, pageOf(1));
-      const wb = dsm.writeBack([{ segment: seg, pages: [0] }]);
-      expect(frames.state(0), "lowered for the copy").to.equal(PageState.READ);
+      const log = new WriteLog(dsm.dropMark);
+      write(log, 0, pageOf(2));
+      const done = dsm.commit(log.take(), log.since);
+      await link.commitCall(0);
+      expect(frames.state(0), "a commit sends the log: the page is never lowered").to.equal(PageState.WRITE);
       await dsm.fault(seg, 0, "write");
-      expect(frames.state(0)).to.equal(PageState.WRITE);
       expect(link.faults).to.have.length(1);
-      (await link.commitCall(0)).reply.resolve({ epoch: 1 });
-      await wb;
+      link.commits[0].reply.resolve(applied());
+      await done;
+      expect(frames.state(0)).to.equal(PageState.WRITE);
     });
 
     it("should fetch a read and a write fault on one page one after the other", async () => {
@@ -215,6 +242,40 @@ describe("DsmClient", () => {
       await expectRejection(f, RangeError);
     });
 
+    it("should stamp writes above the stamp its grant carried", async () => {
+      await faultIn(seg, 0, "write", 2, pageOf(1), 1, { stamp: 41 });
+      expect(frames.stamp(0)).to.equal(41);
+      await faultIn(seg, 1, "read", 2, pageOf(1), 1, { stamp: 7 });
+      expect(frames.stamp(1)).to.equal(7);
+      await faultIn(seg, 0, "read", 3, pageOf(1), 1, { stamp: 12 });
+      expect(frames.stamp(0), "a stamp never goes down").to.equal(41);
+    });
+
+    it("should fail at once the fault of a segment that began before its home's pages were dropped (fencing)", async () => {
+      await faultIn(seg, 0, "read", 2, pageOf(1));
+      const since = dsm.dropMark;
+      dsm.dropHome(ds1, "the connection to it closed");
+      const err = await expectRejection(dsm.fault(seg, 0, "read", since), PagesLostError);
+      expect(err.server).to.equal(ds1);
+      expect(err.message).to.contain("NOT applied");
+      expect(link.faults, "no message for a doomed segment").to.have.length(1);
+      const later = dsm.fault(seg, 0, "read", dsm.dropMark);
+      (await link.faultCall(1)).reply.resolve(grant(3, pageOf(2)));
+      await later;
+      expect(frames.copyPage(0), "a segment begun after the drop faults as usual").to.deep.equal(pageOf(2));
+    });
+
+    it("should not fence faults on pages of another home", async () => {
+      const other = newSysName(ds2);
+      const f2 = dsm.framesOf(new Segment(other, "data"));
+      const since = dsm.dropMark;
+      dsm.dropHome(ds1, "test");
+      const f = dsm.fault(other, 0, "read", since);
+      (await link.faultCall(0)).reply.resolve(grant(1, pageOf(5)));
+      await f;
+      expect(f2.state(0)).to.equal(PageState.READ);
+    });
+
     it("should count faults and fetches per object", async () => {
       const object = newSysName(ds1);
       const s2 = newSysName(ds1);
@@ -227,9 +288,11 @@ describe("DsmClient", () => {
   });
 
   describe("recall", () => {
+    const none = (stamp = 0) => ({ held: false, bytes: null, stamp, dirty: false });
+
     it("should drop a read copy on an invalidation, sending no bytes", async () => {
       await faultIn(seg, 4, "read", 2, pageOf(1));
-      expect(await recall(4, 2, "invalidate")).to.deep.equal({ held: true, bytes: null });
+      expect(await recall(4, 2, "invalidate")).to.deep.equal({ held: true, bytes: null, stamp: 0, dirty: false });
       expect(frames.state(4)).to.equal(PageState.INVALID);
       expect(dsm.cachedPages()).to.equal(0);
       expect(counters()).to.include({ invalidationsReceived: 1, recallsReceived: 0, bytesOut: 0 });
@@ -244,7 +307,7 @@ describe("DsmClient", () => {
       await faultIn(seg, 0, "write", 2, pageOf(0));
       store(frames, 0, pageOf(42));
       const r = await recall(0, 2, "downgrade");
-      expect(r).to.deep.equal({ held: true, bytes: pageOf(42) });
+      expect(r).to.deep.equal({ held: true, bytes: pageOf(42), stamp: 0, dirty: false });
       expect(frames.state(0)).to.equal(PageState.READ);
       expect(metaOf(0)).to.include({ version: 2, owned: false });
       expect(counters()).to.include({ recallsReceived: 1, bytesOut: PAGE_SIZE });
@@ -258,18 +321,48 @@ describe("DsmClient", () => {
     it("should send an owned page's bytes and drop it on an invalidation", async () => {
       await faultIn(seg, 0, "write", 2, pageOf(0));
       store(frames, 0, pageOf(7));
-      expect(await recall(0, 2, "invalidate")).to.deep.equal({ held: true, bytes: pageOf(7) });
+      expect(await recall(0, 2, "invalidate")).to.deep.equal({ held: true, bytes: pageOf(7), stamp: 0, dirty: false });
       expect(frames.state(0)).to.equal(PageState.INVALID);
       expect(metaOf(0)).to.include({ owned: false });
     });
 
+    it("should tell the home the copy's stamp and that it holds writes not committed yet, until their commit is sent", async () => {
+      await faultIn(seg, 0, "write", 2, pageOf(0), 1, { stamp: 10 });
+      const log = new WriteLog(dsm.dropMark);
+      expect(write(log, 0, pageOf(3))).to.equal(11);
+      expect(await recall(0, 2, "downgrade")).to.deep.equal({ held: true, bytes: pageOf(3), stamp: 11, dirty: true });
+      const done = dsm.commit(log.take(), log.since);
+      const call = await link.commitCall(0);
+      expect(call.pages[0].left, "no other segment here wrote it").to.equal(0);
+      expect(await recall(0, 2, "invalidate"), "its commit is on its way: the home will know").to.deep.equal({ held: true, bytes: null, stamp: 11, dirty: false });
+      call.reply.resolve(applied());
+      await done;
+      expect(frames.writersOf(0)).to.equal(0);
+    });
+
+    it("should count a page dirty while another segment that wrote it has not committed", async () => {
+      await faultIn(seg, 0, "write", 2, pageOf(0));
+      const first = new WriteLog(dsm.dropMark);
+      const second = new WriteLog(dsm.dropMark);
+      write(first, 0, pageOf(1));
+      write(second, 0, pageOf(2));
+      expect(frames.writersOf(0)).to.equal(2);
+      const done = dsm.commit(first.take(), first.since);
+      const call = await link.commitCall(0);
+      expect(call.pages[0].left, "the second segment still has writes in the page").to.equal(1);
+      expect(await recall(0, 2, "downgrade")).to.include({ held: true, dirty: true });
+      call.reply.resolve(applied());
+      await done;
+      expect(frames.writersOf(0)).to.equal(1);
+    });
+
     it("should answer held:false for a version it does not have", async () => {
-      expect(await recall(0, 1, "invalidate"), "never fetched").to.deep.equal({ held: false, bytes: null });
+      expect(await recall(0, 1, "invalidate"), "never fetched").to.deep.equal(none());
       await faultIn(seg, 0, "read", 3, pageOf(3));
-      expect(await recall(0, 2, "invalidate"), "older").to.deep.equal({ held: false, bytes: null });
-      expect(await recall(0, 4, "invalidate"), "newer, nothing in flight").to.deep.equal({ held: false, bytes: null });
+      expect(await recall(0, 2, "invalidate"), "older").to.deep.equal(none());
+      expect(await recall(0, 4, "invalidate"), "newer, nothing in flight").to.deep.equal(none());
       expect(frames.state(0)).to.equal(PageState.READ);
-      expect(await dsm.recall({ segment: newSysName(ds1), page: 0, version: 1, epoch: 1, action: "invalidate" }), "unmapped").to.deep.equal({ held: false, bytes: null });
+      expect(await dsm.recall({ segment: newSysName(ds1), page: 0, version: 1, epoch: 1, action: "invalidate" }), "unmapped").to.deep.equal(none());
       expect(counters()).to.include({ invalidationsReceived: 0, recallsReceived: 0 });
     });
 
@@ -280,7 +373,7 @@ describe("DsmClient", () => {
       expect(await isPending(r), "must wait for the grant").to.equal(true);
       call.reply.resolve(grant(2, pageOf(4)));
       await f;
-      expect(await r).to.deep.equal({ held: true, bytes: pageOf(4) });
+      expect(await r).to.deep.equal({ held: true, bytes: pageOf(4), stamp: 0, dirty: false });
       expect(frames.state(0)).to.equal(PageState.READ);
       expect(metaOf(0)).to.include({ version: 2, owned: false });
     });
@@ -291,120 +384,270 @@ describe("DsmClient", () => {
       const call = await link.faultCall(0);
       const r = recall(0, 1, "invalidate");
       call.reply.reject(new Error("home unreachable"));
-      expect(await r).to.deep.equal({ held: false, bytes: null });
+      expect(await r).to.deep.equal(none());
       await expectRejection(f, Error);
     });
 
     it("should drop the home's pages when a recall carries a new epoch", async () => {
       await faultIn(seg, 0, "read", 2, pageOf(1));
-      expect(await recall(0, 2, "invalidate", seg, 2)).to.deep.equal({ held: false, bytes: null });
+      expect(await recall(0, 2, "invalidate", seg, 2)).to.deep.equal(none());
       expect(frames.state(0)).to.equal(PageState.INVALID);
     });
   });
 
-  describe("writeBack", () => {
-    it("should send an owned page's bytes with its version and epoch, keep it writable, and wait for the commit", async () => {
-      await faultIn(seg, 0, "write", 2, pageOf(0), 5);
-      store(frames, 0, pageOf(9));
-      const done = dsm.writeBack([{ segment: seg, pages: [0] }]);
+  describe("revert", () => {
+    it("should drop the copy and doom the segments that wrote the page: their commit is an abort", async () => {
+      await faultIn(seg, 0, "write", 2, pageOf(0));
+      const log = new WriteLog(dsm.dropMark);
+      write(log, 0, pageOf(5));
+      expect(await recall(0, 3, "revert")).to.deep.equal({ held: true, bytes: null, stamp: 1, dirty: true });
+      expect(frames.state(0)).to.equal(PageState.INVALID);
+      expect(metaOf(0)).to.equal(undefined);
+      expect(counters().revertsReceived).to.equal(1);
+      const done = dsm.commit(log.take(), log.since);
       const call = await link.commitCall(0);
-      expect(call.home).to.equal(ds1);
-      expect(call.epoch).to.equal(5);
-      expect(call.pages).to.deep.equal([{ segment: seg, page: 0, version: 2, bytes: pageOf(9) }]);
-      expect(await isPending(done), "must wait for the commit").to.equal(true);
-      call.reply.resolve({ epoch: 5 });
-      await done;
-      expect(frames.state(0)).to.equal(PageState.WRITE);
-      expect(counters()).to.include({ pagesWrittenBack: 1, bytesOut: PAGE_SIZE });
+      expect(call.abort, "the home must apply none of it and revert what it wrote").to.equal(true);
+      call.reply.resolve(refused("gave the segment up"));
+      const err = await expectRejection(done, PagesLostError);
+      expect(err.message).to.contain("NOT applied");
+      expect(counters().segmentsAborted).to.equal(1);
     });
 
-    it("should commit each home's pages in one call and resolve when every home has", async () => {
+    it("should doom nothing when no segment here wrote the page", async () => {
+      await faultIn(seg, 0, "read", 2, pageOf(1));
+      await faultIn(seg, 1, "write", 2, pageOf(1));
+      const log = new WriteLog(dsm.dropMark);
+      write(log, 1, pageOf(6));
+      expect(await recall(0, 3, "revert")).to.deep.equal({ held: true, bytes: null, stamp: 0, dirty: false });
+      const done = dsm.commit(log.take(), log.since);
+      const call = await link.commitCall(0);
+      expect(call.abort).to.equal(false);
+      call.reply.resolve(applied());
+      await done;
+    });
+
+    it("should answer at once while a fetch of the page is in flight, and ignore grants older than the revert", async () => {
+      const f = dsm.fault(seg, 0, "read");
+      const call = await link.faultCall(0);
+      const r = recall(0, 5, "revert");
+      expect(await isPending(r), "the fetch may be queued at the home behind this revert").to.equal(false);
+      expect(await r).to.include({ held: false, dirty: false });
+      call.reply.resolve(grant(4, pageOf(4)));
+      const again = await link.faultCall(1);
+      expect(frames.state(0), "the stale grant is not installed").to.equal(PageState.INVALID);
+      again.reply.resolve(grant(6, pageOf(6)));
+      await f;
+      expect(frames.copyPage(0)).to.deep.equal(pageOf(6));
+    });
+  });
+
+  describe("commit", () => {
+    it("should send each page's PageLog with the epoch and lease term, and wait for the home", async () => {
+      await faultIn(seg, 0, "write", 2, pageOf(0), 5, { term: 3, stamp: 20 });
+      const log = new WriteLog(dsm.dropMark);
+      write(log, 0, pageOf(9));
+      expect(frames.writersOf(0)).to.equal(1);
+      const done = dsm.commit(log.take(), log.since);
+      const call = await link.commitCall(0);
+      expect(call).to.include({ home: ds1, epoch: 5, term: 3, abort: false });
+      expect(call.pages.map((p) => [p.segment, p.page, p.left])).to.deep.equal([[seg, 0, 0]]);
+      expect(call.pages[0].log).to.deep.equal(PageLog.ofPage(pageOf(9), 21).encode());
+      expect(await isPending(done), "must wait for the commit").to.equal(true);
+      call.reply.resolve(applied(5));
+      await done;
+      expect(frames.state(0)).to.equal(PageState.WRITE);
+      expect(frames.writersOf(0), "counted off once answered").to.equal(0);
+      expect(counters()).to.include({ segmentsCommitted: 1, pagesWrittenBack: 1, bytesOut: call.pages[0].log.length });
+    });
+
+    it("should send only the words the segment wrote", async () => {
+      await faultIn(seg, 0, "write", 2, pageOf(0));
+      const log = new WriteLog(dsm.dropMark);
+      const bytes = pageOf(0);
+      bytes.set([1, 2, 3, 4], 8);
+      store(frames, 0, bytes);
+      frames.raiseStamp(0, 1);
+      log.pageLog(seg, 0, new Int32Array(frames.writers)).record(bytes, 0, 8, 12, 1);
+      const done = dsm.commit(log.take(), log.since);
+      const call = await link.commitCall(0);
+      expect(call.pages[0].log.length, "one word").to.equal(8 + 14);
+      expect(decoded(call.pages[0].log).page).to.deep.equal(bytes);
+      call.reply.resolve(applied());
+      await done;
+    });
+
+    it("should commit each home's part in one call and resolve when every home has", async () => {
       const seg2 = newSysName(ds1);
       const seg3 = newSysName(ds2);
-      dsm.framesOf(new Segment(seg2, "heap"));
-      dsm.framesOf(new Segment(seg3, "data"));
-      await faultIn(seg, 0, "write", 2, pageOf(1));
-      await faultIn(seg, 2, "write", 2, pageOf(2));
-      await faultIn(seg2, 5, "write", 2, pageOf(3));
-      await faultIn(seg3, 1, "write", 2, pageOf(4));
-      const done = dsm.writeBack([{ segment: seg, pages: [0, 2] }, { segment: seg2, pages: [5] }, { segment: seg3, pages: [1] }]);
+      const f2 = dsm.framesOf(new Segment(seg2, "heap"));
+      const f3 = dsm.framesOf(new Segment(seg3, "data"));
+      await faultIn(seg, 0, "write", 2, pageOf(0));
+      await faultIn(seg, 2, "write", 2, pageOf(0));
+      await faultIn(seg2, 5, "write", 2, pageOf(0));
+      await faultIn(seg3, 1, "write", 2, pageOf(0));
+      const log = new WriteLog(dsm.dropMark);
+      write(log, 2, pageOf(2));
+      write(log, 0, pageOf(1));
+      write(log, 5, pageOf(3), seg2, f2);
+      write(log, 1, pageOf(4), seg3, f3);
+      const done = dsm.commit(log.take(), log.since);
       const [a, b] = [await link.commitCall(0), await link.commitCall(1)];
       expect(link.commits).to.have.length(2);
       const byHome = new Map([a, b].map((c) => [c.home, c]));
-      expect(byHome.get(ds1)!.pages.map((p) => [p.segment, p.page, p.bytes[0]])).to.deep.equal([[seg, 0, 1], [seg, 2, 2], [seg2, 5, 3]]);
-      expect(byHome.get(ds2)!.pages.map((p) => [p.segment, p.page, p.bytes[0]])).to.deep.equal([[seg3, 1, 4]]);
-      byHome.get(ds1)!.reply.resolve({ epoch: 1 });
+      const firstBytes = (c: typeof a) => c.pages.map((p) => [p.segment, p.page, decoded(p.log).page[0]]);
+      expect(firstBytes(byHome.get(ds1)!)).to.deep.equal([[seg, 0, 1], [seg, 2, 2], [seg2, 5, 3]]);
+      expect(firstBytes(byHome.get(ds2)!)).to.deep.equal([[seg3, 1, 4]]);
+      byHome.get(ds1)!.reply.resolve(applied());
       expect(await isPending(done), "must wait for ds2 too").to.equal(true);
-      byHome.get(ds2)!.reply.resolve({ epoch: 1 });
+      byHome.get(ds2)!.reply.resolve(applied());
       await done;
       expect(counters().pagesWrittenBack).to.equal(4);
     });
 
-    it("should send copies, not views of the live frames", async () => {
+    it("should commit the words a segment wrote to a page that was recalled away since", async () => {
       await faultIn(seg, 0, "write", 2, pageOf(1));
-      const done = dsm.writeBack([{ segment: seg, pages: [0] }]);
-      const call = await link.commitCall(0);
-      new Uint8Array(frames.bytes)[0] = 99;
-      expect(call.pages[0].bytes[0]).to.equal(1);
-      call.reply.resolve({ epoch: 1 });
-      await done;
-    });
-
-    it("should send no bytes (version 0) for a page recalled since it was written", async () => {
-      await faultIn(seg, 0, "write", 2, pageOf(1));
-      store(frames, 0, pageOf(8));
+      const log = new WriteLog(dsm.dropMark);
+      write(log, 0, pageOf(8));
       await recall(0, 2, "invalidate");
-      const done = dsm.writeBack([{ segment: seg, pages: [0] }]);
+      const done = dsm.commit(log.take(), log.since);
       const call = await link.commitCall(0);
-      expect(call.pages).to.have.length(1);
-      expect(call.pages[0]).to.include({ segment: seg, page: 0, version: 0 });
-      expect(call.pages[0].bytes).to.have.length(0);
-      call.reply.resolve({ epoch: 1 });
+      expect(call.abort, "the page went home with its bytes: nothing was lost").to.equal(false);
+      expect(decoded(call.pages[0].log).page).to.deep.equal(pageOf(8));
+      call.reply.resolve(applied());
       await done;
     });
 
-    it("should call no home for an empty dirty list", async () => {
-      await dsm.writeBack([]);
+    it("should call no home for an empty segment", async () => {
+      await dsm.commit([]);
+      await dsm.commit(new WriteLog(dsm.dropMark).take());
       expect(link.commits).to.have.length(0);
     });
 
-    it("should reject when a home fails to commit", async () => {
+    it("should throw PagesLostError with the home's reason when a home refuses the segment", async () => {
       await faultIn(seg, 0, "write", 2, pageOf(1));
-      const done = dsm.writeBack([{ segment: seg, pages: [0] }]);
-      (await link.commitCall(0)).reply.reject(new Error("disk full"));
-      expect((await expectRejection(done, Error)).message).to.equal("disk full");
+      const log = new WriteLog(dsm.dropMark);
+      write(log, 0, pageOf(2));
+      const done = dsm.commit(log.take(), log.since);
+      (await link.commitCall(0)).reply.resolve(refused("the lease term 1 of cs1 is over (now 2)"));
+      const err = await expectRejection(done, PagesLostError);
+      expect(err).to.include({ server: ds1, pages: 1 });
+      expect(err.message).to.contain("NOT applied").and.to.contain("lease term 1");
+      expect(frames.writersOf(0)).to.equal(0);
+      expect(counters()).to.include({ segmentsAborted: 1, segmentsCommitted: 0 });
+    });
+
+    it("should pass on a home's own error, counting the page's writer off", async () => {
+      await faultIn(seg, 0, "write", 2, pageOf(1));
+      const log = new WriteLog(dsm.dropMark);
+      write(log, 0, pageOf(2));
+      const done = dsm.commit(log.take(), log.since);
+      const refusal = new StaleEpochError("data server ds1 restarted", { server: ds1, epoch: 1, current: 1 });
+      (await link.commitCall(0)).reply.reject(refusal);
+      expect(await expectRejection(done, StaleEpochError)).to.equal(refusal);
+      expect(frames.writersOf(0)).to.equal(0);
       expect(counters().pagesWrittenBack).to.equal(0);
     });
 
-    it("should throw PagesLostError naming the home whose owned dirty pages were dropped, after committing the others", async () => {
-      const seg3 = newSysName(ds2);
-      dsm.framesOf(new Segment(seg3, "data"));
+    it("should reject with CommitOutcomeUnknownError when the home could not answer", async () => {
       await faultIn(seg, 0, "write", 2, pageOf(1));
-      await faultIn(seg3, 1, "write", 2, pageOf(2));
-      const since = dsm.dropMark;
-      dsm.dropHome(ds1, "the connection to it closed");
-      expect(frames.state(0)).to.equal(PageState.INVALID);
-      const done = dsm.writeBack([{ segment: seg, pages: [0] }, { segment: seg3, pages: [1] }], since);
-      const call = await link.commitCall(0);
-      expect(call.home).to.equal(ds2);
-      expect(call.pages.map((p) => [p.segment, p.page, p.version])).to.deep.equal([[seg3, 1, 2]]);
-      call.reply.resolve({ epoch: 1 });
-      const err = await expectRejection(done, PagesLostError);
-      expect(err).to.include({ server: ds1, pages: 1 });
-      expect(err.message).to.contain("ds1");
-      expect(link.commits).to.have.length(1);
+      const log = new WriteLog(dsm.dropMark);
+      write(log, 0, pageOf(2));
+      const done = dsm.commit(log.take(), log.since);
+      (await link.commitCall(0)).reply.reject(new Error("socket hang up"));
+      const err = await expectRejection(done, CommitOutcomeUnknownError);
+      expect(err.server).to.equal(ds1);
+      expect(err.message).to.contain("may or may not");
+      expect(frames.writersOf(0)).to.equal(0);
     });
 
-    it("should not fail an invocation that began after the pages were dropped", async () => {
+    // The transport's own errors are CloudsErrors too (servers/transport/errors.ts): a commit whose
+    // connection closed or timed out must not pass for a home's verdict.
+    it("should reject with CommitOutcomeUnknownError when the connection to the home closed mid-commit", async () => {
+      await faultIn(seg, 0, "write", 2, pageOf(1));
+      const log = new WriteLog(dsm.dropMark);
+      write(log, 0, pageOf(2));
+      const done = dsm.commit(log.take(), log.since);
+      (await link.commitCall(0)).reply.reject(new ServerUnreachableError("connection to ds1 closed", { peer: ds1, address: "mem:ds1:1" }));
+      const err = await expectRejection(done, CommitOutcomeUnknownError);
+      expect(err.server).to.equal(ds1);
+    });
+
+    it("should abort a segment that relied on pages dropped since it began, at every home it wrote, naming the home that dropped them", async () => {
+      const seg3 = newSysName(ds2);
+      const f3 = dsm.framesOf(new Segment(seg3, "data"));
+      await faultIn(seg, 0, "write", 2, pageOf(1));
+      await faultIn(seg3, 1, "write", 2, pageOf(2));
+      const log = new WriteLog(dsm.dropMark);
+      write(log, 1, pageOf(3), seg3, f3);
+      write(log, 0, pageOf(4));
+      dsm.dropHome(ds1, "the connection to it closed");
+      expect(frames.state(0)).to.equal(PageState.INVALID);
+      const done = dsm.commit(log.take(), log.since);
+      const calls = [await link.commitCall(0), await link.commitCall(1)];
+      expect(calls.map((c) => [c.home, c.abort]).sort()).to.deep.equal([[ds1, true], [ds2, true]]);
+      for (const c of calls) c.reply.resolve(refused(`${c.home}: given up by its writer`));
+      const err = await expectRejection(done, PagesLostError);
+      expect(err.server).to.equal(ds1);
+      expect(err.message).to.contain("NOT applied").and.to.contain("ds1");
+    });
+
+    it("should abort a segment that wrote a page it no longer owned when the home was dropped", async () => {
+      await faultIn(seg, 0, "write", 2, pageOf(1));
+      const log = new WriteLog(dsm.dropMark);
+      write(log, 0, pageOf(2));
+      await recall(0, 2, "downgrade");
+      dsm.dropHome(ds1, "its lease ran out");
+      const done = dsm.commit(log.take(), log.since);
+      const call = await link.commitCall(0);
+      expect(call.abort, "its words are in a copy the home may have to revert").to.equal(true);
+      call.reply.resolve(refused("given up"));
+      await expectRejection(done, PagesLostError);
+    });
+
+    it("should throw PagesLostError for an aborted segment even when its home cannot be told", async () => {
+      await faultIn(seg, 0, "write", 2, pageOf(1));
+      const log = new WriteLog(dsm.dropMark);
+      write(log, 0, pageOf(2));
+      dsm.dropHome(ds1, "the connection to it closed");
+      const done = dsm.commit(log.take(), log.since);
+      (await link.commitCall(0)).reply.reject(new Error("not connected"));
+      const err = await expectRejection(done, PagesLostError);
+      expect(err.message, "nothing of an aborted segment can be applied").to.contain("NOT applied");
+    });
+
+    it("should not abort a segment that began after the pages were dropped", async () => {
       await faultIn(seg, 0, "write", 2, pageOf(1));
       dsm.dropHome(ds1, "test");
-      const since = dsm.dropMark;
+      const log = new WriteLog(dsm.dropMark);
       await faultIn(seg, 0, "write", 3, pageOf(2));
-      const done = dsm.writeBack([{ segment: seg, pages: [0] }], since);
+      write(log, 0, pageOf(3));
+      const done = dsm.commit(log.take(), log.since);
       const call = await link.commitCall(0);
-      expect(call.pages[0]).to.include({ version: 3 });
-      call.reply.resolve({ epoch: 1 });
+      expect(call.abort).to.equal(false);
+      call.reply.resolve(applied());
       await done;
+    });
+  });
+
+  describe("noteTerm", () => {
+    it("should drop a home's pages when a grant carries a new lease term, and commit under the new one", async () => {
+      await faultIn(seg, 0, "read", 2, pageOf(1), 1, { term: 1 });
+      await faultIn(seg, 1, "write", 2, pageOf(2), 1, { term: 2 });
+      expect(frames.state(0), "the home took our pages back").to.equal(PageState.INVALID);
+      expect(frames.state(1), "the grant that told us is kept").to.equal(PageState.WRITE);
+      const log = new WriteLog(dsm.dropMark);
+      write(log, 1, pageOf(3));
+      const done = dsm.commit(log.take(), log.since);
+      const call = await link.commitCall(0);
+      expect(call).to.include({ term: 2, abort: false });
+      call.reply.resolve(applied());
+      await done;
+    });
+
+    it("should keep the pages while the term stays the same", async () => {
+      await faultIn(seg, 0, "read", 2, pageOf(1), 1, { term: 4 });
+      dsm.noteTerm(ds1, 4);
+      expect(frames.state(0)).to.equal(PageState.READ);
     });
   });
 
@@ -452,8 +695,10 @@ describe("DsmClient", () => {
       await faultIn(seg, 0, "read", 1, pageOf(1), 5);
       await faultIn(seg, 2, "write", 2, pageOf(2), 5);
       await faultIn(otherSeg, 0, "read", 1, pageOf(1), 1);
-      const done = dsm.writeBack([{ segment: seg, pages: [2] }]);
-      (await link.commitCall(0)).reply.resolve({ epoch: 7 });
+      const log = new WriteLog(dsm.dropMark);
+      write(log, 2, pageOf(3));
+      const done = dsm.commit(log.take(), log.since);
+      (await link.commitCall(0)).reply.resolve(applied(7));
       await done;
       expect(frames.pagesAtLeast(PageState.READ)).to.deep.equal([]);
       expect(other.state(0)).to.equal(PageState.READ);
@@ -465,27 +710,29 @@ describe("DsmClient", () => {
       expect(frames.state(0)).to.equal(PageState.READ);
     });
 
-    // BUG (ra-kernel/dsm-client.ts commitAt): a home that restarted refuses the write-back with
-    // StaleEpochError, which names its new epoch (`current`); the client lets the error through
-    // but keeps every page of that home cached, so its isibas go on reading (and writing) copies
-    // the restarted home no longer tracks, until a later grant or lease renewal shows the epoch.
-    it("should drop a home's pages when a write-back is refused because the home restarted", async () => {
+    it("should drop a home's pages when a commit is refused because the home restarted", async () => {
       await faultIn(seg, 0, "read", 1, pageOf(1), 5);
       await faultIn(seg, 1, "write", 2, pageOf(2), 5);
-      const done = dsm.writeBack([{ segment: seg, pages: [1] }]);
-      const refusal = new StaleEpochError("data server ds1 restarted (epoch 5 is over, now 6): the pages written were lost", { server: ds1, epoch: 5, current: 6 });
+      const log = new WriteLog(dsm.dropMark);
+      write(log, 1, pageOf(3));
+      const done = dsm.commit(log.take(), log.since);
+      const refusal = new StaleEpochError("data server ds1 restarted (epoch 5 is over, now 6): the segment was not applied", { server: ds1, epoch: 5, current: 6 });
       (await link.commitCall(0)).reply.reject(refusal);
       await expectRejection(done, StaleEpochError);
       expect(frames.pagesAtLeast(PageState.READ), "the restarted home's pages").to.deep.equal([]);
     });
 
-    it("should fail the write-back of an owned page a restart dropped", async () => {
+    it("should abort the segment of an owned page a restart dropped", async () => {
       await faultIn(seg, 0, "write", 2, pageOf(1), 5);
-      const since = dsm.dropMark;
+      const log = new WriteLog(dsm.dropMark);
+      write(log, 0, pageOf(2));
       dsm.noteEpoch(ds1, 6);
-      const err = await expectRejection(dsm.writeBack([{ segment: seg, pages: [0] }], since), PagesLostError);
+      const done = dsm.commit(log.take(), log.since);
+      const call = await link.commitCall(0);
+      expect(call).to.include({ abort: true, epoch: 6 });
+      call.reply.resolve(refused("given up", 6));
+      const err = await expectRejection(done, PagesLostError);
       expect(err.server).to.equal(ds1);
-      expect(link.commits).to.have.length(0);
     });
   });
 

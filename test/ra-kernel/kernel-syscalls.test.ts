@@ -15,11 +15,14 @@ import type { SyscallContext } from "../../ra-kernel/isiba-pool.js";
 import { LockNotHeldError } from "../../servers/data/errors.js";
 import { TableLockLink } from "../support/table-lock-link.js";
 import { expectRejection } from "../support/expect-rejection.js";
+import { deferred, isPending, type Deferred } from "../support/deferred.js";
+import { PagesLostError } from "../../ra-kernel/errors.js";
+import type { SegmentLog } from "../../ra-kernel/write-log.js";
 
 describe("KernelSyscalls", () => {
   let link: TableLockLink;
   let syscalls: KernelSyscalls;
-  const ctx: SyscallContext = { isiba: 3, object: newSysName(asServerId("ds2")), thread: newThreadId("ws"), depth: 0, entry: "m" };
+  const ctx: SyscallContext = { isiba: 3, object: newSysName(asServerId("ds2")), thread: newThreadId("ws"), depth: 0, entry: "m", since: 4 };
 
   beforeEach(() => {
     link = new TableLockLink();
@@ -58,6 +61,47 @@ describe("KernelSyscalls", () => {
 
   it("should pass on the home's named error", async () => {
     await expectRejection(syscalls.handle(ctx, { op: "lock.release", args: { key: "k", lock: "lock" } }), LockNotHeldError);
+  });
+
+  describe("commit points", () => {
+    const segment: SegmentLog[] = [{ segment: newSysName(asServerId("ds2")), pages: [{ page: 0, log: new Uint8Array(8) }] }];
+    let commits: { isiba: number; since: number; segment: SegmentLog[]; heldThen: number }[];
+    let gate: Deferred<void>;
+
+    beforeEach(async () => {
+      commits = [];
+      gate = deferred();
+      syscalls.committer = {
+        commitPoint: async (isiba, since, seg) => {
+          commits.push({ isiba, since, segment: seg, heldThen: link.table.list(ctx.object)[0]?.holders.length ?? 0 });
+          await gate.promise;
+          return since + 1;
+        },
+      };
+      await syscalls.handle(ctx, { op: "lock.acquire", args: { key: "k", lock: "lock" } });
+    });
+
+    it("should commit the segment a release carries before releasing the lock", async () => {
+      const release = syscalls.handle(ctx, { op: "lock.release", args: { key: "k", lock: "lock", log: segment } });
+      expect(await isPending(release)).to.equal(true);
+      expect(commits).to.deep.equal([{ isiba: 3, since: 4, segment, heldThen: 1 }]);
+      expect(link.calls.map((c) => c.op), "not released before the commit").to.deep.equal(["acquire"]);
+      gate.resolve();
+      expect(await release, "and tells the worker where its next segment begins").to.deep.equal({ released: true, since: 5 });
+      expect(link.table.list(ctx.object)).to.deep.equal([]);
+    });
+
+    it("should release at once when the segment is empty", async () => {
+      expect(await syscalls.handle(ctx, { op: "lock.release", args: { key: "k", lock: "lock", log: [] } })).to.deep.equal({ released: true });
+      expect(commits).to.deep.equal([]);
+    });
+
+    it("should release the lock even when the commit fails, and throw the commit's error", async () => {
+      const release = syscalls.handle(ctx, { op: "lock.release", args: { key: "k", lock: "lock", log: segment } });
+      gate.reject(new PagesLostError("NOT applied", { server: "ds2", pages: 1 }));
+      await expectRejection(release, PagesLostError);
+      expect(link.table.list(ctx.object), "the next holder is not kept waiting").to.deep.equal([]);
+    });
   });
 });
 

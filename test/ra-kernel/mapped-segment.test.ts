@@ -6,6 +6,8 @@ import { PIN_WRITER, SegmentFrames } from "../../ra-kernel/segment-frames.js";
 import { SyncFaulter } from "../support/sync-faulter.js";
 import { startPinWorker } from "../support/pin-workers.js";
 import { newSegment, type TestSegment } from "../support/object-memory.js";
+import { applyPageLog, WORDS_PER_PAGE } from "../../ra-kernel/page-log.js";
+import { runLogging, WriteLog } from "../../ra-kernel/write-log.js";
 
 describe("MappedSegment", () => {
   let faulter: SyncFaulter;
@@ -260,14 +262,47 @@ describe("MappedSegment", () => {
       expect(seg.mem.takeDirty()).to.deep.equal([0]);
     });
 
-    it("should let fn fault other pages, and release every pin when fn throws", () => {
+    it("should take a fault fn needs with nothing pinned, run fn again from the start, and release every pin when fn throws", () => {
+      const pinsAtFault: number[] = [];
+      const fault = faulter.fault.bind(faulter);
+      faulter.fault = (s, p, m) => {
+        pinsAtFault.push(seg.frames.pinned(0));
+        fault(s, p, m);
+      };
+      let runs = 0;
       expect(() => seg.mem.withPageExclusive(0, () => {
-        seg.mem.setU32(3 * PAGE_SIZE, 1);
-        seg.mem.readInto(PAGE_SIZE - 4, new Uint8Array(8));
+        runs++;
+        seg.mem.readInto(PAGE_SIZE - 4, new Uint8Array(8)); // page 1: not mapped yet
+        seg.mem.setU32(3 * PAGE_SIZE, 1); // page 3: not mapped yet
         throw new Error("boom");
       })).to.throw("boom");
+      expect(runs, "once per page it lacked, then through").to.equal(3);
       expect(faulter.pagesFaulted(seg.sysname)).to.deep.equal([0, 1, 3]);
+      expect(pinsAtFault, "the held page is let go while a fault is taken").to.deep.equal([0, 0, 0]);
       for (const p of [0, 1, 3]) expect(seg.frames.pinned(p)).to.equal(0);
+    });
+
+    it("should throw when fn needs a fault after it wrote, and hold nothing after", () => {
+      seg.frames.install(0, null, PageState.WRITE);
+      expect(() => seg.mem.withPageExclusive(0, () => {
+        seg.mem.setU32(8, 1);
+        seg.mem.setU32(3 * PAGE_SIZE, 1);
+      })).to.throw(/faulted after a write.*touch every page before the first write/);
+      expect(seg.frames.pinned(0)).to.equal(0);
+      expect(faulter.faults, "no fault taken with the page held").to.equal(0);
+      expect(seg.mem.withPageExclusive(0, () => seg.mem.u32(8)), "nothing is held any more").to.equal(1);
+    });
+
+    it("should take a fault fn needs for a page it only reads, before any write, and go on", () => {
+      seg.frames.install(0, null, PageState.WRITE);
+      faulter.home.set(`${seg.sysname}/2`, new Uint8Array(PAGE_SIZE).fill(3));
+      const got = seg.mem.withPageExclusive(0, () => {
+        const v = seg.mem.u32(2 * PAGE_SIZE);
+        seg.mem.setU32(8, v);
+        return v;
+      });
+      expect(got).to.equal(0x03030303);
+      expect(seg.mem.u32(8)).to.equal(0x03030303);
     });
 
     it("should be re-entrant for the same page and refuse a second page", () => {
@@ -290,6 +325,114 @@ describe("MappedSegment", () => {
       });
       const report = await reader!.done;
       expect(report.value).to.equal(9);
+    });
+  });
+
+  describe("logging (commit segments)", () => {
+    /** What a PageLog in wire form makes of a zero page, with its highest stamp. */
+    function decoded(log: Uint8Array): { page: Uint8Array; max: number; words: number } {
+      const page = new Uint8Array(PAGE_SIZE);
+      const max = applyPageLog(log, page, new Float64Array(WORDS_PER_PAGE));
+      return { page, max, words: new DataView(log.buffer, log.byteOffset).getUint32(0, true) };
+    }
+
+    /** The bytes [from, to) of the frames. */
+    const frameBytes = (from: number, to: number) => new Uint8Array(seg.frames.bytes).slice(from, to);
+
+    it("should log the words each write changes into the running segment's log, each write stamped one above the last", () => {
+      const log = new WriteLog(0);
+      runLogging(log, () => {
+        seg.mem.setU32(8, 5);
+        seg.mem.setF64(16, 1.5);
+        seg.mem.write(PAGE_SIZE - 2, new Uint8Array([1, 2, 3, 4]));
+      });
+      const [entry] = log.take();
+      expect(entry.segment).to.equal(seg.sysname);
+      expect(entry.pages.map((p) => p.page)).to.deep.equal([0, 1]);
+      const page0 = decoded(entry.pages[0].log);
+      expect(page0.words, "words 2, 4, 5 and the last one").to.equal(4);
+      expect(page0.max, "three writes of page 0").to.equal(3);
+      expect(seg.frames.stamp(0)).to.equal(3);
+      const expected0 = new Uint8Array(PAGE_SIZE);
+      expected0.set(frameBytes(8, 12), 8);
+      expected0.set(frameBytes(16, 24), 16);
+      expected0.set(frameBytes(PAGE_SIZE - 4, PAGE_SIZE), PAGE_SIZE - 4);
+      expect(page0.page).to.deep.equal(expected0);
+      const page1 = decoded(entry.pages[1].log);
+      expect([page1.words, page1.max]).to.deep.equal([1, 1]);
+      expect(page1.page.subarray(0, 4)).to.deep.equal(new Uint8Array([3, 4, 0, 0]));
+    });
+
+    it("should log the whole word a write of part of it changed, as the frame holds it", () => {
+      seg.frames.install(0, new Uint8Array(PAGE_SIZE).fill(7), PageState.WRITE);
+      const log = new WriteLog(0);
+      runLogging(log, () => seg.mem.write(9, new Uint8Array([0xaa])));
+      const { page, words } = decoded(log.take()[0].pages[0].log);
+      expect(words).to.equal(1);
+      expect([...page.subarray(8, 12)]).to.deep.equal([7, 0xaa, 7, 7]);
+    });
+
+    it("should count a page's writer once per segment, and log into a fresh PageLog after take()", () => {
+      const log = new WriteLog(0);
+      runLogging(log, () => {
+        seg.mem.setU32(0, 1);
+        seg.mem.setU32(4, 2);
+      });
+      expect(seg.frames.writersOf(0)).to.equal(1);
+      const first = log.take();
+      runLogging(log, () => seg.mem.setU32(8, 3));
+      expect(seg.frames.writersOf(0), "the next segment wrote it too").to.equal(2);
+      const second = log.take();
+      expect(decoded(first[0].pages[0].log).words).to.equal(2);
+      const next = decoded(second[0].pages[0].log);
+      expect(next.words, "only what the second segment wrote").to.equal(1);
+      expect(next.max).to.equal(3);
+    });
+
+    it("should keep the logs of two segments that write in turns apart", () => {
+      const a = new WriteLog(0);
+      const b = new WriteLog(0);
+      runLogging(a, () => seg.mem.setU32(0, 1));
+      runLogging(b, () => seg.mem.setU32(4, 2));
+      runLogging(a, () => seg.mem.setU32(8, 3));
+      const wordsOf = (log: WriteLog) => {
+        const page = decoded(log.take()[0].pages[0].log).page;
+        return [0, 4, 8].map((at) => new DataView(page.buffer).getUint32(at, true));
+      };
+      expect(wordsOf(a)).to.deep.equal([1, 0, 3]);
+      expect(wordsOf(b)).to.deep.equal([0, 2, 0]);
+      expect(seg.frames.writersOf(0)).to.equal(2);
+    });
+
+    it("should log writes made while holding a page exclusively, once, however often fn ran", () => {
+      const log = new WriteLog(0);
+      runLogging(log, () => seg.mem.withPageExclusive(0, () => {
+        seg.mem.u32(2 * PAGE_SIZE); // a fault: fn runs again
+        seg.mem.setU32(12, 9);
+      }));
+      const [entry] = log.take();
+      expect(entry.pages.map((p) => p.page)).to.deep.equal([0]);
+      expect(decoded(entry.pages[0].log)).to.include({ words: 1, max: 1 });
+    });
+
+    it("should log nothing with no segment running", () => {
+      seg.mem.setU32(0, 1);
+      expect(seg.frames.writersOf(0)).to.equal(0);
+      expect(seg.mem.takeDirty(), "still marked dirty, for tools").to.deep.equal([0]);
+    });
+
+    it("should log nothing for frames that are never committed (volatile: logged = false)", () => {
+      const frames = faulter.attach(new SegmentFrames(newSysName(asServerId("ds1")), 4, false));
+      const mem = new MappedSegment(frames.share(), faulter);
+      const log = new WriteLog(0);
+      runLogging(log, () => {
+        mem.setU32(0, 1);
+        mem.write(8, new Uint8Array(16));
+      });
+      expect(log.empty).to.equal(true);
+      expect(log.take()).to.deep.equal([]);
+      expect([frames.writersOf(0), frames.stamp(0)]).to.deep.equal([0, 0]);
+      expect(mem.u32(0)).to.equal(1);
     });
   });
 });

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { asServerId, newSysName, PAGE_SIZE } from "../../ra-kernel/ids.js";
 import { PageState } from "../../ra-kernel/page-state.js";
 import { PIN_WRITER, SegmentFrames } from "../../ra-kernel/segment-frames.js";
+import { PageLog } from "../../ra-kernel/page-log.js";
 import { isPending } from "../support/deferred.js";
 
 function filled(value: number, length = PAGE_SIZE): Uint8Array {
@@ -93,9 +94,36 @@ describe("SegmentFrames", () => {
 
   it("should share its own buffers", () => {
     const share = frames.share();
-    expect(share).to.deep.equal({ sysname, bytes: frames.bytes, states: frames.states, pins: frames.pins, maxPages: 128 });
+    expect(share).to.deep.equal({
+      sysname, bytes: frames.bytes, states: frames.states, pins: frames.pins, stamps: frames.stamps, writers: frames.writers, maxPages: 128, logged: true,
+    });
     expect(share.bytes).to.equal(frames.bytes);
     expect(share.pins).to.equal(frames.pins);
+    expect(share.stamps).to.equal(frames.stamps);
+    expect(share.writers).to.equal(frames.writers);
+    expect(new SegmentFrames(sysname, 4, false).share().logged, "volatile frames are never committed").to.equal(false);
+  });
+
+  it("should only raise a page's stamp, and grow the stamps and writer counts with the page table", () => {
+    expect(frames.stamp(100)).to.equal(0);
+    frames.raiseStamp(100, 7);
+    frames.raiseStamp(100, 3);
+    expect(frames.stamp(100)).to.equal(7);
+    expect(frames.stamps.byteLength).to.equal(2 * frames.states.byteLength);
+    expect(frames.writers.byteLength).to.equal(frames.states.byteLength);
+    expect([frames.writersOf(0), frames.writersOf(100), frames.writersOf(500)]).to.deep.equal([0, 0, 0]);
+  });
+
+  it("should log a page the kernel wrote whole, stamped above the page's stamp, as one writer", () => {
+    frames.install(2, filled(5), PageState.WRITE);
+    frames.raiseStamp(2, 10);
+    const log = frames.logWholePage(2);
+    expect(log).to.deep.equal(PageLog.ofPage(filled(5), 11).encode());
+    expect(frames.stamp(2)).to.equal(11);
+    expect(frames.writersOf(2)).to.equal(1);
+    frames.writersDone([2, 120]);
+    expect(frames.writersOf(2)).to.equal(0);
+    expect(frames.writersOf(120), "a page past the span is left alone").to.equal(0);
   });
 
   it("should grow the pin words with the page table, all unpinned", () => {

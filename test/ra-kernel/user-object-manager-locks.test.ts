@@ -1,7 +1,9 @@
 /**
  * Exclusive entries and automatic release in the UserObjectManager (one kernel): an
  * `@entry({ exclusive: true })` holds its object's monitor from before its isiba starts until
- * its write-back is committed; whatever an invocation leaves held is released when it ends.
+ * its segment is committed; whatever an invocation leaves held is released when it ends; a
+ * release inside an invocation is a commit point (the UserObjectManager is the kernel's
+ * SegmentCommitter, as in a ComputeServer).
  *
  * Real IsibaPool workers and DsmClient over a MemoryHomeLink; the homes' locks are an
  * in-process LockTable (TableLockLink). Fixture: test/fixtures/locker.ts.
@@ -12,6 +14,7 @@ import { IsibaPool, type RunOutcome, type RunSpec } from "../../ra-kernel/isiba-
 import { KernelSyscalls } from "../../ra-kernel/kernel-syscalls.js";
 import { LockManager, MONITOR_KEY } from "../../ra-kernel/lock-manager.js";
 import { LocksUnavailableError } from "../../ra-kernel/syscall-errors.js";
+import { PagesLostError } from "../../ra-kernel/errors.js";
 import { newSysName, newThreadId, type ServerId, type SysName } from "../../ra-kernel/ids.js";
 import type { ClassSegment, ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import { UserObjectManager, type ObjectSource } from "../../ra-kernel/user-object-manager.js";
@@ -71,7 +74,8 @@ describe("UserObjectManager locks", () => {
     locksLink = new TableLockLink();
     const locks = new LockManager(locksLink);
     const dsm = new DsmClient(homes);
-    pool = new IsibaPool(2, (segment, page, mode) => dsm.fault(segment, page, mode), "cs-test", new KernelSyscalls(locks).handle);
+    const syscalls = new KernelSyscalls(locks);
+    pool = new IsibaPool(2, dsm.fault, "cs-test", syscalls.handle);
     const run = pool.run.bind(pool);
     started = [];
     pool.run = (spec: RunSpec): Promise<RunOutcome> => {
@@ -80,6 +84,7 @@ describe("UserObjectManager locks", () => {
     };
     source = new OneClassSource(klass);
     uom = new UserObjectManager(pool, dsm, source, locks);
+    syscalls.committer = uom;
     object = source.newObject();
     await uom.construct(object, [], { id: newThreadId("test"), depth: 0 });
   });
@@ -122,10 +127,32 @@ describe("UserObjectManager locks", () => {
     const committing = homes.nextCommit();
     const call = invoke("exclusiveWork", "W", 1);
     await committing;
-    expect(monitor()?.holders, "monitor held during the write-back").to.have.length(1);
+    expect(monitor()?.holders, "monitor held during the commit").to.have.length(1);
     open();
     await call;
     expect(monitor()).to.equal(undefined);
+  });
+
+  it("should commit the segment at a lock release before the lock goes to the next holder", async () => {
+    let open!: () => void;
+    homes.commitGate = new Promise((resolve) => (open = resolve));
+    const committing = homes.nextCommit();
+    const call = invoke("increment", 0);
+    await committing;
+    const commit = homes.commits[homes.commits.length - 1];
+    expect(commit.pages.map((p) => p.segment), "count, written inside the lock").to.deep.equal([object.segments.data]);
+    expect(locksOf().find((l) => l.key === "count")?.holders, "held until its writes are committed").to.have.length(1);
+    open();
+    expect(await call).to.include({ value: 1 });
+    expect(locksOf()).to.deep.equal([]);
+    expect(await invoke("state")).to.include({ count: 1 });
+  });
+
+  it("should fail the entry and still release the lock when the commit at a release is refused", async () => {
+    homes.refuse = "the lease term 1 of cs-test is over (now 2)";
+    const err = await expectRejection(invoke("increment", 0), PagesLostError);
+    expect(err.message).to.contain("NOT applied");
+    expect(locksOf()).to.deep.equal([]);
   });
 
   it("should release the monitor when an exclusive entry's isiba fails", async () => {

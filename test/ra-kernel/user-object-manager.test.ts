@@ -1,14 +1,15 @@
 /**
  * Tests of the user object manager (ra-kernel/user-object-manager.ts): building O spaces
  * from descriptors and class segments, checking invocations before any object code runs,
- * and writing dirty pages back to the homes before an invocation returns.
+ * and committing an invocation's last commit segment at the homes before it returns (its
+ * words, not its pages; none of them when pages it relied on were taken back meanwhile).
  *
  * Real IsibaPool workers and a real DsmClient, over a MemoryHomeLink (the homes' pages in a
  * Map) and a counting fake ObjectSource serving the compiled Rectangle example.
  */
 import { expect } from "chai";
 import { DsmClient } from "../../ra-kernel/dsm-client.js";
-import { ArgumentError, UnknownEntryError } from "../../ra-kernel/errors.js";
+import { ArgumentError, PagesLostError, UnknownEntryError } from "../../ra-kernel/errors.js";
 import { newSysName, newThreadId, type ServerId, type SysName } from "../../ra-kernel/ids.js";
 import { IsibaPool, type RunOutcome, type RunSpec } from "../../ra-kernel/isiba-pool.js";
 import type { ClassSegment, ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
@@ -101,10 +102,16 @@ describe("UserObjectManager", () => {
     await Promise.all(kernels.map((k) => k.pool.close()));
   });
 
-  /** A fresh compute server kernel (empty caches) over the shared homes. */
-  function startKernel(workers = 2): Kernel {
+  /**
+   * A fresh compute server kernel (empty caches) over the shared homes. `afterFault`, if
+   * given, runs after each fault this kernel serves (to take pages away at a chosen moment).
+   */
+  function startKernel(workers = 2, afterFault?: (dsm: DsmClient) => void): Kernel {
     const dsm = new DsmClient(link);
-    const pool = new IsibaPool(workers, (segment, page, mode) => dsm.fault(segment, page, mode), "cs-test");
+    const pool = new IsibaPool(workers, async (segment, page, mode, since) => {
+      await dsm.fault(segment, page, mode, since);
+      afterFault?.(dsm);
+    }, "cs-test");
     const kernel: Kernel = { pool, dsm, uom: new UserObjectManager(pool, dsm, source), runs: 0 };
     const run = pool.run.bind(pool);
     pool.run = (spec: RunSpec): Promise<RunOutcome> => {
@@ -159,7 +166,7 @@ describe("UserObjectManager", () => {
     expect(source.classCalls).to.equal(1);
   });
 
-  it("should have the dirty pages committed at their home before an invocation returns", async () => {
+  it("should have the invocation's writes committed at their home before it returns", async () => {
     const k = startKernel();
     const d = await created(k);
     const before = new Map(link.pagesOf(d.segments.data).map((p) => [p, link.pages.get(MemoryHomeLink.key(d.segments.data, p))!.slice()]));
@@ -171,6 +178,7 @@ describe("UserObjectManager", () => {
     expect(await isPending(call), "invoke must wait for the commit").to.equal(true);
     const commit = link.commits[link.commits.length - 1];
     expect(commit.home).to.equal(ds1);
+    expect(commit).to.include({ abort: false, term: 1 });
     expect(commit.pages.map((p) => p.segment)).to.include(d.segments.data);
     open();
     await call;
@@ -179,6 +187,32 @@ describe("UserObjectManager", () => {
     for (const page of changed) {
       expect(link.pages.get(MemoryHomeLink.key(d.segments.data, page)), `page ${page} at its home`).not.to.deep.equal(before.get(page));
     }
+  });
+
+  it("should apply none of an invocation's writes when pages it relied on were taken back while it ran", async () => {
+    const d = await created(startKernel());
+    await invoke(startKernel(), d, "size", [2, 3]);
+    let dropped = false;
+    const k = startKernel(1, (dsm) => {
+      if (dropped) return;
+      dropped = true;
+      dsm.dropHome(ds1, "its lease ran out");
+    });
+    const err = await expectRejection(invoke(k, d, "size", [7, 7]), PagesLostError);
+    expect(err.server).to.equal(ds1);
+    expect(err.message).to.contain("NOT applied");
+    expect(await invoke(startKernel(), d, "area", []), "the durable state is the last committed one").to.equal(6);
+  });
+
+  it("should fail an invocation whose commit the home refused, and keep the durable state", async () => {
+    const k = startKernel();
+    const d = await created(k);
+    await invoke(k, d, "size", [2, 3]);
+    link.refuse = "the lease term 1 of cs-test is over (now 2)";
+    const err = await expectRejection(invoke(k, d, "size", [4, 4]), PagesLostError);
+    expect(err.message).to.contain("lease term 1");
+    link.refuse = null;
+    expect(await invoke(startKernel(), d, "area", [])).to.equal(6);
   });
 
   it("should keep an object's state at its home for a compute server with empty caches", async () => {

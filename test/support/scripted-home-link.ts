@@ -4,9 +4,10 @@
  * Each `fault` and `commit` is recorded with a Deferred reply. A test awaits the n-th call
  * (`faultCall(n)`, `commitCall(n)`) — made now or later, e.g. by a retry — and resolves or
  * rejects it when it chooses, so races such as a recall overtaking the grant it follows can
- * be played out in a fixed order. `grant(...)` builds a Grant with the usual defaults.
+ * be played out in a fixed order. `grant(...)` builds a Grant with the usual defaults;
+ * `applied` / `refused(reason)` the two answers a home gives to a commit.
  */
-import type { Grant, HomeLink, PageCommit } from "../../ra-kernel/dsm-client.js";
+import type { CommitReply, CommitRequest, Grant, HomeLink, PageCommit } from "../../ra-kernel/dsm-client.js";
 import type { PageNo, ServerId, SysName } from "../../ra-kernel/ids.js";
 import type { AccessMode } from "../../ra-kernel/page-state.js";
 import { deferred, type Deferred } from "./deferred.js";
@@ -22,16 +23,25 @@ export interface FaultCall {
   reply: Deferred<Grant>;
 }
 
-export interface CommitCall {
+export interface CommitCall extends CommitRequest {
   home: ServerId;
-  epoch: number;
   pages: PageCommit[];
-  reply: Deferred<{ epoch: number }>;
+  reply: Deferred<CommitReply>;
 }
 
-/** A grant: `bytes` (null: zeros) of `version`, not `same`, epoch 1 unless given. */
+/** A grant: `bytes` (null: zeros) of `version`, not `same`, stamp 0, epoch 1, term 1 unless given. */
 export function grant(version: number, bytes: Uint8Array | null, extra: Partial<Grant> = {}): Grant {
-  return { bytes, same: false, version, epoch: 1, ...extra };
+  return { bytes, same: false, version, stamp: 0, epoch: 1, term: 1, ...extra };
+}
+
+/** A home's answer to a commit it applied. */
+export function applied(epoch = 1): CommitReply {
+  return { applied: true, epoch };
+}
+
+/** A home's answer to a commit it refused (nothing applied). */
+export function refused(reason: string, epoch = 1): CommitReply {
+  return { applied: false, epoch, reason };
 }
 
 export class ScriptedHomeLink implements HomeLink {
@@ -46,8 +56,8 @@ export class ScriptedHomeLink implements HomeLink {
     return call.reply.promise;
   }
 
-  commit(home: ServerId, epoch: number, pages: PageCommit[]): Promise<{ epoch: number }> {
-    const call: CommitCall = { home, epoch, pages, reply: deferred() };
+  commit(home: ServerId, req: CommitRequest): Promise<CommitReply> {
+    const call: CommitCall = { home, ...structuredClone(req), reply: deferred() };
     this.commits.push(call);
     this.wake();
     return call.reply.promise;

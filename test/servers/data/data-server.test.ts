@@ -14,6 +14,7 @@ import { HolderLeases, LEASE_MS } from "../../../servers/data/holder-leases.js";
 import { InMemorySegmentStore } from "../../../servers/data/in-memory-segment-store.js";
 import type { PageGrant, PageInfo } from "../../../servers/data/protocol.js";
 import { asServerId, PAGE_SIZE, type SysName } from "../../../ra-kernel/ids.js";
+import { PageLog } from "../../../ra-kernel/page-log.js";
 import type { ObjectDescriptor } from "../../../ra-kernel/object-descriptor.js";
 import { FakePeer } from "../../support/fake-peer.js";
 import { deferred } from "../../support/deferred.js";
@@ -28,7 +29,7 @@ class ComputePeer extends FakePeer {
 
   constructor(id: string) {
     super(id);
-    this.reply = { held: true, bytes: null };
+    this.reply = { held: true, bytes: null, stamp: 0, dirty: false };
   }
 
   override async request<T = unknown>(kind: string, body: unknown, options?: RequestOptions): Promise<T> {
@@ -74,14 +75,24 @@ describe("DataServer", () => {
     seg = obj.segments.data;
   });
 
-  afterEach(() => store.close());
+  afterEach(() => {
+    server.close();
+    return store.close();
+  });
+
+  /** One commit segment of `peer` writing whole pages (its current lease term unless told). */
+  const commit = (peer: FakePeer, pageBytes: [number, Uint8Array][], opts: { epoch?: number; term?: number; abort?: boolean } = {}) =>
+    call(peer, "data.page.commit", {
+      epoch: opts.epoch ?? 1, term: opts.term ?? server.home.leases.term(peer.remoteId), abort: opts.abort ?? false,
+      pages: pageBytes.map(([p, bytes]) => ({ segment: seg, page: p, log: PageLog.ofPage(bytes, 1).encode(), left: 0 })),
+    });
 
   it("should greet with its id, epoch and lease length", async () => {
     expect(await call(cs1, "data.hello", { serverId: "cs1" })).to.deep.equal({ serverId: "ds1", epoch: 1, leaseMs: LEASE_MS });
   });
 
   it("should serve a never-written page as null bytes at version 1", async () => {
-    expect(await fault(cs1, 0, "read")).to.deep.equal({ bytes: null, same: false, version: 1, epoch: 1 });
+    expect(await fault(cs1, 0, "read")).to.deep.equal({ bytes: null, same: false, version: 1, stamp: 0, epoch: 1, term: 1 });
   });
 
   it("should recall other copies over their own connections before granting a write", async () => {
@@ -89,13 +100,14 @@ describe("DataServer", () => {
     const g = await fault(cs2, 0, "write");
     expect(recalls(cs1)).to.deep.equal([{ segment: seg, page: 0, version: 1, epoch: 1, action: "invalidate" }]);
     expect(recalls(cs2)).to.deep.equal([]);
-    expect(g).to.deep.equal({ bytes: null, same: false, version: 2, epoch: 1 });
+    expect(g).to.deep.equal({ bytes: null, same: false, version: 2, stamp: 0, epoch: 1, term: 1 });
     expect(await pages()).to.deep.equal([{ segment: seg, page: 0, version: 2, owner: "cs2", copyset: ["cs2"], storedVersion: 0 }]);
   });
 
-  it("should commit the owner's write-back and serve it to the next reader", async () => {
-    const g = await fault(cs2, 0, "write");
-    expect(await call(cs2, "data.page.commit", { epoch: 1, pages: [{ segment: seg, page: 0, version: g.version, bytes: page(7) }] })).to.deep.equal({ committed: 1, lost: [], epoch: 1 });
+  it("should commit the owner's segment and serve it to the next reader", async () => {
+    await fault(cs2, 0, "write");
+    cs2.reply = { held: true, bytes: page(7), stamp: 1, dirty: false };
+    expect(await commit(cs2, [[0, page(7)]])).to.deep.equal({ applied: true, epoch: 1 });
     expect(store.readPage(seg, 0).bytes).to.deep.equal(page(7));
     const r = await fault(cs1, 0, "read");
     expect(recalls(cs2).map((b) => (b as { action: string }).action)).to.deep.equal(["downgrade"]);
@@ -104,9 +116,18 @@ describe("DataServer", () => {
     expect((await pages())[0].copyset).to.deep.equal(["cs1", "cs2"]);
   });
 
-  it("should refuse a write-back of another epoch with StaleEpochError", async () => {
-    const g = await fault(cs1, 0, "write");
-    const err = await expectRejection(call(cs1, "data.page.commit", { epoch: 0, pages: [{ segment: seg, page: 0, version: g.version, bytes: page(1) }] }), StaleEpochError);
+  it("should refuse a commit under a lease term that is over, storing nothing", async () => {
+    await fault(cs1, 0, "write");
+    server.home.leases.revoke("cs1");
+    const r = await commit(cs1, [[0, page(1)]], { term: 1 }) as { applied: boolean; reason: string };
+    expect(r.applied).to.equal(false);
+    expect(r.reason).to.contain("term 1");
+    expect(store.readPage(seg, 0).bytes).to.equal(null);
+  });
+
+  it("should refuse a commit of another epoch with StaleEpochError", async () => {
+    await fault(cs1, 0, "write");
+    const err = await expectRejection(commit(cs1, [[0, page(1)]], { epoch: 0 }), StaleEpochError);
     expect(err).to.include({ epoch: 0, current: 1 });
     expect(store.readPage(seg, 0).bytes).to.equal(null);
   });
@@ -121,7 +142,9 @@ describe("DataServer", () => {
   });
 
   it("should take back the pages and locks of a compute server whose connection closed, once its lease ran out", async () => {
-    leasesOf(50);
+    server.close();
+    server = new DataServer(store, asServerId("ds1"), { leaseMs: 50 });
+    server.attach(cs1);
     const cs3 = new ComputePeer("cs3");
     server.attach(cs3); // renews its lease under the short leases
     await fault(cs3, 0, "read");
@@ -131,7 +154,7 @@ describe("DataServer", () => {
     const dropHolder = server.home.dropHolder.bind(server.home);
     server.home.dropHolder = (h) => {
       dropHolder(h);
-      dropped.resolve(h);
+      if (h === "cs3") dropped.resolve(h); // cs1 does not renew either: it lapses too
     };
     await cs3.close();
     expect(await dropped.promise).to.equal("cs3");
@@ -183,16 +206,24 @@ describe("DataServer", () => {
   });
 
   it("should reject malformed messages with an error naming the field, storing nothing", async () => {
+    const goodLog = PageLog.ofPage(page(1), 1).encode();
+    const one = new PageLog();
+    one.record(page(1), 0, 0, 4, 1);
+    const zeroStamp = one.encode();
+    new DataView(zeroStamp.buffer).setFloat64(8, 0, true); // the one word's stamp
     const bad = [
       ["data.page.fault", { segment: "nope", page: 0, mode: "read", have: 0 }, "segment"],
       ["data.page.fault", { segment: seg, page: -1, mode: "read", have: 0 }, "page"],
       ["data.page.fault", { segment: seg, page: 0, mode: "exec", have: 0 }, "mode"],
       ["data.page.fault", { segment: seg, page: 0, mode: "read" }, "have"],
       ["data.page.fault", { segment: seg, page: 0, mode: "read", have: -1 }, "have"],
-      ["data.page.commit", { pages: [] }, "epoch"],
-      ["data.page.commit", { epoch: 1, pages: "all" }, "pages"],
-      ["data.page.commit", { epoch: 1, pages: [{ segment: seg, page: 0, bytes: page(1) }] }, "version"],
-      ["data.page.commit", { epoch: 1, pages: [{ segment: seg, page: 0, version: 1, bytes: new Uint8Array(5000) }] }, "bytes"],
+      ["data.page.commit", { term: 1, pages: [] }, "epoch"],
+      ["data.page.commit", { epoch: 1, pages: [] }, "term"],
+      ["data.page.commit", { epoch: 1, term: 1, pages: "all" }, "pages"],
+      ["data.page.commit", { epoch: 1, term: 1, pages: [{ segment: seg, page: 0, log: goodLog }] }, "left"],
+      ["data.page.commit", { epoch: 1, term: 1, pages: [{ segment: seg, page: 0, bytes: page(1), left: 0 }] }, "log"],
+      ["data.page.commit", { epoch: 1, term: 1, pages: [{ segment: seg, page: 0, log: goodLog.subarray(0, 20), left: 0 }] }, "log"],
+      ["data.page.commit", { epoch: 1, term: 1, pages: [{ segment: seg, page: 0, log: zeroStamp, left: 0 }] }, "log"],
       ["data.pages", { segments: ["nope"] }, "segments"],
       ["data.object.create", { className: "no such!", classVersion: 1 }, "className"],
       ["data.object.create", { className: "Rectangle" }, "classVersion"],

@@ -3,8 +3,9 @@
  * and two to four real DsmClients, each a compute server on its own in-memory connection
  * (DsmHarness). Grants, recalls and commits cross the transport as messages, so they interleave
  * as they do between processes. What must hold: sequential consistency (every read sees the
- * latest write, committed or only recalled), a single writer at a time (no lost update), and
- * readers invalidated by a writer re-read its bytes.
+ * latest write, committed or only recalled), a single writer at a time (no lost update),
+ * readers invalidated by a writer re-read its bytes, and the store takes committed segments
+ * only. Crash consistency (false sharing, fencing, reverts) is in dsm-commit.test.ts.
  */
 import { expect } from "chai";
 import { PagesLostError } from "../../../ra-kernel/errors.js";
@@ -45,16 +46,16 @@ describe("DSM coherence (PageHome + DsmClients)", () => {
     await start(3);
     for (let i = 0; i < 9; i++) {
       const writer = nodes[i % 3];
-      const since = writer.dsm.dropMark;
       await writer.update(seg, 0, (old) => {
         expect(old[0], `write ${i} sees write ${i - 1}`).to.equal(i);
         return pageOf(i + 1);
       });
-      if (i % 2 === 0) await writer.writeBack(seg, [0], since); // else: only recalled, not committed
+      if (i % 2 === 0) await writer.commit(); // else: only recalled, not committed yet
       for (const reader of nodes) expect((await reader.read(seg, 0))[0], `read after write ${i} at ${reader.id}`).to.equal(i + 1);
     }
-    for (const n of nodes) await n.writeBack(seg, [0]);
-    expect(h.stored(seg, 0)).to.deep.equal(pageOf(9));
+    expect(h.stored(seg, 0), "write 8 was committed").to.deep.equal(pageOf(9));
+    for (const n of nodes) await n.commit();
+    expect(h.stored(seg, 0), "older segments committed late do not undo newer words").to.deep.equal(pageOf(9));
     const upgrades = nodes.reduce((sum, n) => sum + n.dsm.counters.total.upgrades, 0);
     expect(upgrades, "a reader whose copy is current upgrades without the bytes").to.be.greaterThan(0);
   });
@@ -62,7 +63,6 @@ describe("DSM coherence (PageHome + DsmClients)", () => {
   it("should pass ownership back and forth, each writer seeing the other's last write", async () => {
     await start(2);
     const [a, b] = nodes;
-    const marks = nodes.map((n) => n.dsm.dropMark);
     for (let i = 0; i < 10; i++) {
       const writer = i % 2 === 0 ? a : b;
       await writer.update(seg, 0, (old) => withCounter(old, counterOf(old) + 1));
@@ -72,7 +72,8 @@ describe("DSM coherence (PageHome + DsmClients)", () => {
     }
     expect(a.recalls.filter((r) => r.req.action === "invalidate" && r.bytes !== null)).to.have.length(5);
     expect(b.recalls.filter((r) => r.req.action === "invalidate" && r.bytes !== null)).to.have.length(4);
-    await Promise.all(nodes.map((n, i) => n.writeBack(seg, [0], marks[i])));
+    expect(counterOf(h.stored(seg, 0)), "nothing committed yet").to.equal(0);
+    await Promise.all(nodes.map((n) => n.commit()));
     expect(counterOf(h.stored(seg, 0))).to.equal(10);
   });
 
@@ -80,28 +81,29 @@ describe("DSM coherence (PageHome + DsmClients)", () => {
     await start(4);
     const [w, ...readers] = nodes;
     await w.write(seg, 0, pageOf(1));
-    await w.writeBack(seg, [0]);
+    await w.commit();
     for (const r of readers) expect((await r.read(seg, 0))[0]).to.equal(1);
     await w.write(seg, 0, pageOf(2));
     for (const r of readers) {
       expect(r.state(seg, 0), `${r.id} was invalidated`).to.equal(PageState.INVALID);
       expect(r.recalls.map((x) => x.req.action)).to.deep.equal(["invalidate"]);
     }
-    await w.writeBack(seg, [0]);
+    await w.commit();
     for (const r of readers) expect((await r.read(seg, 0))[0]).to.equal(2);
     expect(h.stored(seg, 0)).to.deep.equal(pageOf(2));
   });
 
-  it("should commit a writer's recalled bytes when it writes back after losing the page", async () => {
+  it("should store a writer's words when it commits after its page was recalled, not when recalled", async () => {
     await start(2);
     const [a, b] = nodes;
-    const since = a.dsm.dropMark;
     await a.write(seg, 0, pageOf(7));
     expect((await b.read(seg, 0))[0]).to.equal(7); // a was downgraded: its bytes went home
     expect(a.state(seg, 0)).to.equal(PageState.READ);
-    expect(h.stored(seg, 0)[0], "not committed yet").to.equal(0);
-    await a.writeBack(seg, [0], since);
+    expect(a.recalls.map((r) => [r.req.action, r.dirty])).to.deep.equal([["downgrade", true]]);
+    expect(h.stored(seg, 0)[0], "recalled bytes are not committed").to.equal(0);
+    await a.commit();
     expect(h.stored(seg, 0)).to.deep.equal(pageOf(7));
+    expect(h.home.directory.peek({ segment: seg, page: 0 })!.dirty.size, "a committed its last writer of the page").to.equal(0);
   });
 
   it("should lose no increment when servers write one page at the same time", async () => {
@@ -110,9 +112,8 @@ describe("DSM coherence (PageHome + DsmClients)", () => {
     await Promise.all(
       nodes.map(async (n) => {
         for (let i = 0; i < rounds; i++) {
-          const since = n.dsm.dropMark;
           await n.update(seg, 0, (old) => withCounter(old, counterOf(old) + 1));
-          await n.writeBack(seg, [0], since);
+          await n.commit();
         }
       }),
     );
@@ -120,18 +121,20 @@ describe("DSM coherence (PageHome + DsmClients)", () => {
     for (const n of nodes) expect(counterOf(await n.read(seg, 0))).to.equal(3 * rounds);
   });
 
-  it("should serve the committed page once a silent writer's lease ran out, and fail that writer's write-back", async () => {
+  it("should serve the committed page once a silent writer's lease ran out, and fail that writer's commit", async () => {
     await start(2, 100);
     const [a, b] = nodes;
     await a.write(seg, 0, pageOf(1));
-    await a.writeBack(seg, [0]);
-    const since = a.dsm.dropMark;
+    await a.commit();
+    a.begin();
     await a.write(seg, 0, pageOf(2));
     await a.disconnect();
     const read = b.read(seg, 0);
     expect(await isPending(read), "the home waits for a's lease").to.equal(true);
     expect((await read)[0], "a's uncommitted write is lost").to.equal(1);
-    const err = await expectRejection(a.writeBack(seg, [0], since), PagesLostError);
+    const err = await expectRejection(a.commit(), PagesLostError);
     expect(err.server).to.equal(h.serverId);
+    expect(err.message).to.contain("NOT applied");
+    expect(h.stored(seg, 0)).to.deep.equal(pageOf(1));
   });
 });

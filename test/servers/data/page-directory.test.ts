@@ -40,7 +40,10 @@ describe("PageDirectory", () => {
       asked++;
       return 4;
     });
-    expect(e).to.deep.equal({ version: 5, owner: null, copyset: new Set(), storedVersion: 4, pending: null, droppedOwner: null });
+    expect(e).to.deep.equal({
+      version: 5, owner: null, copyset: new Set(), storedVersion: 4, pending: null,
+      stamp: 0, dirty: new Set(), tainted: false, durable: null, durableStamps: null,
+    });
     expect(entry(p0, 99), "the same entry, the store not asked again").to.equal(e);
     expect(asked).to.equal(1);
     expect(entry(p1).version, "above 0 even for a page never written").to.equal(1);
@@ -53,13 +56,27 @@ describe("PageDirectory", () => {
     Object.assign(entry(p1), { owner: "cs2", copyset: new Set(["cs2"]) });
     entry(q0).copyset = new Set(["cs1"]);
     expect(dir.heldBy("cs2")).to.equal(2);
-    expect(dir.dropHolder("cs2")).to.equal(2);
+    expect(dir.dropHolder("cs2")).to.deep.equal({ held: 2, tainted: [p1] });
     expect([...dir.peek(p0)!.copyset]).to.deep.equal(["cs1"]);
     expect(dir.peek(p1)).to.include({ owner: null });
     expect(dir.peek(p1)!.copyset.size).to.equal(0);
     expect(dir.heldBy("cs2")).to.equal(0);
     expect(dir.heldBy("cs1")).to.equal(2);
-    expect(dir.dropHolder("cs9")).to.equal(0);
+    expect(dir.dropHolder("cs9")).to.deep.equal({ held: 0, tainted: [] });
+  });
+
+  it("should taint the pages a dropped holder owned or was dirty in, and only those", () => {
+    Object.assign(entry(p0), { copyset: new Set(["cs1", "cs2"]), dirty: new Set(["cs2"]) });
+    Object.assign(entry(p1), { owner: "cs2", copyset: new Set(["cs2"]) });
+    Object.assign(entry(q0), { copyset: new Set(["cs2"]), dirty: new Set(["cs1"]) });
+    const dropped = dir.dropHolder("cs2");
+    expect(dropped.held).to.equal(3);
+    expect(dropped.tainted).to.have.deep.members([p0, p1]);
+    expect(dir.peek(p0)).to.include({ tainted: true });
+    expect(dir.peek(p0)!.dirty.size, "no longer dirty: its writes are to be reverted").to.equal(0);
+    expect(dir.peek(p1)).to.include({ tainted: true, owner: null });
+    expect(dir.peek(q0), "a mere reader's page keeps its image").to.include({ tainted: false });
+    expect([...dir.peek(q0)!.dirty]).to.deep.equal(["cs1"]);
   });
 
   it("should keep a dropped holder's pending bytes and versions", () => {

@@ -8,6 +8,7 @@
 import { expect } from "chai";
 import type { RecallRequest } from "../../../ra-kernel/dsm-client.js";
 import type { PageNo, ServerId, SysName } from "../../../ra-kernel/ids.js";
+import { PageLog } from "../../../ra-kernel/page-log.js";
 import { InMemorySegmentStore } from "../../../servers/data/in-memory-segment-store.js";
 import { PageHome } from "../../../servers/data/page-home.js";
 import { pageKey } from "../../../servers/data/page-directory.js";
@@ -19,16 +20,17 @@ import { newObject, pageOf } from "../../support/segment-store-fixtures.js";
 
 const ds1 = "ds1" as ServerId;
 
-/** A compute server's connection as the home sees it: records recalls, answers with `bytes`. */
+/** A compute server's connection as the home sees it: records recalls, answers with `bytes` (and `stamp`). */
 class HolderPeer implements Peer {
   readonly recalls: RecallRequest[] = [];
   bytes: Uint8Array | null = null;
+  stamp = 0;
   closed = false;
   constructor(readonly remoteId: string, readonly address = `mem:${remoteId}`) {}
   async request<T>(kind: string, body: unknown): Promise<T> {
     if (kind !== "compute.recall") throw new Error(`unexpected ${kind}`);
     this.recalls.push(structuredClone(body) as RecallRequest);
-    return { held: true, bytes: this.bytes } as T;
+    return { held: true, bytes: this.bytes, stamp: this.stamp, dirty: false } as T;
   }
   setHandler(): void {}
   onClose(): void {}
@@ -62,7 +64,7 @@ describe("PageHome grants without a fault", () => {
     it("should grant the following free pages writable in the same reply", async () => {
       const g = await fault("cs1", 2, "write", 4);
       expect(g).to.include({ bytes: null, same: false, version: 2 });
-      expect(g.extra).to.deep.equal([3, 4, 5].map((page) => ({ page, version: 2, bytes: null })));
+      expect(g.extra).to.deep.equal([3, 4, 5].map((page) => ({ page, version: 2, stamp: 0, bytes: null })));
       for (const page of [2, 3, 4, 5]) expect(holders(page)).to.deep.equal({ owner: "cs1", copyset: ["cs1"] });
       expect(home.directory.peek({ segment: seg, page: 6 }), "not asked for").to.equal(undefined);
       expect(home.counters.total).to.include({ writeFaults: 1, pagesPrefetched: 3 });
@@ -71,7 +73,7 @@ describe("PageHome grants without a fault", () => {
     it("should send the stored bytes of a following page that was written before", async () => {
       await store.commitPages([{ segment: seg, page: 1, bytes: pageOf(4) }]);
       const g = await fault("cs1", 0, "write", 2);
-      expect(g.extra).to.deep.equal([{ page: 1, version: 3, bytes: pageOf(4) }]);
+      expect(g.extra).to.deep.equal([{ page: 1, version: 3, stamp: 0, bytes: pageOf(4) }]);
     });
 
     it("should skip pages that another server holds, owns, or that a request is waiting for", async () => {
@@ -111,11 +113,25 @@ describe("PageHome grants without a fault", () => {
       expect(holders(1)).to.deep.equal({ owner: null, copyset: ["cs1", "cs2"] });
     });
 
-    it("should commit the write-back of a page granted in a run", async () => {
-      const g = await fault("cs1", 0, "write", 3);
-      const reply = await home.commit(1, [{ segment: seg, page: 2, version: g.extra![1].version, bytes: pageOf(5) }], "cs1");
-      expect(reply).to.deep.equal({ committed: 1, lost: [], epoch: 1 });
+    it("should commit the segment of a page granted in a run", async () => {
+      await fault("cs1", 0, "write", 3);
+      const reply = await home.commit({ epoch: 1, term: 0, abort: false, pages: [{ segment: seg, page: 2, log: PageLog.ofPage(pageOf(5), 1).encode(), left: 0 }] }, "cs1");
+      expect(reply).to.deep.equal({ applied: true, epoch: 1 });
       expect(store.readPage(seg, 2).bytes).to.deep.equal(pageOf(5));
+    });
+
+    it("should not grant a following page that must be reverted first", async () => {
+      // Page 5's coherent image holds writes that will never commit (no one holds it now).
+      home.directory.entry({ segment: seg, page: 5 }, () => 0).tainted = true;
+      const g = await fault("cs1", 4, "write", 3);
+      expect(g.extra!.map((x) => x.page)).to.deep.equal([6]);
+      expect(entry(5)).to.include({ owner: null, tainted: true });
+    });
+
+    it("should hand each following page's stamp on with it", async () => {
+      home.directory.entry({ segment: seg, page: 1 }, () => 0).stamp = 9;
+      const g = await fault("cs1", 0, "write", 2);
+      expect(g.extra).to.deep.equal([{ page: 1, version: 2, stamp: 9, bytes: null }]);
     });
   });
 
@@ -130,14 +146,15 @@ describe("PageHome grants without a fault", () => {
       expect(home.counters.total.pagesGrantedAtCreation).to.equal(3);
     });
 
-    it("should recall a granted page from the creator, then commit its write-back", async () => {
+    it("should recall a granted page from the creator, then commit the creator's segment", async () => {
       await home.grantCreated(pages(), "cs1");
       peers.get("cs1")!.bytes = pageOf(3);
       const r = await fault("cs2", 0, "read");
       expect(peers.get("cs1")!.recalls.map((x) => [x.page, x.version, x.action])).to.deep.equal([[0, 2, "downgrade"]]);
       expect(r.bytes).to.deep.equal(pageOf(3));
-      const reply = await home.commit(1, [{ segment: seg, page: 0, version: 0, bytes: new Uint8Array(0) }], "cs1");
-      expect(reply.committed, "the recalled bytes are committed").to.equal(1);
+      expect(store.readPage(seg, 0).bytes, "recalled bytes are not durable").to.equal(null);
+      const reply = await home.commit({ epoch: 1, term: 0, abort: false, pages: [{ segment: seg, page: 0, log: PageLog.ofPage(pageOf(3), 1).encode(), left: 0 }] }, "cs1");
+      expect(reply.applied).to.equal(true);
       expect(store.readPage(seg, 0).bytes).to.deep.equal(pageOf(3));
     });
 
