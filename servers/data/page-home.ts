@@ -333,20 +333,22 @@ export class PageHome {
       e.storedVersion = versions[i];
       if (image.max > e.stamp) e.stamp = image.max;
       if (p.left === 0) e.dirty.delete(writer);
-      this.settle(e);
+      this.settle(e, p.left === 0 ? writer : null);
       this.counters.add(this.objectOfSegment(p.segment), "pagesCommitted");
       this.counters.add(this.objectOfSegment(p.segment), "bytesReceived", p.log.length);
     });
   }
 
   /**
-   * Once no one owns the page and no uncommitted write of anyone is in its coherent image, no
-   * commit can arrive out of order any more: drop the durable image's cache and stamps.
+   * Once no uncommitted write of anyone but the owner is in the page's coherent image, and the
+   * owner has none either (`done`: it just committed its last), no commit can arrive out of
+   * order any more (a later one only has newer stamps): drop the durable words' stamps. With
+   * no owner either, drop the durable image's cache too (the store has it).
    */
-  private settle(e: PageEntry): void {
-    if (e.owner !== null || e.dirty.size > 0 || e.tainted) return;
-    e.durable = null;
+  private settle(e: PageEntry, done: string | null = null): void {
+    if ((e.owner !== null && e.owner !== done) || e.dirty.size > 0 || e.tainted) return;
     e.durableStamps = null;
+    if (e.owner === null) e.durable = null;
   }
 
   private storedBytes(ref: PageRef): Uint8Array {
