@@ -103,7 +103,7 @@ export class DataServer {
       case "data.page.commit": return this.home.commit(req, peer.remoteId);
       case "data.lease.renew": return this.renewLease(peer.remoteId);
       case "data.pages": return { epoch: this.store.epoch, pages: this.home.info(req.segments) };
-      case "data.lock.acquire": return this.lockTable.acquire(this.fenced(req, peer.remoteId), peer.remoteId);
+      case "data.lock.acquire": return this.acquire(req, peer.remoteId);
       // A release is never refused: giving a lock back cannot make two holders.
       case "data.lock.release": return this.lockTable.release(req, peer.remoteId);
       case "data.lock.list": return this.lockTable.list(req.object);
@@ -118,6 +118,13 @@ export class DataServer {
       case "data.class.list": return this.store.listClasses().map(summary);
       case "data.status": return this.statusNow();
     }
+  }
+
+  /** A grant leaves once pages that dropped holders may have written were reverted (see PageHome.revertsSettled). */
+  private async acquire(req: Extract<DataRequest, { kind: "data.lock.acquire" }>, holder: string): Promise<DataReplies["data.lock.acquire"]> {
+    const granted = await this.lockTable.acquire(this.fenced(req, holder), holder);
+    await this.home.revertsSettled();
+    return granted;
   }
 
   /**

@@ -101,6 +101,8 @@ export class PageHome {
   readonly faultLatency = new LatencyHistogram();
   readonly leases: HolderLeases;
   private readonly locks = new PageLocks();
+  /** Reverts scheduled by dropHolder and not done yet. */
+  private readonly reverting = new Set<Promise<void>>();
   private readonly objectOf = new Map<SysName, SysName>();
   /** Connections accepted per holder so far (to tell a reconnected holder from a silent one). */
   private readonly connections = new Map<string, number>();
@@ -270,12 +272,23 @@ export class PageHome {
     await Promise.all([...told].map((h) => this.ask(h, body)));
   }
 
-  /** Reverts the page later, under its lock, if it is still tainted then. */
+  /** Reverts the page soon, under its lock, if it is still tainted then; counted in `reverting` until done. */
   private revertSoon(ref: PageRef): void {
-    void this.locks.withPages([pageKey(ref.segment, ref.page)], async () => {
+    const done = this.locks.withPages([pageKey(ref.segment, ref.page)], async () => {
       const e = this.directory.peek(ref);
       if (e?.tainted) await this.revert(ref, e);
     }).catch((err: Error) => log("reverting %s#%d failed: %s", ref.segment, ref.page, err.message));
+    this.reverting.add(done);
+    void done.finally(() => this.reverting.delete(done));
+  }
+
+  /**
+   * Resolves once the reverts of pages that dropped holders may have written are done: a lock
+   * taken back from a dead holder is granted to the next only after that (DataServer), so the
+   * next holder cannot read a copy that still holds the dead one's uncommitted writes.
+   */
+  revertsSettled(): Promise<void> {
+    return this.reverting.size === 0 ? Promise.resolve() : Promise.all([...this.reverting]).then(() => this.revertsSettled());
   }
 
   /**

@@ -5,10 +5,12 @@
  * n === items.length, every item whole), not only on which calls failed.
  *
  * - the torn-object scenario of issue 9: a lock section in flight on cs1 (it wrote n++ and
- *   pushed an item, then waits), an add that already released its lock (committed), a third
- *   add from cs2 waiting for the lock; kill -9 cs1: after repair the object holds the
- *   committed adds and the waiting one, whole, and nothing of the section in flight; then
- *   the same with the data server killed too;
+ *   pushed an item, then waits), an add that already released its lock (committed), a racy
+ *   read from cs2 that sees (and caches) the uncommitted item, a third add from cs2 waiting
+ *   for the lock; kill -9 cs1: the lock reaches cs2 only once the pages were reverted (it
+ *   counts from the committed n), and after repair the object holds the committed adds and
+ *   the waiting one, whole, and nothing of the section in flight; then the same with the
+ *   data server killed too;
  * - allocation stress: threads on three compute servers append to their own lists of one
  *   object at once (no lock: nothing shared but the heap allocator and false sharing):
  *   every append is there exactly once, and no responsive server was declared dead.
@@ -80,6 +82,8 @@ describe("Crash consistency (integration, real processes)", function () {
     const t = await client.create<Journal>("Journal", "Torn1");
     expect(await t.at("cs1").add("A")).to.equal(1);
     const doomed = await inFlightOnCs1(t);
+    // A racy read (no lock) sees the section's uncommitted X, and leaves cs2 a copy of its pages.
+    expect(await t.at("cs2").state()).to.deep.equal({ n: 3, items: ["A", "B", "X"] });
     const c = settle(t.at("cs2").add("C"));   // waits for lock m, held by the section on cs1
     await cluster.kill("cs1");
     for (const d of doomed) expect((await d).ok, "a call in flight on the killed server").to.equal(false);
