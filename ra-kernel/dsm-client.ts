@@ -365,20 +365,22 @@ export class DsmClient {
   }
 
   /**
-   * Commits one segment (see header) and resolves once every home applied it. Throws
+   * Commits one segment (see header) and resolves once every home applied it — or aborts it
+   * if `broken` says why it must not commit (a page fault failed inside it). Throws
    * PagesLostError if it was not applied (aborted here or refused by a home; nothing of it is
    * durable), CommitOutcomeUnknownError if a home could not answer, or the home's error.
    */
-  async commit(logs: SegmentLog[], since = this.dropSeq): Promise<void> {
+  async commit(logs: SegmentLog[], since = this.dropSeq, broken?: string): Promise<void> {
     const byHome = this.groupByHome(logs);
     if (byHome.size === 0) return;
-    const lostAt = [...byHome].find(([home, pages]) => (this.homeDrops.get(home) ?? 0) > since || pages.some(({ c, page }) => c.meta(page).lostSeq > since))?.[0];
+    const lostAt = broken !== undefined ? [...byHome.keys()][0]
+      : [...byHome].find(([home, pages]) => (this.homeDrops.get(home) ?? 0) > since || pages.some(({ c, page }) => c.meta(page).lostSeq > since))?.[0];
     const homes = [...byHome.keys()];
     const outcomes = await Promise.allSettled([...byHome].map(([home, pages]) => this.commitAt(home, pages, lostAt !== undefined)));
     const pages = [...byHome.values()].reduce((n, ps) => n + ps.length, 0);
     // An aborted segment is applied nowhere, whether or not its homes could be told so.
     if (lostAt !== undefined) {
-      throw notApplied(pages, homes, lostAt, `pages it relied on were taken back from this compute server (the connection to ${lostAt} was lost, its lease ran out or was revoked, or a crash reverted them)`);
+      throw notApplied(pages, homes, lostAt, broken ?? `pages it relied on were taken back from this compute server (the connection to ${lostAt} was lost, its lease ran out or was revoked, or a crash reverted them)`);
     }
     const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === "rejected");
     if (failed) throw failed.reason;

@@ -53,7 +53,11 @@ export class FaultChannel {
     const log = currentWriteLog();
     this.port.postMessage({ segment, page, mode, since: log && !log.empty ? log.since : undefined } satisfies FaultRequest);
     const reply = this.awaitReply();
-    if (!reply.ok) throw fromWireError(reply.error ?? { name: "Error", message: "page fault failed" });
+    if (reply.ok) return;
+    const err = fromWireError(reply.error ?? { name: "Error", message: "page fault failed" });
+    // The access sequence it interrupted is half done: its segment must not commit.
+    if (log) log.broken ??= `a page fault failed inside it (${err.name}: ${err.message})`;
+    throw err;
   }
 
   private awaitReply(): FaultReply {

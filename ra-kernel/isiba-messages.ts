@@ -78,6 +78,8 @@ export interface RunReply {
   error?: WireError;
   /** The last commit segment's writes: committed before the reply leaves the compute server. */
   log: SegmentLog[];
+  /** Set if that segment is broken (WriteLog.broken): aborted instead. */
+  broken?: string;
 }
 
 /** Worker -> kernel: the blocks an isiba detached were freed, as a segment of their own. */
@@ -108,7 +110,7 @@ export interface Syscalls {
    * is a commit point: `log` (added by the worker) is the segment so far, committed first;
    * `since` is then the next segment's start mark (its faults are fenced by it).
    */
-  "lock.release": { args: { key: string; lock: UserLockKind; log?: SegmentLog[] }; result: { released: boolean; since?: number } };
+  "lock.release": { args: { key: string; lock: UserLockKind; log?: SegmentLog[]; broken?: string }; result: { released: boolean; since?: number } };
   /** The sysname an object name is bound to (name server lookup), or UnknownNameError. */
   "object.bind": { args: { name: string }; result: { sysname: SysName } };
   /**

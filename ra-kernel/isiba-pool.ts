@@ -80,6 +80,8 @@ export interface RunOutcome {
   value: unknown;
   /** The last commit segment: to commit, then `afterCommit`. */
   log: SegmentLog[];
+  /** Why that segment must be aborted instead (RunReply.broken). */
+  broken?: string;
   /** The isiba that ran it (the key of its locks in the LockManager). */
   isiba: number;
 }
@@ -87,6 +89,7 @@ export interface RunOutcome {
 /** What a failed run's error carries besides its own fields. */
 export interface RunFailure {
   log: SegmentLog[];
+  broken?: string;
   isiba: number;
 }
 
@@ -143,8 +146,8 @@ export class IsibaPool {
       this.forget(this.volatile.leave(spec.object));
     }
     isiba.moveTo("done");
-    if (!reply.ok) throw Object.assign(fromWireError(reply.error as WireError), { log: reply.log, isiba: isiba.id } satisfies RunFailure);
-    return { value: reply.value, log: reply.log, isiba: isiba.id };
+    if (!reply.ok) throw Object.assign(fromWireError(reply.error as WireError), { log: reply.log, broken: reply.broken, isiba: isiba.id } satisfies RunFailure);
+    return { value: reply.value, log: reply.log, broken: reply.broken, isiba: isiba.id };
   }
 
   /**

@@ -104,7 +104,8 @@ function invocationContext(req: RunRequest, seg: Segmented): InvocationContext {
       if (op !== "lock.release") return syscalls.call(req.id, op, args);
       // A release is a commit point: the segment so far goes with it, the next one begins.
       // If it was not applied, the blocks it detached are still referenced: never free them.
-      const released = syscalls.call(req.id, op, { ...(args as object), log: seg.log.take() } as typeof args);
+      const broken = seg.log.takeBroken();
+      const released = syscalls.call(req.id, op, { ...(args as object), log: seg.log.take(), broken } as typeof args);
       released.then((r) => {
         const since = (r as { since?: number }).since;
         if (since !== undefined) seg.log.since = since;
@@ -140,11 +141,12 @@ async function callEntry(req: RunRequest, store: PersistentStore, context: Invoc
   return await self[req.entry](...args);
 }
 
-/** The isiba's last segment, in wire form; the dirty sets (kept for tools) start over. */
-function lastSegment(req: RunRequest, mem: MappedSegment[], seg: Segmented): RunReply["log"] {
+/** The isiba's last segment, in wire form (and whether it is broken); the dirty sets (kept for tools) start over. */
+function lastSegment(req: RunRequest, mem: MappedSegment[], seg: Segmented): Pick<RunReply, "log" | "broken"> {
   volatiles.clearDirty(req.object);
   for (const m of mem) m.takeDirty();
-  return seg.log.take();
+  const broken = seg.log.takeBroken();
+  return { log: seg.log.take(), broken };
 }
 
 /** The final commit was answered: free what the isiba detached (its own segment), or drop it. */
@@ -186,9 +188,9 @@ async function run(req: RunRequest): Promise<void> {
     const mapped = storeFor(req);
     mem = mapped.mem;
     const value = await execute(req, mapped.store, seg);
-    reply({ type: "done", id: req.id, ok: true, value, log: lastSegment(req, mem, seg) });
+    reply({ type: "done", id: req.id, ok: true, value, ...lastSegment(req, mem, seg) });
   } catch (err) {
-    reply({ type: "done", id: req.id, ok: false, error: toWireError(err, init.serverId), log: lastSegment(req, mem, seg) });
+    reply({ type: "done", id: req.id, ok: false, error: toWireError(err, init.serverId), ...lastSegment(req, mem, seg) });
   }
 }
 

@@ -45,7 +45,7 @@ export interface InvocationLink {
 /** Commits an isiba's segment so far at a commit point (the UserObjectManager). */
 export interface SegmentCommitter {
   /** Resolves with the next segment's start mark (a dropMark). */
-  commitPoint(isiba: number, since: number, segment: SegmentLog[]): Promise<number>;
+  commitPoint(isiba: number, since: number, segment: SegmentLog[], broken?: string): Promise<number>;
 }
 
 export class KernelSyscalls {
@@ -72,7 +72,7 @@ export class KernelSyscalls {
         // The next holder must see what this one wrote: commit first, release whatever happens
         // (and if the commit failed, its error is the one to report: the lock may be gone too).
         let failed: { error: unknown } | null = null;
-        const since = await this.committer.commitPoint(ctx.isiba, ctx.since, segment).catch((error: unknown) => {
+        const since = await this.committer.commitPoint(ctx.isiba, ctx.since, segment, call.args.broken).catch((error: unknown) => {
           failed = { error };
           return undefined;
         });

@@ -146,10 +146,10 @@ export class UserObjectManager {
       });
     } catch (err) {
       const failure = err as Partial<RunFailure>;
-      await this.finish(failure.isiba ?? -1, failure.log ?? [], started);
+      await this.finish(failure.isiba ?? -1, failure.log ?? [], started, failure.broken);
       throw err;
     }
-    await this.finish(outcome.isiba, outcome.log, started);
+    await this.finish(outcome.isiba, outcome.log, started, outcome.broken);
     return outcome.value;
   }
 
@@ -157,10 +157,10 @@ export class UserObjectManager {
    * Commits an isiba's last segment, lets it free what it detached (committed in the
    * background), and releases what it still holds — also when the commit failed.
    */
-  private async finish(isiba: number, log: SegmentLog[], started: number): Promise<void> {
+  private async finish(isiba: number, log: SegmentLog[], started: number, broken?: string): Promise<void> {
     let ok = false;
     try {
-      await this.dsm.commit(log, this.starts.get(isiba) ?? started);
+      await this.dsm.commit(log, this.starts.get(isiba) ?? started, broken);
       ok = true;
     } finally {
       this.starts.delete(isiba);
@@ -184,11 +184,11 @@ export class UserObjectManager {
    * segment so far (it began at `since`, or at its last commit point); the next segment
    * begins now: returns its start mark. Throws as `DsmClient.commit` does.
    */
-  async commitPoint(isiba: number, since: number, segment: SegmentLog[]): Promise<number> {
+  async commitPoint(isiba: number, since: number, segment: SegmentLog[], broken?: string): Promise<number> {
     const began = this.starts.get(isiba) ?? since;
     const next = this.dsm.dropMark;
     this.starts.set(isiba, next);
-    await this.dsm.commit(segment, began);
+    await this.dsm.commit(segment, began, broken);
     return next;
   }
 

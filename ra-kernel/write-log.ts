@@ -13,6 +13,12 @@
  * answered. So the kernel can tell a home, when it gives a page away, whether the copy holds
  * writes not committed yet (a crash would lose them: the home must know whose they are).
  *
+ * Broken segments: a page fault that FAILS (its home unreachable, the segment fenced) stops
+ * object code in the middle of an access sequence — a push that raised the length but never
+ * wrote the element. Such a segment is `broken`: it is aborted instead of committed, even if
+ * the entry catches the error (the documented "what an entry wrote before it threw stays"
+ * is for the entry's own throws only).
+ *
  * Rules: `take` is called by the isiba at a commit point only; what is written afterwards
  * belongs to the next segment. Writes made with no log in scope (tools, unit tests) are not
  * logged, and so never committed.
@@ -32,8 +38,18 @@ export class WriteLog {
   /** Raised by `take`: PageLogs handed out before belong to a segment already taken. */
   generation = 0;
 
+  /** Why the segment must be aborted (a page fault failed inside it), or null. */
+  broken: string | null = null;
+
   /** `since`: the kernel's dropMark when the segment began (its faults carry it: fencing). */
   constructor(public since: number) {}
+
+  /** Whether (why) the segment so far is broken; the next one starts whole. Call with `take`. */
+  takeBroken(): string | undefined {
+    const why = this.broken ?? undefined;
+    this.broken = null;
+    return why;
+  }
 
   /** The log of `page` of `segment`, counted in `writers` the first time. */
   pageLog(segment: SysName, page: PageNo, writers: Int32Array): PageLog {

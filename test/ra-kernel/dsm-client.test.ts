@@ -591,6 +591,18 @@ describe("DsmClient", () => {
       expect(err.message).to.contain("NOT applied").and.to.contain("ds1");
     });
 
+    it("should abort a broken segment (a page fault failed inside it), whatever it holds, saying why", async () => {
+      await faultIn(seg, 0, "write", 2, pageOf(1));
+      const log = new WriteLog(dsm.dropMark);
+      write(log, 0, pageOf(2));
+      const done = dsm.commit(log.take(), log.since, "a page fault failed inside it (PageFaultError: ds1 unreachable)");
+      const call = await link.commitCall(0);
+      expect(call.abort, "half-done accesses are never applied").to.equal(true);
+      call.reply.resolve(refused("given up"));
+      const err = await expectRejection(done, PagesLostError);
+      expect(err.message).to.contain("NOT applied").and.to.contain("a page fault failed inside it");
+    });
+
     it("should abort a segment that wrote a page it no longer owned when the home was dropped", async () => {
       await faultIn(seg, 0, "write", 2, pageOf(1));
       const log = new WriteLog(dsm.dropMark);
