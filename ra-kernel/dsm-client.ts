@@ -225,7 +225,7 @@ export class DsmClient {
     try {
       const g = await this.link.fault(c.home, c.sysname, page, mode, have, following.length > 0 ? following.length + 1 : undefined);
       this.counters.add(c.object, "fetches");
-      if (!this.noteEpoch(c.home, g.epoch)) return; // a grant of an epoch that is over: fault again
+      this.noteEpoch(c.home, g.epoch);
       this.noteTerm(c.home, g.term);
       await this.installGrant(c, page, mode, have, g);
       if (g.extra) await this.installExtra(c, page, g.extra);
@@ -321,7 +321,8 @@ export class DsmClient {
   /** The home takes our copy of `version` back, or reverts the page (see header). */
   async recall(req: RecallRequest): Promise<RecallReply> {
     const c = this.segments.get(req.segment);
-    if (!c || !this.noteEpoch(c.home, req.epoch)) return { held: false, bytes: null, stamp: 0, dirty: false };
+    if (!c) return { held: false, bytes: null, stamp: 0, dirty: false };
+    this.noteEpoch(c.home, req.epoch);
     if (req.action === "revert") return this.revert(c, req);
     const m = c.meta(req.page);
     const none = (): RecallReply => ({ held: false, bytes: null, stamp: c.frames.stamp(req.page), dirty: this.uncommitted(c, req.page) });
@@ -457,20 +458,13 @@ export class DsmClient {
     );
   }
 
-  /**
-   * Records a home's epoch; a new epoch means it restarted: drop every page it homes. False
-   * for an epoch older than the one known (a stale message: ignore it).
-   */
-  noteEpoch(home: ServerId, epoch: number): boolean {
+  /** Records a home's epoch; a new epoch means it restarted: drop every page it homes. */
+  noteEpoch(home: ServerId, epoch: number): void {
     const known = this.epochs.get(home);
-    // A message of an epoch that is over (sent before the home restarted, read after we
-    // learned the new one): stale, never installed, never a reason to go back.
-    if (known !== undefined && epoch < known) return false;
     this.epochs.set(home, epoch);
-    if (known === undefined || known === epoch) return true;
+    if (known === undefined || known === epoch) return;
     this.terms.delete(home); // its leases start over too
     this.dropHome(home, `it restarted (epoch ${known} -> ${epoch})`, true);
-    return true;
   }
 
   /**
