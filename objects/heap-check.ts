@@ -37,7 +37,7 @@ import type { MappedSegment } from "../ra-kernel/mapped-segment.js";
 import { PAGE_SIZE } from "../ra-kernel/ids.js";
 import { CELL_SIZE, Tag } from "./value-cell.js";
 import { HEADER as ARRAY_HEADER, MAGIC as ARRAY_MAGIC } from "./persistent-array.js";
-import { DELETED, ENTRY, HEADER as TABLE_HEADER, SLOT as INDEX_SLOT } from "./heap-table.js";
+import { DELETED, ENTRY, HEADER as TABLE_HEADER, SLOT as INDEX_SLOT, type Header as TableHeader } from "./heap-table.js";
 import { MAGIC as MAP_MAGIC } from "./persistent-map.js";
 import { MAGIC as SET_MAGIC } from "./persistent-set.js";
 import { MAGIC as RECORD_MAGIC } from "./persistent-record.js";
@@ -405,15 +405,6 @@ class HeapCheck {
       freeBlocks: this.free.size,
     };
   }
-}
-
-interface TableHeader {
-  count: number;
-  used: number;
-  capacity: number;
-  entries: number;
-  slots: number;
-  index: number;
 }
 
 /** What is wrong with a table header's numbers, or null. */

@@ -40,7 +40,8 @@ const sv = new DataView(slotBuf.buffer);
 const f64 = new Float64Array(1);
 const f64words = new Uint32Array(f64.buffer);
 
-interface Header {
+/** A table header's numbers (the layout above); the heap check reads them too. */
+export interface Header {
   count: number;
   used: number;
   capacity: number;

@@ -20,7 +20,7 @@
  * in KernelSyscalls and a method of the runtime (objects/).
  */
 import type { WireError } from "./clouds-error.js";
-import type { PageNo, SysName, ThreadId } from "./ids.js";
+import type { SysName, ThreadId } from "./ids.js";
 import type { LockKind } from "./lock-manager.js";
 import type { SegmentShare } from "./segment-frames.js";
 import type { SegmentLog } from "./write-log.js";

@@ -31,7 +31,7 @@
  *   data.class.list     {}                              -> ClassSummary[]
  *   data.status         {}                              -> DataStatus
  */
-import { isSysName, PAGE_SIZE, type SysName } from "../../ra-kernel/ids.js";
+import { isSysName, type SysName } from "../../ra-kernel/ids.js";
 import { checkPageLog, WORDS_PER_PAGE } from "../../ra-kernel/page-log.js";
 import type { ClassSegment, ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import type { EntrySignature, ParamInfo } from "../../objects/entry-signature.js";
