@@ -223,12 +223,20 @@ export class DsmClient {
     const landing = new Promise<void>((resolve) => (landed = resolve));
     for (const p of following) void this.busyWith(c.meta(p), landing);
     try {
+      const sent = this.homeDrops.get(c.home) ?? 0;
       const g = await this.link.fault(c.home, c.sysname, page, mode, have, following.length > 0 ? following.length + 1 : undefined);
       this.counters.add(c.object, "fetches");
-      this.noteEpoch(c.home, g.epoch);
+      // Dropped while in flight (the connection closed, the lease ran out): as stale as they were.
+      const inFlightDrop = this.droppedSince(c.home, sent);
+      if (!this.noteEpoch(c.home, g.epoch)) return;
       this.noteTerm(c.home, g.term);
-      await this.installGrant(c, page, mode, have, g);
-      if (g.extra) await this.installExtra(c, page, g.extra);
+      if (inFlightDrop) {
+        log("ignoring a grant of %s#%d: the home's pages were dropped while it was in flight", c.sysname, page);
+        return;
+      }
+      const accepted = this.homeDrops.get(c.home) ?? 0;
+      await this.installGrant(c, page, mode, have, g, accepted);
+      if (g.extra) await this.installExtra(c, page, g.extra, accepted);
     } finally {
       landed();
     }
@@ -253,11 +261,12 @@ export class DsmClient {
   }
 
   /** Installs the pages granted along with a write fault on `page`, owned; the run goes on after them. */
-  private async installExtra(c: CachedSegment, page: PageNo, extra: NonNullable<Grant["extra"]>): Promise<void> {
+  private async installExtra(c: CachedSegment, page: PageNo, extra: NonNullable<Grant["extra"]>, accepted: number): Promise<void> {
     for (const x of extra) {
       const m = c.meta(x.page);
       if (x.version <= m.version || x.version < m.floor || c.frames.state(x.page) !== PageState.INVALID) continue;
       await c.frames.lower(x.page, PageState.INVALID);
+      if (this.droppedSince(c.home, accepted)) return;
       c.frames.raiseStamp(x.page, x.stamp);
       this.installOwned(c, x.page, x.bytes, x.version);
       this.counters.add(c.object, "bytesIn", x.bytes?.length ?? 0);
@@ -298,7 +307,13 @@ export class DsmClient {
     }
   }
 
-  private async installGrant(c: CachedSegment, page: PageNo, mode: AccessMode, have: number, g: Grant): Promise<void> {
+  /**
+   * Installs a granted page. `accepted`: the home's drop count when the grant was accepted; if
+   * its pages are dropped while we wait to install (the connection closed, the lease ran
+   * out), the grant is as stale as they are and is not installed: a copy installed after the
+   * drop would outlive it, and a restarted home would never recall it.
+   */
+  private async installGrant(c: CachedSegment, page: PageNo, mode: AccessMode, have: number, g: Grant, accepted: number): Promise<void> {
     const m = c.meta(page);
     if (g.version < m.version || g.version < m.floor || (g.same && (have === 0 || m.version !== have))) {
       log("ignoring a stale grant of %s#%d (v%d, ours v%d)", c.sysname, page, g.version, m.version);
@@ -308,6 +323,7 @@ export class DsmClient {
       this.counters.add(c.object, "upgrades");
     } else {
       await c.frames.lower(page, PageState.INVALID);
+      if (this.droppedSince(c.home, accepted)) return;
       c.frames.install(page, g.bytes, PageState.INVALID);
       this.counters.add(c.object, "bytesIn", g.bytes?.length ?? 0);
     }
@@ -321,8 +337,7 @@ export class DsmClient {
   /** The home takes our copy of `version` back, or reverts the page (see header). */
   async recall(req: RecallRequest): Promise<RecallReply> {
     const c = this.segments.get(req.segment);
-    if (!c) return { held: false, bytes: null, stamp: 0, dirty: false };
-    this.noteEpoch(c.home, req.epoch);
+    if (!c || !this.noteEpoch(c.home, req.epoch)) return { held: false, bytes: null, stamp: 0, dirty: false };
     if (req.action === "revert") return this.revert(c, req);
     const m = c.meta(req.page);
     const none = (): RecallReply => ({ held: false, bytes: null, stamp: c.frames.stamp(req.page), dirty: this.uncommitted(c, req.page) });
@@ -443,11 +458,18 @@ export class DsmClient {
     return this.terms.get(home);
   }
 
-  /** Records our lease term at a home; a new term means it took our pages back: drop them. */
-  noteTerm(home: ServerId, term: number): void {
+  /** Records our lease term at a home; a new term means it took our pages back: drop them (true if it did). */
+  noteTerm(home: ServerId, term: number): boolean {
     const known = this.terms.get(home);
     this.terms.set(home, term);
-    if (known !== undefined && known !== term) this.dropHome(home, `it revoked our lease (term ${known} -> ${term})`);
+    if (known === undefined || known === term) return false;
+    this.dropHome(home, `it revoked our lease (term ${known} -> ${term})`);
+    return true;
+  }
+
+  /** Whether the home's pages were dropped here after its drop count was `seen`. */
+  private droppedSince(home: ServerId, seen: number): boolean {
+    return (this.homeDrops.get(home) ?? 0) !== seen;
   }
 
   private doomed(home: ServerId): PagesLostError {
@@ -458,13 +480,19 @@ export class DsmClient {
     );
   }
 
-  /** Records a home's epoch; a new epoch means it restarted: drop every page it homes. */
-  noteEpoch(home: ServerId, epoch: number): void {
+  /**
+   * Records a home's epoch; a new epoch means it restarted: drop every page it homes. False
+   * for an epoch older than the one known: a message the old process sent before it died,
+   * read after the new one spoke (two sockets close in any order): stale, ignored.
+   */
+  noteEpoch(home: ServerId, epoch: number): boolean {
     const known = this.epochs.get(home);
+    if (known !== undefined && epoch < known) return false;
     this.epochs.set(home, epoch);
-    if (known === undefined || known === epoch) return;
+    if (known === undefined || known === epoch) return true;
     this.terms.delete(home); // its leases start over too
     this.dropHome(home, `it restarted (epoch ${known} -> ${epoch})`, true);
+    return true;
   }
 
   /**

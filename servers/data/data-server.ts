@@ -122,6 +122,7 @@ export class DataServer {
 
   /** A grant leaves once pages that dropped holders may have written were reverted (see PageHome.revertsSettled). */
   private async acquire(req: Extract<DataRequest, { kind: "data.lock.acquire" }>, holder: string): Promise<DataReplies["data.lock.acquire"]> {
+    await this.home.afterRestartGrace(); // a holder of our previous epoch may think it still holds the lock
     const granted = await this.lockTable.acquire(this.fenced(req, holder), holder);
     await this.home.revertsSettled();
     return granted;

@@ -30,6 +30,13 @@
  *                those bytes (its copyset, owner and `dirty` writers) is told to abort the
  *                segments that wrote the page (compute.recall action "revert").
  *
+ *   restart      a home that restarted (epoch > 1) knows no holder of its previous epoch, so it
+ *                could not recall their copies: it grants no write (nor, in DataServer, any
+ *                lock) until every such holder has surely dropped them — its lease, measured
+ *                from before we died, has run out (`afterRestartGrace`). A holder that saw the
+ *                connection close dropped them at once; this covers one cut off by a partition.
+ *                Read grants serve committed data and need not wait.
+ *
  * Requests for one page are serialized (PageLocks), so the directory changes one request at
  * a time per page, and every grant of a version is sent before any recall of it.
  * A holder that cannot be reached is taken out of the directory only once its lease has
@@ -67,6 +74,8 @@ export interface PageHomeOptions {
   leaseMs?: number;
   /** How long a holder may take to answer a recall before its lease decides (ms). @default 2000 */
   recallTimeoutMs?: number;
+  /** After a restart, how long writes and locks wait (ms). @default the lease plus its margin */
+  restartGraceMs?: number;
 }
 
 /** What a compute server answers to a recall (compute.recall). */
@@ -116,16 +125,29 @@ export class PageHome {
   ) {
     this.leases = new HolderLeases(options.leaseMs);
     this.recallTimeoutMs = options.recallTimeoutMs ?? RECALL_TIMEOUT_MS;
+    const grace = store.epoch > 1 ? options.restartGraceMs ?? this.leases.leaseMs + this.leases.marginMs : 0;
+    this.graceEnds = performance.now() + grace;
   }
 
   private readonly recallTimeoutMs: number;
+  /** When holders of our previous epoch have surely dropped its pages and locks (see header). */
+  private readonly graceEnds: number;
+
+  /** Resolves once the restart grace is over (at once if it is, or we never restarted). */
+  afterRestartGrace(): Promise<void> {
+    const left = this.graceEnds - performance.now();
+    if (left <= 0) return Promise.resolve();
+    log("waiting %d ms for holders of the previous epoch to drop what they cached", Math.ceil(left));
+    return new Promise((resolve) => setTimeout(resolve, left + 1));
+  }
 
   get epoch(): number {
     return this.store.epoch;
   }
 
-  fault(req: FaultRequest, holder: string): Promise<PageGrant> {
+  async fault(req: FaultRequest, holder: string): Promise<PageGrant> {
     const started = performance.now();
+    if (req.mode === "write") await this.afterRestartGrace();
     return this.locks.withPages([pageKey(req.segment, req.page)], async () => {
       const e = this.entryOf(req);
       const grant = req.mode === "read" ? await this.grantRead(req, e, holder) : await this.grantWrite(req, e, holder);

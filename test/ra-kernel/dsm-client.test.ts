@@ -265,6 +265,35 @@ describe("DsmClient", () => {
       expect(frames.copyPage(0), "a segment begun after the drop faults as usual").to.deep.equal(pageOf(2));
     });
 
+    it("should not install a grant whose home's pages were dropped while it waited for readers to leave", async () => {
+      await faultIn(seg, 1, "read", 3, pageOf(5));
+      const pins = new Int32Array(frames.pins);
+      Atomics.add(pins, 1, 1); // a reader is still in the page: the upgrade's install must wait
+      const f = dsm.fault(seg, 1, "write");
+      (await link.faultCall(1)).reply.resolve(grant(4, pageOf(6)));
+      await new Promise((resolve) => setImmediate(resolve));
+      dsm.dropHome(ds1, "the connection to it closed"); // lands while the grant waits
+      Atomics.sub(pins, 1, 1);
+      const again = await link.faultCall(2);
+      expect(again, "fetched again: the dropped grant was never installed").to.include({ mode: "write", have: 0 });
+      again.reply.resolve(grant(1, pageOf(7), { epoch: 2 }));
+      await f;
+      expect(frames.copyPage(1)).to.deep.equal(pageOf(7));
+      expect(metaOf(1)).to.include({ version: 1, owned: true });
+    });
+
+    it("should not install a grant sent before its home's pages were dropped", async () => {
+      const f = dsm.fault(seg, 0, "read");
+      const first = await link.faultCall(0);
+      dsm.dropHome(ds1, "its lease ran out");
+      first.reply.resolve(grant(2, pageOf(1)));
+      const again = await link.faultCall(1);
+      again.reply.resolve(grant(3, pageOf(2)));
+      await f;
+      expect(frames.copyPage(0)).to.deep.equal(pageOf(2));
+      expect(metaOf(0)).to.include({ version: 3 });
+    });
+
     it("should not fence faults on pages of another home", async () => {
       const other = newSysName(ds2);
       const f2 = dsm.framesOf(new Segment(other, "data"));
@@ -700,6 +729,15 @@ describe("DsmClient", () => {
       await faultIn(seg, 0, "read", 1, pageOf(1), 5);
       await faultIn(seg, 1, "read", 1, pageOf(2), 6);
       expect(frames.state(0)).to.equal(PageState.INVALID);
+      expect(frames.state(1)).to.equal(PageState.READ);
+    });
+
+    it("should ignore a recall of an epoch that is over, and not go back to it", async () => {
+      await faultIn(seg, 0, "read", 1, pageOf(1), 5);
+      await faultIn(seg, 1, "read", 1, pageOf(2), 6);
+      expect(await recall(1, 1, "invalidate", seg, 5), "sent by the dead process: stale").to.include({ held: false });
+      expect(frames.state(1), "the new epoch's page stays").to.equal(PageState.READ);
+      expect(dsm.noteEpoch(ds1, 5)).to.equal(false);
       expect(frames.state(1)).to.equal(PageState.READ);
     });
 

@@ -85,14 +85,14 @@ describe("PageHome", () => {
   let seg: SysName;
   let object: SysName;
 
-  async function start(epoch = 1): Promise<void> {
+  async function start(epoch = 1, restartGraceMs = 0): Promise<void> {
     store = new InMemorySegmentStore({ serverId: ds1, epoch });
     const o = newObject(16);
     await store.createObject(o.desc, o.segments);
     seg = o.desc.segments.data;
     object = o.desc.sysname;
     peers = new Map(["cs1", "cs2", "cs3", "cs4"].map((id) => [id, new HolderPeer(id)]));
-    home = new PageHome(store, ds1, (h) => peers.get(h));
+    home = new PageHome(store, ds1, (h) => peers.get(h), { restartGraceMs });
   }
 
   beforeEach(() => start());
@@ -326,6 +326,24 @@ describe("PageHome", () => {
         expect(err.message).to.contain("restarted");
       }
       expect(storedBytes(0)).to.equal(null);
+    });
+  });
+
+  describe("after a restart", () => {
+    it("should serve reads at once but grant no write until holders of the previous epoch dropped their copies", async () => {
+      await store.close();
+      await start(2, 150);
+      const write = fault("cs1", 0, "write");
+      expect((await fault("cs2", 1, "read")).epoch, "committed data: no need to wait").to.equal(2);
+      expect(await isPending(write), "a holder cut off by a partition may still read its old copy").to.equal(true);
+      await home.afterRestartGrace();
+      expect(await write).to.include({ epoch: 2 });
+    });
+
+    it("should not wait on a first start", async () => {
+      await store.close();
+      await start(1, 60_000);
+      expect(await fault("cs1", 0, "write")).to.include({ epoch: 1 });
     });
   });
 
