@@ -51,6 +51,10 @@ import { LatencyHistogram } from "./latency-histogram.js";
 import { CommitOutcomeUnknownError, PagesLostError, StaleEpochError } from "./errors.js";
 import { CloudsError } from "./clouds-error.js";
 import type { SegmentLog } from "./write-log.js";
+import { PageLog } from "./page-log.js";
+
+/** The log of an aborted page: nothing of it is applied anyway. */
+const EMPTY_PAGE_LOG = new PageLog().encode();
 
 const log = createDebug("ra:dsm");
 
@@ -450,6 +454,52 @@ export class DsmClient {
     for (const { c, log } of pages) {
       this.counters.add(c.object, "pagesWrittenBack");
       this.counters.add(c.object, "bytesOut", log.length);
+    }
+  }
+
+  /**
+   * Gives up the writes of segments that can never commit (their isiba worker died): takes
+   * their writer counts off (`pages`: once per count; `overflowed`: some were not recorded,
+   * so every page written here is suspect) and has each page's home abort them — the home
+   * reverts the pages, so every copy that holds their words is dropped and every segment
+   * that wrote those pages since is aborted, here and elsewhere (as after a crash). Resolves
+   * once the homes answered (or could not be reached: then the connection or the lease
+   * drops their pages anyway).
+   */
+  async abandon(pages: { frames: SegmentFrames; page: PageNo }[], overflowed: boolean, why: string): Promise<void> {
+    const lost = new Map<CachedSegment, Set<PageNo>>();
+    const add = (c: CachedSegment, page: PageNo) => {
+      if (!lost.has(c)) lost.set(c, new Set());
+      lost.get(c)!.add(page);
+    };
+    for (const { frames, page } of pages) {
+      const c = this.segments.get(frames.sysname);
+      if (!c || c.frames !== frames) continue;
+      frames.writersDone([page]);
+      add(c, page);
+    }
+    if (overflowed) for (const c of this.segments.values()) for (const page of c.knownPages()) if (c.frames.writersOf(page) > 0) add(c, page);
+    const seq = ++this.dropSeq;
+    const byHome = new Map<ServerId, PageCommit[]>();
+    for (const [c, set] of lost) {
+      for (const page of set) {
+        if (c.frames.writersOf(page) > 0) c.meta(page).lostSeq = seq;
+        if (!byHome.has(c.home)) byHome.set(c.home, []);
+        byHome.get(c.home)!.push({ segment: c.sysname, page, log: EMPTY_PAGE_LOG, left: 0 });
+      }
+    }
+    log("abandoning the writes of %d page(s): %s", [...byHome.values()].reduce((n, p) => n + p.length, 0), why);
+    await Promise.all([...byHome].map(([home, msg]) => this.abortAt(home, msg)));
+  }
+
+  private async abortAt(home: ServerId, pages: PageCommit[]): Promise<void> {
+    try {
+      const reply = await this.link.commit(home, { epoch: this.epochs.get(home) ?? 0, term: this.terms.get(home) ?? 0, abort: true, pages });
+      this.noteEpoch(home, reply.epoch);
+      this.counters.add(undefined, "segmentsAborted");
+    } catch (err) {
+      if (err instanceof StaleEpochError) this.noteEpoch(home, err.current);
+      log("could not tell %s to abort %d page(s): %s", home, pages.length, (err as Error).message);
     }
   }
 

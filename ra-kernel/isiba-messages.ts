@@ -94,6 +94,8 @@ export interface WorkerInit {
   faultPort: import("node:worker_threads").MessagePort;
   doorbell: SharedArrayBuffer;
   serverId: string;
+  /** The worker's WriterLedger (read by the kernel if the worker dies). */
+  ledger: SharedArrayBuffer;
 }
 
 // ---- syscalls ---------------------------------------------------------------------

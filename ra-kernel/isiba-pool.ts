@@ -26,8 +26,11 @@
  * queued frees.
  *
  * Placement inside the pool: the worker with the fewest isibas in progress.
- * If a worker dies, its in-flight isibas fail and a replacement is started (their uncommitted
- * writes stay in this server's copies of the pages: see the closing notes of issue 9).
+ * If a worker dies (each has a bounded JavaScript heap: an entry that allocates without bound
+ * kills its worker, not the server), its in-flight isibas fail and a replacement is started.
+ * Their segments can never commit: the pool reads the dead worker's WriterLedger and tells
+ * the kernel (`onWritesLost`) which pages they wrote, so it can take their writer counts off
+ * and drop the copies that hold their words (DsmClient.abandon).
  */
 import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import * as path from "node:path";
@@ -36,12 +39,17 @@ import { fromWireError, toWireError, type WireError } from "./clouds-error.js";
 import type { SysName, ThreadId } from "./ids.js";
 import { DOORBELL_RUNG, type FaultReply, type FaultRequest } from "./fault-channel.js";
 import { Isiba } from "./isiba.js";
-import type { ClassRef, Committed, ForgetSegments, Freed, RunOp, RunReply, RunRequest, SyscallCall, SyscallReply, SyscallRequest, SyscallResult, WorkerMessage } from "./isiba-messages.js";
+import type { ClassRef, Committed, ForgetSegments, Freed, RunOp, RunReply, RunRequest, SyscallCall, SyscallReply, SyscallRequest, SyscallResult, WorkerInit, WorkerMessage } from "./isiba-messages.js";
 import type { SegmentLog } from "./write-log.js";
 import type { SegmentFrames } from "./segment-frames.js";
 import type { AccessMode } from "./page-state.js";
 import { IsibaEndedError, UnknownSyscallError } from "./syscall-errors.js";
 import { VolatileHeaps } from "./volatile-heaps.js";
+import { WriterLedger } from "./writer-ledger.js";
+import type { IsibaPoolOptions } from "./isiba-pool-options.js";
+
+/** See IsibaPoolOptions.workerHeapMb. */
+const DEFAULT_WORKER_HEAP_MB = 1024;
 
 const log = createDebug("ra:isiba-pool");
 
@@ -103,11 +111,13 @@ interface Pending {
 class WorkerSlot {
   readonly classes = new Set<string>();
   readonly segments = new Set<SysName>();
+  /** The frames shared with this worker by their WriterLedger id (SegmentShare.ledgerId). */
+  readonly byLedgerId = new Map<number, SegmentFrames>();
   readonly pending = new Map<number, Pending>();
   /** Isibas that replied and wait for `afterCommit`; then for their Freed. */
   readonly replied = new Set<number>();
   readonly freeing = new Map<number, (log: SegmentLog[]) => void>();
-  constructor(readonly worker: Worker, readonly faultPort: MessagePort, readonly doorbell: Int32Array) {}
+  constructor(readonly worker: Worker, readonly faultPort: MessagePort, readonly doorbell: Int32Array, readonly ledger: SharedArrayBuffer) {}
 }
 
 export class IsibaPool {
@@ -121,6 +131,7 @@ export class IsibaPool {
     private readonly onFault: PageFaultHandler,
     private readonly serverId: string,
     private readonly onSyscall?: SyscallHandler,
+    private readonly options: IsibaPoolOptions = {},
   ) {
     for (let i = 0; i < size; i++) this.slots.push(this.startWorker(i));
   }
@@ -193,7 +204,9 @@ export class IsibaPool {
   private shareOnce(slot: WorkerSlot, frames: SegmentFrames) {
     if (slot.segments.has(frames.sysname)) return frames.sysname;
     slot.segments.add(frames.sysname);
-    return frames.share();
+    const ledgerId = slot.byLedgerId.size + 1;
+    slot.byLedgerId.set(ledgerId, frames);
+    return { ...frames.share(), ledgerId };
   }
 
   private pickSlot(): WorkerSlot {
@@ -205,12 +218,14 @@ export class IsibaPool {
   private startWorker(index: number): WorkerSlot {
     const { port1, port2 } = new MessageChannel();
     const doorbell = new SharedArrayBuffer(4);
+    const ledger = WriterLedger.allocate();
     const worker = new Worker(path.join(__dirname, "isiba-worker.js"), {
-      workerData: { faultPort: port2, doorbell, serverId: this.serverId },
+      workerData: { faultPort: port2, doorbell, serverId: this.serverId, ledger } satisfies WorkerInit,
       transferList: [port2],
       name: `isiba-${index}`,
+      resourceLimits: { maxOldGenerationSizeMb: this.options.workerHeapMb ?? DEFAULT_WORKER_HEAP_MB },
     });
-    const slot = new WorkerSlot(worker, port1, new Int32Array(doorbell));
+    const slot = new WorkerSlot(worker, port1, new Int32Array(doorbell), ledger);
     worker.on("message", (msg: WorkerMessage) => this.onWorkerMessage(slot, msg));
     worker.on("error", (err) => this.workerDied(slot, index, err));
     worker.on("exit", (code) => this.workerDied(slot, index, new Error(`isiba worker exited with code ${code}`)));
@@ -279,13 +294,35 @@ export class IsibaPool {
     Atomics.notify(slot.doorbell, 0);
   }
 
+  /** What the dead worker's segments counted themselves writers of, to the kernel (see WriterLedger). */
+  private async writesLost(slot: WorkerSlot, err: Error): Promise<void> {
+    const { entries, overflowed, held } = WriterLedger.read(slot.ledger);
+    if (held) {
+      log("worker died holding page %d exclusively: letting it go", held.page);
+      slot.byLedgerId.get(held.segment)?.releaseDeadWriter(held.page);
+    }
+    const pages = entries.flatMap((e) => {
+      const frames = slot.byLedgerId.get(e.segment);
+      return frames ? [{ frames, page: e.page }] : [];
+    });
+    if (pages.length === 0 && !overflowed) return;
+    log("worker died with %d uncommitted page write(s)%s", pages.length, overflowed ? " and more not recorded" : "");
+    try {
+      await this.options.onWritesLost?.({ pages, overflowed, why: err.message });
+    } catch (e) {
+      log("giving up the dead worker's writes failed: %s", (e as Error).message);
+    }
+  }
+
   private workerDied(slot: WorkerSlot, index: number, err: Error): void {
     const at = this.slots.indexOf(slot);
     if (at < 0) return;
     log("worker %d died: %s", index, err.message);
-    for (const [id, p] of slot.pending) {
-      p.resolve({ type: "done", id, ok: false, error: toWireError(err, this.serverId), log: [] });
-    }
+    // Its isibas fail (and release their locks) only once what they wrote is given up.
+    const pending = [...slot.pending];
+    void this.writesLost(slot, err).then(() => {
+      for (const [id, p] of pending) p.resolve({ type: "done", id, ok: false, error: toWireError(err, this.serverId), log: [] });
+    });
     slot.pending.clear();
     for (const resolve of slot.freeing.values()) resolve([]);
     slot.freeing.clear();

@@ -35,6 +35,7 @@ import { MappedSegment } from "./mapped-segment.js";
 import type { SysName } from "./ids.js";
 import type { Committed, Freed, KernelMessage, RunReply, RunRequest, WorkerInit } from "./isiba-messages.js";
 import { runLogging, WriteLog } from "./write-log.js";
+import { setWriterLedger, WriterLedger } from "./writer-ledger.js";
 import { SyscallChannel } from "./syscall-channel.js";
 // Registers the syscall errors here too, so they cross the worker with their fields.
 import "./syscall-errors.js";
@@ -56,6 +57,7 @@ import { WorkerVolatileStores } from "./worker-volatile-stores.js";
 const log = createDebug("ra:isiba-worker");
 const init = workerData as WorkerInit;
 const faults = new FaultChannel(init.faultPort, new Int32Array(init.doorbell));
+setWriterLedger(new WriterLedger(init.ledger));
 const syscalls = new SyscallChannel((req) => parentPort!.postMessage(req));
 
 // A promise object code forgot to await (say an un-awaited `this.lock(k)` refused after its

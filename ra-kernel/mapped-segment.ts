@@ -31,6 +31,7 @@ import { PAGE_SHIFT, PAGE_SIZE, type PageNo, type SysName } from "./ids.js";
 import { PageState, type AccessMode } from "./page-state.js";
 import { PIN_WRITER, type SegmentShare } from "./segment-frames.js";
 import { currentWriteLog, type WriteLog } from "./write-log.js";
+import { currentWriterLedger } from "./writer-ledger.js";
 import type { PageLog } from "./page-log.js";
 
 /** What takes a page fault: the FaultChannel in an isiba; a synchronous stand-in in unit tests. */
@@ -171,8 +172,10 @@ export class MappedSegment {
     if (this.held === page) return fn();
     if (this.held !== -1) throw new Error(`withPageExclusive: page ${this.held} of ${this.sysname} is already held`);
     this.checkRange(addr, 1);
+    const ledger = this.share.ledgerId === undefined ? undefined : currentWriterLedger();
     for (;;) {
       this.pinRange(page, page, "write");
+      ledger?.holding(this.share.ledgerId!, page); // so the kernel can let it go if this worker dies
       this.held = page;
       this.heldWrites = 0;
       let needed: HeldPageFault;
@@ -183,6 +186,7 @@ export class MappedSegment {
         needed = err;
       } finally {
         this.held = -1;
+        ledger?.holding(0, -1);
         Atomics.sub(this.pins, page, PIN_WRITER);
       }
       this.faults.fault(this.sysname, needed.page, needed.mode);
@@ -289,7 +293,7 @@ export class MappedSegment {
     if (!log) return;
     let pageLog = this.lastPageLog!;
     if (log !== this.lastLog || log.generation !== this.lastLogGen || page !== this.lastLogPage) {
-      pageLog = this.lastPageLog = log.pageLog(this.sysname, page, this.writers);
+      pageLog = this.lastPageLog = log.pageLog(this.sysname, page, this.writers, this.share.ledgerId);
       this.lastLog = log;
       this.lastLogGen = log.generation;
       this.lastLogPage = page;

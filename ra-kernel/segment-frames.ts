@@ -62,6 +62,8 @@ export interface SegmentShare {
   writers: SharedArrayBuffer;
   maxPages: number;
   logged: boolean;
+  /** The receiving worker's number for this segment in its WriterLedger (set by the pool). */
+  ledgerId?: number;
 }
 
 export class SegmentFrames {
@@ -166,6 +168,11 @@ export class SegmentFrames {
     if (Atomics.load(this.table, page) > state) Atomics.store(this.table, page, state);
     const busy = pinsAbove(state);
     return this.drained(page, busy) ? Promise.resolve() : this.untilDrained(page, busy);
+  }
+
+  /** Lets go of the writer pin of an accessor that will never release it (its worker died). */
+  releaseDeadWriter(page: PageNo): void {
+    if ((Atomics.load(this.pinTable, page) & PIN_WRITER) !== 0) Atomics.sub(this.pinTable, page, PIN_WRITER);
   }
 
   /** A copy of a page's bytes (for write-back); lower it to READ first if isibas may write it. */

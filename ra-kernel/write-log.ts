@@ -12,6 +12,8 @@
  * the frames (SegmentFrames.writers); the kernel takes it off once that segment's commit was
  * answered. So the kernel can tell a home, when it gives a page away, whether the copy holds
  * writes not committed yet (a crash would lose them: the home must know whose they are).
+ * Until `take` hands a count to the kernel, the worker's WriterLedger records it, so the
+ * kernel can take it off (and drop what it covered) if the worker dies.
  *
  * Broken segments: a page fault that FAILS (its home unreachable, the segment fenced) stops
  * object code in the middle of an access sequence — a push that raised the length but never
@@ -26,6 +28,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { PageNo, SysName } from "./ids.js";
 import { PageLog } from "./page-log.js";
+import { currentWriterLedger } from "./writer-ledger.js";
 
 /** One segment's writes to one memory segment, in wire form (PageLog.encode), ascending pages. */
 export interface SegmentLog {
@@ -35,6 +38,8 @@ export interface SegmentLog {
 
 export class WriteLog {
   private segments = new Map<SysName, Map<PageNo, PageLog>>();
+  /** The WriterLedger entries of the counts this log added (see WriterLedger). */
+  private ledgered: number[] = [];
   /** Raised by `take`: PageLogs handed out before belong to a segment already taken. */
   generation = 0;
 
@@ -51,13 +56,18 @@ export class WriteLog {
     return why;
   }
 
-  /** The log of `page` of `segment`, counted in `writers` the first time. */
-  pageLog(segment: SysName, page: PageNo, writers: Int32Array): PageLog {
+  /**
+   * The log of `page` of `segment`, counted in `writers` the first time (and in the worker's
+   * WriterLedger under `ledgerId`, if it has one, until `take`).
+   */
+  pageLog(segment: SysName, page: PageNo, writers: Int32Array, ledgerId?: number): PageLog {
     let pages = this.segments.get(segment);
     if (!pages) this.segments.set(segment, (pages = new Map()));
     let log = pages.get(page);
     if (!log) {
       pages.set(page, (log = new PageLog()));
+      const ledger = ledgerId === undefined ? undefined : currentWriterLedger();
+      if (ledger) this.ledgered.push(ledger.add(ledgerId!, page));
       Atomics.add(writers, page, 1);
     }
     return log;
@@ -76,6 +86,10 @@ export class WriteLog {
     }
     this.segments = new Map();
     this.generation++;
+    // The counts travel with the log now: whoever commits it takes them off.
+    const ledger = currentWriterLedger();
+    for (const at of this.ledgered) ledger?.clear(at);
+    this.ledgered = [];
     return out;
   }
 }

@@ -38,6 +38,7 @@ export interface ServerLaunch {
   /** "host:port" of the name server (not for the name server itself). */
   nameServer?: string;
   workers?: number;
+  workerHeapMb?: number;
   durability?: "power" | "process";
 }
 
@@ -77,6 +78,7 @@ function argsOf(launch: ServerLaunch): string[] {
   args.push("--token-file", path.resolve(launch.clusterDir, "token"));
   if (launch.nameServer) args.push("--name-server", launch.nameServer);
   if (launch.role === "compute" && launch.workers) args.push("--workers", String(launch.workers));
+  if (launch.role === "compute" && launch.workerHeapMb) args.push("--worker-heap-mb", String(launch.workerHeapMb));
   if (launch.role === "data" && launch.durability) args.push("--durability", launch.durability);
   return args;
 }

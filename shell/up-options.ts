@@ -10,6 +10,8 @@ export interface UpOptions {
   data: number;
   /** Isiba workers per compute server. @default the server's own (2) */
   workers?: number;
+  /** The JavaScript heap of each isiba worker (MiB). @default the server's own (1024) */
+  workerHeapMb?: number;
   /** Data servers' commit: "power" (synchronous=FULL) or "process". @default "power" */
   durability?: "power" | "process";
   /** Progress lines go here. @default nowhere */

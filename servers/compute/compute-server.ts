@@ -70,7 +70,10 @@ export class ComputeServer implements RoleService {
       runLocal: (input) => this.runHere(input),
     });
     const syscalls = new KernelSyscalls(locks, nested);
-    this.pool = new IsibaPool(ctx.options.workers ?? 2, this.dsm.fault, ctx.options.id, syscalls.handle);
+    this.pool = new IsibaPool(ctx.options.workers ?? 2, this.dsm.fault, ctx.options.id, syscalls.handle, {
+      workerHeapMb: ctx.options.workerHeapMb,
+      onWritesLost: (lost) => this.dsm.abandon(lost.pages, lost.overflowed, `an isiba worker died (${lost.why})`),
+    });
     this.objects = new UserObjectManager(this.pool, this.dsm, this.homes, locks);
     syscalls.committer = this.objects;
   }

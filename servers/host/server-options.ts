@@ -19,6 +19,8 @@ export interface ServerOptions {
   nameServer?: string;
   /** Compute servers: isiba worker threads. @default 2 */
   workers?: number;
+  /** Compute servers: the JavaScript heap of each isiba worker (MiB). @default 1024 */
+  workerHeapMb?: number;
   /** Data servers: "power" (synchronous=FULL, the default) or "process" (synchronous=NORMAL). */
   durability?: "power" | "process";
 }

@@ -670,6 +670,50 @@ describe("DsmClient", () => {
     });
   });
 
+  describe("abandon", () => {
+    it("should take a dead worker's counts off and have the home abort its pages, dooming other segments that wrote them", async () => {
+      await faultIn(seg, 0, "write", 2, pageOf(0), 4, { term: 2 });
+      await faultIn(seg, 1, "write", 2, pageOf(0), 4, { term: 2 });
+      const live = new WriteLog(dsm.dropMark);
+      write(live, 0, pageOf(3));
+      Atomics.add(new Int32Array(frames.writers), 0, 1); // the dead worker's segment wrote page 0
+      Atomics.add(new Int32Array(frames.writers), 1, 1); // and page 1
+      const done = dsm.abandon([{ frames, page: 0 }, { frames, page: 1 }], false, "worker died");
+      const call = await link.commitCall(0);
+      expect(call).to.include({ home: ds1, epoch: 4, term: 2, abort: true });
+      expect(call.pages.map((p) => [p.page, decoded(p.log).max])).to.deep.equal([[0, 0], [1, 0]]);
+      expect([frames.writersOf(0), frames.writersOf(1)], "only the live segment's count is left").to.deep.equal([1, 0]);
+      expect(await isPending(done), "the dead isibas fail (and unlock) only once the home answered").to.equal(true);
+      call.reply.resolve(refused("aborted", 4));
+      await done;
+      const commit = dsm.commit(live.take(), live.since);
+      const abort = await link.commitCall(1);
+      expect(abort.abort, "its copy of page 0 holds the dead worker's words").to.equal(true);
+      abort.reply.resolve(refused("aborted", 4));
+      await expectRejection(commit, PagesLostError);
+    });
+
+    it("should abort every page written here when the ledger overflowed", async () => {
+      await faultIn(seg, 0, "write", 2, pageOf(0));
+      await faultIn(seg, 3, "write", 2, pageOf(0));
+      Atomics.add(new Int32Array(frames.writers), 3, 1);
+      const done = dsm.abandon([], true, "worker died");
+      const call = await link.commitCall(0);
+      expect(call.pages.map((p) => p.page)).to.deep.equal([3]);
+      call.reply.resolve(refused("aborted"));
+      await done;
+    });
+
+    it("should resolve even if the home cannot be told", async () => {
+      await faultIn(seg, 0, "write", 2, pageOf(0));
+      Atomics.add(new Int32Array(frames.writers), 0, 1);
+      const done = dsm.abandon([{ frames, page: 0 }], false, "worker died");
+      (await link.commitCall(0)).reply.reject(new Error("connection closed"));
+      await done;
+      expect(frames.writersOf(0)).to.equal(0);
+    });
+  });
+
   describe("noteTerm", () => {
     it("should drop a home's pages when a grant carries a new lease term, and commit under the new one", async () => {
       await faultIn(seg, 0, "read", 2, pageOf(1), 1, { term: 1 });

@@ -7,6 +7,7 @@
  */
 import { expect } from "chai";
 import { IsibaPool, type RunFailure, type RunSpec } from "../../ra-kernel/isiba-pool.js";
+import type { LostWrites } from "../../ra-kernel/isiba-pool-options.js";
 import { newSysName, newThreadId, asServerId, PAGE_SIZE, type SysName } from "../../ra-kernel/ids.js";
 import { KernelSyscalls } from "../../ra-kernel/kernel-syscalls.js";
 import { LockManager } from "../../ra-kernel/lock-manager.js";
@@ -182,6 +183,49 @@ describe("IsibaPool", () => {
       const out = await pool.run(spec("call", "drain", [], mailbox));
       expect(await pool.afterCommit(out.isiba, false)).to.deep.equal([]);
       expect(liveBlocks(), "the blocks leak: never freed twice").to.equal(before);
+    });
+  });
+
+  describe("a worker that dies", () => {
+    let hog: CompiledClass;
+    let lost: LostWrites[];
+
+    before(async () => {
+      hog = (await compileExample("test/fixtures/hog.ts"))[0];
+    });
+
+    beforeEach(async () => {
+      await pool.close();
+      lost = [];
+      pool = new IsibaPool(1, pager.fault, "cs-test", undefined, {
+        workerHeapMb: 32,
+        onWritesLost: async (l) => {
+          lost.push(l);
+          for (const { frames, page } of l.pages) frames.writersDone([page]);
+        },
+      });
+      await runAndCommit("create", "constructor", [], hog);
+      await runAndCommit("call", "bump", [], hog);
+    });
+
+    it("should fail its isibas, report the pages their segments wrote, and go on with a new worker", async () => {
+      const err = await pool.run(spec("call", "hog", [], hog)).then(() => null, (e: Error & RunFailure) => e);
+      expect(err?.message).to.match(/memory/i);
+      expect(err?.log, "its segment died with it").to.deep.equal([]);
+      expect(lost).to.have.length(1);
+      const written = lost[0].pages.map((p) => `${p.frames.sysname === data ? "data" : "heap"}#${p.page}`);
+      expect(written).to.include("data#0");
+      expect(lost[0].overflowed).to.equal(false);
+      const frames = pager.segment(data as SysName, 16);
+      expect(frames.writersOf(0), "every count it held was handed over").to.equal(0);
+      expect(await runAndCommit("call", "get", [], hog), "its +100 is in the copy: the kernel must drop it").to.equal(101);
+      expect(await runAndCommit("call", "bump", [], hog)).to.equal(102);
+    });
+
+    it("should report nothing for a worker whose segments had all been handed over", async () => {
+      await runAndCommit("call", "get", [], hog);
+      await pool.close();
+      expect(lost).to.deep.equal([]);
     });
   });
 });
