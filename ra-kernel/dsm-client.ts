@@ -134,6 +134,8 @@ export interface RecallReply {
   bytes: Uint8Array | null;
   stamp: number;
   dirty: boolean;
+  /** Answering a revert that doomed segments here: the other pages of that object they may have written. */
+  lost?: { segment: SysName; page: PageNo }[];
 }
 
 export const DSM_COUNTERS = [
@@ -363,19 +365,38 @@ export class DsmClient {
   /**
    * The page's coherent image went back to its durable one at `req.version`: drop our copy
    * (grants older than that are ignored when they land) and doom our segments that wrote it.
-   * Never waits for a fetch in flight: it may be queued at the home behind this very revert.
+   * We cannot tell which of our segments those are, nor which other pages they wrote (their
+   * logs are in the isibas): every segment here that wrote a page of the object is doomed,
+   * and those pages are named in the answer (`lost`), so the home reverts them too, in the
+   * same closure. Never waits for a fetch in flight: it may be queued at the home behind
+   * this very revert.
    */
   private async revert(c: CachedSegment, req: RecallRequest): Promise<RecallReply> {
     const m = c.meta(req.page);
     const dirty = c.frames.writersOf(req.page) > 0;
-    if (dirty) m.lostSeq = ++this.dropSeq;
+    const lost = dirty ? this.doomObject(c, req.page) : [];
     m.floor = Math.max(m.floor, req.version);
     const held = m.version !== 0;
     m.owned = false;
     m.version = 0;
     await c.frames.lower(req.page, PageState.INVALID);
     this.counters.add(c.object, "revertsReceived");
-    return { held, bytes: null, stamp: c.frames.stamp(req.page), dirty };
+    return { held, bytes: null, stamp: c.frames.stamp(req.page), dirty, ...(lost.length > 0 ? { lost } : {}) };
+  }
+
+  /** Dooms every segment here that wrote a page of `c`'s object (at its home); returns those pages but `page` of `c`. */
+  private doomObject(c: CachedSegment, page: PageNo): { segment: SysName; page: PageNo }[] {
+    const seq = ++this.dropSeq;
+    const lost: { segment: SysName; page: PageNo }[] = [];
+    for (const other of this.segments.values()) {
+      if (other !== c && (other.home !== c.home || other.object === undefined || other.object !== c.object)) continue;
+      for (const p of other.knownPages()) {
+        if (other.frames.writersOf(p) === 0) continue;
+        other.meta(p).lostSeq = seq;
+        if (other !== c || p !== page) lost.push({ segment: other.sysname, page: p });
+      }
+    }
+    return lost;
   }
 
   /** Whether segments here wrote the page and have not sent their commit yet. */

@@ -12,7 +12,8 @@
  *                      (from a compute server down the thread's chain: forwarded up it; a
  *                      workstation's client answers the same message)
  *   compute.create     {className, classVersion?, home?, args, thread} -> {descriptor, server}
- *   compute.recall     {segment, page, version, epoch, action}          -> {held, bytes|null, stamp, dirty}
+ *   compute.recall     {segment, page, version, epoch, action}          -> {held, bytes|null, stamp, dirty, lost?}
+ *                      (lost, answering a revert: other pages of the object its doomed segments may have written)
  *                      (action revert: drop the copy and abort the segments here that wrote the page)
  *                      (from a home: drop or downgrade our copy of `version`; an owner returns its bytes)
  *   compute.pages      {segments}                                      -> CachedPageInfo[]
@@ -83,7 +84,7 @@ export type ComputeRequest =
 export interface ComputeReplies {
   "compute.invoke": { value: unknown; server: string; load: ComputeLoad };
   "compute.create": { descriptor: ObjectDescriptor; server: string };
-  "compute.recall": { held: boolean; bytes: Uint8Array | null; stamp: number; dirty: boolean };
+  "compute.recall": { held: boolean; bytes: Uint8Array | null; stamp: number; dirty: boolean; lost?: { segment: SysName; page: PageNo }[] };
   "compute.pages": CachedPageInfo[];
   "compute.probe": { micros: number };
   "compute.status": ComputeStatus;

@@ -16,6 +16,8 @@
  *            of theirs says none are left. If one dies, the page is reverted
  *   tainted  the coherent image holds writes that will never commit (their writer died or
  *            its segment aborted): revert before serving it
+ *   reverting  the revert closure this page is part of (PageHome.revertClosure), while it
+ *            runs: no fault of the page is served until the whole closure is reverted
  *   durable, durableStamps  the committed image and the stamp of each of its words (PageLog),
  *            kept while commits may still arrive out of order (someone owns or is dirty);
  *            null: read the store, every word older than any commit to come
@@ -43,6 +45,7 @@ export interface PageEntry {
   stamp: number;
   dirty: Set<string>;
   tainted: boolean;
+  reverting: Promise<void> | null;
   durable: Uint8Array | null;
   durableStamps: Float64Array | null;
 }
@@ -72,7 +75,7 @@ export class PageDirectory {
       // Versions start above 0: a requester's `have: 0` means "no copy".
       e = {
         version: stored + 1, owner: null, copyset: new Set(), storedVersion: stored, pending: null,
-        stamp: 0, dirty: new Set(), tainted: false, durable: null, durableStamps: null,
+        stamp: 0, dirty: new Set(), tainted: false, reverting: null, durable: null, durableStamps: null,
       };
       this.entries.set(key, e);
     }
@@ -115,6 +118,13 @@ export class PageDirectory {
       if (e.tainted && e.owner !== null) return `${key}: tainted, yet owned by ${e.owner}`;
     }
     return null;
+  }
+
+  /** Pages `holder` owns or is dirty in: where its uncommitted writes may be. */
+  writtenBy(holder: string): PageRef[] {
+    const out: PageRef[] = [];
+    for (const [key, e] of this.entries) if (e.owner === holder || e.dirty.has(holder)) out.push(refOf(key));
+    return out;
   }
 
   /** Pages where `holder` is in the copyset. */

@@ -29,6 +29,19 @@
  *                image again: every copy is dropped and every server that may have built on
  *                those bytes (its copyset, owner and `dirty` writers) is told to abort the
  *                segments that wrote the page (compute.recall action "revert").
+ *   closure      pages are reverted together, never one by one: the allocator's page 0
+ *                reverted while a block page still holds a lost allocation's string makes the
+ *                free list point into that string. A revert closure starts from the pages
+ *                with lost writes (a dead holder's, an aborted segment's), and every server
+ *                told to abort segments answers with the other pages of that object its
+ *                doomed segments may have written (`lost`): those join the closure, round
+ *                after round, until no new page joins. From its start until its end no fault
+ *                of any page of its objects is served (`barred`; faults wait, or give their
+ *                page lock back and wait) — not only of its pages: one named in a later round
+ *                must not be fetched before it joins. So nobody ever reads a reverted page
+ *                beside another that still holds bytes of the writes being taken back: a
+ *                server's copies that hold them are dropped before it can fetch anything new
+ *                of the object.
  *
  *   restart      a home that restarted (epoch > 1) knows no holder of its previous epoch, so it
  *                could not recall their copies: it grants no write (nor, in DataServer, any
@@ -63,6 +76,11 @@ const log = createDebug("servers:data:home");
 /** How long a holder may take to answer a recall before we fall back on its lease. */
 const RECALL_TIMEOUT_MS = 2000;
 
+/** Thrown inside a page's lock when it must be reverted first: the fault gives the lock back, waits, retries. */
+class RevertFirst {
+  constructor(readonly closure: Promise<void>) {}
+}
+
 export const HOME_COUNTERS = [
   "readFaults", "writeFaults", "upgrades", "invalidationsSent", "recalls", "bytesSent", "bytesReceived", "pagesCommitted", "holdersDropped",
   "pagesPrefetched", "pagesGrantedAtCreation", "segmentsCommitted", "segmentsAborted", "pagesReverted",
@@ -86,6 +104,8 @@ interface RecallReply {
   stamp?: number;
   /** Its copy holds writes of segments there that have not committed yet. */
   dirty?: boolean;
+  /** Answering a revert: other pages of the object its doomed segments may have written. */
+  lost?: { segment: SysName; page: number }[];
 }
 
 /** One commit segment as a compute server sends it (data.page.commit). */
@@ -110,8 +130,10 @@ export class PageHome {
   readonly faultLatency = new LatencyHistogram();
   readonly leases: HolderLeases;
   private readonly locks = new PageLocks();
-  /** Reverts scheduled by dropHolder and not done yet. */
+  /** Revert closures not done yet. */
   private readonly reverting = new Set<Promise<void>>();
+  /** Objects (or, for a segment of no known object, pages) barred from faults by a revert closure: see header. */
+  private readonly barred = new Map<string, Promise<void>>();
   private readonly objectOf = new Map<SysName, SysName>();
   /** Connections accepted per holder so far (to tell a reconnected holder from a silent one). */
   private readonly connections = new Map<string, number>();
@@ -148,6 +170,22 @@ export class PageHome {
   async fault(req: FaultRequest, holder: string): Promise<PageGrant> {
     const started = performance.now();
     if (req.mode === "write") await this.afterRestartGrace();
+    for (;;) {
+      const closure = this.barrierOf(req);
+      if (closure) {
+        await closure;
+        continue;
+      }
+      try {
+        return await this.grantUnderLock(req, holder, started);
+      } catch (err) {
+        if (!(err instanceof RevertFirst)) throw err;
+        await err.closure;
+      }
+    }
+  }
+
+  private grantUnderLock(req: FaultRequest, holder: string, started: number): Promise<PageGrant> {
     return this.locks.withPages([pageKey(req.segment, req.page)], async () => {
       const e = this.entryOf(req);
       const grant = req.mode === "read" ? await this.grantRead(req, e, holder) : await this.grantWrite(req, e, holder);
@@ -162,19 +200,19 @@ export class PageHome {
   }
 
   private async grantRead(ref: PageRef, e: PageEntry, holder: string): Promise<PageGrant> {
-    this.ownerLostCopy(e, holder);
+    this.ownerLostCopy(ref, e, holder);
     if (e.owner !== null) await this.recall(ref, e, e.owner, "downgrade");
-    if (e.tainted) await this.revert(ref, e);
+    this.revertedFirst(ref, e);
     e.copyset.add(holder);
     return this.grant(ref, e, holder, false);
   }
 
   private async grantWrite(req: FaultRequest, e: PageEntry, holder: string): Promise<PageGrant> {
-    this.ownerLostCopy(e, holder);
+    this.ownerLostCopy(req, e, holder);
     const readers = [...e.copyset].filter((h) => h !== holder && h !== e.owner);
     await Promise.all(readers.map((h) => this.recall(req, e, h, "invalidate")));
     if (e.owner !== null) await this.recall(req, e, e.owner, "invalidate");
-    if (e.tainted) await this.revert(req, e);
+    this.revertedFirst(req, e);
     const same = req.have === e.version && e.copyset.has(holder) && e.owner === null;
     this.makeOwner(e, holder);
     return this.grant(req, e, holder, same);
@@ -185,14 +223,43 @@ export class PageHome {
   }
 
   /**
-   * The owner faults on its own page: it lost its copy (dropped it with a home connection or
-   * a lease), and with it any uncommitted writes the coherent image had: revert the page.
+   * A page of an object a revert closure bars, or a tainted page, is served only once that
+   * closure is done: give the lock back and wait (RevertFirst).
    */
-  private ownerLostCopy(e: PageEntry, holder: string): void {
-    if (e.owner !== holder) return;
+  private revertedFirst(ref: PageRef, e: PageEntry): void {
+    const closure = this.barrierOf(ref) ?? (e.tainted ? this.revertClosure([ref]) : undefined);
+    if (closure) throw new RevertFirst(closure);
+  }
+
+  /** What a page is barred by (see header), if anything. */
+  private barrierOf(ref: PageRef): Promise<void> | undefined {
+    return this.barred.get(this.barKey(ref)) ?? this.directory.peek(ref)?.reverting ?? undefined;
+  }
+
+  private barKey(ref: PageRef): string {
+    const object = this.objectOfSegment(ref.segment);
+    return object ?? pageKey(ref.segment, ref.page);
+  }
+
+  /**
+   * The owner faults on its own page: it lost its copy (dropped it with a home connection or
+   * a lease), and with it any uncommitted writes the coherent image had.
+   */
+  private ownerLostCopy(ref: PageRef, e: PageEntry, holder: string): void {
+    if (e.owner === holder) this.holderLostCopies(ref, e, holder);
+  }
+
+  /**
+   * `holder` owned the page but has no copy of it any more: it dropped every page of ours at
+   * once (connection, lease, term or epoch), so every page it owned or was dirty in lost its
+   * uncommitted writes: revert them all, together (then the fault retries).
+   */
+  private holderLostCopies(ref: PageRef, e: PageEntry, holder: string): never {
     e.owner = null;
     e.copyset.delete(holder);
     e.tainted = true;
+    log("%s no longer holds %s#%d, which it owned: reverting what it wrote", holder, ref.segment, ref.page);
+    throw new RevertFirst(this.revertClosure([ref, ...this.directory.writtenBy(holder)]));
   }
 
   /**
@@ -208,7 +275,7 @@ export class PageHome {
       if (!this.locks.isFree(pageKey(ref.segment, page))) continue;
       const e = this.entryOf(next);
       if (e.owner !== null || e.copyset.size > 0) continue;
-      if (e.tainted) continue;
+      if (e.tainted || this.barrierOf(next)) continue;
       this.makeOwner(e, holder);
       out.push({ page, version: e.version, stamp: e.stamp, bytes: this.bytesOf(next, e) });
     }
@@ -248,6 +315,7 @@ export class PageHome {
     const object = this.objectOfSegment(ref.segment);
     const body = { segment: ref.segment, page: ref.page, version: e.version, epoch: this.epoch, action };
     const r = await this.ask(holder, body);
+    if (r && !r.held && e.owner === holder) this.holderLostCopies(ref, e, holder);
     if (r) {
       this.counters.add(object, e.owner === holder ? "recalls" : "invalidationsSent");
       if (r.bytes && e.owner === holder) {
@@ -275,11 +343,76 @@ export class PageHome {
   }
 
   /**
-   * Reverts a page (see header): its coherent image becomes the durable one, at a new version;
-   * every server that holds a copy or may have built on the lost bytes drops its copy and
-   * aborts its segments that wrote the page. Call holding the page's lock.
+   * Reverts the pages (see header, `closure`), then every page the servers told to abort
+   * their segments name in answer, round after round, all of them barred from faults until
+   * the last round is done. Resolves then (counted in `reverting` meanwhile); never rejects.
    */
-  private async revert(ref: PageRef, e: PageEntry): Promise<void> {
+  private revertClosure(start: PageRef[]): Promise<void> {
+    const group = new Map<string, PageRef>();
+    let release!: () => void;
+    const barrier = new Promise<void>((resolve) => (release = resolve));
+    const bars = new Set<string>();
+    const join = (refs: PageRef[]): PageRef[] => refs.filter((ref) => {
+      const key = pageKey(ref.segment, ref.page);
+      if (group.has(key)) return false;
+      const e = this.entryOf(ref);
+      e.tainted = true;
+      e.reverting = barrier;
+      group.set(key, ref);
+      this.bar(this.barKey(ref), barrier, bars);
+      return true;
+    });
+    let next = join(start);
+    const done = (async () => {
+      for (let round = 1; next.length > 0; round++) {
+        const refs = next;
+        const lost = await this.locks.withPages(refs.map((r) => pageKey(r.segment, r.page)), () => this.revertRound(refs));
+        next = join(lost);
+        if (next.length > 0) log("revert round %d named %d more page(s)", round, next.length);
+      }
+    })().catch((err: Error) => log("reverting %d page(s) failed: %s", group.size, err.message)).finally(() => {
+      for (const ref of group.values()) {
+        const e = this.directory.peek(ref);
+        if (e?.reverting === barrier) e.reverting = null;
+      }
+      release();
+    });
+    this.reverting.add(done);
+    void done.finally(() => this.reverting.delete(done));
+    return barrier;
+  }
+
+  /** Bars `key` until `barrier` (and any closure barring it already) is done. */
+  private bar(key: string, barrier: Promise<void>, bars: Set<string>): void {
+    if (bars.has(key)) return;
+    bars.add(key);
+    const before = this.barred.get(key);
+    const until = before ? Promise.all([before, barrier]).then(() => undefined) : barrier;
+    this.barred.set(key, until);
+    // Lifted as it resolves, before any fault waiting for it runs again (registered first).
+    void until.then(() => {
+      if (this.barred.get(key) === until) this.barred.delete(key);
+    });
+  }
+
+  /** Reverts these pages at once and tells everyone concerned; returns the pages they named (see revertClosure). */
+  private async revertRound(refs: PageRef[]): Promise<PageRef[]> {
+    const notices: [string, Record<string, unknown>][] = [];
+    for (const ref of refs) {
+      const e = this.directory.peek(ref);
+      if (e?.tainted) notices.push(...this.revertEntry(ref, e));
+    }
+    const replies = await Promise.all(notices.map(([holder, body]) => this.ask(holder, body)));
+    return replies.flatMap((r) => (r?.lost ?? []).filter((p) => this.homesPage(p)));
+  }
+
+  /**
+   * Reverts one page's entry (see header): its coherent image becomes the durable one, at a new
+   * version, held by no one; returns the revert notices for every server that holds a copy or
+   * may have built on the lost bytes (they drop it and abort their segments that wrote it).
+   * Call holding the page's lock.
+   */
+  private revertEntry(ref: PageRef, e: PageEntry): [string, Record<string, unknown>][] {
     const told = new Set([...e.copyset, ...e.dirty]);
     if (e.owner !== null) told.add(e.owner);
     e.version++;
@@ -291,17 +424,14 @@ export class PageHome {
     this.counters.add(this.objectOfSegment(ref.segment), "pagesReverted");
     log("reverting %s#%d to its durable image (v%d), telling %s", ref.segment, ref.page, e.version, [...told].join(", ") || "no one");
     const body = { segment: ref.segment, page: ref.page, version: e.version, epoch: this.epoch, action: "revert" };
-    await Promise.all([...told].map((h) => this.ask(h, body)));
+    return [...told].map((h) => [h, body]);
   }
 
-  /** Reverts the page soon, under its lock, if it is still tainted then; counted in `reverting` until done. */
-  private revertSoon(ref: PageRef): void {
-    const done = this.locks.withPages([pageKey(ref.segment, ref.page)], async () => {
-      const e = this.directory.peek(ref);
-      if (e?.tainted) await this.revert(ref, e);
-    }).catch((err: Error) => log("reverting %s#%d failed: %s", ref.segment, ref.page, err.message));
-    this.reverting.add(done);
-    void done.finally(() => this.reverting.delete(done));
+  /** Whether a page a compute server named is one of ours (a bad name is ignored). */
+  private homesPage(p: { segment: unknown; page: unknown }): p is PageRef {
+    if (typeof p?.segment !== "string" || !Number.isInteger(p.page) || (p.page as number) < 0) return false;
+    const seg = this.store.getSegment(p.segment as SysName);
+    return seg !== null && seg !== undefined && (p.page as number) < seg.maxPages;
   }
 
   /**
@@ -330,19 +460,21 @@ export class PageHome {
    * resolves, or — aborted by the writer, or sent under a lease term that is over — applied
    * nowhere, its pages reverted.
    */
-  commit(req: CommitRequest, writer: string): Promise<CommitOutcome> {
+  async commit(req: CommitRequest, writer: string): Promise<CommitOutcome> {
     if (req.epoch !== this.epoch) {
       const msg = `data server ${this.serverId} restarted (epoch ${req.epoch} is over, now ${this.epoch}): the segment was not applied`;
-      return Promise.reject(new StaleEpochError(msg, { server: this.serverId, epoch: req.epoch, current: this.epoch }));
+      throw new StaleEpochError(msg, { server: this.serverId, epoch: req.epoch, current: this.epoch });
     }
-    return this.locks.withPages(req.pages.map((p) => pageKey(p.segment, p.page)), async () => {
+    let reverted: Promise<void> | undefined;
+    const outcome = await this.locks.withPages(req.pages.map((p) => pageKey(p.segment, p.page)), async () => {
       const entries = req.pages.map((p) => this.entryOf(p));
       const term = this.leases.term(writer);
       const reason = req.abort ? `${writer} gave the segment up (pages it relied on were taken back)`
         : req.term !== term ? `the lease term ${req.term} of ${writer} is over (now ${term}): its pages were taken back` : null;
       const object = req.pages.length > 0 ? this.objectOfSegment(req.pages[0].segment) : undefined;
       if (reason !== null) {
-        for (let i = 0; i < entries.length; i++) await this.revert(req.pages[i], entries[i]);
+        // Barred from faults from now on; reverted once we give the pages' locks back.
+        reverted = this.revertClosure(req.pages);
         this.counters.add(object, "segmentsAborted");
         return { applied: false, epoch: this.epoch, reason };
       }
@@ -350,6 +482,8 @@ export class PageHome {
       this.counters.add(object, "segmentsCommitted");
       return { applied: true, epoch: this.epoch };
     });
+    await reverted;
+    return outcome;
   }
 
   /** Applies a segment's PageLogs to the durable images and stores them (one transaction). */
@@ -398,7 +532,7 @@ export class PageHome {
     const { held, tainted } = this.directory.dropHolder(holder);
     this.leases.revoke(holder);
     if (held > 0 || tainted.length > 0) this.counters.add(undefined, "holdersDropped");
-    for (const ref of tainted) this.revertSoon(ref);
+    if (tainted.length > 0) void this.revertClosure(tainted);
     log("dropped holder %s from %d pages, %d to revert", holder, held, tainted.length);
   }
 

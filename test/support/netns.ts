@@ -5,6 +5,7 @@
  *   const net = await Netns.create();        // null when namespaces cannot be made (not root)
  *   net.spawn("a", [process.execPath, ...]);  // a process inside namespace a (10.77.K.1) or b (.2)
  *   await net.cut(); await net.heal();
+ *   await net.slow(512, 6000); await net.drops(); await net.fast();   // a slow, lossy link
  *   await net.destroy();                      // kills what it spawned, deletes both namespaces
  *
  * Addresses exist only inside the two namespaces this test creates (DESIGN: tests bind
@@ -65,6 +66,37 @@ export class Netns {
 
   heal(): Promise<void> {
     return this.ipIn("a", ["link", "set", this.links.a, "up"]);
+  }
+
+  /**
+   * Makes the link slow and lossy both ways: a token bucket (tbf) of `kbit` per direction with
+   * a queue of `queueBytes`; a packet that finds the queue full is dropped (TCP then waits for
+   * its retransmission timeout). This kernel has no netem, so there is no fixed propagation
+   * delay: the delay is serialization and queueing, the loss is tail drop under bursts.
+   */
+  async slow(kbit: number, queueBytes: number): Promise<void> {
+    for (const side of ["a", "b"] as const) {
+      await this.tc(side, ["qdisc", "replace", "dev", this.links[side], "root", "tbf", "rate", `${kbit}kbit`, "burst", "3000", "limit", String(queueBytes)]);
+    }
+  }
+
+  /** Takes `slow` off. */
+  async fast(): Promise<void> {
+    for (const side of ["a", "b"] as const) await this.tc(side, ["qdisc", "del", "dev", this.links[side], "root"]).catch(() => undefined);
+  }
+
+  /** Packets the link's queues dropped so far (both ways; 0 when not slowed). */
+  async drops(): Promise<number> {
+    let n = 0;
+    for (const side of ["a", "b"] as const) {
+      const { stdout } = await run("ip", ["netns", "exec", this.names[side], "tc", "-s", "qdisc", "show", "dev", this.links[side]]);
+      for (const m of stdout.matchAll(/dropped (\d+)/g)) n += Number(m[1]);
+    }
+    return n;
+  }
+
+  private tc(side: Side, args: string[]): Promise<void> {
+    return run("ip", ["netns", "exec", this.names[side], "tc", ...args], { timeout: 10_000 }).then(() => undefined);
   }
 
   /** Kills every process it spawned (and their children), then deletes the namespaces. */

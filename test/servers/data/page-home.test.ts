@@ -28,7 +28,7 @@ import { newObject, pageOf } from "../../support/segment-store-fixtures.js";
 
 const ds1 = "ds1" as ServerId;
 
-type RecallAnswer = { held: boolean; bytes: Uint8Array | null; stamp?: number; dirty?: boolean };
+type RecallAnswer = { held: boolean; bytes: Uint8Array | null; stamp?: number; dirty?: boolean; lost?: { segment: SysName; page: number }[] };
 
 /** A PageLog in wire form: each [byte offset, u32 value, stamp] as one logged word. */
 function logOf(...words: [number, number, number][]): Uint8Array {
@@ -163,6 +163,17 @@ describe("PageHome", () => {
       expect(storedBytes(0), "recalled bytes are not committed by a read").to.equal(null);
       expect((await fault("cs3", 0, "read")).bytes, "later readers get them too").to.deep.equal(pageOf(7));
       expect(cs("cs1").recalls).to.have.length(1);
+    });
+
+    it("should revert, not serve stale bytes, when the owner answers a recall without its copy", async () => {
+      await owns("cs1", 0, pageOf(9));
+      await owns("cs1", 1, pageOf(8), 1, true);
+      expect(await commit("cs1", 0, logOf([0, 5, 1]))).to.include({ applied: true });
+      cs("cs1").answer = () => ({ held: false, bytes: null });   // it dropped every page of ours
+      const g = await fault("cs2", 0, "read");
+      expect(g.bytes, "the durable image, with cs1's committed word").to.deep.equal(pageWith([0, 5]));
+      expect(entry(1)).to.include({ owner: null, tainted: false });
+      expect(home.counters.of(object).pagesReverted).to.equal(2);
     });
 
     it("should serve the durable image to an owner that lost its own copy, reverting the page", async () => {
@@ -416,6 +427,46 @@ describe("PageHome", () => {
       const r = await commit("cs1", 0, logOf([0, 1, 1]), { term: 1 });
       expect(r.applied).to.equal(false);
       expect(storedBytes(0)).to.equal(null);
+    });
+
+    it("should revert a dropped holder's pages together: no page of them is served until every copy of every one is dropped", async () => {
+      await store.commitPages([{ segment: seg, page: 0, bytes: pageOf(2) }, { segment: seg, page: 1, bytes: pageOf(3) }]);
+      await owns("cs1", 0, pageOf(9), 1, true);
+      await owns("cs1", 1, pageOf(8), 1, true);
+      await fault("cs2", 1, "read"); // cs2 caches page 1 with cs1's uncommitted bytes
+      const slow = deferred<RecallAnswer>();
+      cs("cs2").answer = (r) => (r.action === "revert" ? slow.promise : { held: true, bytes: null });
+      home.dropHolder("cs1");
+      const read0 = fault("cs3", 0, "read");
+      expect(await isPending(read0), "page 0 is reverted, but cs2 may still read its old page 1 beside it").to.equal(true);
+      slow.resolve({ held: true, bytes: null });
+      expect((await read0).bytes).to.deep.equal(pageOf(2));
+      expect((await fault("cs3", 1, "read")).bytes).to.deep.equal(pageOf(3));
+      expect(cs("cs2").recallsOf(1).map(([a]) => a)).to.deep.equal(["revert"]);
+    });
+
+    it("should revert, in the same closure, the pages a server told to abort names as written by its doomed segments", async () => {
+      await store.commitPages([{ segment: seg, page: 2, bytes: pageOf(4) }]);
+      await owns("cs1", 0, pageOf(9), 1, true);
+      const second = await fault("cs2", 0, "write"); // cs2 writes page 0 on top of cs1's lost bytes...
+      await owns("cs2", 2, pageOf(6), 3, true);      // ...and page 2 in the same segment
+      cs("cs2").answer = (r) => r.action !== "revert" ? { held: true, bytes: pageOf(6), stamp: 3, dirty: true }
+        : { held: true, bytes: null, dirty: true, lost: r.page === 0 ? [{ segment: seg, page: 2 }] : [] };
+      home.dropHolder("cs1");
+      const g = await fault("cs3", 2, "read");
+      expect(g.bytes, "cs2's doomed write is gone from page 2 too").to.deep.equal(pageOf(4));
+      expect(cs("cs2").recallsOf(0)).to.deep.equal([["revert", second.version + 1]]);
+      expect(cs("cs2").recallsOf(2).map(([a]) => a)).to.deep.equal(["revert"]);
+      expect(entry(2)).to.include({ tainted: false, reverting: null });
+    });
+
+    it("should ignore pages a server names that are not ours", async () => {
+      await owns("cs1", 0, pageOf(9), 1, true);
+      await fault("cs2", 0, "read");
+      cs("cs2").answer = () => ({ held: true, bytes: null, dirty: true, lost: [{ segment: "sys:ds9:nope" as SysName, page: 1 }, { segment: seg, page: -1 }] });
+      home.dropHolder("cs1");
+      expect((await fault("cs3", 0, "read")).bytes).to.equal(null);
+      expect(home.directory.check()).to.equal(null);
     });
 
     it("should leave alone the pages a dropped holder only read", async () => {
