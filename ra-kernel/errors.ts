@@ -49,6 +49,17 @@ export class PagesLostError extends CloudsError {
 }
 
 /**
+ * Thrown when the isiba worker running an invocation died under it (it ran out of its heap,
+ * `--worker-heap-mb`, or crashed): the invocation's writes since its last commit point are
+ * NOT applied (a retry is safe unless the entry itself exhausts the heap again); the compute
+ * server goes on with a new worker.
+ */
+export class IsibaWorkerDiedError extends CloudsError {
+  declare readonly reason: string;
+  static override fieldNames = ["reason"];
+}
+
+/**
  * Thrown when a commit got no answer from a home (the connection broke while it was under
  * way): the writes may or may not be applied, so a retry is NOT known to be safe.
  */
@@ -68,4 +79,4 @@ export class StaleEpochError extends CloudsError {
   static override fieldNames = ["server", "epoch", "current"];
 }
 
-for (const cls of [StaleEpochError, UnknownEntryError, ArgumentError, ClassLoadError, NotTransferableError, PageFaultError, PagesLostError, CommitOutcomeUnknownError]) registerError(cls);
+for (const cls of [StaleEpochError, UnknownEntryError, ArgumentError, ClassLoadError, NotTransferableError, PageFaultError, PagesLostError, CommitOutcomeUnknownError, IsibaWorkerDiedError]) registerError(cls);

@@ -44,6 +44,7 @@ import type { SegmentLog } from "./write-log.js";
 import type { SegmentFrames } from "./segment-frames.js";
 import type { AccessMode } from "./page-state.js";
 import { IsibaEndedError, UnknownSyscallError } from "./syscall-errors.js";
+import { IsibaWorkerDiedError } from "./errors.js";
 import { VolatileHeaps } from "./volatile-heaps.js";
 import { WriterLedger } from "./writer-ledger.js";
 import type { IsibaPoolOptions } from "./isiba-pool-options.js";
@@ -294,6 +295,18 @@ export class IsibaPool {
     Atomics.notify(slot.doorbell, 0);
   }
 
+  /** What the isibas of a worker that died are told. */
+  private diedError(err: Error): IsibaWorkerDiedError {
+    const outOfMemory = (err as { code?: string }).code === "ERR_WORKER_OUT_OF_MEMORY";
+    const why = outOfMemory
+      ? `it ran out of its ${this.options.workerHeapMb ?? DEFAULT_WORKER_HEAP_MB} MiB JavaScript heap (--worker-heap-mb)`
+      : err.message;
+    return new IsibaWorkerDiedError(
+      `the isiba worker running this invocation died: ${why}. Its writes since its last commit point are NOT applied; the server goes on with a new worker`,
+      { reason: outOfMemory ? "out of memory" : err.message },
+    );
+  }
+
   /** What the dead worker's segments counted themselves writers of, to the kernel (see WriterLedger). */
   private async writesLost(slot: WorkerSlot, err: Error): Promise<void> {
     const { entries, overflowed, held } = WriterLedger.read(slot.ledger);
@@ -320,8 +333,9 @@ export class IsibaPool {
     log("worker %d died: %s", index, err.message);
     // Its isibas fail (and release their locks) only once what they wrote is given up.
     const pending = [...slot.pending];
+    const died = this.diedError(err);
     void this.writesLost(slot, err).then(() => {
-      for (const [id, p] of pending) p.resolve({ type: "done", id, ok: false, error: toWireError(err, this.serverId), log: [] });
+      for (const [id, p] of pending) p.resolve({ type: "done", id, ok: false, error: toWireError(died, this.serverId), log: [] });
     });
     slot.pending.clear();
     for (const resolve of slot.freeing.values()) resolve([]);
