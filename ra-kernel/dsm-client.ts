@@ -533,7 +533,8 @@ export class DsmClient {
   noteTerm(home: ServerId, term: number): boolean {
     const known = this.terms.get(home);
     this.terms.set(home, term);
-    if (known === undefined || known === term) return false;
+    // Term 0: we had no lease there yet; its first one (term 1) revokes nothing.
+    if (known === undefined || known === 0 || known === term) return false;
     this.dropHome(home, `it revoked our lease (term ${known} -> ${term})`);
     return true;
   }

@@ -169,6 +169,7 @@ export class PageHome {
 
   async fault(req: FaultRequest, holder: string): Promise<PageGrant> {
     const started = performance.now();
+    this.leaseFromFirstContact(holder);
     if (req.mode === "write") await this.afterRestartGrace();
     for (;;) {
       const closure = this.barrierOf(req);
@@ -220,6 +221,14 @@ export class PageHome {
 
   private grant(ref: PageRef, e: PageEntry, holder: string, same: boolean): PageGrant {
     return { bytes: same ? null : this.bytesOf(ref, e), same, version: e.version, stamp: e.stamp, epoch: this.epoch, term: this.leases.term(holder) };
+  }
+
+  /**
+   * A holder's lease starts with its first grant at the latest (it counts its own from when
+   * it connected): one we never heard from could not be waited for (HolderLeases).
+   */
+  private leaseFromFirstContact(holder: string): void {
+    if (this.leases.term(holder) === 0) this.leases.renew(holder);
   }
 
   /**
@@ -288,6 +297,7 @@ export class PageHome {
    * header). Call once the segments are stored, before anyone else can know them.
    */
   grantCreated(refs: PageRef[], holder: string): Promise<{ segment: SysName; page: number; version: number }[]> {
+    this.leaseFromFirstContact(holder);
     return this.locks.withPages(refs.map((r) => pageKey(r.segment, r.page)), () => refs.map((ref) => {
       const e = this.directory.entry(ref, () => 0);
       if (e.owner !== null || e.copyset.size > 0) throw new Error(`page ${ref.page} of new segment ${ref.segment} is already held`);

@@ -91,6 +91,13 @@ export class ServerHost {
     lock.announce(address);
     const transportImpl = new SocketIoTransport(clock, options.id);
     const transport = await transportImpl.listen({ host: options.host, port, token: options.token, httpServer: http }, handler);
+    // Peers that connect while the role is being made (compute servers reconnect at once to a
+    // restarted data server) are attached as soon as it is ready, before any of their requests
+    // is handled: a home that never attached a holder can neither recall its copies nor
+    // watch its lease.
+    transport.onPeer((peer) => void roleReady.then(() => {
+      if (!peer.closed) role!.attach?.(peer);
+    }));
     const peers = new PeerCache(transportImpl, { token: options.token, localId: options.id, handler });
     const servers = options.nameServer ? new ServerDirectory(peers, options.nameServer) : null;
     try {
@@ -100,7 +107,6 @@ export class ServerHost {
       throw err;
     }
     ready();
-    transport.onPeer((peer) => role!.attach?.(peer));
     const registration = servers ? new Registration(peers, servers.nameServer, { id: options.id, role: options.role, address, httpAddress: address, pid: process.pid }) : null;
     const figures = () => ({ ...role!.figures(), ...registration?.figures() });
     http.on("request", createHttpApi({ id: options.id, role: options.role, status: () => role!.status(), figures }, options.token));

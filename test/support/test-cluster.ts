@@ -11,7 +11,9 @@
  * `stop` never throws and is safe to call twice: call it in after() so a failing test
  * leaves no process, port or directory behind. Leftovers are every pid the cluster file
  * ever recorded and any process still running a server on a directory of the cluster
- * (serverProcessesOf), e.g. one a test started by hand.
+ * (serverProcessesOf), e.g. one a test started by hand. To read the servers' logs after a
+ * run (with DEBUG=... set, servers inherit it), set KEEP_CLUSTER=1: `stop` keeps the
+ * directory and prints where it is (the processes are stopped all the same).
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, existsSync } from "node:fs";
@@ -166,6 +168,7 @@ export class TestCluster {
         /* stopped */
       }
     }
-    rmSync(this.dir, { recursive: true, force: true });
+    if (process.env.KEEP_CLUSTER) console.log(`      kept ${this.dir} (KEEP_CLUSTER)`);
+    else rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -115,7 +115,7 @@ describe("PageHome grants without a fault", () => {
 
     it("should commit the segment of a page granted in a run", async () => {
       await fault("cs1", 0, "write", 3);
-      const reply = await home.commit({ epoch: 1, term: 0, abort: false, pages: [{ segment: seg, page: 2, log: PageLog.ofPage(pageOf(5), 1).encode(), left: 0 }] }, "cs1");
+      const reply = await home.commit({ epoch: 1, term: 1, abort: false, pages: [{ segment: seg, page: 2, log: PageLog.ofPage(pageOf(5), 1).encode(), left: 0 }] }, "cs1");
       expect(reply).to.deep.equal({ applied: true, epoch: 1 });
       expect(store.readPage(seg, 2).bytes).to.deep.equal(pageOf(5));
     });
@@ -153,7 +153,7 @@ describe("PageHome grants without a fault", () => {
       expect(peers.get("cs1")!.recalls.map((x) => [x.page, x.version, x.action])).to.deep.equal([[0, 2, "downgrade"]]);
       expect(r.bytes).to.deep.equal(pageOf(3));
       expect(store.readPage(seg, 0).bytes, "recalled bytes are not durable").to.equal(null);
-      const reply = await home.commit({ epoch: 1, term: 0, abort: false, pages: [{ segment: seg, page: 0, log: PageLog.ofPage(pageOf(3), 1).encode(), left: 0 }] }, "cs1");
+      const reply = await home.commit({ epoch: 1, term: 1, abort: false, pages: [{ segment: seg, page: 0, log: PageLog.ofPage(pageOf(3), 1).encode(), left: 0 }] }, "cs1");
       expect(reply.applied).to.equal(true);
       expect(store.readPage(seg, 0).bytes).to.deep.equal(pageOf(3));
     });

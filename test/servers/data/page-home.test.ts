@@ -135,7 +135,7 @@ describe("PageHome", () => {
       await store.commitPages([{ segment: seg, page: 0, bytes: pageOf(1) }]);
       const a = await fault("cs1", 0, "read");
       const b = await fault("cs2", 0, "read");
-      expect(a).to.deep.equal({ bytes: pageOf(1), same: false, version: 2, stamp: 0, epoch: 1, term: 0 });
+      expect(a).to.deep.equal({ bytes: pageOf(1), same: false, version: 2, stamp: 0, epoch: 1, term: 1 });
       expect(b).to.deep.equal(a);
       expect(entry(0)).to.include({ owner: null, version: 2, storedVersion: 1 });
       expect(copyset(0)).to.deep.equal(["cs1", "cs2"]);
@@ -143,7 +143,7 @@ describe("PageHome", () => {
     });
 
     it("should send a never-written page as null bytes at version 1", async () => {
-      expect(await fault("cs1", 5, "read")).to.deep.equal({ bytes: null, same: false, version: 1, stamp: 0, epoch: 1, term: 0 });
+      expect(await fault("cs1", 5, "read")).to.deep.equal({ bytes: null, same: false, version: 1, stamp: 0, epoch: 1, term: 1 });
     });
 
     it("should grant the holder's lease term and the page's stamp as last recalled", async () => {
@@ -156,7 +156,7 @@ describe("PageHome", () => {
       const w = await owns("cs1", 0, pageOf(7));
       const g = await fault("cs2", 0, "read");
       expect(cs("cs1").recalls).to.deep.equal([{ segment: seg, page: 0, version: w.version, epoch: 1, action: "downgrade" }]);
-      expect(g).to.deep.equal({ bytes: pageOf(7), same: false, version: w.version, stamp: 0, epoch: 1, term: 0 });
+      expect(g).to.deep.equal({ bytes: pageOf(7), same: false, version: w.version, stamp: 0, epoch: 1, term: 1 });
       expect(entry(0).owner).to.equal(null);
       expect(copyset(0), "the old owner keeps a read-only copy").to.deep.equal(["cs1", "cs2"]);
       expect(entry(0).pending).to.deep.equal(pageOf(7));
@@ -194,7 +194,7 @@ describe("PageHome", () => {
       for (const r of ["cs1", "cs2", "cs3"]) await fault(r, 0, "read");
       const g = await fault("cs4", 0, "write");
       for (const r of ["cs1", "cs2", "cs3"]) expect(cs(r).recalls).to.deep.equal([{ segment: seg, page: 0, version: 1, epoch: 1, action: "invalidate" }]);
-      expect(g).to.deep.equal({ bytes: null, same: false, version: 2, stamp: 0, epoch: 1, term: 0 });
+      expect(g).to.deep.equal({ bytes: null, same: false, version: 2, stamp: 0, epoch: 1, term: 1 });
       expect(entry(0)).to.include({ owner: "cs4", version: 2 });
       expect(copyset(0)).to.deep.equal(["cs4"]);
     });
@@ -203,7 +203,7 @@ describe("PageHome", () => {
       const first = await owns("cs1", 0, pageOf(4));
       const g = await fault("cs2", 0, "write");
       expect(cs("cs1").recallsOf(0)).to.deep.equal([["invalidate", first.version]]);
-      expect(g).to.deep.equal({ bytes: pageOf(4), same: false, version: first.version + 1, stamp: 0, epoch: 1, term: 0 });
+      expect(g).to.deep.equal({ bytes: pageOf(4), same: false, version: first.version + 1, stamp: 0, epoch: 1, term: 1 });
       expect(entry(0).owner).to.equal("cs2");
       expect(copyset(0)).to.deep.equal(["cs2"]);
     });
@@ -213,7 +213,7 @@ describe("PageHome", () => {
       const r = await fault("cs1", 0, "read");
       await fault("cs2", 0, "read");
       const g = await fault("cs1", 0, "write", r.version);
-      expect(g).to.deep.equal({ bytes: null, same: true, version: r.version + 1, stamp: 0, epoch: 1, term: 0 });
+      expect(g).to.deep.equal({ bytes: null, same: true, version: r.version + 1, stamp: 0, epoch: 1, term: 1 });
       expect(cs("cs1").recalls).to.deep.equal([]);
       expect(cs("cs2").recallsOf(0)).to.deep.equal([["invalidate", r.version]]);
       expect(copyset(0)).to.deep.equal(["cs1"]);
@@ -561,11 +561,22 @@ describe("PageHome", () => {
 
     it("should drop at once a holder that is not connected and has no lease", async () => {
       leasesOf(60_000);
-      await fault("cs1", 0, "read");
+      home.directory.entry({ segment: seg, page: 0 }, () => 0).copyset.add("cs1"); // a copy, yet no lease: never heard from
       peers.delete("cs1");
       const g = await fault("cs2", 0, "write");
       expect(g.version).to.equal(2);
       expect(copyset(0)).to.deep.equal(["cs2"]);
+    });
+
+    it("should start a holder's lease with its first fault, so a holder that never renewed is waited for", async () => {
+      const leases = leasesOf(30);
+      await fault("cs1", 0, "read");
+      expect(leases.term("cs1"), "it counts its own lease from when it connected").to.equal(1);
+      peers.delete("cs1");
+      const g = await fault("cs2", 0, "write");
+      expect(leases.remainingMs("cs1"), "taken back only once its lease had run out").to.equal(0);
+      expect(copyset(0)).to.deep.equal(["cs2"]);
+      expect(g.version).to.equal(2);
     });
 
     // BUG (servers/data/page-home.ts, recall(): after the failed recall it waits for the lease
