@@ -25,7 +25,9 @@
  * its commit sends home. Written pages are also kept in a dirty set (`takeDirty`, for tools
  * and tests); frames that are never committed (volatile heaps) log nothing.
  * Little-endian throughout. Scalar accesses must not cross a page boundary (the heap's
- * allocator guarantees that for everything it lays out); one that does throws.
+ * allocator guarantees that for everything it lays out); one that does throws, and so does
+ * one outside the segment — and either breaks the running commit segment (aborted, not
+ * committed: see `broken` below).
  */
 import { PAGE_SHIFT, PAGE_SIZE, type PageNo, type SysName } from "./ids.js";
 import { PageState, type AccessMode } from "./page-state.js";
@@ -318,15 +320,27 @@ export class MappedSegment {
   private checkScalar(addr: number, size: number): void {
     this.checkRange(addr, size);
     if ((addr & PAGE_MASK) + size > PAGE_SIZE) {
-      throw new RangeError(`access [${addr}, ${addr + size}) of segment ${this.sysname} crosses a page boundary`);
+      throw broken(new RangeError(`access [${addr}, ${addr + size}) of segment ${this.sysname} crosses a page boundary`));
     }
   }
 
   private checkRange(addr: number, length: number): void {
     if (addr < 0 || length < 0 || addr + length > this.maxBytes) {
-      throw new RangeError(`access [${addr}, ${addr + length}) is outside segment ${this.sysname} (${this.maxBytes} bytes)`);
+      throw broken(new RangeError(`access [${addr}, ${addr + length}) is outside segment ${this.sysname} (${this.maxBytes} bytes)`));
     }
   }
+}
+
+/**
+ * A bad address comes from the object runtime, never from object code (it has no addresses):
+ * the heap it walked was not what it expected (a racy read of a structure being changed).
+ * The segment is aborted, never committed half-way, even if the entry catches the error
+ * (WriteLog.broken, like a failed fault).
+ */
+function broken(err: RangeError): RangeError {
+  const log = currentWriteLog();
+  if (log) log.broken ??= `the object runtime made a bad access (${err.message})`;
+  return err;
 }
 
 /**

@@ -113,6 +113,22 @@ describe("MappedSegment", () => {
     expect(seg.mem.takeDirty()).to.deep.equal([]);
   });
 
+  it("should break the running commit segment on a bad access, so it is aborted even if the error is caught", () => {
+    const log = new WriteLog(0);
+    runLogging(log, () => {
+      seg.mem.setU32(0, 1);
+      try {
+        seg.mem.u32(16 * PAGE_SIZE);
+      } catch {
+        /* the object runtime caught it */
+      }
+    });
+    expect(log.takeBroken()).to.match(/bad access \(access \[65536, 65540\) is outside segment/);
+    const whole = new WriteLog(0);
+    runLogging(whole, () => seg.mem.setU32(4, 2));
+    expect(whole.takeBroken(), "a good segment stays whole").to.equal(undefined);
+  });
+
   it("should not mark a page dirty when its fault fails", () => {
     const failing = new MappedSegment(seg.frames.share(), { fault: () => { throw new Error("home unreachable"); } });
     expect(() => failing.setU32(0, 1)).to.throw("home unreachable");
