@@ -16,13 +16,19 @@
  *     block, reached once, big enough for what it holds; value tags known; a container's
  *     header has its kind's magic and the serial its cell holds; lengths within capacities;
  *     a table's count, used, index (every live entry found by exactly one index slot);
- *   - the heap header's live count is at least the number of blocks marked USED.
+ *   - the heap header's live count is at least the number of blocks marked USED, less the
+ *     leaked ones (see below).
  * USED blocks that nothing reaches are *leaked*: a crash may leave some (DESIGN §7a), and an
  * invocation still running holds the containers it removed until it ends (DeferredFrees),
  * so they are counted (`leakedBlocks`), not violations. So is a live count above the USED
  * blocks: the allocator's words are shared by every allocating segment and committed in
  * stamp order, so the count can include an allocation whose segment a crash lost (its block
- * was never marked USED: the space leaks, `lostAllocations`); it never counts fewer.
+ * was never marked USED: the space leaks, `lostAllocations`). It can also count fewer, by
+ * lost frees: a free (its own segment, after the detaching one committed) decrements the
+ * count and marks the block free; if another server's allocation built on that count and
+ * committed before the free's server crashed, the count is one lower and the block stays
+ * USED — unreachable, so leaked. A count below the USED blocks by more than the leaked ones
+ * is a violation (`lostFrees` counts the rest).
  *
  * How: it copies the data segment's slot table and the heap's [0, top) first (reading
  * through the MappedSegment, so pages fault in as for any reader), then walks the copies.
@@ -66,6 +72,8 @@ export interface HeapReport {
   leakedBlocks: number;
   /** Allocations the live count holds whose blocks were never marked USED (a crash lost them). */
   lostAllocations: number;
+  /** Frees the live count holds whose blocks are still marked USED (a crash lost them): leaked. */
+  lostFrees: number;
   /** Blocks marked free but on no free list (popped by an allocation a crash lost): leaked. */
   unlistedFreeBlocks: number;
   /** USED blocks reached from the fields. */
@@ -390,16 +398,19 @@ class HeapCheck {
     let usedBlocks = 0;
     for (const b of this.blocks.values()) if (b.used) usedBlocks++;
     const live = formatted ? this.u32(this.heap, 12) : 0;
-    if (formatted && this.tiledTo === this.top && live < usedBlocks) {
-      this.violation(`heap header counts ${live} live blocks, but ${usedBlocks} blocks are marked USED`);
+    const leaked = usedBlocks - this.reached.size;
+    // Each lost free leaves one USED block nothing reaches (see header): more is a miscount.
+    if (formatted && this.tiledTo === this.top && usedBlocks - live > leaked) {
+      this.violation(`heap header counts ${live} live blocks, but ${usedBlocks} blocks are marked USED and only ${leaked} of them are leaked`);
     }
     const violations = [...this.violations];
     if (this.unlisted > 0) violations.push(`... and ${this.unlisted} more`);
     return {
       ok: violations.length === 0,
       violations,
-      leakedBlocks: usedBlocks - this.reached.size,
+      leakedBlocks: leaked,
       lostAllocations: formatted ? Math.max(0, live - usedBlocks) : 0,
+      lostFrees: formatted ? Math.max(0, usedBlocks - live) : 0,
       unlistedFreeBlocks: this.unlistedFree,
       liveBlocks: this.reached.size,
       freeBlocks: this.free.size,

@@ -4,7 +4,7 @@ import { judge } from "./ledger-verdict.js";
 import type { LedgerCheck } from "../fixtures/ledger.js";
 import { CloudsError } from "../../ra-kernel/clouds-error.js";
 
-const HEALTHY = { ok: true, violations: [], leakedBlocks: 0, lostAllocations: 0, unlistedFreeBlocks: 0, liveBlocks: 10, freeBlocks: 2 };
+const HEALTHY = { ok: true, violations: [], leakedBlocks: 0, lostAllocations: 0, lostFrees: 0, unlistedFreeBlocks: 0, liveBlocks: 10, freeBlocks: 2 };
 
 function named(name: string, message = "boom"): CloudsError {
   const err = new CloudsError(message);
