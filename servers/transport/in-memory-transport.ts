@@ -178,6 +178,7 @@ export class InMemoryTransport extends Transport {
     if (problem instanceof AuthError) throw new AuthError(`connection to ${address} refused: ${AUTH_REFUSED}`);
     if (problem !== undefined) throw problem;
     const client = new InMemoryPeer(server.localId, address, this.clock, this.localId);
+    if (options.handler) client.setHandler(options.handler);
     server.accept(client, options.localId);
     log("%s connected to %s at %s", this.localId, server.localId, address);
     return client;

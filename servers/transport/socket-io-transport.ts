@@ -196,7 +196,7 @@ export class SocketIoTransport extends Transport {
       timeout: timeoutMs,
       auth: { token: options.token, localId: options.localId },
     });
-    return new Promise((resolve, reject) => this.handshake(socket, address, timeoutMs, resolve, reject));
+    return new Promise((resolve, reject) => this.handshake(socket, address, timeoutMs, options.handler, resolve, reject));
   }
 
   /** Waits for the server's hello; the Peer is made in the same tick, so no event is missed. */
@@ -204,6 +204,7 @@ export class SocketIoTransport extends Transport {
     socket: ClientSocket,
     address: string,
     timeoutMs: number,
+    handler: RequestHandler | undefined,
     resolve: (peer: Peer) => void,
     reject: (err: Error) => void,
   ): void {
@@ -214,20 +215,23 @@ export class SocketIoTransport extends Transport {
       socket.disconnect();
       reject(outcome);
     };
-    const onHello = (hello: unknown): void => finish(this.peerFromHello(socket, address, hello));
+    const onHello = (hello: unknown): void => finish(this.peerFromHello(socket, address, hello, handler));
     const onError = (err: Error): void => finish(connectError(address, err));
     const onDisconnect = (reason: string): void => finish(unreachable(address, `closed during handshake (${reason})`));
     const timer = setTimeout(() => finish(unreachable(address, `no answer within ${timeoutMs} ms`)), timeoutMs);
     socket.on("hello", onHello).on("connect_error", onError).on("disconnect", onDisconnect);
   }
 
-  private peerFromHello(socket: ClientSocket, address: string, hello: unknown): Peer | Error {
+  private peerFromHello(socket: ClientSocket, address: string, hello: unknown, handler: RequestHandler | undefined): Peer | Error {
     const id = (hello as { id?: unknown } | null)?.id;
     if (typeof id !== "string" || id.length === 0 || id.length > MAX_LOCAL_ID_LENGTH) {
       return new BadRequestError(`${address} sent a malformed hello`, { kind: "hello", field: "id" });
     }
     log("%s connected to %s at %s", this.localId, id, address);
-    return new SocketIoPeer(socket, id, address, this.clock, this.localId);
+    const peer = new SocketIoPeer(socket, id, address, this.clock, this.localId);
+    // Before anything else is read: a request may follow the hello in the same batch.
+    if (handler) peer.setHandler(handler);
+    return peer;
   }
 }
 

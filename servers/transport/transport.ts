@@ -92,6 +92,11 @@ export interface ConnectOptions {
   localId: string;
   /** Give up opening the connection after this long. @default 5000 */
   connectTimeoutMs?: number;
+  /**
+   * Answers the remote side's requests on this connection, from its first message on: the
+   * server may send one in the same packet batch as its hello, before connect() resolves.
+   */
+  handler?: RequestHandler;
 }
 
 export abstract class Transport {

@@ -190,6 +190,14 @@ export function describeTransportBehaviour(fixture: TransportFixture): void {
       expect(await back.request("page.invalidate", { no: 3 })).to.deep.equal({ from: "ds1", kind: "page.invalidate", body: { no: 3 } });
     });
 
+    it("should answer, with the handler given to connect, a request the server sends the moment it accepts", async () => {
+      const ds = await h.serve("ds1", echo);
+      // Sent right behind the hello, before connect() has resolved on the client.
+      const asked = new Promise<unknown>((resolve, reject) => ds.server.onPeer((p) => p.request("page.revert", { no: 1 }).then(resolve, reject)));
+      await h.connect("cs1", ds.server.address, { handler: (kind, body) => ({ kind, body }) });
+      expect(await asked).to.deep.equal({ kind: "page.revert", body: { no: 1 } });
+    });
+
     it("should reply UnknownMessageError when the receiving side has no handler", async () => {
       const ds = await h.serve("ds1", echo);
       const accepted = nextPeer(ds.server);
