@@ -36,7 +36,7 @@
  *                told to abort segments answers with the other pages of that object its
  *                doomed segments may have written (`lost`): those join the closure, round
  *                after round, until no new page joins. From its start until its end no fault
- *                of any page of its objects is served (`barred`; faults wait, or give their
+ *                of any page of its objects is served (RevertClosures; faults wait, or give their
  *                page lock back and wait) — not only of its pages: one named in a later round
  *                must not be fetched before it joins. So nobody ever reads a reverted page
  *                beside another that still holds bytes of the writes being taken back: a
@@ -64,6 +64,7 @@ import { ObjectCounters } from "../../ra-kernel/object-counters.js";
 import type { Peer } from "../transport/transport.js";
 import { PageDirectory, pageKey, type PageEntry, type PageRef } from "./page-directory.js";
 import { PageLocks } from "./page-locks.js";
+import { RevertClosures } from "./revert-closures.js";
 import { HolderLeases } from "./holder-leases.js";
 import { StaleEpochError } from "../../ra-kernel/errors.js";
 import type { CommitOutcome, ExtraGrant, PageCommitMsg, PageGrant, PageInfo } from "./protocol.js";
@@ -130,10 +131,14 @@ export class PageHome {
   readonly faultLatency = new LatencyHistogram();
   readonly leases: HolderLeases;
   private readonly locks = new PageLocks();
-  /** Revert closures not done yet. */
-  private readonly reverting = new Set<Promise<void>>();
-  /** Objects (or, for a segment of no known object, pages) barred from faults by a revert closure: see header. */
-  private readonly barred = new Map<string, Promise<void>>();
+  /** Revert closures and the fault barriers they raise (see header). */
+  private readonly closures = new RevertClosures({
+    directory: this.directory,
+    locks: this.locks,
+    entryOf: (ref) => this.entryOf(ref),
+    barKey: (ref) => this.barKey(ref),
+    round: (refs) => this.revertRound(refs),
+  });
   private readonly objectOf = new Map<SysName, SysName>();
   /** Connections accepted per holder so far (to tell a reconnected holder from a silent one). */
   private readonly connections = new Map<string, number>();
@@ -236,13 +241,12 @@ export class PageHome {
    * closure is done: give the lock back and wait (RevertFirst).
    */
   private revertedFirst(ref: PageRef, e: PageEntry): void {
-    const closure = this.barrierOf(ref) ?? (e.tainted ? this.revertClosure([ref]) : undefined);
+    const closure = this.barrierOf(ref) ?? (e.tainted ? this.closures.start([ref]) : undefined);
     if (closure) throw new RevertFirst(closure);
   }
 
-  /** What a page is barred by (see header), if anything. */
   private barrierOf(ref: PageRef): Promise<void> | undefined {
-    return this.barred.get(this.barKey(ref)) ?? this.directory.peek(ref)?.reverting ?? undefined;
+    return this.closures.barrierOf(ref);
   }
 
   private barKey(ref: PageRef): string {
@@ -268,7 +272,7 @@ export class PageHome {
     e.copyset.delete(holder);
     e.tainted = true;
     log("%s no longer holds %s#%d, which it owned: reverting what it wrote", holder, ref.segment, ref.page);
-    throw new RevertFirst(this.revertClosure([ref, ...this.directory.writtenBy(holder)]));
+    throw new RevertFirst(this.closures.start([ref, ...this.directory.writtenBy(holder)]));
   }
 
   /**
@@ -352,60 +356,7 @@ export class PageHome {
     }
   }
 
-  /**
-   * Reverts the pages (see header, `closure`), then every page the servers told to abort
-   * their segments name in answer, round after round, all of them barred from faults until
-   * the last round is done. Resolves then (counted in `reverting` meanwhile); never rejects.
-   */
-  private revertClosure(start: PageRef[]): Promise<void> {
-    const group = new Map<string, PageRef>();
-    let release!: () => void;
-    const barrier = new Promise<void>((resolve) => (release = resolve));
-    const bars = new Set<string>();
-    const join = (refs: PageRef[]): PageRef[] => refs.filter((ref) => {
-      const key = pageKey(ref.segment, ref.page);
-      if (group.has(key)) return false;
-      const e = this.entryOf(ref);
-      e.tainted = true;
-      e.reverting = barrier;
-      group.set(key, ref);
-      this.bar(this.barKey(ref), barrier, bars);
-      return true;
-    });
-    let next = join(start);
-    const done = (async () => {
-      for (let round = 1; next.length > 0; round++) {
-        const refs = next;
-        const lost = await this.locks.withPages(refs.map((r) => pageKey(r.segment, r.page)), () => this.revertRound(refs));
-        next = join(lost);
-        if (next.length > 0) log("revert round %d named %d more page(s)", round, next.length);
-      }
-    })().catch((err: Error) => log("reverting %d page(s) failed: %s", group.size, err.message)).finally(() => {
-      for (const ref of group.values()) {
-        const e = this.directory.peek(ref);
-        if (e?.reverting === barrier) e.reverting = null;
-      }
-      release();
-    });
-    this.reverting.add(done);
-    void done.finally(() => this.reverting.delete(done));
-    return barrier;
-  }
-
-  /** Bars `key` until `barrier` (and any closure barring it already) is done. */
-  private bar(key: string, barrier: Promise<void>, bars: Set<string>): void {
-    if (bars.has(key)) return;
-    bars.add(key);
-    const before = this.barred.get(key);
-    const until = before ? Promise.all([before, barrier]).then(() => undefined) : barrier;
-    this.barred.set(key, until);
-    // Lifted as it resolves, before any fault waiting for it runs again (registered first).
-    void until.then(() => {
-      if (this.barred.get(key) === until) this.barred.delete(key);
-    });
-  }
-
-  /** Reverts these pages at once and tells everyone concerned; returns the pages they named (see revertClosure). */
+  /** Reverts these pages at once and tells everyone concerned; returns the pages they named (a closure's round). */
   private async revertRound(refs: PageRef[]): Promise<PageRef[]> {
     const notices: [string, Record<string, unknown>][] = [];
     for (const ref of refs) {
@@ -453,7 +404,7 @@ export class PageHome {
    * every few seconds, waiting for "none left" could last for ever).
    */
   revertsSettled(): Promise<void> {
-    return this.reverting.size === 0 ? Promise.resolve() : Promise.all([...this.reverting]).then(() => undefined);
+    return this.closures.settled();
   }
 
   /**
@@ -487,7 +438,7 @@ export class PageHome {
       const object = req.pages.length > 0 ? this.objectOfSegment(req.pages[0].segment) : undefined;
       if (reason !== null) {
         // Barred from faults from now on; reverted once we give the pages' locks back.
-        reverted = this.revertClosure(req.pages);
+        reverted = this.closures.start(req.pages);
         this.counters.add(object, "segmentsAborted");
         return { applied: false, epoch: this.epoch, reason };
       }
@@ -545,7 +496,7 @@ export class PageHome {
     const { held, tainted } = this.directory.dropHolder(holder);
     this.leases.revoke(holder);
     if (held > 0 || tainted.length > 0) this.counters.add(undefined, "holdersDropped");
-    if (tainted.length > 0) void this.revertClosure(tainted);
+    if (tainted.length > 0) void this.closures.start(tainted);
     log("dropped holder %s from %d pages, %d to revert", holder, held, tainted.length);
   }
 
