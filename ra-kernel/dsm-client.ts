@@ -46,6 +46,7 @@ import { PageState, stateFor, type AccessMode } from "./page-state.js";
 import type { Segment } from "./segment.js";
 import type { SegmentFrames } from "./segment-frames.js";
 import { CachedSegment, type PageMeta } from "./cached-segment.js";
+import type { CommitReply, CreationGrant, Grant, HomeLink, PageCommit, RecallReply, RecallRequest } from "./home-link.js";
 import { ObjectCounters } from "./object-counters.js";
 import { LatencyHistogram } from "./latency-histogram.js";
 import { CommitOutcomeUnknownError, PagesLostError, StaleEpochError } from "./errors.js";
@@ -67,76 +68,8 @@ function notApplied(pages: number, homes: ServerId[], home: ServerId, why: strin
   );
 }
 
-/** A home's answer to a fault (see data.page.fault). */
-export interface Grant {
-  bytes: Uint8Array | null;
-  same: boolean;
-  version: number;
-  /** The page's write stamp: our writes are stamped above it (PageLog). */
-  stamp: number;
-  epoch: number;
-  /** Our lease term at the home. */
-  term: number;
-  /** The following pages, also granted writable (asked with count > 1). */
-  extra?: { page: PageNo; version: number; stamp: number; bytes: Uint8Array | null }[];
-}
-
-/** A page of a new object granted writable to its creator (see data.object.create). */
-export interface CreationGrant {
-  segment: SysName;
-  page: PageNo;
-  version: number;
-}
-
 /** Most pages one fault asks for (the faulted page included): servers/data/protocol.ts says the same. */
 export const MAX_FAULT_PAGES = 64;
-
-/** One page of a commit segment (data.page.commit): its PageLog, and our other writers of it. */
-export interface PageCommit {
-  segment: SysName;
-  page: PageNo;
-  log: Uint8Array;
-  left: number;
-}
-
-export interface CommitRequest {
-  epoch: number;
-  term: number;
-  abort: boolean;
-  pages: PageCommit[];
-}
-
-/** A home's answer to a commit: applied (durable), or not at all. */
-export interface CommitReply {
-  applied: boolean;
-  epoch: number;
-  reason?: string;
-}
-
-/** How the DSM client reaches a segment's home. */
-export interface HomeLink {
-  /** `count` > 1: a write fault asking for the following pages too (see the header). */
-  fault(home: ServerId, segment: SysName, page: PageNo, mode: AccessMode, have: number, count?: number): Promise<Grant>;
-  commit(home: ServerId, req: CommitRequest): Promise<CommitReply>;
-}
-
-export interface RecallRequest {
-  segment: SysName;
-  page: PageNo;
-  version: number;
-  epoch: number;
-  action: "invalidate" | "downgrade" | "revert";
-}
-
-/** What a holder answers to a recall. */
-export interface RecallReply {
-  held: boolean;
-  bytes: Uint8Array | null;
-  stamp: number;
-  dirty: boolean;
-  /** Answering a revert that doomed segments here: the other pages of that object they may have written. */
-  lost?: { segment: SysName; page: PageNo }[];
-}
 
 export const DSM_COUNTERS = [
   "readFaults", "writeFaults", "fetches", "upgrades", "ownedRewrites", "recallsReceived", "invalidationsReceived",

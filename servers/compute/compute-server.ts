@@ -16,7 +16,8 @@
  * the thread's workstation along the connections its invocations arrived on (ThreadRoutes).
  */
 import createDebug from "debug";
-import { DSM_COUNTERS, DsmClient, type CreationGrant } from "../../ra-kernel/dsm-client.js";
+import { DSM_COUNTERS, DsmClient } from "../../ra-kernel/dsm-client.js";
+import type { CreationGrant } from "../../ra-kernel/home-link.js";
 import type { ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import { Segment } from "../../ra-kernel/segment.js";
 import { PageState } from "../../ra-kernel/page-state.js";

@@ -10,7 +10,8 @@
 import type { PageNo, ServerId, SysName } from "../../ra-kernel/ids.js";
 import { homeOf } from "../../ra-kernel/ids.js";
 import type { AccessMode } from "../../ra-kernel/page-state.js";
-import type { CommitReply, CommitRequest, DsmClient, Grant, HomeLink } from "../../ra-kernel/dsm-client.js";
+import type { DsmClient } from "../../ra-kernel/dsm-client.js";
+import type { CommitReply, CommitRequest, Grant, HomeLink } from "../../ra-kernel/home-link.js";
 import type { ClassSegment, ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import type { ObjectSource } from "../../ra-kernel/user-object-manager.js";
 import type { ServerDirectory } from "../host/server-directory.js";

@@ -9,7 +9,8 @@
  * in a fixed order.
  */
 import { expect } from "chai";
-import { DsmClient, type RecallRequest } from "../../ra-kernel/dsm-client.js";
+import { DsmClient } from "../../ra-kernel/dsm-client.js";
+import type { RecallRequest } from "../../ra-kernel/home-link.js";
 import { CommitOutcomeUnknownError, PagesLostError } from "../../ra-kernel/errors.js";
 import { StaleEpochError } from "../../ra-kernel/errors.js";
 import { newSysName, PAGE_SIZE, type PageNo, type ServerId, type SysName } from "../../ra-kernel/ids.js";

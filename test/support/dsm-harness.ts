@@ -29,7 +29,8 @@
  * `commit()` commits that segment, as an invocation's return does. Faults carry the
  * segment's start mark, as an isiba's do (fencing).
  */
-import { DsmClient, type HomeLink, type RecallReply, type RecallRequest } from "../../ra-kernel/dsm-client.js";
+import { DsmClient } from "../../ra-kernel/dsm-client.js";
+import type { HomeLink, RecallReply, RecallRequest } from "../../ra-kernel/home-link.js";
 import { asServerId, PAGE_SIZE, type PageNo, type ServerId, type SysName } from "../../ra-kernel/ids.js";
 import { WORD_SIZE } from "../../ra-kernel/page-log.js";
 import { WriteLog } from "../../ra-kernel/write-log.js";

@@ -14,7 +14,7 @@
  * when set, holds every commit until it resolves, so a test can observe that a caller waits
  * for its commit; `nextCommit()` resolves when the next commit arrives.
  */
-import type { CommitReply, CommitRequest, Grant, HomeLink } from "../../ra-kernel/dsm-client.js";
+import type { CommitReply, CommitRequest, Grant, HomeLink } from "../../ra-kernel/home-link.js";
 import { PAGE_SIZE, type PageNo, type ServerId, type SysName } from "../../ra-kernel/ids.js";
 import type { AccessMode } from "../../ra-kernel/page-state.js";
 import { applyPageLog, WORDS_PER_PAGE } from "../../ra-kernel/page-log.js";

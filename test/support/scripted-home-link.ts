@@ -7,7 +7,7 @@
  * be played out in a fixed order. `grant(...)` builds a Grant with the usual defaults;
  * `applied` / `refused(reason)` the two answers a home gives to a commit.
  */
-import type { CommitReply, CommitRequest, Grant, HomeLink, PageCommit } from "../../ra-kernel/dsm-client.js";
+import type { CommitReply, CommitRequest, Grant, HomeLink, PageCommit } from "../../ra-kernel/home-link.js";
 import type { PageNo, ServerId, SysName } from "../../ra-kernel/ids.js";
 import type { AccessMode } from "../../ra-kernel/page-state.js";
 import { deferred, type Deferred } from "./deferred.js";

@@ -6,7 +6,7 @@
  * checks of both new fields. Holders are fake peers that answer recalls as the test says.
  */
 import { expect } from "chai";
-import type { RecallRequest } from "../../../ra-kernel/dsm-client.js";
+import type { RecallRequest } from "../../../ra-kernel/home-link.js";
 import type { PageNo, ServerId, SysName } from "../../../ra-kernel/ids.js";
 import { PageLog } from "../../../ra-kernel/page-log.js";
 import { InMemorySegmentStore } from "../../../servers/data/in-memory-segment-store.js";

@@ -11,7 +11,7 @@
  * DsmClients on the other side are in dsm-coherence.test.ts.
  */
 import { expect } from "chai";
-import type { RecallRequest } from "../../../ra-kernel/dsm-client.js";
+import type { RecallRequest } from "../../../ra-kernel/home-link.js";
 import { PAGE_SIZE, type PageNo, type ServerId, type SysName } from "../../../ra-kernel/ids.js";
 import { PageLog } from "../../../ra-kernel/page-log.js";
 import { SegmentNotFoundError } from "../../../servers/data/errors.js";

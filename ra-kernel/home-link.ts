@@ -1,0 +1,80 @@
+/**
+ * HomeLink: how a compute server's DSM client (ra-kernel/dsm-client.ts) reaches the homes
+ * of its segments, and the messages that cross it — the contract; servers/compute/data-homes.ts
+ * implements it over the data protocol, test/support/*-home-link.ts in memory.
+ *
+ *   fault   a page brought in for reading or writing: a Grant (bytes, version, stamp, the
+ *           home's epoch and our lease term there; for a write run, the following pages too)
+ *   commit  one commit segment's PageLogs for that home, applied all together or not at all
+ * and, the other way (compute.recall), a home's RecallRequest and our RecallReply.
+ */
+import type { PageNo, ServerId, SysName } from "./ids.js";
+import type { AccessMode } from "./page-state.js";
+
+/** A home's answer to a fault (see data.page.fault). */
+export interface Grant {
+  bytes: Uint8Array | null;
+  same: boolean;
+  version: number;
+  /** The page's write stamp: our writes are stamped above it (PageLog). */
+  stamp: number;
+  epoch: number;
+  /** Our lease term at the home. */
+  term: number;
+  /** The following pages, also granted writable (asked with count > 1). */
+  extra?: { page: PageNo; version: number; stamp: number; bytes: Uint8Array | null }[];
+}
+
+/** A page of a new object granted writable to its creator (see data.object.create). */
+export interface CreationGrant {
+  segment: SysName;
+  page: PageNo;
+  version: number;
+}
+
+/** One page of a commit segment (data.page.commit): its PageLog, and our other writers of it. */
+export interface PageCommit {
+  segment: SysName;
+  page: PageNo;
+  log: Uint8Array;
+  left: number;
+}
+
+export interface CommitRequest {
+  epoch: number;
+  term: number;
+  abort: boolean;
+  pages: PageCommit[];
+}
+
+/** A home's answer to a commit: applied (durable), or not at all. */
+export interface CommitReply {
+  applied: boolean;
+  epoch: number;
+  reason?: string;
+}
+
+/** How the DSM client reaches a segment's home. */
+export interface HomeLink {
+  /** `count` > 1: a write fault asking for the following pages too (see the header). */
+  fault(home: ServerId, segment: SysName, page: PageNo, mode: AccessMode, have: number, count?: number): Promise<Grant>;
+  commit(home: ServerId, req: CommitRequest): Promise<CommitReply>;
+}
+
+export interface RecallRequest {
+  segment: SysName;
+  page: PageNo;
+  version: number;
+  epoch: number;
+  action: "invalidate" | "downgrade" | "revert";
+}
+
+/** What a holder answers to a recall. */
+export interface RecallReply {
+  held: boolean;
+  bytes: Uint8Array | null;
+  stamp: number;
+  dirty: boolean;
+  /** Answering a revert that doomed segments here: the other pages of that object they may have written. */
+  lost?: { segment: SysName; page: PageNo }[];
+}
