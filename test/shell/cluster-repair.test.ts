@@ -44,13 +44,7 @@ describe("clouds up on a partly dead cluster (integration, real processes)", fun
     await cluster?.stop();
   });
 
-  it("should leave a fully running cluster alone", async () => {
-    const before = cluster.info;
-    const r = await cluster.repair();
-    expect(r.stdout).to.contain("cluster already running");
-    expect(r.stdout).not.to.contain("restarted");
-    expect(cluster.info).to.deep.equal(before);
-  });
+  it("should leave a fully running cluster alone", () => expectLeftAlone(cluster));
 
   it("should restart exactly the dead servers, with the same id and directory, and record them", async () => {
     const before = byId(cluster.info.servers);
@@ -78,13 +72,7 @@ describe("clouds up on a partly dead cluster (integration, real processes)", fun
     expect((await cluster.exec("@cs1 R.area()")).stdout).to.equal("30\n");
   });
 
-  it("should report the repaired cluster as running on the next up", async () => {
-    const before = cluster.info;
-    const r = await cluster.repair();
-    expect(r.stdout).to.contain("cluster already running");
-    expect(r.stdout).not.to.contain("restarted");
-    expect(cluster.info).to.deep.equal(before);
-  });
+  it("should report the repaired cluster as running on the next up", () => expectLeftAlone(cluster));
 
   it("should restart every server in place when all were killed", async () => {
     const before = byId(cluster.info.servers);
@@ -100,6 +88,15 @@ describe("clouds up on a partly dead cluster (integration, real processes)", fun
     expect((await cluster.exec("R.area()")).stdout).to.equal("30\n");
   });
 });
+
+/** `clouds up` on a cluster whose servers all run: it says so, restarts nothing, records nothing new. */
+async function expectLeftAlone(cluster: TestCluster): Promise<void> {
+    const before = cluster.info;
+    const r = await cluster.repair();
+    expect(r.stdout).to.contain("cluster already running");
+    expect(r.stdout).not.to.contain("restarted");
+    expect(cluster.info).to.deep.equal(before);
+}
 
 /** clouds_name_registrations_total of a server (from its /metrics). */
 async function registrations(cluster: TestCluster, id: string): Promise<number> {
