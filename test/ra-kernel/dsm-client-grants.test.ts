@@ -12,9 +12,9 @@ import { newSysName, PAGE_SIZE, type PageNo, type ServerId, type SysName } from 
 import { PageState } from "../../ra-kernel/page-state.js";
 import { Segment } from "../../ra-kernel/segment.js";
 import type { SegmentFrames } from "../../ra-kernel/segment-frames.js";
-import { applyPageLog, WORDS_PER_PAGE } from "../../ra-kernel/page-log.js";
 import { WriteLog } from "../../ra-kernel/write-log.js";
 import { isPending } from "../support/deferred.js";
+import { decoded, writeWholePage } from "../support/page-logs.js";
 import { applied, grant, ScriptedHomeLink } from "../support/scripted-home-link.js";
 
 const ds1 = "ds1" as ServerId;
@@ -38,20 +38,9 @@ describe("DsmClient grants without a fault", () => {
 
   const extra = (pages: PageNo[], version = 2) => pages.map((page) => ({ page, version, stamp: 0, bytes: null }));
 
-  /** An isiba's write of a whole page in `log` (see dsm-client.test.ts); returns its stamp. */
+  /** An isiba's logged write of a whole page (test/support/page-logs.ts); returns its stamp. */
   function write(log: WriteLog, page: PageNo, bytes: Uint8Array): number {
-    expect(frames.state(page)).to.equal(PageState.WRITE);
-    frames.install(page, bytes, PageState.WRITE);
-    const stamp = frames.stamp(page) + 1;
-    frames.raiseStamp(page, stamp);
-    log.pageLog(seg, page, new Int32Array(frames.writers)).record(bytes, 0, 0, PAGE_SIZE, stamp);
-    return stamp;
-  }
-
-  /** The page a PageLog makes of zeros, and its highest stamp. */
-  function decoded(log: Uint8Array): { page: Uint8Array; max: number } {
-    const page = new Uint8Array(PAGE_SIZE);
-    return { page, max: applyPageLog(log, page, new Float64Array(WORDS_PER_PAGE)) };
+    return writeWholePage(log, frames, seg, page, bytes);
   }
 
   /** A write fault on `page`, answered with version 2 and `more` pages granted with it. */

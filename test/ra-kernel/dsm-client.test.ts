@@ -15,12 +15,13 @@ import { CommitOutcomeUnknownError, PagesLostError } from "../../ra-kernel/error
 import { StaleEpochError } from "../../ra-kernel/errors.js";
 import { newSysName, PAGE_SIZE, type PageNo, type ServerId, type SysName } from "../../ra-kernel/ids.js";
 import { PageState } from "../../ra-kernel/page-state.js";
-import { applyPageLog, PageLog, WORDS_PER_PAGE } from "../../ra-kernel/page-log.js";
+import { PageLog } from "../../ra-kernel/page-log.js";
 import { Segment } from "../../ra-kernel/segment.js";
 import type { SegmentFrames } from "../../ra-kernel/segment-frames.js";
 import { WriteLog } from "../../ra-kernel/write-log.js";
 import { ServerUnreachableError } from "../../servers/transport/errors.js";
 import { isPending } from "../support/deferred.js";
+import { decoded, writeWholePage } from "../support/page-logs.js";
 import { expectRejection } from "../support/expect-rejection.js";
 import { applied, grant, refused, ScriptedHomeLink } from "../support/scripted-home-link.js";
 
@@ -61,23 +62,9 @@ describe("DsmClient", () => {
     f.install(page, bytes, PageState.WRITE);
   }
 
-  /**
-   * What an isiba's write of a whole page does inside a commit segment: the bytes, the page's
-   * stamp raised by one, the page logged (and counted as written) in `log`. Returns the stamp.
-   */
+  /** An isiba's logged write of a whole page (test/support/page-logs.ts); returns its stamp. */
   function write(log: WriteLog, page: PageNo, bytes: Uint8Array, segment = seg, f = frames): number {
-    store(f, page, bytes);
-    const stamp = f.stamp(page) + 1;
-    f.raiseStamp(page, stamp);
-    log.pageLog(segment, page, new Int32Array(f.writers)).record(bytes, 0, 0, PAGE_SIZE, stamp);
-    return stamp;
-  }
-
-  /** A PageLog in wire form applied to zeros: the page it makes and its highest stamp. */
-  function decoded(log: Uint8Array): { page: Uint8Array; max: number } {
-    const page = new Uint8Array(PAGE_SIZE);
-    const max = applyPageLog(log, page, new Float64Array(WORDS_PER_PAGE));
-    return { page, max };
+    return writeWholePage(log, f, segment, page, bytes);
   }
 
   function recall(page: PageNo, version: number, action: RecallRequest["action"], segment = seg, epoch = 1) {

@@ -7,17 +7,7 @@
 import { expect } from "chai";
 import { PAGE_SIZE } from "../../ra-kernel/ids.js";
 import { applyPageLog, checkPageLog, PageLog, WORD_SIZE, WORDS_PER_PAGE } from "../../ra-kernel/page-log.js";
-
-/** A log of these [byte offset, u32 value, stamp] writes, in order, in wire form. */
-function logOf(...writes: [number, number, number][]): Uint8Array {
-  const log = new PageLog();
-  const frame = new Uint8Array(PAGE_SIZE);
-  for (const [at, value, stamp] of writes) {
-    new DataView(frame.buffer).setUint32(at, value, true);
-    log.record(frame, 0, at, at + 4, stamp);
-  }
-  return log.encode();
-}
+import { logOf } from "../support/page-logs.js";
 
 /** A durable image: a page and the stamp of each of its words. */
 function image(): { page: Uint8Array; stamps: Float64Array } {

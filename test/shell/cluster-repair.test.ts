@@ -33,11 +33,7 @@ describe("clouds up on a partly dead cluster (integration, real processes)", fun
   let cluster: TestCluster;
 
   before(async () => {
-    cluster = await TestCluster.start({ compute: 2, data: 1 });
-    expect((await cluster.exec(`load ${RECTANGLE}`)).code).to.equal(0);
-    expect((await cluster.exec("new Rectangle R")).code).to.equal(0);
-    const size = await cluster.exec("@cs1 R.size(3, 4)");
-    expect(size.code, size.stderr).to.equal(0);
+    cluster = await clusterWithRectangle();
   });
 
   after(async () => {
@@ -89,6 +85,21 @@ describe("clouds up on a partly dead cluster (integration, real processes)", fun
   });
 });
 
+/** A cluster of 2 compute servers and 1 data server with a Rectangle R of size 3 x 4, committed. */
+async function clusterWithRectangle(): Promise<TestCluster> {
+  const cluster = await TestCluster.start({ compute: 2, data: 1 });
+  try {
+    expect((await cluster.exec(`load ${RECTANGLE}`)).code).to.equal(0);
+    expect((await cluster.exec("new Rectangle R")).code).to.equal(0);
+    const size = await cluster.exec("@cs1 R.size(3, 4)");
+    expect(size.code, size.stderr).to.equal(0);
+  } catch (err) {
+    await cluster.stop();
+    throw err;
+  }
+  return cluster;
+}
+
 /** `clouds up` on a cluster whose servers all run: it says so, restarts nothing, records nothing new. */
 async function expectLeftAlone(cluster: TestCluster): Promise<void> {
     const before = cluster.info;
@@ -135,10 +146,7 @@ describe("clouds up after kill -9 of the name server (integration, real processe
   let cluster: TestCluster;
 
   before(async () => {
-    cluster = await TestCluster.start({ compute: 2, data: 1 });
-    expect((await cluster.exec(`load ${RECTANGLE}`)).code).to.equal(0);
-    expect((await cluster.exec("new Rectangle R")).code).to.equal(0);
-    expect((await cluster.exec("@cs1 R.size(3, 4)")).code).to.equal(0);
+    cluster = await clusterWithRectangle();
   });
 
   after(async () => {

@@ -24,22 +24,12 @@ import { RequestTimeoutError } from "../../../servers/transport/errors.js";
 import type { Peer, RequestOptions } from "../../../servers/transport/transport.js";
 import { deferred, isPending } from "../../support/deferred.js";
 import { expectRejection } from "../../support/expect-rejection.js";
+import { logOf } from "../../support/page-logs.js";
 import { newObject, pageOf } from "../../support/segment-store-fixtures.js";
 
 const ds1 = "ds1" as ServerId;
 
 type RecallAnswer = { held: boolean; bytes: Uint8Array | null; stamp?: number; dirty?: boolean; lost?: { segment: SysName; page: number }[] };
-
-/** A PageLog in wire form: each [byte offset, u32 value, stamp] as one logged word. */
-function logOf(...words: [number, number, number][]): Uint8Array {
-  const log = new PageLog();
-  const scratch = new Uint8Array(PAGE_SIZE);
-  for (const [at, value, stamp] of words) {
-    new DataView(scratch.buffer).setUint32(at, value, true);
-    log.record(scratch, 0, at, at + 4, stamp);
-  }
-  return log.encode();
-}
 
 /** A page of zeros with these u32 words set. */
 function pageWith(...words: [number, number][]): Uint8Array {
