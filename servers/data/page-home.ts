@@ -177,7 +177,7 @@ export class PageHome {
     this.leaseFromFirstContact(holder);
     if (req.mode === "write") await this.afterRestartGrace();
     for (;;) {
-      const closure = this.barrierOf(req);
+      const closure = this.closures.barrierOf(req);
       if (closure) {
         await closure;
         continue;
@@ -206,7 +206,7 @@ export class PageHome {
   }
 
   private async grantRead(ref: PageRef, e: PageEntry, holder: string): Promise<PageGrant> {
-    this.ownerLostCopy(ref, e, holder);
+    if (e.owner === holder) this.holderLostCopies(ref, e, holder); // the owner faults on its own page: it lost it
     if (e.owner !== null) await this.recall(ref, e, e.owner, "downgrade");
     this.revertedFirst(ref, e);
     e.copyset.add(holder);
@@ -214,7 +214,7 @@ export class PageHome {
   }
 
   private async grantWrite(req: FaultRequest, e: PageEntry, holder: string): Promise<PageGrant> {
-    this.ownerLostCopy(req, e, holder);
+    if (e.owner === holder) this.holderLostCopies(req, e, holder);
     const readers = [...e.copyset].filter((h) => h !== holder && h !== e.owner);
     await Promise.all(readers.map((h) => this.recall(req, e, h, "invalidate")));
     if (e.owner !== null) await this.recall(req, e, e.owner, "invalidate");
@@ -241,25 +241,13 @@ export class PageHome {
    * closure is done: give the lock back and wait (RevertFirst).
    */
   private revertedFirst(ref: PageRef, e: PageEntry): void {
-    const closure = this.barrierOf(ref) ?? (e.tainted ? this.closures.start([ref]) : undefined);
+    const closure = this.closures.barrierOf(ref) ?? (e.tainted ? this.closures.start([ref]) : undefined);
     if (closure) throw new RevertFirst(closure);
-  }
-
-  private barrierOf(ref: PageRef): Promise<void> | undefined {
-    return this.closures.barrierOf(ref);
   }
 
   private barKey(ref: PageRef): string {
     const object = this.objectOfSegment(ref.segment);
     return object ?? pageKey(ref.segment, ref.page);
-  }
-
-  /**
-   * The owner faults on its own page: it lost its copy (dropped it with a home connection or
-   * a lease), and with it any uncommitted writes the coherent image had.
-   */
-  private ownerLostCopy(ref: PageRef, e: PageEntry, holder: string): void {
-    if (e.owner === holder) this.holderLostCopies(ref, e, holder);
   }
 
   /**
@@ -288,7 +276,7 @@ export class PageHome {
       if (!this.locks.isFree(pageKey(ref.segment, page))) continue;
       const e = this.entryOf(next);
       if (e.owner !== null || e.copyset.size > 0) continue;
-      if (e.tainted || this.barrierOf(next)) continue;
+      if (e.tainted || this.closures.barrierOf(next)) continue;
       this.makeOwner(e, holder);
       out.push({ page, version: e.version, stamp: e.stamp, bytes: this.bytesOf(next, e) });
     }
