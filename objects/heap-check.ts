@@ -6,11 +6,16 @@
  *   if (!report.ok) console.log(report.violations);   // "items[3].note: ... reached twice ..."
  *
  * What it checks, naming the first broken invariants by path (at most MAX_VIOLATIONS):
- *   - the allocator (heap.ts): header magic and version; blocks tile [heap start, top), each
- *     of a known size class, aligned as heap.ts aligns it, ending inside top;
- *   - every free list: blocks of its class, not marked USED, inside [start, top), no cycle,
- *     no block on two lists (a block marked free on no list is counted, not a violation: see
- *     findLostFreeBlocks);
+ *   - the allocator (heap.ts): header magic and layout version (2, or 1 for objects made
+ *     before; an all-zero header is an empty version 2 heap, or one whose formatting a crash
+ *     took back: top alone says where its blocks end); blocks tile [the version's start,
+ *     top), each of a known size class, aligned as heap.ts aligns it, ending inside top;
+ *   - version 2's slots: no two with the same owner words (but 0/0), a free one (0/0) with
+ *     no free lists;
+ *   - every free list (version 2: each slot's; version 1: the shared ones): blocks of its
+ *     class, not marked USED, inside [start, top), no cycle, no block on two lists (a block
+ *     marked free on no list is counted, not a violation: see findLostFreeBlocks; version 1's
+ *     frees, and a server's when every slot is taken, leave such blocks on purpose);
  *   - everything reachable from the fields (field names, value cells, string / bigint /
  *     bytes / reference blocks, containers and what they hold): each the start of a USED
  *     block, reached once, big enough for what it holds; value tags known; a container's
@@ -36,8 +41,8 @@
  * holding the locks its writers take), or expect findings that are only races.
  * Strings are not checked for valid UTF-8.
  *
- * heap.ts keeps its layout private (and is being reworked): the constants below repeat it.
- * Keep them in step; test/objects/heap-check.test.ts fails on a heap it cannot read.
+ * heap.ts keeps its layout private: the constants below repeat it (both versions). Keep
+ * them in step; test/objects/heap-check.test.ts fails on a heap it cannot read.
  */
 import type { MappedSegment } from "../ra-kernel/mapped-segment.js";
 import { PAGE_SIZE } from "../ra-kernel/ids.js";
@@ -51,12 +56,17 @@ import { CELL_OFFSET, MAGIC as DATA_MAGIC, SLOT as FIELD_SLOT, TABLE as FIELD_TA
 
 // heap.ts's layout: page 0 header, size classes, block header (see its file header).
 const HEAP_MAGIC = 0x50414548;
-const HEAP_VERSION = 1;
 const CLASSES = 27;
-const FREE_LISTS = 16;
-const HEAP_START = Math.ceil((FREE_LISTS + 4 * CLASSES) / 16) * 16;
 const BLOCK_HEADER = 8;
 const USED = 0x8000_0000;
+// Version 2: one slot (owner words, free-list heads) per compute server.
+const SLOTS = 16;
+const SLOT_TABLE = 16;
+const SLOT_BYTES = 8 + 4 * CLASSES;
+const V2_START = Math.ceil((SLOT_TABLE + SLOTS * SLOT_BYTES) / 16) * 16;
+// Version 1: one shared set of free lists.
+const V1_FREE_LISTS = 16;
+const V1_START = Math.ceil((V1_FREE_LISTS + 4 * CLASSES) / 16) * 16;
 
 /** Violations listed in a report; more are summed up in one last line. */
 export const MAX_VIOLATIONS = 25;
@@ -74,7 +84,7 @@ export interface HeapReport {
   lostAllocations: number;
   /** Frees the live count holds whose blocks are still marked USED (a crash lost them): leaked. */
   lostFrees: number;
-  /** Blocks marked free but on no free list (popped by an allocation a crash lost): leaked. */
+  /** Blocks marked free but on no free list (popped by an allocation a crash lost, or a free that goes on no list: heap.ts): leaked. */
   unlistedFreeBlocks: number;
   /** USED blocks reached from the fields. */
   liveBlocks: number;
@@ -99,8 +109,7 @@ function copyData(mem: MappedSegment): Uint8Array {
 }
 
 function copyHeap(mem: MappedSegment): Uint8Array {
-  if (mem.u32(0) !== HEAP_MAGIC) return mem.read(0, HEAP_START);
-  const length = Math.min(mem.maxBytes, Math.max(HEAP_START, mem.u32(8)));
+  const length = Math.min(mem.maxBytes, Math.max(V2_START, mem.u32(8)));
   const out = new Uint8Array(length);
   for (let at = 0; at < length; at += COPY_CHUNK) out.set(mem.read(at, Math.min(COPY_CHUNK, length - at)), at);
   return out;
@@ -129,12 +138,15 @@ class HeapCheck {
   private unlistedFree = 0;
   private readonly data: DataView;
   private readonly heap: DataView;
-  private top = 0;
-  /** Blocks by address, from the tiling of [HEAP_START, tiledTo). */
+  /** The heap's layout version (1 or 2) and where its first block goes. */
+  private version = 2;
+  private start = V2_START;
+  private top = V2_START;
+  /** Blocks by address, from the tiling of [start, tiledTo). */
   private readonly blocks = new Map<number, Block>();
-  private tiledTo = HEAP_START;
-  /** Block -> size class of the free list it is on. */
-  private readonly free = new Map<number, number>();
+  private tiledTo = V2_START;
+  /** Block -> the free list it is on. */
+  private readonly free = new Map<number, string>();
   /** Block -> path of the first cell that reached it. */
   private readonly reached = new Map<number, string>();
   private readonly tasks: CellTask[] = [];
@@ -145,14 +157,14 @@ class HeapCheck {
   }
 
   run(): HeapReport {
-    const formatted = this.checkHeader();
-    if (formatted) {
+    const readable = this.checkHeader();
+    if (readable) {
       this.tile();
       this.walkFreeLists();
       this.findLostFreeBlocks();
     }
-    this.walkFields(formatted);
-    return this.report(formatted);
+    this.walkFields(readable);
+    return this.report(readable);
   }
 
   private violation(message: string): void {
@@ -166,27 +178,35 @@ class HeapCheck {
 
   // ---- allocator -----------------------------------------------------------------------
 
-  /** Whether the heap is formatted (an empty object's is not); checks its header. */
+  /** Whether the heap's layout could be read (an all-zero header: an empty version 2 heap); checks its header. */
   private checkHeader(): boolean {
-    const magic = this.u32(this.heap, 0);
-    if (magic === 0) return false;
-    if (magic !== HEAP_MAGIC) {
-      this.violation(`heap header: magic 0x${hex(magic)}, not 'HEAP'`);
+    const magic = this.u32(this.heap, 0), version = this.u32(this.heap, 4);
+    if (magic !== HEAP_MAGIC && (magic !== 0 || version !== 0)) {
+      this.violation(`heap header: magic 0x${hex(magic)}${magic === 0 ? ` with version ${version}` : ""}, not 'HEAP'`);
       return false;
     }
-    const version = this.u32(this.heap, 4);
-    if (version !== HEAP_VERSION) this.violation(`heap header: layout version ${version}, this checker reads ${HEAP_VERSION}`);
-    this.top = this.u32(this.heap, 8);
-    if (this.top < HEAP_START || this.top > this.heap.byteLength) {
-      this.violation(`heap header: top ${this.top} outside [${HEAP_START}, ${this.heap.byteLength}] (the segment)`);
-      this.top = Math.min(Math.max(this.top, HEAP_START), this.heap.byteLength);
+    if (magic !== 0 && version !== 1 && version !== 2) {
+      this.violation(`heap header: layout version ${version}, this checker reads 1 and 2`);
+      return false;
     }
+    this.version = version === 1 ? 1 : 2;
+    this.start = this.tiledTo = version === 1 ? V1_START : V2_START;
+    this.checkTop(this.u32(this.heap, 8));
     return true;
   }
 
-  /** Walks the blocks laid end to end from HEAP_START to top; stops at the first that does not fit. */
+  /** Top 0: nothing allocated (the blocks start at `start`). */
+  private checkTop(top: number): void {
+    this.top = top === 0 ? this.start : top;
+    if (top !== 0 && (top < this.start || top > this.heap.byteLength)) {
+      this.violation(`heap header: top ${top} outside [${this.start}, ${this.heap.byteLength}] (the segment)`);
+      this.top = Math.min(Math.max(top, this.start), this.heap.byteLength);
+    }
+  }
+
+  /** Walks the blocks laid end to end from the start to top; stops at the first that does not fit. */
   private tile(): void {
-    let at = HEAP_START;
+    let at = this.start;
     while (at < this.top) {
       const word = this.u32(this.heap, at);
       const k = word & ~USED;
@@ -206,37 +226,59 @@ class HeapCheck {
   }
 
   private walkFreeLists(): void {
-    for (let k = 0; k < CLASSES; k++) this.walkFreeList(k, this.u32(this.heap, FREE_LISTS + 4 * k));
+    if (this.version === 1) {
+      for (let k = 0; k < CLASSES; k++) this.walkFreeList(`free list ${k}`, k, this.u32(this.heap, V1_FREE_LISTS + 4 * k));
+      return;
+    }
+    const owners = new Map<string, number>();
+    for (let i = 0; i < SLOTS; i++) this.checkSlot(i, owners);
   }
 
-  private walkFreeList(k: number, head: number): void {
-    const list = `free list ${k} (${16 << k} B blocks)`;
+  /** Version 2's slot i: a free one (owner 0/0) has no lists; an owner has one slot; its lists walked. */
+  private checkSlot(i: number, owners: Map<string, number>): void {
+    const at = SLOT_TABLE + SLOT_BYTES * i;
+    const lo = this.u32(this.heap, at), hi = this.u32(this.heap, at + 4);
+    const head = (k: number) => this.u32(this.heap, at + 8 + 4 * k);
+    if (lo === 0 && hi === 0) {
+      for (let k = 0; k < CLASSES; k++) if (head(k) !== 0) this.violation(`slot ${i}: free (owner 0/0) but its free list ${k} starts at ${head(k)}`);
+      return;
+    }
+    const owner = `0x${hex(hi)}${hex(lo)}`;
+    const other = owners.get(owner);
+    if (other !== undefined) this.violation(`slot ${i}: the same owner (${owner}) as slot ${other}`);
+    owners.set(owner, i);
+    for (let k = 0; k < CLASSES; k++) this.walkFreeList(`slot ${i} free list ${k}`, k, head(k));
+  }
+
+  private walkFreeList(name: string, k: number, head: number): void {
+    const list = `${name} (${16 << k} B blocks)`;
     const seen = new Set<number>();
     for (let at = head; at !== 0; at = this.u32(this.heap, at + BLOCK_HEADER)) {
       if (seen.has(at)) return this.violation(`${list}: a cycle back to block ${at}`);
       seen.add(at);
       const why = this.freeListBlockProblem(k, at);
       if (why) return this.violation(`${list}: block ${at} ${why}`);
-      this.free.set(at, k);
+      this.free.set(at, name);
     }
   }
 
   private freeListBlockProblem(k: number, at: number): string | null {
-    if (at < HEAP_START || at + (16 << k) > this.top) return `is outside the heap [${HEAP_START}, ${this.top})`;
+    if (at < this.start || at + (16 << k) > this.top) return `is outside the heap [${this.start}, ${this.top})`;
     if (at >= this.tiledTo) return "is past the blocks that could be checked";
     const b = this.blocks.get(at);
     if (!b) return "is not the start of a block (inside another block)";
     if (b.used) return "is marked USED (in use and free at once)";
     if (b.k !== k) return b.zero ? "is a never-allocated gap or a free 16 B block" : `is of size class ${b.k}`;
     const other = this.free.get(at);
-    if (other !== undefined) return `is also on free list ${other}`;
+    if (other !== undefined) return `is also on ${other}`;
     return null;
   }
 
   /**
    * Blocks marked free that are on no free list: an allocation popped them, but a crash lost
    * its segment's mark of the block while a later allocation's update of the list head
-   * committed (the allocator's words commit in stamp order): leaked, like `lostAllocations`.
+   * committed (the allocator's words commit in stamp order); or a free that went on no list
+   * (version 1, or every slot taken): leaked, like `lostAllocations`.
    * (A 16 B one cannot be told from a gap.)
    */
   private findLostFreeBlocks(): void {
@@ -245,14 +287,14 @@ class HeapCheck {
 
   // ---- reachability --------------------------------------------------------------------
 
-  private walkFields(formatted: boolean): void {
+  private walkFields(readable: boolean): void {
     const magic = this.u32(this.data, 0);
     if (magic === 0) return;
     if (magic !== DATA_MAGIC) return this.violation(`data segment: magic 0x${hex(magic)}, not 'CLDS'`);
     const version = this.u32(this.data, 4);
     if (version !== DATA_VERSION) this.violation(`data segment: layout version ${version}, this checker reads ${DATA_VERSION}`);
     const count = this.u32(this.data, 8);
-    if (count > 0 && !formatted) return this.violation(`data segment: ${count} fields, but the heap holding their names is not formatted`);
+    if (count > 0 && !readable) return this.violation(`data segment: ${count} fields, but the heap holding their names cannot be read`);
     for (let i = 0; i < count; i++) {
       const slot = FIELD_TABLE + FIELD_SLOT * i;
       if (slot + FIELD_SLOT > this.data.byteLength) return this.violation(`data segment: field count ${count} runs past the segment at field ${i}`);
@@ -294,7 +336,7 @@ class HeapCheck {
    */
   private mark(payload: number, need: number, path: string, what: string): boolean {
     const at = payload - BLOCK_HEADER;
-    if (at < HEAP_START || payload + need > this.top) return this.refuse(`${path}: ${what} at ${payload} (${need} B) is outside the heap [${HEAP_START}, ${this.top})`);
+    if (at < this.start || payload + need > this.top) return this.refuse(`${path}: ${what} at ${payload} (${need} B) is outside the heap [${this.start}, ${this.top})`);
     if (at >= this.tiledTo) return true;
     const b = this.blocks.get(at);
     if (!b) return this.refuse(`${path}: ${what} at ${payload} is not the start of a block (it points inside another block or a gap)`);
@@ -394,13 +436,13 @@ class HeapCheck {
 
   // ---- totals --------------------------------------------------------------------------
 
-  private report(formatted: boolean): HeapReport {
+  private report(readable: boolean): HeapReport {
     let usedBlocks = 0;
     for (const b of this.blocks.values()) if (b.used) usedBlocks++;
-    const live = formatted ? this.u32(this.heap, 12) : 0;
+    const live = readable ? this.u32(this.heap, 12) : 0;
     const leaked = usedBlocks - this.reached.size;
     // Each lost free leaves one USED block nothing reaches (see header): more is a miscount.
-    if (formatted && this.tiledTo === this.top && usedBlocks - live > leaked) {
+    if (readable && this.tiledTo === this.top && usedBlocks - live > leaked) {
       this.violation(`heap header counts ${live} live blocks, but ${usedBlocks} blocks are marked USED and only ${leaked} of them are leaked`);
     }
     const violations = [...this.violations];
@@ -409,8 +451,8 @@ class HeapCheck {
       ok: violations.length === 0,
       violations,
       leakedBlocks: leaked,
-      lostAllocations: formatted ? Math.max(0, live - usedBlocks) : 0,
-      lostFrees: formatted ? Math.max(0, usedBlocks - live) : 0,
+      lostAllocations: readable ? Math.max(0, live - usedBlocks) : 0,
+      lostFrees: readable ? Math.max(0, usedBlocks - live) : 0,
       unlistedFreeBlocks: this.unlistedFree,
       liveBlocks: this.reached.size,
       freeBlocks: this.free.size,

@@ -49,6 +49,7 @@ import { refTo, setRefFactory } from "../objects/object-ref.js";
 import { decodeRefs, encodeRefs } from "../objects/ref-codec.js";
 import { toPlain } from "../objects/to-plain.js";
 import { DeferredFrees, runDeferringFrees } from "../objects/deferred-frees.js";
+import { setAllocatorServer } from "../objects/heap.js";
 import { makeRef } from "../objects/ref.js";
 import { entriesOf } from "../objects/entry.js";
 import { fillNewFields } from "../objects/class-upgrade.js";
@@ -58,6 +59,7 @@ const log = createDebug("ra:isiba-worker");
 const init = workerData as WorkerInit;
 const faults = new FaultChannel(init.faultPort, new Int32Array(init.doorbell));
 setWriterLedger(new WriterLedger(init.ledger));
+setAllocatorServer(init.serverId);
 const syscalls = new SyscallChannel((req) => parentPort!.postMessage(req));
 
 // A promise object code forgot to await (say an un-awaited `this.lock(k)` refused after its

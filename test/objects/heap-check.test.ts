@@ -6,7 +6,10 @@ import { createIn, fixtureClass, selfOf } from "../support/persistent-objects.js
 
 // The layouts the corruptions below reach into (heap.ts, persistent-store.ts, persistent-array.ts).
 const USED = 0x8000_0000;
-const FREE_LISTS = 16;
+const SLOT_BYTES = 8 + 4 * 27;
+const slotAt = (i: number) => 16 + SLOT_BYTES * i;
+/** The head of free list k of slot 0: the tests' server's ("local", the first to free). */
+const LIST = (k: number) => slotAt(0) + 8 + 4 * k;
 const BLOCK_HEADER = 8;
 const FIELD_CELL = (i: number) => 16 + 32 * i + 16;
 
@@ -27,7 +30,7 @@ describe("HeapCheck", () => {
   }
 
   function freeListHead(k: number): number {
-    return t.heap.mem.u32(FREE_LISTS + 4 * k);
+    return t.heap.mem.u32(LIST(k));
   }
 
   function classOf(payload: number): number {
@@ -100,7 +103,7 @@ describe("HeapCheck", () => {
     t.heap.mem.setU32(p - BLOCK_HEADER, classOf(p) | USED);
     t.store.heap.free(p); // again: the block is now its own successor
     const report = check();
-    expectViolation(report, new RegExp(`^free list ${classOf(p)} \\(\\d+ B blocks\\): a cycle back to block ${p - BLOCK_HEADER}`));
+    expectViolation(report, new RegExp(`^slot 0 free list ${classOf(p)} \\(\\d+ B blocks\\): a cycle back to block ${p - BLOCK_HEADER}`));
     expectViolation(report, /^heap header counts \d+ live blocks, but \d+ blocks are marked USED/);
   });
 
@@ -139,7 +142,7 @@ describe("HeapCheck", () => {
     t.store.heap.free(b);
     expect(freeListHead(classOf(a))).to.equal(b - BLOCK_HEADER);
     t.heap.mem.setU32(a, b - BLOCK_HEADER); // a's successor was 0: now b again
-    expectViolation(check(), new RegExp(`^free list ${classOf(a)} .*: a cycle back to block ${b - BLOCK_HEADER}`));
+    expectViolation(check(), new RegExp(`^slot 0 free list ${classOf(a)} .*: a cycle back to block ${b - BLOCK_HEADER}`));
   });
 
   it("should catch a free-list block marked USED, or outside [start, top)", () => {
@@ -147,8 +150,8 @@ describe("HeapCheck", () => {
     t.store.heap.free(a);
     t.heap.mem.setU32(a - BLOCK_HEADER, classOf(a) | USED);
     expectViolation(check(), /: block \d+ is marked USED \(in use and free at once\)/);
-    t.heap.mem.setU32(FREE_LISTS + 4 * 3, t.heap.mem.u32(8) + 4096);
-    expectViolation(check(), /^free list 3 .*is outside the heap/);
+    t.heap.mem.setU32(LIST(3), t.heap.mem.u32(8) + 4096);
+    expectViolation(check(), /^slot 0 free list 3 .*is outside the heap/);
   });
 
   it("should count a block marked free on no free list as leaked (an allocation a crash lost), not a violation", () => {
@@ -204,6 +207,60 @@ describe("HeapCheck", () => {
     const report = check();
     expect(report.violations).to.deep.equal([]);
     expect(report.lostAllocations).to.equal(2);
+  });
+
+  describe("layout versions", () => {
+    it("should read a heap whose magic and version a crash took back (top kept): an empty-looking header is version 2", () => {
+      fillHealthy();
+      const before = check();
+      t.heap.mem.setU32(0, 0);
+      t.heap.mem.setU32(4, 0);
+      expect(check()).to.deep.equal(before);
+      expect(before.ok).to.equal(true);
+    });
+
+    it("should catch an unknown layout version, and a magic of 0 with a version", () => {
+      t.store.set("s", "x");
+      t.heap.mem.setU32(4, 3);
+      expectViolation(check(), /^heap header: layout version 3, this checker reads 1 and 2/);
+      t.heap.mem.setU32(0, 0);
+      expectViolation(check(), /^heap header: magic 0x00000000 with version 3, not 'HEAP'/);
+    });
+
+    it("should catch two slots with one owner, and a free slot (owner 0/0) with a free list", () => {
+      fillHealthy();
+      t.heap.mem.write(slotAt(1), t.heap.mem.read(slotAt(0), 8));
+      expectViolation(check(), /^slot 1: the same owner \(0x[0-9a-f]{16}\) as slot 0/);
+      t.heap.mem.write(slotAt(1), new Uint8Array(8));
+      t.heap.mem.setU32(slotAt(2) + 8 + 4 * 1, 4096);
+      expectViolation(check(), /^slot 2: free \(owner 0\/0\) but its free list 1 starts at 4096/);
+    });
+
+    /** A version 1 header by hand (objects made before): one free 128 B block on the shared list of class 3. */
+    function formatV1(): void {
+      const mem = t.heap.mem;
+      mem.setU32(0, 0x50414548);
+      mem.setU32(4, 1);
+      mem.setU32(8, 256);
+      mem.setU32(16 + 4 * 3, 128);
+      mem.setU32(128, 3);
+    }
+
+    it("should read a version 1 heap: its shared lists walked, its frees (which go on no list) counted as unlisted free blocks", () => {
+      formatV1();
+      fillHealthy();
+      const report = check();
+      expect(report.violations).to.deep.equal([]);
+      expect(report.liveBlocks).to.equal(t.store.heap.liveBlocks());
+      expect(report.freeBlocks, "the shared list's block was popped").to.equal(0);
+      expect(report.unlistedFreeBlocks).to.be.greaterThan(10);
+    });
+
+    it("should catch a broken version 1 shared list", () => {
+      formatV1();
+      t.heap.mem.setU32(128 + BLOCK_HEADER, 128);
+      expectViolation(check(), /^free list 3 \(128 B blocks\): a cycle back to block 128/);
+    });
   });
 
   it("should list at most MAX_VIOLATIONS and sum up the rest", () => {
