@@ -17,7 +17,11 @@
  *                               until no accessor is inside the page (pins), and, if we owned
  *                               it, send the bytes home — with the page's write stamp and
  *                               whether the copy holds writes of segments here not committed
- *                               yet. A "revert" drops the copy and dooms those segments.
+ *                               yet (or being committed). A "revert" drops the copy and dooms
+ *                               those segments: their words are taken out of the page. A
+ *                               "refresh" drops the copy (an owner sends its bytes) and dooms
+ *                               nothing: the page is rebuilt without another server's words,
+ *                               ours kept (servers/data/ownership-periods.ts).
  *   commit(logs, since)         a commit segment ends (an invocation returns, or releases a
  *                               lock): send each home the PageLogs of the pages it wrote (never
  *                               the pages), all applied at once or none (DESIGN §7a). A segment
@@ -74,7 +78,7 @@ export const MAX_FAULT_PAGES = 64;
 export const DSM_COUNTERS = [
   "readFaults", "writeFaults", "fetches", "upgrades", "ownedRewrites", "recallsReceived", "invalidationsReceived",
   "pagesWrittenBack", "bytesIn", "bytesOut", "pagesDropped", "pagesPrefetched", "pagesGrantedAtCreation",
-  "segmentsCommitted", "segmentsAborted", "revertsReceived",
+  "segmentsCommitted", "segmentsAborted", "revertsReceived", "refreshesReceived",
 ] as const;
 export type DsmCounter = (typeof DSM_COUNTERS)[number];
 
@@ -278,6 +282,7 @@ export class DsmClient {
     const c = this.segments.get(req.segment);
     if (!c || !this.noteEpoch(c.home, req.epoch)) return { held: false, bytes: null, stamp: 0, dirty: false };
     if (req.action === "revert") return this.revert(c, req);
+    if (req.action === "refresh") return this.refresh(c, req);
     const m = c.meta(req.page);
     const none = (): RecallReply => ({ held: false, bytes: null, stamp: c.frames.stamp(req.page), dirty: this.uncommitted(c, req.page) });
     // Our grant of this version is in transit: let it land first.
@@ -317,6 +322,24 @@ export class DsmClient {
     return { held, bytes: null, stamp: c.frames.stamp(req.page), dirty, ...(lost.length > 0 ? { lost } : {}) };
   }
 
+  /**
+   * The page's coherent image is rebuilt without another server's uncommitted words (it died
+   * or aborted): drop our copy like a revert, but doom nothing — our words are kept, from the
+   * bytes we send if we own it (the last period of our ownership) or from earlier periods.
+   */
+  private async refresh(c: CachedSegment, req: RecallRequest): Promise<RecallReply> {
+    const m = c.meta(req.page);
+    m.floor = Math.max(m.floor, req.version);
+    const held = m.version !== 0;
+    const owned = held && m.owned;
+    m.owned = false;
+    m.version = 0;
+    await c.frames.lower(req.page, PageState.INVALID);
+    const bytes = owned ? c.frames.copyPage(req.page) : null;
+    this.counters.add(c.object, "refreshesReceived");
+    return { held, bytes, stamp: c.frames.stamp(req.page), dirty: this.uncommitted(c, req.page) };
+  }
+
   /** Dooms every segment here that wrote a page of `c`'s object (at its home); returns those pages but `page` of `c`. */
   private doomObject(c: CachedSegment, page: PageNo): { segment: SysName; page: PageNo }[] {
     const seq = ++this.dropSeq;
@@ -332,9 +355,12 @@ export class DsmClient {
     return lost;
   }
 
-  /** Whether segments here wrote the page and have not sent their commit yet. */
+  /**
+   * Whether segments here wrote the page and their commit has not been answered yet: one on
+   * its way may still be refused, and must not leave our words in the page unaccounted for.
+   */
   private uncommitted(c: CachedSegment, page: PageNo): boolean {
-    return c.frames.writersOf(page) - c.meta(page).committing > 0;
+    return c.frames.writersOf(page) > 0;
   }
 
   /**
@@ -377,7 +403,7 @@ export class DsmClient {
     const msg: PageCommit[] = pages.map(({ c, page, log }) => {
       const m = c.meta(page);
       m.committing++;
-      return { segment: c.sysname, page, log, left: Math.max(0, c.frames.writersOf(page) - m.committing) };
+      return { segment: c.sysname, page, log, left: Math.max(0, c.frames.writersOf(page) - m.committing), stamp: c.frames.stamp(page) };
     });
     try {
       const reply = await this.link.commit(home, { epoch: this.epochs.get(home) ?? 0, term: this.terms.get(home) ?? 0, abort, pages: msg });
@@ -439,7 +465,7 @@ export class DsmClient {
       for (const page of set) {
         if (c.frames.writersOf(page) > 0) c.meta(page).lostSeq = seq;
         if (!byHome.has(c.home)) byHome.set(c.home, []);
-        byHome.get(c.home)!.push({ segment: c.sysname, page, log: EMPTY_PAGE_LOG, left: 0 });
+        byHome.get(c.home)!.push({ segment: c.sysname, page, log: EMPTY_PAGE_LOG, left: 0, stamp: c.frames.stamp(page) });
       }
     }
     log("abandoning the writes of %d page(s): %s", [...byHome.values()].reduce((n, p) => n + p.length, 0), why);

@@ -38,6 +38,8 @@ export interface PageCommit {
   page: PageNo;
   log: Uint8Array;
   left: number;
+  /** The page's write stamp here when the commit was sent: a later recall saying "dirty" is newer. */
+  stamp: number;
 }
 
 export interface CommitRequest {
@@ -66,7 +68,7 @@ export interface RecallRequest {
   page: PageNo;
   version: number;
   epoch: number;
-  action: "invalidate" | "downgrade" | "revert";
+  action: "invalidate" | "downgrade" | "revert" | "refresh";
 }
 
 /** What a holder answers to a recall. */

@@ -14,7 +14,8 @@
  *   compute.create     {className, classVersion?, home?, args, thread} -> {descriptor, server}
  *   compute.recall     {segment, page, version, epoch, action}          -> {held, bytes|null, stamp, dirty, lost?}
  *                      (lost, answering a revert: other pages of the object its doomed segments may have written)
- *                      (action revert: drop the copy and abort the segments here that wrote the page)
+ *                      (action revert: drop the copy and abort the segments here that wrote the page;
+ *                      action refresh: drop the copy, an owner returning its bytes, abort nothing)
  *                      (from a home: drop or downgrade our copy of `version`; an owner returns its bytes)
  *   compute.pages      {segments}                                      -> CachedPageInfo[]
  *   compute.probe      {op, ...}                                       -> {micros} (diagnostic, for benchmarks)
@@ -45,10 +46,11 @@ export interface ComputeStatus {
 
 /**
  * What a home asks of a holder: drop the copy, keep it read-only (the owner's bytes go home),
- * or revert (drop it: the page's coherent image went back to its durable one, so the
- * segments here that wrote it must abort).
+ * revert (drop it: the page's coherent image is rebuilt without this server's uncommitted
+ * words, so the segments here that wrote it must abort), or refresh (drop it: the image is
+ * rebuilt without another server's words; an owner's bytes go home, nothing aborts here).
  */
-export type RecallAction = "invalidate" | "downgrade" | "revert";
+export type RecallAction = "invalidate" | "downgrade" | "revert" | "refresh";
 
 /** One page as this compute server caches it (for `pages NAME`). */
 export interface CachedPageInfo {
@@ -121,7 +123,7 @@ export function decodeComputeRequest(kind: string, body: unknown): ComputeReques
     case "compute.recall":
       return {
         kind, segment: check(kind, b, "segment", isSysName, "a sysname"), page: int(kind, b, "page", 0, 2 ** 31),
-        version: int(kind, b, "version"), epoch: int(kind, b, "epoch"), action: oneOf(kind, b, "action", ["invalidate", "downgrade", "revert"] as const),
+        version: int(kind, b, "version"), epoch: int(kind, b, "epoch"), action: oneOf(kind, b, "action", ["invalidate", "downgrade", "revert", "refresh"] as const),
       };
     case "compute.pages":
       return { kind, segments: arr(kind, b, "segments", 16).map((s, i) => sysnameAt(kind, "segments", s, i)) };

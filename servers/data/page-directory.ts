@@ -12,8 +12,15 @@
  *            stored as such — the store takes committed PageLogs only
  *   stamp    the page's write stamp as far as the home knows it (grants hand it on)
  *   dirty    compute servers whose uncommitted writes may be in the coherent image (pending,
- *            or a copy made from it): recalled with writes not committed yet, until a commit
- *            of theirs says none are left. If one dies, the page is reverted
+ *            or a copy made from it), each with the page's stamp when it last said so: recalled
+ *            with writes not committed yet, until a commit of theirs sent at a stamp at least
+ *            that high says none are left (an older one crossed a newer write on the way).
+ *            If one dies, the page is reverted
+ *   periods  what each dirty server wrote while it owned the page (OwnershipPeriods): a revert
+ *            rebuilds the image without the words of the servers taken out only
+ *   twin     the image granted to the owner with its write ownership (null: the durable one)
+ *   doom     live servers whose uncommitted words are to be taken out at the next revert (a
+ *            segment of theirs aborted): they are told to abort their segments that wrote it
  *   tainted  the coherent image holds writes that will never commit (their writer died or
  *            its segment aborted): revert before serving it
  *   reverting  the revert closure this page is part of (PageHome.revertClosure), while it
@@ -30,6 +37,7 @@
  */
 import type { PageNo, SysName } from "../../ra-kernel/ids.js";
 import type { PageInfo } from "./protocol.js";
+import { OwnershipPeriods } from "./ownership-periods.js";
 
 export interface PageRef {
   segment: SysName;
@@ -43,7 +51,10 @@ export interface PageEntry {
   storedVersion: number;
   pending: Uint8Array | null;
   stamp: number;
-  dirty: Set<string>;
+  dirty: Map<string, number>;
+  periods: OwnershipPeriods;
+  twin: Uint8Array | null;
+  doom: Set<string>;
   tainted: boolean;
   reverting: Promise<void> | null;
   durable: Uint8Array | null;
@@ -75,7 +86,7 @@ export class PageDirectory {
       // Versions start above 0: a requester's `have: 0` means "no copy".
       e = {
         version: stored + 1, owner: null, copyset: new Set(), storedVersion: stored, pending: null,
-        stamp: 0, dirty: new Set(), tainted: false, reverting: null, durable: null, durableStamps: null,
+        stamp: 0, dirty: new Map(), periods: new OwnershipPeriods(), twin: null, doom: new Set(), tainted: false, reverting: null, durable: null, durableStamps: null,
       };
       this.entries.set(key, e);
     }
@@ -89,13 +100,16 @@ export class PageDirectory {
   /**
    * A holder is gone (dead, its lease ran out, or it reconnected having dropped everything):
    * it owns and holds nothing any more. Pages it owned or was dirty in become `tainted` (its
-   * uncommitted writes are in their coherent image); returns those, and how many it held.
+   * uncommitted writes are in their coherent image; its periods go, so a revert takes them
+   * out); returns those, and how many it held.
    */
   dropHolder(holder: string): { held: number; tainted: PageRef[] } {
     let held = 0;
     const tainted: PageRef[] = [];
     for (const [key, e] of this.entries) {
       if (e.copyset.delete(holder)) held++;
+      e.periods.drop(holder);
+      e.doom.delete(holder);
       if (e.owner === holder || e.dirty.delete(holder)) {
         if (e.owner === holder) e.owner = null;
         e.tainted = true;
@@ -108,7 +122,7 @@ export class PageDirectory {
   /**
    * Walks every entry and names the first broken invariant (null: none): an owner alone in
    * its copyset, versions from 1, durable stamps only with a durable image, a tainted page
-   * never owned.
+   * never owned, periods kept only for dirty servers.
    */
   check(): string | null {
     for (const [key, e] of this.entries) {
@@ -116,6 +130,7 @@ export class PageDirectory {
       if (e.version < 1) return `${key}: version ${e.version} (versions start at 1: 0 means "no copy")`;
       if (e.durableStamps !== null && e.durable === null) return `${key}: durable stamps without a durable image`;
       if (e.tainted && e.owner !== null) return `${key}: tainted, yet owned by ${e.owner}`;
+      for (const h of e.periods.holders()) if (!e.dirty.has(h)) return `${key}: periods of ${h} kept, yet it is not dirty`;
     }
     return null;
   }

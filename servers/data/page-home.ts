@@ -24,25 +24,31 @@
  *   abort        a segment that will not commit (its compute server gave it up, or its lease
  *                term is over: fencing) is applied nowhere, and every page it wrote is
  *                reverted, since its bytes are in their coherent image.
+ *   periods      while a server's writes to a page are not all committed, the home keeps what
+ *                it wrote in each period of its ownership (the image granted, the bytes
+ *                recalled: OwnershipPeriods), dropped once a commit of its says none are left.
  *   revert       a page whose coherent image holds writes that will never commit (tainted:
- *                their writer died, lost its lease, or aborted) is served from its durable
- *                image again: every copy is dropped and every server that may have built on
- *                those bytes (its copyset, owner and `dirty` writers) is told to abort the
- *                segments that wrote the page (compute.recall action "revert").
+ *                their writer died, lost its lease, or aborted) is rebuilt: its durable image
+ *                plus the periods of every server but the one whose words are taken out. Every
+ *                copy is dropped first: the current owner sends its bytes (its last period)
+ *                and aborts nothing, as every other holder ("refresh"); only a live server
+ *                whose words are taken out (an aborted segment, a dead isiba worker, copies it
+ *                lost) is told to abort its segments that wrote the page ("revert"): they
+ *                cannot be told apart from its others there. A dead server is told nothing.
+ *                So a crash loses exactly the crashed server's uncommitted words (DESIGN §7a).
  *   closure      pages are reverted together, never one by one: the allocator's page 0
  *                reverted while a block page still holds a lost allocation's string makes the
  *                free list point into that string. A revert closure starts from the pages
  *                with lost writes (a dead holder's, an aborted segment's), and every server
  *                told to abort segments answers with the other pages of that object its
- *                doomed segments may have written (`lost`): those join the closure, round
- *                after round, until no new page joins. From its start until its end no fault
- *                of any page of its objects is served (RevertClosures; faults wait, or give their
- *                page lock back and wait) — not only of its pages: one named in a later round
- *                must not be fetched before it joins. So nobody ever reads a reverted page
- *                beside another that still holds bytes of the writes being taken back: a
- *                server's copies that hold them are dropped before it can fetch anything new
- *                of the object.
- *
+ *                doomed segments may have written (`lost`): those join the closure, with that
+ *                server's words to be taken out of them too, round after round, until no new
+ *                page joins. From its start until its end no fault of any page of its objects
+ *                is served (RevertClosures; faults wait, or give their page lock back and
+ *                wait) — not only of its pages: one named in a later round must not be
+ *                fetched before it joins. So nobody ever reads a rebuilt page beside another
+ *                that still holds bytes of the writes being taken back.
+
  *   restart      a home that restarted (epoch > 1) knows no holder of its previous epoch, so it
  *                could not recall their copies: it grants no write (nor, in DataServer, any
  *                lock) until every such holder has surely dropped them — its lease, measured
@@ -71,11 +77,16 @@ import type { CommitOutcome, ExtraGrant, PageCommitMsg, PageGrant, PageInfo } fr
 import { applyPageLog, WORDS_PER_PAGE } from "../../ra-kernel/page-log.js";
 import { PAGE_SIZE } from "../../ra-kernel/ids.js";
 import type { SegmentStore } from "./segment-store.js";
+import { isWholePage } from "./ownership-periods.js";
+import { PageReverts, type RecallReply, type RevertNotice } from "./page-reverts.js";
 
 const log = createDebug("servers:data:home");
 
 /** How long a holder may take to answer a recall before we fall back on its lease. */
 const RECALL_TIMEOUT_MS = 2000;
+
+/** A recall as sent (compute.recall). */
+type RecallBody = Omit<RevertNotice, "action"> & { action: "invalidate" | "downgrade" | RevertNotice["action"] };
 
 /** Thrown inside a page's lock when it must be reverted first: the fault gives the lock back, waits, retries. */
 class RevertFirst {
@@ -95,18 +106,6 @@ export interface PageHomeOptions {
   recallTimeoutMs?: number;
   /** After a restart, how long writes and locks wait (ms). @default the lease plus its margin */
   restartGraceMs?: number;
-}
-
-/** What a compute server answers to a recall (compute.recall). */
-interface RecallReply {
-  held: boolean;
-  bytes: Uint8Array | null;
-  /** Its copy's write stamp. */
-  stamp?: number;
-  /** Its copy holds writes of segments there that have not committed yet. */
-  dirty?: boolean;
-  /** Answering a revert: other pages of the object its doomed segments may have written. */
-  lost?: { segment: SysName; page: number }[];
 }
 
 /** One commit segment as a compute server sends it (data.page.commit). */
@@ -137,7 +136,18 @@ export class PageHome {
     locks: this.locks,
     entryOf: (ref) => this.entryOf(ref),
     barKey: (ref) => this.barKey(ref),
-    round: (refs) => this.revertRound(refs),
+    round: (refs) => this.reverts.round(refs),
+  });
+  /** What a closure's round does to each page (PageReverts). */
+  private readonly reverts = new PageReverts({
+    directory: this.directory,
+    epoch: () => this.epoch,
+    entryOf: (ref) => this.entryOf(ref),
+    ask: (holder, notice) => this.ask(holder, notice),
+    noteDirty: (e, holder, bytes, stamp) => this.noteDirty(e, holder, bytes, stamp),
+    durableOf: (ref, e) => e.durable ?? this.storedBytes(ref),
+    homesPage: (p): p is PageRef => this.homesPage(p),
+    reverted: (ref) => this.counters.add(this.objectOfSegment(ref.segment), "pagesReverted"),
   });
   private readonly objectOf = new Map<SysName, SysName>();
   /** Connections accepted per holder so far (to tell a reconnected holder from a silent one). */
@@ -260,7 +270,7 @@ export class PageHome {
     e.copyset.delete(holder);
     e.tainted = true;
     log("%s no longer holds %s#%d, which it owned: reverting what it wrote", holder, ref.segment, ref.page);
-    throw new RevertFirst(this.closures.start([ref, ...this.directory.writtenBy(holder)]));
+    throw new RevertFirst(this.closures.start(this.reverts.takeOut(holder, [ref, ...this.directory.writtenBy(holder)])));
   }
 
   /**
@@ -299,11 +309,12 @@ export class PageHome {
     }));
   }
 
-  /** A new version, owned by `holder` alone (the page must be free of other holders). */
+  /** A new version, owned by `holder` alone (the page must be free of other holders); its ownership period begins. */
   private makeOwner(e: PageEntry, holder: string): void {
     e.version++;
     e.owner = holder;
     e.copyset = new Set([holder]);
+    e.twin = e.pending; // what it writes over (OwnershipPeriods); null: the durable image
   }
 
   /**
@@ -319,20 +330,33 @@ export class PageHome {
     const r = await this.ask(holder, body);
     if (r && !r.held && e.owner === holder) this.holderLostCopies(ref, e, holder);
     if (r) {
-      this.counters.add(object, e.owner === holder ? "recalls" : "invalidationsSent");
-      if (r.bytes && e.owner === holder) {
+      const owned = e.owner === holder;
+      this.counters.add(object, owned ? "recalls" : "invalidationsSent");
+      if (r.bytes && owned) {
         e.pending = r.bytes;
         this.counters.add(object, "bytesReceived", r.bytes.length);
       }
       if ((r.stamp ?? 0) > e.stamp) e.stamp = r.stamp!;
-      if (r.dirty) e.dirty.add(holder);
+      if (r.dirty) this.noteDirty(e, holder, owned ? r.bytes : null, r.stamp ?? e.stamp);
     }
-    if (e.owner === holder) e.owner = null;
+    if (e.owner === holder) {
+      e.owner = null;
+      e.twin = null;
+    }
     if (action === "invalidate" || !r) e.copyset.delete(holder);
   }
 
+  /**
+   * `holder` has writes not committed yet in the page (as of its copy's stamp); an owner
+   * giving the page back (`bytes`) ends a period of its ownership (OwnershipPeriods).
+   */
+  private noteDirty(e: PageEntry, holder: string, bytes: Uint8Array | null, stamp: number): void {
+    e.dirty.set(holder, Math.max(e.dirty.get(holder) ?? 0, stamp));
+    if (isWholePage(bytes)) e.periods.record(holder, e.twin, bytes, stamp);
+  }
+
   /** Sends a recall; null if the holder could not answer (it has then been taken out). */
-  private async ask(holder: string, body: Record<string, unknown>): Promise<RecallReply | null> {
+  private async ask(holder: string, body: RecallBody): Promise<RecallReply | null> {
     const peer = this.peerOf(holder);
     try {
       if (!peer) throw new Error("not connected");
@@ -342,38 +366,6 @@ export class PageHome {
       await this.takeBackFrom(holder);
       return null;
     }
-  }
-
-  /** Reverts these pages at once and tells everyone concerned; returns the pages they named (a closure's round). */
-  private async revertRound(refs: PageRef[]): Promise<PageRef[]> {
-    const notices: [string, Record<string, unknown>][] = [];
-    for (const ref of refs) {
-      const e = this.directory.peek(ref);
-      if (e?.tainted) notices.push(...this.revertEntry(ref, e));
-    }
-    const replies = await Promise.all(notices.map(([holder, body]) => this.ask(holder, body)));
-    return replies.flatMap((r) => (r?.lost ?? []).filter((p) => this.homesPage(p)));
-  }
-
-  /**
-   * Reverts one page's entry (see header): its coherent image becomes the durable one, at a new
-   * version, held by no one; returns the revert notices for every server that holds a copy or
-   * may have built on the lost bytes (they drop it and abort their segments that wrote it).
-   * Call holding the page's lock.
-   */
-  private revertEntry(ref: PageRef, e: PageEntry): [string, Record<string, unknown>][] {
-    const told = new Set([...e.copyset, ...e.dirty]);
-    if (e.owner !== null) told.add(e.owner);
-    e.version++;
-    e.owner = null;
-    e.copyset = new Set();
-    e.dirty = new Set();
-    e.pending = null;
-    e.tainted = false;
-    this.counters.add(this.objectOfSegment(ref.segment), "pagesReverted");
-    log("reverting %s#%d to its durable image (v%d), telling %s", ref.segment, ref.page, e.version, [...told].join(", ") || "no one");
-    const body = { segment: ref.segment, page: ref.page, version: e.version, epoch: this.epoch, action: "revert" };
-    return [...told].map((h) => [h, body]);
   }
 
   /** Whether a page a compute server named is one of ours (a bad name is ignored). */
@@ -426,7 +418,7 @@ export class PageHome {
       const object = req.pages.length > 0 ? this.objectOfSegment(req.pages[0].segment) : undefined;
       if (reason !== null) {
         // Barred from faults from now on; reverted once we give the pages' locks back.
-        reverted = this.closures.start(req.pages);
+        reverted = this.closures.start(this.reverts.takeOut(writer, req.pages));
         this.counters.add(object, "segmentsAborted");
         return { applied: false, epoch: this.epoch, reason };
       }
@@ -442,7 +434,7 @@ export class PageHome {
   private async apply(pages: PageCommitMsg[], entries: PageEntry[], writer: string): Promise<void> {
     const images = pages.map((p, i) => {
       const e = entries[i];
-      const bytes = (e.durable ?? this.storedBytes(p)).slice();
+      const bytes = new Uint8Array(e.durable ?? this.storedBytes(p)); // a copy: a Buffer's slice is a view
       const stamps = e.durableStamps ? e.durableStamps.slice() : new Float64Array(WORDS_PER_PAGE);
       return { bytes, stamps, max: applyPageLog(p.log, bytes, stamps) };
     });
@@ -453,11 +445,21 @@ export class PageHome {
       e.durableStamps = image.stamps;
       e.storedVersion = versions[i];
       if (image.max > e.stamp) e.stamp = image.max;
-      if (p.left === 0) e.dirty.delete(writer);
-      this.settle(e, p.left === 0 ? writer : null);
+      if (p.left === 0) this.writerDone(e, writer, p.stamp ?? Infinity);
+      this.settle(e, p.left === 0 && !e.dirty.has(writer) ? writer : null);
       this.counters.add(this.objectOfSegment(p.segment), "pagesCommitted");
       this.counters.add(this.objectOfSegment(p.segment), "bytesReceived", p.log.length);
     });
+  }
+
+  /**
+   * `writer` committed with no other writer of the page left, as of stamp `stamp` when it sent
+   * the commit: its periods up to then go, and it is no longer dirty — unless a recall said it
+   * was after that stamp (it wrote again while the commit was on its way).
+   */
+  private writerDone(e: PageEntry, writer: string, stamp: number): void {
+    e.periods.drop(writer, stamp);
+    if ((e.dirty.get(writer) ?? 0) <= stamp) e.dirty.delete(writer);
   }
 
   /**

@@ -10,7 +10,7 @@
  *   data.page.fault     {segment, page, mode, have, count?} -> PageGrant {bytes|null, same, version, stamp, epoch, extra?}
  *                       (count: a write fault may ask for pages page+1..page+count-1 as well, see
  *                       PageHome: a sequential run of fresh pages in one round trip)
- *   data.page.commit    {epoch, term, abort, pages: [{segment, page, log, left}]} -> {applied, epoch, reason?}
+ *   data.page.commit    {epoch, term, abort, pages: [{segment, page, log, left, stamp?}]} -> {applied, epoch, reason?}
  *                       one commit segment: its PageLogs applied all together, or (abort, or a
  *                       lease term that is over) none, and the pages it wrote reverted
  *   data.lease.renew    {}                              -> {epoch, leaseMs, term} (LeaseRevokedError if suspect)
@@ -51,6 +51,8 @@ export interface PageCommitMsg {
   page: number;
   log: Uint8Array;
   left: number;
+  /** The page's write stamp at the writer when it sent the commit (see PageHome.writerDone); absent: any. */
+  stamp?: number;
 }
 
 /** A commit's outcome: applied (durable) or not at all, with why. */
@@ -231,7 +233,7 @@ function pageCommit(kind: string, value: unknown, i: number): PageCommitMsg {
   } catch (err) {
     throw new BadRequestError(`${k}: 'log' ${(err as Error).message}`, { kind, field: "log" });
   }
-  return { segment: sysname(k, b, "segment"), page: int(k, b, "page", 0, 2 ** 31), log, left: int(k, b, "left", 0) };
+  return { segment: sysname(k, b, "segment"), page: int(k, b, "page", 0, 2 ** 31), log, left: int(k, b, "left", 0), stamp: optInt(k, b, "stamp") };
 }
 
 function sysnameItem(kind: string, field: string, value: unknown, i: number): SysName {

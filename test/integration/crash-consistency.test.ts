@@ -11,6 +11,9 @@
  *   counts from the committed n), and after repair the object holds the committed adds and
  *   the waiting one, whole, and nothing of the section in flight; then the same with the
  *   data server killed too;
+ * - nothing else lost: invocations in flight on two compute servers, appending to their own
+ *   lists of one object (sharing its heap pages and allocator); kill -9 one: the home takes
+ *   only its words out of the shared pages, and the other invocation goes on and commits;
  * - allocation stress: threads on three compute servers append to their own lists of one
  *   object at once (no lock: nothing shared but the heap allocator and false sharing):
  *   every append is there exactly once, and no responsive server was declared dead.
@@ -18,6 +21,7 @@
 import { expect } from "chai";
 import * as path from "node:path";
 import { TestCluster } from "../support/test-cluster.js";
+import { until } from "../support/until.js";
 import { REPO_ROOT } from "../support/compiled-examples.js";
 import type { Cluster } from "../../shell/client/cluster.js";
 import type { Remote } from "../../shell/client/remote.js";
@@ -106,6 +110,31 @@ describe("Crash consistency (integration, real processes)", function () {
     expect(await t.at("cs2").check()).to.deep.equal([]);
     expect(await t.at("cs1").add("C")).to.equal(3);
     expect(await t.at("cs3").check()).to.deep.equal([]);
+  });
+
+  it("should lose nothing of another compute server's invocation in flight in the same object when one dies", async () => {
+    const t = await client.create<Journal>("Journal", "Beside");
+    expect(await t.at("cs2").appendOwn("w2", "b0")).to.equal(1);
+    const wrote1 = printed(client, "own:a1");
+    const a = settle(t.at("cs1").appendOwnThenWait("w1", "a1", "g-a"));
+    await wrote1;
+    // cs2 allocates after cs1 in the same heap: it takes the pages holding cs1's uncommitted words.
+    const wrote2 = printed(client, "own:b1");
+    const b = settle(t.at("cs2").appendOwnThenWait("w2", "b1", "g-b"));
+    await wrote2;
+    const refreshed = await metric(cluster, "cs2", "dsm_refreshes_received_total");
+    await cluster.kill("cs1");
+    await until(async () => (await metric(cluster, "cs2", "dsm_refreshes_received_total")) > refreshed, 30_000, "cs1's words taken out of cs2's pages");
+    expect(await metric(cluster, "cs2", "dsm_reverts_received_total"), "cs2 was never told to abort").to.equal(0);
+    await t.at("cs3").open("g-b");
+    const done = await b;
+    expect(done.ok ? done.value : done.error.message, "cs2's invocation went on and committed").to.equal(2);
+    expect((await a).ok, "the call in flight on the killed server").to.equal(false);
+    expect((await t.at("cs3").ownState("w2"))).to.deep.equal({ items: ["b0", "b1"], mapAgrees: true, textAgrees: true });
+    expect((await t.at("cs3").ownState("w1")).items, "nothing of cs1's uncommitted append").to.deep.equal([]);
+    expect(await t.at("cs3").check()).to.deep.equal([]);
+    await cluster.repair();
+    expect((await t.at("cs1").ownState("w2")).items).to.deep.equal(["b0", "b1"]);
   });
 
   it("should let threads on three compute servers allocate in one object at once, losing nothing and dropping no holder", async () => {

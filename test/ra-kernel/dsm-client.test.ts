@@ -343,18 +343,20 @@ describe("DsmClient", () => {
       expect(metaOf(0)).to.include({ owned: false });
     });
 
-    it("should tell the home the copy's stamp and that it holds writes not committed yet, until their commit is sent", async () => {
+    it("should tell the home the copy's stamp and that it holds writes not committed yet, until their commit is answered", async () => {
       await faultIn(seg, 0, "write", 2, pageOf(0), 1, { stamp: 10 });
       const log = new WriteLog(dsm.dropMark);
       expect(write(log, 0, pageOf(3))).to.equal(11);
       expect(await recall(0, 2, "downgrade")).to.deep.equal({ held: true, bytes: pageOf(3), stamp: 11, dirty: true });
       const done = dsm.commit(log.take(), log.since);
       const call = await link.commitCall(0);
-      expect(call.pages[0].left, "no other segment here wrote it").to.equal(0);
-      expect(await recall(0, 2, "invalidate"), "its commit is on its way: the home will know").to.deep.equal({ held: true, bytes: null, stamp: 11, dirty: false });
+      expect(call.pages[0], "no other segment here wrote it; sent at stamp 11").to.include({ left: 0, stamp: 11 });
+      expect(await recall(0, 2, "invalidate"), "its commit is on its way, and may yet be refused").to.deep.equal({ held: true, bytes: null, stamp: 11, dirty: true });
       call.reply.resolve(applied());
       await done;
       expect(frames.writersOf(0)).to.equal(0);
+      await faultIn(seg, 0, "read", 4, pageOf(3), 1, { stamp: 11 });
+      expect(await recall(0, 4, "invalidate"), "answered: nothing uncommitted here").to.deep.equal({ held: true, bytes: null, stamp: 11, dirty: false });
     });
 
     it("should count a page dirty while another segment that wrote it has not committed", async () => {

@@ -6,6 +6,7 @@
 import { expect } from "chai";
 import { newSysName, type ServerId } from "../../../ra-kernel/ids.js";
 import { PageDirectory, pageKey, type PageRef } from "../../../servers/data/page-directory.js";
+import { OwnershipPeriods } from "../../../servers/data/ownership-periods.js";
 
 const ds1 = "ds1" as ServerId;
 
@@ -42,7 +43,7 @@ describe("PageDirectory", () => {
     });
     expect(e).to.deep.equal({
       version: 5, owner: null, copyset: new Set(), storedVersion: 4, pending: null,
-      stamp: 0, dirty: new Set(), tainted: false, reverting: null, durable: null, durableStamps: null,
+      stamp: 0, dirty: new Map(), periods: new OwnershipPeriods(), twin: null, doom: new Set(), tainted: false, reverting: null, durable: null, durableStamps: null,
     });
     expect(entry(p0, 99), "the same entry, the store not asked again").to.equal(e);
     expect(asked).to.equal(1);
@@ -76,7 +77,7 @@ describe("PageDirectory", () => {
     expect(dir.peek(p0)!.dirty.size, "no longer dirty: its writes are to be reverted").to.equal(0);
     expect(dir.peek(p1)).to.include({ tainted: true, owner: null });
     expect(dir.peek(q0), "a mere reader's page keeps its image").to.include({ tainted: false });
-    expect([...dir.peek(q0)!.dirty]).to.deep.equal(["cs1"]);
+    expect([...dir.peek(q0)!.dirty.keys()]).to.deep.equal(["cs1"]);
   });
 
   it("should keep a dropped holder's pending bytes and versions", () => {

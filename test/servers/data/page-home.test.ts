@@ -95,10 +95,10 @@ describe("PageHome", () => {
   const cs = (id: string) => peers.get(id)!;
   const storedBytes = (page: PageNo) => store.readPage(seg, page).bytes;
   /** One commit segment of `writer`: its PageLogs by page, under its current lease term unless told. */
-  const commitSegment = (writer: string, pages: { page: PageNo; log: Uint8Array; left?: number }[], opts: { term?: number; abort?: boolean; epoch?: number } = {}) =>
+  const commitSegment = (writer: string, pages: { page: PageNo; log: Uint8Array; left?: number; stamp?: number }[], opts: { term?: number; abort?: boolean; epoch?: number } = {}) =>
     home.commit({
       epoch: opts.epoch ?? home.epoch, term: opts.term ?? home.leases.term(writer), abort: opts.abort ?? false,
-      pages: pages.map((p) => ({ segment: seg, page: p.page, log: p.log, left: p.left ?? 0 })),
+      pages: pages.map((p) => ({ segment: seg, page: p.page, log: p.log, left: p.left ?? 0, stamp: p.stamp })),
     }, writer);
   const commit = (writer: string, page: PageNo, log: Uint8Array, opts: { term?: number; abort?: boolean; epoch?: number; left?: number } = {}) =>
     commitSegment(writer, [{ page, log, left: opts.left }], opts);
@@ -170,7 +170,7 @@ describe("PageHome", () => {
       await store.commitPages([{ segment: seg, page: 0, bytes: pageOf(3) }]);
       const w = await owns("cs1", 0, pageOf(9));
       const g = await fault("cs1", 0, "read");
-      expect(cs("cs1").recalls).to.deep.equal([]);
+      expect(cs("cs1").recallsOf(0).map(([a]) => a), "its words are taken out: told to abort what wrote them").to.deep.equal(["revert"]);
       expect(g.bytes).to.deep.equal(pageOf(3));
       expect(g.version, "a new version: grants of the lost one are stale").to.be.greaterThan(w.version);
       expect(entry(0).owner).to.equal(null);
@@ -225,19 +225,20 @@ describe("PageHome", () => {
       expect(g.bytes).to.equal(null); // never written: the page itself, not `same`
     });
 
-    it("should grant a new version to an owner that asks again, recalling no one", async () => {
+    it("should grant a new version to an owner that asks again, taking its lost words out first", async () => {
       const first = await owns("cs1", 0, pageOf(2));
       const g = await fault("cs1", 0, "write", 0);
       expect(g).to.include({ same: false });
+      expect(g.bytes, "the durable image, not its lost bytes").to.equal(null);
       expect(g.version).to.be.greaterThan(first.version);
-      expect(cs("cs1").recalls).to.deep.equal([]);
+      expect(cs("cs1").recallsOf(0).map(([a]) => a), "no recall of its copy: only told to abort what wrote it").to.deep.equal(["revert"]);
     });
 
     it("should hand the stamp a recall returned on to the next writer", async () => {
       await owns("cs1", 0, pageOf(2), 33, true);
       const g = await fault("cs2", 0, "write");
       expect(g.stamp).to.equal(33);
-      expect([...entry(0).dirty], "cs1's uncommitted writes are in the page").to.deep.equal(["cs1"]);
+      expect([...entry(0).dirty.keys()], "cs1's uncommitted writes are in the page").to.deep.equal(["cs1"]);
     });
   });
 
@@ -262,7 +263,7 @@ describe("PageHome", () => {
       const second = await fault("cs2", 0, "write");
       expect(second.bytes, "cs2 sees cs1's writes (coherence)").to.deep.equal(pageWith([0, 1], [4, 1]));
       expect(storedBytes(0), "but they are not durable").to.equal(null);
-      expect([...entry(0).dirty]).to.deep.equal(["cs1"]);
+      expect([...entry(0).dirty.keys()]).to.deep.equal(["cs1"]);
       await commit("cs1", 0, logOf([0, 1, 1], [4, 1, 2]));
       expect(storedBytes(0)).to.deep.equal(pageWith([0, 1], [4, 1]));
       expect(entry(0).dirty.size, "cs1 committed its last segment that wrote the page").to.equal(0);
@@ -292,7 +293,7 @@ describe("PageHome", () => {
       await owns("cs1", 0, pageWith([0, 1]), 1, true);
       await fault("cs2", 0, "write");
       await commit("cs1", 0, logOf([0, 1, 1]), { left: 1 });
-      expect([...entry(0).dirty]).to.deep.equal(["cs1"]);
+      expect([...entry(0).dirty.keys()]).to.deep.equal(["cs1"]);
       await commit("cs1", 0, logOf([4, 1, 2]), { left: 0 });
       expect(entry(0).dirty.size).to.equal(0);
     });
@@ -378,7 +379,7 @@ describe("PageHome", () => {
       expect(storedBytes(0)).to.equal(null);
       expect(storedBytes(1)).to.deep.equal(pageOf(4));
       expect(cs("cs1").recalls.filter((x) => x.action === "revert").map((x) => x.page).sort()).to.deep.equal([0, 1]);
-      expect(cs("cs2").recallsOf(1).filter(([a]) => a === "revert"), "cs2 built on the lost bytes").to.have.length(1);
+      expect(cs("cs2").recallsOf(1).map(([a]) => a), "cs2 drops its copy of the lost bytes, and aborts nothing").to.deep.equal(["refresh"]);
       for (const page of [0, 1]) expect(entry(page)).to.include({ owner: null, pending: null, tainted: false });
       expect((await fault("cs3", 1, "read")).bytes, "served from the durable image again").to.deep.equal(pageOf(4));
     });
@@ -396,16 +397,57 @@ describe("PageHome", () => {
       expect(home.counters.of(object).pagesReverted).to.equal(1);
     });
 
-    it("should revert a page a dropped holder was dirty in: copies dropped, the other dirty writer told to revert", async () => {
-      await owns("cs1", 0, pageWith([0, 1]), 1, true);
+    it("should rebuild a page a dropped holder was dirty in without its words, keeping the live owner's", async () => {
+      // cs1 wrote word 0 and died uncommitted; cs2 took the page over and wrote word 4 (in flight).
+      await store.commitPages([{ segment: seg, page: 0, bytes: pageWith([8, 5]) }]);
+      await owns("cs1", 0, pageWith([0, 1], [8, 5]), 1, true);
       const second = await fault("cs2", 0, "write");
-      cs("cs2").answer = () => ({ held: true, bytes: null, stamp: 2, dirty: true });
+      cs("cs2").answer = () => ({ held: true, bytes: pageWith([0, 1], [4, 2], [8, 5]), stamp: 2, dirty: true });
       home.dropHolder("cs1");
       const g = await fault("cs3", 0, "read");
-      expect(cs("cs2").recallsOf(0)).to.deep.equal([["revert", second.version + 1]]);
-      expect(g.bytes, "neither cs1's lost write nor cs2's, built on it").to.equal(null);
+      expect(cs("cs2").recallsOf(0), "cs2 gives its bytes and aborts nothing").to.deep.equal([["refresh", second.version + 1]]);
+      expect(g.bytes, "cs1's lost word is gone, cs2's is kept, the durable one too").to.deep.equal(pageWith([4, 2], [8, 5]));
       expect(entry(0)).to.include({ owner: null, tainted: false });
       expect(copyset(0)).to.deep.equal(["cs3"]);
+      expect([...entry(0).dirty.keys()], "cs2's words are still uncommitted").to.deep.equal(["cs2"]);
+      expect(await commit("cs2", 0, logOf([4, 2, 2]))).to.include({ applied: true });
+      expect(storedBytes(0), "cs2's segment commits whole").to.deep.equal(pageWith([4, 2], [8, 5]));
+      expect(entry(0).dirty.size).to.equal(0);
+    });
+
+    it("should keep, through a rebuild, the words of a live server that gave the page up earlier", async () => {
+      // cs2 wrote word 4 and gave the page to cs1 (in flight both); cs1 wrote word 0 and died.
+      await owns("cs2", 0, pageWith([4, 2]), 1, true);
+      await owns("cs1", 0, pageWith([0, 1], [4, 2]), 2, true);
+      await fault("cs3", 0, "read"); // cs1's bytes reach the home: a period of cs1's
+      cs("cs3").answer = () => ({ held: true, bytes: null });
+      home.dropHolder("cs1");
+      const g = await fault("cs4", 0, "read");
+      expect(g.bytes, "cs2's word, not cs1's").to.deep.equal(pageWith([4, 2]));
+      expect(cs("cs3").recallsOf(0).map(([a]) => a), "the reader drops its copy").to.deep.equal(["refresh"]);
+      expect(cs("cs2").recallsOf(0).map(([a]) => a), "nothing to tell cs2: its copy was gone already").to.deep.equal(["invalidate"]);
+      expect(home.directory.check()).to.equal(null);
+    });
+
+    it("should not take a newer committed word back with an older period's", async () => {
+      // cs2 wrote word 0 (stamp 1), gave the page up, still in flight; cs3 overwrote word 0 (stamp 2) and committed; cs1 dies.
+      await owns("cs2", 0, pageWith([0, 2], [4, 2]), 1, true);
+      await owns("cs3", 0, pageWith([0, 3], [4, 2]), 2, false);
+      await commit("cs3", 0, logOf([0, 3, 2]));
+      await owns("cs1", 0, pageWith([0, 3], [4, 2], [12, 1]), 3, true);
+      cs("cs1").answer = () => ({ held: true, bytes: pageWith([0, 3], [4, 2], [12, 1]), stamp: 3, dirty: true });
+      await fault("cs4", 0, "read");
+      home.dropHolder("cs1");
+      expect((await fault("cs4", 0, "read")).bytes).to.deep.equal(pageWith([0, 3], [4, 2]));
+    });
+
+    it("should commit a writer's last segment without making it clean if it wrote the page again meanwhile", async () => {
+      // cs1 sent a commit (left 0, at stamp 1), then wrote again (stamp 2) and was recalled before the commit arrived.
+      await owns("cs1", 0, pageWith([0, 1], [4, 2]), 2, true);
+      await fault("cs2", 0, "read");
+      await commitSegment("cs1", [{ page: 0, log: logOf([0, 1, 1]), left: 0, stamp: 1 }]);
+      expect([...entry(0).dirty.keys()], "its second write is not committed").to.deep.equal(["cs1"]);
+      await commitSegment("cs1", [{ page: 0, log: logOf([4, 2, 2]), left: 0, stamp: 2 }]);
       expect(entry(0).dirty.size).to.equal(0);
     });
 
@@ -425,29 +467,30 @@ describe("PageHome", () => {
       await owns("cs1", 1, pageOf(8), 1, true);
       await fault("cs2", 1, "read"); // cs2 caches page 1 with cs1's uncommitted bytes
       const slow = deferred<RecallAnswer>();
-      cs("cs2").answer = (r) => (r.action === "revert" ? slow.promise : { held: true, bytes: null });
+      cs("cs2").answer = (r) => (r.action === "refresh" ? slow.promise : { held: true, bytes: null });
       home.dropHolder("cs1");
       const read0 = fault("cs3", 0, "read");
       expect(await isPending(read0), "page 0 is reverted, but cs2 may still read its old page 1 beside it").to.equal(true);
       slow.resolve({ held: true, bytes: null });
       expect((await read0).bytes).to.deep.equal(pageOf(2));
       expect((await fault("cs3", 1, "read")).bytes).to.deep.equal(pageOf(3));
-      expect(cs("cs2").recallsOf(1).map(([a]) => a)).to.deep.equal(["revert"]);
+      expect(cs("cs2").recallsOf(1).map(([a]) => a)).to.deep.equal(["refresh"]);
     });
 
     it("should revert, in the same closure, the pages a server told to abort names as written by its doomed segments", async () => {
       await store.commitPages([{ segment: seg, page: 2, bytes: pageOf(4) }]);
-      await owns("cs1", 0, pageOf(9), 1, true);
-      const second = await fault("cs2", 0, "write"); // cs2 writes page 0 on top of cs1's lost bytes...
-      await owns("cs2", 2, pageOf(6), 3, true);      // ...and page 2 in the same segment
+      await owns("cs1", 0, pageWith([0, 1]), 1, true);
+      const second = await fault("cs2", 0, "write"); // cs2 writes page 0 beside cs1's word...
+      await owns("cs2", 2, pageOf(6), 3, true);      // ...and page 2 in the same segment, then aborts it
       cs("cs2").answer = (r) => r.action !== "revert" ? { held: true, bytes: pageOf(6), stamp: 3, dirty: true }
         : { held: true, bytes: null, dirty: true, lost: r.page === 0 ? [{ segment: seg, page: 2 }] : [] };
-      home.dropHolder("cs1");
+      await commitSegment("cs2", [{ page: 0, log: logOf([4, 2, 2]) }], { abort: true });
       const g = await fault("cs3", 2, "read");
       expect(g.bytes, "cs2's doomed write is gone from page 2 too").to.deep.equal(pageOf(4));
       expect(cs("cs2").recallsOf(0)).to.deep.equal([["revert", second.version + 1]]);
       expect(cs("cs2").recallsOf(2).map(([a]) => a)).to.deep.equal(["revert"]);
       expect(entry(2)).to.include({ tainted: false, reverting: null });
+      expect((await fault("cs3", 0, "read")).bytes, "cs1 is alive: its word stays").to.deep.equal(pageWith([0, 1]));
     });
 
     it("should ignore pages a server names that are not ours", async () => {
