@@ -20,10 +20,12 @@ export interface NemesisStats {
   failures: string[];
   /** "t=12.3s kill -9 ds2 (pid 123)" lines, in order. */
   events: string[];
+  /** When (`now()`, ms) each kill of a data server was made, in order. */
+  dataKillsAt: number[];
 }
 
 export class Nemesis {
-  readonly stats: NemesisStats = { kills: { name: 0, data: 0, compute: 0 }, restores: 0, retriedRestores: 0, failures: [], events: [] };
+  readonly stats: NemesisStats = { kills: { name: 0, data: 0, compute: 0 }, restores: 0, retriedRestores: 0, failures: [], events: [], dataKillsAt: [] };
 
   constructor(
     private readonly cluster: TortureCluster,
@@ -59,6 +61,7 @@ export class Nemesis {
   private async killOne(role: ServerRole): Promise<void> {
     const victim = this.random.pick(this.cluster.servers().filter((s) => s.role === role));
     this.event(`kill -9 ${victim.id} (pid ${victim.pid})`);
+    if (role === "data") this.stats.dataKillsAt.push(this.options.now());
     await this.cluster.kill(victim.id);
     this.stats.kills[role]++;
   }

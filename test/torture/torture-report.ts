@@ -6,6 +6,9 @@
 import type { TortureResult } from "./torture.js";
 import type { Verdict } from "./ledger-verdict.js";
 
+/** A data server killed this long before a call began may still doom it (its compute server learns late). */
+const LEASE_WINDOW_MS = 5000;
+
 /** Violations printed in full; the rest are counted. */
 const SHOWN = 60;
 
@@ -21,6 +24,7 @@ export function formatReport(r: TortureResult): string[] {
     `acknowledged    ${r.log.acknowledged()} (add ${r.log.acknowledged("add")}, append ${r.log.acknowledged("append")}, audit ${r.log.acknowledged("audit")})`,
     `errors          ${r.log.failed().length}`,
     ...errorLines(r),
+    ...collateralLine(r),
     ...timeoutNote(r),
     ...heapLines("heap (live)", r.live),
     ...(r.afterRestart ? heapLines("heap (restart)", r.afterRestart) : []),
@@ -61,6 +65,21 @@ function errorLines(r: TortureResult): string[] {
     const sample = calls[0].error!.message.split("\n")[0].slice(0, 110);
     return `  ${name.padEnd(26)} ${String(count).padStart(5)}  [${outcome}${fate}] from ${servers}  e.g. "${sample}"`;
   });
+}
+
+/**
+ * How much writes lost cost beyond the crashed servers (DESIGN §7a: a crash loses exactly
+ * the crashed server's uncommitted segments): updates that failed saying their writes were
+ * not applied (PagesLostError) with no data server killed from a lease before the call
+ * began to its end. A compute server's crash aborts nothing elsewhere, so expect 0.
+ */
+function collateralLine(r: TortureResult): string[] {
+  const lost = r.log.failed().filter((c) => c.error!.name === "PagesLostError");
+  if (lost.length === 0) return [];
+  const kills = r.nemesis.dataKillsAt;
+  const near = (c: { startedMs: number; endedMs: number }) => kills.some((t) => t >= c.startedMs - LEASE_WINDOW_MS && t <= c.endedMs);
+  const collateral = lost.filter((c) => !near(c)).length;
+  return [`  of the ${lost.length} PagesLostError, ${collateral} with no data server killed from ${LEASE_WINDOW_MS / 1000} s before the call to its end (a compute server's crash aborts nothing elsewhere)`];
 }
 
 function heapLines(title: string, v: Verdict): string[] {
