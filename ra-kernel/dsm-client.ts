@@ -97,8 +97,10 @@ export class DsmClient {
   private readonly epochs = new Map<ServerId, number>();
   /** Our lease term at each home, as last told (grants, renewals). */
   private readonly terms = new Map<ServerId, number>();
-  /** The dropSeq of the last time a home's pages were all dropped here. */
+  /** The dropSeq of the last time a home's pages were all dropped here (grants in flight then are stale). */
   private readonly homeDrops = new Map<ServerId, number>();
+  /** The dropSeq of the last such drop that took something a segment may rely on (segments begun before abort). */
+  private readonly homeLosses = new Map<ServerId, number>();
   private dropSeq = 0;
 
   constructor(private readonly link: HomeLink) {}
@@ -131,7 +133,7 @@ export class DsmClient {
   readonly fault = async (segment: SysName, page: PageNo, mode: AccessMode, since?: number): Promise<void> => {
     const c = this.segments.get(segment);
     if (!c) throw new Error(`segment ${segment} is not mapped on this compute server`);
-    if (since !== undefined && (this.homeDrops.get(c.home) ?? 0) > since) throw this.doomed(c.home);
+    if (since !== undefined && (this.homeLosses.get(c.home) ?? 0) > since) throw this.doomed(c.home);
     this.counters.add(c.object, mode === "read" ? "readFaults" : "writeFaults");
     const want = stateFor(mode);
     const started = performance.now();
@@ -373,7 +375,7 @@ export class DsmClient {
     const byHome = this.groupByHome(logs);
     if (byHome.size === 0) return;
     const lostAt = broken !== undefined ? [...byHome.keys()][0]
-      : [...byHome].find(([home, pages]) => (this.homeDrops.get(home) ?? 0) > since || pages.some(({ c, page }) => c.meta(page).lostSeq > since))?.[0];
+      : [...byHome].find(([home, pages]) => (this.homeLosses.get(home) ?? 0) > since || pages.some(({ c, page }) => c.meta(page).lostSeq > since))?.[0];
     const homes = [...byHome.keys()];
     const outcomes = await Promise.allSettled([...byHome].map(([home, pages]) => this.commitAt(home, pages, lostAt !== undefined)));
     const pages = [...byHome.values()].reduce((n, ps) => n + ps.length, 0);
@@ -529,17 +531,24 @@ export class DsmClient {
   /**
    * Forgets every page homed at `home` without giving anything back (it restarted, the
    * connection closed, or our lease ran out or was revoked): pages with writes of segments
-   * not committed yet are marked lost (those segments abort).
+   * not committed yet are marked lost (those segments abort), and so is every segment begun
+   * before — unless this is only the news of a restart and nothing was held here any more:
+   * the connection's close took it all already, and aborting the segments begun since (say
+   * one whose first fault brought the news) would lose more than the crash did.
    */
   dropHome(home: ServerId, why: string, newEpoch = false): void {
     const seq = ++this.dropSeq;
     this.homeDrops.set(home, seq);
     let n = 0;
+    let wrote = false;
     for (const c of this.segments.values()) {
       if (c.home !== home) continue;
       for (const page of c.knownPages()) {
         const m = c.meta(page);
-        if (c.frames.writersOf(page) > 0) m.lostSeq = seq;
+        if (c.frames.writersOf(page) > 0) {
+          m.lostSeq = seq;
+          wrote = true;
+        }
         if (c.frames.state(page) >= PageState.READ) n++;
         m.owned = false;
         m.version = 0;
@@ -548,6 +557,7 @@ export class DsmClient {
         void c.frames.lower(page, PageState.INVALID);
       }
     }
+    if (!newEpoch || n > 0 || wrote) this.homeLosses.set(home, seq);
     this.counters.add(undefined, "pagesDropped", n);
     if (n > 0) log("dropped %d pages of %s: %s", n, home, why);
   }

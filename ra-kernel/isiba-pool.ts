@@ -334,11 +334,13 @@ export class IsibaPool {
     // Its isibas fail (and release their locks) only once what they wrote is given up.
     const pending = [...slot.pending];
     const died = this.diedError(err);
+    // Free segments it was running are given up first too: the next one may push on theirs.
+    const freeing = [...slot.freeing.values()];
     void this.writesLost(slot, err).then(() => {
       for (const [id, p] of pending) p.resolve({ type: "done", id, ok: false, error: toWireError(died, this.serverId), log: [] });
+      for (const resolve of freeing) resolve([]);
     });
     slot.pending.clear();
-    for (const resolve of slot.freeing.values()) resolve([]);
     slot.freeing.clear();
     slot.replied.clear();
     slot.faultPort.close();

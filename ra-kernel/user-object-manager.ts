@@ -8,7 +8,11 @@
  * isiba, and its last commit segment (WriteLog) is committed at the homes before the result
  * is returned — also when the entry threw (its writes before the throw are kept, as
  * documented). Then the isiba frees the blocks it detached, as a segment of its own,
- * committed in the background (a crash before leaks them). A release of a lock inside the
+ * committed in the background (a crash before leaks them). Such free segments run one at a
+ * time per object here, each only once the one before was answered: a free pushes onto this
+ * server's free lists (objects/heap.ts), and a push must never rest on an earlier push that
+ * may still be taken out (its segment refused, its worker dead) after the later one
+ * committed — a free list pointing at a block still marked used. A release of a lock inside the
  * invocation commits the segment so far first (`commitPoint`, from KernelSyscalls).
  *
  * Versioned upgrade: a class loaded again with changes gets a new version (DESIGN §5).
@@ -82,6 +86,8 @@ export class UserObjectManager {
   private readonly latest = new Map<string, { at: number; version: Promise<number> }>();
   /** Isibas that passed a commit point: when their current segment began (a dropMark). */
   private readonly starts = new Map<number, number>();
+  /** Per object, the last free segment queued here (they run one at a time: see header). */
+  private readonly freeing = new Map<SysName, Promise<void>>();
   /** Upgrades in progress here, one per object. */
   private readonly upgrading = new Map<SysName, Promise<LoadedObject>>();
   private readonly versionCheckMs: number;
@@ -146,10 +152,10 @@ export class UserObjectManager {
       });
     } catch (err) {
       const failure = err as Partial<RunFailure>;
-      await this.finish(failure.isiba ?? -1, failure.log ?? [], started, failure.broken);
+      await this.finish(input.object, failure.isiba ?? -1, failure.log ?? [], started, failure.broken);
       throw err;
     }
-    await this.finish(outcome.isiba, outcome.log, started, outcome.broken);
+    await this.finish(input.object, outcome.isiba, outcome.log, started, outcome.broken);
     return outcome.value;
   }
 
@@ -157,16 +163,26 @@ export class UserObjectManager {
    * Commits an isiba's last segment, lets it free what it detached (committed in the
    * background), and releases what it still holds — also when the commit failed.
    */
-  private async finish(isiba: number, log: SegmentLog[], started: number, broken?: string): Promise<void> {
+  private async finish(object: SysName, isiba: number, log: SegmentLog[], started: number, broken?: string): Promise<void> {
     let ok = false;
     try {
       await this.dsm.commit(log, this.starts.get(isiba) ?? started, broken);
       ok = true;
     } finally {
       this.starts.delete(isiba);
-      void this.commitFrees(isiba, ok);
+      this.queueFrees(object, isiba, ok);
       await this.locks.releaseAll(isiba);
     }
+  }
+
+  /** Runs the isiba's free segment after the object's free segments queued before it (see header). */
+  private queueFrees(object: SysName, isiba: number, ok: boolean): void {
+    const after = this.freeing.get(object) ?? Promise.resolve();
+    const mine = after.then(() => this.commitFrees(isiba, ok)).catch((err: Error) => log("the frees of isiba %d failed: %s", isiba, err.message));
+    this.freeing.set(object, mine);
+    void mine.then(() => {
+      if (this.freeing.get(object) === mine) this.freeing.delete(object);
+    });
   }
 
   private async commitFrees(isiba: number, ok: boolean): Promise<void> {

@@ -788,6 +788,22 @@ describe("DsmClient", () => {
       expect(other.state(0)).to.equal(PageState.READ);
     });
 
+    it("should abort no segment begun after the connection closed when the restart's news drops nothing more", async () => {
+      await faultIn(seg, 0, "read", 1, pageOf(1), 5);
+      const before = dsm.dropMark;
+      dsm.dropHome(ds1, "the connection to it closed");
+      const since = dsm.dropMark; // a segment that begins now, after the close
+      const first = dsm.fault(seg, 1, "read", since);
+      (await link.faultCall(1)).reply.resolve(grant(1, pageOf(2), { epoch: 6 })); // brings the news of the restart
+      await first;
+      expect(frames.state(1)).to.equal(PageState.READ);
+      const second = dsm.fault(seg, 2, "read", since);
+      (await link.faultCall(2)).reply.resolve(grant(1, pageOf(3), { epoch: 6 }));
+      await second;
+      expect(frames.state(2), "it goes on").to.equal(PageState.READ);
+      await expectRejection(dsm.fault(seg, 3, "read", before), PagesLostError);
+    });
+
     it("should drop nothing on the first epoch it learns of a home", () => {
       frames.install(0, pageOf(1), PageState.READ);
       dsm.noteEpoch(ds1, 3);

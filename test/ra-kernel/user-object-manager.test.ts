@@ -15,7 +15,8 @@ import { IsibaPool, type RunOutcome, type RunSpec } from "../../ra-kernel/isiba-
 import type { ClassSegment, ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import { UserObjectManager, type ObjectSource } from "../../ra-kernel/user-object-manager.js";
 import { compileExample } from "../support/compiled-examples.js";
-import { isPending } from "../support/deferred.js";
+import { deferred, isPending, type Deferred } from "../support/deferred.js";
+import type { SegmentLog } from "../../ra-kernel/write-log.js";
 import { expectRejection } from "../support/expect-rejection.js";
 import { MemoryHomeLink } from "../support/memory-home-link.js";
 
@@ -213,6 +214,39 @@ describe("UserObjectManager", () => {
     expect(err.message).to.contain("lease term 1");
     link.refuse = null;
     expect(await invoke(startKernel(), d, "area", [])).to.equal(6);
+  });
+
+  it("should run an object's free segments one at a time, each once the one before was answered", async () => {
+    const k = startKernel();
+    const [d, other] = [await created(k), await created(k)];
+    // afterCommit lets an isiba run its frees; the first one here is held, and so is its commit.
+    const asked: Deferred<void>[] = [deferred(), deferred(), deferred(), deferred()];
+    const firstFrees = deferred<void>();
+    const marker: SegmentLog[] = [];
+    const heldCommit = deferred<void>();
+    const afterCommit = k.pool.afterCommit.bind(k.pool);
+    let n = 0;
+    k.pool.afterCommit = async (isiba, ok) => {
+      const mine = n++;
+      asked[mine].resolve();
+      const log = await afterCommit(isiba, ok);
+      if (mine > 0) return log;
+      await firstFrees.promise;
+      return marker;
+    };
+    const commit = k.dsm.commit.bind(k.dsm);
+    k.dsm.commit = (logs, since, broken) => (logs === marker ? heldCommit.promise : commit(logs, since, broken));
+    await invoke(k, d, "size", [1, 2]);
+    await asked[0].promise;
+    await invoke(k, d, "size", [3, 4]);
+    await invoke(k, other, "size", [5, 6]);
+    await asked[1].promise;
+    expect(n, "the other object's frees run; d's second waits for its first").to.equal(2);
+    firstFrees.resolve();
+    expect(await isPending(asked[2].promise), "the first free segment's commit is not answered yet").to.equal(true);
+    heldCommit.resolve();
+    await asked[2].promise;
+    expect(n).to.equal(3);
   });
 
   it("should keep an object's state at its home for a compute server with empty caches", async () => {

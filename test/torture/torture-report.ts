@@ -78,8 +78,17 @@ function collateralLine(r: TortureResult): string[] {
   if (lost.length === 0) return [];
   const kills = r.nemesis.dataKillsAt;
   const near = (c: { startedMs: number; endedMs: number }) => kills.some((t) => t >= c.startedMs - LEASE_WINDOW_MS && t <= c.endedMs);
-  const collateral = lost.filter((c) => !near(c)).length;
-  return [`  of the ${lost.length} PagesLostError, ${collateral} with no data server killed from ${LEASE_WINDOW_MS / 1000} s before the call to its end (a compute server's crash aborts nothing elsewhere)`];
+  const collateral = lost.filter((c) => !near(c));
+  const reasons = new Map<string, number>();
+  for (const c of collateral) {
+    const why = c.error!.message.replace(/^.*were NOT applied: /, "").replace(/\d+/g, "#").slice(0, 160);
+    reasons.set(why, (reasons.get(why) ?? 0) + 1);
+  }
+  return [
+    `  of the ${lost.length} PagesLostError, ${collateral.length} with no data server killed from ${LEASE_WINDOW_MS / 1000} s before the call to its end (a compute server's crash aborts nothing elsewhere)`,
+    ...[...reasons].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([why, n]) => `    ${n}x ${why}`),
+    ...(collateral.length > 0 ? [`    calls at ${collateral.slice(0, 8).map((c) => `t=${(c.startedMs / 1000).toFixed(1)}-${(c.endedMs / 1000).toFixed(1)}s${c.at ? ` @${c.at}` : ""}`).join(", ")}`] : []),
+  ];
 }
 
 function heapLines(title: string, v: Verdict): string[] {
