@@ -21,6 +21,10 @@
  *   twin     the image granted to the owner with its write ownership (null: the durable one)
  *   doom     live servers whose uncommitted words are to be taken out at the next revert (a
  *            segment of theirs aborted): they are told to abort their segments that wrote it
+ *   fenced   live servers whose words were (or are to be) taken out, each with the count of
+ *            commits the home had received when it answered that it aborted the segments that
+ *            wrote them (Infinity until then): a commit of theirs touching the page received
+ *            up to then was sent before it knew, and is refused (its words are gone)
  *   tainted  the coherent image holds writes that will never commit (their writer died or
  *            its segment aborted): revert before serving it
  *   reverting  the revert closure this page is part of (PageHome.revertClosure), while it
@@ -55,6 +59,7 @@ export interface PageEntry {
   periods: OwnershipPeriods;
   twin: Uint8Array | null;
   doom: Set<string>;
+  fenced: Map<string, number>;
   tainted: boolean;
   reverting: Promise<void> | null;
   durable: Uint8Array | null;
@@ -86,7 +91,7 @@ export class PageDirectory {
       // Versions start above 0: a requester's `have: 0` means "no copy".
       e = {
         version: stored + 1, owner: null, copyset: new Set(), storedVersion: stored, pending: null,
-        stamp: 0, dirty: new Map(), periods: new OwnershipPeriods(), twin: null, doom: new Set(), tainted: false, reverting: null, durable: null, durableStamps: null,
+        stamp: 0, dirty: new Map(), periods: new OwnershipPeriods(), twin: null, doom: new Set(), fenced: new Map(), tainted: false, reverting: null, durable: null, durableStamps: null,
       };
       this.entries.set(key, e);
     }
@@ -110,6 +115,7 @@ export class PageDirectory {
       if (e.copyset.delete(holder)) held++;
       e.periods.drop(holder);
       e.doom.delete(holder);
+      e.fenced.delete(holder); // its lease term is over: its commits are refused anyway
       if (e.owner === holder || e.dirty.delete(holder)) {
         if (e.owner === holder) e.owner = null;
         e.tainted = true;

@@ -148,6 +148,7 @@ export class PageHome {
     durableOf: (ref, e) => e.durable ?? this.storedBytes(ref),
     homesPage: (p): p is PageRef => this.homesPage(p),
     reverted: (ref) => this.counters.add(this.objectOfSegment(ref.segment), "pagesReverted"),
+    received: () => this.receipts,
   });
   private readonly objectOf = new Map<SysName, SysName>();
   /** Connections accepted per holder so far (to tell a reconnected holder from a silent one). */
@@ -167,6 +168,8 @@ export class PageHome {
   }
 
   private readonly recallTimeoutMs: number;
+  /** Commits received so far (PageDirectory: fenced). */
+  private receipts = 0;
   /** When holders of our previous epoch have surely dropped its pages and locks (see header). */
   private readonly graceEnds: number;
 
@@ -410,15 +413,19 @@ export class PageHome {
       throw new StaleEpochError(msg, { server: this.serverId, epoch: req.epoch, current: this.epoch });
     }
     let reverted: Promise<void> | undefined;
+    const receivedAt = ++this.receipts;
     const outcome = await this.locks.withPages(req.pages.map((p) => pageKey(p.segment, p.page)), async () => {
       const entries = req.pages.map((p) => this.entryOf(p));
       const term = this.leases.term(writer);
+      const fenced = entries.map((e) => this.fencedAt(e, writer, receivedAt));
       const reason = req.abort ? `${writer} gave the segment up (pages it relied on were taken back)`
-        : req.term !== term ? `the lease term ${req.term} of ${writer} is over (now ${term}): its pages were taken back` : null;
+        : req.term !== term ? `the lease term ${req.term} of ${writer} is over (now ${term}): its pages were taken back`
+        : fenced.some(Boolean) ? `its writes were taken out of pages it wrote (a segment of ${writer} there aborted) before it was sent` : null;
       const object = req.pages.length > 0 ? this.objectOfSegment(req.pages[0].segment) : undefined;
       if (reason !== null) {
-        // Barred from faults from now on; reverted once we give the pages' locks back.
-        reverted = this.closures.start(this.reverts.takeOut(writer, req.pages));
+        // Barred from faults from now on; reverted once we give the pages' locks back (a
+        // fenced page's revert already takes the writer's words out, or has).
+        reverted = this.closures.start(this.reverts.takeOut(writer, req.pages.filter((_, i) => !fenced[i])));
         this.counters.add(object, "segmentsAborted");
         return { applied: false, epoch: this.epoch, reason };
       }
@@ -428,6 +435,19 @@ export class PageHome {
     });
     await reverted;
     return outcome;
+  }
+
+  /**
+   * Whether a commit of `writer` received as the `receivedAt`th was sent before it learned that
+   * its words in the page were taken out (PageDirectory: fenced); a fence no earlier commit
+   * can meet any more is lifted (pages are locked in the order commits arrive).
+   */
+  private fencedAt(e: PageEntry, writer: string, receivedAt: number): boolean {
+    const until = e.fenced.get(writer);
+    if (until === undefined) return false;
+    if (receivedAt <= until) return true;
+    e.fenced.delete(writer);
+    return false;
   }
 
   /** Applies a segment's PageLogs to the durable images and stores them (one transaction). */

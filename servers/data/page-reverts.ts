@@ -51,6 +51,8 @@ export interface RevertHost {
   homesPage(p: { segment: unknown; page: unknown }): p is PageRef;
   /** Counts a page reverted. */
   reverted(ref: PageRef): void;
+  /** How many commits the home has received so far (PageDirectory: fenced). */
+  received(): number;
 }
 
 export interface RevertNotice {
@@ -82,12 +84,18 @@ export class PageReverts {
       const e = this.host.directory.peek(ref);
       if (e?.tainted) reverts.push(this.start(ref, e));
     }
-    const asks = reverts.flatMap((r) => [...r.told].map(async ([holder, notice]) => ({ r, holder, notice, reply: await this.host.ask(holder, notice) })));
+    const asks = reverts.flatMap((r) => [...r.told].map(async ([holder, notice]) => {
+      const reply = await this.host.ask(holder, notice);
+      return { r, holder, notice, reply, at: this.host.received() };
+    }));
     const more: PageRef[] = [];
-    for (const { r, holder, notice, reply } of await Promise.all(asks)) {
+    for (const { r, holder, notice, reply, at } of await Promise.all(asks)) {
       if (!reply) continue;
       if ((reply.stamp ?? 0) > r.e.stamp) r.e.stamp = reply.stamp!;
-      if (notice.action === "revert") more.push(...this.doomedToo(holder, reply.lost ?? []));
+      if (notice.action === "revert") {
+        r.e.fenced.set(holder, at); // it aborted them as it answered: what it sent after, it checked
+        more.push(...this.doomedToo(holder, reply.lost ?? []));
+      }
       else if (holder === r.owner && !reply.held) more.push(...this.ownerLostCopy(r, holder));
       else if (holder === r.owner && reply.dirty) this.host.noteDirty(r.e, holder, reply.bytes, reply.stamp ?? r.e.stamp);
     }
@@ -95,9 +103,17 @@ export class PageReverts {
     return more;
   }
 
-  /** Marks `holder`'s words in these pages to be taken out by their revert (it is told to abort); returns the pages. */
+  /**
+   * Marks `holder`'s words in these pages to be taken out by their revert (it is told to
+   * abort), and fences its commits of them until it answered (PageDirectory: fenced); returns
+   * the pages.
+   */
   takeOut(holder: string, refs: PageRef[]): PageRef[] {
-    for (const ref of refs) this.host.entryOf(ref).doom.add(holder);
+    for (const ref of refs) {
+      const e = this.host.entryOf(ref);
+      e.doom.add(holder);
+      e.fenced.set(holder, Infinity);
+    }
     return refs;
   }
 
@@ -113,6 +129,7 @@ export class PageReverts {
     for (const h of doomed) {
       e.periods.drop(h);
       e.dirty.delete(h);
+      e.fenced.set(h, Infinity);
     }
     const revert: Revert = { ref, e, owner: e.owner !== null && !doomed.has(e.owner) ? e.owner : null, told: new Map() };
     e.version++;

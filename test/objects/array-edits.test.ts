@@ -2,19 +2,9 @@ import { expect } from "chai";
 import { instanceProxy } from "../../objects/instance-proxy.js";
 import { toPlain } from "../../objects/to-plain.js";
 import { newStore, type TestStore } from "../support/object-memory.js";
+import { rng } from "../support/rng.js";
 
 type Fields = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-/** A small deterministic PRNG (so a failing sequence can be replayed from its seed). */
-function rng(seed: number): (n: number) => number {
-  let s = seed >>> 0 || 1;
-  return (n) => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) % n;
-  };
-}
 
 /** A value of a random kind: primitives, and nested arrays, objects and Maps. */
 function randomValue(r: (n: number) => number): unknown {

@@ -6,7 +6,8 @@ import type { MappedSegment } from "../../ra-kernel/mapped-segment.js";
 import { SyncFaulter } from "../support/sync-faulter.js";
 import { newSegment, type TestSegment } from "../support/object-memory.js";
 import { runWithDeadline } from "../support/run-with-deadline.js";
-import { fieldsReaching, HeapHistory, rng, type Keep, type Step } from "../support/heap-history.js";
+import { fieldsReaching, HeapHistory, type Keep, type Step } from "../support/heap-history.js";
+import { rng } from "../support/rng.js";
 
 // heap.ts's layout (see its header): version 2, and version 1 (objects made before).
 const HEADER = 8;

@@ -34,17 +34,6 @@ export interface Step {
 /** Which steps recovery keeps. */
 export type Keep = (step: Step) => boolean;
 
-/** A small deterministic PRNG: r(n) in [0, n) (a failing seed can be replayed). */
-export function rng(seed: number): (n: number) => number {
-  let s = seed >>> 0 || 1;
-  return (n) => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) % n;
-  };
-}
-
 export class HeapHistory {
   readonly steps: Step[] = [];
   private readonly heaps = new Map<string, Heap>();

@@ -385,6 +385,25 @@ describe("PageHome", () => {
     });
   });
 
+  describe("fencing a server whose words were taken out", () => {
+    it("should refuse its commits sent before it learned, and apply those sent after", async () => {
+      await owns("cs2", 0, pageWith([0, 1]), 1, true);
+      const answered = deferred<RecallAnswer>();
+      cs("cs2").answer = (r) => (r.action === "revert" ? answered.promise : { held: true, bytes: null });
+      const aborted = commitSegment("cs2", [{ page: 0, log: logOf([0, 1, 1]) }], { abort: true });
+      const early = commit("cs2", 0, logOf([4, 2, 2])); // on its way before cs2 heard of the revert
+      answered.resolve({ held: true, bytes: null, dirty: true });
+      expect(await aborted).to.include({ applied: false });
+      const refused = await early;
+      expect(refused.applied, "its words were taken out of the page: applying them would make disk and memory disagree").to.equal(false);
+      expect(refused.reason).to.contain("taken out");
+      expect(storedBytes(0)).to.equal(null);
+      expect(await commit("cs2", 0, logOf([8, 3, 3])), "sent after it answered: it checked it").to.include({ applied: true });
+      expect(storedBytes(0)).to.deep.equal(pageWith([8, 3]));
+      expect(entry(0).fenced.size).to.equal(0);
+    });
+  });
+
   describe("dropHolder", () => {
     it("should revert a page its dropped owner wrote, telling no one but the holders left", async () => {
       await store.commitPages([{ segment: seg, page: 0, bytes: pageOf(2) }]);
