@@ -75,10 +75,15 @@ export class HolderLeases {
     return Math.max(0, lease.renewedAt + this.leaseMs + this.marginMs - performance.now());
   }
 
-  /** Resolves once the holder's lease has run out (and it has had time to notice). */
-  async expired(holder: string): Promise<void> {
+  /**
+   * Resolves once the holder's lease has run out (and it has had time to notice) — or, at
+   * the latest, once its term is no longer `term` (given): someone took its pages back and
+   * revoked it, and the renewals it may send from then on are of a new term, which must not
+   * hold this wait up for ever.
+   */
+  async expired(holder: string, term?: number): Promise<void> {
     // Renewals accepted while we wait push the end back: wait again until none did.
-    for (let ms = this.remainingMs(holder); ms > 0; ms = this.remainingMs(holder)) {
+    for (let ms = this.remainingMs(holder); ms > 0 && (term === undefined || this.term(holder) === term); ms = this.remainingMs(holder)) {
       await new Promise((resolve) => setTimeout(resolve, Math.ceil(ms) + 1));
     }
   }

@@ -34,7 +34,9 @@
  *                and aborts nothing, as every other holder ("refresh"); only a live server
  *                whose words are taken out (an aborted segment, a dead isiba worker, copies it
  *                lost) is told to abort its segments that wrote the page ("revert"): they
- *                cannot be told apart from its others there. A dead server is told nothing.
+ *                cannot be told apart from its others there; until it answers, its commits of
+ *                the page are refused (they were sent before it knew: PageDirectory `fenced`).
+ *                A dead server is told nothing: its lease term is over, its commits refused.
  *                So a crash loses exactly the crashed server's uncommitted words (DESIGN §7a).
  *   closure      pages are reverted together, never one by one: the allocator's page 0
  *                reverted while a block page still holds a lost allocation's string makes the
@@ -397,9 +399,11 @@ export class PageHome {
    */
   private async takeBackFrom(holder: string): Promise<void> {
     const connection = this.connections.get(holder) ?? 0;
+    const term = this.leases.term(holder);
     this.leases.suspect(holder);
-    await this.leases.expired(holder);
-    if ((this.connections.get(holder) ?? 0) === connection) this.dropHolder(holder);
+    await this.leases.expired(holder, term);
+    // Revoked meanwhile (taken back by another wait, or it reconnected): nothing more to take.
+    if ((this.connections.get(holder) ?? 0) === connection && this.leases.term(holder) === term) this.dropHolder(holder);
   }
 
   /**

@@ -44,6 +44,23 @@ describe("HolderLeases", () => {
     expect(leases.remainingMs("cs1")).to.equal(0);
   });
 
+  it("should stop waiting for a term that was revoked meanwhile, though the holder renews the new one", async () => {
+    const leases = new HolderLeases(40);
+    leases.renew("cs1");
+    const term = leases.term("cs1");
+    leases.suspect("cs1");
+    const waiting = leases.expired("cs1", term);
+    const renewing = setInterval(() => leases.renew("cs1"), 5); // refused until the revoke, then accepted
+    try {
+      leases.revoke("cs1"); // another wait took its pages back first
+      await waiting; // without the term, it would wait as long as cs1 renews
+      expect(leases.term("cs1")).to.equal(term + 1);
+      expect(leases.remainingMs("cs1"), "the new term's lease is alive").to.be.above(0);
+    } finally {
+      clearInterval(renewing);
+    }
+  });
+
   it("should forget a holder's lease", async () => {
     const leases = new HolderLeases(60_000);
     leases.renew("cs1");
