@@ -331,6 +331,10 @@ export class DsmClient {
    */
   private async refresh(c: CachedSegment, req: RecallRequest): Promise<RecallReply> {
     const m = c.meta(req.page);
+    // Our grant of the version being replaced is on its way (the home sent it before the
+    // refresh): let it land, so an owner's bytes are not taken for lost. A fetch of a newer
+    // version may wait behind this very refresh: that one we never wait for.
+    if (req.current !== undefined && m.version < req.current && m.busy) await m.busy.catch(() => undefined);
     m.floor = Math.max(m.floor, req.version);
     const held = m.version !== 0;
     const owned = held && m.owned;

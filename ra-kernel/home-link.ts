@@ -69,6 +69,8 @@ export interface RecallRequest {
   version: number;
   epoch: number;
   action: "invalidate" | "downgrade" | "revert" | "refresh";
+  /** A refresh: the version the holder had (or has a grant of on its way), before `version`. */
+  current?: number;
 }
 
 /** What a holder answers to a recall. */

@@ -77,7 +77,7 @@ export type ProbeRequest =
 export type ComputeRequest =
   | { kind: "compute.invoke"; thread: ThreadId; depth: number; target: SysName; entry: string; args: unknown[]; deadline?: number }
   | { kind: "compute.create"; className: string; classVersion?: number; home?: ServerId; args: unknown[]; thread: ThreadId }
-  | { kind: "compute.recall"; segment: SysName; page: PageNo; version: number; epoch: number; action: RecallAction }
+  | { kind: "compute.recall"; segment: SysName; page: PageNo; version: number; epoch: number; action: RecallAction; current?: number }
   | { kind: "compute.pages"; segments: SysName[] }
   | ({ kind: "compute.probe" } & ProbeRequest)
   | { kind: "compute.status" }
@@ -124,6 +124,7 @@ export function decodeComputeRequest(kind: string, body: unknown): ComputeReques
       return {
         kind, segment: check(kind, b, "segment", isSysName, "a sysname"), page: int(kind, b, "page", 0, 2 ** 31),
         version: int(kind, b, "version"), epoch: int(kind, b, "epoch"), action: oneOf(kind, b, "action", ["invalidate", "downgrade", "revert", "refresh"] as const),
+        ...(b.current === undefined ? {} : { current: int(kind, b, "current") }),
       };
     case "compute.pages":
       return { kind, segments: arr(kind, b, "segments", 16).map((s, i) => sysnameAt(kind, "segments", s, i)) };

@@ -139,6 +139,7 @@ export class PageHome {
     entryOf: (ref) => this.entryOf(ref),
     barKey: (ref) => this.barKey(ref),
     round: (refs) => this.reverts.round(refs),
+    takeOut: (holder, refs) => void this.reverts.takeOut(holder, refs),
   });
   /** What a closure's round does to each page (PageReverts). */
   private readonly reverts = new PageReverts({
@@ -275,7 +276,7 @@ export class PageHome {
     e.copyset.delete(holder);
     e.tainted = true;
     log("%s no longer holds %s#%d, which it owned: reverting what it wrote", holder, ref.segment, ref.page);
-    throw new RevertFirst(this.closures.start(this.reverts.takeOut(holder, [ref, ...this.directory.writtenBy(holder)])));
+    throw new RevertFirst(this.closures.start(this.reverts.takeOut(holder, [ref, ...this.directory.writtenBy(holder)]), holder));
   }
 
   /**
@@ -429,7 +430,7 @@ export class PageHome {
       if (reason !== null) {
         // Barred from faults from now on; reverted once we give the pages' locks back (a
         // fenced page's revert already takes the writer's words out, or has).
-        reverted = this.closures.start(this.reverts.takeOut(writer, req.pages.filter((_, i) => !fenced[i])));
+        reverted = this.closures.start(this.reverts.takeOut(writer, req.pages.filter((_, i) => !fenced[i])), writer);
         this.counters.add(object, "segmentsAborted");
         return { applied: false, epoch: this.epoch, reason };
       }

@@ -14,8 +14,7 @@
  * periods went when it was dropped (PageDirectory.dropHolder).
  *
  * Rules: a round runs holding the locks of its pages (RevertClosures), and changes only
- * their entries — but it marks `doom` on the pages it names for the next round, a marker
- * that only a round reads.
+ * their entries; the pages it names are marked (`takeOut`) by the closure as they join.
  */
 import createDebug from "debug";
 import type { SysName } from "../../ra-kernel/ids.js";
@@ -61,6 +60,8 @@ export interface RevertNotice {
   version: number;
   epoch: number;
   action: "revert" | "refresh";
+  /** A refresh: the version being replaced (a holder whose grant of it is on its way waits for it: its bytes may be asked). */
+  current?: number;
 }
 
 /** One page being reverted: who owned it (and is asked for its bytes), who is told what. */
@@ -75,10 +76,11 @@ export class PageReverts {
   constructor(private readonly host: RevertHost) {}
 
   /**
-   * Reverts these pages at once (see header); returns the pages to join the closure: those
-   * the aborting servers named, and those of an owner found to have lost its copy.
+   * Reverts these pages at once (see header); returns the pages to join the closure, each
+   * with the server whose words must go from it too: those the aborting servers named, and
+   * every page of an owner found to have lost its copy (this one included).
    */
-  async round(refs: PageRef[]): Promise<PageRef[]> {
+  async round(refs: PageRef[]): Promise<{ ref: PageRef; holder: string }[]> {
     const reverts: Revert[] = [];
     for (const ref of refs) {
       const e = this.host.directory.peek(ref);
@@ -88,7 +90,7 @@ export class PageReverts {
       const reply = await this.host.ask(holder, notice);
       return { r, holder, notice, reply, at: this.host.received() };
     }));
-    const more: PageRef[] = [];
+    const more: { ref: PageRef; holder: string }[] = [];
     for (const { r, holder, notice, reply, at } of await Promise.all(asks)) {
       if (!reply) continue;
       if ((reply.stamp ?? 0) > r.e.stamp) r.e.stamp = reply.stamp!;
@@ -132,8 +134,10 @@ export class PageReverts {
       e.fenced.set(h, Infinity);
     }
     const revert: Revert = { ref, e, owner: e.owner !== null && !doomed.has(e.owner) ? e.owner : null, told: new Map() };
-    e.version++;
-    const notice = (action: RevertNotice["action"]): RevertNotice => ({ segment: ref.segment, page: ref.page, version: e.version, epoch: this.host.epoch(), action });
+    const current = e.version++;
+    const notice = (action: RevertNotice["action"]): RevertNotice => ({
+      segment: ref.segment, page: ref.page, version: e.version, epoch: this.host.epoch(), action, ...(action === "refresh" ? { current } : {}),
+    });
     for (const h of e.copyset) revert.told.set(h, notice("refresh"));
     for (const h of doomed) revert.told.set(h, notice("revert"));
     e.owner = null;
@@ -153,17 +157,18 @@ export class PageReverts {
   }
 
   /** A server that aborted segments named other pages they wrote: its words there go too. */
-  private doomedToo(holder: string, lost: { segment: unknown; page: unknown }[]): PageRef[] {
-    return this.takeOut(holder, lost.filter((p) => this.host.homesPage(p)));
+  private doomedToo(holder: string, lost: { segment: unknown; page: unknown }[]): { ref: PageRef; holder: string }[] {
+    return lost.filter((p) => this.host.homesPage(p)).map((ref) => ({ ref: { segment: ref.segment, page: ref.page }, holder }));
   }
 
   /**
    * The owner told to give its bytes back had none: it dropped our pages (its segments that
    * wrote them abort there), so its words go, here and wherever else it wrote.
    */
-  private ownerLostCopy(r: Revert, holder: string): PageRef[] {
+  private ownerLostCopy(r: Revert, holder: string): { ref: PageRef; holder: string }[] {
     r.e.periods.drop(holder);
     r.e.dirty.delete(holder);
-    return this.takeOut(holder, this.host.directory.writtenBy(holder));
+    // This page too: it joins again, so its commits on their way are fenced and it is told to abort.
+    return [r.ref, ...this.host.directory.writtenBy(holder)].map((ref) => ({ ref, holder }));
   }
 }

@@ -335,6 +335,17 @@ describe("DsmClient", () => {
       expect(frames.copyPage(0)).to.deep.equal(pageOf(42));
     });
 
+    it("should let its grant of the replaced version land before answering a refresh, and send the owner's bytes", async () => {
+      const f = dsm.fault(seg, 0, "write");
+      const call = await link.faultCall(0);
+      const refreshed = dsm.recall({ segment: seg, page: 0, version: 3, epoch: 1, action: "refresh", current: 2 });
+      expect(await isPending(refreshed), "the grant of v2 is on its way: not lost").to.equal(true);
+      call.reply.resolve(grant(2, pageOf(5)));
+      await f;
+      expect(await refreshed).to.deep.equal({ held: true, bytes: pageOf(5), stamp: 0, dirty: false });
+      expect(frames.state(0), "dropped").to.equal(PageState.INVALID);
+    });
+
     it("should send an owned page's bytes and drop it on an invalidation", async () => {
       await faultIn(seg, 0, "write", 2, pageOf(0));
       store(frames, 0, pageOf(7));

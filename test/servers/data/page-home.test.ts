@@ -404,6 +404,36 @@ describe("PageHome", () => {
     });
   });
 
+  describe("a server aborting segments that wrote several pages", () => {
+    it("should take its words out of each page once, and fence none of them for ever", async () => {
+      await owns("cs2", 0, pageWith([0, 1]), 1, true);
+      await owns("cs2", 2, pageWith([0, 2]), 1, true);
+      cs("cs2").answer = (r) => (r.action === "revert" ? { held: true, bytes: null, dirty: true, lost: [{ segment: seg, page: r.page === 0 ? 2 : 0 }] } : { held: true, bytes: null });
+      expect(await commitSegment("cs2", [{ page: 0, log: logOf([0, 1, 1]) }, { page: 2, log: logOf([0, 2, 1]) }], { abort: true })).to.include({ applied: false });
+      expect(cs("cs2").recalls.map((r) => [r.action, r.page]).sort(), "each page reverted once, though each names the other").to.deep.equal([["revert", 0], ["revert", 2]]);
+      expect([entry(0).fenced.get("cs2"), entry(2).fenced.get("cs2")].every((n) => Number.isFinite(n)), "fenced only until it answered").to.equal(true);
+      expect(await commit("cs2", 2, logOf([4, 7, 2])), "a later commit of it is applied").to.include({ applied: true });
+      expect(storedBytes(2)).to.deep.equal(pageWith([4, 7]));
+    });
+  });
+
+  describe("an owner found without its copy at a revert", () => {
+    it("should take its words out and refuse its commits of the page sent before it knew", async () => {
+      await owns("cs2", 0, pageWith([4, 2]), 1, true);
+      await owns("cs1", 0, pageWith([0, 1], [4, 2]), 2, true);
+      const answered = deferred<RecallAnswer>();
+      cs("cs1").answer = (r) => (r.action === "refresh" ? answered.promise : { held: true, bytes: null, dirty: true });
+      home.dropHolder("cs2");
+      const read = fault("cs3", 0, "read"); // waits for the closure
+      const early = commit("cs1", 0, logOf([0, 1, 2])); // on its way before cs1 heard anything
+      answered.resolve({ held: false, bytes: null, dirty: true });
+      expect((await early).applied, "its copy (with the word) is gone: not applied").to.equal(false);
+      expect((await read).bytes, "neither cs2's word nor cs1's").to.equal(null);
+      expect(cs("cs1").recallsOf(0).map(([a]) => a)).to.deep.equal(["refresh", "revert"]);
+      expect(storedBytes(0)).to.equal(null);
+    });
+  });
+
   describe("dropHolder", () => {
     it("should revert a page its dropped owner wrote, telling no one but the holders left", async () => {
       await store.commitPages([{ segment: seg, page: 0, bytes: pageOf(2) }]);
