@@ -97,8 +97,7 @@ export class PageReverts {
       if (notice.action === "revert") {
         r.e.fenced.set(holder, at); // it aborted them as it answered: what it sent after, it checked
         more.push(...this.doomedToo(holder, reply.lost ?? []));
-      }
-      else if (holder === r.owner && !reply.held) more.push(...this.ownerLostCopy(r, holder));
+      } else if (holder === r.owner && !reply.held) more.push(...this.ownerLostCopy(r, holder));
       else if (holder === r.owner && reply.dirty) this.host.noteDirty(r.e, holder, reply.bytes, reply.stamp ?? r.e.stamp);
     }
     for (const r of reverts) this.rebuild(r);
