@@ -312,14 +312,9 @@ export class DsmClient {
    * this very revert.
    */
   private async revert(c: CachedSegment, req: RecallRequest): Promise<RecallReply> {
-    const m = c.meta(req.page);
     const dirty = c.frames.writersOf(req.page) > 0;
     const lost = dirty ? this.doomObject(c, req.page) : [];
-    m.floor = Math.max(m.floor, req.version);
-    const held = m.version !== 0;
-    m.owned = false;
-    m.version = 0;
-    await c.frames.lower(req.page, PageState.INVALID);
+    const { held } = await this.dropCopy(c, req);
     this.counters.add(c.object, "revertsReceived");
     return { held, bytes: null, stamp: c.frames.stamp(req.page), dirty, ...(lost.length > 0 ? { lost } : {}) };
   }
@@ -335,15 +330,25 @@ export class DsmClient {
     // refresh): let it land, so an owner's bytes are not taken for lost. A fetch of a newer
     // version may wait behind this very refresh: that one we never wait for.
     if (req.current !== undefined && m.version < req.current && m.busy) await m.busy.catch(() => undefined);
+    const { held, owned } = await this.dropCopy(c, req);
+    const bytes = owned ? c.frames.copyPage(req.page) : null;
+    this.counters.add(c.object, "refreshesReceived");
+    return { held, bytes, stamp: c.frames.stamp(req.page), dirty: this.uncommitted(c, req.page) };
+  }
+
+  /**
+   * Drops our copy as the page's image goes to `req.version` (a revert or refresh: grants of
+   * older versions are ignored when they land); whether we held it, and owned it.
+   */
+  private async dropCopy(c: CachedSegment, req: RecallRequest): Promise<{ held: boolean; owned: boolean }> {
+    const m = c.meta(req.page);
     m.floor = Math.max(m.floor, req.version);
     const held = m.version !== 0;
     const owned = held && m.owned;
     m.owned = false;
     m.version = 0;
     await c.frames.lower(req.page, PageState.INVALID);
-    const bytes = owned ? c.frames.copyPage(req.page) : null;
-    this.counters.add(c.object, "refreshesReceived");
-    return { held, bytes, stamp: c.frames.stamp(req.page), dirty: this.uncommitted(c, req.page) };
+    return { held, owned };
   }
 
   /** Dooms every segment here that wrote a page of `c`'s object (at its home); returns those pages but `page` of `c`. */
