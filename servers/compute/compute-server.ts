@@ -17,6 +17,8 @@
  */
 import createDebug from "debug";
 import { DSM_COUNTERS, DsmClient } from "../../ra-kernel/dsm-client.js";
+import { FramePool } from "../../ra-kernel/frame-pool.js";
+import { PageCache } from "../../ra-kernel/page-cache.js";
 import type { CreationGrant } from "../../ra-kernel/home-link.js";
 import type { ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import { Segment } from "../../ra-kernel/segment.js";
@@ -46,11 +48,20 @@ const log = createDebug("servers:compute");
 /** How long the list of data servers (homes for new objects) is reused. */
 const DATA_LIST_TTL_MS = 2000;
 
+/** The page cache's bound when --cache-mb is not given (MiB). */
+const DEFAULT_CACHE_MB = 256;
+/** Pages per MiB. */
+const PAGES_PER_MB = (1024 * 1024) / PAGE_SIZE;
+/** Working sets listed in compute.status. */
+const STATUS_WORKING_SETS = 20;
+
 /** Objects listed by name in /metrics (the busiest); the totals cover every object. */
 const METRICS_OBJECTS = 50;
 
 export class ComputeServer implements RoleService {
   readonly dsm: DsmClient;
+  /** The page cache's bound and the working sets (WSClock over the DsmClient's frames). */
+  readonly cache: PageCache;
   readonly pool: IsibaPool;
   readonly objects: UserObjectManager;
   readonly locks: LockManager;
@@ -63,7 +74,10 @@ export class ComputeServer implements RoleService {
   constructor(private readonly ctx: HostContext) {
     if (!ctx.servers) throw new Error("a compute server needs --name-server");
     this.homes = new DataHomes(ctx.peers, ctx.servers);
-    this.dsm = new DsmClient(this.homes);
+    const pool = new FramePool({ softPages: (ctx.options.cacheMb ?? DEFAULT_CACHE_MB) * PAGES_PER_MB });
+    this.dsm = new DsmClient(this.homes, pool);
+    this.cache = new PageCache(pool, this.dsm);
+    this.cache.start();
     this.homes.bindDsm(this.dsm);
     const locks = (this.locks = new LockManager(new HomeLocks(this.homes)));
     const nested = new NestedInvocations({
@@ -94,7 +108,7 @@ export class ComputeServer implements RoleService {
       case "workstation.print": return { delivered: await this.routes.print(req.thread, req.text) };
       case "compute.create": return this.create(req);
       case "compute.recall": return this.recall(req, from);
-      case "compute.pages": return this.dsm.pagesOf(req.segments);
+      case "compute.pages": return this.dsm.pagesOf(req.segments, (frames, page) => this.cache.inWorkingSet(frames, page));
       case "compute.probe": return this.probe(req);
       case "compute.status": return this.status();
     }
@@ -213,14 +227,19 @@ export class ComputeServer implements RoleService {
   status(): ComputeStatus {
     return {
       serverId: this.id, load: this.load(), objects: this.objects.loadedObjects().length,
-      cachedPages: this.dsm.cachedPages(), workers: this.ctx.options.workers ?? 2,
+      cachedPages: this.dsm.pool.used, cacheBoundPages: this.dsm.pool.softPages, workingSets: this.cache.workingSets(STATUS_WORKING_SETS), workers: this.ctx.options.workers ?? 2,
       counters: { invocations: this.invocations, ...this.dsm.counters.total },
     };
   }
 
   figures(): Figures {
     const s = this.status();
-    const out: Figures = { isibas_running: s.load.running, objects_loaded: s.objects, pages_cached: s.cachedPages, compute_invocations_total: this.invocations };
+    const out: Figures = {
+      isibas_running: s.load.running, objects_loaded: s.objects, pages_cached: s.cachedPages, page_cache_bound_pages: s.cacheBoundPages,
+      page_cache_arena_pages: this.dsm.pool.spanned, page_cache_evictions_total: this.cache.evicted, page_cache_reclaim_shortfalls_total: this.cache.shortfalls,
+      compute_invocations_total: this.invocations,
+    };
+    for (const { object, pages } of this.cache.workingSets(METRICS_OBJECTS)) out[labelled("working_set_pages", { object })] = pages;
     for (const k of DSM_COUNTERS) out[`dsm_${snakeCase(k)}_total`] = this.dsm.counters.total[k];
     for (const [object, c] of this.dsm.counters.busiest(METRICS_OBJECTS)) {
       for (const k of DSM_COUNTERS) out[labelled(`dsm_object_${snakeCase(k)}_total`, { object })] = c[k];
@@ -230,6 +249,7 @@ export class ComputeServer implements RoleService {
   }
 
   async close(): Promise<void> {
+    this.cache.stop();
     this.homes.close();
     await this.pool.close();
   }
