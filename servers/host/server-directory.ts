@@ -29,6 +29,7 @@ import type { PeerCache } from "../transport/peer-cache.js";
 import { ServerUnreachableError } from "../transport/errors.js";
 import { NameServerPeer, nameServerUnreachable } from "./name-server-peer.js";
 import type { ServerDirectoryOptions } from "./server-directory-options.js";
+import { within } from "./within.js";
 
 export { serverInfoOf } from "../name/protocol.js";
 
@@ -186,7 +187,7 @@ export class ServerDirectory {
   private async nameServerPeer(timeoutMs: number): Promise<NameServerPeer> {
     const unreachable = () => this.markUnreachable();
     try {
-      return new NameServerPeer(await within(this.peers.get(this.nameServer), timeoutMs), timeoutMs, unreachable);
+      return new NameServerPeer(await within(this.peers.get(this.nameServer), timeoutMs, `no connection within ${timeoutMs} ms`), timeoutMs, unreachable);
     } catch (err) {
       unreachable();
       throw nameServerUnreachable(this.nameServer, err);
@@ -214,21 +215,4 @@ function registeredOf(b: Binding): RegisteredServer | null {
 /** What listeners care about: who, where, up or down. */
 function signature(servers: RegisteredServer[]): string {
   return servers.map((s) => `${s.id}@${s.address}:${s.state}`).sort().join(",");
-}
-
-/** `promise`, or a timeout error after `ms` (the underlying work goes on). */
-function within<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no connection within ${ms} ms`)), ms);
-    promise.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        reject(err);
-      },
-    );
-  });
 }

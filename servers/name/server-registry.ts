@@ -13,6 +13,11 @@
  * Down is a view, not a verdict: the binding stays, and the next renewal or registration
  * makes it up again (a server that was only slow comes back by itself).
  *
+ * A lease runs only while the name server runs: when a sweep finds that the name server
+ * itself stood still (its sweeps stopped for over half a lease: SIGSTOP, a long GC or a busy
+ * loop), that time is not held against anybody — the renewals it could not read are queued
+ * behind the sweep. So it must be swept every `sweepMs`, well under half a lease.
+ *
  * Leases are not durable. A restarted name server knows none: for `graceMs` after it starts,
  * a binding without a lease counts as up (its server is reconnecting and registering again),
  * so a restart does not make everybody look dead. The name server itself (`selfId`) is up
@@ -65,6 +70,7 @@ export class ServerRegistry {
   private readonly graceMs: number;
   private readonly now: () => number;
   private readonly startedAt: number;
+  private lastSweepAt: number;
   /** Leases by server id; an entry lives as long as the name server (down ones included). */
   private readonly leases = new Map<string, Lease>();
   private readonly listeners = new Set<(id: ServerId, state: ServerState) => void>();
@@ -74,6 +80,7 @@ export class ServerRegistry {
     this.graceMs = options.graceMs ?? 3 * this.leaseMs;
     this.now = options.now ?? Date.now;
     this.startedAt = this.now();
+    this.lastSweepAt = this.startedAt;
   }
 
   /** Called with every up<->down transition (registration, renewal, close, sweep). */
@@ -117,6 +124,10 @@ export class ServerRegistry {
 
   /** Reports leases that ran out since the last sweep (renewals and closes report at once). */
   sweep(): void {
+    const now = this.now();
+    const gap = now - this.lastSweepAt;
+    this.lastSweepAt = now;
+    if (gap > this.leaseMs / 2) this.forgive(gap);
     for (const [id, lease] of this.leases) {
       const { state, reason } = this.stateOf(id);
       this.transition(id as ServerId, lease, state, reason);
@@ -126,6 +137,12 @@ export class ServerRegistry {
   /** True when a sweep could report something (some lease is up). */
   get watching(): boolean {
     return [...this.leases.values()].some((l) => l.reported === "up");
+  }
+
+  /** The name server stood still for `gap` ms: nobody could renew meanwhile. */
+  private forgive(gap: number): void {
+    log("the name server stood still for %d ms: leases extended by as much", gap);
+    for (const lease of this.leases.values()) lease.renewedAt += gap;
   }
 
   private unleased(): ServerStatus {
