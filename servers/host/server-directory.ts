@@ -18,12 +18,14 @@
  *
  * Addresses are cached; a caller that fails to reach an address calls `forget(id)` so the
  * next lookup asks the name server again (a restarted server re-registers with a new port).
+ * A miss fetches the whole registry, and a server fetches it once registered (`warm`), so
+ * every address known at that time is still known during a later outage.
  * `onChange` listeners hear of each registry answer that differs from the one before.
  */
 import createDebug from "debug";
 import type { ServerId, ServerRole } from "../../ra-kernel/ids.js";
 import { NameServerUnreachableError } from "../name/errors.js";
-import { NameClient, SERVERS_DIR, serverInfoOf, type ServerInfo } from "../name/protocol.js";
+import { NameClient, serverInfoOf, type ServerInfo } from "../name/protocol.js";
 import type { Binding } from "../name/name-directory.js";
 import type { PeerCache } from "../transport/peer-cache.js";
 import { ServerUnreachableError } from "../transport/errors.js";
@@ -86,24 +88,36 @@ export class ServerDirectory {
     return this.reachable;
   }
 
-  /** The transport address of a server id (also while the name server is away, if ever known). */
+  /**
+   * The transport address of a server id (also while the name server is away, if ever
+   * known). A miss asks for the whole registry, so one miss learns every server's address.
+   */
   async address(id: ServerId): Promise<string> {
     const cached = this.addresses.get(id);
     if (cached) return cached;
-    let binding: Binding | null;
+    const known = this.lastAddress.get(id);
+    if (!this.reachable && known) {
+      this.fetch().catch(() => undefined);
+      return known;
+    }
+    let servers: RegisteredServer[];
     try {
-      binding = await (await this.registryClient()).lookup(`${SERVERS_DIR}/${id}`);
+      servers = await this.fetch();
     } catch (err) {
-      const known = this.lastAddress.get(id);
       if (known && err instanceof NameServerUnreachableError) return known;
       throw err;
     }
-    const address = binding?.meta.address;
-    if (typeof address !== "string") {
+    const address = servers.find((s) => s.id === id)?.address;
+    if (address === undefined) {
       throw new ServerUnreachableError(`server ${id} is not registered with the name server`, { peer: id, address: "" });
     }
-    this.learn(id, address);
+    this.addresses.set(id, address);
     return address;
+  }
+
+  /** Learns the registry now (a server calls it once registered): addresses for a later outage. */
+  async warm(): Promise<void> {
+    await this.view().catch((err: unknown) => log("could not learn the registry: %s", (err as Error)?.message));
   }
 
   forget(id: ServerId): void {
@@ -172,11 +186,6 @@ export class ServerDirectory {
         log("registry listener failed: %O", err);
       }
     }
-  }
-
-  private learn(id: string, address: string): void {
-    this.addresses.set(id, address);
-    this.lastAddress.set(id, address);
   }
 
   private async registryClient(): Promise<NameClient> {

@@ -117,6 +117,8 @@ export class ServerHost {
       await host.close();
       throw err;
     }
+    // Every server's address, known before the name server might become unreachable.
+    void servers?.warm();
     log("%s (%s) serving on %s", options.id, options.role, address);
     return host;
   }

@@ -85,6 +85,7 @@ describe("ServerDirectory", () => {
     directory.forget("ds1" as ServerId);
     ns.pause();
     expect(await directory.address("ds1" as ServerId)).to.equal("mem:ds1:3");
+    expect(await directory.address("cs2" as ServerId), "learned with ds1's").to.equal("mem:cs2:2");
     await expectRejection(directory.address("ds9" as ServerId), NameServerUnreachableError);
   });
 
