@@ -6,8 +6,11 @@
  *   const client = new NameClient(new NameServerPeer(peer, 5000, onUnreachable));
  *
  * `onUnreachable` is told each time, so the directory stops waiting for the name server and
- * serves what it knows. Errors the name server answers with (NameExistsError...) pass as
- * they are. Must not: retry (a bind may have committed before its reply was lost).
+ * serves what it knows. `refuse` (optional) is asked before each request: while it returns
+ * an error the request fails at once with it, without waiting (the directory refuses while
+ * it knows the name server unreachable, and asks again in the background). Errors the name
+ * server answers with (NameExistsError...) pass as they are. Must not: retry (a bind may
+ * have committed before its reply was lost).
  */
 import { NameServerUnreachableError } from "../name/errors.js";
 import { RequestTimeoutError, ServerUnreachableError } from "../transport/errors.js";
@@ -18,6 +21,7 @@ export class NameServerPeer implements Peer {
     private readonly inner: Peer,
     private readonly timeoutMs: number,
     private readonly onUnreachable: () => void = () => undefined,
+    private readonly refuse: () => NameServerUnreachableError | null = () => null,
   ) {}
 
   get remoteId(): string {
@@ -33,6 +37,8 @@ export class NameServerPeer implements Peer {
   }
 
   async request<T = unknown>(kind: string, body: unknown, options: RequestOptions = {}): Promise<T> {
+    const refusal = this.refuse();
+    if (refusal) throw refusal;
     try {
       return await this.inner.request<T>(kind, body, { timeoutMs: options.timeoutMs ?? this.timeoutMs });
     } catch (err) {

@@ -32,6 +32,12 @@ export interface RegistrationOptions {
   renewMs?: number;
   /** How long one renewal or registration may take before the next tick tries again. @default 2000 */
   requestTimeoutMs?: number;
+  /**
+   * Told after each renewal or registration whether the name server answered, so the
+   * process's ServerDirectory learns of an outage without an invocation waiting for it.
+   * @default nothing
+   */
+  onNameServer?: (answered: boolean) => void;
 }
 
 export class Registration {
@@ -43,6 +49,7 @@ export class Registration {
   private stopped = false;
   private readonly renewMs: number;
   private readonly timeoutMs: number;
+  private readonly onNameServer: (answered: boolean) => void;
   /** Registrations done: 1 after start, one more each time it registered again. */
   private count = 0;
   private renewals = 0;
@@ -55,6 +62,7 @@ export class Registration {
   ) {
     this.renewMs = options.renewMs ?? 500;
     this.timeoutMs = options.requestTimeoutMs ?? 2000;
+    this.onNameServer = options.onNameServer ?? (() => undefined);
   }
 
   /** Registers once (throws if that fails), then keeps the lease renewed. */
@@ -79,7 +87,13 @@ export class Registration {
     if (this.busy || this.stopped) return;
     this.busy = true;
     const step = this.registeredOver && !this.registeredOver.closed ? this.renew(this.registeredOver) : this.register();
-    step.catch((err: unknown) => log("%s: lease upkeep failed (%s); trying again", this.info.id, (err as Error)?.message)).finally(() => (this.busy = false));
+    step.then(
+      () => this.onNameServer(true),
+      (err: unknown) => {
+        log("%s: lease upkeep failed (%s); trying again", this.info.id, (err as Error)?.message);
+        this.onNameServer(false);
+      },
+    ).finally(() => (this.busy = false));
   }
 
   private async register(): Promise<void> {

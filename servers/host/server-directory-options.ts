@@ -12,8 +12,10 @@ export interface ServerDirectoryOptions {
   registryTimeoutMs?: number;
   /**
    * Longest wait for one call of the NameClient `names()` returns (lookups, binds, lists):
-   * after it, a NameServerUnreachableError. Longer than registry calls: binds commit to disk.
-   * @default 5000
+   * after it, a NameServerUnreachableError. A little longer than registry calls: binds commit
+   * to disk. It bounds what the first invocation in an outage waits (a compute server asks
+   * the name server for a class's newest version now and then).
+   * @default 2000
    */
   nameTimeoutMs?: number;
 }

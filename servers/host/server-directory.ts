@@ -6,15 +6,16 @@
  *   await servers.list("compute");        // live compute servers (the registry's view)
  *   await servers.address("ds1");         // cached; forget("ds1") when it could not be reached
  *   await servers.registry();             // every registered server with its state
- *   (await servers.names()).lookup("R");  // a NameClient whose calls time out in 5 s
+ *   (await servers.names()).lookup("R");  // a NameClient whose calls time out in 2 s
  *
  * Stale-while-error: every registry answer is kept (`snapshot`, `lastAddress`). A registry
  * call waits at most `registryTimeoutMs`; when the name server does not answer, the call gets
  * the last known answer, the directory counts the name server unreachable, and from then on
  * registry calls answer from memory at once while one request at a time asks again in the
- * background; the first answer makes it reachable again. So invocations of known servers
- * and bound objects go on without the name server; only what needs a new answer from it
- * (a name never looked up, a first registry list) fails, with NameServerUnreachableError.
+ * background; the first answer makes it reachable again. Name calls (`names()`) meanwhile
+ * fail at once. So invocations of known servers and bound objects go on without the name
+ * server; only what needs a new answer from it (a name lookup, a first registry list)
+ * fails, with NameServerUnreachableError, and no caller waits for it more than once.
  *
  * Addresses are cached; a caller that fails to reach an address calls `forget(id)` so the
  * next lookup asks the name server again (a restarted server re-registers with a new port).
@@ -75,12 +76,30 @@ export class ServerDirectory {
     options: ServerDirectoryOptions = {},
   ) {
     this.registryTimeoutMs = options.registryTimeoutMs ?? 1500;
-    this.nameTimeoutMs = options.nameTimeoutMs ?? 5000;
+    this.nameTimeoutMs = options.nameTimeoutMs ?? 2000;
   }
 
-  /** A NameClient whose calls fail with NameServerUnreachableError after `nameTimeoutMs`. */
+  /**
+   * A NameClient whose calls fail with NameServerUnreachableError after `nameTimeoutMs` — or
+   * at once while the name server is known unreachable (a background request asks again).
+   */
   async names(): Promise<NameClient> {
-    return new NameClient(await this.nameServerPeer(this.nameTimeoutMs));
+    const refusal = this.refusal();
+    if (refusal) throw refusal;
+    return new NameClient(await this.nameServerPeer(this.nameTimeoutMs, () => this.refusal()));
+  }
+
+  /**
+   * What another caller of the same name server saw (Registration's renewals): not answering
+   * makes name calls fail at once and registry calls answer from memory; answering again
+   * lets the next call ask it.
+   */
+  noteNameServer(answered: boolean): void {
+    if (!answered) this.markUnreachable();
+    else if (!this.reachable) {
+      log("the name server at %s answers again", this.nameServer);
+      this.reachable = true;
+    }
   }
 
   /** Whether the name server answered the latest call that needed it. */
@@ -192,11 +211,19 @@ export class ServerDirectory {
     return new NameClient(await this.nameServerPeer(this.registryTimeoutMs));
   }
 
+  /** While the name server is known unreachable: the error to fail with at once (and ask again behind). */
+  private refusal(): NameServerUnreachableError | null {
+    if (this.reachable) return null;
+    this.fetch().catch(() => undefined);
+    const since = this.asOf === 0 ? "" : ` since ${new Date(this.asOf).toISOString()}`;
+    return new NameServerUnreachableError(`name server at ${this.nameServer} is unreachable (no answer${since}; asking again)`, { peer: "name server", address: this.nameServer });
+  }
+
   /** The name server's connection, opened within `timeoutMs`, with its calls bounded by it. */
-  private async nameServerPeer(timeoutMs: number): Promise<NameServerPeer> {
+  private async nameServerPeer(timeoutMs: number, refuse?: () => NameServerUnreachableError | null): Promise<NameServerPeer> {
     const unreachable = () => this.markUnreachable();
     try {
-      return new NameServerPeer(await within(this.peers.get(this.nameServer), timeoutMs, `no connection within ${timeoutMs} ms`), timeoutMs, unreachable);
+      return new NameServerPeer(await within(this.peers.get(this.nameServer), timeoutMs, `no connection within ${timeoutMs} ms`), timeoutMs, unreachable, refuse);
     } catch (err) {
       unreachable();
       throw nameServerUnreachable(this.nameServer, err);

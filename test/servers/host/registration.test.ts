@@ -69,4 +69,16 @@ describe("Registration", () => {
     await until(() => renewals() > before + 2, 5000, "renewals after resume");
     expect(ns.name.registry.stateOf("cs1").state).to.equal("up");
   });
+
+  it("should tell whether the name server answers its renewals", async () => {
+    const seen: boolean[] = [];
+    registration.stop();
+    registration = new Registration(ns.peerCache("cs1b"), ns.address, info, { renewMs: 20, requestTimeoutMs: 50, onNameServer: (answered) => seen.push(answered) });
+    await registration.start();
+    await until(() => seen.includes(true), 5000, "a renewal answered");
+    ns.pause();
+    await until(() => seen[seen.length - 1] === false, 5000, "a renewal not answered");
+    ns.resume();
+    await until(() => seen[seen.length - 1] === true, 5000, "answered again");
+  });
 });

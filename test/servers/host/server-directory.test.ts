@@ -94,7 +94,16 @@ describe("ServerDirectory", () => {
     const err = await expectRejection(directory.list(), NameServerUnreachableError);
     expect(err.message).to.equal(`name server at ${ns.address} is unreachable (no answer within 50 ms)`);
     expect(err).to.be.instanceOf(ServerUnreachableError);
-    await expectRejection((await directory.names()).lookup("/RectA"), NameServerUnreachableError);
+    const refused = await expectRejection(directory.names().then((n) => n.lookup("/RectA")), NameServerUnreachableError);
+    expect(refused.message, "at once: it is known unreachable").to.match(/is unreachable \(no answer; asking again\)$/);
+  });
+
+  it("should bound a name call by its timeout when the name server stops answering", async () => {
+    const names = await directory.names();
+    ns.pause();
+    const err = await expectRejection(names.lookup("/RectA"), NameServerUnreachableError);
+    expect(err.message).to.match(/no answer within 50 ms/);
+    expect(directory.nameServerReachable).to.equal(false);
   });
 
   it("should fail clearly when nothing listens at the name server's address", async () => {
