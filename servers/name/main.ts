@@ -19,7 +19,7 @@ export async function startNameServer(options: ServerOptions): Promise<ServerHos
     const role: RoleService = {
       handler: server.handler,
       status: async () => registryStatus(options.id, server, await directory.list(SERVERS_DIR).catch(() => [])),
-      figures: () => ({}),
+      figures: () => server.registry.figures(),
       close: () => server.close(),
     };
     return role;

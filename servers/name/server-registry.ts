@@ -134,9 +134,11 @@ export class ServerRegistry {
     }
   }
 
-  /** True when a sweep could report something (some lease is up). */
-  get watching(): boolean {
-    return [...this.leases.values()].some((l) => l.reported === "up");
+  /** For /metrics: leases by state (`clouds_registry_servers_up`, `..._down`). */
+  figures(): { registry_servers_up: number; registry_servers_down: number } {
+    let up = 0;
+    for (const id of this.leases.keys()) if (this.stateOf(id).state === "up") up++;
+    return { registry_servers_up: up, registry_servers_down: this.leases.size - up };
   }
 
   /** The name server stood still for `gap` ms: nobody could renew meanwhile. */

@@ -115,4 +115,12 @@ describe("ServerRegistry", () => {
     now += 1600;
     expect(registry.stateOf("cs1").state, "no renewal since").to.equal("down");
   });
+
+  it("should count leases by state for /metrics", async () => {
+    const peer = new FakePeer("cs2");
+    registry.register(cs1, new FakePeer("cs1"));
+    registry.register({ ...cs1, id: "cs2" as ServerId }, peer);
+    await peer.close();
+    expect(registry.figures()).to.deep.equal({ registry_servers_up: 1, registry_servers_down: 1 });
+  });
 });
