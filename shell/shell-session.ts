@@ -188,7 +188,7 @@ class ExitSignal extends Error {}
 /** `ls /sys/servers`: every registered server with its role, address and the registry's state. */
 function serverWhat(meta: Record<string, unknown>): string {
   const state = typeof meta.state === "string" ? `  ${meta.state}` : "";
-  return `server  ${String(meta.role ?? "?")} ${String(meta.address ?? "")}${state}`;
+  return `server  ${String(meta.role ?? "?").padEnd(8)} ${String(meta.address ?? "")}${state}`;
 }
 
 function article(word: string): string {

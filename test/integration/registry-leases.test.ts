@@ -68,8 +68,8 @@ describe("Leased registrations (integration, real processes)", function () {
 
   it("should list the dead server with its state in ls /sys/servers", async () => {
     const ls = await cluster.exec("ls /sys/servers");
-    expect(serverLine(ls.stdout, "cs3")).to.match(/server\s+compute \S+\s+down$/);
-    expect(serverLine(ls.stdout, "cs1")).to.match(/server\s+compute \S+\s+up$/);
+    expect(serverLine(ls.stdout, "cs3")).to.match(/server\s+compute\s+\S+\s+down$/);
+    expect(serverLine(ls.stdout, "cs1")).to.match(/server\s+compute\s+\S+\s+up$/);
   });
 
   it("should bring it back when clouds up repairs it", async () => {

@@ -266,7 +266,7 @@ describe("ShellSession", () => {
 
     it("should show each registered server's state in ls /sys/servers", async () => {
       cluster.bind("/sys/servers/cs1", "server", null, { id: "cs1", role: "compute", address: "127.0.0.1:7002", state: "down" });
-      expect(await ok("ls /sys/servers")).to.deep.equal(["cs1                      server  compute 127.0.0.1:7002  down"]);
+      expect(await ok("ls /sys/servers")).to.deep.equal(["cs1                      server  compute  127.0.0.1:7002  down"]);
     });
   });
 
