@@ -10,6 +10,7 @@ import { asServerId, type ServerRole } from "../ra-kernel/ids.js";
 import type { ServerOptions } from "../servers/host/server-options.js";
 import { DEFAULT_DIR } from "./cluster-file.js";
 import { down, status, up } from "./cluster-launcher.js";
+import { formatServerTable } from "./server-survey.js";
 import { connect } from "./client/cluster.js";
 import { runRepl } from "./repl.js";
 import { ShellSession, describeError } from "./shell-session.js";
@@ -146,12 +147,10 @@ async function cmdCompile(flags: Flags, file: string | undefined): Promise<numbe
 }
 
 async function cmdStatus(flags: Flags): Promise<number> {
-  const rows = await status(flags.dir!);
-  console.log(`${"id".padEnd(5)} ${"role".padEnd(8)} ${"address".padEnd(22)} ${"pid".padEnd(8)} ${"health".padEnd(10)} load`);
-  for (const r of rows) {
-    console.log(`${r.server.id.padEnd(5)} ${r.server.role.padEnd(8)} ${r.server.address.padEnd(22)} ${String(r.server.pid).padEnd(8)} ${(r.healthy ? "ok" : r.detail).padEnd(10)} ${r.load ?? "-"}`);
-  }
-  return rows.every((r) => r.healthy) ? 0 : 1;
+  const { rows, leases } = await status(flags.dir!);
+  if (!leases) console.log("(the name server did not answer: registration leases unknown)");
+  for (const line of formatServerTable(rows)) console.log(line);
+  return rows.every((r) => r.health === "up") ? 0 : 1;
 }
 
 async function cmdDown(flags: Flags): Promise<number> {
