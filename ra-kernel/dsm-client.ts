@@ -659,6 +659,34 @@ export class DsmClient {
     return freed;
   }
 
+  /**
+   * Forgets segments here for good (their object is deactivated): evicts every page they
+   * still hold (owned ones given home), then drops their page tables. False, with nothing
+   * dropped, if a page could not be evicted (it is being fetched, written or committed).
+   */
+  async retire(sysnames: SysName[]): Promise<boolean> {
+    const cached = sysnames.map((s) => this.segments.get(s)).filter((c): c is CachedSegment => c !== undefined);
+    for (const c of cached) {
+      for (const page of c.knownPages()) {
+        if ((c.frames.slotOf(page) !== 0 || c.meta(page).busy) && !(await this.evict(c.frames, page))) return false;
+      }
+    }
+    // Checked again with no await after: nothing may have come back in meanwhile.
+    for (const c of cached) {
+      for (const page of c.knownPages()) {
+        const m = c.meta(page);
+        if (m.busy || m.committing > 0 || c.frames.slotOf(page) !== 0 || c.frames.writersOf(page) > 0) return false;
+      }
+    }
+    for (const c of cached) this.segments.delete(c.sysname);
+    return true;
+  }
+
+  /** Segments cached here (their page tables). */
+  get segmentCount(): number {
+    return this.segments.size;
+  }
+
   /** The segment cached here that `frames` belong to, and its object (PageCache's view of a frame's owner). */
   cachedOf(frames: SegmentFrames): { object: SysName | undefined } | undefined {
     const c = this.segments.get(frames.sysname);

@@ -70,6 +70,9 @@ export function recordAt(page: PageNo, w: number): number {
   return (page << RECORD_SHIFT) + w;
 }
 
+/** Tables up to this size are allocated whole, not grown (a data segment's: 8 KiB). */
+const FIXED_TABLE_BYTES = 16 * 1024;
+
 /** Synchronous checks of a pin word before `lower` falls back to polling. */
 const DRAIN_SPINS = 2000;
 /** How long a page may stay pinned before `lower` says so in the log (ms). */
@@ -104,7 +107,10 @@ export class SegmentFrames {
     /** Where the pages' bytes live: the kernel's shared pool, or frames of their own. */
     readonly pool: FramePool = FramePool.private(maxPages),
   ) {
-    this.table = new SharedArrayBuffer(RECORD_BYTES, { maxByteLength: maxPages * RECORD_BYTES });
+    // A small table is allocated whole (from the malloc heap: no mapping of its own); a large
+    // one reserves its address space and grows (two mappings: the kernel's map count is finite).
+    const full = maxPages * RECORD_BYTES;
+    this.table = full <= FIXED_TABLE_BYTES ? new SharedArrayBuffer(full) : new SharedArrayBuffer(RECORD_BYTES, { maxByteLength: full });
     this.remap();
   }
 

@@ -52,6 +52,8 @@ const DATA_LIST_TTL_MS = 2000;
 const DEFAULT_CACHE_MB = 256;
 /** Pages per MiB. */
 const PAGES_PER_MB = (1024 * 1024) / PAGE_SIZE;
+/** How often idle objects are looked for and deactivated (ms). */
+const DEACTIVATE_EVERY_MS = 1000;
 /** Working sets listed in compute.status. */
 const STATUS_WORKING_SETS = 20;
 
@@ -69,6 +71,8 @@ export class ComputeServer implements RoleService {
   readonly routes = new ThreadRoutes();
   private readonly homes: DataHomes;
   private invocations = 0;
+  private readonly deactivator: NodeJS.Timeout;
+  private deactivatingIdle = false;
   private nextHome = 0;
 
   constructor(private readonly ctx: HostContext) {
@@ -91,6 +95,21 @@ export class ComputeServer implements RoleService {
     });
     this.objects = new UserObjectManager(this.pool, this.dsm, this.homes, locks);
     syscalls.committer = this.objects;
+    this.deactivator = setInterval(() => void this.deactivateIdle(), DEACTIVATE_EVERY_MS);
+    this.deactivator.unref();
+  }
+
+  /** One pass of the deactivation of idle objects (UserObjectManager), never two at once. */
+  private async deactivateIdle(): Promise<void> {
+    if (this.deactivatingIdle) return;
+    this.deactivatingIdle = true;
+    try {
+      await this.objects.deactivateIdle();
+    } catch (err) {
+      log("deactivating idle objects failed: %s", (err as Error).message);
+    } finally {
+      this.deactivatingIdle = false;
+    }
   }
 
   get id(): ServerId {
@@ -226,7 +245,7 @@ export class ComputeServer implements RoleService {
 
   status(): ComputeStatus {
     return {
-      serverId: this.id, load: this.load(), objects: this.objects.loadedObjects().length,
+      serverId: this.id, load: this.load(), objects: this.objects.activeObjects,
       cachedPages: this.dsm.pool.used, cacheBoundPages: this.dsm.pool.softPages, workingSets: this.cache.workingSets(STATUS_WORKING_SETS), workers: this.ctx.options.workers ?? 2,
       counters: { invocations: this.invocations, ...this.dsm.counters.total },
     };
@@ -237,7 +256,7 @@ export class ComputeServer implements RoleService {
     const out: Figures = {
       isibas_running: s.load.running, objects_loaded: s.objects, pages_cached: s.cachedPages, page_cache_bound_pages: s.cacheBoundPages,
       page_cache_arena_pages: this.dsm.pool.spanned, page_cache_evictions_total: this.cache.evicted, page_cache_reclaim_shortfalls_total: this.cache.shortfalls,
-      compute_invocations_total: this.invocations,
+      compute_invocations_total: this.invocations, objects_deactivated_total: this.objects.deactivations, segments_cached: this.dsm.segmentCount,
     };
     for (const { object, pages } of this.cache.workingSets(METRICS_OBJECTS)) out[labelled("working_set_pages", { object })] = pages;
     for (const k of DSM_COUNTERS) out[`dsm_${snakeCase(k)}_total`] = this.dsm.counters.total[k];
@@ -250,6 +269,7 @@ export class ComputeServer implements RoleService {
 
   async close(): Promise<void> {
     this.cache.stop();
+    clearInterval(this.deactivator);
     this.homes.close();
     await this.pool.close();
   }

@@ -93,7 +93,7 @@ describe("DsmClient", () => {
       expect(link.faults[0]).to.include({ mode: "write", have: 0 });
       expect(frames.state(2)).to.equal(PageState.WRITE);
       expect(frames.copyPage(2)).to.deep.equal(pageOf(9));
-      expect(metaOf(2)).to.deep.equal({ segment: seg, page: 2, state: "write", version: 4, owned: true });
+      expect(metaOf(2)).to.deep.equal({ segment: seg, page: 2, state: "write", version: 4, owned: true, workingSet: false });
     });
 
     it("should install zeros for a page its home never stored", async () => {
@@ -863,8 +863,8 @@ describe("DsmClient", () => {
       await faultIn(seg, 0, "read", 2, pageOf(1));
       await faultIn(seg, 3, "write", 5, pageOf(1));
       expect(dsm.pagesOf([seg])).to.deep.equal([
-        { segment: seg, page: 0, state: "read", version: 2, owned: false },
-        { segment: seg, page: 3, state: "write", version: 5, owned: true },
+        { segment: seg, page: 0, state: "read", version: 2, owned: false, workingSet: false },
+        { segment: seg, page: 3, state: "write", version: 5, owned: true, workingSet: false },
       ]);
       expect(dsm.pagesOf([newSysName(ds1)])).to.deep.equal([]);
       expect(dsm.holdsPagesOf(ds1)).to.equal(true);

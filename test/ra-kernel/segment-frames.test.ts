@@ -15,7 +15,7 @@ describe("SegmentFrames", () => {
   let frames: SegmentFrames;
 
   beforeEach(() => {
-    frames = new SegmentFrames(sysname, 128);
+    frames = new SegmentFrames(sysname, 1024); // a large table: grown as pages come (small ones are whole)
   });
 
   it("should start with one page of span and every page invalid", () => {
@@ -59,14 +59,21 @@ describe("SegmentFrames", () => {
   });
 
   it("should never grow past maxPages", () => {
-    const small = new SegmentFrames(sysname, 3);
-    small.install(1, null, PageState.READ);
-    small.install(2, null, PageState.READ);
-    expect(small.spanPages).to.equal(3);
+    const large = new SegmentFrames(sysname, 1030);
+    large.install(600, null, PageState.READ);
+    large.install(1029, null, PageState.READ);
+    expect(large.spanPages).to.equal(1030);
+  });
+
+  it("should allocate a small segment's table whole, never growing it", () => {
+    const small = new SegmentFrames(sysname, 256);
+    expect([small.spanPages, small.table.growable]).to.deep.equal([256, false]);
+    small.install(255, null, PageState.READ);
+    expect(small.state(255)).to.equal(PageState.READ);
   });
 
   it("should refuse a page past maxPages, naming the segment", () => {
-    expect(() => frames.install(128, null, PageState.READ)).to.throw(RangeError, new RegExp(`page 128 is past the end of segment ${sysname} \\(128 pages\\)`));
+    expect(() => frames.install(1024, null, PageState.READ)).to.throw(RangeError, new RegExp(`page 1024 is past the end of segment ${sysname} \\(1024 pages\\)`));
     expect(frames.spanPages).to.equal(1);
   });
 
@@ -95,7 +102,7 @@ describe("SegmentFrames", () => {
 
   it("should share its own buffers", () => {
     const share = frames.share();
-    expect(share).to.deep.equal({ sysname, table: frames.table, frames: frames.pool.bytes, maxPages: 128, logged: true });
+    expect(share).to.deep.equal({ sysname, table: frames.table, frames: frames.pool.bytes, maxPages: 1024, logged: true });
     expect(share.table).to.equal(frames.table);
     expect(share.frames).to.equal(frames.pool.bytes);
     expect(new SegmentFrames(sysname, 4, false).share().logged, "volatile frames are never committed").to.equal(false);
