@@ -4,6 +4,10 @@
  *
  *   const c = new ObjectCounters(["readFaults", "writeFaults"] as const);
  *   c.add(object, "readFaults");          // server total and the object's own count
+ *
+ * Per-object counts are kept for the `maxObjects` most recently counted objects only (a
+ * server may see millions): the least recently counted one's are dropped first; totals
+ * are never dropped.
  */
 import type { SysName } from "./ids.js";
 
@@ -11,7 +15,11 @@ export class ObjectCounters<K extends string> {
   readonly total: Record<K, number>;
   private readonly objects = new Map<SysName, Record<K, number>>();
 
-  constructor(private readonly names: readonly K[]) {
+  constructor(
+    private readonly names: readonly K[],
+    /** Objects whose own counts are kept. @default 10000 */
+    private readonly maxObjects = 10_000,
+  ) {
     this.total = this.zero();
   }
 
@@ -19,8 +27,18 @@ export class ObjectCounters<K extends string> {
     this.total[name] += n;
     if (!object) return;
     let own = this.objects.get(object);
-    if (!own) this.objects.set(object, (own = this.zero()));
+    if (own) this.objects.delete(object); // re-inserted last: the map is in order of last use
+    else {
+      own = this.zero();
+      if (this.objects.size >= this.maxObjects) this.objects.delete(this.objects.keys().next().value!);
+    }
+    this.objects.set(object, own);
     own[name] += n;
+  }
+
+  /** Drops an object's own counts (it is gone from this server); the totals keep them. */
+  forget(object: SysName): void {
+    this.objects.delete(object);
   }
 
   of(object: SysName): Record<K, number> {

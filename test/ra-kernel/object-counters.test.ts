@@ -55,4 +55,18 @@ describe("ObjectCounters", () => {
     expect(c.busiest(2).map(([o]) => o)).to.deep.equal([b, d]);
     expect(c.busiest(10).map(([o, r]) => [o, r.reads + r.writes])).to.deep.equal([[b, 7], [d, 3], [a, 1]]);
   });
+
+  it("should keep the own counts of the most recently counted objects only, and every total", () => {
+    const c = new ObjectCounters(names, 2);
+    const [a, b, d] = [newSysName(ds1), newSysName(ds1), newSysName(ds1)];
+    c.add(a, "reads");
+    c.add(b, "reads");
+    c.add(a, "writes"); // a counted last: b is the least recently counted
+    c.add(d, "reads");
+    expect(c.busiest(10).map(([o]) => o).sort()).to.deep.equal([a, d].sort());
+    expect(c.of(b), "dropped").to.deep.equal({ reads: 0, writes: 0 });
+    expect(c.total).to.deep.equal({ reads: 3, writes: 1 });
+    c.forget(a);
+    expect(c.busiest(10).map(([o]) => o)).to.deep.equal([d]);
+  });
 });
