@@ -14,6 +14,11 @@
  * names at the name server, nested invocations here or at another compute server (same
  * thread id, depth + 1, at most MAX_INVOCATION_DEPTH), and `print` lines, which go back to
  * the thread's workstation along the connections its invocations arrived on (ThreadRoutes).
+ *
+ * Placement (DESIGN §8): LoadGossip pushes this server's load and working sets
+ * (WorkingSetSource) to the other compute servers and subscribed workstations; what they push
+ * lands in `table`, and the Placer decides each nested invocation from it, recording every
+ * decision in `decisions` (compute.decisions, /metrics).
  */
 import createDebug from "debug";
 import { DSM_COUNTERS, DsmClient } from "../../ra-kernel/dsm-client.js";
@@ -32,7 +37,7 @@ import { ThreadRoutes } from "./thread-routes.js";
 import type { InvocationInput } from "../../ra-kernel/user-object-manager.js";
 import type { Peer } from "../transport/transport.js";
 import type { ServerInfo } from "../name/protocol.js";
-import type { ServerId, ThreadId } from "../../ra-kernel/ids.js";
+import type { ServerId, SysName, ThreadId } from "../../ra-kernel/ids.js";
 import type { RequestContext } from "../transport/transport.js";
 import type { HostContext, RoleService } from "../host/server-host.js";
 import { eventLoopLagMs, histogramFigures, labelled, snakeCase, type Figures } from "../host/metrics.js";
@@ -40,6 +45,15 @@ import { decodeComputeRequest, wireValue, type ComputeLoad, type ComputeReplies,
 import { DataHomes } from "./data-homes.js";
 import { DeadlineExceededError } from "./errors.js";
 import { BadRequestError, ServerUnreachableError } from "../transport/errors.js";
+import { LoadTable } from "../placement/load-table.js";
+import { DecisionLog } from "../placement/decision-log.js";
+import { Placer } from "../placement/placer.js";
+import { WorkingSetPlacement } from "../placement/working-set-placement.js";
+import { MAX_WARM_OBJECTS } from "../placement/load-report.js";
+import { PLACEMENT_REASONS } from "../placement/placement-policy.js";
+import { LoadGossip } from "./load-gossip.js";
+import { CachedPagesWorkingSet } from "./working-set-source.js";
+import { CpuMeter } from "./cpu-meter.js";
 
 const log = createDebug("servers:compute");
 
@@ -56,8 +70,17 @@ export class ComputeServer implements RoleService {
   readonly locks: LockManager;
   /** Where each thread running here came from: its output goes back that way. */
   readonly routes = new ThreadRoutes();
+  /** What this server knows of the compute servers (itself included): placement reads it. */
+  readonly table = new LoadTable();
+  /** Placement decisions taken here (nested invocations). */
+  readonly decisions = new DecisionLog();
+  readonly workingSets: CachedPagesWorkingSet;
+  private readonly gossip: LoadGossip;
+  private readonly cpu = new CpuMeter();
   private readonly homes: DataHomes;
   private invocations = 0;
+  /** Invocations running here now, in an isiba or waiting for one (monitor, lock, load). */
+  private active = 0;
   private nextHome = 0;
 
   constructor(private readonly ctx: HostContext) {
@@ -66,9 +89,16 @@ export class ComputeServer implements RoleService {
     this.dsm = new DsmClient(this.homes);
     this.homes.bindDsm(this.dsm);
     const locks = (this.locks = new LockManager(new HomeLocks(this.homes)));
+    const servers = ctx.servers;
+    const placer = new Placer({
+      by: ctx.options.id, here: ctx.options.id, table: this.table, policy: new WorkingSetPlacement(), log: this.decisions,
+      resolve: (id) => servers.address(id), onDead: (id) => servers.forget(id),
+    });
     const nested = new NestedInvocations({
-      id: ctx.options.id, servers: ctx.servers, peers: ctx.peers, routes: this.routes,
+      id: ctx.options.id, servers, peers: ctx.peers, routes: this.routes, placer,
       runLocal: (input) => this.runHere(input),
+      noteHere: (object) => this.noteHere(object),
+      noteReply: (server, load, object, pages) => this.table.noteReply(server as ServerId, undefined, load, pages === undefined ? undefined : { object, pages }),
     });
     const syscalls = new KernelSyscalls(locks, nested);
     this.pool = new IsibaPool(ctx.options.workers ?? 2, this.dsm.fault, ctx.options.id, syscalls.handle, {
@@ -77,6 +107,12 @@ export class ComputeServer implements RoleService {
     });
     this.objects = new UserObjectManager(this.pool, this.dsm, this.homes, locks);
     syscalls.committer = this.objects;
+    this.workingSets = new CachedPagesWorkingSet({ objects: this.objects, dsm: this.dsm, descriptor: (s) => this.homes.descriptor(s) });
+    this.gossip = new LoadGossip({
+      id: ctx.options.id, address: ctx.address, table: this.table, peers: ctx.peers, servers,
+      snapshot: () => ({ load: this.load(), warm: this.workingSets.workingSets(MAX_WARM_OBJECTS) }),
+    });
+    this.gossip.start();
   }
 
   get id(): ServerId {
@@ -97,6 +133,11 @@ export class ComputeServer implements RoleService {
       case "compute.pages": return this.dsm.pagesOf(req.segments);
       case "compute.probe": return this.probe(req);
       case "compute.status": return this.status();
+      case "compute.load":
+        if (req.report.server !== this.id) this.table.merge(req.report);
+        return {};
+      case "compute.subscribe": return this.gossip.subscribe(peer);
+      case "compute.decisions": return this.decisionsOf(req.thread, req.limit);
     }
   }
 
@@ -110,7 +151,7 @@ export class ComputeServer implements RoleService {
     try {
       const value = await this.runHere({ object: req.target, entry: req.entry, args: req.args, thread: { id: req.thread, depth: req.depth } });
       await this.routes.flush(req.thread);
-      return { value: wireValue(value), server: this.id, load: this.load() };
+      return { value: wireValue(value), server: this.id, load: this.load(), warm: this.workingSets.pagesOf(req.target) };
     } catch (err) {
       await this.routes.flush(req.thread);
       throw err;
@@ -120,9 +161,24 @@ export class ComputeServer implements RoleService {
   }
 
   /** Runs one invocation on this kernel (from the network, or nested from one running here). */
-  private runHere(input: InvocationInput): Promise<unknown> {
+  private async runHere(input: InvocationInput): Promise<unknown> {
     this.invocations++;
-    return this.objects.invoke(input);
+    this.active++;
+    try {
+      return await this.objects.invoke(input);
+    } finally {
+      this.active--;
+    }
+  }
+
+  /** Tells the table this server's load now and the object's pages here, before a nested decision. */
+  private noteHere(object: SysName): void {
+    this.table.noteReply(this.id, this.ctx.address, this.load(), { object, pages: this.workingSets.pagesOf(object) });
+  }
+
+  private decisionsOf(thread: string | undefined, limit = 100): ComputeReplies["compute.decisions"] {
+    const decisions = thread === undefined ? this.decisions.recent(limit) : this.decisions.of(thread).slice(-limit);
+    return { server: this.id, decisions, counts: { ...this.decisions.counts }, failovers: this.decisions.failovers };
   }
 
   private async create(req: Extract<ComputeRequest, { kind: "compute.create" }>): Promise<ComputeReplies["compute.create"]> {
@@ -132,13 +188,15 @@ export class ComputeServer implements RoleService {
     const { grants, epoch, term, ...descriptor } = await data.call("data.object.create", { className: cls.name, classVersion: cls.version, grant: true });
     try {
       this.adoptPages(descriptor, grants ?? [], epoch, term);
-      await this.objects.construct(descriptor, req.args, { id: req.thread as ThreadId, depth: 0 });
+      this.active++;
+      await this.objects.construct(descriptor, req.args, { id: req.thread as ThreadId, depth: 0 }).finally(() => this.active--);
+      this.workingSets.learn(descriptor);
     } catch (err) {
       await data.call("data.object.delete", { sysname: descriptor.sysname }).catch(() => undefined);
       throw err;
     }
     log("created %s (%s) at home %s", descriptor.sysname, descriptor.className, home);
-    return { descriptor, server: this.id };
+    return { descriptor, server: this.id, load: this.load(), warm: this.workingSets.pagesOf(descriptor.sysname) };
   }
 
   /**
@@ -207,7 +265,12 @@ export class ComputeServer implements RoleService {
   }
 
   load(): ComputeLoad {
-    return { running: this.pool.inProgress, lagMs: eventLoopLagMs() };
+    const running = this.pool.inProgress;
+    const workers = this.ctx.options.workers ?? 2;
+    return {
+      running, waiting: Math.max(0, this.active - running), queued: Math.max(0, running - workers), workers,
+      lagMs: eventLoopLagMs(), cpu: this.cpu.cores(), cachedPages: this.dsm.cachedPages(),
+    };
   }
 
   status(): ComputeStatus {
@@ -215,6 +278,7 @@ export class ComputeServer implements RoleService {
       serverId: this.id, load: this.load(), objects: this.objects.loadedObjects().length,
       cachedPages: this.dsm.cachedPages(), workers: this.ctx.options.workers ?? 2,
       counters: { invocations: this.invocations, ...this.dsm.counters.total },
+      placement: { decisions: { ...this.decisions.counts }, failovers: this.decisions.failovers, servers: this.table.snapshot() },
     };
   }
 
@@ -225,11 +289,17 @@ export class ComputeServer implements RoleService {
     for (const [object, c] of this.dsm.counters.busiest(METRICS_OBJECTS)) {
       for (const k of DSM_COUNTERS) out[labelled(`dsm_object_${snakeCase(k)}_total`, { object })] = c[k];
     }
+    for (const r of PLACEMENT_REASONS) out[labelled("placement_decisions_total", { reason: r })] = this.decisions.counts[r];
+    out.placement_failovers_total = this.decisions.failovers;
+    out.load_reports_merged_total = this.table.reportsMerged;
+    out.load_reports_pushed_total = this.gossip.pushed;
+    out.load_table_live_servers = this.table.candidates().length;
     for (const [k, v] of Object.entries(this.locks.counters)) out[`locks_${snakeCase(k)}${k === "held" ? "" : "_total"}`] = v;
     return { ...out, ...histogramFigures("dsm_fault_latency_us", this.dsm.faultLatency.snapshot()) };
   }
 
   async close(): Promise<void> {
+    this.gossip.stop();
     this.homes.close();
     await this.pool.close();
   }

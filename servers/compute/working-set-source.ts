@@ -1,0 +1,82 @@
+/**
+ * WorkingSetSource: the working set of each object held on this compute server, in pages —
+ * what LoadReports and compute.invoke replies tell others, so invocations go where an
+ * object's pages are warm (DESIGN §8).
+ *
+ *   const ws = new CachedPagesWorkingSet({ objects, dsm, descriptor: (s) => homes.descriptor(s) });
+ *   ws.learn(descriptor)           the segments of an object created here (no fetch needed)
+ *   ws.pagesOf(object)             its pages cached here now (0 until its segments are known)
+ *   ws.workingSets(limit)          the largest ones, largest first
+ *
+ * The real measure is pages accessed in the last window (the MMU's accessed bits, swept
+ * WSClock-style in ra-kernel/); until the kernel offers it, CachedPagesWorkingSet counts
+ * each loaded object's pages cached readable or writable (DsmClient.pagesOf over the
+ * object's data and heap segments). Its segment names come from the object's descriptor,
+ * fetched once per object in the background (at most FETCHES_AT_ONCE at a time) and kept
+ * while the object is loaded. Synchronous reads never wait for a fetch.
+ */
+import type { ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
+import type { SysName } from "../../ra-kernel/ids.js";
+import type { WarmObject } from "../placement/load-report.js";
+
+export interface WorkingSetSource {
+  /** The largest working sets here, largest first (at most `limit`). */
+  workingSets(limit: number): WarmObject[];
+  /** One object's working set here (pages); 0 if none or not known yet. */
+  pagesOf(object: SysName): number;
+}
+
+export interface CachedPagesDeps {
+  objects: { loadedObjects(): SysName[] };
+  dsm: { pagesOf(segments: SysName[]): { state: "invalid" | "read" | "write" }[] };
+  /** The object's descriptor (its segments), e.g. from its home. */
+  descriptor(object: SysName): Promise<ObjectDescriptor>;
+}
+
+/** Descriptor fetches in flight at once (the rest wait for a later sweep). */
+const FETCHES_AT_ONCE = 8;
+
+export class CachedPagesWorkingSet implements WorkingSetSource {
+  /** object -> its data and heap segments; entries of objects no longer loaded are swept. */
+  private readonly segments = new Map<SysName, SysName[]>();
+  private readonly fetching = new Set<SysName>();
+
+  constructor(private readonly deps: CachedPagesDeps) {}
+
+  learn(descriptor: ObjectDescriptor): void {
+    this.segments.set(descriptor.sysname, [descriptor.segments.data, descriptor.segments.heap]);
+  }
+
+  pagesOf(object: SysName): number {
+    const segments = this.segments.get(object);
+    if (!segments) {
+      this.fetch(object);
+      return 0;
+    }
+    return this.deps.dsm.pagesOf(segments).filter((p) => p.state !== "invalid").length;
+  }
+
+  workingSets(limit: number): WarmObject[] {
+    const loaded = this.deps.objects.loadedObjects();
+    this.sweep(new Set(loaded));
+    const out: WarmObject[] = [];
+    for (const object of loaded) {
+      const pages = this.pagesOf(object);
+      if (pages > 0) out.push({ object, pages });
+    }
+    return out.sort((a, b) => b.pages - a.pages).slice(0, limit);
+  }
+
+  private fetch(object: SysName): void {
+    if (this.fetching.has(object) || this.fetching.size >= FETCHES_AT_ONCE) return;
+    this.fetching.add(object);
+    this.deps.descriptor(object).then(
+      (d) => this.learn(d),
+      () => undefined, // deleted or home down: asked again at the next sweep
+    ).finally(() => this.fetching.delete(object));
+  }
+
+  private sweep(loaded: Set<SysName>): void {
+    for (const object of this.segments.keys()) if (!loaded.has(object)) this.segments.delete(object);
+  }
+}
