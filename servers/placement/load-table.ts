@@ -148,7 +148,7 @@ export class LoadTable {
     return out.sort((a, b) => a.id.localeCompare(b.id));
   }
 
-  /** Live servers where `object` was seen warm within reportTtlMs, most recently seen first. */
+  /** Live servers where `object` was seen warm within reportTtlMs: largest working set first, then the most recently seen. */
   warmOn(object: SysName): WarmSighting[] {
     const now = this.now();
     const out: WarmSighting[] = [];
@@ -157,7 +157,7 @@ export class LoadTable {
       if (!w || w.pages <= 0 || now - w.at > this.options.reportTtlMs || this.isDead(e.id)) continue;
       out.push({ server: e.id, pages: w.pages, ageMs: now - w.at });
     }
-    return out.sort((a, b) => a.ageMs - b.ageMs || b.pages - a.pages);
+    return out.sort((a, b) => b.pages - a.pages || a.ageMs - b.ageMs);
   }
 
   /** Counts a call sent to `id` until the returned function is called. */

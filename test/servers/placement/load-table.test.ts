@@ -100,12 +100,13 @@ describe("LoadTable", () => {
     expect(table.warmOn(obj)).to.deep.equal([]);
   });
 
-  it("should list warm sightings most recent first, from reports and replies", () => {
-    table.merge(report(cs1, 1, { warm: [{ object: obj, pages: 4 }] }));
+  it("should list warm sightings largest first, the most recent first among equals, from reports and replies", () => {
+    table.merge(report(cs1, 1, { warm: [{ object: obj, pages: 2 }] }));
     now += 100;
     table.noteReply(cs2, "127.0.0.1:702", busy(1), { object: obj, pages: 2 });
+    table.noteReply(cs3, "127.0.0.1:703", busy(1), { object: obj, pages: 1 });
     now += 10;
-    expect(table.warmOn(obj)).to.deep.equal([{ server: cs2, pages: 2, ageMs: 10 }, { server: cs1, pages: 4, ageMs: 110 }]);
+    expect(table.warmOn(obj)).to.deep.equal([{ server: cs2, pages: 2, ageMs: 10 }, { server: cs1, pages: 2, ageMs: 110 }, { server: cs3, pages: 1, ageMs: 10 }]);
   });
 
   it("should not count a sighting of zero pages as warm", () => {

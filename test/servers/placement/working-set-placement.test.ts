@@ -66,9 +66,9 @@ describe("WorkingSetPlacement", () => {
     expect(d).to.include({ server: "cs2", reason: "warm" });
   });
 
-  it("should go to the server where the working set was seen warm most recently", () => {
-    const d = policy.place({ request: { object }, candidates: three, warm: [warm("cs3", 1, 5), warm("cs2", 8, 300)] });
-    expect(d).to.include({ server: "cs3", reason: "warm" });
+  it("should go to the first warm server of the table's order (largest working set, then most recent)", () => {
+    const d = policy.place({ request: { object }, candidates: three, warm: [warm("cs2", 8, 300), warm("cs3", 1, 5)] });
+    expect(d).to.include({ server: "cs2", reason: "warm" });
   });
 
   it("should keep a hot exclusive object on its server however many callers wait for its monitor", () => {
