@@ -79,6 +79,8 @@ export class ComputeServer implements RoleService {
   private readonly cpu = new CpuMeter();
   private readonly homes: DataHomes;
   private invocations = 0;
+  /** Load reports other compute servers pushed here (metrics). */
+  private reportsReceived = 0;
   /** Invocations running here now, in an isiba or waiting for one (monitor, lock, load). */
   private active = 0;
   private nextHome = 0;
@@ -135,6 +137,7 @@ export class ComputeServer implements RoleService {
       case "compute.status": return this.status();
       case "compute.load":
         if (req.report.server !== this.id) this.table.merge(req.report);
+        this.reportsReceived++;
         return {};
       case "compute.subscribe": return this.gossip.subscribe(peer);
       case "compute.decisions": return this.decisionsOf(req.thread, req.limit);
@@ -291,7 +294,7 @@ export class ComputeServer implements RoleService {
     }
     for (const r of PLACEMENT_REASONS) out[labelled("placement_decisions_total", { reason: r })] = this.decisions.counts[r];
     out.placement_failovers_total = this.decisions.failovers;
-    out.load_reports_merged_total = this.table.reportsMerged;
+    out.load_reports_received_total = this.reportsReceived;
     out.load_reports_pushed_total = this.gossip.pushed;
     out.load_table_live_servers = this.table.candidates().length;
     for (const [k, v] of Object.entries(this.locks.counters)) out[`locks_${snakeCase(k)}${k === "held" ? "" : "_total"}`] = v;

@@ -3,7 +3,9 @@
  * `reportIntervalMs` it builds a LoadReport and pushes it (compute.load) to every other
  * compute server in its LoadTable and to every workstation that subscribed
  * (compute.subscribe) on a connection still open; every `registryRefreshMs` it also reads
- * the registry to learn compute servers (failures ignored: reports carry membership too).
+ * the registry to learn compute servers (failures ignored: reports carry membership too) —
+ * sooner after the start (every round, then twice as long each time up to
+ * registryRefreshMs), so servers started together find each other at once.
  *
  *   const gossip = new LoadGossip({ id, address, table, peers, servers, snapshot });
  *   gossip.start();  ...  gossip.subscribe(peer) -> the current report  ...  gossip.stop();
@@ -52,10 +54,14 @@ export class LoadGossip {
   private readonly inFlight = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private lastRegistryRead = 0;
+  /** Wait before the next registry read: grows from reportIntervalMs to registryRefreshMs. */
+  private registryDelay: number;
   /** Reports pushed (metrics). */
   pushed = 0;
 
-  constructor(private readonly deps: LoadGossipDeps) {}
+  constructor(private readonly deps: LoadGossipDeps) {
+    this.registryDelay = deps.table.options.reportIntervalMs;
+  }
 
   start(): void {
     this.timer = setInterval(() => this.tick(), this.deps.table.options.reportIntervalMs);
@@ -123,8 +129,9 @@ export class LoadGossip {
   /** Learns compute servers from the registry, at most every registryRefreshMs, in the background. */
   private readRegistry(): void {
     const { servers, table, id } = this.deps;
-    if (!servers || performance.now() - this.lastRegistryRead < table.options.registryRefreshMs) return;
+    if (!servers || performance.now() - this.lastRegistryRead < this.registryDelay) return;
     this.lastRegistryRead = performance.now();
+    this.registryDelay = Math.min(this.registryDelay * 2, table.options.registryRefreshMs);
     servers.list("compute").then(
       (list) => { for (const s of list) if (s.id !== id) table.noteMember(s.id, s.address); },
       (err) => log("registry not read: %s", (err as Error).message),

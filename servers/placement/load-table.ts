@@ -67,8 +67,6 @@ export class LoadTable {
   private readonly entries = new Map<ServerId, Entry>();
   private readonly dead = new Map<ServerId, DeadMark>();
   private readonly inflight = new Map<ServerId, number>();
-  /** Reports merged (metrics). */
-  reportsMerged = 0;
 
   constructor(options: PlacementOptions = {}, private readonly now: () => number = () => performance.now()) {
     this.options = resolvePlacementOptions(options);
@@ -85,7 +83,6 @@ export class LoadTable {
     e.loadAt = at;
     e.warm = new Map(report.warm.map((w) => [w.object, { pages: w.pages, at }]));
     this.dead.delete(report.server);
-    this.reportsMerged++;
     for (const m of report.members) this.noteMember(m.id, m.address);
   }
 
