@@ -8,7 +8,8 @@
  * + cpuWeight   * cpu                          cores it used
  * + inflightWeight * inflight / workers        calls this caller has in flight there now
  * A server is *overloaded* when the part it reported itself (everything but `inflight`)
- * exceeds `overloadThreshold`: then its warm working set no longer attracts invocations.
+ * exceeds `overloadThreshold`, or exceeds that of the lightest live server by more than
+ * `imbalanceMargin`: then its warm working set no longer attracts invocations.
  * Invocations waiting for a monitor do not count: a hot object with an exclusive entry
  * keeps one isiba busy however many callers queue for it, and must stay where it is.
  */
@@ -25,6 +26,12 @@ export interface PlacementOptions {
   registryRefreshMs?: number;
   /** Score above which a server's warm working set stops attracting invocations. @default 2 */
   overloadThreshold?: number;
+  /**
+   * Reported score above the lightest live server's at which a warm server counts as
+   * overloaded (high enough that a hot object's one running isiba and some lag never move it).
+   * @default 1.5
+   */
+  imbalanceMargin?: number;
   /** @default 1 */
   runWeight?: number;
   /** @default 1 */
@@ -50,6 +57,7 @@ export const PLACEMENT_DEFAULTS: ResolvedPlacementOptions = {
   deadTtlMs: 5000,
   registryRefreshMs: 3000,
   overloadThreshold: 2,
+  imbalanceMargin: 1.5,
   runWeight: 1,
   lagWeight: 1,
   lagScaleMs: 50,

@@ -73,6 +73,16 @@ export function loadScore(c: Candidate, o: ResolvedPlacementOptions): number {
   return reportedScore(c, o) + (o.inflightWeight * c.inflight) / workers;
 }
 
-export function overloaded(c: Candidate, o: ResolvedPlacementOptions): boolean {
-  return reportedScore(c, o) > o.overloadThreshold;
+/**
+ * Over `overloadThreshold`, or more than `imbalanceMargin` above `lightest` (the lowest
+ * reported score among live servers; omit it to apply the threshold alone).
+ */
+export function overloaded(c: Candidate, o: ResolvedPlacementOptions, lightest = 0): boolean {
+  const score = reportedScore(c, o);
+  return score > o.overloadThreshold || score - lightest > o.imbalanceMargin;
+}
+
+/** The lowest reported score among candidates. */
+export function lightestScore(candidates: Candidate[], o: ResolvedPlacementOptions): number {
+  return Math.min(...candidates.map((c) => reportedScore(c, o)));
 }

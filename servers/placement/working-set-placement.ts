@@ -10,11 +10,12 @@
  * invalidate the copies elsewhere, every reply says where its pages are now (a reply is
  * fresher than any report), and every caller follows. A server holding a few read-only
  * pages of it loses to the one holding them all.
- * "Overloaded" counts running isibas and lag, not callers queued for a monitor
- * (see PlacementOptions). Pure; see PlacementPolicy.
+ * "Overloaded" (over the threshold, or well above the lightest server) counts running
+ * isibas and lag, not callers queued for a monitor (see PlacementOptions). Pure; see
+ * PlacementPolicy.
  */
 import type { Candidate } from "./load-table.js";
-import { loadScore, overloaded, reportedScore, type PlacementDecision, type PlacementInput, type PlacementPolicy } from "./placement-policy.js";
+import { lightestScore, loadScore, overloaded, reportedScore, type PlacementDecision, type PlacementInput, type PlacementPolicy } from "./placement-policy.js";
 import { resolvePlacementOptions, type PlacementOptions, type ResolvedPlacementOptions } from "./placement-options.js";
 
 export class WorkingSetPlacement implements PlacementPolicy {
@@ -28,16 +29,17 @@ export class WorkingSetPlacement implements PlacementPolicy {
   place({ request, candidates, warm }: PlacementInput): PlacementDecision {
     if (request.hint) return { server: request.hint, reason: "hint" };
     const byId = new Map(candidates.map((c) => [c.id, c]));
+    const lightest = lightestScore(candidates, this.options);
     const here = request.here === undefined ? undefined : byId.get(request.here);
     const warmHere = here && warm.find((w) => w.server === here.id);
-    if (here && warmHere && !overloaded(here, this.options)) {
+    if (here && warmHere && !overloaded(here, this.options, lightest)) {
       return { server: here.id, reason: "stay-warm", detail: `${warmHere.pages} pages warm here` };
     }
     const skipped: string[] = [];
     for (const sighting of warm) {
       const c = byId.get(sighting.server);
       if (!c) continue;
-      if (overloaded(c, this.options)) {
+      if (overloaded(c, this.options, lightest)) {
         skipped.push(`${c.id} (${reportedScore(c, this.options).toFixed(2)})`);
         continue;
       }
@@ -45,7 +47,7 @@ export class WorkingSetPlacement implements PlacementPolicy {
     }
     const choice = this.twoChoices(candidates);
     if (skipped.length === 0) return choice;
-    return { ...choice, detail: `warm on ${skipped.join(", ")}: over ${this.options.overloadThreshold}; ${choice.detail}` };
+    return { ...choice, detail: `warm on ${skipped.join(", ")}: over ${this.options.overloadThreshold} or ${this.options.imbalanceMargin} above ${lightest.toFixed(2)}; ${choice.detail}` };
   }
 
   /** The lighter of two distinct random candidates (the only one if there is one). */

@@ -105,7 +105,7 @@ export class ComputePicker {
     );
   }
 
-  /** The registry's compute servers into the table, then a subscription to each live one. One read at a time. */
+  /** The registry's compute servers into the table, then (not awaited) a subscription to each live one. One read at a time. */
   refresh(): Promise<void> {
     this.reading ??= this.readRegistry().finally(() => (this.reading = undefined));
     return this.reading;
@@ -117,7 +117,8 @@ export class ComputePicker {
     } catch (err) {
       log("registry not read (placement goes on with what is known): %s", (err as Error).message);
     }
-    await Promise.all(this.table.candidates().map((c) => this.connect(c.id, c.address)));
+    // In the background: a server that is slow to answer must not hold up placement.
+    for (const c of this.table.candidates()) void this.connect(c.id, c.address);
   }
 
   private async connect(id: ServerId, address: string): Promise<void> {

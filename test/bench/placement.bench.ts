@@ -30,8 +30,8 @@ const HOT_ROUNDS = 3;
 const CRUNCHERS = 24;
 const CRUNCH_LOOPS = 12;
 const CRUNCH_ROUNDS = 8_000_000;
-/** CPU hogs on core 0: as many as cs1 has isiba workers, so cs1 gets about half of that core. */
-const HOGS = 2;
+/** CPU hogs on core 0, each in a session of its own (the scheduler shares a core between sessions first). */
+const HOGS = 1;
 const IMBALANCE_ROUND_MS = 6000;
 const IMBALANCE_ROUNDS = 3;
 const FAILOVER_LOOPS = 8;
@@ -152,7 +152,7 @@ async function imbalance(report: BenchReport): Promise<void> {
       for (let i = 0; i < CRUNCHERS; i++) objects.push(await adaptive.create<Cruncher>("Cruncher", `Cruncher-${tag}-${i}`));
       const viaRandom = objects.map((o) => random.ref<Cruncher>(o.sysname));
       for (let i = 0; i < HOGS; i++) {
-        const hog = spawn(process.execPath, ["-e", "for(;;){}"], { stdio: "ignore" });
+        const hog = spawn(process.execPath, ["-e", "for(;;){}"], { stdio: "ignore", detached: true });
         hogs.push(hog);
         pin(hog.pid!, 0);
       }

@@ -83,7 +83,15 @@ describe("WorkingSetPlacement", () => {
     const d = policy.place({ request: { object }, candidates, warm: [warm("cs1", 4)] });
     expect(d.reason).to.equal("two-choices");
     expect(d.server).to.not.equal("cs1");
-    expect(d.detail).to.contain("warm on cs1").and.to.contain("over 2");
+    expect(d.detail).to.contain("warm on cs1").and.to.contain("over 2 or 1.5 above 0.00");
+  });
+
+  it("should leave a warm server that is well above the lightest one, under the threshold", () => {
+    const candidates = [cand("cs1", { running: 4 }), cand("cs2", { running: 0 })];
+    const d = policy.place({ request: { object }, candidates, warm: [warm("cs1", 4)] });
+    expect(d).to.include({ server: "cs2", reason: "two-choices" });
+    const close = [cand("cs1", { running: 4 }), cand("cs2", { running: 2 })];
+    expect(policy.place({ request: { object }, candidates: close, warm: [warm("cs1", 4)] })).to.include({ server: "cs1", reason: "warm" });
   });
 
   it("should count event-loop lag toward the threshold", () => {
@@ -92,7 +100,7 @@ describe("WorkingSetPlacement", () => {
   });
 
   it("should follow its options: a higher threshold keeps a busy warm server", () => {
-    const lenient = new WorkingSetPlacement({ overloadThreshold: 10 }, seeded(1));
+    const lenient = new WorkingSetPlacement({ overloadThreshold: 10, imbalanceMargin: 10 }, seeded(1));
     const candidates = [cand("cs1", { running: 6 }), cand("cs2")];
     expect(lenient.place({ request: { object }, candidates, warm: [warm("cs1", 4)] })).to.include({ server: "cs1", reason: "warm" });
   });
