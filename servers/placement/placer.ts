@@ -15,7 +15,9 @@
  * `onDead` told), the decision is taken again without it, and the new record lists it under
  * `avoided`. Anything else, e.g. a connection that closed while the request was out, is
  * thrown as it is: the invocation may have run, and only its caller may decide to repeat it.
- * A hinted call is never moved: it fails with ServerUnreachableError.
+ * A hinted call is never moved to another server: it fails with ServerUnreachableError,
+ * unless the registry, read again, lists the server at a new address (a repaired server
+ * on a new port): then it is tried there once.
  */
 import type { ServerId, SysName } from "../../ra-kernel/ids.js";
 import { ServerUnreachableError } from "../transport/errors.js";
@@ -59,6 +61,7 @@ export class Placer {
 
   async run<T>(call: PlacedCall, attempt: Attempt<T>): Promise<T> {
     const avoided: ServerId[] = [];
+    let hintRetried = false;
     for (;;) {
       const decision = await this.decide(call, avoided);
       const address = await this.addressOf(decision.server);
@@ -69,12 +72,20 @@ export class Placer {
       } catch (err) {
         this.noteFailure(decision.server, err);
         if (!(err instanceof NotDeliveredError)) throw err;
-        if (decision.reason === "hint") throw unreachable(decision.server, address, err.cause);
-        avoided.push(decision.server);
+        if (decision.reason !== "hint") avoided.push(decision.server);
+        else if (hintRetried || !(await this.movedSince(decision.server, address))) throw unreachable(decision.server, address, err.cause);
+        else hintRetried = true;
       } finally {
         done();
       }
     }
+  }
+
+  /** Whether the registry now lists `id` somewhere else than `address` (a repaired server on a new port). */
+  private async movedSince(id: ServerId, address: string): Promise<boolean> {
+    await this.deps.refresh?.().catch(() => undefined);
+    const now = this.deps.table.addressOf(id);
+    return now !== undefined && now !== address;
   }
 
   /** The policy's choice among live servers, `avoided` left out. */
