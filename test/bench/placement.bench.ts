@@ -143,6 +143,9 @@ async function imbalance(report: BenchReport): Promise<void> {
   await withBenchCluster({ compute: 2 }, async (bench) => {
     const pidOf = (id: string) => bench.info.servers.find((s) => s.id === id)!.pid;
     const hogs: ChildProcess[] = [];
+    // Detached hogs outlive us unless killed: also on an exit through a signal handler.
+    const killHogs = (): void => { for (const hog of hogs) hog.kill("SIGKILL"); };
+    process.once("exit", killHogs);
     const adaptive = await connect({ dir: bench.dir, workstation: "bench-adaptive" });
     const random = await connect({ dir: bench.dir, workstation: "bench-random", placement: { policy: "random" } });
     try {
@@ -182,7 +185,8 @@ async function imbalance(report: BenchReport): Promise<void> {
       report.target("imbalance, adaptive >= 1.3x uniform random", ratio >= 1.3, `${ratio.toFixed(2)}x`);
       report.target("imbalance, adaptive p99 < uniform random p99", s.adaptive.p99 < s.random.p99, `${(s.adaptive.p99 / 1000).toFixed(0)} vs ${(s.random.p99 / 1000).toFixed(0)} ms`);
     } finally {
-      for (const hog of hogs) hog.kill("SIGKILL");
+      killHogs();
+      process.off("exit", killHogs);
       await Promise.all([adaptive.close(), random.close()]);
     }
   });
