@@ -27,6 +27,7 @@
 import type { PageNo, ServerId, SysName } from "./ids.js";
 import type { Segment } from "./segment.js";
 import { SegmentFrames } from "./segment-frames.js";
+import type { FramePool } from "./frame-pool.js";
 
 export interface PageMeta {
   version: number;
@@ -47,8 +48,9 @@ export class CachedSegment {
     readonly segment: Segment,
     /** The object whose O space maps this segment (for per-object counters), if known. */
     public object: SysName | undefined,
+    pool: FramePool,
   ) {
-    this.frames = new SegmentFrames(segment.sysname, segment.maxPages);
+    this.frames = new SegmentFrames(segment.sysname, segment.maxPages, true, pool);
   }
 
   get sysname(): SysName {

@@ -51,6 +51,7 @@ import type { Segment } from "./segment.js";
 import type { SegmentFrames } from "./segment-frames.js";
 import { CachedSegment, type PageMeta } from "./cached-segment.js";
 import type { CommitReply, CreationGrant, Grant, HomeLink, PageCommit, RecallReply, RecallRequest } from "./home-link.js";
+import { FramePool } from "./frame-pool.js";
 import { ObjectCounters } from "./object-counters.js";
 import { LatencyHistogram } from "./latency-histogram.js";
 import { CommitOutcomeUnknownError, PagesLostError, StaleEpochError } from "./errors.js";
@@ -78,9 +79,12 @@ export const MAX_FAULT_PAGES = 64;
 export const DSM_COUNTERS = [
   "readFaults", "writeFaults", "fetches", "upgrades", "ownedRewrites", "recallsReceived", "invalidationsReceived",
   "pagesWrittenBack", "bytesIn", "bytesOut", "pagesDropped", "pagesPrefetched", "pagesGrantedAtCreation",
-  "segmentsCommitted", "segmentsAborted", "revertsReceived", "refreshesReceived",
+  "segmentsCommitted", "segmentsAborted", "revertsReceived", "refreshesReceived", "pagesEvicted", "pagesReleased",
 ] as const;
 export type DsmCounter = (typeof DSM_COUNTERS)[number];
+
+/** The page cache's bound when none is given (pages): 256 MiB. */
+export const DEFAULT_CACHE_PAGES = 65_536;
 
 /** A fault that keeps losing its page to other servers gives up after this many fetches. */
 const MAX_FETCHES_PER_FAULT = 64;
@@ -103,12 +107,16 @@ export class DsmClient {
   private readonly homeLosses = new Map<ServerId, number>();
   private dropSeq = 0;
 
-  constructor(private readonly link: HomeLink) {}
+  constructor(
+    private readonly link: HomeLink,
+    /** The page cache's frames (PageCache keeps it within its bound). */
+    readonly pool: FramePool = new FramePool({ softPages: DEFAULT_CACHE_PAGES }),
+  ) {}
 
   /** The frames of a segment (created empty on first use), noting which object maps it. */
   framesOf(segment: Segment, object?: SysName): SegmentFrames {
     let c = this.segments.get(segment.sysname);
-    if (!c) this.segments.set(segment.sysname, (c = new CachedSegment(segment, object)));
+    if (!c) this.segments.set(segment.sysname, (c = new CachedSegment(segment, object, this.pool)));
     if (object && !c.object) c.object = object;
     return c.frames;
   }
@@ -577,6 +585,114 @@ export class DsmClient {
     return false;
   }
 
+  /**
+   * Whether the page of `frames` may leave the cache now (PageCache asks before `evict`): it
+   * is not being fetched or written back, no segment here wrote it without committing yet,
+   * and no accessor is in it.
+   */
+  evictable(frames: SegmentFrames, page: PageNo): boolean {
+    const c = this.segments.get(frames.sysname);
+    if (!c || c.frames !== frames) return false;
+    const m = c.meta(page);
+    return m.busy === undefined && m.committing === 0 && frames.writersOf(page) === 0 && frames.pinned(page) === 0;
+  }
+
+  /**
+   * Takes a page out of the cache and gives its frame back to the pool: a read copy is just
+   * forgotten (the home's later invalidation finds nothing); an owned page's bytes go home
+   * first (data.page.release), as to a recall. Faults on the page wait meanwhile (busy), and
+   * fetch it again after. False if it stayed (it became busy or written, or the home would
+   * not take it back).
+   */
+  evict(frames: SegmentFrames, page: PageNo): Promise<boolean> {
+    if (!this.evictable(frames, page)) return Promise.resolve(false);
+    const c = this.segments.get(frames.sysname)!;
+    const m = c.meta(page);
+    let evicted = false;
+    const work = this.evictPage(c, page).then((done) => void (evicted = done));
+    return this.busyWith(m, work).then(() => evicted, () => false);
+  }
+
+  private async evictPage(c: CachedSegment, page: PageNo): Promise<boolean> {
+    const m = c.meta(page);
+    const { version, owned } = m;
+    const was = c.frames.state(page);
+    await c.frames.lower(page, PageState.INVALID);
+    // An isiba may have written it (or a recall taken it) between the check and the lowering.
+    if (c.frames.writersOf(page) > 0 || m.committing > 0 || m.version !== version) return this.keep(c, page, was);
+    if (owned && version !== 0) {
+      const released = await this.release(c, page, version);
+      if (!released) return m.owned && m.version === version ? this.keep(c, page, was) : this.forget(c, page);
+      this.counters.add(c.object, "pagesReleased");
+    }
+    return this.forget(c, page);
+  }
+
+  /** Gives an owned page's bytes home; whether the home took them. */
+  private async release(c: CachedSegment, page: PageNo, version: number): Promise<boolean> {
+    const bytes = c.frames.copyPage(page);
+    try {
+      const epoch = this.epochs.get(c.home) ?? 0;
+      const r = await this.link.release(c.home, { epoch, segment: c.sysname, page, version, bytes, stamp: c.frames.stamp(page) });
+      if (r.released) this.counters.add(c.object, "bytesOut", bytes.length);
+      return r.released;
+    } catch (err) {
+      log("could not release %s#%d to %s: %s", c.sysname, page, c.home, (err as Error).message);
+      return false;
+    }
+  }
+
+  /** The eviction is off: the page is mapped again as it was (its bytes never left the frame). */
+  private keep(c: CachedSegment, page: PageNo, was: number): boolean {
+    const m = c.meta(page);
+    if (m.version !== 0 && c.frames.slotOf(page) !== 0) c.frames.setState(page, m.owned ? Math.max(was, PageState.READ) : Math.min(was, PageState.READ));
+    return false;
+  }
+
+  /** The copy is gone from here: forget it and free its frame. */
+  private forget(c: CachedSegment, page: PageNo): boolean {
+    const m = c.meta(page);
+    m.owned = false;
+    m.version = 0;
+    const freed = c.frames.evict(page);
+    if (freed) this.counters.add(c.object, "pagesEvicted");
+    return freed;
+  }
+
+  /**
+   * Forgets segments here for good (their object is deactivated): evicts every page they
+   * still hold (owned ones given home), then drops their page tables. False, with nothing
+   * dropped, if a page could not be evicted (it is being fetched, written or committed).
+   */
+  async retire(sysnames: SysName[]): Promise<boolean> {
+    const cached = sysnames.map((s) => this.segments.get(s)).filter((c): c is CachedSegment => c !== undefined);
+    for (const c of cached) {
+      for (const page of c.knownPages()) {
+        if ((c.frames.slotOf(page) !== 0 || c.meta(page).busy) && !(await this.evict(c.frames, page))) return false;
+      }
+    }
+    // Checked again with no await after: nothing may have come back in meanwhile.
+    for (const c of cached) {
+      for (const page of c.knownPages()) {
+        const m = c.meta(page);
+        if (m.busy || m.committing > 0 || c.frames.slotOf(page) !== 0 || c.frames.writersOf(page) > 0) return false;
+      }
+    }
+    for (const c of cached) this.segments.delete(c.sysname);
+    return true;
+  }
+
+  /** Segments cached here (their page tables). */
+  get segmentCount(): number {
+    return this.segments.size;
+  }
+
+  /** The segment cached here that `frames` belong to, and its object (PageCache's view of a frame's owner). */
+  cachedOf(frames: SegmentFrames): { object: SysName | undefined } | undefined {
+    const c = this.segments.get(frames.sysname);
+    return c && c.frames === frames ? { object: c.object } : undefined;
+  }
+
   /** Forgets one page here as if the home had invalidated it (diagnostics, benchmarks). */
   async dropPage(segment: SysName, page: PageNo): Promise<void> {
     const c = this.segments.get(segment);
@@ -589,8 +705,8 @@ export class DsmClient {
     await c.frames.lower(page, PageState.INVALID);
   }
 
-  /** How this server caches the pages of these segments (for `pages NAME`). */
-  pagesOf(segments: SysName[]): { segment: SysName; page: PageNo; state: "invalid" | "read" | "write"; version: number; owned: boolean }[] {
+  /** How this server caches the pages of these segments (for `pages NAME`); `ws`: whether a page is in its object's working set. */
+  pagesOf(segments: SysName[], ws: (frames: SegmentFrames, page: PageNo) => boolean = () => false): { segment: SysName; page: PageNo; state: "invalid" | "read" | "write"; version: number; owned: boolean; workingSet: boolean }[] {
     const names = ["invalid", "read", "write"] as const;
     const out = [];
     for (const segment of segments) {
@@ -599,7 +715,7 @@ export class DsmClient {
       for (const page of c.knownPages()) {
         const m = c.meta(page);
         if (m.version === 0 && c.frames.state(page) === PageState.INVALID) continue;
-        out.push({ segment, page, state: names[c.frames.state(page)] ?? "invalid", version: m.version, owned: m.owned });
+        out.push({ segment, page, state: names[c.frames.state(page)] ?? "invalid", version: m.version, owned: m.owned, workingSet: ws(c.frames, page) });
       }
     }
     return out;

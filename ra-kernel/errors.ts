@@ -79,4 +79,13 @@ export class StaleEpochError extends CloudsError {
   static override fieldNames = ["server", "epoch", "current"];
 }
 
-for (const cls of [StaleEpochError, UnknownEntryError, ArgumentError, ClassLoadError, NotTransferableError, PageFaultError, PagesLostError, CommitOutcomeUnknownError, IsibaWorkerDiedError]) registerError(cls);
+/**
+ * Thrown when a page cannot be brought into a compute server's page cache: every frame up to
+ * the cache's reservation holds a page that cannot be evicted (writes not committed yet).
+ */
+export class PageCacheFullError extends CloudsError {
+  declare readonly pages: number;
+  static override fieldNames = ["pages"];
+}
+
+for (const cls of [PageCacheFullError, StaleEpochError, UnknownEntryError, ArgumentError, ClassLoadError, NotTransferableError, PageFaultError, PagesLostError, CommitOutcomeUnknownError, IsibaWorkerDiedError]) registerError(cls);

@@ -6,6 +6,10 @@
  *   fault   a page brought in for reading or writing: a Grant (bytes, version, stamp, the
  *           home's epoch and our lease term there; for a write run, the following pages too)
  *   commit  one commit segment's PageLogs for that home, applied all together or not at all
+ *   release a page this server evicts from its cache: an owner gives its bytes back, as it
+ *           would to a recall (it holds no writes not committed yet); a reader just leaves
+ *           the copyset. `released: false`: the home did not take it (the page moved on,
+ *           or is being reverted): keep it as it is
  * and, the other way (compute.recall), a home's RecallRequest and our RecallReply.
  */
 import type { PageNo, ServerId, SysName } from "./ids.js";
@@ -56,11 +60,24 @@ export interface CommitReply {
   reason?: string;
 }
 
+/** A page given back by an evicting compute server (data.page.release). */
+export interface ReleaseRequest {
+  epoch: number;
+  segment: SysName;
+  page: PageNo;
+  /** The version of our copy. */
+  version: number;
+  /** An owner's bytes (null: a read copy). */
+  bytes: Uint8Array | null;
+  stamp: number;
+}
+
 /** How the DSM client reaches a segment's home. */
 export interface HomeLink {
   /** `count` > 1: a write fault asking for the following pages too (see the header). */
   fault(home: ServerId, segment: SysName, page: PageNo, mode: AccessMode, have: number, count?: number): Promise<Grant>;
   commit(home: ServerId, req: CommitRequest): Promise<CommitReply>;
+  release(home: ServerId, req: ReleaseRequest): Promise<{ released: boolean }>;
 }
 
 export interface RecallRequest {

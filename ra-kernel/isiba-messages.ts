@@ -57,10 +57,14 @@ export interface RunRequest {
   since: number;
 }
 
-/** Kernel -> worker: an object's volatile activation ended; drop these segments. */
+/**
+ * Kernel -> worker: an object's volatile activation ended, or the object was deactivated
+ * (`object`: drop its store too); drop these segments.
+ */
 export interface ForgetSegments {
   type: "forget";
   segments: SysName[];
+  object?: SysName;
 }
 
 /** Kernel -> worker: the isiba's final commit was answered; `ok`: applied (run its frees). */

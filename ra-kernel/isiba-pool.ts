@@ -114,6 +114,8 @@ class WorkerSlot {
   readonly segments = new Set<SysName>();
   /** The frames shared with this worker by their WriterLedger id (SegmentShare.ledgerId). */
   readonly byLedgerId = new Map<number, SegmentFrames>();
+  /** The last ledger id given out (ids are never reused: a segment forgotten keeps its id retired). */
+  lastLedgerId = 0;
   readonly pending = new Map<number, Pending>();
   /** Isibas that replied and wait for `afterCommit`; then for their Freed. */
   readonly replied = new Set<number>();
@@ -182,12 +184,18 @@ export class IsibaPool {
   }
 
   /** Tells every worker that mapped them to drop these (volatile) segments. */
-  private forget(segments: SysName[]): void {
+  private forget(segments: SysName[], object?: SysName): void {
     if (segments.length === 0) return;
     for (const slot of this.slots) {
       const mapped = segments.filter((s) => slot.segments.delete(s));
-      if (mapped.length > 0) slot.worker.postMessage({ type: "forget", segments: mapped } satisfies ForgetSegments);
+      for (const [id, frames] of slot.byLedgerId) if (mapped.includes(frames.sysname)) slot.byLedgerId.delete(id);
+      if (mapped.length > 0) slot.worker.postMessage({ type: "forget", segments: mapped, ...(object ? { object } : {}) } satisfies ForgetSegments);
     }
+  }
+
+  /** A deactivated object's segments: every worker that mapped them drops them, and its store of the object. */
+  unmap(object: SysName, segments: SysName[]): void {
+    this.forget(segments, object);
   }
 
   private request(slot: WorkerSlot, id: number, spec: RunSpec, volatileGen: number): RunRequest {
@@ -205,7 +213,7 @@ export class IsibaPool {
   private shareOnce(slot: WorkerSlot, frames: SegmentFrames) {
     if (slot.segments.has(frames.sysname)) return frames.sysname;
     slot.segments.add(frames.sysname);
-    const ledgerId = slot.byLedgerId.size + 1;
+    const ledgerId = ++slot.lastLedgerId;
     slot.byLedgerId.set(ledgerId, frames);
     return { ...frames.share(), ledgerId };
   }

@@ -83,6 +83,13 @@ function mapSegment(ref: SegmentShare | SysName): MappedSegment {
 
 const volatiles = new WorkerVolatileStores(mapSegment, (sysname) => segments.delete(sysname));
 
+/** The kernel dropped these segments (and deactivated `object`): a later run shares them anew. */
+function forget(dropped: SysName[], object?: SysName): void {
+  volatiles.forget(dropped);
+  for (const s of dropped) segments.delete(s);
+  if (object) stores.delete(object);
+}
+
 /** An isiba's current commit segment and the frees it queued, until its final commit is answered. */
 interface Segmented {
   log: WriteLog;
@@ -201,6 +208,6 @@ async function run(req: RunRequest): Promise<void> {
 parentPort!.on("message", (msg: KernelMessage) => {
   if (msg.type === "run") void run(msg);
   else if (msg.type === "sysReply") syscalls.settle(msg);
-  else if (msg.type === "forget") volatiles.forget(msg.segments);
+  else if (msg.type === "forget") forget(msg.segments, msg.object);
   else if (msg.type === "committed") committed(msg);
 });

@@ -31,7 +31,7 @@
  */
 import { PAGE_SHIFT, PAGE_SIZE, type PageNo, type SysName } from "./ids.js";
 import { PageState, type AccessMode } from "./page-state.js";
-import { PIN_WRITER, type SegmentShare } from "./segment-frames.js";
+import { F_STAMP, PIN_WRITER, RECORD_SHIFT, W_ACCESSED, W_PIN, W_SLOT, W_STATE, W_WRITERS, type SegmentShare } from "./segment-frames.js";
 import { currentWriteLog, type WriteLog } from "./write-log.js";
 import { currentWriterLedger } from "./writer-ledger.js";
 import type { PageLog } from "./page-log.js";
@@ -68,13 +68,14 @@ export class MappedSegment {
   readonly sysname: SysName;
   readonly maxBytes: number;
   // Fixed-length views over the growable buffers, remade when an access finds a page past
-  // them (length-tracking views are several times slower to index in V8).
+  // the table or a frame past the arena (length-tracking views are several times slower to
+  // index in V8).
   private view!: DataView;
   private u8!: Uint8Array;
-  private states!: Int32Array;
-  private pins!: Int32Array;
+  /** The page records (SegmentFrames: state, pin, writers, slot, accessed, stamp). */
+  private words!: Int32Array;
   private stamps!: Float64Array;
-  private writers!: Int32Array;
+  private pages = 0;
   /** Pages written since the last `takeDirty()`; `lastDirty` spares a Set lookup per write. */
   private readonly dirty = new Set<PageNo>();
   private lastDirty = -1;
@@ -96,27 +97,31 @@ export class MappedSegment {
 
   u32(addr: number): number {
     const page = this.pinScalar(addr, 4, "read");
-    const value = this.view.getUint32(addr, true);
-    Atomics.sub(this.pins, page, 1);
+    const at = this.frameOf(page) + (addr & PAGE_MASK); // first: it may remap the view
+    const value = this.view.getUint32(at, true);
+    Atomics.sub(this.words, (page << RECORD_SHIFT) + W_PIN, 1);
     return value;
   }
 
   setU32(addr: number, value: number): void {
     const page = this.pinScalar(addr, 4, "write");
-    this.view.setUint32(addr, value, true);
+    const at = this.frameOf(page) + (addr & PAGE_MASK);
+    this.view.setUint32(at, value, true);
     this.wrote(page, addr, addr + 4);
   }
 
   f64(addr: number): number {
     const page = this.pinScalar(addr, 8, "read");
-    const value = this.view.getFloat64(addr, true);
-    Atomics.sub(this.pins, page, 1);
+    const at = this.frameOf(page) + (addr & PAGE_MASK); // first: it may remap the view
+    const value = this.view.getFloat64(at, true);
+    Atomics.sub(this.words, (page << RECORD_SHIFT) + W_PIN, 1);
     return value;
   }
 
   setF64(addr: number, value: number): void {
     const page = this.pinScalar(addr, 8, "write");
-    this.view.setFloat64(addr, value, true);
+    const at = this.frameOf(page) + (addr & PAGE_MASK);
+    this.view.setFloat64(at, value, true);
     this.wrote(page, addr, addr + 8);
   }
 
@@ -134,8 +139,8 @@ export class MappedSegment {
     if (length === 0) return;
     const first = addr >>> PAGE_SHIFT, last = (addr + length - 1) >>> PAGE_SHIFT;
     this.pinRange(first, last, "read");
-    copyBytes(dst, 0, this.u8, addr, length);
-    for (let p = first; p <= last; p++) Atomics.sub(this.pins, p, 1);
+    this.eachPiece(addr, length, (at, frame, n) => copyBytes(dst, at, this.u8, frame, n));
+    for (let p = first; p <= last; p++) Atomics.sub(this.words, (p << RECORD_SHIFT) + W_PIN, 1);
   }
 
   /** Writes bytes as one pinned access; may span pages. */
@@ -154,8 +159,10 @@ export class MappedSegment {
     if (length === 0) return;
     const first = addr >>> PAGE_SHIFT, last = (addr + length - 1) >>> PAGE_SHIFT;
     this.pinRange(first, last, "write");
-    if (old) copyBytes(old, 0, this.u8, addr, length);
-    copyBytes(this.u8, addr, bytes, 0, length);
+    this.eachPiece(addr, length, (at, frame, n) => {
+      if (old) copyBytes(old, at, this.u8, frame, n);
+      copyBytes(this.u8, frame, bytes, at, n);
+    });
     const end = addr + length;
     for (let p = first; p <= last; p++) this.wrote(p, Math.max(addr, p << PAGE_SHIFT), Math.min(end, (p + 1) << PAGE_SHIFT));
   }
@@ -189,7 +196,7 @@ export class MappedSegment {
       } finally {
         this.held = -1;
         ledger?.holding(0, -1);
-        Atomics.sub(this.pins, page, PIN_WRITER);
+        Atomics.sub(this.words, (page << RECORD_SHIFT) + W_PIN, PIN_WRITER);
       }
       this.faults.fault(this.sysname, needed.page, needed.mode);
     }
@@ -205,6 +212,26 @@ export class MappedSegment {
 
   get hasDirty(): boolean {
     return this.dirty.size > 0;
+  }
+
+  /**
+   * The arena offset of a pinned, mapped page's frame. The slot is read after the state
+   * (the kernel publishes the state after the slot), and stays while the page is pinned.
+   */
+  private frameOf(page: PageNo): number {
+    const offset = (this.words[(page << RECORD_SHIFT) + W_SLOT] - 1) << PAGE_SHIFT;
+    if (offset + PAGE_SIZE > this.u8.length) this.remapFrames();
+    return offset;
+  }
+
+  /** Calls fn(offset in the access, frame offset, length) for each page's piece of [addr, addr + length), all pinned. */
+  private eachPiece(addr: number, length: number, fn: (at: number, frame: number, n: number) => void): void {
+    for (let at = 0; at < length; ) {
+      const a = addr + at;
+      const n = Math.min(length - at, PAGE_SIZE - (a & PAGE_MASK));
+      fn(at, this.frameOf(a >>> PAGE_SHIFT) + (a & PAGE_MASK), n);
+      at += n;
+    }
   }
 
   /** Pins the page of a scalar for `mode`; returns the page, pinned and mapped. */
@@ -228,7 +255,7 @@ export class MappedSegment {
     for (let p = first, tries = 0; p <= last; ) {
       const got = mode === "read" ? this.tryPinRead(p) : this.tryPinWrite(p);
       if (got === PINNED) p++;
-      else if (got === BUSY) backoff(this.pins, p, tries++);
+      else if (got === BUSY) backoff(this.words, (p << RECORD_SHIFT) + W_PIN, tries++);
       else {
         this.unpin(first, p - 1, mode);
         if (this.held !== -1) throw this.heldFault(p, mode);
@@ -241,30 +268,38 @@ export class MappedSegment {
 
   /** One attempt to pin `page` as a reader; PINNED means its state allows reading. */
   private tryPinRead(page: PageNo): number {
-    if (page >= this.states.length && !this.remap(page)) return LOW;
-    if ((Atomics.add(this.pins, page, 1) & PIN_WRITER) !== 0) {
+    if (page >= this.pages && !this.remap(page)) return LOW;
+    const at = page << RECORD_SHIFT;
+    if ((Atomics.add(this.words, at + W_PIN, 1) & PIN_WRITER) !== 0) {
       // Our own held page: keep the +1 (the access's release takes it off).
       if (page === this.held) return PINNED;
-      Atomics.sub(this.pins, page, 1);
+      Atomics.sub(this.words, at + W_PIN, 1);
       return BUSY;
     }
-    if (Atomics.load(this.states, page) >= PageState.READ) return PINNED;
-    Atomics.sub(this.pins, page, 1);
+    if (Atomics.load(this.words, at + W_STATE) >= PageState.READ) return this.entered(at);
+    Atomics.sub(this.words, at + W_PIN, 1);
     return LOW;
   }
 
   /** One attempt to take `page` exclusively; PINNED means its state allows writing. */
   private tryPinWrite(page: PageNo): number {
-    if (page >= this.states.length && !this.remap(page)) return LOW;
-    if (Atomics.compareExchange(this.pins, page, 0, PIN_WRITER) !== 0) return page === this.held ? PINNED : BUSY;
-    if (Atomics.load(this.states, page) >= PageState.WRITE) return PINNED;
-    Atomics.sub(this.pins, page, PIN_WRITER);
+    if (page >= this.pages && !this.remap(page)) return LOW;
+    const at = page << RECORD_SHIFT;
+    if (Atomics.compareExchange(this.words, at + W_PIN, 0, PIN_WRITER) !== 0) return page === this.held ? PINNED : BUSY;
+    if (Atomics.load(this.words, at + W_STATE) >= PageState.WRITE) return this.entered(at);
+    Atomics.sub(this.words, at + W_PIN, PIN_WRITER);
     return LOW;
+  }
+
+  /** Sets the page's accessed bit (a plain store, once per sweep: the kernel clears it). */
+  private entered(at: number): number {
+    if (this.words[at + W_ACCESSED] === 0) this.words[at + W_ACCESSED] = 1;
+    return PINNED;
   }
 
   private unpin(first: PageNo, last: PageNo, mode: AccessMode): void {
     const pin = mode === "read" ? 1 : PIN_WRITER;
-    for (let p = first; p <= last; p++) if (mode === "read" || p !== this.held) Atomics.sub(this.pins, p, pin);
+    for (let p = first; p <= last; p++) if (mode === "read" || p !== this.held) Atomics.sub(this.words, (p << RECORD_SHIFT) + W_PIN, pin);
   }
 
   /** A fault needed while holding a page: start over without it, unless fn already wrote. */
@@ -283,10 +318,11 @@ export class MappedSegment {
       this.lastDirty = page;
     }
     if (this.share.logged) this.log(page, from, to);
-    if (this.held === -1) Atomics.sub(this.pins, page, PIN_WRITER);
+    const pin = (page << RECORD_SHIFT) + W_PIN;
+    if (this.held === -1) Atomics.sub(this.words, pin, PIN_WRITER);
     else {
       this.heldWrites++;
-      if (page !== this.held) Atomics.sub(this.pins, page, PIN_WRITER);
+      if (page !== this.held) Atomics.sub(this.words, pin, PIN_WRITER);
     }
   }
 
@@ -295,26 +331,30 @@ export class MappedSegment {
     if (!log) return;
     let pageLog = this.lastPageLog!;
     if (log !== this.lastLog || log.generation !== this.lastLogGen || page !== this.lastLogPage) {
-      pageLog = this.lastPageLog = log.pageLog(this.sysname, page, this.writers, this.share.ledgerId);
+      pageLog = this.lastPageLog = log.pageLog(this.sysname, page, this.words, (page << RECORD_SHIFT) + W_WRITERS, this.share.ledgerId);
       this.lastLog = log;
       this.lastLogGen = log.generation;
       this.lastLogPage = page;
     }
     const base = page << PAGE_SHIFT;
-    pageLog.record(this.u8, base, from - base, to - base, ++this.stamps[page]);
+    const frame = this.frameOf(page);
+    pageLog.record(this.u8, frame, from - base, to - base, ++this.stamps[(page << 2) + F_STAMP]);
   }
 
-  /** Remakes the views if the kernel grew the frames; true if `page` is now inside them. */
+  /** Remakes the views if the kernel grew the table; true if `page` is now inside it. */
   private remap(page = 0): boolean {
-    // `states` is grown last, so its length bounds the pages whose bytes and pins exist.
-    const pages = this.share.states.byteLength >>> 2;
-    this.states = new Int32Array(this.share.states, 0, pages);
-    this.pins = new Int32Array(this.share.pins, 0, pages);
-    this.stamps = new Float64Array(this.share.stamps, 0, pages);
-    this.writers = new Int32Array(this.share.writers, 0, pages);
-    this.view = new DataView(this.share.bytes, 0, pages * PAGE_SIZE);
-    this.u8 = new Uint8Array(this.share.bytes, 0, pages * PAGE_SIZE);
-    return page < pages;
+    this.pages = this.share.table.byteLength >>> (RECORD_SHIFT + 2);
+    this.words = new Int32Array(this.share.table, 0, this.pages << RECORD_SHIFT);
+    this.stamps = new Float64Array(this.share.table, 0, this.pages << 2);
+    this.remapFrames();
+    return page < this.pages;
+  }
+
+  /** Remakes the views of the frame arena (the pool grew). */
+  private remapFrames(): void {
+    const length = this.share.frames.byteLength;
+    this.view = new DataView(this.share.frames, 0, length);
+    this.u8 = new Uint8Array(this.share.frames, 0, length);
   }
 
   private checkScalar(addr: number, size: number): void {
@@ -344,12 +384,12 @@ function broken(err: RangeError): RangeError {
 }
 
 /**
- * Waits a little for the accessor holding `pins[page]`: retries at once at first (pins are
+ * Waits a little for the accessor holding the pin word `words[pin]`: retries at once at first (pins are
  * held for nanoseconds), then sleeps a few microseconds per try so a worker never spins hot.
  */
-function backoff(pins: Int32Array, page: PageNo, tries: number): void {
+function backoff(words: Int32Array, pin: number, tries: number): void {
   if (tries < SPIN_TRIES) return;
-  Atomics.wait(pins, page, Atomics.load(pins, page), BACKOFF_MS);
+  Atomics.wait(words, pin, Atomics.load(words, pin), BACKOFF_MS);
 }
 
 function copyBytes(dst: Uint8Array, at: number, src: Uint8Array, from: number, length: number): void {

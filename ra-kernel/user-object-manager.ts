@@ -26,6 +26,13 @@
  * back, then the home records the new version in the descriptor (never lowering it) and
  * the object runs the new code from then on. The old version's code stays registered.
  *
+ * Deactivation (DESIGN §8: memory that scales with use): an object no invocation has used
+ * for `idleMs`, or the least recently used beyond `maxActive`, is deactivated when no isiba,
+ * free segment or upgrade of it is in progress here: its pages are evicted (owned ones given
+ * home), its page tables dropped (DsmClient.retire), the workers drop their mappings, and
+ * its O space is forgotten. An invocation that arrives meanwhile waits for that to end, and
+ * activates the object anew.
+ *
  * Synchronization (LockManager): an `exclusive` entry holds its object's monitor at the
  * home from before its isiba starts until its segment was committed, so the next holder sees
  * its writes. After every invocation (returned or thrown) the locks its isiba still holds are
@@ -64,6 +71,16 @@ export interface UserObjectManagerOptions {
    * @default 500
    */
   versionCheckMs?: number;
+  /** An object unused here for this long (ms) is deactivated by `deactivateIdle`. @default 30000 */
+  idleMs?: number;
+  /** Objects active here at most: past it, the least recently used idle ones are deactivated. @default 5000 */
+  maxActive?: number;
+}
+
+/** An active object's use here: invocations in it now, and when the last one ended. */
+interface Activity {
+  running: number;
+  last: number;
 }
 
 export interface InvocationInput {
@@ -91,6 +108,13 @@ export class UserObjectManager {
   /** Upgrades in progress here, one per object. */
   private readonly upgrading = new Map<SysName, Promise<LoadedObject>>();
   private readonly versionCheckMs: number;
+  private readonly idleMs: number;
+  private readonly maxActive: number;
+  private readonly activity = new Map<SysName, Activity>();
+  /** Deactivations in progress (invocations of those objects wait for them). */
+  private readonly deactivating = new Map<SysName, Promise<unknown>>();
+  /** Objects deactivated so far. */
+  deactivations = 0;
 
   constructor(
     private readonly pool: IsibaPool,
@@ -101,6 +125,8 @@ export class UserObjectManager {
     options: UserObjectManagerOptions = {},
   ) {
     this.versionCheckMs = options.versionCheckMs ?? 500;
+    this.idleMs = options.idleMs ?? 30_000;
+    this.maxActive = options.maxActive ?? 5000;
   }
 
   /** Objects whose O space is built here (their working set may be warm). */
@@ -109,6 +135,15 @@ export class UserObjectManager {
   }
 
   async invoke(input: InvocationInput): Promise<unknown> {
+    const leave = await this.enter(input.object);
+    try {
+      return await this.invokeActive(input);
+    } finally {
+      leave();
+    }
+  }
+
+  private async invokeActive(input: InvocationInput): Promise<unknown> {
     let obj = await this.loadCurrent(input.object, input.thread);
     if (!obj.klass.entries.some((e) => e.name === input.entry) && this.latest.delete(obj.klass.name)) {
       // Perhaps an entry of a version loaded since we last asked: ask now, not in versionCheckMs.
@@ -127,11 +162,88 @@ export class UserObjectManager {
 
   /** Runs the constructor of a freshly created object. */
   async construct(descriptor: ObjectDescriptor, args: unknown[], thread: InvocationInput["thread"]): Promise<void> {
+    const leave = await this.enter(descriptor.sysname);
+    try {
+      await this.constructActive(descriptor, args, thread);
+    } finally {
+      leave();
+    }
+  }
+
+  private async constructActive(descriptor: ObjectDescriptor, args: unknown[], thread: InvocationInput["thread"]): Promise<void> {
     const built = this.build(descriptor);
     built.catch(() => this.objects.delete(descriptor.sysname));
     this.objects.set(descriptor.sysname, built);
     const obj = await this.load(descriptor.sysname);
     await this.execute(obj, "create", { object: descriptor.sysname, entry: "constructor", args, thread });
+  }
+
+  /**
+   * Deactivates the objects idle for `idleMs`, and the least recently used idle ones past
+   * `maxActive` (see header); resolves with how many it deactivated.
+   */
+  async deactivateIdle(now = performance.now()): Promise<number> {
+    const idle = [...this.activity].filter(([o]) => this.quiet(o)).sort((a, b) => a[1].last - b[1].last);
+    const over = this.activity.size - this.maxActive;
+    let done = 0;
+    for (let i = 0; i < idle.length; i++) {
+      const [object, a] = idle[i];
+      if (i >= over && now - a.last < this.idleMs) break;
+      if (await this.deactivate(object)) done++;
+    }
+    return done;
+  }
+
+  /** Resolves once the free segments queued so far have been answered (tests, shutdown). */
+  async settled(): Promise<void> {
+    while (this.freeing.size > 0) await Promise.all([...this.freeing.values()]);
+  }
+
+  /** Objects active here (their O space built, their pages perhaps cached). */
+  get activeObjects(): number {
+    return this.activity.size;
+  }
+
+  /** Waits out a deactivation of `object`, then counts an invocation in it; call the result when it ends. */
+  private async enter(object: SysName): Promise<() => void> {
+    for (let d = this.deactivating.get(object); d; d = this.deactivating.get(object)) await d;
+    let a = this.activity.get(object);
+    if (!a) this.activity.set(object, (a = { running: 0, last: performance.now() }));
+    a.running++;
+    const mine = a;
+    return () => {
+      mine.running--;
+      mine.last = performance.now();
+    };
+  }
+
+  /** Nothing of the object is in progress here: no invocation, free segment, upgrade or deactivation. */
+  private quiet(object: SysName): boolean {
+    const a = this.activity.get(object);
+    return a !== undefined && a.running === 0 && !this.freeing.has(object) && !this.upgrading.has(object) && !this.deactivating.has(object);
+  }
+
+  private async deactivate(object: SysName): Promise<boolean> {
+    if (!this.quiet(object)) return false;
+    const work = this.retire(object);
+    this.deactivating.set(object, work);
+    try {
+      return await work;
+    } finally {
+      this.deactivating.delete(object);
+    }
+  }
+
+  private async retire(object: SysName): Promise<boolean> {
+    const loaded = await this.objects.get(object)?.catch(() => undefined);
+    const segments = loaded ? [loaded.descriptor.segments.data, loaded.descriptor.segments.heap] : [];
+    if (!(await this.dsm.retire(segments))) return false;
+    this.pool.unmap(object, segments);
+    this.objects.delete(object);
+    this.activity.delete(object);
+    this.deactivations++;
+    log("deactivated %s", object);
+    return true;
   }
 
   private async execute(obj: LoadedObject, op: RunOp, input: InvocationInput, exclusive = false): Promise<unknown> {

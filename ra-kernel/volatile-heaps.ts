@@ -19,10 +19,13 @@
  *
  * Rules: kernel thread only. Frames are created only for objects whose class has volatile
  * fields (the worker asks for them); other objects cost one counter per active object.
+ * Their bytes come from one FramePool of this kernel's volatile heaps (never evicted: there
+ * is nowhere to write them back), and go back to it when the activation ends.
  */
 import type { PageNo, SysName } from "./ids.js";
 import { PageState } from "./page-state.js";
 import { SegmentFrames } from "./segment-frames.js";
+import { FramePool } from "./frame-pool.js";
 import { SEGMENT_MAX_PAGES } from "./segment.js";
 
 /** One activation's memory: the field table and the heap it points into. */
@@ -38,11 +41,20 @@ interface Activation {
   frames?: VolatileFrames;
 }
 
+/** The volatile heaps' arena reservation (pages): 1 GiB, of which only the pages used are resident. */
+const VOLATILE_POOL_PAGES = 262_144;
+
 export class VolatileHeaps {
+  /** The frames of every activation's pages. */
+  readonly pool: FramePool;
   private readonly objects = new Map<SysName, Activation>();
   /** Volatile segments by sysname (what faults name). */
   private readonly segments = new Map<SysName, SegmentFrames>();
   private nextGen = 1;
+
+  constructor(poolPages = VOLATILE_POOL_PAGES) {
+    this.pool = FramePool.private(poolPages);
+  }
 
   /** An isiba of `object` starts: the generation of the activation it joins (or begins). */
   enter(object: SysName): number {
@@ -59,9 +71,14 @@ export class VolatileHeaps {
     if (--a.active > 0) return [];
     this.objects.delete(object);
     if (!a.frames) return [];
-    const dropped = [a.frames.data.sysname, a.frames.heap.sysname];
-    for (const s of dropped) this.segments.delete(s);
-    return dropped;
+    const dropped = [a.frames.data, a.frames.heap];
+    for (const frames of dropped) {
+      this.segments.delete(frames.sysname);
+      // No isiba is in the object any more: nobody can be in its pages.
+      frames.invalidateAll();
+      frames.evictAll();
+    }
+    return dropped.map((f) => f.sysname);
   }
 
   /** The frames of `object`'s activation `gen`, made on first use; throws if that activation has ended. */
@@ -70,11 +87,15 @@ export class VolatileHeaps {
     if (!a || a.gen !== gen) throw new Error(`volatile heap of ${object}: activation ${gen} has ended`);
     if (!a.frames) {
       const name = (part: string) => `${object}~volatile-${part}-${gen}` as SysName;
-      a.frames = { gen, data: new SegmentFrames(name("fields"), SEGMENT_MAX_PAGES.data, false), heap: new SegmentFrames(name("heap"), SEGMENT_MAX_PAGES.volatile, false) };
+      a.frames = { gen, data: this.newFrames(name("fields"), SEGMENT_MAX_PAGES.data), heap: this.newFrames(name("heap"), SEGMENT_MAX_PAGES.volatile) };
       this.segments.set(a.frames.data.sysname, a.frames.data);
       this.segments.set(a.frames.heap.sysname, a.frames.heap);
     }
     return a.frames;
+  }
+
+  private newFrames(sysname: SysName, maxPages: number): SegmentFrames {
+    return new SegmentFrames(sysname, maxPages, false, this.pool);
   }
 
   /** Serves a fault on a volatile page (a writable zero page); false if `segment` is not volatile. */

@@ -57,10 +57,11 @@ export class WriteLog {
   }
 
   /**
-   * The log of `page` of `segment`, counted in `writers` the first time (and in the worker's
-   * WriterLedger under `ledgerId`, if it has one, until `take`).
+   * The log of `page` of `segment`, counted in the page's writer word (`table[writersAt]`, see
+   * SegmentFrames) the first time (and in the worker's WriterLedger under `ledgerId`, if it
+   * has one, until `take`).
    */
-  pageLog(segment: SysName, page: PageNo, writers: Int32Array, ledgerId?: number): PageLog {
+  pageLog(segment: SysName, page: PageNo, table: Int32Array, writersAt: number, ledgerId?: number): PageLog {
     let pages = this.segments.get(segment);
     if (!pages) this.segments.set(segment, (pages = new Map()));
     let log = pages.get(page);
@@ -68,7 +69,7 @@ export class WriteLog {
       pages.set(page, (log = new PageLog()));
       const ledger = ledgerId === undefined ? undefined : currentWriterLedger();
       if (ledger) this.ledgered.push(ledger.add(ledgerId!, page));
-      Atomics.add(writers, page, 1);
+      Atomics.add(table, writersAt, 1);
     }
     return log;
   }

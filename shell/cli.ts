@@ -10,6 +10,7 @@ import { asServerId, type ServerRole } from "../ra-kernel/ids.js";
 import type { ServerOptions } from "../servers/host/server-options.js";
 import { DEFAULT_DIR } from "./cluster-file.js";
 import { down, status, up } from "./cluster-launcher.js";
+import { formatServerTable } from "./server-survey.js";
 import { connect } from "./client/cluster.js";
 import { runRepl } from "./repl.js";
 import { ShellSession, describeError } from "./shell-session.js";
@@ -23,6 +24,7 @@ const USAGE = `usage: clouds <command> [options]
                                                      on a cluster with dead servers, restart them in place
       [--workers N] [--worker-heap-mb M]             isiba workers per compute server (2), JS heap of each (1024):
                                                      an entry that allocates past it fails, its server carries on
+      [--cache-mb M]                                 page cache bound of each compute server (256 MiB)
       [--durability power|process]                   data servers fsync every commit (power) or not (process)
   down [--dir D]                                     stop every server of it
   status [--dir D]                                   every server: role, address, pid, health, load
@@ -43,6 +45,7 @@ const OPTIONS = {
   detach: { type: "boolean", default: false },
   workers: { type: "string" },
   "worker-heap-mb": { type: "string" },
+  "cache-mb": { type: "string" },
   durability: { type: "string" },
   id: { type: "string" },
   host: { type: "string", default: "127.0.0.1" },
@@ -81,12 +84,20 @@ function workerHeapOf(flags: Flags): number | undefined {
   return n;
 }
 
+function cacheMbOf(flags: Flags): number | undefined {
+  const v = flags["cache-mb"];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 1 << 20) throw new Error(`--cache-mb must be a whole number of MiB from 1 to 1048576, got '${v}'`);
+  return n;
+}
+
 async function cmdUp(flags: Flags): Promise<number> {
   const dir = flags.dir!;
   const workers = flags.workers ? Number(flags.workers) : undefined;
   const workerHeapMb = workerHeapOf(flags);
   console.log(`starting Clouds/TS cluster in ${dir} ...`);
-  const { info, started, restarted, kept } = await up({ dir, compute: count(flags, "compute"), data: count(flags, "data"), workers, workerHeapMb, durability: durabilityOf(flags), say: (l) => console.log(l) });
+  const { info, started, restarted, kept } = await up({ dir, compute: count(flags, "compute"), data: count(flags, "data"), workers, workerHeapMb, cacheMb: cacheMbOf(flags), durability: durabilityOf(flags), say: (l) => console.log(l) });
   if (started) console.log(`cluster up: ${info.servers.length} servers (cluster file ${path.join(dir, "cluster.json")})`);
   else if (restarted.length > 0) console.log(`cluster repaired in ${dir}: restarted ${ids(restarted)}${kept.length > 0 ? `; kept ${ids(kept)} running` : ""}`);
   else console.log(`cluster already running in ${dir} (name server ${info.nameServer})`);
@@ -136,12 +147,10 @@ async function cmdCompile(flags: Flags, file: string | undefined): Promise<numbe
 }
 
 async function cmdStatus(flags: Flags): Promise<number> {
-  const rows = await status(flags.dir!);
-  console.log(`${"id".padEnd(5)} ${"role".padEnd(8)} ${"address".padEnd(22)} ${"pid".padEnd(8)} ${"health".padEnd(10)} load`);
-  for (const r of rows) {
-    console.log(`${r.server.id.padEnd(5)} ${r.server.role.padEnd(8)} ${r.server.address.padEnd(22)} ${String(r.server.pid).padEnd(8)} ${(r.healthy ? "ok" : r.detail).padEnd(10)} ${r.load ?? "-"}`);
-  }
-  return rows.every((r) => r.healthy) ? 0 : 1;
+  const { rows, leases } = await status(flags.dir!);
+  if (!leases) console.log("(the name server did not answer: registration leases unknown)");
+  for (const line of formatServerTable(rows)) console.log(line);
+  return rows.every((r) => r.health === "up") ? 0 : 1;
 }
 
 async function cmdDown(flags: Flags): Promise<number> {
@@ -162,7 +171,7 @@ function roleOptions(flags: Flags, role: ServerRole, nameServerHere = false): Se
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got '${flags.port}'`);
   return {
     id, role, host: flags.host!, port, dir: path.resolve(flags.dir === DEFAULT_DIR ? path.join(DEFAULT_DIR, id) : flags.dir!), token,
-    nameServer: flags["name-server"], workers: flags.workers ? Number(flags.workers) : undefined, workerHeapMb: workerHeapOf(flags), durability: durabilityOf(flags),
+    nameServer: flags["name-server"], workers: flags.workers ? Number(flags.workers) : undefined, workerHeapMb: workerHeapOf(flags), cacheMb: cacheMbOf(flags), durability: durabilityOf(flags),
   };
 }
 

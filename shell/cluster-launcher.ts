@@ -23,7 +23,7 @@ import { existsSync, mkdirSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import type { ServerRole } from "../ra-kernel/ids.js";
 import { PidLockFile } from "../servers/host/pid-lock-file.js";
-import { clusterFilePath, ensureToken, readCluster, readToken, writeCluster, type ClusterInfo, type ClusterServer } from "./cluster-file.js";
+import { clusterFilePath, ensureToken, writeCluster, type ClusterInfo, type ClusterServer } from "./cluster-file.js";
 import { liveOf, takeCensus, type Census, type CensusEntry } from "./cluster-census.js";
 import { repair } from "./cluster-repair.js";
 import { LauncherBusyError } from "./errors.js";
@@ -33,13 +33,7 @@ import type { UpOptions } from "./up-options.js";
 export type { UpOptions } from "./up-options.js";
 export { CLI_SCRIPT } from "./server-process.js";
 export { isAlive } from "../servers/host/process-liveness.js";
-
-export interface ServerHealth {
-  server: ClusterServer;
-  healthy: boolean;
-  detail: string;
-  load?: number;
-}
+export { clusterStatus as status } from "./cluster-status.js";
 
 export interface UpResult {
   info: ClusterInfo;
@@ -96,33 +90,11 @@ async function startCluster(options: UpOptions, say: (line: string) => void): Pr
 function launchOf(options: UpOptions, role: ServerRole, id: string, nameServer?: string) {
   const dir = path.resolve(options.dir, id);
   const log = path.resolve(options.dir, "logs", `${id}.log`);
-  return { role, id, dir, log, port: 0, clusterDir: options.dir, nameServer, workers: options.workers, workerHeapMb: options.workerHeapMb, durability: options.durability };
+  return { role, id, dir, log, port: 0, clusterDir: options.dir, nameServer, workers: options.workers, workerHeapMb: options.workerHeapMb, cacheMb: options.cacheMb, durability: options.durability };
 }
 
 function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i + 1);
-}
-
-/** Every server of the cluster in `dir`: its health, probed where it serves. */
-export async function status(dir: string): Promise<ServerHealth[]> {
-  const census = takeCensus(dir);
-  if (census.entries.length === 0) readCluster(dir);
-  const token = readToken(dir);
-  return Promise.all(census.entries.map((e) => probe(e, token)));
-}
-
-async function probe(entry: CensusEntry, token: string): Promise<ServerHealth> {
-  const server = entry.live ? { ...(entry.recorded ?? entry), pid: entry.live.pid, address: entry.live.address ?? entry.recorded?.address ?? "" } : entry.recorded!;
-  if (!entry.live) return { server, healthy: false, detail: "not running" };
-  try {
-    const headers = { authorization: `Bearer ${token}` };
-    const res = await fetch(`http://${server.address}/health`, { headers, signal: AbortSignal.timeout(2000) });
-    if (!res.ok) return { server, healthy: false, detail: `HTTP ${res.status}` };
-    const st = (await (await fetch(`http://${server.address}/api/status`, { headers, signal: AbortSignal.timeout(2000) })).json()) as { load?: { running: number } };
-    return { server, healthy: true, detail: "ok", load: st.load?.running };
-  } catch (err) {
-    return { server, healthy: false, detail: `unreachable (${(err as Error).message})` };
-  }
 }
 
 /**

@@ -113,7 +113,12 @@ export const HELP: Record<CommandKind, HelpEntry> = {
   servers: {
     usage: "servers",
     summary: "list every server with role, address, health and load",
-    details: "As known to the name server's registry.",
+    details: "Every server registered with the name server (/sys/servers). health is up when the\n" +
+      "server's registration lease runs (it renews it every 500 ms) and it answers a status\n" +
+      "request within 1 s; down says why (connection closed, lease ran out, no answer).\n" +
+      "Compute servers show their load: running isibas, event-loop lag (lagMs) and more.\n" +
+      "While the name server is unreachable, the servers last known are shown, so marked.\n" +
+      "ls /sys/servers lists every registration with its state as well.",
   },
   help: {
     usage: "help [CMD]",

@@ -39,6 +39,7 @@ export interface ServerLaunch {
   nameServer?: string;
   workers?: number;
   workerHeapMb?: number;
+  cacheMb?: number;
   durability?: "power" | "process";
 }
 
@@ -79,6 +80,7 @@ function argsOf(launch: ServerLaunch): string[] {
   if (launch.nameServer) args.push("--name-server", launch.nameServer);
   if (launch.role === "compute" && launch.workers) args.push("--workers", String(launch.workers));
   if (launch.role === "compute" && launch.workerHeapMb) args.push("--worker-heap-mb", String(launch.workerHeapMb));
+  if (launch.role === "compute" && launch.cacheMb) args.push("--cache-mb", String(launch.cacheMb));
   if (launch.role === "data" && launch.durability) args.push("--durability", launch.durability);
   return args;
 }

@@ -17,6 +17,7 @@ import { CLASSES_DIR } from "../servers/name/protocol.js";
 import { NameUnboundError } from "./client/errors.js";
 import { sysnameOfRemote } from "./client/remote.js";
 import { formatPageReport } from "./page-report-format.js";
+import { formatServers } from "./server-survey.js";
 
 export interface LineResult {
   output: string[];
@@ -112,7 +113,7 @@ export class ShellSession {
     if (entries.length === 0) return [];
     return entries.map((b) => {
       const name = b.kind === "directory" ? `${baseName(b.path)}/` : baseName(b.path);
-      const what = b.kind === "object" ? `${String(b.meta.className ?? "object")}  ${b.sysname}` : b.kind === "class" ? `class v${String(b.meta.version ?? "?")}` : b.kind;
+      const what = b.kind === "object" ? `${String(b.meta.className ?? "object")}  ${b.sysname}` : b.kind === "class" ? `class v${String(b.meta.version ?? "?")}` : b.kind === "server" ? serverWhat(b.meta) : b.kind;
       return `${name.padEnd(24)} ${what}`;
     });
   }
@@ -172,8 +173,7 @@ export class ShellSession {
   }
 
   private async servers(): Promise<string[]> {
-    const list = (await this.cluster.serverList()).sort((a, b) => a.id.localeCompare(b.id));
-    return list.map((s) => `${s.id.padEnd(5)} ${s.role.padEnd(8)} ${s.address.padEnd(22)} pid ${s.pid}`);
+    return formatServers(await this.cluster.survey());
   }
 
   private format(value: unknown): string {
@@ -184,6 +184,12 @@ export class ShellSession {
 }
 
 class ExitSignal extends Error {}
+
+/** `ls /sys/servers`: every registered server with its role, address and the registry's state. */
+function serverWhat(meta: Record<string, unknown>): string {
+  const state = typeof meta.state === "string" ? `  ${meta.state}` : "";
+  return `server  ${String(meta.role ?? "?").padEnd(8)} ${String(meta.address ?? "")}${state}`;
+}
 
 function article(word: string): string {
   return /^[aeiou]/.test(word) ? "an" : "a";

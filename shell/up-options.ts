@@ -12,6 +12,8 @@ export interface UpOptions {
   workers?: number;
   /** The JavaScript heap of each isiba worker (MiB). @default the server's own (1024) */
   workerHeapMb?: number;
+  /** Compute servers' page cache bound (MiB). @default 256 */
+  cacheMb?: number;
   /** Data servers' commit: "power" (synchronous=FULL) or "process". @default "power" */
   durability?: "power" | "process";
   /** Progress lines go here. @default nowhere */

@@ -22,6 +22,8 @@
  */
 import createDebug from "debug";
 import { DSM_COUNTERS, DsmClient } from "../../ra-kernel/dsm-client.js";
+import { FramePool } from "../../ra-kernel/frame-pool.js";
+import { PageCache } from "../../ra-kernel/page-cache.js";
 import type { CreationGrant } from "../../ra-kernel/home-link.js";
 import type { ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import { Segment } from "../../ra-kernel/segment.js";
@@ -60,11 +62,22 @@ const log = createDebug("servers:compute");
 /** How long the list of data servers (homes for new objects) is reused. */
 const DATA_LIST_TTL_MS = 2000;
 
+/** The page cache's bound when --cache-mb is not given (MiB). */
+const DEFAULT_CACHE_MB = 256;
+/** Pages per MiB. */
+const PAGES_PER_MB = (1024 * 1024) / PAGE_SIZE;
+/** How often idle objects are looked for and deactivated (ms). */
+const DEACTIVATE_EVERY_MS = 1000;
+/** Working sets listed in compute.status. */
+const STATUS_WORKING_SETS = 20;
+
 /** Objects listed by name in /metrics (the busiest); the totals cover every object. */
 const METRICS_OBJECTS = 50;
 
 export class ComputeServer implements RoleService {
   readonly dsm: DsmClient;
+  /** The page cache's bound and the working sets (WSClock over the DsmClient's frames). */
+  readonly cache: PageCache;
   readonly pool: IsibaPool;
   readonly objects: UserObjectManager;
   readonly locks: LockManager;
@@ -83,12 +96,17 @@ export class ComputeServer implements RoleService {
   private reportsReceived = 0;
   /** Invocations running here now, in an isiba or waiting for one (monitor, lock, load). */
   private active = 0;
+  private readonly deactivator: NodeJS.Timeout;
+  private deactivatingIdle = false;
   private nextHome = 0;
 
   constructor(private readonly ctx: HostContext) {
     if (!ctx.servers) throw new Error("a compute server needs --name-server");
     this.homes = new DataHomes(ctx.peers, ctx.servers);
-    this.dsm = new DsmClient(this.homes);
+    const pool = new FramePool({ softPages: (ctx.options.cacheMb ?? DEFAULT_CACHE_MB) * PAGES_PER_MB });
+    this.dsm = new DsmClient(this.homes, pool);
+    this.cache = new PageCache(pool, this.dsm);
+    this.cache.start();
     this.homes.bindDsm(this.dsm);
     const locks = (this.locks = new LockManager(new HomeLocks(this.homes)));
     const servers = ctx.servers;
@@ -109,12 +127,27 @@ export class ComputeServer implements RoleService {
     });
     this.objects = new UserObjectManager(this.pool, this.dsm, this.homes, locks);
     syscalls.committer = this.objects;
-    this.workingSets = new CachedPagesWorkingSet({ objects: this.objects, dsm: this.dsm, descriptor: (s) => this.homes.descriptor(s) });
+    this.workingSets = new CachedPagesWorkingSet({ objects: this.objects, dsm: this.dsm, descriptor: (s) => this.homes.descriptor(s), recent: this.cache });
     this.gossip = new LoadGossip({
       id: ctx.options.id, address: ctx.address, table: this.table, peers: ctx.peers, servers,
       snapshot: () => ({ load: this.load(), warm: this.workingSets.workingSets(MAX_WARM_OBJECTS) }),
     });
     this.gossip.start();
+    this.deactivator = setInterval(() => void this.deactivateIdle(), DEACTIVATE_EVERY_MS);
+    this.deactivator.unref();
+  }
+
+  /** One pass of the deactivation of idle objects (UserObjectManager), never two at once. */
+  private async deactivateIdle(): Promise<void> {
+    if (this.deactivatingIdle) return;
+    this.deactivatingIdle = true;
+    try {
+      await this.objects.deactivateIdle();
+    } catch (err) {
+      log("deactivating idle objects failed: %s", (err as Error).message);
+    } finally {
+      this.deactivatingIdle = false;
+    }
   }
 
   get id(): ServerId {
@@ -132,7 +165,7 @@ export class ComputeServer implements RoleService {
       case "workstation.print": return { delivered: await this.routes.print(req.thread, req.text) };
       case "compute.create": return this.create(req);
       case "compute.recall": return this.recall(req, from);
-      case "compute.pages": return this.dsm.pagesOf(req.segments);
+      case "compute.pages": return this.dsm.pagesOf(req.segments, (frames, page) => this.cache.inWorkingSet(frames, page));
       case "compute.probe": return this.probe(req);
       case "compute.status": return this.status();
       case "compute.load":
@@ -278,8 +311,8 @@ export class ComputeServer implements RoleService {
 
   status(): ComputeStatus {
     return {
-      serverId: this.id, load: this.load(), objects: this.objects.loadedObjects().length,
-      cachedPages: this.dsm.cachedPages(), workers: this.ctx.options.workers ?? 2,
+      serverId: this.id, load: this.load(), objects: this.objects.activeObjects,
+      cachedPages: this.dsm.pool.used, cacheBoundPages: this.dsm.pool.softPages, workingSets: this.cache.workingSets(STATUS_WORKING_SETS), workers: this.ctx.options.workers ?? 2,
       counters: { invocations: this.invocations, ...this.dsm.counters.total },
       placement: { decisions: { ...this.decisions.counts }, failovers: this.decisions.failovers, servers: this.table.snapshot() },
     };
@@ -287,7 +320,12 @@ export class ComputeServer implements RoleService {
 
   figures(): Figures {
     const s = this.status();
-    const out: Figures = { isibas_running: s.load.running, objects_loaded: s.objects, pages_cached: s.cachedPages, compute_invocations_total: this.invocations };
+    const out: Figures = {
+      isibas_running: s.load.running, objects_loaded: s.objects, pages_cached: s.cachedPages, page_cache_bound_pages: s.cacheBoundPages,
+      page_cache_arena_pages: this.dsm.pool.spanned, page_cache_evictions_total: this.cache.evicted, page_cache_reclaim_shortfalls_total: this.cache.shortfalls,
+      compute_invocations_total: this.invocations, objects_deactivated_total: this.objects.deactivations, segments_cached: this.dsm.segmentCount,
+    };
+    for (const { object, pages } of this.cache.workingSets(METRICS_OBJECTS)) out[labelled("working_set_pages", { object })] = pages;
     for (const k of DSM_COUNTERS) out[`dsm_${snakeCase(k)}_total`] = this.dsm.counters.total[k];
     for (const [object, c] of this.dsm.counters.busiest(METRICS_OBJECTS)) {
       for (const k of DSM_COUNTERS) out[labelled(`dsm_object_${snakeCase(k)}_total`, { object })] = c[k];
@@ -303,6 +341,8 @@ export class ComputeServer implements RoleService {
 
   async close(): Promise<void> {
     this.gossip.stop();
+    this.cache.stop();
+    clearInterval(this.deactivator);
     this.homes.close();
     await this.pool.close();
   }

@@ -11,7 +11,7 @@ import type { PageNo, ServerId, SysName } from "../../ra-kernel/ids.js";
 import { homeOf } from "../../ra-kernel/ids.js";
 import type { AccessMode } from "../../ra-kernel/page-state.js";
 import type { DsmClient } from "../../ra-kernel/dsm-client.js";
-import type { CommitReply, CommitRequest, Grant, HomeLink } from "../../ra-kernel/home-link.js";
+import type { CommitReply, CommitRequest, ReleaseRequest, Grant, HomeLink } from "../../ra-kernel/home-link.js";
 import type { ClassSegment, ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import type { ObjectSource } from "../../ra-kernel/user-object-manager.js";
 import type { ServerDirectory } from "../host/server-directory.js";
@@ -98,6 +98,10 @@ export class DataHomes implements HomeLink, ObjectSource {
 
   async commit(home: ServerId, req: CommitRequest): Promise<CommitReply> {
     return (await this.client(home)).call("data.page.commit", req);
+  }
+
+  async release(home: ServerId, req: ReleaseRequest): Promise<{ released: boolean }> {
+    return (await this.client(home)).call("data.page.release", req);
   }
 
   /** A raw round trip of `size` bytes to a data server (benchmark baseline). */

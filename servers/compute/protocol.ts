@@ -54,7 +54,11 @@ export interface ComputeStatus {
   serverId: string;
   load: ComputeLoad;
   objects: number;
+  /** Pages in the page cache (frames in use), and its bound (--cache-mb). */
   cachedPages: number;
+  cacheBoundPages: number;
+  /** The largest working sets here (pages used in the last window), by object. */
+  workingSets: { object: SysName; pages: number }[];
   workers: number;
   counters: Record<string, number>;
   /** Placement here: decisions per reason, failovers, and the load table (each server, ages in ms). */
@@ -80,6 +84,8 @@ export interface CachedPageInfo {
   state: "invalid" | "read" | "write";
   version: number;
   owned: boolean;
+  /** Used within the working-set window here (PageCache). */
+  workingSet: boolean;
 }
 
 /**

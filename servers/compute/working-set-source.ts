@@ -8,12 +8,15 @@
  *   ws.pagesOf(object)             its pages cached here now (0 until its segments are known)
  *   ws.workingSets(limit)          the largest ones, largest first
  *
- * The real measure is pages accessed in the last window (the MMU's accessed bits, swept
- * WSClock-style in ra-kernel/); until the kernel offers it, CachedPagesWorkingSet counts
- * each loaded object's pages cached readable or writable (DsmClient.pagesOf over the
- * object's data and heap segments). Its segment names come from the object's descriptor,
- * fetched once per object in the background (at most FETCHES_AT_ONCE at a time) and kept
- * while the object is loaded. Synchronous reads never wait for a fetch.
+ * Which objects: those the kernel's WSClock (PageCache, `recent`) saw used within its
+ * window — or, without it, every loaded object. How many pages: those cached readable or
+ * writable here now (DsmClient.pagesOf over the object's data and heap segments), not the
+ * kernel's count, which also keeps pages invalidated since they were used: a hot object
+ * whose pages moved away must not look warm where they were (placement would follow it
+ * there and make them ping-pong). A reply's figure (pagesOf) needs no window: the object
+ * was just used. Segment names come from the object's descriptor, fetched once per object
+ * in the background (at most FETCHES_AT_ONCE at a time) and kept while the object is
+ * loaded. Synchronous reads never wait for a fetch.
  */
 import type { ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import type { SysName } from "../../ra-kernel/ids.js";
@@ -31,6 +34,8 @@ export interface CachedPagesDeps {
   dsm: { pagesOf(segments: SysName[]): { state: "invalid" | "read" | "write" }[] };
   /** The object's descriptor (its segments), e.g. from its home. */
   descriptor(object: SysName): Promise<ObjectDescriptor>;
+  /** Objects used within the kernel's working-set window (PageCache); absent: every loaded object. */
+  recent?: { workingSets(limit?: number): { object: SysName }[] };
 }
 
 /** Descriptor fetches in flight at once (the rest wait for a later sweep). */
@@ -59,8 +64,9 @@ export class CachedPagesWorkingSet implements WorkingSetSource {
   workingSets(limit: number): WarmObject[] {
     const loaded = this.deps.objects.loadedObjects();
     this.sweep(new Set(loaded));
+    const candidates = this.deps.recent ? this.deps.recent.workingSets().map((w) => w.object) : loaded;
     const out: WarmObject[] = [];
-    for (const object of loaded) {
+    for (const object of candidates) {
       const pages = this.pagesOf(object);
       if (pages > 0) out.push({ object, pages });
     }

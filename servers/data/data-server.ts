@@ -101,6 +101,7 @@ export class DataServer {
       case "data.hello": return { serverId: this.serverId, epoch: this.store.epoch, leaseMs: this.home.leases.leaseMs };
       case "data.page.fault": return this.home.fault(req, peer.remoteId);
       case "data.page.commit": return this.home.commit(req, peer.remoteId);
+      case "data.page.release": return this.home.release(req, peer.remoteId);
       case "data.lease.renew": return this.renewLease(peer.remoteId);
       case "data.pages": return { epoch: this.store.epoch, pages: this.home.info(req.segments) };
       case "data.lock.acquire": return this.acquire(req, peer.remoteId);

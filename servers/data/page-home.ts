@@ -97,7 +97,7 @@ class RevertFirst {
 
 export const HOME_COUNTERS = [
   "readFaults", "writeFaults", "upgrades", "invalidationsSent", "recalls", "bytesSent", "bytesReceived", "pagesCommitted", "holdersDropped",
-  "pagesPrefetched", "pagesGrantedAtCreation", "segmentsCommitted", "segmentsAborted", "pagesReverted",
+  "pagesPrefetched", "pagesGrantedAtCreation", "segmentsCommitted", "segmentsAborted", "pagesReverted", "releases",
 ] as const;
 export type HomeCounter = (typeof HOME_COUNTERS)[number];
 
@@ -108,6 +108,14 @@ export interface PageHomeOptions {
   recallTimeoutMs?: number;
   /** After a restart, how long writes and locks wait (ms). @default the lease plus its margin */
   restartGraceMs?: number;
+}
+
+/** A page a compute server evicts (data.page.release). */
+export interface ReleaseRequest extends PageRef {
+  epoch: number;
+  version: number;
+  bytes: Uint8Array | null;
+  stamp: number;
 }
 
 /** One commit segment as a compute server sends it (data.page.commit). */
@@ -440,6 +448,32 @@ export class PageHome {
     });
     await reverted;
     return outcome;
+  }
+
+  /**
+   * A holder evicts its copy (data.page.release): an owner's bytes become the page's pending
+   * image, as if recalled; a reader just leaves the copyset. Only a copy of the current
+   * version, of a page not being reverted, whose holder has no writes here not committed yet:
+   * otherwise nothing changes and the holder keeps its copy (a recall or revert will come).
+   */
+  async release(req: ReleaseRequest, holder: string): Promise<{ released: boolean }> {
+    if (req.epoch !== this.epoch) return { released: false };
+    return this.locks.withPages([pageKey(req.segment, req.page)], async () => {
+      const e = this.entryOf(req);
+      const owned = e.owner === holder;
+      if (e.version !== req.version || !e.copyset.has(holder) || e.tainted || e.dirty.has(holder) || this.closures.barrierOf(req)) return { released: false };
+      if (owned && !req.bytes) return { released: false };
+      if (owned) {
+        e.pending = req.bytes;
+        if (req.stamp > e.stamp) e.stamp = req.stamp;
+        e.owner = null;
+        e.twin = null;
+        this.counters.add(this.objectOfSegment(req.segment), "bytesReceived", req.bytes!.length);
+      }
+      e.copyset.delete(holder);
+      this.counters.add(this.objectOfSegment(req.segment), "releases");
+      return { released: true };
+    });
   }
 
   /**

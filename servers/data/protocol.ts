@@ -13,6 +13,9 @@
  *   data.page.commit    {epoch, term, abort, pages: [{segment, page, log, left, stamp?}]} -> {applied, epoch, reason?}
  *                       one commit segment: its PageLogs applied all together, or (abort, or a
  *                       lease term that is over) none, and the pages it wrote reverted
+ *   data.page.release   {epoch, segment, page, version, bytes|null, stamp} -> {released}
+ *                       (a compute server evicts its copy: an owner's bytes come home as to a
+ *                       recall; released false: not taken, the sender keeps its copy)
  *   data.lease.renew    {}                              -> {epoch, leaseMs, term} (LeaseRevokedError if suspect)
  *   data.pages          {segments}                      -> {epoch, pages: PageInfo[]}
  *   data.lock.acquire   {object, key, lock, permits?, thread, term?} -> {granted, waitedMs} (waits, FIFO)
@@ -31,7 +34,7 @@
  *   data.class.list     {}                              -> ClassSummary[]
  *   data.status         {}                              -> DataStatus
  */
-import { isSysName, type SysName } from "../../ra-kernel/ids.js";
+import { isSysName, PAGE_SIZE, type SysName } from "../../ra-kernel/ids.js";
 import { checkPageLog, WORDS_PER_PAGE } from "../../ra-kernel/page-log.js";
 import type { ClassSegment, ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import type { EntrySignature, ParamInfo } from "../../objects/entry-signature.js";
@@ -138,6 +141,7 @@ export type DataRequest =
   | { kind: "data.hello"; serverId: string }
   | { kind: "data.page.fault"; segment: SysName; page: number; mode: "read" | "write"; have: number; count?: number }
   | { kind: "data.page.commit"; epoch: number; term: number; abort: boolean; pages: PageCommitMsg[] }
+  | { kind: "data.page.release"; epoch: number; segment: SysName; page: number; version: number; bytes: Uint8Array | null; stamp: number }
   | { kind: "data.lease.renew" }
   | { kind: "data.pages"; segments: SysName[] }
   | { kind: "data.lock.acquire"; object: SysName; key: string; lock: LockKind; permits?: number; thread: string; term?: number }
@@ -158,6 +162,7 @@ export interface DataReplies {
   "data.hello": { serverId: string; epoch: number; leaseMs: number };
   "data.page.fault": PageGrant;
   "data.page.commit": CommitOutcome;
+  "data.page.release": { released: boolean };
   "data.lease.renew": { epoch: number; leaseMs: number; term: number };
   "data.pages": { epoch: number; pages: PageInfo[] };
   "data.lock.acquire": { granted: true; waitedMs: number };
@@ -197,6 +202,11 @@ export function decodeDataRequest(kind: string, body: unknown): DataRequest {
       return {
         kind, epoch: int(kind, b, "epoch"), term: int(kind, b, "term"), abort: b.abort === true,
         pages: arr(kind, b, "pages", MAX_PAGES_PER_COMMIT).map((p, i) => pageCommit(kind, p, i)),
+      };
+    case "data.page.release":
+      return {
+        kind, epoch: int(kind, b, "epoch"), segment: sysname(kind, b, "segment"), page: int(kind, b, "page", 0, 2 ** 31),
+        version: int(kind, b, "version", 1), bytes: b.bytes === null ? null : bytes(kind, b, "bytes", PAGE_SIZE), stamp: int(kind, b, "stamp", 0),
       };
     case "data.lease.renew": return { kind };
     case "data.pages": return { kind, segments: arr(kind, b, "segments", 16).map((s, i) => sysnameItem(kind, "segments", s, i)) };

@@ -107,7 +107,8 @@ export class ServerHost {
       throw err;
     }
     ready();
-    const registration = servers ? new Registration(peers, servers.nameServer, { id: options.id, role: options.role, address, httpAddress: address, pid: process.pid }) : null;
+    const info = { id: options.id, role: options.role, address, httpAddress: address, pid: process.pid };
+    const registration = servers ? new Registration(peers, servers.nameServer, info, { onNameServer: (answered) => servers.noteNameServer(answered) }) : null;
     const figures = () => ({ ...role!.figures(), ...registration?.figures() });
     http.on("request", createHttpApi({ id: options.id, role: options.role, status: () => role!.status(), figures }, options.token));
     const host = new ServerHost(options, address, http, transport, peers, role, lock, registration);
@@ -117,6 +118,8 @@ export class ServerHost {
       await host.close();
       throw err;
     }
+    // Every server's address, known before the name server might become unreachable.
+    void servers?.warm();
     log("%s (%s) serving on %s", options.id, options.role, address);
     return host;
   }

@@ -21,6 +21,11 @@ export interface ServerOptions {
   workers?: number;
   /** Compute servers: the JavaScript heap of each isiba worker (MiB). @default 1024 */
   workerHeapMb?: number;
+  /**
+   * Compute servers: the bound of the page cache (MiB): pages outside the working sets are
+   * evicted past it (PageCache). @default 256
+   */
+  cacheMb?: number;
   /** Data servers: "power" (synchronous=FULL, the default) or "process" (synchronous=NORMAL). */
   durability?: "power" | "process";
 }

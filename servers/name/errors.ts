@@ -10,6 +10,7 @@
  * `new NameExistsError(`name exists: ${path}`, { path })`.
  */
 import { CloudsError, registerError } from "../../ra-kernel/clouds-error.js";
+import { ServerUnreachableError } from "../transport/errors.js";
 
 /** Thrown when a bind or rename would overwrite an existing name and `replace` is not set. */
 export class NameExistsError extends CloudsError {
@@ -42,6 +43,14 @@ export class DirectoryNotEmptyError extends CloudsError {
   static override fieldNames = ["path"];
 }
 
-for (const cls of [NameExistsError, NameNotFoundError, BadPathError, NotADirectoryError, DirectoryNotEmptyError]) {
+/**
+ * Thrown when the name server does not answer within the caller's short timeout (stopped,
+ * crashed, cut off). A ServerUnreachableError, so code that handles an unreachable server
+ * handles it too. What needs only known servers and bound objects goes on without it
+ * (ServerDirectory serves its last known registry); new name lookups fail with this.
+ */
+export class NameServerUnreachableError extends ServerUnreachableError {}
+
+for (const cls of [NameExistsError, NameNotFoundError, BadPathError, NotADirectoryError, DirectoryNotEmptyError, NameServerUnreachableError]) {
   registerError(cls);
 }

@@ -20,4 +20,32 @@ export interface NameServerOptions {
    * @default 10000
    */
   pushTimeoutMs?: number;
+  /**
+   * The name server's own server id: the registry shows it up whenever it answers.
+   * @default undefined (no self binding)
+   */
+  selfId?: string;
+  /**
+   * How long a registration stays up without a renewal. Servers renew every 500 ms
+   * (Registration), so 1500 tolerates two lost or late renewals of a busy server.
+   * @default 1500
+   */
+  leaseMs?: number;
+  /**
+   * After the name server starts, how long a stored server binding without a lease counts as
+   * up: its server is reconnecting and registering again.
+   * @default 3 * leaseMs
+   */
+  restartGraceMs?: number;
+  /**
+   * How often leases that ran out are looked for, to push the change to watchers (the view
+   * itself is computed when asked and never lags).
+   * @default 250
+   */
+  sweepMs?: number;
+  /**
+   * The clock leases are measured with (tests drive it).
+   * @default Date.now
+   */
+  now?: () => number;
 }

@@ -11,8 +11,14 @@
  * - Pushes are fire and forget: never awaited, failures only logged. A watcher is dropped
  *   when its peer closes (peer.onClose) or is found closed when a change is pushed.
  * - The server owns its directory from construction: `close()` stops pushes and closes it.
+ * - Registrations are leased (ServerRegistry): `name.register-server` stores the binding and
+ *   starts a lease, `name.renew` extends it. The registry's view decorates every server
+ *   binding it answers with (`meta.state`, `meta.stateReason`); `name.servers` leaves down
+ *   servers out unless asked for all. A server going up or down is pushed to watchers of its
+ *   path like a change of its binding. `ls /sys/servers` (name.list) shows all, with state.
  */
 import createDebug from "debug";
+import type { ServerId } from "../../ra-kernel/ids.js";
 import { LamportClock } from "../../ra-kernel/lamport-clock.js";
 import { BadRequestError } from "../transport/errors.js";
 import type { Peer, RequestContext, RequestHandler } from "../transport/transport.js";
@@ -26,8 +32,10 @@ import {
   type NameChanged,
   type NameReply,
   type NameRequest,
+  type RenewRequest,
   type ServerInfo,
 } from "./protocol.js";
+import { ServerRegistry } from "./server-registry.js";
 
 const log = createDebug("servers:name");
 
@@ -41,6 +49,10 @@ export class NameServer {
   private readonly maxWatchesPerPeer: number;
   private readonly pushTimeoutMs: number;
   private readonly unsubscribe: () => void;
+  /** Leases of registered servers: which of them the registry view shows up. */
+  readonly registry: ServerRegistry;
+  /** Reports leases that ran out (renewals and closes report at once). */
+  private readonly sweeper: NodeJS.Timeout;
 
   constructor(
     private readonly directory: NameDirectory,
@@ -49,11 +61,16 @@ export class NameServer {
     this.clock = options.clock ?? new LamportClock();
     this.maxWatchesPerPeer = options.maxWatchesPerPeer ?? 1000;
     this.pushTimeoutMs = options.pushTimeoutMs ?? 10_000;
-    this.unsubscribe = directory.onChange((change) => this.publish(change));
+    this.registry = new ServerRegistry({ selfId: options.selfId, leaseMs: options.leaseMs, graceMs: options.restartGraceMs, now: options.now });
+    this.unsubscribe = directory.onChange((change) => this.publish(this.decorate(change)));
+    this.registry.onTransition((id) => void this.publishState(id));
+    this.sweeper = setInterval(() => this.registry.sweep(), options.sweepMs ?? 250);
+    this.sweeper.unref();
   }
 
   /** Stops pushes, forgets watchers and closes the directory. */
   async close(): Promise<void> {
+    clearInterval(this.sweeper);
     this.unsubscribe();
     this.watchers.clear();
     await this.directory.close();
@@ -73,35 +90,69 @@ export class NameServer {
         return d.bind(path, sysname, kind, { meta, replace });
       }
       case "name.lookup":
-        return d.lookup(req.body.path);
+        return this.withState(await d.lookup(req.body.path));
       case "name.unbind":
         return { removed: await d.unbind(req.body.path) };
       case "name.rename":
         return d.rename(req.body.from, req.body.to, { replace: req.body.replace });
       case "name.list":
-        return d.list(req.body.path);
+        return (await d.list(req.body.path)).map((b) => this.withState(b));
       case "name.register-server":
-        return this.registerServer(req.body);
+        return this.registerServer(req.body, peer);
+      case "name.renew":
+        return this.renew(req.body, peer);
       case "name.servers":
-        return this.servers();
+        return this.servers(req.body.all);
       case "name.watch":
         return this.watch(peer, req.body.path);
     }
   }
 
-  /** Server bindings have a null sysname: a server is reached by address. */
-  private registerServer(info: ServerInfo): Promise<Binding> {
+  /** Server bindings have a null sysname: a server is reached by address. The lease starts once stored. */
+  private async registerServer(info: ServerInfo, peer: Peer): Promise<Binding> {
     log("server %s (%s) at %s", info.id, info.role, info.address);
     const meta = { id: info.id, role: info.role, address: info.address, httpAddress: info.httpAddress, pid: info.pid };
-    return this.directory.bind(`${SERVERS_DIR}/${info.id}`, null, "server", { meta, replace: true });
+    const binding = await this.directory.bind(`${SERVERS_DIR}/${info.id}`, null, "server", { meta, replace: true });
+    this.registry.register(info, peer);
+    return binding;
   }
 
-  private async servers(): Promise<Binding[]> {
+  private renew(req: RenewRequest, peer: Peer): { renewed: boolean } {
+    const renewed = this.registry.renew(req.id, req.address, peer);
+    if (!renewed) log("renewal of %s at %s refused: no such lease (it registers again)", req.id, req.address);
+    return { renewed };
+  }
+
+  /** The registry view: live servers, or all with their state. */
+  private async servers(all: boolean): Promise<Binding[]> {
     try {
-      return (await this.directory.list(SERVERS_DIR)).filter((b) => b.kind === "server");
+      const servers = (await this.directory.list(SERVERS_DIR)).filter((b) => b.kind === "server").map((b) => this.withState(b));
+      return all ? servers : servers.filter((b) => b.meta.state === "up");
     } catch (err) {
       if (err instanceof NameNotFoundError) return [];
       throw err;
+    }
+  }
+
+  /** A server binding with the registry's view in its meta; any other binding as it is. */
+  private withState<B extends Binding | null>(binding: B): B {
+    if (!binding || binding.kind !== "server" || !isWithin(binding.path, SERVERS_DIR)) return binding;
+    const { state, reason } = this.registry.stateOf(String(binding.meta.id ?? binding.path.slice(SERVERS_DIR.length + 1)));
+    return { ...binding, meta: { ...binding.meta, state, stateReason: reason } };
+  }
+
+  private decorate(change: BindingChange): BindingChange {
+    return { path: change.path, binding: this.withState(change.binding) };
+  }
+
+  /** Pushes a server's new state to watchers of its path, as a change of its binding. */
+  private async publishState(id: ServerId): Promise<void> {
+    if (this.watchers.size === 0) return;
+    const path = `${SERVERS_DIR}/${id}`;
+    try {
+      this.publish({ path, binding: this.withState(await this.directory.lookup(path)) });
+    } catch (err) {
+      log("push of %s's state failed: %s", id, (err as Error)?.message);
     }
   }
 

@@ -9,7 +9,8 @@
  *   name.rename          {from, to, replace?}                     -> Binding
  *   name.list            {path}                                   -> Binding[]
  *   name.register-server {id, role, address, httpAddress, pid}    -> Binding (/sys/servers/<id>)
- *   name.servers         {}                                       -> Binding[]
+ *   name.renew           {id, address}                            -> {renewed} (false: register again)
+ *   name.servers         {all?}                                   -> Binding[] (live ones unless all)
  *   name.watch           {path}                                   -> {path}
  * and one push, from the name server to a peer that watched a prefix:
  *   name.changed         {path, binding: Binding | null, clock}   (reply ignored)
@@ -22,9 +23,12 @@
  * - Sizes are bounded: paths 1024 characters once normalized, meta 16 KiB of JSON.
  * - Objects and classes are bound to a sysname; directories and servers may have null.
  *   Server bindings are always null: a server is reached by address, not by sysname.
+ * - Server bindings in replies of name.servers, name.list, name.lookup and pushes carry the
+ *   registry's view in their meta: `state` ("up" | "down") and `stateReason`
+ *   (server-registry.ts). The stored meta is what the server registered, without them.
  */
 import createDebug from "debug";
-import type { Peer, RequestHandler } from "../transport/transport.js";
+import type { Peer, RequestHandler, RequestOptions } from "../transport/transport.js";
 import { isServerId, isSysName, type ServerId, type ServerRole, type SysName } from "../../ra-kernel/ids.js";
 import { BadRequestError, UnknownMessageError } from "../transport/errors.js";
 import { arr, asBody, check, int, obj, oneOf, optBool, str, type Body } from "../transport/schema.js";
@@ -84,6 +88,17 @@ export interface ServerInfo {
   pid: number;
 }
 
+/** A lease renewal: cheap, sent every few hundred ms by each registered server. */
+export interface RenewRequest {
+  id: ServerId;
+  address: string;
+}
+
+export interface ServersRequest {
+  /** Include servers the registry sees down. @default false */
+  all: boolean;
+}
+
 export type NameRequest =
   | { kind: "name.bind"; body: BindRequest }
   | { kind: "name.lookup"; body: PathRequest }
@@ -91,7 +106,8 @@ export type NameRequest =
   | { kind: "name.rename"; body: RenameRequest }
   | { kind: "name.list"; body: PathRequest }
   | { kind: "name.register-server"; body: ServerInfo }
-  | { kind: "name.servers"; body: Record<string, never> }
+  | { kind: "name.renew"; body: RenewRequest }
+  | { kind: "name.servers"; body: ServersRequest }
   | { kind: "name.watch"; body: PathRequest };
 
 export type NameKind = NameRequest["kind"];
@@ -104,6 +120,7 @@ export interface NameReplies {
   "name.rename": Binding;
   "name.list": Binding[];
   "name.register-server": Binding;
+  "name.renew": { renewed: boolean };
   "name.servers": Binding[];
   "name.watch": { path: string };
 }
@@ -124,7 +141,8 @@ const DECODERS: { [K in NameKind]: (kind: K, b: Body) => Extract<NameRequest, { 
   "name.rename": decodeRename,
   "name.list": decodePathBody,
   "name.register-server": decodeServerInfo,
-  "name.servers": () => ({}),
+  "name.renew": decodeRenew,
+  "name.servers": (kind, b) => ({ all: optBool(kind, b, "all") ?? false }),
   "name.watch": decodePathBody,
 };
 
@@ -168,6 +186,10 @@ function decodeServerInfo(kind: string, b: Body): ServerInfo {
     httpAddress: str(kind, b, "httpAddress", MAX_ADDRESS),
     pid: int(kind, b, "pid", 1, 2 ** 32),
   };
+}
+
+function decodeRenew(kind: string, b: Body): RenewRequest {
+  return { id: check(kind, b, "id", isServerId, "a server id ([a-z][a-z0-9_-]{0,31})"), address: str(kind, b, "address", MAX_ADDRESS) };
 }
 
 /** A path field, normalized (BadPathError if it is a string but not a valid path). */
@@ -224,6 +246,13 @@ export function decodeNameChanged(body: unknown): NameChanged {
   };
 }
 
+/** The ServerInfo a server binding's meta holds, or null if it holds none. */
+export function serverInfoOf(b: Binding): ServerInfo | null {
+  const m = b.meta;
+  if (typeof m.id !== "string" || typeof m.address !== "string") return null;
+  return { id: m.id as ServerId, role: m.role as ServerRole, address: m.address, httpAddress: String(m.httpAddress ?? ""), pid: Number(m.pid ?? 0) };
+}
+
 export type NameChangeListener = (change: NameChanged) => void;
 
 /**
@@ -272,12 +301,19 @@ export class NameClient {
   }
 
   /** Binds (or rebinds) `/sys/servers/<id>` with `info` as its meta. */
-  async registerServer(info: ServerInfo): Promise<Binding> {
-    return decodeBinding("name.register-server", await this.peer.request("name.register-server", { ...info }));
+  async registerServer(info: ServerInfo, options: RequestOptions = {}): Promise<Binding> {
+    return decodeBinding("name.register-server", await this.peer.request("name.register-server", { ...info }, options));
   }
 
-  async servers(): Promise<Binding[]> {
-    return decodeBindings("name.servers", await this.peer.request("name.servers", {}));
+  /** Extends this server's lease; false: the name server does not know it (register again). */
+  async renew(id: ServerId, address: string, options: RequestOptions = {}): Promise<boolean> {
+    const reply = asBody("name.renew", await this.peer.request("name.renew", { id, address }, options));
+    return reply.renewed === true;
+  }
+
+  /** Registered servers the registry sees up, or all of them (`all`), each with `meta.state`. */
+  async servers(options: { all?: boolean } = {}): Promise<Binding[]> {
+    return decodeBindings("name.servers", await this.peer.request("name.servers", { all: options.all === true }));
   }
 
   /**

@@ -35,6 +35,7 @@ import { SocketIoTransport } from "../../servers/transport/socket-io-transport.j
 import { PeerCache } from "../../servers/transport/peer-cache.js";
 import { ServerUnreachableError } from "../../servers/transport/errors.js";
 import { ServerDirectory } from "../../servers/host/server-directory.js";
+import { surveyServers, type ServerSurvey } from "../server-survey.js";
 import { CLASSES_DIR, NameClient, type ServerInfo } from "../../servers/name/protocol.js";
 import { normalizePath, type Binding } from "../../servers/name/name-directory.js";
 import { DataClient, type ClassSummary, type LockInfo, type PageInfo } from "../../servers/data/protocol.js";
@@ -273,6 +274,11 @@ export class Cluster extends EventEmitter<ClusterEvents> {
 
   async serverList(): Promise<ServerInfo[]> {
     return this.servers.list();
+  }
+
+  /** Every registered server with its health and load (the shell's `servers`). */
+  survey(): Promise<ServerSurvey> {
+    return surveyServers(this.servers, (address) => this.peers.get(address));
   }
 
   async close(): Promise<void> {

@@ -25,7 +25,7 @@ describe("Several data and compute servers (integration, real processes)", funct
   it("should list all six servers in clouds status", async () => {
     const r = await clouds(["status", "--dir", cluster.dir]);
     expect(r.code, r.stderr).to.equal(0);
-    for (const id of ["ns1", "ds1", "ds2", "cs1", "cs2", "cs3"]) expect(r.stdout).to.match(new RegExp(`^${id}\\s.*\\sok\\s`, "m"));
+    for (const id of ["ns1", "ds1", "ds2", "cs1", "cs2", "cs3"]) expect(r.stdout).to.match(new RegExp(`^${id}\\s.*\\sup\\b`, "m"));
   });
 
   it("should home new objects on both data servers and keep them coherent on every compute server", async () => {

@@ -84,7 +84,7 @@ describe("DsmClient grants without a fault", () => {
     it("should install the pages granted with the fault as owned, so writing them faults no more", async () => {
       await writeFault(0);
       await writeFault(1, [2]);
-      expect(metaOf(2)).to.deep.equal({ segment: seg, page: 2, state: "write", version: 2, owned: true });
+      expect(metaOf(2)).to.deep.equal({ segment: seg, page: 2, state: "write", version: 2, owned: true, workingSet: false });
       await dsm.fault(seg, 2, "write");
       expect(link.faults).to.have.length(2);
       expect(dsm.counters.total).to.include({ writeFaults: 3, fetches: 2, pagesPrefetched: 1, ownedRewrites: 0 });
@@ -151,7 +151,7 @@ describe("DsmClient grants without a fault", () => {
       frames.install(1, pageOf(0xaa), PageState.INVALID);
       dsm.adoptCreated(ds1, 1, [{ segment: seg, page: 0, version: 2 }, { segment: seg, page: 1, version: 2 }]);
       for (const page of [0, 1]) {
-        expect(metaOf(page)).to.deep.equal({ segment: seg, page, state: "write", version: 2, owned: true });
+        expect(metaOf(page)).to.deep.equal({ segment: seg, page, state: "write", version: 2, owned: true, workingSet: false });
         expect(frames.copyPage(page)).to.deep.equal(new Uint8Array(PAGE_SIZE));
       }
       await dsm.fault(seg, 0, "write");

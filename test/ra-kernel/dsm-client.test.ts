@@ -17,7 +17,7 @@ import { newSysName, PAGE_SIZE, type PageNo, type ServerId, type SysName } from 
 import { PageState } from "../../ra-kernel/page-state.js";
 import { PageLog } from "../../ra-kernel/page-log.js";
 import { Segment } from "../../ra-kernel/segment.js";
-import type { SegmentFrames } from "../../ra-kernel/segment-frames.js";
+import { recordAt, W_PIN, W_WRITERS, type SegmentFrames } from "../../ra-kernel/segment-frames.js";
 import { WriteLog } from "../../ra-kernel/write-log.js";
 import { ServerUnreachableError } from "../../servers/transport/errors.js";
 import { isPending } from "../support/deferred.js";
@@ -93,7 +93,7 @@ describe("DsmClient", () => {
       expect(link.faults[0]).to.include({ mode: "write", have: 0 });
       expect(frames.state(2)).to.equal(PageState.WRITE);
       expect(frames.copyPage(2)).to.deep.equal(pageOf(9));
-      expect(metaOf(2)).to.deep.equal({ segment: seg, page: 2, state: "write", version: 4, owned: true });
+      expect(metaOf(2)).to.deep.equal({ segment: seg, page: 2, state: "write", version: 4, owned: true, workingSet: false });
     });
 
     it("should install zeros for a page its home never stored", async () => {
@@ -255,13 +255,13 @@ describe("DsmClient", () => {
 
     it("should not install a grant whose home's pages were dropped while it waited for readers to leave", async () => {
       await faultIn(seg, 1, "read", 3, pageOf(5));
-      const pins = new Int32Array(frames.pins);
-      Atomics.add(pins, 1, 1); // a reader is still in the page: the upgrade's install must wait
+      const pins = frames.records();
+      Atomics.add(pins, recordAt(1, W_PIN), 1); // a reader is still in the page: the upgrade's install must wait
       const f = dsm.fault(seg, 1, "write");
       (await link.faultCall(1)).reply.resolve(grant(4, pageOf(6)));
       await new Promise((resolve) => setImmediate(resolve));
       dsm.dropHome(ds1, "the connection to it closed"); // lands while the grant waits
-      Atomics.sub(pins, 1, 1);
+      Atomics.sub(pins, recordAt(1, W_PIN), 1);
       const again = await link.faultCall(2);
       expect(again, "fetched again: the dropped grant was never installed").to.include({ mode: "write", have: 0 });
       again.reply.resolve(grant(1, pageOf(7), { epoch: 2 }));
@@ -497,7 +497,7 @@ describe("DsmClient", () => {
       bytes.set([1, 2, 3, 4], 8);
       store(frames, 0, bytes);
       frames.raiseStamp(0, 1);
-      log.pageLog(seg, 0, new Int32Array(frames.writers)).record(bytes, 0, 8, 12, 1);
+      log.pageLog(seg, 0, frames.records(), recordAt(0, W_WRITERS)).record(bytes, 0, 8, 12, 1);
       const done = dsm.commit(log.take(), log.since);
       const call = await link.commitCall(0);
       expect(call.pages[0].log.length, "one word").to.equal(8 + 14);
@@ -677,8 +677,8 @@ describe("DsmClient", () => {
       await faultIn(seg, 1, "write", 2, pageOf(0), 4, { term: 2 });
       const live = new WriteLog(dsm.dropMark);
       write(live, 0, pageOf(3));
-      Atomics.add(new Int32Array(frames.writers), 0, 1); // the dead worker's segment wrote page 0
-      Atomics.add(new Int32Array(frames.writers), 1, 1); // and page 1
+      frames.addWriter(0); // the dead worker's segment wrote page 0
+      frames.addWriter(1); // and page 1
       const done = dsm.abandon([{ frames, page: 0 }, { frames, page: 1 }], false, "worker died");
       const call = await link.commitCall(0);
       expect(call).to.include({ home: ds1, epoch: 4, term: 2, abort: true });
@@ -697,7 +697,7 @@ describe("DsmClient", () => {
     it("should abort every page written here when the ledger overflowed", async () => {
       await faultIn(seg, 0, "write", 2, pageOf(0));
       await faultIn(seg, 3, "write", 2, pageOf(0));
-      Atomics.add(new Int32Array(frames.writers), 3, 1);
+      frames.addWriter(3);
       const done = dsm.abandon([], true, "worker died");
       const call = await link.commitCall(0);
       expect(call.pages.map((p) => p.page)).to.deep.equal([3]);
@@ -707,7 +707,7 @@ describe("DsmClient", () => {
 
     it("should resolve even if the home cannot be told", async () => {
       await faultIn(seg, 0, "write", 2, pageOf(0));
-      Atomics.add(new Int32Array(frames.writers), 0, 1);
+      frames.addWriter(0);
       const done = dsm.abandon([{ frames, page: 0 }], false, "worker died");
       (await link.commitCall(0)).reply.reject(new Error("connection closed"));
       await done;
@@ -863,8 +863,8 @@ describe("DsmClient", () => {
       await faultIn(seg, 0, "read", 2, pageOf(1));
       await faultIn(seg, 3, "write", 5, pageOf(1));
       expect(dsm.pagesOf([seg])).to.deep.equal([
-        { segment: seg, page: 0, state: "read", version: 2, owned: false },
-        { segment: seg, page: 3, state: "write", version: 5, owned: true },
+        { segment: seg, page: 0, state: "read", version: 2, owned: false, workingSet: false },
+        { segment: seg, page: 3, state: "write", version: 5, owned: true, workingSet: false },
       ]);
       expect(dsm.pagesOf([newSysName(ds1)])).to.deep.equal([]);
       expect(dsm.holdsPagesOf(ds1)).to.equal(true);

@@ -162,7 +162,7 @@ describe("IsibaPool", () => {
     });
 
     /** The heap's live block count in this server's frames. */
-    const liveBlocks = () => new DataView(pager.segment(heap).bytes).getUint32(12, true);
+    const liveBlocks = () => new DataView(pager.segment(heap).copyPage(0).buffer).getUint32(12, true);
 
     it("should free what an invocation detached only once its commit was applied, as a segment of its own", async () => {
       const before = liveBlocks();

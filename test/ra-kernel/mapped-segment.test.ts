@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { asServerId, newSysName, PAGE_SIZE } from "../../ra-kernel/ids.js";
 import { MappedSegment } from "../../ra-kernel/mapped-segment.js";
 import { PageState } from "../../ra-kernel/page-state.js";
-import { PIN_WRITER, SegmentFrames } from "../../ra-kernel/segment-frames.js";
+import { PIN_WRITER, recordAt, SegmentFrames, W_PIN } from "../../ra-kernel/segment-frames.js";
 import { SyncFaulter } from "../support/sync-faulter.js";
 import { startPinWorker } from "../support/pin-workers.js";
 import { newSegment, type TestSegment } from "../support/object-memory.js";
@@ -47,7 +47,7 @@ describe("MappedSegment", () => {
     seg.mem.setF64(8, -2.5);
     expect([...seg.mem.read(0, 4)]).to.deep.equal([4, 3, 2, 1]);
     expect(seg.mem.f64(8)).to.equal(-2.5);
-    expect(new DataView(seg.frames.bytes).getFloat64(8, true)).to.equal(-2.5);
+    expect(new DataView(seg.frames.copyPage(0).buffer).getFloat64(8, true)).to.equal(-2.5);
   });
 
   it("should mark written pages dirty and hand them out sorted, once", () => {
@@ -225,13 +225,13 @@ describe("MappedSegment", () => {
 
     it("should make a writer in another isiba wait for a reader's pin", async () => {
       seg.frames.install(0, null, PageState.WRITE);
-      const pins = new Int32Array(seg.frames.pins);
-      Atomics.add(pins, 0, 1);
+      const pins = seg.frames.records();
+      Atomics.add(pins, recordAt(0, W_PIN), 1);
       const writer = startPinWorker({ task: "access", data: seg.frames.share(), op: "setU32", addr: 8, value: 7 });
       await writer.started;
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(seg.mem.u32(8)).to.equal(0);
-      Atomics.sub(pins, 0, 1);
+      Atomics.sub(pins, recordAt(0, W_PIN), 1);
       const report = await writer.done;
       expect(seg.mem.u32(8)).to.equal(7);
       expect([report.faults, seg.frames.pinned(0)]).to.deep.equal([0, 0]);
@@ -253,13 +253,13 @@ describe("MappedSegment", () => {
     it("should make a reader in another isiba wait for a writer's pin", async () => {
       seg.frames.install(0, null, PageState.WRITE);
       seg.mem.setU32(8, 1);
-      const pins = new Int32Array(seg.frames.pins);
-      Atomics.add(pins, 0, PIN_WRITER);
+      const pins = seg.frames.records();
+      Atomics.add(pins, recordAt(0, W_PIN), PIN_WRITER);
       const reader = startPinWorker({ task: "access", data: seg.frames.share(), op: "u32", addr: 8 });
       await reader.started;
       await new Promise((resolve) => setTimeout(resolve, 50));
-      new DataView(seg.frames.bytes).setUint32(8, 2, true);
-      Atomics.sub(pins, 0, PIN_WRITER);
+      new DataView(seg.frames.frameView(0).buffer, seg.frames.frameView(0).byteOffset).setUint32(8, 2, true);
+      Atomics.sub(pins, recordAt(0, W_PIN), PIN_WRITER);
       expect((await reader.done).value).to.equal(2);
     });
   });
@@ -353,7 +353,11 @@ describe("MappedSegment", () => {
     }
 
     /** The bytes [from, to) of the frames. */
-    const frameBytes = (from: number, to: number) => new Uint8Array(seg.frames.bytes).slice(from, to);
+    const frameBytes = (from: number, to: number) => {
+      const out = new Uint8Array(to - from);
+      for (let at = from; at < to; at++) out[at - from] = seg.frames.frameView(at >> 12)[at & (PAGE_SIZE - 1)] ?? 0;
+      return out;
+    };
 
     it("should log the words each write changes into the running segment's log, each write stamped one above the last", () => {
       const log = new WriteLog(0);

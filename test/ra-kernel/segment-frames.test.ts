@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import { asServerId, newSysName, PAGE_SIZE } from "../../ra-kernel/ids.js";
 import { PageState } from "../../ra-kernel/page-state.js";
-import { PIN_WRITER, SegmentFrames } from "../../ra-kernel/segment-frames.js";
+import { PIN_WRITER, recordAt, SegmentFrames, W_PIN } from "../../ra-kernel/segment-frames.js";
+import { FramePool } from "../../ra-kernel/frame-pool.js";
 import { PageLog } from "../../ra-kernel/page-log.js";
 import { isPending } from "../support/deferred.js";
 
@@ -14,7 +15,7 @@ describe("SegmentFrames", () => {
   let frames: SegmentFrames;
 
   beforeEach(() => {
-    frames = new SegmentFrames(sysname, 128);
+    frames = new SegmentFrames(sysname, 1024); // a large table: grown as pages come (small ones are whole)
   });
 
   it("should start with one page of span and every page invalid", () => {
@@ -51,21 +52,28 @@ describe("SegmentFrames", () => {
     frames.install(0, filled(5), PageState.WRITE);
     frames.install(100, filled(6), PageState.READ);
     expect(frames.spanPages).to.be.at.least(101);
-    expect(frames.bytes.byteLength).to.equal(frames.spanPages * PAGE_SIZE);
+    expect(frames.pool.used, "frames only for the pages present").to.equal(2);
     expect(frames.copyPage(0)).to.deep.equal(filled(5));
     expect(frames.copyPage(100)).to.deep.equal(filled(6));
     expect(frames.state(50)).to.equal(PageState.INVALID);
   });
 
   it("should never grow past maxPages", () => {
-    const small = new SegmentFrames(sysname, 3);
-    small.install(1, null, PageState.READ);
-    small.install(2, null, PageState.READ);
-    expect(small.spanPages).to.equal(3);
+    const large = new SegmentFrames(sysname, 1030);
+    large.install(600, null, PageState.READ);
+    large.install(1029, null, PageState.READ);
+    expect(large.spanPages).to.equal(1030);
+  });
+
+  it("should allocate a small segment's table whole, never growing it", () => {
+    const small = new SegmentFrames(sysname, 256);
+    expect([small.spanPages, small.table.growable]).to.deep.equal([256, false]);
+    small.install(255, null, PageState.READ);
+    expect(small.state(255)).to.equal(PageState.READ);
   });
 
   it("should refuse a page past maxPages, naming the segment", () => {
-    expect(() => frames.install(128, null, PageState.READ)).to.throw(RangeError, new RegExp(`page 128 is past the end of segment ${sysname} \\(128 pages\\)`));
+    expect(() => frames.install(1024, null, PageState.READ)).to.throw(RangeError, new RegExp(`page 1024 is past the end of segment ${sysname} \\(1024 pages\\)`));
     expect(frames.spanPages).to.equal(1);
   });
 
@@ -94,13 +102,9 @@ describe("SegmentFrames", () => {
 
   it("should share its own buffers", () => {
     const share = frames.share();
-    expect(share).to.deep.equal({
-      sysname, bytes: frames.bytes, states: frames.states, pins: frames.pins, stamps: frames.stamps, writers: frames.writers, maxPages: 128, logged: true,
-    });
-    expect(share.bytes).to.equal(frames.bytes);
-    expect(share.pins).to.equal(frames.pins);
-    expect(share.stamps).to.equal(frames.stamps);
-    expect(share.writers).to.equal(frames.writers);
+    expect(share).to.deep.equal({ sysname, table: frames.table, frames: frames.pool.bytes, maxPages: 1024, logged: true });
+    expect(share.table).to.equal(frames.table);
+    expect(share.frames).to.equal(frames.pool.bytes);
     expect(new SegmentFrames(sysname, 4, false).share().logged, "volatile frames are never committed").to.equal(false);
   });
 
@@ -109,8 +113,7 @@ describe("SegmentFrames", () => {
     frames.raiseStamp(100, 7);
     frames.raiseStamp(100, 3);
     expect(frames.stamp(100)).to.equal(7);
-    expect(frames.stamps.byteLength).to.equal(2 * frames.states.byteLength);
-    expect(frames.writers.byteLength).to.equal(frames.states.byteLength);
+    expect(frames.spanPages).to.be.at.least(101);
     expect([frames.writersOf(0), frames.writersOf(100), frames.writersOf(500)]).to.deep.equal([0, 0, 0]);
   });
 
@@ -128,8 +131,44 @@ describe("SegmentFrames", () => {
 
   it("should grow the pin words with the page table, all unpinned", () => {
     frames.install(100, null, PageState.READ);
-    expect(frames.pins.byteLength).to.equal(frames.states.byteLength);
     expect([frames.pinned(0), frames.pinned(100), frames.pinned(500)]).to.deep.equal([0, 0, 0]);
+  });
+
+  it("should keep pages of many segments in one pool, each page in its own slot", () => {
+    const pool = new FramePool({ softPages: 8 });
+    const a = new SegmentFrames(sysname, 1000, true, pool);
+    const b = new SegmentFrames(newSysName(asServerId("ds1")), 1000, true, pool);
+    a.install(900, filled(1), PageState.READ);
+    b.install(0, filled(2), PageState.WRITE);
+    a.install(3, filled(3), PageState.READ);
+    expect(pool.used).to.equal(3);
+    expect(new Set([a.slotOf(900), b.slotOf(0), a.slotOf(3)]).size, "distinct slots").to.equal(3);
+    expect([a.copyPage(900)[0], b.copyPage(0)[0], a.copyPage(3)[0]]).to.deep.equal([1, 2, 3]);
+    expect(pool.owner(b.slotOf(0))).to.deep.equal({ owner: b, page: 0 });
+  });
+
+  it("should give an invalid, unpinned page's frame back to the pool on evict, and reuse it", () => {
+    frames.install(5, filled(4), PageState.READ);
+    const slot = frames.slotOf(5);
+    expect(frames.evict(5), "mapped: refused").to.equal(false);
+    frames.setState(5, PageState.INVALID);
+    Atomics.add(frames.records(), recordAt(5, W_PIN), 1);
+    expect(frames.evict(5), "pinned: refused").to.equal(false);
+    Atomics.sub(frames.records(), recordAt(5, W_PIN), 1);
+    expect(frames.evict(5)).to.equal(true);
+    expect([frames.slotOf(5), frames.pool.used]).to.deep.equal([0, 0]);
+    expect(frames.copyPage(5), "no frame: zeros").to.deep.equal(filled(0));
+    frames.install(7, filled(8), PageState.READ);
+    expect(frames.slotOf(7), "the freed slot is reused").to.equal(slot);
+    expect(() => frames.setState(5, PageState.READ), "nothing to map").to.throw(/no frame/);
+  });
+
+  it("should report and clear a page's accessed bit", () => {
+    frames.install(2, null, PageState.READ);
+    expect(frames.takeAccessed(2)).to.equal(false);
+    frames.records()[recordAt(2, 4)] = 1; // what an accessor entering the page sets
+    expect(frames.takeAccessed(2)).to.equal(true);
+    expect(frames.takeAccessed(2), "cleared").to.equal(false);
   });
 
   describe("lower", () => {
@@ -137,7 +176,7 @@ describe("SegmentFrames", () => {
 
     beforeEach(() => {
       frames.install(0, filled(1), PageState.WRITE);
-      pins = new Int32Array(frames.pins);
+      pins = frames.records();
     });
 
     it("should lower the state at once and resolve at once when nothing is pinned", async () => {
@@ -153,25 +192,25 @@ describe("SegmentFrames", () => {
     });
 
     it("should wait for a reader to unpin before resolving an invalidation", async () => {
-      Atomics.add(pins, 0, 1);
+      Atomics.add(pins, recordAt(0, W_PIN), 1);
       const lowered = frames.lower(0, PageState.INVALID);
       expect(frames.state(0)).to.equal(PageState.INVALID);
       expect(await isPending(lowered)).to.equal(true);
       expect(await isPending(lowered)).to.equal(true);
-      Atomics.sub(pins, 0, 1);
+      Atomics.sub(pins, recordAt(0, W_PIN), 1);
       await lowered;
       expect(frames.pinned(0)).to.equal(0);
     });
 
     it("should wait for a writer, not for readers, before resolving a downgrade to READ", async () => {
-      Atomics.add(pins, 0, 1);
+      Atomics.add(pins, recordAt(0, W_PIN), 1);
       expect(await isPending(frames.lower(0, PageState.READ))).to.equal(false);
-      Atomics.sub(pins, 0, 1);
+      Atomics.sub(pins, recordAt(0, W_PIN), 1);
       frames.setState(0, PageState.WRITE);
-      Atomics.add(pins, 0, PIN_WRITER);
+      Atomics.add(pins, recordAt(0, W_PIN), PIN_WRITER);
       const lowered = frames.lower(0, PageState.READ);
       expect(await isPending(lowered)).to.equal(true);
-      Atomics.sub(pins, 0, PIN_WRITER);
+      Atomics.sub(pins, recordAt(0, W_PIN), PIN_WRITER);
       await lowered;
     });
 

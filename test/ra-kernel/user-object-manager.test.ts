@@ -13,7 +13,7 @@ import { ArgumentError, PagesLostError, UnknownEntryError } from "../../ra-kerne
 import { newSysName, newThreadId, type ServerId, type SysName } from "../../ra-kernel/ids.js";
 import { IsibaPool, type RunOutcome, type RunSpec } from "../../ra-kernel/isiba-pool.js";
 import type { ClassSegment, ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
-import { UserObjectManager, type ObjectSource } from "../../ra-kernel/user-object-manager.js";
+import { UserObjectManager, type UserObjectManagerOptions, type ObjectSource } from "../../ra-kernel/user-object-manager.js";
 import { compileExample } from "../support/compiled-examples.js";
 import { deferred, isPending, type Deferred } from "../support/deferred.js";
 import type { SegmentLog } from "../../ra-kernel/write-log.js";
@@ -107,13 +107,13 @@ describe("UserObjectManager", () => {
    * A fresh compute server kernel (empty caches) over the shared homes. `afterFault`, if
    * given, runs after each fault this kernel serves (to take pages away at a chosen moment).
    */
-  function startKernel(workers = 2, afterFault?: (dsm: DsmClient) => void): Kernel {
+  function startKernel(workers = 2, afterFault?: (dsm: DsmClient) => void, options: UserObjectManagerOptions = {}): Kernel {
     const dsm = new DsmClient(link);
     const pool = new IsibaPool(workers, async (segment, page, mode, since) => {
       await dsm.fault(segment, page, mode, since);
       afterFault?.(dsm);
     }, "cs-test");
-    const kernel: Kernel = { pool, dsm, uom: new UserObjectManager(pool, dsm, source), runs: 0 };
+    const kernel: Kernel = { pool, dsm, uom: new UserObjectManager(pool, dsm, source, undefined, options), runs: 0 };
     const run = pool.run.bind(pool);
     pool.run = (spec: RunSpec): Promise<RunOutcome> => {
       kernel.runs++;
@@ -144,6 +144,46 @@ describe("UserObjectManager", () => {
     expect(await invoke(k, d, "size", [5, 10])).to.equal(undefined);
     expect(await invoke(k, d, "area", [])).to.equal(50);
     expect(k.uom.loadedObjects()).to.deep.equal([d.sysname]);
+  });
+
+  describe("deactivation", () => {
+    it("should deactivate an idle object: its pages leave the cache, its page tables go, and it comes back with its state", async () => {
+      const k = startKernel(2, undefined, { idleMs: 0 });
+      const d = await created(k);
+      await invoke(k, d, "size", [6, 7]);
+      expect(k.dsm.pool.used).to.be.greaterThan(0);
+      await k.uom.settled(); // its free segment, committed in the background
+      expect(await k.uom.deactivateIdle()).to.equal(1);
+      expect([k.uom.activeObjects, k.uom.loadedObjects().length, k.dsm.pool.used, k.dsm.segmentCount]).to.deep.equal([0, 0, 0, 0]);
+      expect(link.releases.length, "owned pages went home first").to.be.greaterThan(0);
+      expect(await invoke(k, d, "area", [])).to.equal(42);
+      expect(k.uom.activeObjects).to.equal(1);
+    });
+
+    it("should keep recently used objects, and deactivate the least recently used past maxActive", async () => {
+      const k = startKernel(2, undefined, { idleMs: 60_000, maxActive: 2 });
+      const [a, b, c] = [await created(k), await created(k), await created(k)];
+      for (const [i, d] of [a, b, c].entries()) await invoke(k, d, "size", [i + 1, 2]);
+      await k.uom.settled();
+      expect(await k.uom.deactivateIdle()).to.equal(1);
+      expect(k.uom.loadedObjects().sort()).to.deep.equal([b.sysname, c.sysname].sort());
+      expect(await k.uom.deactivateIdle(), "within the cap: nothing idle long enough").to.equal(0);
+      expect(await invoke(k, a, "area", [])).to.equal(2);
+    });
+
+    it("should never deactivate an object while an invocation of it runs, and run one that arrives during a deactivation", async () => {
+      const k = startKernel(2, undefined, { idleMs: 0 });
+      const d = await created(k);
+      const running = invoke(k, d, "size", [2, 3]);
+      expect(await k.uom.deactivateIdle(), "in use").to.equal(0);
+      await running;
+      await k.uom.settled();
+      const deactivating = k.uom.deactivateIdle();
+      const arriving = invoke(k, d, "area", []);
+      expect(await deactivating).to.equal(1);
+      expect(await arriving, "ran on a fresh activation").to.equal(6);
+      expect(k.uom.activeObjects).to.equal(1);
+    });
   });
 
   it("should fetch an object's descriptor and class once for many invocations", async () => {

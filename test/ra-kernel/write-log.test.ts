@@ -22,15 +22,15 @@ describe("WriteLog", () => {
   function write(log: WriteLog, segment: typeof seg, page: number, at: number, value: number, stamp: number): void {
     const frame = new Uint8Array(PAGE_SIZE);
     new DataView(frame.buffer).setUint32(at, value, true);
-    log.pageLog(segment, page, writers).record(frame, 0, at, at + 4, stamp);
+    log.pageLog(segment, page, writers, page).record(frame, 0, at, at + 4, stamp);
   }
 
   it("should count a page's writer once per segment, however often it writes it", () => {
     const a = new WriteLog(0);
     const b = new WriteLog(0);
-    expect(a.pageLog(seg, 2, writers)).to.equal(a.pageLog(seg, 2, writers));
-    a.pageLog(seg, 3, writers);
-    b.pageLog(seg, 2, writers);
+    expect(a.pageLog(seg, 2, writers, 2)).to.equal(a.pageLog(seg, 2, writers, 2));
+    a.pageLog(seg, 3, writers, 3);
+    b.pageLog(seg, 2, writers, 2);
     expect([...writers.subarray(0, 5)]).to.deep.equal([0, 0, 2, 1, 0]);
   });
 
@@ -53,11 +53,11 @@ describe("WriteLog", () => {
 
   it("should begin a new generation at take(): the next write to a page gets a fresh PageLog, counted again", () => {
     const log = new WriteLog(0);
-    const first = log.pageLog(seg, 0, writers);
+    const first = log.pageLog(seg, 0, writers, 0);
     const generation = log.generation;
     log.take();
     expect(log.generation).to.equal(generation + 1);
-    const second = log.pageLog(seg, 0, writers);
+    const second = log.pageLog(seg, 0, writers, 0);
     expect(second).not.to.equal(first);
     expect(writers[0], "one writer per segment that wrote it").to.equal(2);
     expect(second.words).to.equal(0);

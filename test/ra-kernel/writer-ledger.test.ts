@@ -9,7 +9,7 @@ import { WriteLog } from "../../ra-kernel/write-log.js";
 import { newSysName, asServerId } from "../../ra-kernel/ids.js";
 import { runLogging } from "../../ra-kernel/write-log.js";
 import { MappedSegment } from "../../ra-kernel/mapped-segment.js";
-import { PIN_WRITER, SegmentFrames } from "../../ra-kernel/segment-frames.js";
+import { PIN_WRITER, recordAt, SegmentFrames, W_PIN } from "../../ra-kernel/segment-frames.js";
 import { PageState } from "../../ra-kernel/page-state.js";
 import { SyncFaulter } from "../support/sync-faulter.js";
 
@@ -51,9 +51,9 @@ describe("WriterLedger", () => {
     it("should record each page once per segment with its count, and hand them over on take", () => {
       const writers = new Int32Array(8);
       const log = new WriteLog(0);
-      log.pageLog(seg, 2, writers, 5);
-      log.pageLog(seg, 2, writers, 5);
-      log.pageLog(seg, 4, writers, 5);
+      log.pageLog(seg, 2, writers, 2, 5);
+      log.pageLog(seg, 2, writers, 2, 5);
+      log.pageLog(seg, 4, writers, 4, 5);
       expect([...writers.slice(0, 5)]).to.deep.equal([0, 0, 1, 0, 1]);
       expect(WriterLedger.read(buffer).entries).to.deep.equal([{ segment: 5, page: 2 }, { segment: 5, page: 4 }]);
       log.take();
@@ -72,7 +72,7 @@ describe("WriterLedger", () => {
       expect(inside).to.deep.equal({ segment: 3, page: 0 });
       expect(WriterLedger.read(buffer).held, "let go").to.equal(null);
       expect(frames.pinned(0)).to.equal(0);
-      Atomics.add(new Int32Array(frames.pins), 0, PIN_WRITER); // a worker that died holding it
+      Atomics.add(frames.records(), recordAt(0, W_PIN), PIN_WRITER); // a worker that died holding it
       frames.releaseDeadWriter(0);
       frames.releaseDeadWriter(0);
       expect(frames.pinned(0), "released once").to.equal(0);
@@ -80,7 +80,7 @@ describe("WriterLedger", () => {
 
     it("should not record pages of frames the pool gave no ledger id", () => {
       const log = new WriteLog(0);
-      log.pageLog(seg, 1, new Int32Array(4));
+      log.pageLog(seg, 1, new Int32Array(4), 1);
       expect(WriterLedger.read(buffer).entries).to.deep.equal([]);
     });
   });

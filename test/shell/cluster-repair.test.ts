@@ -25,7 +25,7 @@ function byId(servers: ClusterServer[]): Map<string, ClusterServer> {
 async function expectAllHealthy(cluster: TestCluster): Promise<void> {
   const r = await clouds(["status", "--dir", cluster.dir]);
   expect(r.code, `${r.stdout}${r.stderr}`).to.equal(0);
-  for (const s of cluster.info.servers) expect(r.stdout).to.match(new RegExp(`^${s.id}\\s.*\\s${s.pid}\\s+ok\\s`, "m"));
+  for (const s of cluster.info.servers) expect(r.stdout).to.match(new RegExp(`^${s.id}\\s.*\\spid ${s.pid}\\s+up\\b`, "m"));
 }
 
 describe("clouds up on a partly dead cluster (integration, real processes)", function () {
@@ -175,7 +175,7 @@ describe("clouds up after kill -9 of the name server (integration, real processe
   it("should have the kept servers register again with the restarted name server", async () => {
     for (const id of ["ds1", "cs1", "cs2"]) await until(async () => (await registrations(cluster, id)) >= 2, 10_000, `${id} registered again`);
     const servers = await cluster.exec("servers");
-    for (const s of cluster.info.servers) expect(servers.stdout).to.match(new RegExp(`^${s.id}\\s.*${s.address}\\s+pid ${s.pid}$`, "m"));
+    for (const s of cluster.info.servers) expect(servers.stdout).to.match(new RegExp(`^${s.id}\\s.*${s.address}\\s+pid ${s.pid}\\s+up\\b`, "m"));
   });
 
   it("should serve the object state from before the crash through the kept servers", async () => {

@@ -23,8 +23,8 @@ function report(overrides: Partial<PageReport> = {}): PageReport {
       { segment: HEAP, page: 12, version: 3, owner: null, copyset: ["cs1", "cs2"], storedVersion: 3 },
     ],
     cached: new Map<string, PageReport["cached"] extends Map<string, infer V> ? V : never>([
-      ["cs2", [{ segment: HEAP, page: 12, state: "read", version: 3, owned: false }]],
-      ["cs1", [{ segment: DATA, page: 0, state: "write", version: 7, owned: true }, { segment: HEAP, page: 12, state: "read", version: 3, owned: false }]],
+      ["cs2", [{ segment: HEAP, page: 12, state: "read", version: 3, owned: false, workingSet: false }]],
+      ["cs1", [{ segment: DATA, page: 0, state: "write", version: 7, owned: true, workingSet: true }, { segment: HEAP, page: 12, state: "read", version: 3, owned: false, workingSet: false }]],
     ]),
     ...overrides,
   };
@@ -35,9 +35,10 @@ describe("formatPageReport", () => {
     const lines = formatPageReport(report());
     expect(lines[0]).to.equal("home ds1 (epoch 3): 2 pages served");
     expect(lines[1].split(/\s+/)).to.deep.equal(["segment", "page", "version", "owner", "copyset", "stored", "cs1", "cs2"]);
-    expect(lines[2].split(/\s{2,}/)).to.deep.equal(["data", "0", "7", "cs1", "cs1", "6", "write v7", "-"]);
+    expect(lines[2].split(/\s{2,}/)).to.deep.equal(["data", "0", "7", "cs1", "cs1", "6", "write v7+", "-"]);
     expect(lines[3].split(/\s{2,}/)).to.deep.equal(["heap", "12", "3", "-", "cs1,cs2", "3", "read v3", "read v3"]);
-    expect(lines[4]).to.equal("locks: none");
+    expect(lines[4]).to.equal("working set (pages used in the last window, +): cs1 1, cs2 0");
+    expect(lines[5]).to.equal("locks: none");
   });
 
   it("should say which compute servers could not be asked", () => {

@@ -241,17 +241,32 @@ describe("ShellSession", () => {
       expect(await ok("info /sys/classes/Rectangle")).to.deep.equal(["/sys/classes/Rectangle: class", "  version: 2", '  home: "ds1"']);
     });
 
-    it("should list servers sorted by id", async () => {
-      cluster.servers = [
-        { id: "ns1" as ServerId, role: "name", address: "127.0.0.1:7000", httpAddress: "", pid: 11 },
-        { id: "cs1" as ServerId, role: "compute", address: "127.0.0.1:7002", httpAddress: "", pid: 13 },
-        { id: "ds1" as ServerId, role: "data", address: "127.0.0.1:7001", httpAddress: "", pid: 12 },
-      ];
+    it("should list every server with health, and load for compute servers", async () => {
+      cluster.surveyResult = {
+        fresh: true,
+        asOf: 0,
+        rows: [
+          { id: "cs1", role: "compute", address: "127.0.0.1:7002", pid: 13, health: "up", why: "", load: { running: 2, lagMs: 1.25 } },
+          { id: "cs2", role: "compute", address: "127.0.0.1:7003", pid: 14, health: "down", why: "its connection to the name server closed" },
+          { id: "ns1", role: "name", address: "127.0.0.1:7000", pid: 11, health: "up", why: "" },
+        ],
+      };
       expect(await ok("servers")).to.deep.equal([
-        "cs1   compute  127.0.0.1:7002         pid 13",
-        "ds1   data     127.0.0.1:7001         pid 12",
-        "ns1   name     127.0.0.1:7000         pid 11",
+        "id    role     address                pid        health load",
+        "cs1   compute  127.0.0.1:7002         pid 13     up     running=2 lagMs=1.3",
+        "cs2   compute  127.0.0.1:7003         pid 14     down   (its connection to the name server closed)",
+        "ns1   name     127.0.0.1:7000         pid 11     up",
       ]);
+    });
+
+    it("should say when the servers shown are the last known ones", async () => {
+      cluster.surveyResult = { fresh: false, asOf: Date.UTC(2026, 0, 2, 3, 4, 5), rows: [] };
+      expect((await ok("servers"))[0]).to.equal("(name server unreachable: servers as registered at 2026-01-02T03:04:05.000Z)");
+    });
+
+    it("should show each registered server's state in ls /sys/servers", async () => {
+      cluster.bind("/sys/servers/cs1", "server", null, { id: "cs1", role: "compute", address: "127.0.0.1:7002", state: "down" });
+      expect(await ok("ls /sys/servers")).to.deep.equal(["cs1                      server  compute  127.0.0.1:7002  down"]);
     });
   });
 

@@ -38,7 +38,7 @@ import { LamportClock } from "../../ra-kernel/lamport-clock.js";
 import type { ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import { PageState } from "../../ra-kernel/page-state.js";
 import { Segment } from "../../ra-kernel/segment.js";
-import type { SegmentFrames } from "../../ra-kernel/segment-frames.js";
+import { recordAt, W_WRITERS, type SegmentFrames } from "../../ra-kernel/segment-frames.js";
 import { decodeComputeRequest } from "../../servers/compute/protocol.js";
 import { DataServer } from "../../servers/data/data-server.js";
 import type { PageHome } from "../../servers/data/page-home.js";
@@ -72,6 +72,7 @@ export class DsmNode {
     const link: HomeLink = {
       fault: (_home, segment, page, mode, have) => this.data.call("data.page.fault", { segment, page, mode, have }),
       commit: (_home, req) => this.data.call("data.page.commit", req),
+      release: (_home, req) => this.data.call("data.page.release", req),
     };
     this.dsm = new DsmClient(link);
     // As DataHomes does: a closed connection means the home can no longer recall our pages.
@@ -200,7 +201,7 @@ export class DsmNode {
     if (changed.length === 0) return;
     const stamp = frames.stamp(page) + 1;
     frames.raiseStamp(page, stamp);
-    const pageLog = this.current!.pageLog(segment, page, new Int32Array(frames.writers));
+    const pageLog = this.current!.pageLog(segment, page, frames.records(), recordAt(page, W_WRITERS));
     for (const at of changed) pageLog.record(next, 0, at, at + WORD_SIZE, stamp);
   }
 

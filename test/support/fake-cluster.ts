@@ -14,6 +14,7 @@ import { normalizePath, rootBinding, type Binding, type BindingKind } from "../.
 import type { Cluster, InvokeOptions, LoadResult } from "../../shell/client/cluster.js";
 import { NameUnboundError } from "../../shell/client/errors.js";
 import { remoteRef, type Remote } from "../../shell/client/remote.js";
+import type { ServerSurvey } from "../../shell/server-survey.js";
 
 export interface FakeCall {
   method: string;
@@ -25,6 +26,7 @@ export class FakeCluster {
   readonly descriptors = new Map<SysName, ObjectDescriptor>();
   readonly calls: FakeCall[] = [];
   servers: ServerInfo[] = [];
+  surveyResult: ServerSurvey = { rows: [], fresh: true, asOf: 0 };
   loadResults: LoadResult[] = [];
   onInvoke: (target: SysName, entry: string, args: unknown[], options: InvokeOptions) => unknown = () => undefined;
   /** The descriptor createObject returns next (its sysname is bound to the path). */
@@ -94,6 +96,12 @@ export class FakeCluster {
   async serverList(): Promise<ServerInfo[]> {
     this.record("serverList");
     return this.servers;
+  }
+
+  /** The `servers` survey: `survey` as set by the test. */
+  async survey(): Promise<ServerSurvey> {
+    this.record("survey");
+    return this.surveyResult;
   }
 
   /** A stand-in for the NameClient: list, rename and unbind over the same bindings. */

@@ -14,7 +14,7 @@
  * when set, holds every commit until it resolves, so a test can observe that a caller waits
  * for its commit; `nextCommit()` resolves when the next commit arrives.
  */
-import type { CommitReply, CommitRequest, Grant, HomeLink } from "../../ra-kernel/home-link.js";
+import type { CommitReply, CommitRequest, Grant, HomeLink, ReleaseRequest } from "../../ra-kernel/home-link.js";
 import { PAGE_SIZE, type PageNo, type ServerId, type SysName } from "../../ra-kernel/ids.js";
 import type { AccessMode } from "../../ra-kernel/page-state.js";
 import { applyPageLog, WORDS_PER_PAGE } from "../../ra-kernel/page-log.js";
@@ -46,6 +46,14 @@ export class MemoryHomeLink implements HomeLink {
     this.versions.set(key, version);
     const stored = this.pages.get(key);
     return { bytes: stored ? stored.slice() : null, same: false, version, stamp: this.stampOf(key), epoch: this.epoch, term: this.term };
+  }
+
+  /** Pages given back by evictions (no coherence here: always taken, nothing stored). */
+  readonly releases: ReleaseRequest[] = [];
+
+  async release(_home: ServerId, req: ReleaseRequest): Promise<{ released: boolean }> {
+    this.releases.push(req);
+    return { released: true };
   }
 
   async commit(home: ServerId, req: CommitRequest): Promise<CommitReply> {

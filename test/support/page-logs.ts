@@ -6,7 +6,7 @@ import { expect } from "chai";
 import { PAGE_SIZE, type PageNo, type SysName } from "../../ra-kernel/ids.js";
 import { applyPageLog, PageLog, WORDS_PER_PAGE } from "../../ra-kernel/page-log.js";
 import { PageState } from "../../ra-kernel/page-state.js";
-import type { SegmentFrames } from "../../ra-kernel/segment-frames.js";
+import { recordAt, W_WRITERS, type SegmentFrames } from "../../ra-kernel/segment-frames.js";
 import type { WriteLog } from "../../ra-kernel/write-log.js";
 
 /** A log of these [byte offset, u32 value, stamp] writes, in order, in wire form. */
@@ -36,6 +36,6 @@ export function writeWholePage(log: WriteLog, frames: SegmentFrames, segment: Sy
   frames.install(page, bytes, PageState.WRITE);
   const stamp = frames.stamp(page) + 1;
   frames.raiseStamp(page, stamp);
-  log.pageLog(segment, page, new Int32Array(frames.writers)).record(bytes, 0, 0, PAGE_SIZE, stamp);
+  log.pageLog(segment, page, frames.records(), recordAt(page, W_WRITERS)).record(bytes, 0, 0, PAGE_SIZE, stamp);
   return stamp;
 }

@@ -7,7 +7,7 @@
  * be played out in a fixed order. `grant(...)` builds a Grant with the usual defaults;
  * `applied` / `refused(reason)` the two answers a home gives to a commit.
  */
-import type { CommitReply, CommitRequest, Grant, HomeLink, PageCommit } from "../../ra-kernel/home-link.js";
+import type { CommitReply, CommitRequest, Grant, HomeLink, PageCommit, ReleaseRequest } from "../../ra-kernel/home-link.js";
 import type { PageNo, ServerId, SysName } from "../../ra-kernel/ids.js";
 import type { AccessMode } from "../../ra-kernel/page-state.js";
 import { deferred, type Deferred } from "./deferred.js";
@@ -54,6 +54,15 @@ export class ScriptedHomeLink implements HomeLink {
     this.faults.push(call);
     this.wake();
     return call.reply.promise;
+  }
+
+  /** Pages given back by evictions, answered at once with `releaseAnswer`. */
+  readonly releases: ReleaseRequest[] = [];
+  releaseAnswer = true;
+
+  release(_home: ServerId, req: ReleaseRequest): Promise<{ released: boolean }> {
+    this.releases.push(structuredClone(req));
+    return Promise.resolve({ released: this.releaseAnswer });
   }
 
   commit(home: ServerId, req: CommitRequest): Promise<CommitReply> {

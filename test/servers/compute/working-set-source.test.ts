@@ -60,6 +60,18 @@ describe("CachedPagesWorkingSet", () => {
     expect(ws.workingSets(1)).to.deep.equal([{ object: b.sysname, pages: 4 }]);
   });
 
+  it("should list only the objects the kernel saw used in its window, when it is given, with their valid pages", () => {
+    const recent = new CachedPagesWorkingSet({
+      objects: { loadedObjects: () => loaded },
+      dsm: { pagesOf: (segments) => segments.flatMap((s) => (cached.get(s) ?? []).map((state) => ({ state }))) },
+      descriptor: async () => a,
+      recent: { workingSets: () => [{ object: a.sysname }] },
+    });
+    recent.learn(a);
+    recent.learn(b);
+    expect(recent.workingSets(10)).to.deep.equal([{ object: a.sysname, pages: 2 }]);
+  });
+
   it("should forget objects that are no longer loaded", () => {
     ws.learn(a);
     ws.learn(b);

@@ -12,6 +12,7 @@ import type { Peer, RequestContext, TransportServer } from "../../../servers/tra
 import { NameClient } from "../../../servers/name/protocol.js";
 import { expectRejection } from "../../support/expect-rejection.js";
 import { FakePeer } from "../../support/fake-peer.js";
+import { until } from "../../support/until.js";
 
 const sysname = newSysName("ds1" as ServerId);
 
@@ -132,6 +133,59 @@ describe("NameServer", () => {
     } finally {
       await small.close();
     }
+  });
+
+  describe("registry view", () => {
+    const cs1 = { id: "cs1", role: "compute", address: "127.0.0.1:7002", httpAddress: "127.0.0.1:7002", pid: 7 };
+    const cs2 = { ...cs1, id: "cs2", address: "127.0.0.1:7003", pid: 8 };
+    const states = (bindings: unknown) => (bindings as Binding[]).map((b) => [b.meta.id, b.meta.state]);
+
+    it("should leave out of name.servers a server whose connection closed, and list it down when asked for all", async () => {
+      const other = new FakePeer("cs2");
+      await call("name.register-server", cs1);
+      await server.handler("name.register-server", cs2, { peer: other, clock: 1 });
+      await other.close();
+      expect(states(await call("name.servers", {}))).to.deep.equal([["cs1", "up"]]);
+      expect(states(await call("name.servers", { all: true }))).to.deep.equal([["cs1", "up"], ["cs2", "down"]]);
+      expect(states(await call("name.list", { path: "/sys/servers" })), "ls shows all, with state").to.deep.equal([["cs1", "up"], ["cs2", "down"]]);
+      expect(((await call("name.lookup", { path: "/sys/servers/cs2" })) as Binding).meta.stateReason).to.equal("its connection to the name server closed");
+    });
+
+    it("should bring a server back when it registers again, possibly at a new address", async () => {
+      const old = new FakePeer("cs2");
+      await server.handler("name.register-server", cs2, { peer: old, clock: 1 });
+      await old.close();
+      expect(await call("name.renew", { id: "cs2", address: cs2.address }), "a renewal over a new connection").to.deep.equal({ renewed: true });
+      expect(states(await call("name.servers", {}))).to.deep.equal([["cs2", "up"]]);
+      await call("name.register-server", { ...cs2, address: "127.0.0.1:7999" });
+      expect(await call("name.renew", { id: "cs2", address: cs2.address }), "the old process's address").to.deep.equal({ renewed: false });
+      expect(((await call("name.servers", {})) as Binding[]).map((b) => b.meta.address)).to.deep.equal(["127.0.0.1:7999"]);
+    });
+
+    it("should let a lease run out and come back on renewal", async () => {
+      let now = 1000;
+      const timed = new NameServer(new InMemoryNameDirectory(), { leaseMs: 1500, now: () => now });
+      try {
+        await timed.handler("name.register-server", cs1, ctx);
+        now += 1600;
+        expect(await timed.handler("name.servers", {}, ctx)).to.deep.equal([]);
+        expect(await timed.handler("name.renew", { id: "cs1", address: cs1.address }, ctx)).to.deep.equal({ renewed: true });
+        expect(states(await timed.handler("name.servers", {}, ctx))).to.deep.equal([["cs1", "up"]]);
+      } finally {
+        await timed.close();
+      }
+    });
+
+    it("should push a server going down to watchers of its path", async () => {
+      const watcher = new FakePeer("shell:2");
+      const other = new FakePeer("cs2");
+      await server.handler("name.watch", { path: "/sys/servers" }, { peer: watcher, clock: 1 });
+      await server.handler("name.register-server", cs2, { peer: other, clock: 1 });
+      await other.close();
+      await until(() => watcher.sent.some((r) => (r.body as NameChanged).binding?.meta.state === "down"), 5000, "a push of cs2 down");
+      const pushes = watcher.sent.map((r) => r.body as NameChanged).filter((c) => c.path === "/sys/servers/cs2");
+      expect(pushes.map((c) => c.binding?.meta.state)).to.include.members(["up", "down"]);
+    });
   });
 
   it("should close its directory", async () => {

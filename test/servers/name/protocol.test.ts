@@ -42,7 +42,9 @@ describe("name protocol", () => {
       expect(decodeNameRequest("name.unbind", { path: "/a" }).body).to.deep.equal({ path: "/a" });
       expect(decodeNameRequest("name.rename", { from: "a", to: "b" }).body).to.deep.equal({ from: "/a", to: "/b", replace: false });
       expect(decodeNameRequest("name.list", { path: "/" }).body).to.deep.equal({ path: "/" });
-      expect(decodeNameRequest("name.servers", {}).body).to.deep.equal({});
+      expect(decodeNameRequest("name.servers", {}).body).to.deep.equal({ all: false });
+      expect(decodeNameRequest("name.servers", { all: true }).body).to.deep.equal({ all: true });
+      expect(decodeNameRequest("name.renew", { id: "cs1", address: "127.0.0.1:7002" }).body).to.deep.equal({ id: "cs1", address: "127.0.0.1:7002" });
       expect(decodeNameRequest("name.watch", { path: "/sys" }).body).to.deep.equal({ path: "/sys" });
       const info = { id: "ds1", role: "data", address: "127.0.0.1:7001", httpAddress: "127.0.0.1:8001", pid: 4242 };
       expect(decodeNameRequest("name.register-server", info).body).to.deep.equal(info);
