@@ -9,7 +9,8 @@
  *   ws.workingSets(limit)          the largest ones, largest first
  *
  * Which objects: those the kernel's WSClock (PageCache, `recent`) saw used within its
- * window — or, without it, every loaded object. How many pages: those cached readable or
+ * window, and those asked about here (replies) within TOUCHED_MS, which the kernel's next
+ * sweep has not seen yet — or, without `recent`, every loaded object. How many pages: those cached readable or
  * writable here now (DsmClient.pagesOf over the object's data and heap segments), not the
  * kernel's count, which also keeps pages invalidated since they were used: a hot object
  * whose pages moved away must not look warm where they were (placement would follow it
@@ -40,11 +41,15 @@ export interface CachedPagesDeps {
 
 /** Descriptor fetches in flight at once (the rest wait for a later sweep). */
 const FETCHES_AT_ONCE = 8;
+/** How long an object whose pages a reply counted stays listed without the kernel's word (ms). */
+const TOUCHED_MS = 2000;
 
 export class CachedPagesWorkingSet implements WorkingSetSource {
   /** object -> its data and heap segments; entries of objects no longer loaded are swept. */
   private readonly segments = new Map<SysName, SysName[]>();
   private readonly fetching = new Set<SysName>();
+  /** Objects counted for a reply, and when: listed until the kernel's sweep catches up. */
+  private readonly touched = new Map<SysName, number>();
 
   constructor(private readonly deps: CachedPagesDeps) {}
 
@@ -58,19 +63,33 @@ export class CachedPagesWorkingSet implements WorkingSetSource {
       this.fetch(object);
       return 0;
     }
-    return this.deps.dsm.pagesOf(segments).filter((p) => p.state !== "invalid").length;
+    const pages = this.deps.dsm.pagesOf(segments).filter((p) => p.state !== "invalid").length;
+    if (pages > 0) this.touched.set(object, performance.now());
+    return pages;
   }
 
   workingSets(limit: number): WarmObject[] {
     const loaded = this.deps.objects.loadedObjects();
-    this.sweep(new Set(loaded));
-    const candidates = this.deps.recent ? this.deps.recent.workingSets().map((w) => w.object) : loaded;
+    const loadedSet = new Set(loaded);
+    this.sweep(loadedSet);
+    const candidates = this.deps.recent ? this.recentObjects().filter((o) => loadedSet.has(o)) : loaded;
     const out: WarmObject[] = [];
     for (const object of candidates) {
       const pages = this.pagesOf(object);
       if (pages > 0) out.push({ object, pages });
     }
     return out.sort((a, b) => b.pages - a.pages).slice(0, limit);
+  }
+
+  /** The kernel's recently used objects and those touched by replies within TOUCHED_MS. */
+  private recentObjects(): SysName[] {
+    const out = new Set(this.deps.recent!.workingSets().map((w) => w.object));
+    const now = performance.now();
+    for (const [object, at] of this.touched) {
+      if (now - at > TOUCHED_MS) this.touched.delete(object);
+      else out.add(object);
+    }
+    return [...out];
   }
 
   private fetch(object: SysName): void {
