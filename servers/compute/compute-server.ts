@@ -303,9 +303,10 @@ export class ComputeServer implements RoleService {
   load(): ComputeLoad {
     const running = this.pool.inProgress;
     const workers = this.ctx.options.workers ?? 2;
+    // running and lagMs first: `servers` prints the fields in this order (and scripts read them).
     return {
-      running, waiting: Math.max(0, this.active - running), queued: Math.max(0, running - workers), workers,
-      lagMs: eventLoopLagMs(), cpu: this.cpu.cores(), cachedPages: this.dsm.cachedPages(),
+      running, lagMs: eventLoopLagMs(), waiting: Math.max(0, this.active - running), queued: Math.max(0, running - workers), workers,
+      cpu: this.cpu.cores(), cachedPages: this.dsm.cachedPages(),
     };
   }
 

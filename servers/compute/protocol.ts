@@ -213,8 +213,8 @@ export function decodeLoadReport(kind: string, b: Body): LoadReport {
 function decodeLoad(kind: string, b: Body): ServerLoad {
   const k = `${kind} load`;
   return {
-    running: int(k, b, "running", 0, LOAD_MAX), waiting: int(k, b, "waiting", 0, LOAD_MAX), queued: int(k, b, "queued", 0, LOAD_MAX),
-    workers: int(k, b, "workers", 1, 10_000), lagMs: num(k, b, "lagMs"), cpu: num(k, b, "cpu"), cachedPages: int(k, b, "cachedPages", 0, LOAD_MAX),
+    running: int(k, b, "running", 0, LOAD_MAX), lagMs: num(k, b, "lagMs"), waiting: int(k, b, "waiting", 0, LOAD_MAX), queued: int(k, b, "queued", 0, LOAD_MAX),
+    workers: int(k, b, "workers", 1, 10_000), cpu: num(k, b, "cpu"), cachedPages: int(k, b, "cachedPages", 0, LOAD_MAX),
   };
 }
 

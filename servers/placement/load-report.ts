@@ -64,4 +64,4 @@ export const MAX_WARM_OBJECTS = 64;
 export const MAX_MEMBERS = 64;
 
 /** A load with nothing running: what a server is assumed to carry before it reported. */
-export const IDLE_LOAD: ServerLoad = { running: 0, waiting: 0, queued: 0, workers: 1, lagMs: 0, cpu: 0, cachedPages: 0 };
+export const IDLE_LOAD: ServerLoad = { running: 0, lagMs: 0, waiting: 0, queued: 0, workers: 1, cpu: 0, cachedPages: 0 };
