@@ -14,6 +14,11 @@
  * names at the name server, nested invocations here or at another compute server (same
  * thread id, depth + 1, at most MAX_INVOCATION_DEPTH), and `print` lines, which go back to
  * the thread's workstation along the connections its invocations arrived on (ThreadRoutes).
+ *
+ * Placement (DESIGN §8): LoadGossip pushes this server's load and working sets
+ * (WorkingSetSource) to the other compute servers and subscribed workstations; what they push
+ * lands in `table`, and the Placer decides each nested invocation from it, recording every
+ * decision in `decisions` (compute.decisions, /metrics).
  */
 import createDebug from "debug";
 import { DSM_COUNTERS, DsmClient } from "../../ra-kernel/dsm-client.js";
@@ -34,7 +39,7 @@ import { ThreadRoutes } from "./thread-routes.js";
 import type { InvocationInput } from "../../ra-kernel/user-object-manager.js";
 import type { Peer } from "../transport/transport.js";
 import type { ServerInfo } from "../name/protocol.js";
-import type { ServerId, ThreadId } from "../../ra-kernel/ids.js";
+import type { ServerId, SysName, ThreadId } from "../../ra-kernel/ids.js";
 import type { RequestContext } from "../transport/transport.js";
 import type { HostContext, RoleService } from "../host/server-host.js";
 import { eventLoopLagMs, histogramFigures, labelled, snakeCase, type Figures } from "../host/metrics.js";
@@ -42,6 +47,15 @@ import { decodeComputeRequest, wireValue, type ComputeLoad, type ComputeReplies,
 import { DataHomes } from "./data-homes.js";
 import { DeadlineExceededError } from "./errors.js";
 import { BadRequestError, ServerUnreachableError } from "../transport/errors.js";
+import { LoadTable } from "../placement/load-table.js";
+import { DecisionLog } from "../placement/decision-log.js";
+import { Placer } from "../placement/placer.js";
+import { WorkingSetPlacement } from "../placement/working-set-placement.js";
+import { MAX_WARM_OBJECTS } from "../placement/load-report.js";
+import { PLACEMENT_REASONS } from "../placement/placement-policy.js";
+import { LoadGossip } from "./load-gossip.js";
+import { CachedPagesWorkingSet } from "./working-set-source.js";
+import { CpuMeter } from "./cpu-meter.js";
 
 const log = createDebug("servers:compute");
 
@@ -69,8 +83,19 @@ export class ComputeServer implements RoleService {
   readonly locks: LockManager;
   /** Where each thread running here came from: its output goes back that way. */
   readonly routes = new ThreadRoutes();
+  /** What this server knows of the compute servers (itself included): placement reads it. */
+  readonly table = new LoadTable();
+  /** Placement decisions taken here (nested invocations). */
+  readonly decisions = new DecisionLog();
+  readonly workingSets: CachedPagesWorkingSet;
+  private readonly gossip: LoadGossip;
+  private readonly cpu = new CpuMeter();
   private readonly homes: DataHomes;
   private invocations = 0;
+  /** Load reports other compute servers pushed here (metrics). */
+  private reportsReceived = 0;
+  /** Invocations running here now, in an isiba or waiting for one (monitor, lock, load). */
+  private active = 0;
   private readonly deactivator: NodeJS.Timeout;
   private deactivatingIdle = false;
   private nextHome = 0;
@@ -84,9 +109,16 @@ export class ComputeServer implements RoleService {
     this.cache.start();
     this.homes.bindDsm(this.dsm);
     const locks = (this.locks = new LockManager(new HomeLocks(this.homes)));
+    const servers = ctx.servers;
+    const placer = new Placer({
+      by: ctx.options.id, here: ctx.options.id, table: this.table, policy: new WorkingSetPlacement(), log: this.decisions,
+      resolve: (id) => servers.address(id), onDead: (id) => servers.forget(id),
+    });
     const nested = new NestedInvocations({
-      id: ctx.options.id, servers: ctx.servers, peers: ctx.peers, routes: this.routes,
+      id: ctx.options.id, servers, peers: ctx.peers, routes: this.routes, placer,
       runLocal: (input) => this.runHere(input),
+      noteHere: (object) => this.noteHere(object),
+      noteReply: (server, load, object, pages) => this.table.noteReply(server as ServerId, undefined, load, pages === undefined ? undefined : { object, pages }),
     });
     const syscalls = new KernelSyscalls(locks, nested);
     this.pool = new IsibaPool(ctx.options.workers ?? 2, this.dsm.fault, ctx.options.id, syscalls.handle, {
@@ -95,6 +127,12 @@ export class ComputeServer implements RoleService {
     });
     this.objects = new UserObjectManager(this.pool, this.dsm, this.homes, locks);
     syscalls.committer = this.objects;
+    this.workingSets = new CachedPagesWorkingSet({ objects: this.objects, dsm: this.dsm, descriptor: (s) => this.homes.descriptor(s), recent: this.cache });
+    this.gossip = new LoadGossip({
+      id: ctx.options.id, address: ctx.address, table: this.table, peers: ctx.peers, servers,
+      snapshot: () => ({ load: this.load(), warm: this.workingSets.workingSets(MAX_WARM_OBJECTS) }),
+    });
+    this.gossip.start();
     this.deactivator = setInterval(() => void this.deactivateIdle(), DEACTIVATE_EVERY_MS);
     this.deactivator.unref();
   }
@@ -130,6 +168,12 @@ export class ComputeServer implements RoleService {
       case "compute.pages": return this.dsm.pagesOf(req.segments, (frames, page) => this.cache.inWorkingSet(frames, page));
       case "compute.probe": return this.probe(req);
       case "compute.status": return this.status();
+      case "compute.load":
+        if (req.report.server !== this.id) this.table.merge(req.report);
+        this.reportsReceived++;
+        return {};
+      case "compute.subscribe": return this.gossip.subscribe(peer);
+      case "compute.decisions": return this.decisionsOf(req.thread, req.limit);
     }
   }
 
@@ -143,7 +187,7 @@ export class ComputeServer implements RoleService {
     try {
       const value = await this.runHere({ object: req.target, entry: req.entry, args: req.args, thread: { id: req.thread, depth: req.depth } });
       await this.routes.flush(req.thread);
-      return { value: wireValue(value), server: this.id, load: this.load() };
+      return { value: wireValue(value), server: this.id, load: this.load(), warm: this.workingSets.pagesOf(req.target) };
     } catch (err) {
       await this.routes.flush(req.thread);
       throw err;
@@ -153,9 +197,24 @@ export class ComputeServer implements RoleService {
   }
 
   /** Runs one invocation on this kernel (from the network, or nested from one running here). */
-  private runHere(input: InvocationInput): Promise<unknown> {
+  private async runHere(input: InvocationInput): Promise<unknown> {
     this.invocations++;
-    return this.objects.invoke(input);
+    this.active++;
+    try {
+      return await this.objects.invoke(input);
+    } finally {
+      this.active--;
+    }
+  }
+
+  /** Tells the table this server's load now and the object's pages here, before a nested decision. */
+  private noteHere(object: SysName): void {
+    this.table.noteReply(this.id, this.ctx.address, this.load(), { object, pages: this.workingSets.pagesOf(object) });
+  }
+
+  private decisionsOf(thread: string | undefined, limit = 100): ComputeReplies["compute.decisions"] {
+    const decisions = thread === undefined ? this.decisions.recent(limit) : this.decisions.of(thread).slice(-limit);
+    return { server: this.id, decisions, counts: { ...this.decisions.counts }, failovers: this.decisions.failovers };
   }
 
   private async create(req: Extract<ComputeRequest, { kind: "compute.create" }>): Promise<ComputeReplies["compute.create"]> {
@@ -165,13 +224,15 @@ export class ComputeServer implements RoleService {
     const { grants, epoch, term, ...descriptor } = await data.call("data.object.create", { className: cls.name, classVersion: cls.version, grant: true });
     try {
       this.adoptPages(descriptor, grants ?? [], epoch, term);
-      await this.objects.construct(descriptor, req.args, { id: req.thread as ThreadId, depth: 0 });
+      this.active++;
+      await this.objects.construct(descriptor, req.args, { id: req.thread as ThreadId, depth: 0 }).finally(() => this.active--);
+      this.workingSets.learn(descriptor);
     } catch (err) {
       await data.call("data.object.delete", { sysname: descriptor.sysname }).catch(() => undefined);
       throw err;
     }
     log("created %s (%s) at home %s", descriptor.sysname, descriptor.className, home);
-    return { descriptor, server: this.id };
+    return { descriptor, server: this.id, load: this.load(), warm: this.workingSets.pagesOf(descriptor.sysname) };
   }
 
   /**
@@ -240,7 +301,13 @@ export class ComputeServer implements RoleService {
   }
 
   load(): ComputeLoad {
-    return { running: this.pool.inProgress, lagMs: eventLoopLagMs() };
+    const running = this.pool.inProgress;
+    const workers = this.ctx.options.workers ?? 2;
+    // running and lagMs first: `servers` prints the fields in this order (and scripts read them).
+    return {
+      running, lagMs: eventLoopLagMs(), waiting: Math.max(0, this.active - running), queued: Math.max(0, running - workers), workers,
+      cpu: this.cpu.cores(), cachedPages: this.dsm.cachedPages(),
+    };
   }
 
   status(): ComputeStatus {
@@ -248,6 +315,7 @@ export class ComputeServer implements RoleService {
       serverId: this.id, load: this.load(), objects: this.objects.activeObjects,
       cachedPages: this.dsm.pool.used, cacheBoundPages: this.dsm.pool.softPages, workingSets: this.cache.workingSets(STATUS_WORKING_SETS), workers: this.ctx.options.workers ?? 2,
       counters: { invocations: this.invocations, ...this.dsm.counters.total },
+      placement: { decisions: { ...this.decisions.counts }, failovers: this.decisions.failovers, servers: this.table.snapshot() },
     };
   }
 
@@ -263,11 +331,17 @@ export class ComputeServer implements RoleService {
     for (const [object, c] of this.dsm.counters.busiest(METRICS_OBJECTS)) {
       for (const k of DSM_COUNTERS) out[labelled(`dsm_object_${snakeCase(k)}_total`, { object })] = c[k];
     }
+    for (const r of PLACEMENT_REASONS) out[labelled("placement_decisions_total", { reason: r })] = this.decisions.counts[r];
+    out.placement_failovers_total = this.decisions.failovers;
+    out.load_reports_received_total = this.reportsReceived;
+    out.load_reports_pushed_total = this.gossip.pushed;
+    out.load_table_live_servers = this.table.candidates().length;
     for (const [k, v] of Object.entries(this.locks.counters)) out[`locks_${snakeCase(k)}${k === "held" ? "" : "_total"}`] = v;
     return { ...out, ...histogramFigures("dsm_fault_latency_us", this.dsm.faultLatency.snapshot()) };
   }
 
   async close(): Promise<void> {
+    this.gossip.stop();
     this.cache.stop();
     clearInterval(this.deactivator);
     this.homes.close();

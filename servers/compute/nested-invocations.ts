@@ -3,9 +3,12 @@
  * `ref.entry(args)` and `this.print` become once their syscall reaches the kernel.
  *
  *   bind(name)            the name server's binding of `name` (an object), its sysname
- *   invoke(from, call)    a nested invocation on from's thread, depth + 1: here (cheapest,
- *                         the default) or at `call.at` with compute.invoke; its value and
- *                         where it ran. Errors come back as the named CloudsError thrown
+ *   invoke(from, call)    a nested invocation on from's thread, depth + 1, placed by the
+ *                         Placer (hint `call.at` > warm here > warm elsewhere > lighter of
+ *                         two random), run here or sent with compute.invoke; its value and
+ *                         where it ran. A server found unreachable before the call left is
+ *                         avoided and the call placed again (Placer); one lost while the call
+ *                         was out fails with ServerUnreachableError. Errors come back as the named CloudsError thrown
  *                         at the far end, keeping its server and stack (they are relayed
  *                         as they are, hop by hop, up to the workstation).
  *   print(from, text)     towards the thread's workstation (ThreadRoutes)
@@ -23,7 +26,8 @@ import type { InvocationInput } from "../../ra-kernel/user-object-manager.js";
 import type { ServerDirectory } from "../host/server-directory.js";
 import type { PeerCache } from "../transport/peer-cache.js";
 import { normalizePath } from "../name/name-directory.js";
-import { ServerUnreachableError } from "../transport/errors.js";
+import { openPeer, type Placer } from "../placement/placer.js";
+import type { ServerLoad } from "../placement/load-report.js";
 import { ComputeClient, MAX_INVOCATION_DEPTH } from "./protocol.js";
 import { InvocationDepthError, UnknownNameError } from "./errors.js";
 import type { ThreadRoutes } from "./thread-routes.js";
@@ -34,8 +38,14 @@ export interface NestedInvocationDeps {
   servers: ServerDirectory;
   peers: PeerCache;
   routes: ThreadRoutes;
+  /** Places each nested invocation (with `id` as "here"). */
+  placer: Placer;
   /** Runs an invocation here (the UserObjectManager, counted as an invocation). */
   runLocal(input: InvocationInput): Promise<unknown>;
+  /** Refreshes this server's own load and the target's pages here in the table, before a decision. */
+  noteHere(object: SysName): void;
+  /** What a remote compute.invoke reply said: its server's load and the target's pages there. */
+  noteReply(server: string, load: ServerLoad, object: SysName, pages: number | undefined): void;
 }
 
 export class NestedInvocations implements InvocationLink {
@@ -53,28 +63,21 @@ export class NestedInvocations implements InvocationLink {
   async invoke(from: SyscallContext, call: SyscallArgs<"object.invoke">): Promise<SyscallResult<"object.invoke">> {
     const depth = from.depth + 1;
     checkDepth(from.thread, depth, `${call.entry} on ${call.target}`);
-    const thread = { id: from.thread, depth };
-    if (call.at === undefined || call.at === this.deps.id) {
-      const value = await this.deps.runLocal({ object: call.target, entry: call.entry, args: call.args, thread });
-      return { value, server: this.deps.id };
-    }
-    const compute = await this.computeClient(call.at as ServerId);
-    const reply = await compute.call("compute.invoke", { thread: from.thread, depth, target: call.target, entry: call.entry, args: call.args }, { timeoutMs: Infinity });
-    return { value: reply.value, server: reply.server };
+    const { id, placer, peers } = this.deps;
+    const hint = call.at === undefined ? undefined : (call.at as ServerId);
+    if (hint === undefined) this.deps.noteHere(call.target);
+    const placed = { thread: from.thread, depth, object: call.target, entry: call.entry, hint };
+    return placer.run(placed, async (server, address) => {
+      if (server === id) return { value: await this.deps.runLocal({ object: call.target, entry: call.entry, args: call.args, thread: { id: from.thread, depth } }), server: id };
+      const compute = new ComputeClient(await openPeer(peers, server, address));
+      const reply = await compute.call("compute.invoke", { thread: from.thread, depth, target: call.target, entry: call.entry, args: call.args }, { timeoutMs: Infinity });
+      this.deps.noteReply(reply.server, reply.load, call.target, reply.warm);
+      return { value: reply.value, server: reply.server };
+    });
   }
 
   async print(from: SyscallContext, text: string): Promise<SyscallResult<"thread.print">> {
     return { delivered: await this.deps.routes.print(from.thread, text) };
-  }
-
-  private async computeClient(id: ServerId): Promise<ComputeClient> {
-    const address = await this.deps.servers.address(id);
-    try {
-      return new ComputeClient(await this.deps.peers.get(address));
-    } catch (err) {
-      this.deps.servers.forget(id);
-      throw new ServerUnreachableError(`compute server ${id} at ${address} is unreachable: ${(err as Error).message}`, { peer: id, address });
-    }
   }
 }
 

@@ -20,19 +20,34 @@
  *   compute.pages      {segments}                                      -> CachedPageInfo[]
  *   compute.probe      {op, ...}                                       -> {micros} (diagnostic, for benchmarks)
  *   compute.status     {}                                              -> ComputeStatus
+ *   compute.load       {report}                                        -> {}
+ *                      (a LoadReport pushed by another compute server, or to a workstation by
+ *                      the server it subscribed to; bounded: MAX_WARM_OBJECTS, MAX_MEMBERS)
+ *   compute.subscribe  {}                                              -> LoadReport
+ *                      (a workstation asks for this server's reports on the connection it
+ *                      sent this on, until it closes; the reply is the current one)
+ *   compute.decisions  {thread?, limit?}                               -> DecisionsReply
+ *                      (the placement decisions taken here: one thread's, or the latest)
  */
 import { isServerId, isSysName, type PageNo, type ServerId, type SysName, type ThreadId } from "../../ra-kernel/ids.js";
 import type { ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import { BadRequestError, UnknownMessageError } from "../transport/errors.js";
-import { arr, asBody, check, int, oneOf, optInt, str, type Body } from "../transport/schema.js";
+import { arr, asBody, check, int, obj, oneOf, optInt, optStr, str, type Body } from "../transport/schema.js";
 import type { Peer, RequestOptions } from "../transport/transport.js";
 import { fromWire, toWire, WireValueError } from "../../objects/wire-value.js";
+import { MAX_MEMBERS, MAX_WARM_OBJECTS, type LoadReport, type ServerLoad } from "../placement/load-report.js";
+import type { PlacementRecord } from "../placement/decision-log.js";
+import type { PlacementReason } from "../placement/placement-policy.js";
 
-export interface ComputeLoad {
-  /** Isibas in progress. */
-  running: number;
-  /** Event-loop lag (ms, recent). */
-  lagMs: number;
+/** A compute server's load (see ServerLoad): in every compute.invoke reply and every LoadReport. */
+export type ComputeLoad = ServerLoad;
+
+/** What compute.decisions answers. */
+export interface DecisionsReply {
+  server: string;
+  decisions: PlacementRecord[];
+  counts: Record<PlacementReason, number>;
+  failovers: number;
 }
 
 export interface ComputeStatus {
@@ -46,6 +61,12 @@ export interface ComputeStatus {
   workingSets: { object: SysName; pages: number }[];
   workers: number;
   counters: Record<string, number>;
+  /** Placement here: decisions per reason, failovers, and the load table (each server, ages in ms). */
+  placement?: {
+    decisions: Record<PlacementReason, number>;
+    failovers: number;
+    servers: { id: string; address: string; ageMs: number; loadAgeMs: number | null; dead: boolean; warmObjects: number }[];
+  };
 }
 
 /**
@@ -87,15 +108,22 @@ export type ComputeRequest =
   | { kind: "compute.pages"; segments: SysName[] }
   | ({ kind: "compute.probe" } & ProbeRequest)
   | { kind: "compute.status" }
+  | { kind: "compute.load"; report: LoadReport }
+  | { kind: "compute.subscribe" }
+  | { kind: "compute.decisions"; thread?: string; limit?: number }
   | { kind: "workstation.print"; thread: ThreadId; text: string };
 
 export interface ComputeReplies {
-  "compute.invoke": { value: unknown; server: string; load: ComputeLoad };
-  "compute.create": { descriptor: ObjectDescriptor; server: string };
+  /** `warm`: the target's pages cached on `server` after the call (its working set there). */
+  "compute.invoke": { value: unknown; server: string; load: ComputeLoad; warm?: number };
+  "compute.create": { descriptor: ObjectDescriptor; server: string; load?: ComputeLoad; warm?: number };
   "compute.recall": { held: boolean; bytes: Uint8Array | null; stamp: number; dirty: boolean; lost?: { segment: SysName; page: PageNo }[] };
   "compute.pages": CachedPageInfo[];
   "compute.probe": { micros: number };
   "compute.status": ComputeStatus;
+  "compute.load": Record<string, never>;
+  "compute.subscribe": LoadReport;
+  "compute.decisions": DecisionsReply;
   "workstation.print": { delivered: boolean };
 }
 
@@ -136,6 +164,9 @@ export function decodeComputeRequest(kind: string, body: unknown): ComputeReques
       return { kind, segments: arr(kind, b, "segments", 16).map((s, i) => sysnameAt(kind, "segments", s, i)) };
     case "compute.probe": return { kind, ...probe(kind, b) };
     case "compute.status": return { kind };
+    case "compute.load": return { kind, report: decodeLoadReport(kind, obj(kind, b, "report")) };
+    case "compute.subscribe": return { kind };
+    case "compute.decisions": return { kind, thread: optStr(kind, b, "thread", 128), limit: optInt(kind, b, "limit", 1, 1000) };
     case "workstation.print": return { kind, thread: thread(kind, b), text: str(kind, b, "text", MAX_PRINT_TEXT) };
     default: throw new UnknownMessageError(`compute server: unknown message kind '${kind}'`, { kind });
   }
@@ -155,6 +186,45 @@ function wireArgs(kind: string, b: Body): unknown[] {
 /** A compute.invoke reply's value in wire form (what the server sends). */
 export function wireValue(value: unknown): unknown {
   return toWire(value);
+}
+
+const ADDRESS_MAX = 256;
+/** Loads are counts and milliseconds: anything beyond this is nonsense, not load. */
+const LOAD_MAX = 1e9;
+
+/** A pushed LoadReport, checked field by field (errors name "report.<field>"). */
+export function decodeLoadReport(kind: string, b: Body): LoadReport {
+  const k = `${kind} report`;
+  const serverId = (v: unknown): v is ServerId => isServerId(v);
+  return {
+    server: check(k, b, "server", serverId, "a server id"), address: str(k, b, "address", ADDRESS_MAX),
+    incarnation: int(k, b, "incarnation"), seq: int(k, b, "seq"), load: decodeLoad(k, obj(k, b, "load")),
+    warm: arr(k, b, "warm", MAX_WARM_OBJECTS).map((w, i) => {
+      const item = asBody(`${k} warm[${i}]`, w);
+      return { object: check(`${k} warm[${i}]`, item, "object", isSysName, "a sysname"), pages: int(`${k} warm[${i}]`, item, "pages", 0, 2 ** 31) };
+    }),
+    members: arr(k, b, "members", MAX_MEMBERS).map((m, i) => {
+      const item = asBody(`${k} members[${i}]`, m);
+      return { id: check(`${k} members[${i}]`, item, "id", serverId, "a server id"), address: str(`${k} members[${i}]`, item, "address", ADDRESS_MAX) };
+    }),
+  };
+}
+
+function decodeLoad(kind: string, b: Body): ServerLoad {
+  const k = `${kind} load`;
+  return {
+    running: int(k, b, "running", 0, LOAD_MAX), lagMs: num(k, b, "lagMs"), waiting: int(k, b, "waiting", 0, LOAD_MAX), queued: int(k, b, "queued", 0, LOAD_MAX),
+    workers: int(k, b, "workers", 1, 10_000), cpu: num(k, b, "cpu"), cachedPages: int(k, b, "cachedPages", 0, LOAD_MAX),
+  };
+}
+
+/** A finite, non-negative number (lag, CPU are fractional). */
+function num(kind: string, b: Body, field: string): number {
+  const v = b[field];
+  if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || v > LOAD_MAX) {
+    throw new BadRequestError(`${kind}: field '${field}' must be a number between 0 and ${LOAD_MAX}, got ${JSON.stringify(v)}`, { kind, field });
+  }
+  return v;
 }
 
 function sysnameAt(kind: string, field: string, value: unknown, i: number): SysName {

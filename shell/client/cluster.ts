@@ -8,8 +8,11 @@
  *   console.log(await rect.area());    // 50
  *   await cluster.close();
  *
- * Names are resolved at the name server (paths as in the shell); invocations go to a
- * compute server chosen by ComputePicker (or the hint); each call from here starts a new
+ * Names are resolved at the name server (paths as in the shell); each invocation and
+ * creation goes to the compute server ComputePicker places it on (the hint, the server
+ * where its working set is warm, or the lighter of two random live ones); one that cannot
+ * be reached before the call left is avoided and the call placed again, transparently
+ * (see Placer). Each decision is kept per thread (`placementLog`). Each call from here starts a new
  * thread whose id is minted on this workstation. Errors arrive as the named CloudsError
  * the server threw, with `server` and `remoteStack` (also through nested invocations: the
  * server is where it was first thrown).
@@ -36,10 +39,13 @@ import { surveyServers, type ServerSurvey } from "../server-survey.js";
 import { CLASSES_DIR, NameClient, type ServerInfo } from "../../servers/name/protocol.js";
 import { normalizePath, type Binding } from "../../servers/name/name-directory.js";
 import { DataClient, type ClassSummary, type LockInfo, type PageInfo } from "../../servers/data/protocol.js";
-import { ComputeClient, type CachedPageInfo } from "../../servers/compute/protocol.js";
+import { ComputeClient, type CachedPageInfo, type DecisionsReply } from "../../servers/compute/protocol.js";
+import { openPeer } from "../../servers/placement/placer.js";
+import type { PlacementRecord } from "../../servers/placement/decision-log.js";
 import { DEFAULT_DIR, readCluster, readToken } from "../cluster-file.js";
 import type { ConnectOptions } from "./connect-options.js";
 import { ComputePicker } from "./compute-picker.js";
+import type { ClientPlacementOptions } from "./connect-options.js";
 import { remoteRef, sysnameOfRemote, type Remote } from "./remote.js";
 import { decodeRefs, encodeArgs } from "../../objects/ref-codec.js";
 import type { RequestHandler } from "../../servers/transport/transport.js";
@@ -90,14 +96,19 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     readonly servers: ServerDirectory,
     private readonly timeoutMs: number,
     onPrint?: (thread: string, text: string) => void,
+    placement?: ClientPlacementOptions,
   ) {
     super();
-    this.picker = new ComputePicker(servers);
+    this.picker = new ComputePicker({ directory: servers, peers, workstation, options: placement });
     if (onPrint) this.on("print", onPrint);
   }
 
   /** Answers what servers send back on our connections: thread output. */
   private readonly serve: RequestHandler = (kind, body) => {
+    if (kind === "compute.load") {
+      this.picker.onReport(body);
+      return {};
+    }
     if (kind !== "workstation.print") throw new UnknownMessageError(`workstation: unknown message kind '${kind}'`, { kind });
     const req = decodeComputeRequest(kind, body) as { thread: string; text: string };
     if (this.listenerCount("print") === 0) process.stdout.write(`${req.text}\n`);
@@ -114,8 +125,9 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     let cluster: Cluster | undefined;
     const handler: RequestHandler = (kind, body, ctx) => cluster!.serve(kind, body, ctx);
     const peers = new PeerCache(transport, { token, localId: workstation, handler });
-    cluster = new Cluster(dir, workstation, peers, new ServerDirectory(peers, info.nameServer), options.timeoutMs ?? 30_000, options.onPrint);
+    cluster = new Cluster(dir, workstation, peers, new ServerDirectory(peers, info.nameServer), options.timeoutMs ?? 30_000, options.onPrint, options.placement);
     await cluster.names();
+    await cluster.picker.start();
     return cluster;
   }
 
@@ -172,8 +184,14 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     const names = await this.names();
     const existing = await names.lookup(target);
     if (existing) throw new NameExistsError(`${target} is already bound (rm it first)`, { path: target });
-    const compute = await this.computeClient(options.at);
-    const { descriptor } = await compute.call("compute.create", { className, args, thread: newThreadId(this.workstation) }, { timeoutMs: this.timeoutMs });
+    const thread = newThreadId(this.workstation);
+    const placed = { thread, depth: 0, entry: "constructor", hint: options.at as ServerId | undefined };
+    const descriptor = await this.picker.run(placed, async (server, address) => {
+      const compute = await this.computeClient(server, address);
+      const reply = await compute.call("compute.create", { className, args, thread }, { timeoutMs: this.timeoutMs });
+      if (reply.load) this.picker.table.noteReply(reply.server as ServerId, address, reply.load, reply.warm === undefined ? undefined : { object: reply.descriptor.sysname, pages: reply.warm });
+      return reply.descriptor;
+    });
     try {
       await names.bind(target, descriptor.sysname, "object", { meta: { className: descriptor.className } });
     } catch (err) {
@@ -185,11 +203,36 @@ export class Cluster extends EventEmitter<ClusterEvents> {
 
   /** Invokes an entry on an object (by sysname); Remotes in `args` travel as references. */
   async invoke(target: SysName, entry: string, args: unknown[], options: InvokeOptions = {}): Promise<unknown> {
-    const compute = await this.computeClient(options.at);
     const wireArgs = encodeArgs(args, sysnameOfRemote);
-    const reply = await compute.call("compute.invoke", { thread: newThreadId(this.workstation), depth: 0, target, entry, args: wireArgs }, { timeoutMs: this.timeoutMs });
-    this.picker.noteLoad(reply.server, reply.load.running);
+    const thread = newThreadId(this.workstation);
+    const placed = { thread, depth: 0, object: target, entry, hint: options.at as ServerId | undefined };
+    const reply = await this.picker.run(placed, async (server, address) => {
+      const compute = await this.computeClient(server, address);
+      const r = await compute.call("compute.invoke", { thread, depth: 0, target, entry, args: wireArgs }, { timeoutMs: this.timeoutMs });
+      this.picker.table.noteReply(r.server as ServerId, address, r.load, r.warm === undefined ? undefined : { object: target, pages: r.warm });
+      return r;
+    });
     return decodeRefs(reply.value, (sysname) => this.ref(sysname));
+  }
+
+  /**
+   * Placement decisions taken on this workstation: one thread's, or the latest `limit`
+   * across threads (newest last). Nested invocations are placed by the compute servers: ask
+   * them with `serverDecisions`.
+   */
+  placementLog(thread?: string, limit = 100): PlacementRecord[] {
+    return thread === undefined ? this.picker.decisions.recent(limit) : this.picker.decisions.of(thread);
+  }
+
+  /** The placement decisions compute server `server` took (nested invocations): one thread's, or its latest. */
+  async serverDecisions(server: string, thread?: string): Promise<DecisionsReply> {
+    const address = this.picker.table.addressOf(server as ServerId) ?? (await this.servers.address(server as ServerId));
+    return new ComputeClient(await this.peers.get(address)).call("compute.decisions", thread === undefined ? {} : { thread }, { timeoutMs: this.timeoutMs });
+  }
+
+  /** What this workstation knows of the compute servers (placement's view; ages in ms). */
+  placementView(): ReturnType<ComputePicker["table"]["snapshot"]> {
+    return this.picker.table.snapshot();
   }
 
   async describe(sysname: SysName): Promise<ObjectDescriptor | null> {
@@ -239,27 +282,15 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   }
 
   async close(): Promise<void> {
+    this.picker.close();
     await this.peers.close();
   }
 
-  /**
-   * A connection to the picked compute server. If it cannot be reached, the list of servers
-   * is asked again once (a repaired server listens on a new address): nothing was sent yet.
-   */
-  private async computeClient(at?: string): Promise<ComputeClient> {
-    let server = await this.picker.pick(at);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return new ComputeClient(await this.peers.get(server.address));
-      } catch (err) {
-        this.picker.stale();
-        const again = attempt === 0 ? await this.picker.pick(at).catch(() => server) : server;
-        if (again.address === server.address) {
-          throw new ServerUnreachableError(`compute server ${server.id} at ${server.address} is unreachable: ${(err as Error).message}`, { peer: server.id, address: server.address });
-        }
-        server = again;
-      }
-    }
+  /** The connection to a placed compute server (NotDeliveredError if none), subscribed to its reports. */
+  private async computeClient(server: ServerId, address: string): Promise<ComputeClient> {
+    const peer = await openPeer(this.peers, server, address);
+    this.picker.subscribe(server, peer);
+    return new ComputeClient(peer);
   }
 
   /** The data server that registers classes: the first one by id. */

@@ -1,6 +1,18 @@
 /**
  * Options of `connect()`.
  */
+import type { PlacementOptions } from "../../servers/placement/placement-options.js";
+
+/** How this workstation places invocations (see PlacementOptions for the knobs). */
+export interface ClientPlacementOptions extends PlacementOptions {
+  /**
+   * "working-set": hint > warm working set > lighter of two random (DESIGN §8);
+   * "random": uniformly random (a baseline for benchmarks).
+   * @default "working-set"
+   */
+  policy?: "working-set" | "random";
+}
+
 export interface ConnectOptions {
   /** The cluster directory (holds cluster.json and token). @default ".clouds" */
   dir?: string;
@@ -17,4 +29,6 @@ export interface ConnectOptions {
    * @default write the line to process.stdout when nobody listens
    */
   onPrint?: (thread: string, text: string) => void;
+  /** Placement policy and knobs. @default the working-set policy with PLACEMENT_DEFAULTS */
+  placement?: ClientPlacementOptions;
 }

@@ -16,6 +16,7 @@ import { dsmMemory } from "./dsm-memory.bench.js";
 import { heap } from "./heap.bench.js";
 import { nestedInvocation } from "./nested-invocation.bench.js";
 import { commits } from "./commit.bench.js";
+import { placement } from "./placement.bench.js";
 
 type Benchmark = (report: BenchReport) => Promise<void>;
 
@@ -26,6 +27,7 @@ const BENCHMARKS: Array<[name: string, run: Benchmark]> = [
   ["persistent heap", heap],
   ["nested invocation", nestedInvocation],
   ["commits", commits],
+  ["placement", placement],
 ];
 
 async function main(): Promise<number> {

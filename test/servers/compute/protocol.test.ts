@@ -165,4 +165,54 @@ describe("compute protocol", () => {
       }
     });
   });
+
+  describe("load reports (compute.load, compute.subscribe, compute.decisions)", () => {
+    const load = { running: 1, waiting: 0, queued: 0, workers: 2, lagMs: 0.5, cpu: 0.25, cachedPages: 10 };
+    const report = { server: "cs1", address: "127.0.0.1:7001", incarnation: 1_700_000_000_000, seq: 3, load, warm: [{ object: target, pages: 2 }], members: [{ id: "cs2", address: "127.0.0.1:7002" }] };
+
+    it("should decode a pushed report", () => {
+      expect(decodeComputeRequest("compute.load", { report })).to.deep.equal({ kind: "compute.load", report });
+    });
+
+    it("should decode a subscription and a decisions query with and without a thread", () => {
+      expect(decodeComputeRequest("compute.subscribe", {})).to.deep.equal({ kind: "compute.subscribe" });
+      expect(decodeComputeRequest("compute.decisions", {})).to.deep.equal({ kind: "compute.decisions", thread: undefined, limit: undefined });
+      expect(decodeComputeRequest("compute.decisions", { thread, limit: 5 })).to.deep.equal({ kind: "compute.decisions", thread, limit: 5 });
+    });
+
+    it("should refuse a report that is missing or not an object", () => {
+      expectField("compute.load", {}, "report");
+      expectField("compute.load", { report: [1] }, "report");
+    });
+
+    it("should refuse a report with a bad server, address, incarnation or seq", () => {
+      expectField("compute.load", { report: { ...report, server: "not a server" } }, "server", "compute.load report");
+      expectField("compute.load", { report: { ...report, address: "x".repeat(300) } }, "address", "compute.load report");
+      expectField("compute.load", { report: { ...report, incarnation: -1 } }, "incarnation", "compute.load report");
+      expectField("compute.load", { report: { ...report, seq: 1.5 } }, "seq", "compute.load report");
+    });
+
+    it("should refuse a load with negative, non-finite or missing figures", () => {
+      expectField("compute.load", { report: { ...report, load: { ...load, running: -1 } } }, "running", "compute.load report load");
+      expectField("compute.load", { report: { ...report, load: { ...load, lagMs: Infinity } } }, "lagMs", "compute.load report load");
+      expectField("compute.load", { report: { ...report, load: { ...load, cpu: "1" } } }, "cpu", "compute.load report load");
+      expectField("compute.load", { report: { ...report, load: { ...load, workers: 0 } } }, "workers", "compute.load report load");
+      expectField("compute.load", { report: { ...report, load: null } }, "load", "compute.load report");
+    });
+
+    it("should refuse more than 64 warm objects or members, and bad items, naming the index", () => {
+      const many = Array.from({ length: 65 }, () => ({ object: target, pages: 1 }));
+      expectField("compute.load", { report: { ...report, warm: many } }, "warm", "compute.load report");
+      expectField("compute.load", { report: { ...report, warm: [{ object: "x", pages: 1 }] } }, "object", "compute.load report warm[0]");
+      expectField("compute.load", { report: { ...report, warm: [{ object: target, pages: -2 }] } }, "pages", "compute.load report warm[0]");
+      const members = Array.from({ length: 65 }, (_, i) => ({ id: `cs${i}`, address: "a" }));
+      expectField("compute.load", { report: { ...report, members } }, "members", "compute.load report");
+      expectField("compute.load", { report: { ...report, members: [report.members[0], { id: 5, address: "a" }] } }, "id", "compute.load report members[1]");
+    });
+
+    it("should refuse a decisions query with a bad thread or limit", () => {
+      expectField("compute.decisions", { thread: 5 }, "thread");
+      expectField("compute.decisions", { limit: 0 }, "limit");
+    });
+  });
 });

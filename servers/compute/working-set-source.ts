@@ -1,0 +1,107 @@
+/**
+ * WorkingSetSource: the working set of each object held on this compute server, in pages —
+ * what LoadReports and compute.invoke replies tell others, so invocations go where an
+ * object's pages are warm (DESIGN §8).
+ *
+ *   const ws = new CachedPagesWorkingSet({ objects, dsm, descriptor: (s) => homes.descriptor(s) });
+ *   ws.learn(descriptor)           the segments of an object created here (no fetch needed)
+ *   ws.pagesOf(object)             its pages cached here now (0 until its segments are known)
+ *   ws.workingSets(limit)          the largest ones, largest first
+ *
+ * Which objects: those the kernel's WSClock (PageCache, `recent`) saw used within its
+ * window, and those asked about here (replies) within TOUCHED_MS, which the kernel's next
+ * sweep has not seen yet — or, without `recent`, every loaded object. How many pages: those cached readable or
+ * writable here now (DsmClient.pagesOf over the object's data and heap segments), not the
+ * kernel's count, which also keeps pages invalidated since they were used: a hot object
+ * whose pages moved away must not look warm where they were (placement would follow it
+ * there and make them ping-pong). A reply's figure (pagesOf) needs no window: the object
+ * was just used. Segment names come from the object's descriptor, fetched once per object
+ * in the background (at most FETCHES_AT_ONCE at a time) and kept while the object is
+ * loaded. Synchronous reads never wait for a fetch.
+ */
+import type { ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
+import type { SysName } from "../../ra-kernel/ids.js";
+import type { WarmObject } from "../placement/load-report.js";
+
+export interface WorkingSetSource {
+  /** The largest working sets here, largest first (at most `limit`). */
+  workingSets(limit: number): WarmObject[];
+  /** One object's working set here (pages); 0 if none or not known yet. */
+  pagesOf(object: SysName): number;
+}
+
+export interface CachedPagesDeps {
+  objects: { loadedObjects(): SysName[] };
+  dsm: { pagesOf(segments: SysName[]): { state: "invalid" | "read" | "write" }[] };
+  /** The object's descriptor (its segments), e.g. from its home. */
+  descriptor(object: SysName): Promise<ObjectDescriptor>;
+  /** Objects used within the kernel's working-set window (PageCache); absent: every loaded object. */
+  recent?: { workingSets(limit?: number): { object: SysName }[] };
+}
+
+/** Descriptor fetches in flight at once (the rest wait for a later sweep). */
+const FETCHES_AT_ONCE = 8;
+/** How long an object whose pages a reply counted stays listed without the kernel's word (ms). */
+const TOUCHED_MS = 2000;
+
+export class CachedPagesWorkingSet implements WorkingSetSource {
+  /** object -> its data and heap segments; entries of objects no longer loaded are swept. */
+  private readonly segments = new Map<SysName, SysName[]>();
+  private readonly fetching = new Set<SysName>();
+  /** Objects counted for a reply, and when: listed until the kernel's sweep catches up. */
+  private readonly touched = new Map<SysName, number>();
+
+  constructor(private readonly deps: CachedPagesDeps) {}
+
+  learn(descriptor: ObjectDescriptor): void {
+    this.segments.set(descriptor.sysname, [descriptor.segments.data, descriptor.segments.heap]);
+  }
+
+  pagesOf(object: SysName): number {
+    const segments = this.segments.get(object);
+    if (!segments) {
+      this.fetch(object);
+      return 0;
+    }
+    const pages = this.deps.dsm.pagesOf(segments).filter((p) => p.state !== "invalid").length;
+    if (pages > 0) this.touched.set(object, performance.now());
+    return pages;
+  }
+
+  workingSets(limit: number): WarmObject[] {
+    const loaded = this.deps.objects.loadedObjects();
+    const loadedSet = new Set(loaded);
+    this.sweep(loadedSet);
+    const candidates = this.deps.recent ? this.recentObjects().filter((o) => loadedSet.has(o)) : loaded;
+    const out: WarmObject[] = [];
+    for (const object of candidates) {
+      const pages = this.pagesOf(object);
+      if (pages > 0) out.push({ object, pages });
+    }
+    return out.sort((a, b) => b.pages - a.pages).slice(0, limit);
+  }
+
+  /** The kernel's recently used objects and those touched by replies within TOUCHED_MS. */
+  private recentObjects(): SysName[] {
+    const out = new Set(this.deps.recent!.workingSets().map((w) => w.object));
+    const now = performance.now();
+    for (const [object, at] of this.touched) {
+      if (now - at > TOUCHED_MS) this.touched.delete(object);
+      else out.add(object);
+    }
+    return [...out];
+  }
+
+  private fetch(object: SysName): void {
+    if (this.fetching.has(object) || this.fetching.size >= FETCHES_AT_ONCE) return;
+    this.fetching.add(object);
+    this.deps.descriptor(object).then(
+      (d) => this.learn(d),
+      () => undefined, // deleted or home down: asked again at the next sweep
+    ).finally(() => this.fetching.delete(object));
+  }
+
+  private sweep(loaded: Set<SysName>): void {
+    for (const object of this.segments.keys()) if (!loaded.has(object)) this.segments.delete(object);
+  }
+}
