@@ -210,7 +210,7 @@ export class DataServer {
 
   statusNow(): DataStatus {
     return {
-      serverId: this.serverId, epoch: this.store.epoch, objects: this.store.listObjects().length,
+      serverId: this.serverId, epoch: this.store.epoch, objects: this.store.countObjects(),
       classes: this.store.listClasses().length, directoryPages: this.home.directory.size,
       commits: this.store.stats.commitCalls, transactions: this.store.stats.transactions,
     };

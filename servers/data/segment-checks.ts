@@ -81,7 +81,8 @@ export function checkWriteTargets(writes: readonly PageWrite[], maxPagesOf: (s: 
 /**
  * Throws (a plain Error: a caller's bug, not an expected outcome) unless `segments` are the
  * object's own: each names `desc.sysname` as its object, has a positive integer maxPages, and
- * the descriptor's data, heap and volatile segments are among them with those roles.
+ * they are exactly the descriptor's data, heap and volatile segments, with those roles (so
+ * the descriptor alone finds every segment of the object: deleteObject relies on it).
  */
 export function checkObjectSegments(desc: ObjectDescriptor, segments: readonly SegmentRecord[]): void {
   for (const seg of segments) {
@@ -90,6 +91,9 @@ export function checkObjectSegments(desc: ObjectDescriptor, segments: readonly S
       throw new Error(`segment ${seg.sysname}: maxPages must be a positive integer, got ${seg.maxPages}`);
     }
   }
+  const named = new Set(Object.values(desc.segments));
+  const extra = segments.find((s) => !named.has(s.sysname));
+  if (extra) throw new Error(`object ${desc.sysname}: segment ${extra.sysname} is not one its descriptor names`);
   for (const role of ["data", "heap", "volatile"] as const) {
     const sysname = desc.segments[role];
     if (!segments.some((s) => s.sysname === sysname && s.role === role)) {

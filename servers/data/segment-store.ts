@@ -85,6 +85,8 @@ export interface SegmentStore {
    */
   upgradeObject(sysname: SysName, classVersion: number): Promise<ObjectDescriptor | null>;
   listObjects(): ObjectDescriptor[];
+  /** How many objects are stored: kept as a count, never by listing them (status, /metrics). */
+  countObjects(): number;
   /** Removes the descriptor, its segments and their pages in one transaction; false if absent. */
   deleteObject(sysname: SysName): Promise<boolean>;
   getSegment(sysname: SysName): SegmentRecord | null;

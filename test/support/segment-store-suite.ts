@@ -107,6 +107,7 @@ export function segmentStoreBehaviour(open: () => Promise<StoreFixture>): void {
       const stranger = { ...segments[0], object: newSysName(HOME) };
       await rejection(store.createObject(desc, [stranger, segments[1], segments[2]]));
       await rejection(store.createObject(desc, segments.slice(1)));
+      await rejection(store.createObject(desc, [...segments, { ...segments[0], sysname: newSysName(HOME) }]));
       expect(store.getObject(desc.sysname)).to.equal(null);
     });
 
