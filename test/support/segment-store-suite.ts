@@ -132,6 +132,16 @@ export function segmentStoreBehaviour(open: () => Promise<StoreFixture>): void {
       expect(store.listObjects().map((d) => d.sysname)).to.deep.equal([other.desc.sysname]);
     });
 
+    it("should count objects as they are created and deleted", async () => {
+      expect(store.countObjects()).to.equal(0);
+      const a = await created();
+      await created();
+      expect(store.countObjects()).to.equal(2);
+      await store.deleteObject(a.desc.sysname);
+      await store.deleteObject(a.desc.sysname);
+      expect(store.countObjects()).to.equal(1);
+    });
+
     it("should return false when deleting an unknown object", async () => {
       expect(await store.deleteObject(newSysName(HOME))).to.equal(false);
     });
