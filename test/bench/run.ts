@@ -16,6 +16,7 @@ import { dsmMemory } from "./dsm-memory.bench.js";
 import { heap } from "./heap.bench.js";
 import { nestedInvocation } from "./nested-invocation.bench.js";
 import { commits } from "./commit.bench.js";
+import { scale } from "./scale.bench.js";
 
 type Benchmark = (report: BenchReport) => Promise<void>;
 
@@ -26,6 +27,7 @@ const BENCHMARKS: Array<[name: string, run: Benchmark]> = [
   ["persistent heap", heap],
   ["nested invocation", nestedInvocation],
   ["commits", commits],
+  ["scale", scale], // minutes at its default 100,000 objects: SCALE_OBJECTS lowers it
 ];
 
 async function main(): Promise<number> {
