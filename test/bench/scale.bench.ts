@@ -64,6 +64,7 @@ export async function scale(report: BenchReport): Promise<void> {
     } catch (err) {
       if (!(err instanceof ServerDied)) throw err;
       reportDeath(err, report);
+      if (err.server.role !== "data" && err.created > 0) reportDisk(bench, report, err.created);
     } finally {
       watch.stop();
       await cluster.close();
@@ -81,7 +82,7 @@ async function run(bench: BenchCluster, cluster: Cluster, watch: ServerWatch, re
   const largeRss = residentOf(bench.info.servers);
 
   report.line(`${`create + invoke once, ${IN_FLIGHT} in flight`.padEnd(LABEL)} ${OBJECTS} objects in ${(fill.ms / 1000).toFixed(1)} s: ${fill.rate().toFixed(0)} creations/s`);
-  const perObject = reportDisk(bench, report);
+  const perObject = reportDisk(bench, report, OBJECTS);
   reportRatio(report, "name lookup", small.lookup, large.lookup);
   reportRatio(report, "warm invocation (area)", small.invoke, large.invoke);
   for (const s of bench.info.servers) {
@@ -186,15 +187,15 @@ function nameOf(i: number): string {
   return `${DIRECTORY}/r${i}`;
 }
 
-/** Disk of the data and name servers' stores (after a checkpoint); returns bytes per object. */
-function reportDisk(bench: BenchCluster, report: BenchReport): number {
+/** Disk of the data and name servers' stores (after a checkpoint) for `objects`; returns bytes per object. */
+function reportDisk(bench: BenchCluster, report: BenchReport, objects: number): number {
   const data = sqliteFootprint(path.join(serverOf(bench, "data").dir, "segments.sqlite"));
   const names = sqliteFootprint(path.join(serverOf(bench, "name").dir, "names.sqlite"));
-  const perObject = data.bytes / OBJECTS;
-  const tables = Object.entries(data.tables).filter(([, b]) => b >= OBJECTS).map(([t, b]) => `${t} ${(b / OBJECTS).toFixed(0)}`).join(", ");
-  report.line(`${"data server disk per object (checkpointed)".padEnd(LABEL)} ${perObject.toFixed(0)} B   (${(data.bytes / 1e6).toFixed(1)} MB; WAL now ${(data.walBytes / 1e6).toFixed(1)} MB)`);
+  const perObject = data.bytes / objects;
+  const tables = Object.entries(data.tables).filter(([, b]) => b >= objects).map(([t, b]) => `${t} ${(b / objects).toFixed(0)}`).join(", ");
+  report.line(`${`data server disk per object, ${objects} (checkpointed)`.padEnd(LABEL)} ${perObject.toFixed(0)} B   (${(data.bytes / 1e6).toFixed(1)} MB; WAL now ${(data.walBytes / 1e6).toFixed(1)} MB)`);
   if (tables) report.line(`${"  by table, bytes per object".padEnd(LABEL)} ${tables}`);
-  report.line(`${"name server disk per binding (checkpointed)".padEnd(LABEL)} ${(names.bytes / OBJECTS).toFixed(0)} B   (${(names.bytes / 1e6).toFixed(1)} MB)`);
+  report.line(`${"name server disk per binding (checkpointed)".padEnd(LABEL)} ${(names.bytes / objects).toFixed(0)} B   (${(names.bytes / 1e6).toFixed(1)} MB)`);
   report.target(`data server disk per Rectangle <= ${BYTES_TARGET} B`, perObject <= BYTES_TARGET, `${perObject.toFixed(0)} B`);
   return perObject;
 }
@@ -225,10 +226,13 @@ function reportDeath(err: ServerDied, report: BenchReport): void {
   report.target(`${OBJECTS} objects: no server died`, false, `${err.server.id} died after ${err.created}`);
 }
 
-function logTail(file: string | undefined, lines = 8): string[] {
+/** The error lines near the end of a server's log (a fatal error's first line), else its last lines. */
+function logTail(file: string | undefined, lines = 4): string[] {
   if (!file) return [];
   try {
-    return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines);
+    const tail = readFileSync(file, "utf8").trimEnd().split("\n").slice(-60);
+    const errors = tail.filter((l) => /FATAL|Error|error/.test(l) && !/^\s*\d+: 0x/.test(l));
+    return (errors.length > 0 ? errors : tail).slice(-lines);
   } catch {
     return [`(no log at ${file})`];
   }

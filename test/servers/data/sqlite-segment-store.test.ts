@@ -23,6 +23,9 @@ import {
 } from "../../support/segment-store-suite.js";
 import { CRASH_PAGES } from "../../support/commit-and-die.js";
 import { writeLegacyStore } from "../../support/legacy-segment-store.js";
+import { REPO_ROOT } from "../../support/compiled-examples.js";
+import { sqliteFootprint } from "../../support/sqlite-footprint.js";
+import { TestCluster } from "../../support/test-cluster.js";
 
 const CHILD_SCRIPT = join(__dirname, "../../support/commit-and-die.js");
 
@@ -283,5 +286,34 @@ describe("SqliteSegmentStore", () => {
         }
       });
     }
+  });
+
+  describe("footprint in a real cluster", function () {
+    this.timeout(120_000);
+    const OBJECTS = 200;
+    let cluster: TestCluster | undefined;
+
+    after(async () => {
+      await cluster?.stop();
+    });
+
+    it(`should store a Rectangle, created and invoked once, in under 1 KiB (${OBJECTS} of them, checkpointed)`, async () => {
+      cluster = await TestCluster.start();
+      const client = await cluster.connect();
+      await client.load(join(REPO_ROOT, "objects/examples/rectangle.ts"));
+      const file = join(cluster.info.servers.find((s) => s.role === "data")!.dir, "segments.sqlite");
+      const before = sqliteFootprint(file).bytes;
+      let next = 0;
+      const worker = async () => {
+        while (next < OBJECTS) {
+          const i = next++;
+          const desc = await client.createObject("Rectangle", `/footprint/r${i}`);
+          await client.invoke(desc.sysname, "size", [i, 2]);
+        }
+      };
+      await Promise.all(Array.from({ length: 16 }, worker));
+      const perObject = (sqliteFootprint(file).bytes - before) / OBJECTS;
+      expect(perObject).to.be.below(1024);
+    });
   });
 });
