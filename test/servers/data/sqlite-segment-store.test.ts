@@ -214,6 +214,20 @@ describe("SqliteSegmentStore", () => {
       }
     }
 
+    function tableSql(table: string): string {
+      const db = new BetterSqlite3(file, { readonly: true });
+      try {
+        return (db.prepare(`SELECT sql FROM sqlite_master WHERE name = ?`).get(table) as { sql: string }).sql;
+      } finally {
+        db.close();
+      }
+    }
+
+    it("should create its tables WITHOUT ROWID (a key is stored once)", async () => {
+      await openStore();
+      for (const table of ["pages", "segments", "objects"]) expect(tableSql(table), table).to.match(/WITHOUT ROWID/);
+    });
+
     it("should store an all-zero page as an empty blob that reads back as zeros with its version", async () => {
       const store = await openStore();
       const obj = newObject();
@@ -254,6 +268,7 @@ describe("SqliteSegmentStore", () => {
       expect(store.readPage(seg, 0)).to.deep.equal({ bytes: Buffer.from(pageOf(5)), version: 3 });
       expect(await store.commitPages([{ segment: seg, page: 0, bytes: new Uint8Array(PAGE_SIZE) }])).to.deep.equal([4]);
       expect(storedBlob(seg, 0)).to.have.length(0);
+      expect(tableSql("pages"), "opened without rebuilding its tables").to.not.match(/WITHOUT ROWID/);
       expect(await store.deleteObject(obj.desc.sysname)).to.equal(true);
       expect(store.getSegment(obj.segments[2].sysname)).to.equal(null);
       expect(store.countObjects()).to.equal(0);
