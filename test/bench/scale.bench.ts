@@ -1,8 +1,9 @@
 /**
  * Scale (issue 10): many small objects on one data server. On a default cluster (1 name, 1
  * data, 2 compute servers) it creates SCALE_OBJECTS Rectangles (default 100,000), all bound in
- * one directory, and invokes each once (`size`), IN_FLIGHT at a time. It prints:
- *   - creations per second (each: create + constructor + bind, then one invocation);
+ * one directory, then invokes each once (`size`), IN_FLIGHT at a time. It prints:
+ *   - creations per second (each: descriptor, constructor, name bound) and first invocations
+ *     per second;
  *   - disk bytes per object of the data server's store after a checkpoint (target <= 1 KiB),
  *     with the bytes of each table, and the name server's bytes per binding;
  *   - name lookup p50 and warm invocation p50 with BASELINE objects and with all of them,
@@ -40,6 +41,8 @@ const WARM_UP = 200;
 const SETTLE_MS = 3_000;
 /** Objects invoked over and over for the warm invocation figure (their pages cached). */
 const WARM_OBJECTS = 50;
+/** The compute server that runs the warm invocations. */
+const WARM_AT = "cs1";
 const DIRECTORY = "/scale";
 const BYTES_TARGET = 1024;
 const RATIO_TARGET = 1.2;
@@ -49,8 +52,8 @@ const LABEL = 46;
 
 /** Thrown by the fill when a server died: the run stops and says which. */
 class ServerDied extends Error {
-  constructor(readonly server: ClusterServer, readonly created: number) {
-    super(`${server.id} (${server.role} server, pid ${server.pid}) died after ${created} objects were created`);
+  constructor(readonly server: ClusterServer, readonly progress: string, readonly created: number) {
+    super(`${server.id} (${server.role} server, pid ${server.pid}) died after ${progress}`);
   }
 }
 
@@ -73,51 +76,60 @@ export async function scale(report: BenchReport): Promise<void> {
 }
 
 async function run(bench: BenchCluster, cluster: Cluster, watch: ServerWatch, report: BenchReport): Promise<void> {
-  const fill = new Fill(cluster, watch);
-  await fill.upTo(BASELINE);
+  const sysnames: SysName[] = [];
+  const creating = new Stream(watch, async (i) => (sysnames[i] = (await cluster.createObject("Rectangle", nameOf(i))).sysname));
+  const invoking = new Stream(watch, (i) => cluster.invoke(sysnames[i], "size", [i, 2]));
+  watch.progress = () => `${creating.done} objects created, ${invoking.done} invoked`;
+  watch.created = () => creating.done;
+  await creating.upTo(BASELINE);
+  await invoking.upTo(BASELINE);
   const small = await measure(cluster, BASELINE);
   const smallRss = residentOf(bench.info.servers);
-  await fill.upTo(OBJECTS, (n) => report.line(`   ... ${n} objects (${fill.rate().toFixed(0)}/s)`));
+  await creating.upTo(OBJECTS, (n) => report.line(`   ... ${n} objects created (${creating.rate().toFixed(0)}/s)`));
+  await invoking.upTo(OBJECTS, (n) => report.line(`   ... ${n} objects invoked once (${invoking.rate().toFixed(0)}/s)`));
   const large = await measure(cluster, OBJECTS);
   const largeRss = residentOf(bench.info.servers);
 
-  report.line(`${`create + invoke once, ${IN_FLIGHT} in flight`.padEnd(LABEL)} ${OBJECTS} objects in ${(fill.ms / 1000).toFixed(1)} s: ${fill.rate().toFixed(0)} creations/s`);
+  report.line(`${`create (constructor + bind), ${IN_FLIGHT} in flight`.padEnd(LABEL)} ${OBJECTS} objects in ${(creating.ms / 1000).toFixed(1)} s: ${creating.rate().toFixed(0)} creations/s`);
+  report.line(`${`first invocation of each (size)`.padEnd(LABEL)} ${OBJECTS} in ${(invoking.ms / 1000).toFixed(1)} s: ${invoking.rate().toFixed(0)} invocations/s`);
   const perObject = reportDisk(bench, report, OBJECTS);
   reportRatio(report, "name lookup", small.lookup, large.lookup);
   reportRatio(report, "warm invocation (area)", small.invoke, large.invoke);
   for (const s of bench.info.servers) {
     report.line(`${`${s.id} resident memory (${s.role})`.padEnd(LABEL)} at ${BASELINE}: ${formatMb(smallRss.get(s.id) ?? 0)}   at ${OBJECTS}: ${formatMb(largeRss.get(s.id) ?? 0)}`);
   }
-  reportMillion(report, perObject, fill.rate(), bench.info.servers, smallRss, largeRss);
+  reportMillion(report, perObject, creating.rate(), bench.info.servers, smallRss, largeRss);
   report.target(`${OBJECTS} objects: no server died`, true, "none");
 }
 
-/** Creates objects `/scale/r<i>` in order, IN_FLIGHT at a time; each is invoked once. */
-class Fill {
-  private next = 0;
-  /** Milliseconds spent filling in earlier calls of upTo. */
+/** Runs one operation per object index, in order, IN_FLIGHT at a time; counts what ran and how long. */
+class Stream {
+  /** Indices [0, done) have been handed out (and, between calls of upTo, have run). */
+  done = 0;
+  /** Milliseconds spent in earlier calls of upTo. */
   private msBefore = 0;
   /** When the running call of upTo started (null: none runs). */
   private started: number | null = null;
 
-  constructor(private readonly cluster: Cluster, private readonly watch: ServerWatch) {}
+  constructor(private readonly watch: ServerWatch, private readonly op: (i: number) => Promise<unknown>) {}
 
-  /** Milliseconds spent filling so far. */
+  /** Milliseconds spent running so far. */
   get ms(): number {
     return this.msBefore + (this.started === null ? 0 : performance.now() - this.started);
   }
 
+  /** Operations per second so far. */
   rate(): number {
-    return this.next / (this.ms / 1000);
+    return this.done / (this.ms / 1000);
   }
 
   async upTo(count: number, progress?: (n: number) => void): Promise<void> {
     const step = Math.max(Math.floor(count / 10), 1);
     this.started = performance.now();
     const worker = async () => {
-      while (this.next < count) {
-        const i = this.next++;
-        await this.watch.guard(i, () => this.createAndInvoke(i));
+      while (this.done < count) {
+        const i = this.done++;
+        await this.watch.guard(() => this.op(i));
         if (progress && (i + 1) % step === 0) progress(i + 1);
       }
     };
@@ -127,11 +139,6 @@ class Fill {
       this.msBefore = this.ms;
       this.started = null;
     }
-  }
-
-  private async createAndInvoke(i: number): Promise<void> {
-    const desc = await this.cluster.createObject("Rectangle", nameOf(i));
-    await this.cluster.invoke(desc.sysname, "size", [i, 2]);
   }
 }
 
@@ -149,7 +156,8 @@ interface Scale {
 /**
  * Once the servers are quiet again after the fill (SETTLE_MS), lookups of random names among
  * `count` (after WARM_UP untimed ones), then invocations of WARM_OBJECTS random objects,
- * each invoked once before (their pages cached where they run).
+ * each invoked once before, all at WARM_AT: their pages stay cached there (placement is not
+ * what this measures).
  */
 async function measure(cluster: Cluster, count: number): Promise<Scale> {
   await sleep(SETTLE_MS);
@@ -158,8 +166,8 @@ async function measure(cluster: Cluster, count: number): Promise<Scale> {
   const lookup = await timeRounds((i) => cluster.lookup(names[i]));
   const warm: SysName[] = [];
   for (let i = 0; i < WARM_OBJECTS; i++) warm.push(await cluster.resolve(names[i]));
-  for (const s of warm) await cluster.invoke(s, "area", []);
-  const invoke = await timeRounds((i) => cluster.invoke(warm[i % WARM_OBJECTS], "area", []));
+  for (const s of warm) await cluster.invoke(s, "area", [], { at: WARM_AT });
+  const invoke = await timeRounds((i) => cluster.invoke(warm[i % WARM_OBJECTS], "area", [], { at: WARM_AT }));
   return { lookup, invoke };
 }
 
@@ -223,7 +231,7 @@ function reportMillion(report: BenchReport, perObject: number, rate: number, ser
 function reportDeath(err: ServerDied, report: BenchReport): void {
   report.line(`!! ${err.message}`);
   for (const line of logTail(err.server.log)) report.line(`!!   ${line}`);
-  report.target(`${OBJECTS} objects: no server died`, false, `${err.server.id} died after ${err.created}`);
+  report.target(`${OBJECTS} objects: no server died`, false, `${err.server.id} died after ${err.progress}`);
 }
 
 /** The error lines near the end of a server's log (a fatal error's first line), else its last lines. */
@@ -258,14 +266,17 @@ class ServerWatch {
   private dead: ServerDied | null = null;
   private readonly waiters = new Set<(err: ServerDied) => void>();
   private readonly timer: NodeJS.Timeout;
-  private created = 0;
+  /** How far the run got, for the report of a death. */
+  progress: () => string = () => "the start";
+  /** Objects created so far (the figures a death still reports cover them). */
+  created: () => number = () => 0;
 
   constructor(private readonly servers: ClusterServer[]) {
     this.timer = setInterval(() => this.poll(), WATCH_MS);
     this.timer.unref();
   }
 
-  async guard(i: number, op: () => Promise<void>): Promise<void> {
+  async guard(op: () => Promise<unknown>): Promise<void> {
     if (this.poll()) throw this.dead;
     let quit!: (err: ServerDied) => void;
     const died = new Promise<never>((_, reject) => (quit = reject));
@@ -273,7 +284,6 @@ class ServerWatch {
     this.waiters.add(quit);
     try {
       await Promise.race([op(), died]);
-      this.created = Math.max(this.created, i + 1);
     } catch (err) {
       throw this.poll() ? this.dead : err;
     } finally {
@@ -290,7 +300,7 @@ class ServerWatch {
     if (this.dead) return true;
     const gone = this.servers.find((s) => residentKb(s.pid) === null);
     if (!gone) return false;
-    this.dead = new ServerDied(gone, this.created);
+    this.dead = new ServerDied(gone, this.progress(), this.created());
     for (const quit of this.waiters) quit(this.dead);
     return true;
   }
