@@ -132,6 +132,16 @@ export function segmentStoreBehaviour(open: () => Promise<StoreFixture>): void {
       expect(store.listObjects().map((d) => d.sysname)).to.deep.equal([other.desc.sysname]);
     });
 
+    it("should create and delete an object whose volatile segment has no row", async () => {
+      const { desc, segments } = newObject();
+      await store.createObject(desc, segments.slice(0, 2));
+      expect(store.getObject(desc.sysname)).to.deep.equal(desc);
+      expect(store.getSegment(desc.segments.volatile)).to.equal(null);
+      expect(store.getSegment(desc.segments.heap)).to.deep.equal(segments[1]);
+      expect(await store.deleteObject(desc.sysname)).to.equal(true);
+      expect(store.getSegment(desc.segments.heap)).to.equal(null);
+    });
+
     it("should count objects as they are created and deleted", async () => {
       expect(store.countObjects()).to.equal(0);
       const a = await created();
