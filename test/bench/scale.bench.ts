@@ -220,7 +220,7 @@ function reportRatio(report: BenchReport, what: string, small: Timed, large: Tim
 function reportMillion(report: BenchReport, perObject: number, rate: number, servers: ClusterServer[], small: Map<string, number>, large: Map<string, number>): void {
   const growth = servers
     .map((s) => {
-      const perObjectKb = ((large.get(s.id) ?? 0) - (small.get(s.id) ?? 0)) / (OBJECTS - BASELINE);
+      const perObjectKb = Math.max(0, ((large.get(s.id) ?? 0) - (small.get(s.id) ?? 0)) / (OBJECTS - BASELINE));
       return `${s.id} ${formatMb((large.get(s.id) ?? 0) + perObjectKb * (1e6 - OBJECTS)).trim()}`;
     })
     .join(", ");
