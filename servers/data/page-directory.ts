@@ -48,6 +48,7 @@ export interface PageRef {
   page: PageNo;
 }
 
+/** Add to `dirty`, `doom` and `fenced` only through ownDirty / ownDoom / ownFenced (they start shared). */
 export interface PageEntry {
   version: number;
   owner: string | null;
@@ -64,6 +65,44 @@ export interface PageEntry {
   reverting: Promise<void> | null;
   durable: Uint8Array | null;
   durableStamps: Float64Array | null;
+}
+
+/**
+ * The empty `dirty`, `doom` and `fenced` every entry starts with, shared by all entries: most
+ * pages are never dirty, doomed or fenced, and three empty containers of their own would be
+ * ~40% of an entry (the home keeps one per page it ever served). They refuse changes: add
+ * through ownDirty / ownDoom / ownFenced, which give the entry containers of its own first.
+ * (Deleting from or clearing them is harmless: they stay empty.)
+ */
+class SharedEmptyMap extends Map<string, number> {
+  override set(): this {
+    throw new Error("PageEntry: a shared empty map is read-only (add through ownDirty / ownFenced)");
+  }
+}
+class SharedEmptySet extends Set<string> {
+  override add(): this {
+    throw new Error("PageEntry: a shared empty set is read-only (add through ownDoom)");
+  }
+}
+const NO_STAMPS: Map<string, number> = new SharedEmptyMap();
+export const NO_HOLDERS: Set<string> = new SharedEmptySet();
+
+/** The entry's own `dirty` map (made on first use), to add to. */
+export function ownDirty(e: PageEntry): Map<string, number> {
+  if (e.dirty === NO_STAMPS) e.dirty = new Map();
+  return e.dirty;
+}
+
+/** The entry's own `doom` set (made on first use), to add to. */
+export function ownDoom(e: PageEntry): Set<string> {
+  if (e.doom === NO_HOLDERS) e.doom = new Set();
+  return e.doom;
+}
+
+/** The entry's own `fenced` map (made on first use), to add to. */
+export function ownFenced(e: PageEntry): Map<string, number> {
+  if (e.fenced === NO_STAMPS) e.fenced = new Map();
+  return e.fenced;
 }
 
 export function pageKey(segment: SysName, page: PageNo): string {
@@ -91,7 +130,7 @@ export class PageDirectory {
       // Versions start above 0: a requester's `have: 0` means "no copy".
       e = {
         version: stored + 1, owner: null, copyset: new Set(), storedVersion: stored, pending: null,
-        stamp: 0, dirty: new Map(), periods: new OwnershipPeriods(), twin: null, doom: new Set(), fenced: new Map(), tainted: false, reverting: null, durable: null, durableStamps: null,
+        stamp: 0, dirty: NO_STAMPS, periods: new OwnershipPeriods(), twin: null, doom: NO_HOLDERS, fenced: NO_STAMPS, tainted: false, reverting: null, durable: null, durableStamps: null,
       };
       this.entries.set(key, e);
     }

@@ -70,7 +70,7 @@ import type { ServerId, SysName } from "../../ra-kernel/ids.js";
 import { LatencyHistogram } from "../../ra-kernel/latency-histogram.js";
 import { ObjectCounters } from "../../ra-kernel/object-counters.js";
 import type { Peer } from "../transport/transport.js";
-import { PageDirectory, pageKey, type PageEntry, type PageRef } from "./page-directory.js";
+import { ownDirty, PageDirectory, pageKey, type PageEntry, type PageRef } from "./page-directory.js";
 import { PageLocks } from "./page-locks.js";
 import { RevertClosures } from "./revert-closures.js";
 import { HolderLeases } from "./holder-leases.js";
@@ -357,7 +357,7 @@ export class PageHome {
    * giving the page back (`bytes`) ends a period of its ownership (OwnershipPeriods).
    */
   private noteDirty(e: PageEntry, holder: string, bytes: Uint8Array | null, stamp: number): void {
-    e.dirty.set(holder, Math.max(e.dirty.get(holder) ?? 0, stamp));
+    ownDirty(e).set(holder, Math.max(e.dirty.get(holder) ?? 0, stamp));
     if (isWholePage(bytes)) e.periods.record(holder, e.twin, bytes, stamp);
   }
 
