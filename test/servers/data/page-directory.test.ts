@@ -114,6 +114,13 @@ describe("PageDirectory", () => {
     expect(dir.size).to.equal(1);
   });
 
+  it("should name the first page that breaks an invariant, by its key", () => {
+    entry(p0);
+    expect(dir.check()).to.equal(null);
+    Object.assign(entry(q0), { owner: "cs1", copyset: new Set(["cs1", "cs2"]) });
+    expect(dir.check()).to.equal(`${pageKey(seg2, 0)}: owner cs1 is not alone in its copyset {cs1, cs2}`);
+  });
+
   it("should not confuse page 1 with page 10", () => {
     entry({ segment: seg, page: 10 }).copyset.add("cs1");
     expect(dir.peek(p1)).to.equal(undefined);
