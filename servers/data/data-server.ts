@@ -164,15 +164,20 @@ export class DataServer {
     return { ...desc, grants: await this.home.grantCreated(pages, holder), epoch: this.store.epoch, term: this.home.leases.term(holder) };
   }
 
+  /**
+   * The volatile heap gets a sysname but no segment row: its pages live and die at compute
+   * servers (VolatileHeaps), never faulted from or committed to us, and a row would be a third
+   * of what a small object costs on disk.
+   */
   private async newObject(className: string, classVersion: number): Promise<ObjectDescriptor> {
     const sysname = newSysName(this.serverId);
-    const seg = (role: "data" | "heap" | "volatile"): SegmentRecord => ({
+    const seg = (role: "data" | "heap"): SegmentRecord => ({
       sysname: newSysName(this.serverId), object: sysname, role, maxPages: SEGMENT_MAX_PAGES[role], createdAt: Date.now(),
     });
-    const segments = [seg("data"), seg("heap"), seg("volatile")];
+    const segments = [seg("data"), seg("heap")];
     const desc: ObjectDescriptor = {
       sysname, className, classVersion, home: this.serverId,
-      segments: { data: segments[0].sysname, heap: segments[1].sysname, volatile: segments[2].sysname }, createdAt: Date.now(),
+      segments: { data: segments[0].sysname, heap: segments[1].sysname, volatile: newSysName(this.serverId) }, createdAt: Date.now(),
     };
     await this.store.createObject(desc, segments);
     log("created %s (%s@%d)", sysname, className, classVersion);
@@ -211,7 +216,7 @@ export class DataServer {
 
   statusNow(): DataStatus {
     return {
-      serverId: this.serverId, epoch: this.store.epoch, objects: this.store.listObjects().length,
+      serverId: this.serverId, epoch: this.store.epoch, objects: this.store.countObjects(),
       classes: this.store.listClasses().length, directoryPages: this.home.directory.size,
       commits: this.store.stats.commitCalls, transactions: this.store.stats.transactions,
     };

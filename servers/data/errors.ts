@@ -32,6 +32,16 @@ export class BadPageSizeError extends CloudsError {
   static override fieldNames = ["segment", "page", "size"];
 }
 
+/**
+ * Thrown when a stored page's blob breaks the stored layout (page-codec.ts): the store will
+ * not serve bytes it cannot read for sure.
+ */
+export class CorruptPageError extends CloudsError {
+  declare readonly segment: SysName;
+  declare readonly page: PageNo;
+  static override fieldNames = ["segment", "page"];
+}
+
 /** Thrown when an object sysname has no descriptor on this data server. */
 export class ObjectNotFoundError extends CloudsError {
   declare readonly sysname: SysName;
@@ -67,6 +77,7 @@ for (const cls of [
   SegmentNotFoundError,
   PageOutOfRangeError,
   BadPageSizeError,
+  CorruptPageError,
   ObjectNotFoundError,
   ClassNotFoundError,
 ]) {

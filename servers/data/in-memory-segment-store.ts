@@ -94,6 +94,11 @@ export class InMemorySegmentStore implements SegmentStore {
       .map((d) => structuredClone(d));
   }
 
+  countObjects(): number {
+    this.assertOpen();
+    return this.objects.size;
+  }
+
   async deleteObject(sysname: SysName): Promise<boolean> {
     this.assertOpen();
     if (!this.objects.delete(sysname)) return false;

@@ -48,6 +48,7 @@ export interface PageRef {
   page: PageNo;
 }
 
+/** Add to `dirty`, `doom` and `fenced` only through ownDirty / ownDoom / ownFenced (they start shared). */
 export interface PageEntry {
   version: number;
   owner: string | null;
@@ -66,40 +67,80 @@ export interface PageEntry {
   durableStamps: Float64Array | null;
 }
 
+/**
+ * The empty `dirty`, `doom` and `fenced` every entry starts with, shared by all entries: most
+ * pages are never dirty, doomed or fenced, and three empty containers of their own would be
+ * ~40% of an entry (the home keeps one per page it ever served). They refuse changes: add
+ * through ownDirty / ownDoom / ownFenced, which give the entry containers of its own first.
+ * (Deleting from or clearing them is harmless: they stay empty.)
+ */
+class SharedEmptyMap extends Map<string, number> {
+  override set(): this {
+    throw new Error("PageEntry: a shared empty map is read-only (add through ownDirty / ownFenced)");
+  }
+}
+class SharedEmptySet extends Set<string> {
+  override add(): this {
+    throw new Error("PageEntry: a shared empty set is read-only (add through ownDoom)");
+  }
+}
+const NO_STAMPS: Map<string, number> = new SharedEmptyMap();
+export const NO_HOLDERS: Set<string> = new SharedEmptySet();
+
+/** The entry's own `dirty` map (made on first use), to add to. */
+export function ownDirty(e: PageEntry): Map<string, number> {
+  if (e.dirty === NO_STAMPS) e.dirty = new Map();
+  return e.dirty;
+}
+
+/** The entry's own `doom` set (made on first use), to add to. */
+export function ownDoom(e: PageEntry): Set<string> {
+  if (e.doom === NO_HOLDERS) e.doom = new Set();
+  return e.doom;
+}
+
+/** The entry's own `fenced` map (made on first use), to add to. */
+export function ownFenced(e: PageEntry): Map<string, number> {
+  if (e.fenced === NO_STAMPS) e.fenced = new Map();
+  return e.fenced;
+}
+
 export function pageKey(segment: SysName, page: PageNo): string {
   return `${segment}#${page}`;
 }
 
-function refOf(key: string): PageRef {
-  const at = key.lastIndexOf("#");
-  return { segment: key.slice(0, at) as SysName, page: Number(key.slice(at + 1)) };
-}
-
 export class PageDirectory {
-  private readonly entries = new Map<string, PageEntry>();
+  /**
+   * Entries by segment, then page: an object's pages are found without walking every page the
+   * home serves (forgetSegment when it is deleted, info for `pages NAME`).
+   */
+  private readonly segments = new Map<SysName, Map<PageNo, PageEntry>>();
+  private count = 0;
 
   get size(): number {
-    return this.entries.size;
+    return this.count;
   }
 
   /** The page's entry; created from the store's version the first time the page is served. */
   entry(ref: PageRef, storedVersion: () => number): PageEntry {
-    const key = pageKey(ref.segment, ref.page);
-    let e = this.entries.get(key);
+    let pages = this.segments.get(ref.segment);
+    let e = pages?.get(ref.page);
     if (!e) {
       const stored = storedVersion();
       // Versions start above 0: a requester's `have: 0` means "no copy".
       e = {
         version: stored + 1, owner: null, copyset: new Set(), storedVersion: stored, pending: null,
-        stamp: 0, dirty: new Map(), periods: new OwnershipPeriods(), twin: null, doom: new Set(), fenced: new Map(), tainted: false, reverting: null, durable: null, durableStamps: null,
+        stamp: 0, dirty: NO_STAMPS, periods: new OwnershipPeriods(), twin: null, doom: NO_HOLDERS, fenced: NO_STAMPS, tainted: false, reverting: null, durable: null, durableStamps: null,
       };
-      this.entries.set(key, e);
+      if (!pages) this.segments.set(ref.segment, (pages = new Map()));
+      pages.set(ref.page, e);
+      this.count++;
     }
     return e;
   }
 
   peek(ref: PageRef): PageEntry | undefined {
-    return this.entries.get(pageKey(ref.segment, ref.page));
+    return this.segments.get(ref.segment)?.get(ref.page);
   }
 
   /**
@@ -111,7 +152,7 @@ export class PageDirectory {
   dropHolder(holder: string): { held: number; tainted: PageRef[] } {
     let held = 0;
     const tainted: PageRef[] = [];
-    for (const [key, e] of this.entries) {
+    for (const [ref, e] of this.all()) {
       if (e.copyset.delete(holder)) held++;
       e.periods.drop(holder);
       e.doom.delete(holder);
@@ -119,7 +160,7 @@ export class PageDirectory {
       if (e.owner === holder || e.dirty.delete(holder)) {
         if (e.owner === holder) e.owner = null;
         e.tainted = true;
-        tainted.push(refOf(key));
+        tainted.push(ref);
       }
     }
     return { held, tainted };
@@ -131,12 +172,9 @@ export class PageDirectory {
    * never owned, periods kept only for dirty servers.
    */
   check(): string | null {
-    for (const [key, e] of this.entries) {
-      if (e.owner !== null && (e.copyset.size !== 1 || !e.copyset.has(e.owner))) return `${key}: owner ${e.owner} is not alone in its copyset {${[...e.copyset].join(", ")}}`;
-      if (e.version < 1) return `${key}: version ${e.version} (versions start at 1: 0 means "no copy")`;
-      if (e.durableStamps !== null && e.durable === null) return `${key}: durable stamps without a durable image`;
-      if (e.tainted && e.owner !== null) return `${key}: tainted, yet owned by ${e.owner}`;
-      for (const h of e.periods.holders()) if (!e.dirty.has(h)) return `${key}: periods of ${h} kept, yet it is not dirty`;
+    for (const [ref, e] of this.all()) {
+      const broken = brokenInvariant(e);
+      if (broken) return `${pageKey(ref.segment, ref.page)}: ${broken}`;
     }
     return null;
   }
@@ -144,29 +182,46 @@ export class PageDirectory {
   /** Pages `holder` owns or is dirty in: where its uncommitted writes may be. */
   writtenBy(holder: string): PageRef[] {
     const out: PageRef[] = [];
-    for (const [key, e] of this.entries) if (e.owner === holder || e.dirty.has(holder)) out.push(refOf(key));
+    for (const [ref, e] of this.all()) if (e.owner === holder || e.dirty.has(holder)) out.push(ref);
     return out;
   }
 
   /** Pages where `holder` is in the copyset. */
   heldBy(holder: string): number {
     let n = 0;
-    for (const e of this.entries.values()) if (e.copyset.has(holder)) n++;
+    for (const [, e] of this.all()) if (e.copyset.has(holder)) n++;
     return n;
   }
 
   forgetSegment(segment: SysName): void {
-    for (const key of this.entries.keys()) if (key.startsWith(`${segment}#`)) this.entries.delete(key);
+    this.count -= this.segments.get(segment)?.size ?? 0;
+    this.segments.delete(segment);
   }
 
   /** Every served page of these segments, by segment then page. */
   info(segments: SysName[]): PageInfo[] {
     const out: PageInfo[] = [];
-    for (const [key, e] of this.entries) {
-      const { segment, page } = refOf(key);
-      if (!segments.includes(segment)) continue;
-      out.push({ segment, page, version: e.version, owner: e.owner, copyset: [...e.copyset].sort(), storedVersion: e.storedVersion });
+    for (const segment of new Set(segments)) {
+      const pages = [...(this.segments.get(segment) ?? [])].sort((a, b) => a[0] - b[0]);
+      for (const [page, e] of pages) {
+        out.push({ segment, page, version: e.version, owner: e.owner, copyset: [...e.copyset].sort(), storedVersion: e.storedVersion });
+      }
     }
-    return out.sort((a, b) => segments.indexOf(a.segment) - segments.indexOf(b.segment) || a.page - b.page);
+    return out;
   }
+
+  /** Every entry with its page, segment by segment. */
+  private *all(): Generator<[PageRef, PageEntry]> {
+    for (const [segment, pages] of this.segments) for (const [page, e] of pages) yield [{ segment, page }, e];
+  }
+}
+
+/** The first invariant one entry breaks (see PageDirectory.check), or null. */
+function brokenInvariant(e: PageEntry): string | null {
+  if (e.owner !== null && (e.copyset.size !== 1 || !e.copyset.has(e.owner))) return `owner ${e.owner} is not alone in its copyset {${[...e.copyset].join(", ")}}`;
+  if (e.version < 1) return `version ${e.version} (versions start at 1: 0 means "no copy")`;
+  if (e.durableStamps !== null && e.durable === null) return "durable stamps without a durable image";
+  if (e.tainted && e.owner !== null) return `tainted, yet owned by ${e.owner}`;
+  for (const h of e.periods.holders()) if (!e.dirty.has(h)) return `periods of ${h} kept, yet it is not dirty`;
+  return null;
 }

@@ -70,7 +70,7 @@ import type { ServerId, SysName } from "../../ra-kernel/ids.js";
 import { LatencyHistogram } from "../../ra-kernel/latency-histogram.js";
 import { ObjectCounters } from "../../ra-kernel/object-counters.js";
 import type { Peer } from "../transport/transport.js";
-import { PageDirectory, pageKey, type PageEntry, type PageRef } from "./page-directory.js";
+import { ownDirty, PageDirectory, pageKey, type PageEntry, type PageRef } from "./page-directory.js";
 import { PageLocks } from "./page-locks.js";
 import { RevertClosures } from "./revert-closures.js";
 import { HolderLeases } from "./holder-leases.js";
@@ -365,7 +365,7 @@ export class PageHome {
    * giving the page back (`bytes`) ends a period of its ownership (OwnershipPeriods).
    */
   private noteDirty(e: PageEntry, holder: string, bytes: Uint8Array | null, stamp: number): void {
-    e.dirty.set(holder, Math.max(e.dirty.get(holder) ?? 0, stamp));
+    ownDirty(e).set(holder, Math.max(e.dirty.get(holder) ?? 0, stamp));
     if (isWholePage(bytes)) e.periods.record(holder, e.twin, bytes, stamp);
   }
 
@@ -524,13 +524,15 @@ export class PageHome {
   /**
    * Once no uncommitted write of anyone but the owner is in the page's coherent image, and the
    * owner has none either (`done`: it just committed its last), no commit can arrive out of
-   * order any more (a later one only has newer stamps): drop the durable words' stamps. With
-   * no owner either, drop the durable image's cache too (the store has it).
+   * order any more (a later one only has newer stamps): drop the durable words' stamps, and
+   * the durable image's cache with them — the store has it, and an owner's next commit reads
+   * it back (one indexed read): a cache kept per owned page would grow with the objects that
+   * compute servers hold (4 KiB each), not with the work.
    */
   private settle(e: PageEntry, done: string | null = null): void {
     if ((e.owner !== null && e.owner !== done) || e.dirty.size > 0 || e.tainted) return;
     e.durableStamps = null;
-    if (e.owner === null) e.durable = null;
+    e.durable = null;
   }
 
   private storedBytes(ref: PageRef): Uint8Array {

@@ -18,7 +18,7 @@
  */
 import createDebug from "debug";
 import type { SysName } from "../../ra-kernel/ids.js";
-import type { PageDirectory, PageEntry, PageRef } from "./page-directory.js";
+import { NO_HOLDERS, ownDoom, ownFenced, type PageDirectory, type PageEntry, type PageRef } from "./page-directory.js";
 
 const log = createDebug("servers:data:home");
 
@@ -95,7 +95,7 @@ export class PageReverts {
       if (!reply) continue;
       if ((reply.stamp ?? 0) > r.e.stamp) r.e.stamp = reply.stamp!;
       if (notice.action === "revert") {
-        r.e.fenced.set(holder, at); // it aborted them as it answered: what it sent after, it checked
+        ownFenced(r.e).set(holder, at); // it aborted them as it answered: what it sent after, it checked
         more.push(...this.doomedToo(holder, reply.lost ?? []));
       } else if (holder === r.owner && !reply.held) more.push(...this.ownerLostCopy(r, holder));
       else if (holder === r.owner && reply.dirty) this.host.noteDirty(r.e, holder, reply.bytes, reply.stamp ?? r.e.stamp);
@@ -112,8 +112,8 @@ export class PageReverts {
   takeOut(holder: string, refs: PageRef[]): PageRef[] {
     for (const ref of refs) {
       const e = this.host.entryOf(ref);
-      e.doom.add(holder);
-      e.fenced.set(holder, Infinity);
+      ownDoom(e).add(holder);
+      ownFenced(e).set(holder, Infinity);
     }
     return refs;
   }
@@ -130,7 +130,7 @@ export class PageReverts {
     for (const h of doomed) {
       e.periods.drop(h);
       e.dirty.delete(h);
-      e.fenced.set(h, Infinity);
+      ownFenced(e).set(h, Infinity);
     }
     const revert: Revert = { ref, e, owner: e.owner !== null && !doomed.has(e.owner) ? e.owner : null, told: new Map() };
     const current = e.version++;
@@ -141,7 +141,7 @@ export class PageReverts {
     for (const h of doomed) revert.told.set(h, notice("revert"));
     e.owner = null;
     e.copyset = new Set();
-    e.doom = new Set();
+    e.doom = NO_HOLDERS;
     e.tainted = false;
     this.host.reverted(ref);
     const refreshed = [...revert.told.keys()].filter((h) => !doomed.has(h));

@@ -81,7 +81,10 @@ export function checkWriteTargets(writes: readonly PageWrite[], maxPagesOf: (s: 
 /**
  * Throws (a plain Error: a caller's bug, not an expected outcome) unless `segments` are the
  * object's own: each names `desc.sysname` as its object, has a positive integer maxPages, and
- * the descriptor's data, heap and volatile segments are among them with those roles.
+ * they are the descriptor's data and heap segments and, optionally, its volatile one, with
+ * those roles — no other (so the descriptor alone finds every segment of the object:
+ * deleteObject relies on it). The volatile heap may go without a row: compute servers keep
+ * its pages themselves (ra-kernel VolatileHeaps), no fault or commit of it reaches the home.
  */
 export function checkObjectSegments(desc: ObjectDescriptor, segments: readonly SegmentRecord[]): void {
   for (const seg of segments) {
@@ -90,8 +93,12 @@ export function checkObjectSegments(desc: ObjectDescriptor, segments: readonly S
       throw new Error(`segment ${seg.sysname}: maxPages must be a positive integer, got ${seg.maxPages}`);
     }
   }
+  const named = new Set(Object.values(desc.segments));
+  const extra = segments.find((s) => !named.has(s.sysname));
+  if (extra) throw new Error(`object ${desc.sysname}: segment ${extra.sysname} is not one its descriptor names`);
   for (const role of ["data", "heap", "volatile"] as const) {
     const sysname = desc.segments[role];
+    if (role === "volatile" && !segments.some((s) => s.sysname === sysname)) continue;
     if (!segments.some((s) => s.sysname === sysname && s.role === role)) {
       throw new Error(`object ${desc.sysname}: its ${role} segment ${sysname} is not among its segments`);
     }

@@ -76,7 +76,11 @@ export interface SegmentStore {
   readonly serverId: ServerId;
   readonly stats: Readonly<StoreStats>;
 
-  /** Stores a descriptor and its segments in one transaction; rejects if it exists. */
+  /**
+   * Stores a descriptor and its segments in one transaction; rejects if it exists. `segments`
+   * are the descriptor's data and heap segments, and its volatile one only if it is to have a
+   * row (DataServer gives none: volatile pages never reach their home, see checkObjectSegments).
+   */
   createObject(desc: ObjectDescriptor, segments: SegmentRecord[]): Promise<void>;
   getObject(sysname: SysName): ObjectDescriptor | null;
   /**
@@ -85,6 +89,8 @@ export interface SegmentStore {
    */
   upgradeObject(sysname: SysName, classVersion: number): Promise<ObjectDescriptor | null>;
   listObjects(): ObjectDescriptor[];
+  /** How many objects are stored: kept as a count, never by listing them (status, /metrics). */
+  countObjects(): number;
   /** Removes the descriptor, its segments and their pages in one transaction; false if absent. */
   deleteObject(sysname: SysName): Promise<boolean>;
   getSegment(sysname: SysName): SegmentRecord | null;

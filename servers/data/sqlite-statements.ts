@@ -8,8 +8,8 @@
  * entities' property names so that rows go through the same mappers (segmentRecordOf, ...).
  *
  * Rules:
- * - Each statement is one indexed lookup (primary key or idx_segments_object), except the
- *   two list statements.
+ * - Each statement is one indexed lookup (primary key), except the two list statements and
+ *   the count run once at open.
  * - Prepared once, after TypeORM synchronized the schema. SQLite re-prepares them by itself
  *   if the schema changes later.
  */
@@ -38,6 +38,8 @@ export class SqliteStatements {
   readonly getSegment: Statement;
   readonly getObject: Statement;
   readonly listObjects: Statement;
+  /** () -> { n }: a full count, run once at open (SqliteSegmentStore keeps it up to date). */
+  readonly countObjects: Statement;
   readonly getClass: Statement;
   readonly getLatestClass: Statement;
   readonly listLatestClasses: Statement;
@@ -65,6 +67,7 @@ export class SqliteStatements {
     this.getSegment = db.prepare(`SELECT ${SEGMENT_COLUMNS} FROM segments WHERE sysname = ?`);
     this.getObject = db.prepare(`SELECT ${OBJECT_COLUMNS} FROM objects WHERE sysname = ?`);
     this.listObjects = db.prepare(`SELECT ${OBJECT_COLUMNS} FROM objects ORDER BY created_at, sysname`);
+    this.countObjects = db.prepare(`SELECT COUNT(*) AS n FROM objects`);
     this.getClass = db.prepare(`SELECT ${CLASS_COLUMNS} FROM classes WHERE name = ? AND version = ?`);
     this.getLatestClass = db.prepare(
       `SELECT ${CLASS_COLUMNS} FROM classes WHERE name = ? ORDER BY version DESC LIMIT 1`,

@@ -17,6 +17,7 @@ import { heap } from "./heap.bench.js";
 import { nestedInvocation } from "./nested-invocation.bench.js";
 import { commits } from "./commit.bench.js";
 import { placement } from "./placement.bench.js";
+import { scale } from "./scale.bench.js";
 
 type Benchmark = (report: BenchReport) => Promise<void>;
 
@@ -28,6 +29,7 @@ const BENCHMARKS: Array<[name: string, run: Benchmark]> = [
   ["nested invocation", nestedInvocation],
   ["commits", commits],
   ["placement", placement],
+  ["scale", scale], // minutes at its default 100,000 objects: SCALE_OBJECTS lowers it
 ];
 
 async function main(): Promise<number> {

@@ -107,6 +107,7 @@ export function segmentStoreBehaviour(open: () => Promise<StoreFixture>): void {
       const stranger = { ...segments[0], object: newSysName(HOME) };
       await rejection(store.createObject(desc, [stranger, segments[1], segments[2]]));
       await rejection(store.createObject(desc, segments.slice(1)));
+      await rejection(store.createObject(desc, [...segments, { ...segments[0], sysname: newSysName(HOME) }]));
       expect(store.getObject(desc.sysname)).to.equal(null);
     });
 
@@ -129,6 +130,26 @@ export function segmentStoreBehaviour(open: () => Promise<StoreFixture>): void {
       expect(thrown(() => store.readPage(desc.segments.data, 0))).to.be.instanceOf(SegmentNotFoundError);
       expect(store.readPage(other.desc.segments.data, 0).bytes).to.deep.equal(pageOf(2));
       expect(store.listObjects().map((d) => d.sysname)).to.deep.equal([other.desc.sysname]);
+    });
+
+    it("should create and delete an object whose volatile segment has no row", async () => {
+      const { desc, segments } = newObject();
+      await store.createObject(desc, segments.slice(0, 2));
+      expect(store.getObject(desc.sysname)).to.deep.equal(desc);
+      expect(store.getSegment(desc.segments.volatile)).to.equal(null);
+      expect(store.getSegment(desc.segments.heap)).to.deep.equal(segments[1]);
+      expect(await store.deleteObject(desc.sysname)).to.equal(true);
+      expect(store.getSegment(desc.segments.heap)).to.equal(null);
+    });
+
+    it("should count objects as they are created and deleted", async () => {
+      expect(store.countObjects()).to.equal(0);
+      const a = await created();
+      await created();
+      expect(store.countObjects()).to.equal(2);
+      await store.deleteObject(a.desc.sysname);
+      await store.deleteObject(a.desc.sysname);
+      expect(store.countObjects()).to.equal(1);
     });
 
     it("should return false when deleting an unknown object", async () => {

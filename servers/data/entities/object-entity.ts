@@ -2,13 +2,14 @@
  * ObjectEntity: one row per object descriptor (table `objects`): its class and the sysnames
  * of its data, persistent-heap and volatile-heap segments (rows of `segments`).
  * Column names are explicit: sqlite-statements.ts reads them with prepared statements.
+ * WITHOUT ROWID (stores created since; see page-entity.ts): the sysname is stored once.
  */
 import "reflect-metadata";
 import { Column, Entity, PrimaryColumn } from "typeorm";
 import type { ServerId, SysName } from "../../../ra-kernel/ids.js";
 import type { ObjectDescriptor } from "../segment-store.js";
 
-@Entity("objects")
+@Entity("objects", { withoutRowid: true })
 export class ObjectEntity {
   @PrimaryColumn({ type: "text" })
   sysname!: string;

@@ -3,19 +3,20 @@
  *
  * Column names are explicit (snake_case) because SqliteSegmentStore's prepared statements
  * name them (sqlite-statements.ts); every column has an explicit `type`, never one inferred
- * from decorator metadata. `object` is indexed: deleting an object finds its segments by it.
+ * from decorator metadata. `object` is not indexed: an object's segments are the ones its
+ * descriptor names (deleting it reads them there), and an index would cost ~75 bytes per
+ * segment. WITHOUT ROWID (stores created since; see page-entity.ts): the sysname is stored once.
  */
 import "reflect-metadata";
-import { Column, Entity, Index, PrimaryColumn } from "typeorm";
+import { Column, Entity, PrimaryColumn } from "typeorm";
 import type { SegmentRole, SysName } from "../../../ra-kernel/ids.js";
 import type { SegmentRecord } from "../segment-store.js";
 
-@Entity("segments")
+@Entity("segments", { withoutRowid: true })
 export class SegmentEntity {
   @PrimaryColumn({ type: "text" })
   sysname!: string;
 
-  @Index("idx_segments_object")
   @Column({ type: "text", nullable: true })
   object!: string | null;
 

@@ -6,6 +6,7 @@ import { fromWireError, toWireError } from "../../../ra-kernel/clouds-error.js";
 import {
   BadPageSizeError,
   ClassNotFoundError,
+  CorruptPageError,
   ObjectNotFoundError,
   PageOutOfRangeError,
   SegmentNotFoundError,
@@ -16,6 +17,7 @@ describe("data server errors", () => {
     new SegmentNotFoundError("no segment", { sysname: "sys:ds1:X" }),
     new PageOutOfRangeError("out of range", { segment: "sys:ds1:X", page: 9 }),
     new BadPageSizeError("bad size", { segment: "sys:ds1:X", page: 1, size: 12 }),
+    new CorruptPageError("corrupt", { segment: "sys:ds1:X", page: 2 }),
     new ObjectNotFoundError("no object", { sysname: "sys:ds1:Y" }),
     new ClassNotFoundError("no class", { className: "Rectangle", version: null }),
   ];

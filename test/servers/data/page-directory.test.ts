@@ -5,7 +5,7 @@
  */
 import { expect } from "chai";
 import { newSysName, type ServerId } from "../../../ra-kernel/ids.js";
-import { PageDirectory, pageKey, type PageRef } from "../../../servers/data/page-directory.js";
+import { ownDirty, ownDoom, ownFenced, PageDirectory, pageKey, type PageRef } from "../../../servers/data/page-directory.js";
 import { OwnershipPeriods } from "../../../servers/data/ownership-periods.js";
 
 const ds1 = "ds1" as ServerId;
@@ -50,6 +50,20 @@ describe("PageDirectory", () => {
     expect(entry(p1).version, "above 0 even for a page never written").to.equal(1);
     expect(dir.size).to.equal(2);
     expect(dir.peek(p0)).to.equal(e);
+  });
+
+  it("should start entries with shared empty dirty, doom and fenced that refuse changes, and give one its own on first add", () => {
+    const [a, b] = [entry(p0), entry(p1)];
+    expect(a.dirty).to.equal(b.dirty);
+    expect(() => a.dirty.set("cs1", 1)).to.throw(/read-only/);
+    expect(() => a.doom.add("cs1")).to.throw(/read-only/);
+    expect(() => a.fenced.set("cs1", 1)).to.throw(/read-only/);
+    ownDirty(a).set("cs1", 3);
+    ownDoom(a).add("cs2");
+    ownFenced(a).set("cs2", Infinity);
+    expect([a.dirty.get("cs1"), a.doom.has("cs2"), a.fenced.get("cs2")]).to.deep.equal([3, true, Infinity]);
+    expect([b.dirty.size, b.doom.size, b.fenced.size], "the other entry's are still empty").to.deep.equal([0, 0, 0]);
+    expect(ownDirty(a)).to.equal(a.dirty);
   });
 
   it("should drop a holder from every copyset and ownership, counting the pages it held", () => {
@@ -98,6 +112,13 @@ describe("PageDirectory", () => {
     expect(dir.peek({ segment: seg, page: 10 })).to.equal(undefined);
     expect(dir.peek(q0)).not.to.equal(undefined);
     expect(dir.size).to.equal(1);
+  });
+
+  it("should name the first page that breaks an invariant, by its key", () => {
+    entry(p0);
+    expect(dir.check()).to.equal(null);
+    Object.assign(entry(q0), { owner: "cs1", copyset: new Set(["cs1", "cs2"]) });
+    expect(dir.check()).to.equal(`${pageKey(seg2, 0)}: owner cs1 is not alone in its copyset {cs1, cs2}`);
   });
 
   it("should not confuse page 1 with page 10", () => {

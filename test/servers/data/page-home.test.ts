@@ -251,6 +251,15 @@ describe("PageHome", () => {
       expect(home.counters.of(object)).to.include({ pagesCommitted: 1, segmentsCommitted: 1 });
     });
 
+    it("should keep no durable image for a page its owner committed last (the store has it), and build the next commit on the store", async () => {
+      await owns("cs1", 0, pageOf(0));
+      await commit("cs1", 0, logOf([0, 5, 1]));
+      expect(entry(0)).to.include({ owner: "cs1", durable: null, durableStamps: null });
+      await commit("cs1", 0, logOf([4, 6, 2]));
+      expect(storedBytes(0)).to.deep.equal(pageWith([0, 5], [4, 6]));
+      expect(entry(0)).to.include({ durable: null, durableStamps: null });
+    });
+
     it("should store only the words logged, on top of what was stored", async () => {
       await store.commitPages([{ segment: seg, page: 0, bytes: pageWith([0, 5], [4, 6], [8, 7]) }]);
       await owns("cs1", 0, pageOf(0));

@@ -6,11 +6,11 @@
  */
 import { expect } from "chai";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
-import type { ServerId } from "../../../ra-kernel/ids.js";
+import { PAGE_SIZE, type ServerId } from "../../../ra-kernel/ids.js";
 import { SqliteSegmentStore } from "../../../servers/data/sqlite-segment-store.js";
 import type { SegmentStoreOptions } from "../../../servers/data/store-options.js";
 import {
@@ -22,6 +22,10 @@ import {
   segmentStoreBehaviour,
 } from "../../support/segment-store-suite.js";
 import { CRASH_PAGES } from "../../support/commit-and-die.js";
+import { writeLegacyStore } from "../../support/legacy-segment-store.js";
+import { REPO_ROOT } from "../../support/compiled-examples.js";
+import { sqliteFootprint } from "../../support/sqlite-footprint.js";
+import { TestCluster } from "../../support/test-cluster.js";
 
 const CHILD_SCRIPT = join(__dirname, "../../support/commit-and-die.js");
 
@@ -200,6 +204,87 @@ describe("SqliteSegmentStore", () => {
       expect(reopened.getObject(b.desc.sysname)).to.equal(null);
     });
 
+    /** The stored blob of a page, read over a connection of its own. */
+    function storedBlob(segment: string, page: number): Buffer {
+      const db = new BetterSqlite3(file, { readonly: true });
+      try {
+        return (db.prepare(`SELECT bytes FROM pages WHERE segment = ? AND page_no = ?`).get(segment, page) as { bytes: Buffer }).bytes;
+      } finally {
+        db.close();
+      }
+    }
+
+    function tableSql(table: string): string {
+      const db = new BetterSqlite3(file, { readonly: true });
+      try {
+        return (db.prepare(`SELECT sql FROM sqlite_master WHERE name = ?`).get(table) as { sql: string }).sql;
+      } finally {
+        db.close();
+      }
+    }
+
+    it("should create its tables WITHOUT ROWID (a key is stored once)", async () => {
+      await openStore();
+      for (const table of ["pages", "segments", "objects"]) expect(tableSql(table), table).to.match(/WITHOUT ROWID/);
+    });
+
+    it("should store an all-zero page as an empty blob that reads back as zeros with its version", async () => {
+      const store = await openStore();
+      const obj = newObject();
+      await store.createObject(obj.desc, obj.segments);
+      const seg = obj.desc.segments.heap;
+      await store.commitPages([{ segment: seg, page: 2, bytes: pageOf(1) }]);
+      expect(await store.commitPages([{ segment: seg, page: 2, bytes: new Uint8Array(PAGE_SIZE) }])).to.deep.equal([2]);
+      expect(storedBlob(seg, 2)).to.have.length(0);
+      expect(store.readPage(seg, 2)).to.deep.equal({ bytes: Buffer.alloc(PAGE_SIZE), version: 2 });
+    });
+
+    it("should store a mostly-zero page in a short blob and a full page whole, both read back exactly", async () => {
+      const store = await openStore();
+      const obj = newObject();
+      await store.createObject(obj.desc, obj.segments);
+      const sparse = new Uint8Array(PAGE_SIZE);
+      sparse.set([1, 2, 3, 4], 0);
+      sparse.set([5, 6, 7, 8, 9], 1872);
+      const seg = obj.desc.segments.data;
+      await store.commitPages([{ segment: seg, page: 0, bytes: sparse }, { segment: seg, page: 1, bytes: pageOf(9) }]);
+      expect(storedBlob(seg, 0).length).to.be.below(32);
+      expect(storedBlob(seg, 1)).to.have.length(PAGE_SIZE);
+      await store.close();
+      const reopened = await openStore();
+      expect(reopened.readPage(seg, 0)).to.deep.equal({ bytes: Buffer.from(sparse), version: 1 });
+      expect(reopened.readPage(seg, 1)).to.deep.equal({ bytes: Buffer.from(pageOf(9)), version: 1 });
+    });
+
+    it("should open a store written before pages were encoded: its whole pages load, new ones are encoded", async () => {
+      mkdirSync(join(dir, "sub"));
+      const obj = newObject();
+      const seg = obj.desc.segments.data;
+      writeLegacyStore(file, HOME, obj, [{ segment: seg, page: 0, version: 3, bytes: pageOf(5) }]);
+      const store = await openStore();
+      expect(store.epoch).to.equal(2);
+      expect(store.getObject(obj.desc.sysname)).to.deep.equal(obj.desc);
+      expect(store.countObjects()).to.equal(1);
+      expect(store.readPage(seg, 0)).to.deep.equal({ bytes: Buffer.from(pageOf(5)), version: 3 });
+      expect(await store.commitPages([{ segment: seg, page: 0, bytes: new Uint8Array(PAGE_SIZE) }])).to.deep.equal([4]);
+      expect(storedBlob(seg, 0)).to.have.length(0);
+      expect(tableSql("pages"), "opened without rebuilding its tables").to.not.match(/WITHOUT ROWID/);
+      expect(await store.deleteObject(obj.desc.sysname)).to.equal(true);
+      expect(store.getSegment(obj.segments[2].sysname)).to.equal(null);
+      expect(store.countObjects()).to.equal(0);
+    });
+
+    it("should keep its object count across creations, deletions and a reopen", async () => {
+      const store = await openStore();
+      const objs = [newObject(), newObject(), newObject()];
+      await Promise.all(objs.map((o) => store.createObject(o.desc, o.segments)));
+      await rejection(store.createObject(objs[0].desc, objs[0].segments));
+      await store.deleteObject(objs[1].desc.sysname);
+      expect(store.countObjects()).to.equal(2);
+      await store.close();
+      expect((await openStore()).countObjects()).to.equal(2);
+    });
+
     for (const durability of ["power", "process"]) {
       it(`should keep acknowledged pages when the process is SIGKILLed (durability ${durability})`, async () => {
         const result = await runCrashChild(file, durability);
@@ -216,5 +301,34 @@ describe("SqliteSegmentStore", () => {
         }
       });
     }
+  });
+
+  describe("footprint in a real cluster", function () {
+    this.timeout(120_000);
+    const OBJECTS = 200;
+    let cluster: TestCluster | undefined;
+
+    after(async () => {
+      await cluster?.stop();
+    });
+
+    it(`should store a Rectangle, created and invoked once, in under 1 KiB (${OBJECTS} of them, checkpointed)`, async () => {
+      cluster = await TestCluster.start();
+      const client = await cluster.connect();
+      await client.load(join(REPO_ROOT, "objects/examples/rectangle.ts"));
+      const file = join(cluster.info.servers.find((s) => s.role === "data")!.dir, "segments.sqlite");
+      const before = sqliteFootprint(file).bytes;
+      let next = 0;
+      const worker = async () => {
+        while (next < OBJECTS) {
+          const i = next++;
+          const desc = await client.createObject("Rectangle", `/footprint/r${i}`);
+          await client.invoke(desc.sysname, "size", [i, 2]);
+        }
+      };
+      await Promise.all(Array.from({ length: 16 }, worker));
+      const perObject = (sqliteFootprint(file).bytes - before) / OBJECTS;
+      expect(perObject).to.be.below(1024);
+    });
   });
 });
