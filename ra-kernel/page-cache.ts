@@ -10,7 +10,8 @@
  *
  * The MMU sets a page's accessed bit whenever an accessor enters it (MappedSegment); each
  * sweep reads and clears the bits of every page in the pool and stamps the used ones with
- * the time: an object's working set is its pages used within the last `windowMs`.
+ * the time: an object's working set is its pages used within the last `windowMs` and still
+ * cached here (a page taken away since is warm elsewhere, not here).
  * When the pool holds more than its bound, `reclaim` moves a clock hand over the slots:
  * a page whose bit is set is used (stamped, skipped); one unused for longer than the window
  * and evictable (DsmClient: not being fetched or committed, no writes here not committed
@@ -25,6 +26,7 @@ import createDebug from "debug";
 import type { FrameOwner, FramePool } from "./frame-pool.js";
 import type { PageNo, SysName } from "./ids.js";
 import type { SegmentFrames } from "./segment-frames.js";
+import { PageState } from "./page-state.js";
 
 const log = createDebug("ra:cache");
 
@@ -119,7 +121,8 @@ export class PageCache {
       if (!held) continue;
       const frames = held.owner as SegmentFrames;
       const used = this.touch(slot, frames, held.page, now);
-      if (now - used > this.windowMs) continue;
+      // Warm means here now: a page used in the window but taken away since does not count.
+      if (now - used > this.windowMs || frames.state(held.page) < PageState.READ) continue;
       const object = this.host.cachedOf(frames)?.object;
       if (object) sets.set(object, (sets.get(object) ?? 0) + 1);
     }

@@ -98,6 +98,8 @@ interface LoadedObject {
 
 export class UserObjectManager {
   private readonly objects = new Map<SysName, Promise<LoadedObject>>();
+  /** The objects of `objects` whose loading is done. */
+  private readonly built = new Map<SysName, LoadedObject>();
   private readonly classes = new Map<string, Promise<ClassSegment>>();
   /** Class name -> its newest version as last asked, and when. */
   private readonly latest = new Map<string, { at: number; version: Promise<number> }>();
@@ -171,9 +173,7 @@ export class UserObjectManager {
   }
 
   private async constructActive(descriptor: ObjectDescriptor, args: unknown[], thread: InvocationInput["thread"]): Promise<void> {
-    const built = this.build(descriptor);
-    built.catch(() => this.objects.delete(descriptor.sysname));
-    this.objects.set(descriptor.sysname, built);
+    this.track(descriptor.sysname, this.build(descriptor));
     const obj = await this.load(descriptor.sysname);
     await this.execute(obj, "create", { object: descriptor.sysname, entry: "constructor", args, thread });
   }
@@ -240,6 +240,7 @@ export class UserObjectManager {
     if (!(await this.dsm.retire(segments))) return false;
     this.pool.unmap(object, segments);
     this.objects.delete(object);
+    this.built.delete(object);
     this.activity.delete(object);
     this.deactivations++;
     log("deactivated %s", object);
@@ -348,10 +349,7 @@ export class UserObjectManager {
       log("%s: %s@%d -> @%d, new fields: %s", sysname, klass.name, obj.klass.version, version, added.join(", ") || "none");
       return this.source.upgradeDescriptor!(sysname, version);
     });
-    const upgraded = this.build(descriptor);
-    upgraded.catch(() => this.objects.delete(sysname));
-    this.objects.set(sysname, upgraded);
-    return upgraded;
+    return this.track(sysname, this.build(descriptor));
   }
 
   /** The newest version of a class, asked at most every versionCheckMs (0 if it cannot be asked). */
@@ -371,12 +369,23 @@ export class UserObjectManager {
 
   private load(sysname: SysName): Promise<LoadedObject> {
     let p = this.objects.get(sysname);
-    if (!p) {
-      p = this.source.descriptor(sysname).then((d) => this.build(d));
-      p.catch(() => this.objects.delete(sysname));
-      this.objects.set(sysname, p);
-    }
+    return p ?? this.track(sysname, this.source.descriptor(sysname).then((d) => this.build(d)));
+  }
+
+  /** Records an object being loaded (forgotten if loading fails); its segments are known once it is built. */
+  private track(sysname: SysName, p: Promise<LoadedObject>): Promise<LoadedObject> {
+    this.objects.set(sysname, p);
+    p.then(
+      (o) => { if (this.objects.get(sysname) === p) this.built.set(sysname, o); },
+      () => { if (this.objects.get(sysname) === p) this.objects.delete(sysname); },
+    );
     return p;
+  }
+
+  /** The data and heap segments of an object loaded here, if it is (synchronous: no fetch). */
+  segmentsOf(object: SysName): SysName[] | undefined {
+    const o = this.built.get(object);
+    return o ? [o.descriptor.segments.data, o.descriptor.segments.heap] : undefined;
   }
 
   private async build(descriptor: ObjectDescriptor): Promise<LoadedObject> {

@@ -127,7 +127,7 @@ export class ComputeServer implements RoleService {
     });
     this.objects = new UserObjectManager(this.pool, this.dsm, this.homes, locks);
     syscalls.committer = this.objects;
-    this.workingSets = new CachedPagesWorkingSet({ objects: this.objects, dsm: this.dsm, descriptor: (s) => this.homes.descriptor(s), recent: this.cache });
+    this.workingSets = new CachedPagesWorkingSet({ objects: this.objects, dsm: this.dsm, descriptor: (s) => this.homes.descriptor(s), segmentsOf: (s) => this.objects.segmentsOf(s), recent: this.cache });
     this.gossip = new LoadGossip({
       id: ctx.options.id, address: ctx.address, table: this.table, peers: ctx.peers, servers,
       snapshot: () => ({ load: this.load(), warm: this.workingSets.workingSets(MAX_WARM_OBJECTS) }),

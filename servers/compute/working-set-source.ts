@@ -35,6 +35,8 @@ export interface CachedPagesDeps {
   dsm: { pagesOf(segments: SysName[]): { state: "invalid" | "read" | "write" }[] };
   /** The object's descriptor (its segments), e.g. from its home. */
   descriptor(object: SysName): Promise<ObjectDescriptor>;
+  /** The segments of an object loaded here, if known without a fetch (UserObjectManager). */
+  segmentsOf?(object: SysName): SysName[] | undefined;
   /** Objects used within the kernel's working-set window (PageCache); absent: every loaded object. */
   recent?: { workingSets(limit?: number): { object: SysName }[] };
 }
@@ -58,7 +60,7 @@ export class CachedPagesWorkingSet implements WorkingSetSource {
   }
 
   pagesOf(object: SysName): number {
-    const segments = this.segments.get(object);
+    const segments = this.segments.get(object) ?? this.deps.segmentsOf?.(object);
     if (!segments) {
       this.fetch(object);
       return 0;

@@ -14,7 +14,8 @@
  * (the server's load and the target's warm pages there). The policy is WorkingSetPlacement
  * unless `policy: "random"` (UniformRandomPlacement, for comparisons). Decisions are kept
  * per thread in `decisions`. A hint names a compute server; an unknown one is refused with
- * UnknownServerError listing those registered.
+ * UnknownServerError listing those registered, one registered but down with
+ * ServerUnreachableError saying so.
  */
 import createDebug from "debug";
 import type { ServerId } from "../../ra-kernel/ids.js";
@@ -32,6 +33,7 @@ import type { PlacementPolicy } from "../../servers/placement/placement-policy.j
 import { decodeLoadReport } from "../../servers/compute/protocol.js";
 import type { ClientPlacementOptions } from "./connect-options.js";
 import { UnknownServerError } from "./errors.js";
+import { ServerUnreachableError } from "../../servers/transport/errors.js";
 
 const log = createDebug("shell:client:placement");
 
@@ -135,8 +137,11 @@ export class ComputePicker {
     const computes = await this.deps.directory.list("compute");
     for (const s of computes) this.table.noteMember(s.id, s.address);
     const s = computes.find((x) => x.id === id);
-    if (!s) throw new UnknownServerError(`no compute server '${id}' (compute servers: ${computes.map((x) => x.id).join(", ") || "none"})`, { serverId: id });
-    return s.address;
+    if (s) return s.address;
+    // Registered but down (its lease ran out): say so, rather than that it does not exist.
+    const down = (await this.deps.directory.registry()).servers.find((x) => x.id === id && x.role === "compute");
+    if (down) throw new ServerUnreachableError(`compute server ${id} is down (${down.stateReason}); repair it with 'clouds up', or call without '@${id}'`, { peer: id, address: down.address });
+    throw new UnknownServerError(`no compute server '${id}' (compute servers: ${computes.map((x) => x.id).join(", ") || "none"})`, { serverId: id });
   }
 }
 

@@ -35,6 +35,14 @@ class FakeDirectory {
     return [...this.servers];
   }
 
+  /** Registered servers the registry sees down (leases run out), listed by `registry` only. */
+  downServers: ServerInfo[] = [];
+
+  async registry(): Promise<{ servers: (ServerInfo & { state: string; stateReason: string })[] }> {
+    const up = this.servers.map((s) => ({ ...s, state: "up", stateReason: "lease running" }));
+    return { servers: [...up, ...this.downServers.map((s) => ({ ...s, state: "down", stateReason: "lease ran out 0.5 s ago" }))] };
+  }
+
   forget(id: string): void {
     this.forgotten.push(id);
   }
@@ -92,6 +100,14 @@ describe("ComputePicker", () => {
     const err = await expectRejection(picker.pick("cs9"), UnknownServerError);
     expect(err.serverId).to.equal("cs9");
     expect(err.message).to.contain("'cs9'").and.to.contain("cs1, cs2, cs3");
+  });
+
+  it("should say that a hinted server is down when the registry has it, with its lease run out", async () => {
+    directory.servers = [cs1, cs3];
+    directory.downServers = [cs2];
+    const fresh = new ComputePicker({ directory: directory as unknown as ServerDirectory, peers: peers as unknown as PeerCache, workstation: "ws-3" });
+    const err = await expectRejection(fresh.pick("cs2"), ServerUnreachableError);
+    expect(err.message).to.contain("compute server cs2 is down (lease ran out").and.to.contain("clouds up");
   });
 
   it("should take a hinted server it did not know from the registry", async () => {
