@@ -126,7 +126,7 @@ export class DsmClient {
     return this.dropSeq;
   }
 
-  /** Pages cached here in READ or WRITE state. */
+  /** Pages cached here in READ or WRITE state (walks every segment: for tests and tools; `pool.used` is the cheap figure). */
   cachedPages(): number {
     let n = 0;
     for (const c of this.segments.values()) n += c.frames.pagesAtLeast(PageState.READ).length;

@@ -16,8 +16,10 @@
  * The arena is a growable SharedArrayBuffer (one reservation of `maxPages` frames) grown in
  * chunks as slots are first used; freed slots are reused first (most recently freed first,
  * their memory is resident already). `softPages` is the cache bound the kernel keeps to by
- * evicting; past it the arena still grows (pages that hold writes not committed yet cannot be
- * evicted) up to `maxPages`, where `take` throws PageCacheFullError.
+ * evicting, starting a little before it (`pressureAt`), so the arena — whose touched frames
+ * stay resident — spans little more than the bound; past it the arena still grows (pages that
+ * hold writes not committed yet cannot be evicted) up to `maxPages`, where `take` throws
+ * PageCacheFullError.
  *
  * Rules: kernel thread only (take, give, owner). Isibas only read and write frame bytes of
  * pages their page table publishes (see SegmentFrames).
@@ -36,14 +38,18 @@ export interface FrameOwner {
 export interface FramePoolOptions {
   /** The cache bound (pages): above it, the kernel evicts. */
   softPages: number;
-  /** The arena's reservation (pages): `take` fails past it. @default 2 * softPages */
+  /** The arena's reservation (pages): `take` fails past it. @default softPages * 5 / 4 */
   maxPages?: number;
+  /** Past this fraction of `softPages` in use, `onPressure` is called (reclaim early). @default 0.9 */
+  pressureAt?: number;
 }
 
 export class FramePool {
   readonly bytes: SharedArrayBuffer;
   readonly softPages: number;
   readonly maxPages: number;
+  /** Pages in use past which `onPressure` is called. */
+  private readonly pressurePages: number;
   /** Slots in use. */
   private inUse = 0;
   /** Slots ever handed out (the arena spans them); slot numbers are 1..span. */
@@ -52,12 +58,13 @@ export class FramePool {
   /** Per slot (index slot - 1): its owner and page; undefined while free. */
   private readonly owners: (FrameOwner | undefined)[] = [];
   private readonly pages: PageNo[] = [];
-  /** Called (synchronously, from `take`) whenever a take leaves more than `softPages` in use: schedule a reclaim. */
+  /** Called (synchronously, from `take`) whenever a take leaves more than `pressureAt` of `softPages` in use: schedule a reclaim. */
   onPressure: (() => void) | undefined;
 
   constructor(options: FramePoolOptions) {
     this.softPages = Math.max(1, Math.floor(options.softPages));
-    this.maxPages = Math.max(this.softPages, Math.floor(options.maxPages ?? this.softPages * 2));
+    this.maxPages = Math.max(this.softPages, Math.floor(options.maxPages ?? (this.softPages * 5) / 4));
+    this.pressurePages = Math.floor(this.softPages * (options.pressureAt ?? 0.9));
     this.bytes = new SharedArrayBuffer(0, { maxByteLength: this.maxPages * PAGE_SIZE });
   }
 
@@ -82,7 +89,7 @@ export class FramePool {
     this.owners[slot - 1] = owner;
     this.pages[slot - 1] = page;
     this.inUse++;
-    if (this.inUse > this.softPages) this.onPressure?.();
+    if (this.inUse > this.pressurePages) this.onPressure?.();
     return slot;
   }
 

@@ -43,7 +43,7 @@ export interface PageCacheOptions {
   windowMs?: number;
   /** How often the accessed bits are swept (ms). @default 250 */
   sweepMs?: number;
-  /** A reclaim frees pages down to this fraction of the bound. @default 0.9 */
+  /** A reclaim frees pages down to this fraction of the bound. @default 0.8 */
   lowWater?: number;
   /** Evictions in flight at once during a reclaim. @default 64 */
   batch?: number;
@@ -76,7 +76,7 @@ export class PageCache {
   constructor(private readonly pool: FramePool, private readonly host: PageCacheHost, options: PageCacheOptions = {}) {
     this.windowMs = options.windowMs ?? 2000;
     this.sweepMs = options.sweepMs ?? 250;
-    this.lowWater = options.lowWater ?? 0.9;
+    this.lowWater = options.lowWater ?? 0.8;
     this.batch = options.batch ?? 64;
   }
 
@@ -102,15 +102,15 @@ export class PageCache {
     this.timer = undefined;
   }
 
-  /** Whether the pool holds more pages than its bound. */
+  /** Whether the pool holds more pages than its low water mark (a reclaim has work to do). */
   get over(): boolean {
-    return this.pool.used > this.pool.softPages;
+    return this.pool.used > Math.floor(this.pool.softPages * this.lowWater);
   }
 
   /** One sweep, and a reclaim if the pool is over its bound (what the timer runs). */
   tick(now = performance.now()): void {
     this.sweep(now);
-    if (this.over) void this.reclaim();
+    if (this.pool.used > this.pool.softPages * 0.9) void this.reclaim();
   }
 
   /** Reads and clears every accessed bit; recomputes the working sets. */
@@ -129,7 +129,7 @@ export class PageCache {
     this.sets = sets;
   }
 
-  /** If the pool is over its bound, frees pages until it is back under its low water mark; resolves with how many. */
+  /** If the pool is over its low water mark, frees pages until it is back under it; resolves with how many. */
   reclaim(): Promise<number> {
     this.reclaiming ??= this.reclaimNow().finally(() => (this.reclaiming = undefined));
     return this.reclaiming;

@@ -306,7 +306,7 @@ export class ComputeServer implements RoleService {
     // running and lagMs first: `servers` prints the fields in this order (and scripts read them).
     return {
       running, lagMs: eventLoopLagMs(), waiting: Math.max(0, this.active - running), queued: Math.max(0, running - workers), workers,
-      cpu: this.cpu.cores(), cachedPages: this.dsm.cachedPages(),
+      cpu: this.cpu.cores(), cachedPages: this.dsm.pool.used,
     };
   }
 

@@ -471,6 +471,12 @@ export class PageHome {
         this.counters.add(this.objectOfSegment(req.segment), "bytesReceived", req.bytes!.length);
       }
       e.copyset.delete(holder);
+      // Nobody has words here that are not committed: the coherent image is the durable one,
+      // which the store has (a page image kept per released page would grow with the objects).
+      if (e.owner === null && e.dirty.size === 0 && !e.tainted) {
+        e.pending = null;
+        this.settle(e);
+      }
       this.counters.add(this.objectOfSegment(req.segment), "releases");
       return { released: true };
     });

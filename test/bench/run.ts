@@ -5,6 +5,8 @@
  * To add a benchmark: write `test/bench/<name>.bench.ts` exporting
  * `async function (report: BenchReport)` and add one line to BENCHMARKS.
  *
+ * `npm run bench -- scale placement` runs only the benchmarks named (an unknown name is an error).
+ *
  * Exit code: 0 whatever the targets say (a miss is a finding); 1 only if a benchmark could
  * not run (it threw). The next benchmark still runs.
  */
@@ -36,7 +38,14 @@ async function main(): Promise<number> {
   const report = new BenchReport();
   report.line(machine());
   let failed = 0;
+  const wanted = process.argv.slice(2);
+  const unknown = wanted.filter((w) => !BENCHMARKS.some(([name]) => name === w));
+  if (unknown.length > 0) {
+    console.error(`no benchmark ${unknown.join(", ")} (benchmarks: ${BENCHMARKS.map(([name]) => name).join(", ")})`);
+    return 1;
+  }
   for (const [name, run] of BENCHMARKS) {
+    if (wanted.length > 0 && !wanted.includes(name)) continue;
     const started = performance.now();
     report.line(`== ${name}`);
     try {

@@ -69,8 +69,8 @@ describe("PageCache", () => {
     expect([cache.inWorkingSet(hot, 0, 1500), cache.inWorkingSet(hot, 1, 1500)]).to.deep.equal([true, false]);
   });
 
-  it("should do nothing while the pool is within its bound", async () => {
-    fill(hot, 10);
+  it("should do nothing while the pool is within its low water mark", async () => {
+    fill(hot, 5);
     expect(await cache.reclaim()).to.equal(0);
     expect(host.evictions).to.deep.equal([]);
   });
