@@ -54,6 +54,7 @@ import { makeRef } from "../objects/ref.js";
 import { entriesOf } from "../objects/entry.js";
 import { fillNewFields } from "../objects/class-upgrade.js";
 import { WorkerVolatileStores } from "./worker-volatile-stores.js";
+import { GarbageCollector } from "./garbage-collector.js";
 
 const log = createDebug("ra:isiba-worker");
 const init = workerData as WorkerInit;
@@ -83,11 +84,15 @@ function mapSegment(ref: SegmentShare | SysName): MappedSegment {
 
 const volatiles = new WorkerVolatileStores(mapSegment, (sysname) => segments.delete(sysname));
 
+/** Page tables dropped here are collected every so many (see GarbageCollector). */
+const collector = new GarbageCollector(512);
+
 /** The kernel dropped these segments (and deactivated `object`): a later run shares them anew. */
 function forget(dropped: SysName[], object?: SysName): void {
   volatiles.forget(dropped);
   for (const s of dropped) segments.delete(s);
   if (object) stores.delete(object);
+  collector.released(dropped.length);
 }
 
 /** An isiba's current commit segment and the frees it queued, until its final commit is answered. */

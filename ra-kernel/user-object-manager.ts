@@ -50,6 +50,7 @@ import { LockManager } from "./lock-manager.js";
 import type { RunOp } from "./isiba-messages.js";
 import type { SegmentLog } from "./write-log.js";
 import createDebug from "debug";
+import { GarbageCollector } from "./garbage-collector.js";
 
 const log = createDebug("ra:objects");
 
@@ -117,6 +118,8 @@ export class UserObjectManager {
   private readonly deactivating = new Map<SysName, Promise<unknown>>();
   /** Objects deactivated so far. */
   deactivations = 0;
+  /** Collects the page tables of deactivated objects every so many (GarbageCollector). */
+  private readonly collector = new GarbageCollector(512);
 
   constructor(
     private readonly pool: IsibaPool,
@@ -239,6 +242,7 @@ export class UserObjectManager {
     const segments = loaded ? [loaded.descriptor.segments.data, loaded.descriptor.segments.heap] : [];
     if (!(await this.dsm.retire(segments))) return false;
     this.pool.unmap(object, segments);
+    this.collector.released(segments.length);
     this.objects.delete(object);
     this.built.delete(object);
     this.activity.delete(object);

@@ -5,8 +5,8 @@
  *
  *   const client = new NameClient(new NameServerPeer(peer, 5000, onUnreachable));
  *
- * `onUnreachable` is told each time, so the directory stops waiting for the name server and
- * serves what it knows. `refuse` (optional) is asked before each request: while it returns
+ * `onUnreachable` is told each time, with the error (a timeout or a lost connection), so the
+ * directory stops waiting for the name server and serves what it knows. `refuse` (optional) is asked before each request: while it returns
  * an error the request fails at once with it, without waiting (the directory refuses while
  * it knows the name server unreachable, and asks again in the background). Errors the name
  * server answers with (NameExistsError...) pass as they are. Must not: retry (a bind may
@@ -20,7 +20,7 @@ export class NameServerPeer implements Peer {
   constructor(
     private readonly inner: Peer,
     private readonly timeoutMs: number,
-    private readonly onUnreachable: () => void = () => undefined,
+    private readonly onUnreachable: (err: unknown) => void = () => undefined,
     private readonly refuse: () => NameServerUnreachableError | null = () => null,
   ) {}
 
@@ -43,7 +43,7 @@ export class NameServerPeer implements Peer {
       return await this.inner.request<T>(kind, body, { timeoutMs: options.timeoutMs ?? this.timeoutMs });
     } catch (err) {
       if (!isUnreachable(err)) throw err;
-      this.onUnreachable();
+      this.onUnreachable(err);
       throw nameServerUnreachable(this.inner.address, err);
     }
   }

@@ -24,6 +24,7 @@ import { NameClient, type ServerInfo } from "../name/protocol.js";
 import type { PeerCache } from "../transport/peer-cache.js";
 import type { Peer } from "../transport/transport.js";
 import type { Figures } from "./metrics.js";
+import { RequestTimeoutError } from "../transport/errors.js";
 
 const log = createDebug("servers:host");
 
@@ -91,7 +92,8 @@ export class Registration {
       () => this.onNameServer(true),
       (err: unknown) => {
         log("%s: lease upkeep failed (%s); trying again", this.info.id, (err as Error)?.message);
-        this.onNameServer(false);
+        // Slow is not gone: only a lost connection makes the name server unreachable here.
+        if (!(err instanceof RequestTimeoutError)) this.onNameServer(false);
       },
     ).finally(() => (this.busy = false));
   }

@@ -15,7 +15,7 @@ export interface ServerDirectoryOptions {
    * after it, a NameServerUnreachableError. A little longer than registry calls: binds commit
    * to disk. It bounds what the first invocation in an outage waits (a compute server asks
    * the name server for a class's newest version now and then).
-   * @default 2000
+   * @default 5000
    */
   nameTimeoutMs?: number;
 }

@@ -29,7 +29,7 @@ import { NameServerUnreachableError } from "../name/errors.js";
 import { NameClient, serverInfoOf, type ServerInfo } from "../name/protocol.js";
 import type { Binding } from "../name/name-directory.js";
 import type { PeerCache } from "../transport/peer-cache.js";
-import { ServerUnreachableError } from "../transport/errors.js";
+import { RequestTimeoutError, ServerUnreachableError } from "../transport/errors.js";
 import { NameServerPeer, nameServerUnreachable } from "./name-server-peer.js";
 import type { ServerDirectoryOptions } from "./server-directory-options.js";
 import { within } from "./within.js";
@@ -63,7 +63,14 @@ export class ServerDirectory {
   private snapshot: RegisteredServer[] | null = null;
   private asOf = 0;
   /** False from a call the name server did not answer until the next one it answers. */
+  /** The name server answered the latest registry call in time (else: serve the registry from memory). */
   private reachable = true;
+  /**
+   * The name server is down for name calls: its connection is lost, or a name call (which
+   * waits much longer than a registry call) got no answer. Only then do name calls fail at
+   * once: a registry call that was merely slow (a loaded name server) must not fail lookups.
+   */
+  private down = false;
   /** The registry request under way, shared by concurrent callers. */
   private fetching: Promise<RegisteredServer[]> | null = null;
   private readonly listeners = new Set<(servers: RegisteredServer[]) => void>();
@@ -76,7 +83,7 @@ export class ServerDirectory {
     options: ServerDirectoryOptions = {},
   ) {
     this.registryTimeoutMs = options.registryTimeoutMs ?? 1500;
-    this.nameTimeoutMs = options.nameTimeoutMs ?? 2000;
+    this.nameTimeoutMs = options.nameTimeoutMs ?? 5000;
   }
 
   /**
@@ -86,7 +93,7 @@ export class ServerDirectory {
   async names(): Promise<NameClient> {
     const refusal = this.refusal();
     if (refusal) throw refusal;
-    return new NameClient(await this.nameServerPeer(this.nameTimeoutMs, () => this.refusal()));
+    return new NameClient(await this.nameServerPeer(this.nameTimeoutMs, () => this.refusal(), () => this.markUnreachable(true)));
   }
 
   /**
@@ -95,11 +102,8 @@ export class ServerDirectory {
    * lets the next call ask it.
    */
   noteNameServer(answered: boolean): void {
-    if (!answered) this.markUnreachable();
-    else if (!this.reachable) {
-      log("the name server at %s answers again", this.nameServer);
-      this.reachable = true;
-    }
+    if (!answered) this.markUnreachable(true);
+    else this.markReachable();
   }
 
   /** Whether the name server answered the latest call that needed it. */
@@ -185,8 +189,7 @@ export class ServerDirectory {
 
   private async ask(): Promise<RegisteredServer[]> {
     const bindings = await (await this.registryClient()).servers({ all: true });
-    if (!this.reachable) log("the name server at %s answers again", this.nameServer);
-    this.reachable = true;
+    this.markReachable();
     const servers = bindings.map(registeredOf).filter((s): s is RegisteredServer => s !== null);
     this.remember(servers);
     return servers;
@@ -213,26 +216,37 @@ export class ServerDirectory {
 
   /** While the name server is known unreachable: the error to fail with at once (and ask again behind). */
   private refusal(): NameServerUnreachableError | null {
-    if (this.reachable) return null;
+    if (!this.down) return null;
     this.fetch().catch(() => undefined);
     const since = this.asOf === 0 ? "" : ` since ${new Date(this.asOf).toISOString()}`;
     return new NameServerUnreachableError(`name server at ${this.nameServer} is unreachable (no answer${since}; asking again)`, { peer: "name server", address: this.nameServer });
   }
 
   /** The name server's connection, opened within `timeoutMs`, with its calls bounded by it. */
-  private async nameServerPeer(timeoutMs: number, refuse?: () => NameServerUnreachableError | null): Promise<NameServerPeer> {
-    const unreachable = () => this.markUnreachable();
+  private async nameServerPeer(
+    timeoutMs: number,
+    refuse?: () => NameServerUnreachableError | null,
+    unreachable: (err?: unknown) => void = (err) => this.markUnreachable(!(err instanceof RequestTimeoutError)),
+  ): Promise<NameServerPeer> {
     try {
       return new NameServerPeer(await within(this.peers.get(this.nameServer), timeoutMs, `no connection within ${timeoutMs} ms`), timeoutMs, unreachable, refuse);
     } catch (err) {
-      unreachable();
+      unreachable(err);
       throw nameServerUnreachable(this.nameServer, err);
     }
   }
 
-  private markUnreachable(): void {
+  /** No answer in time (`down`: or no connection at all, or a name call's long wait ran out). */
+  private markUnreachable(down: boolean): void {
     if (this.reachable) log("the name server at %s does not answer; serving the registry as of %s", this.nameServer, new Date(this.asOf).toISOString());
     this.reachable = false;
+    if (down) this.down = true;
+  }
+
+  private markReachable(): void {
+    if (!this.reachable || this.down) log("the name server at %s answers again", this.nameServer);
+    this.reachable = true;
+    this.down = false;
   }
 }
 

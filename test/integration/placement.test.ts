@@ -110,6 +110,8 @@ describe("Placement (integration, real processes)", function () {
       const counter = await client.create<Counter>("Counter", "HotCounter");
       const second = await cluster.connect();
       const viaSecond = second.ref<Counter>(counter.sysname);
+      // The second workstation has not called it yet: it learns where it is warm from reports.
+      await until(() => second.placementView().some((s) => s.warmObjects > 0), 5000, "a report of the counter's working set at the second workstation");
       const before = await pageTraffic(client, ["cs1", "cs2", "cs3"]);
       await Promise.all(Array.from({ length: 16 }, async (_, i) => {
         for (let n = 0; n < 20; n++) await (i % 2 ? viaSecond : counter).increment();
