@@ -666,11 +666,9 @@ export class DsmClient {
    */
   async retire(sysnames: SysName[]): Promise<boolean> {
     const cached = sysnames.map((s) => this.segments.get(s)).filter((c): c is CachedSegment => c !== undefined);
-    for (const c of cached) {
-      for (const page of c.knownPages()) {
-        if ((c.frames.slotOf(page) !== 0 || c.meta(page).busy) && !(await this.evict(c.frames, page))) return false;
-      }
-    }
+    const held = cached.flatMap((c) => c.knownPages().filter((page) => c.frames.slotOf(page) !== 0 || c.meta(page).busy).map((page) => ({ c, page })));
+    const evicted = await Promise.all(held.map(({ c, page }) => this.evict(c.frames, page)));
+    if (evicted.includes(false)) return false;
     // Checked again with no await after: nothing may have come back in meanwhile.
     for (const c of cached) {
       for (const page of c.knownPages()) {

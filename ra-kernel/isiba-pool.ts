@@ -111,7 +111,8 @@ interface Pending {
 
 class WorkerSlot {
   readonly classes = new Set<string>();
-  readonly segments = new Set<SysName>();
+  /** Segments shared with this worker, with the ledger id each got. */
+  readonly segments = new Map<SysName, number>();
   /** The frames shared with this worker by their WriterLedger id (SegmentShare.ledgerId). */
   readonly byLedgerId = new Map<number, SegmentFrames>();
   /** The last ledger id given out (ids are never reused: a segment forgotten keeps its id retired). */
@@ -187,8 +188,11 @@ export class IsibaPool {
   private forget(segments: SysName[], object?: SysName): void {
     if (segments.length === 0) return;
     for (const slot of this.slots) {
-      const mapped = segments.filter((s) => slot.segments.delete(s));
-      for (const [id, frames] of slot.byLedgerId) if (mapped.includes(frames.sysname)) slot.byLedgerId.delete(id);
+      const mapped = segments.filter((s) => slot.segments.has(s));
+      for (const s of mapped) {
+        slot.byLedgerId.delete(slot.segments.get(s)!);
+        slot.segments.delete(s);
+      }
       if (mapped.length > 0) slot.worker.postMessage({ type: "forget", segments: mapped, ...(object ? { object } : {}) } satisfies ForgetSegments);
     }
   }
@@ -212,8 +216,8 @@ export class IsibaPool {
 
   private shareOnce(slot: WorkerSlot, frames: SegmentFrames) {
     if (slot.segments.has(frames.sysname)) return frames.sysname;
-    slot.segments.add(frames.sysname);
     const ledgerId = ++slot.lastLedgerId;
+    slot.segments.set(frames.sysname, ledgerId);
     slot.byLedgerId.set(ledgerId, frames);
     return { ...frames.share(), ledgerId };
   }

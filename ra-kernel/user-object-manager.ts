@@ -54,6 +54,9 @@ import { GarbageCollector } from "./garbage-collector.js";
 
 const log = createDebug("ra:objects");
 
+/** Objects deactivated concurrently by one pass of deactivateIdle. */
+const DEACTIVATIONS_AT_ONCE = 32;
+
 /** Where descriptors and class code come from (the homes, through the compute server). */
 export interface ObjectSource {
   descriptor(sysname: SysName): Promise<ObjectDescriptor>;
@@ -188,11 +191,14 @@ export class UserObjectManager {
   async deactivateIdle(now = performance.now()): Promise<number> {
     const idle = [...this.activity].filter(([o]) => this.quiet(o)).sort((a, b) => a[1].last - b[1].last);
     const over = this.activity.size - this.maxActive;
+    let end = 0;
+    while (end < idle.length && (end < over || now - idle[end][1].last >= this.idleMs)) end++;
     let done = 0;
-    for (let i = 0; i < idle.length; i++) {
-      const [object, a] = idle[i];
-      if (i >= over && now - a.last < this.idleMs) break;
-      if (await this.deactivate(object)) done++;
+    // Several at a time: each waits for its owned pages to reach their home.
+    for (let i = 0; i < end; i += DEACTIVATIONS_AT_ONCE) {
+      const batch = idle.slice(i, Math.min(end, i + DEACTIVATIONS_AT_ONCE));
+      const results = await Promise.all(batch.map(([object]) => this.deactivate(object)));
+      done += results.filter(Boolean).length;
     }
     return done;
   }

@@ -8,13 +8,13 @@
  *   ws.pagesOf(object)             its pages cached here now (0 until its segments are known)
  *   ws.workingSets(limit)          the largest ones, largest first
  *
- * Which objects: those the kernel's WSClock (PageCache, `recent`) saw used within its
- * window, and those asked about here (replies) within TOUCHED_MS, which the kernel's next
- * sweep has not seen yet — or, without `recent`, every loaded object. How many pages: those cached readable or
- * writable here now (DsmClient.pagesOf over the object's data and heap segments), not the
- * kernel's count, which also keeps pages invalidated since they were used: a hot object
- * whose pages moved away must not look warm where they were (placement would follow it
- * there and make them ping-pong). A reply's figure (pagesOf) needs no window: the object
+ * Which objects, and how many pages: the kernel's WSClock (PageCache, `recent`) counts each
+ * object's pages used within its window and still cached here — a page invalidated since
+ * is warm where it went, not here (a hot object whose pages moved away must not look warm
+ * where they were: placement would follow it there and make them ping-pong) — plus the
+ * objects asked about here (replies) within TOUCHED_MS, which its next sweep has not seen
+ * yet, counted by their pages cached readable or writable now (DsmClient.pagesOf over the
+ * object's data and heap segments). Without `recent`: every loaded object, so counted. A reply's figure (pagesOf) needs no window: the object
  * was just used. Segment names come from the object's descriptor, fetched once per object
  * in the background (at most FETCHES_AT_ONCE at a time) and kept while the object is
  * loaded. Synchronous reads never wait for a fetch.
@@ -37,8 +37,11 @@ export interface CachedPagesDeps {
   descriptor(object: SysName): Promise<ObjectDescriptor>;
   /** The segments of an object loaded here, if known without a fetch (UserObjectManager). */
   segmentsOf?(object: SysName): SysName[] | undefined;
-  /** Objects used within the kernel's working-set window (PageCache); absent: every loaded object. */
-  recent?: { workingSets(limit?: number): { object: SysName }[] };
+  /**
+   * The kernel's working sets (PageCache: pages used within its window and still cached
+   * here), largest first; absent: every loaded object, counted by its cached pages.
+   */
+  recent?: { workingSets(limit?: number): { object: SysName; pages: number }[] };
 }
 
 /** Descriptor fetches in flight at once (the rest wait for a later sweep). */
@@ -60,38 +63,50 @@ export class CachedPagesWorkingSet implements WorkingSetSource {
   }
 
   pagesOf(object: SysName): number {
-    const segments = this.segments.get(object) ?? this.deps.segmentsOf?.(object);
-    if (!segments) {
-      this.fetch(object);
-      return 0;
-    }
-    const pages = this.deps.dsm.pagesOf(segments).filter((p) => p.state !== "invalid").length;
+    const pages = this.cachedPagesOf(object);
     if (pages > 0) this.touched.set(object, performance.now());
     return pages;
   }
 
   workingSets(limit: number): WarmObject[] {
-    const loaded = this.deps.objects.loadedObjects();
-    const loadedSet = new Set(loaded);
-    this.sweep(loadedSet);
-    const candidates = this.deps.recent ? this.recentObjects().filter((o) => loadedSet.has(o)) : loaded;
-    const out: WarmObject[] = [];
-    for (const object of candidates) {
-      const pages = this.pagesOf(object);
-      if (pages > 0) out.push({ object, pages });
-    }
-    return out.sort((a, b) => b.pages - a.pages).slice(0, limit);
+    return this.deps.recent ? this.fromKernel(limit) : this.fromLoaded(limit);
   }
 
-  /** The kernel's recently used objects and those touched by replies within TOUCHED_MS. */
-  private recentObjects(): SysName[] {
-    const out = new Set(this.deps.recent!.workingSets().map((w) => w.object));
+  /** The kernel's working sets, plus the objects replies counted since its last sweep. */
+  private fromKernel(limit: number): WarmObject[] {
+    const out = new Map(this.deps.recent!.workingSets(limit).map((w) => [w.object, w.pages]));
     const now = performance.now();
     for (const [object, at] of this.touched) {
       if (now - at > TOUCHED_MS) this.touched.delete(object);
-      else out.add(object);
+      else if (!out.has(object)) {
+        const pages = this.cachedPagesOf(object);
+        if (pages > 0) out.set(object, pages);
+      }
     }
-    return [...out];
+    if (this.segments.size > 0) this.sweep(new Set(this.deps.objects.loadedObjects()));
+    return [...out].map(([object, pages]) => ({ object, pages })).sort((a, b) => b.pages - a.pages).slice(0, limit);
+  }
+
+  /** The object's pages cached readable or writable here now (0 until its segments are known). */
+  private cachedPagesOf(object: SysName): number {
+    const segments = this.segments.get(object) ?? this.deps.segmentsOf?.(object);
+    if (!segments) {
+      this.fetch(object);
+      return 0;
+    }
+    return this.deps.dsm.pagesOf(segments).filter((p) => p.state !== "invalid").length;
+  }
+
+  /** Without the kernel's word: every loaded object, counted by its cached pages. */
+  private fromLoaded(limit: number): WarmObject[] {
+    const loaded = this.deps.objects.loadedObjects();
+    this.sweep(new Set(loaded));
+    const out: WarmObject[] = [];
+    for (const object of loaded) {
+      const pages = this.cachedPagesOf(object);
+      if (pages > 0) out.push({ object, pages });
+    }
+    return out.sort((a, b) => b.pages - a.pages).slice(0, limit);
   }
 
   private fetch(object: SysName): void {

@@ -60,16 +60,18 @@ describe("CachedPagesWorkingSet", () => {
     expect(ws.workingSets(1)).to.deep.equal([{ object: b.sysname, pages: 4 }]);
   });
 
-  it("should list only the objects the kernel saw used in its window, when it is given, with their valid pages", () => {
+  it("should list the kernel's working sets when it is given, and the objects a reply counted since", () => {
     const recent = new CachedPagesWorkingSet({
       objects: { loadedObjects: () => loaded },
       dsm: { pagesOf: (segments) => segments.flatMap((s) => (cached.get(s) ?? []).map((state) => ({ state }))) },
       descriptor: async () => a,
-      recent: { workingSets: () => [{ object: a.sysname }] },
+      recent: { workingSets: () => [{ object: a.sysname, pages: 1 }] },
     });
     recent.learn(a);
     recent.learn(b);
-    expect(recent.workingSets(10)).to.deep.equal([{ object: a.sysname, pages: 2 }]);
+    expect(recent.workingSets(10), "the kernel's count: pages used in its window and still here").to.deep.equal([{ object: a.sysname, pages: 1 }]);
+    expect(recent.pagesOf(b.sysname), "a reply counts b's cached pages").to.equal(4);
+    expect(recent.workingSets(10)).to.deep.equal([{ object: b.sysname, pages: 4 }, { object: a.sysname, pages: 1 }]);
   });
 
   it("should forget objects that are no longer loaded", () => {
