@@ -16,11 +16,11 @@ import { REPO_ROOT, type BenchCluster } from "./bench-cluster.js";
 /** The first heap page no Rectangle touches. */
 export const FREE_HEAP_PAGE = 1000;
 
-export async function createBenchObject(bench: BenchCluster, prefix: string): Promise<ObjectDescriptor> {
+export async function createBenchObject(bench: BenchCluster, prefix: string, at?: string): Promise<ObjectDescriptor> {
   const cluster = await connect({ dir: bench.dir, workstation: `bench-${process.pid}` });
   try {
     await cluster.load(path.join(REPO_ROOT, "objects/examples/rectangle.ts"));
-    return await cluster.createObject("Rectangle", `${prefix}-${process.pid}-${Date.now()}`);
+    return await cluster.createObject("Rectangle", `${prefix}-${process.pid}-${Date.now()}`, [], at ? { at } : {});
   } finally {
     await cluster.close();
   }

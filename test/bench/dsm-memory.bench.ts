@@ -47,7 +47,9 @@ interface Resident {
 
 export async function dsmMemory(report: BenchReport): Promise<void> {
   await withBenchCluster({ compute: 2 }, async (bench) => {
-    const object = await createBenchObject(bench, "DsmMemory");
+    // Made on cs1: cs2 only faults its pages (probes), so it never deactivates the object
+    // under the measurement (an idle object's pages leave the cache).
+    const object = await createBenchObject(bench, "DsmMemory", "cs1");
     const probe = await ComputeProbe.open(bench);
     try {
       await measure(bench, probe, object.segments.heap, report);
