@@ -58,6 +58,9 @@ export class FramePool {
   /** Per slot (index slot - 1): its owner and page; undefined while free. */
   private readonly owners: (FrameOwner | undefined)[] = [];
   private readonly pages: PageNo[] = [];
+  /** Per slot: the number of the take that gave it out (tells a slot's new page from its old one without holding the old owner). */
+  private readonly takes: number[] = [];
+  private taken = 0;
   /** Called (synchronously, from `take`) whenever a take leaves more than `pressureAt` of `softPages` in use: schedule a reclaim. */
   onPressure: (() => void) | undefined;
 
@@ -88,6 +91,7 @@ export class FramePool {
     const slot = this.free.pop() ?? this.extend(owner, page);
     this.owners[slot - 1] = owner;
     this.pages[slot - 1] = page;
+    this.takes[slot - 1] = ++this.taken;
     this.inUse++;
     if (this.inUse > this.pressurePages) this.onPressure?.();
     return slot;
@@ -101,10 +105,10 @@ export class FramePool {
     this.inUse--;
   }
 
-  /** Who holds `slot` (undefined: free). */
-  owner(slot: number): { owner: FrameOwner; page: PageNo } | undefined {
+  /** Who holds `slot` (undefined: free), and the number of the take that gave it to them. */
+  owner(slot: number): { owner: FrameOwner; page: PageNo; take: number } | undefined {
     const owner = this.owners[slot - 1];
-    return owner === undefined ? undefined : { owner, page: this.pages[slot - 1] };
+    return owner === undefined ? undefined : { owner, page: this.pages[slot - 1], take: this.takes[slot - 1] };
   }
 
   private extend(owner: FrameOwner, page: PageNo): number {

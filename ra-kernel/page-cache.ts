@@ -23,7 +23,7 @@
  * Rules: kernel thread only; one reclaim at a time.
  */
 import createDebug from "debug";
-import type { FrameOwner, FramePool } from "./frame-pool.js";
+import type { FramePool } from "./frame-pool.js";
 import type { PageNo, SysName } from "./ids.js";
 import type { SegmentFrames } from "./segment-frames.js";
 import { PageState } from "./page-state.js";
@@ -60,10 +60,13 @@ export class PageCache {
   private readonly sweepMs: number;
   private readonly lowWater: number;
   private readonly batch: number;
-  /** Per slot (index slot - 1): when its page was last seen used, and which page that was. */
+  /**
+   * Per slot (index slot - 1): when its page was last seen used, and the take (FramePool) it
+   * was seen under — a number, not the owner: a page table gone from the kernel must not be
+   * kept alive here.
+   */
   private readonly lastUse: number[] = [];
-  private readonly seen: (FrameOwner | undefined)[] = [];
-  private readonly seenPage: PageNo[] = [];
+  private readonly seenTake: number[] = [];
   private hand = 1;
   private sets = new Map<SysName, number>();
   private timer: NodeJS.Timeout | undefined;
@@ -120,7 +123,7 @@ export class PageCache {
       const held = this.pool.owner(slot);
       if (!held) continue;
       const frames = held.owner as SegmentFrames;
-      const used = this.touch(slot, frames, held.page, now);
+      const used = this.touch(slot, frames, held.page, held.take, now);
       // Warm means here now: a page used in the window but taken away since does not count.
       if (now - used > this.windowMs || frames.state(held.page) < PageState.READ) continue;
       const object = this.host.cachedOf(frames)?.object;
@@ -147,7 +150,8 @@ export class PageCache {
   /** Whether a cached page was used within the window (as of the last sweep). */
   inWorkingSet(frames: SegmentFrames, page: PageNo, now = performance.now()): boolean {
     const slot = frames.slotOf(page);
-    if (slot === 0 || this.seen[slot - 1] !== frames || this.seenPage[slot - 1] !== page) return false;
+    const held = slot === 0 ? undefined : this.pool.owner(slot);
+    if (!held || held.owner !== frames || held.page !== page || this.seenTake[slot - 1] !== held.take) return false;
     return now - this.lastUse[slot - 1] <= this.windowMs;
   }
 
@@ -155,11 +159,10 @@ export class PageCache {
    * When the slot's page was last used: now if its accessed bit was set, or if the slot
    * holds a page it did not hold at the last look (just brought in: used).
    */
-  private touch(slot: number, frames: SegmentFrames, page: PageNo, now: number): number {
+  private touch(slot: number, frames: SegmentFrames, page: PageNo, take: number, now: number): number {
     const i = slot - 1;
-    if (frames.takeAccessed(page) || this.seen[i] !== frames || this.seenPage[i] !== page) {
-      this.seen[i] = frames;
-      this.seenPage[i] = page;
+    if (frames.takeAccessed(page) || this.seenTake[i] !== take) {
+      this.seenTake[i] = take;
       this.lastUse[i] = now;
     }
     return this.lastUse[i];
@@ -198,7 +201,7 @@ export class PageCache {
       const held = this.pool.owner(slot);
       if (!held) continue;
       const frames = held.owner as SegmentFrames;
-      const used = this.touch(slot, frames, held.page, now);
+      const used = this.touch(slot, frames, held.page, held.take, now);
       if (!anyAge && now - used <= this.windowMs) continue;
       if (this.host.evictable(frames, held.page)) pages.push({ frames, page: held.page });
     }

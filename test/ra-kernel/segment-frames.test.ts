@@ -144,7 +144,7 @@ describe("SegmentFrames", () => {
     expect(pool.used).to.equal(3);
     expect(new Set([a.slotOf(900), b.slotOf(0), a.slotOf(3)]).size, "distinct slots").to.equal(3);
     expect([a.copyPage(900)[0], b.copyPage(0)[0], a.copyPage(3)[0]]).to.deep.equal([1, 2, 3]);
-    expect(pool.owner(b.slotOf(0))).to.deep.equal({ owner: b, page: 0 });
+    expect(pool.owner(b.slotOf(0))).to.deep.equal({ owner: b, page: 0, take: 2 });
   });
 
   it("should give an invalid, unpinned page's frame back to the pool on evict, and reuse it", () => {
