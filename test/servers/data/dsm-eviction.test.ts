@@ -10,6 +10,7 @@ import { expect } from "chai";
 import { PAGE_SIZE, type SysName } from "../../../ra-kernel/ids.js";
 import { PageState } from "../../../ra-kernel/page-state.js";
 import { DsmHarness, type DsmNode } from "../../support/dsm-harness.js";
+import { deferred } from "../../support/deferred.js";
 
 function u32(bytes: Uint8Array, at: number): number {
   return new DataView(bytes.buffer, bytes.byteOffset).getUint32(at, true);
@@ -30,6 +31,56 @@ describe("DSM eviction (DsmClient.evict + PageHome.release)", () => {
   afterEach(() => h?.close());
 
   const entry = (page: number) => h.home.directory.peek({ segment: seg, page })!;
+
+  /** Resolves when the home has taken everything of `holder` back (its connection closed). */
+  function dropped(holder: string): Promise<void> {
+    const done = deferred<void>();
+    const real = h.home.dropHolder.bind(h.home);
+    h.home.dropHolder = (x) => {
+      real(x);
+      if (x === holder) done.resolve();
+    };
+    return done.promise;
+  }
+
+  /**
+   * a owns page 0 with committed words 41 (at 8) and 43 (at 12) and evicts it; the home's
+   * release is held at `when` ("before" it takes the page, "after"), a dies there, then the
+   * release goes on. Whatever the order, nothing committed is lost and the directory holds.
+   */
+  async function dieDuringRelease(when: "before" | "after"): Promise<void> {
+    await a.writeU32(seg, 0, 8, 41);
+    await a.writeU32(seg, 0, 12, 43);
+    await a.commit();
+    const arrived = deferred<void>();
+    const gate = deferred<void>();
+    const real = h.home.release.bind(h.home);
+    h.home.release = async (req, holder) => {
+      arrived.resolve();
+      if (when === "before") await gate.promise;
+      const r = await real(req, holder);
+      if (when === "after") await gate.promise;
+      return r;
+    };
+    const evicting = a.dsm.evict(a.frames(seg), 0);
+    await arrived.promise;
+    const gone = dropped("cs1");
+    await a.disconnect();
+    await gone;
+    gate.resolve();
+    await evicting.catch(() => false);
+    const page = await b.read(seg, 0);
+    expect([u32(page, 8), u32(page, 12)], "b reads every committed word").to.deep.equal([41, 43]);
+    expect([u32(h.stored(seg, 0), 8), u32(h.stored(seg, 0), 12)]).to.deep.equal([41, 43]);
+    expect(h.home.directory.check()).to.equal(null);
+    await b.writeU32(seg, 0, 16, 7);
+    await b.commit();
+    expect(u32(h.stored(seg, 0), 16), "the page goes on being used").to.equal(7);
+  }
+
+  it("should lose nothing when the evicting server dies before the home took its release", () => dieDuringRelease("before"));
+
+  it("should lose nothing when the evicting server dies after the home took its release", () => dieDuringRelease("after"));
   const reverted = () => h.home.counters.total.pagesReverted;
 
   it("should give an owned, committed page's bytes home and free its frame", async () => {
