@@ -30,6 +30,7 @@
  * segment's start mark, as an isiba's do (fencing).
  */
 import { DsmClient } from "../../ra-kernel/dsm-client.js";
+import { deferred } from "./deferred.js";
 import type { HomeLink, RecallReply, RecallRequest } from "../../ra-kernel/home-link.js";
 import { asServerId, PAGE_SIZE, type PageNo, type ServerId, type SysName } from "../../ra-kernel/ids.js";
 import { WORD_SIZE } from "../../ra-kernel/page-log.js";
@@ -250,6 +251,17 @@ export class DsmHarness {
   async newSegment(via: DsmNode): Promise<SysName> {
     const d: ObjectDescriptor = await via.data.call("data.object.create", { className: "Probe", classVersion: 1 });
     return d.segments.data;
+  }
+
+  /** Resolves when the home has taken everything of `holder` back (its connection closed, its lease ran out). */
+  dropped(holder: string): Promise<void> {
+    const done = deferred<void>();
+    const real = this.home.dropHolder.bind(this.home);
+    this.home.dropHolder = (x) => {
+      real(x);
+      if (x === holder) done.resolve();
+    };
+    return done.promise;
   }
 
   /** The bytes committed to the store for a page (zeros if never written). */

@@ -46,16 +46,6 @@ describe("DSM commit segments (PageHome + DsmClients)", () => {
     h.home.commit = (req, writer) => around(req, writer, () => real(req, writer));
   }
 
-  /** Resolves when the home has taken everything of `holder` back. */
-  function dropped(holder: string): Promise<void> {
-    const done = deferred<void>();
-    const real = h.home.dropHolder.bind(h.home);
-    h.home.dropHolder = (x) => {
-      real(x);
-      if (x === holder) done.resolve();
-    };
-    return done.promise;
-  }
 
   it("should store only the committing segment's words when the page holds another server's uncommitted writes (false sharing)", async () => {
     await start();
@@ -165,7 +155,7 @@ describe("DSM commit segments (PageHome + DsmClients)", () => {
     await committing;
     expect(words(h.stored(seg, 0), 0)).to.deep.equal([5]);
     expect(entry(0).dirty.size, "applied: nothing of a's is uncommitted any more").to.equal(0);
-    const gone = dropped("cs1");
+    const gone = h.dropped("cs1");
     await a.disconnect();
     await gone;
     expect(entry(0).tainted, "a had nothing uncommitted in the page").to.equal(false);

@@ -32,16 +32,6 @@ describe("DSM eviction (DsmClient.evict + PageHome.release)", () => {
 
   const entry = (page: number) => h.home.directory.peek({ segment: seg, page })!;
 
-  /** Resolves when the home has taken everything of `holder` back (its connection closed). */
-  function dropped(holder: string): Promise<void> {
-    const done = deferred<void>();
-    const real = h.home.dropHolder.bind(h.home);
-    h.home.dropHolder = (x) => {
-      real(x);
-      if (x === holder) done.resolve();
-    };
-    return done.promise;
-  }
 
   /**
    * a owns page 0 with committed words 41 (at 8) and 43 (at 12) and evicts it; the home's
@@ -64,7 +54,7 @@ describe("DSM eviction (DsmClient.evict + PageHome.release)", () => {
     };
     const evicting = a.dsm.evict(a.frames(seg), 0);
     await arrived.promise;
-    const gone = dropped("cs1");
+    const gone = h.dropped("cs1");
     await a.disconnect();
     await gone;
     gate.resolve();
