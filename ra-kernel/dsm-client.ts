@@ -58,6 +58,7 @@ import { CommitOutcomeUnknownError, PagesLostError, StaleEpochError } from "./er
 import { CloudsError } from "./clouds-error.js";
 import type { SegmentLog } from "./write-log.js";
 import { PageLog } from "./page-log.js";
+import { DropNotices } from "./drop-notices.js";
 
 /** The log of an aborted page: nothing of it is applied anyway. */
 const EMPTY_PAGE_LOG = new PageLog().encode();
@@ -106,12 +107,16 @@ export class DsmClient {
   /** The dropSeq of the last such drop that took something a segment may rely on (segments begun before abort). */
   private readonly homeLosses = new Map<ServerId, number>();
   private dropSeq = 0;
+  /** Read copies evicted here, told to their homes so they can forget them. */
+  readonly dropNotices: DropNotices;
 
   constructor(
     private readonly link: HomeLink,
     /** The page cache's frames (PageCache keeps it within its bound). */
     readonly pool: FramePool = new FramePool({ softPages: DEFAULT_CACHE_PAGES }),
-  ) {}
+  ) {
+    this.dropNotices = new DropNotices((home, req) => this.link.drop(home, req));
+  }
 
   /** The frames of a segment (created empty on first use), noting which object maps it. */
   framesOf(segment: Segment, object?: SysName): SegmentFrames {
@@ -160,6 +165,14 @@ export class DsmClient {
     }
   };
 
+  /** A dropped copy's notice reaches the home before the page is faulted again (DropNotices): what to wait for. */
+  private dropNoticesOf(segment: SysName, page: PageNo, following: PageNo[]): Promise<unknown> | undefined {
+    const first = this.dropNotices.before(segment, page);
+    if (following.length === 0) return first;
+    const all = [first, ...following.map((p) => this.dropNotices.before(segment, p))].filter((w) => w !== undefined);
+    return all.length > 0 ? Promise.all(all) : undefined;
+  }
+
   private busyWith(m: PageMeta, work: Promise<void>): Promise<void> {
     const p = work.finally(() => {
       if (m.busy === p) m.busy = undefined;
@@ -176,6 +189,8 @@ export class DsmClient {
     const landing = new Promise<void>((resolve) => (landed = resolve));
     for (const p of following) void this.busyWith(c.meta(p), landing);
     try {
+      const notices = this.dropNoticesOf(c.sysname, page, following);
+      if (notices) await notices;
       const sent = this.homeDrops.get(c.home) ?? 0;
       const g = await this.link.fault(c.home, c.sysname, page, mode, have, following.length > 0 ? following.length + 1 : undefined);
       this.counters.add(c.object, "fetches");
@@ -624,6 +639,8 @@ export class DsmClient {
       const released = await this.release(c, page, version);
       if (!released) return m.owned && m.version === version ? this.keep(c, page, was) : this.forget(c, page);
       this.counters.add(c.object, "pagesReleased");
+    } else if (version !== 0) {
+      this.dropNotices.add(c.home, this.epochs.get(c.home) ?? 0, c.sysname, page, version);
     }
     return this.forget(c, page);
   }

@@ -10,6 +10,8 @@
  *           would to a recall (it holds no writes not committed yet); a reader just leaves
  *           the copyset. `released: false`: the home did not take it (the page moved on,
  *           or is being reverted): keep it as it is
+ *   drop    read copies this server evicted (batched, see DropNotices): the home may forget
+ *           pages no one caches
  * and, the other way (compute.recall), a home's RecallRequest and our RecallReply.
  */
 import type { PageNo, ServerId, SysName } from "./ids.js";
@@ -72,12 +74,19 @@ export interface ReleaseRequest {
   stamp: number;
 }
 
+/** Read copies evicted here (data.page.drop). */
+export interface DropRequest {
+  epoch: number;
+  pages: { segment: SysName; page: PageNo; version: number }[];
+}
+
 /** How the DSM client reaches a segment's home. */
 export interface HomeLink {
   /** `count` > 1: a write fault asking for the following pages too (see the header). */
   fault(home: ServerId, segment: SysName, page: PageNo, mode: AccessMode, have: number, count?: number): Promise<Grant>;
   commit(home: ServerId, req: CommitRequest): Promise<CommitReply>;
   release(home: ServerId, req: ReleaseRequest): Promise<{ released: boolean }>;
+  drop(home: ServerId, req: DropRequest): Promise<{ dropped: number }>;
 }
 
 export interface RecallRequest {

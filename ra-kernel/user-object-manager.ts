@@ -77,9 +77,16 @@ export interface UserObjectManagerOptions {
   versionCheckMs?: number;
   /** An object unused here for this long (ms) is deactivated by `deactivateIdle`. @default 30000 */
   idleMs?: number;
-  /** Objects active here at most: past it, the least recently used idle ones are deactivated. @default 5000 */
+  /** Objects active here at most: past it, the least recently used idle ones are deactivated. @default 2000 */
   maxActive?: number;
 }
+
+/**
+ * Active objects kept per compute server by default. An active object costs ~65 KB beyond its
+ * cached pages (page tables shared with the workers, its instance and views in each worker
+ * that ran it, kernel records): 2,000 keep a compute server near 300 MB plus its page cache.
+ */
+export const DEFAULT_MAX_ACTIVE = 2000;
 
 /** An active object's use here: invocations in it now, and when the last one ended. */
 interface Activity {
@@ -134,7 +141,7 @@ export class UserObjectManager {
   ) {
     this.versionCheckMs = options.versionCheckMs ?? 500;
     this.idleMs = options.idleMs ?? 30_000;
-    this.maxActive = options.maxActive ?? 5000;
+    this.maxActive = options.maxActive ?? DEFAULT_MAX_ACTIVE;
   }
 
   /** Objects whose O space is built here (their working set may be warm). */

@@ -25,6 +25,7 @@ const USAGE = `usage: clouds <command> [options]
       [--workers N] [--worker-heap-mb M]             isiba workers per compute server (2), JS heap of each (1024):
                                                      an entry that allocates past it fails, its server carries on
       [--cache-mb M]                                 page cache bound of each compute server (256 MiB)
+      [--max-active N]                               objects kept active on each compute server (2000)
       [--durability power|process]                   data servers fsync every commit (power) or not (process)
   down [--dir D]                                     stop every server of it
   status [--dir D]                                   every server: role, address, pid, health, load
@@ -46,6 +47,7 @@ const OPTIONS = {
   workers: { type: "string" },
   "worker-heap-mb": { type: "string" },
   "cache-mb": { type: "string" },
+  "max-active": { type: "string" },
   durability: { type: "string" },
   id: { type: "string" },
   host: { type: "string", default: "127.0.0.1" },
@@ -92,12 +94,20 @@ function cacheMbOf(flags: Flags): number | undefined {
   return n;
 }
 
+function maxActiveOf(flags: Flags): number | undefined {
+  const v = flags["max-active"];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 10_000_000) throw new Error(`--max-active must be a whole number of objects from 1 to 10000000, got '${v}'`);
+  return n;
+}
+
 async function cmdUp(flags: Flags): Promise<number> {
   const dir = flags.dir!;
   const workers = flags.workers ? Number(flags.workers) : undefined;
   const workerHeapMb = workerHeapOf(flags);
   console.log(`starting Clouds/TS cluster in ${dir} ...`);
-  const { info, started, restarted, kept } = await up({ dir, compute: count(flags, "compute"), data: count(flags, "data"), workers, workerHeapMb, cacheMb: cacheMbOf(flags), durability: durabilityOf(flags), say: (l) => console.log(l) });
+  const { info, started, restarted, kept } = await up({ dir, compute: count(flags, "compute"), data: count(flags, "data"), workers, workerHeapMb, cacheMb: cacheMbOf(flags), maxActive: maxActiveOf(flags), durability: durabilityOf(flags), say: (l) => console.log(l) });
   if (started) console.log(`cluster up: ${info.servers.length} servers (cluster file ${path.join(dir, "cluster.json")})`);
   else if (restarted.length > 0) console.log(`cluster repaired in ${dir}: restarted ${ids(restarted)}${kept.length > 0 ? `; kept ${ids(kept)} running` : ""}`);
   else console.log(`cluster already running in ${dir} (name server ${info.nameServer})`);
@@ -171,7 +181,7 @@ function roleOptions(flags: Flags, role: ServerRole, nameServerHere = false): Se
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got '${flags.port}'`);
   return {
     id, role, host: flags.host!, port, dir: path.resolve(flags.dir === DEFAULT_DIR ? path.join(DEFAULT_DIR, id) : flags.dir!), token,
-    nameServer: flags["name-server"], workers: flags.workers ? Number(flags.workers) : undefined, workerHeapMb: workerHeapOf(flags), cacheMb: cacheMbOf(flags), durability: durabilityOf(flags),
+    nameServer: flags["name-server"], workers: flags.workers ? Number(flags.workers) : undefined, workerHeapMb: workerHeapOf(flags), cacheMb: cacheMbOf(flags), maxActive: maxActiveOf(flags), durability: durabilityOf(flags),
   };
 }
 

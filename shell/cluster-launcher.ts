@@ -90,7 +90,7 @@ async function startCluster(options: UpOptions, say: (line: string) => void): Pr
 function launchOf(options: UpOptions, role: ServerRole, id: string, nameServer?: string) {
   const dir = path.resolve(options.dir, id);
   const log = path.resolve(options.dir, "logs", `${id}.log`);
-  return { role, id, dir, log, port: 0, clusterDir: options.dir, nameServer, workers: options.workers, workerHeapMb: options.workerHeapMb, cacheMb: options.cacheMb, durability: options.durability };
+  return { role, id, dir, log, port: 0, clusterDir: options.dir, nameServer, workers: options.workers, workerHeapMb: options.workerHeapMb, cacheMb: options.cacheMb, maxActive: options.maxActive, durability: options.durability };
 }
 
 function range(n: number): number[] {

@@ -92,7 +92,7 @@ function current(entry: CensusEntry): ClusterServer {
 
 /** Starts the server in place: same id, directory and log; its old port if free, else any. */
 async function restart(entry: CensusEntry, nameServer: string | undefined, options: UpOptions): Promise<ClusterServer> {
-  const launch = { role: entry.role, id: entry.id, dir: entry.dir, log: entry.log, clusterDir: options.dir, nameServer, workers: options.workers, workerHeapMb: options.workerHeapMb, cacheMb: options.cacheMb, durability: options.durability };
+  const launch = { role: entry.role, id: entry.id, dir: entry.dir, log: entry.log, clusterDir: options.dir, nameServer, workers: options.workers, workerHeapMb: options.workerHeapMb, cacheMb: options.cacheMb, maxActive: options.maxActive, durability: options.durability };
   const port = portOf(entry.live?.address ?? entry.recorded?.address);
   try {
     return await startServer({ ...launch, port });

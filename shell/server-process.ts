@@ -40,6 +40,7 @@ export interface ServerLaunch {
   workers?: number;
   workerHeapMb?: number;
   cacheMb?: number;
+  maxActive?: number;
   durability?: "power" | "process";
 }
 
@@ -81,6 +82,7 @@ function argsOf(launch: ServerLaunch): string[] {
   if (launch.role === "compute" && launch.workers) args.push("--workers", String(launch.workers));
   if (launch.role === "compute" && launch.workerHeapMb) args.push("--worker-heap-mb", String(launch.workerHeapMb));
   if (launch.role === "compute" && launch.cacheMb) args.push("--cache-mb", String(launch.cacheMb));
+  if (launch.role === "compute" && launch.maxActive) args.push("--max-active", String(launch.maxActive));
   if (launch.role === "data" && launch.durability) args.push("--durability", launch.durability);
   return args;
 }

@@ -14,6 +14,8 @@ export interface UpOptions {
   workerHeapMb?: number;
   /** Compute servers' page cache bound (MiB). @default 256 */
   cacheMb?: number;
+  /** Compute servers' bound on active objects. @default 2000 */
+  maxActive?: number;
   /** Data servers' commit: "power" (synchronous=FULL) or "process". @default "power" */
   durability?: "power" | "process";
   /** Progress lines go here. @default nowhere */

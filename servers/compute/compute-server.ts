@@ -63,7 +63,7 @@ const log = createDebug("servers:compute");
 const DATA_LIST_TTL_MS = 2000;
 
 /** The page cache's bound when --cache-mb is not given (MiB). */
-const DEFAULT_CACHE_MB = 256;
+export const DEFAULT_CACHE_MB = 256;
 /** Pages per MiB. */
 const PAGES_PER_MB = (1024 * 1024) / PAGE_SIZE;
 /** How often idle objects are looked for and deactivated (ms). */
@@ -125,7 +125,7 @@ export class ComputeServer implements RoleService {
       workerHeapMb: ctx.options.workerHeapMb,
       onWritesLost: (lost) => this.dsm.abandon(lost.pages, lost.overflowed, `an isiba worker died (${lost.why})`),
     });
-    this.objects = new UserObjectManager(this.pool, this.dsm, this.homes, locks);
+    this.objects = new UserObjectManager(this.pool, this.dsm, this.homes, locks, { maxActive: ctx.options.maxActive });
     syscalls.committer = this.objects;
     this.workingSets = new CachedPagesWorkingSet({ objects: this.objects, dsm: this.dsm, descriptor: (s) => this.homes.descriptor(s), segmentsOf: (s) => this.objects.segmentsOf(s), recent: this.cache });
     this.gossip = new LoadGossip({

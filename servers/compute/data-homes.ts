@@ -11,7 +11,7 @@ import type { PageNo, ServerId, SysName } from "../../ra-kernel/ids.js";
 import { homeOf } from "../../ra-kernel/ids.js";
 import type { AccessMode } from "../../ra-kernel/page-state.js";
 import type { DsmClient } from "../../ra-kernel/dsm-client.js";
-import type { CommitReply, CommitRequest, ReleaseRequest, Grant, HomeLink } from "../../ra-kernel/home-link.js";
+import type { CommitReply, CommitRequest, DropRequest, ReleaseRequest, Grant, HomeLink } from "../../ra-kernel/home-link.js";
 import type { ClassSegment, ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import type { ObjectSource } from "../../ra-kernel/user-object-manager.js";
 import type { ServerDirectory } from "../host/server-directory.js";
@@ -102,6 +102,10 @@ export class DataHomes implements HomeLink, ObjectSource {
 
   async release(home: ServerId, req: ReleaseRequest): Promise<{ released: boolean }> {
     return (await this.client(home)).call("data.page.release", req);
+  }
+
+  async drop(home: ServerId, req: DropRequest): Promise<{ dropped: number }> {
+    return (await this.client(home)).call("data.page.drop", req);
   }
 
   /** A raw round trip of `size` bytes to a data server (benchmark baseline). */

@@ -102,6 +102,7 @@ export class DataServer {
       case "data.page.fault": return this.home.fault(req, peer.remoteId);
       case "data.page.commit": return this.home.commit(req, peer.remoteId);
       case "data.page.release": return this.home.release(req, peer.remoteId);
+      case "data.page.drop": return this.home.dropCopies(req, peer.remoteId);
       case "data.lease.renew": return this.renewLease(peer.remoteId);
       case "data.pages": return { epoch: this.store.epoch, pages: this.home.info(req.segments) };
       case "data.lock.acquire": return this.acquire(req, peer.remoteId);
@@ -226,7 +227,7 @@ export class DataServer {
   figures(): Figures {
     const s = this.statusNow();
     const out: Figures = {
-      epoch: s.epoch, objects: s.objects, classes: s.classes, directory_pages: s.directoryPages,
+      epoch: s.epoch, objects: s.objects, classes: s.classes, directory_pages: s.directoryPages, directory_pages_pruned_total: this.home.directory.pruned,
       commits_total: s.commits, commit_transactions_total: s.transactions, compute_servers_connected: this.peers.size,
     };
     for (const k of HOME_COUNTERS) out[`dsm_home_${snakeCase(k)}_total`] = this.home.counters.total[k];

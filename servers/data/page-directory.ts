@@ -35,6 +35,12 @@
  * Invariants: owner !== null implies copyset = {owner}; every copyset member holds the
  * current version; the store holds whole committed segments only.
  *
+ * Pruning: an entry that holds nothing but numbers (no holder, nothing pending, dirty, fenced
+ * or tainted: `quiescent`) is the store's page and nothing more, and is dropped (prune): the
+ * directory grows with the pages compute servers cache, not with every page ever served. A
+ * page served again gets a new entry whose version and stamp start above every pruned one
+ * (the floors), so versions never go back for anyone who saw the old entry.
+ *
  * Rules: an entry is read and changed only by PageHome while it holds the page's lock
  * (PageLocks) — except `dropHolder`, which runs when a holder is known dead and only takes
  * it out (marking pages whose coherent image it may have written `tainted`).
@@ -116,6 +122,11 @@ export class PageDirectory {
    */
   private readonly segments = new Map<SysName, Map<PageNo, PageEntry>>();
   private count = 0;
+  /** The highest version and stamp of any pruned entry: new entries start above them. */
+  private versionFloor = 0;
+  private stampFloor = 0;
+  /** Entries pruned so far (metrics). */
+  pruned = 0;
 
   get size(): number {
     return this.count;
@@ -129,8 +140,8 @@ export class PageDirectory {
       const stored = storedVersion();
       // Versions start above 0: a requester's `have: 0` means "no copy".
       e = {
-        version: stored + 1, owner: null, copyset: new Set(), storedVersion: stored, pending: null,
-        stamp: 0, dirty: NO_STAMPS, periods: new OwnershipPeriods(), twin: null, doom: NO_HOLDERS, fenced: NO_STAMPS, tainted: false, reverting: null, durable: null, durableStamps: null,
+        version: Math.max(stored, this.versionFloor) + 1, owner: null, copyset: new Set(), storedVersion: stored, pending: null,
+        stamp: this.stampFloor, dirty: NO_STAMPS, periods: new OwnershipPeriods(), twin: null, doom: NO_HOLDERS, fenced: NO_STAMPS, tainted: false, reverting: null, durable: null, durableStamps: null,
       };
       if (!pages) this.segments.set(ref.segment, (pages = new Map()));
       pages.set(ref.page, e);
@@ -141,6 +152,25 @@ export class PageDirectory {
 
   peek(ref: PageRef): PageEntry | undefined {
     return this.segments.get(ref.segment)?.get(ref.page);
+  }
+
+  /**
+   * Drops the page's entry if it is quiescent (see the header); the caller holds the page's
+   * lock and knows no revert closure includes it. Returns whether the segment has no entry
+   * left (its caches may go too).
+   */
+  prune(ref: PageRef): boolean {
+    const pages = this.segments.get(ref.segment);
+    const e = pages?.get(ref.page);
+    if (!pages || !e || !quiescent(e)) return false;
+    if (e.version > this.versionFloor) this.versionFloor = e.version;
+    if (e.stamp > this.stampFloor) this.stampFloor = e.stamp;
+    pages.delete(ref.page);
+    this.count--;
+    this.pruned++;
+    if (pages.size > 0) return false;
+    this.segments.delete(ref.segment);
+    return true;
   }
 
   /**
@@ -214,6 +244,12 @@ export class PageDirectory {
   private *all(): Generator<[PageRef, PageEntry]> {
     for (const [segment, pages] of this.segments) for (const [page, e] of pages) yield [{ segment, page }, e];
   }
+}
+
+/** Whether the entry holds nothing the store does not: no holder, and no uncommitted or refused words. */
+function quiescent(e: PageEntry): boolean {
+  return e.owner === null && e.copyset.size === 0 && e.pending === null && e.dirty.size === 0 && e.periods.size === 0 && e.twin === null &&
+    e.doom.size === 0 && e.fenced.size === 0 && !e.tainted && e.reverting === null && e.durable === null && e.durableStamps === null;
 }
 
 /** The first invariant one entry breaks (see PageDirectory.check), or null. */

@@ -75,7 +75,7 @@ import { PageLocks } from "./page-locks.js";
 import { RevertClosures } from "./revert-closures.js";
 import { HolderLeases } from "./holder-leases.js";
 import { StaleEpochError } from "../../ra-kernel/errors.js";
-import type { CommitOutcome, ExtraGrant, PageCommitMsg, PageGrant, PageInfo } from "./protocol.js";
+import type { CommitOutcome, DroppedCopy, ExtraGrant, PageCommitMsg, PageGrant, PageInfo } from "./protocol.js";
 import { applyPageLog, WORDS_PER_PAGE } from "../../ra-kernel/page-log.js";
 import { PAGE_SIZE } from "../../ra-kernel/ids.js";
 import type { SegmentStore } from "./segment-store.js";
@@ -478,8 +478,33 @@ export class PageHome {
         this.settle(e);
       }
       this.counters.add(this.objectOfSegment(req.segment), "releases");
+      this.prune(req);
       return { released: true };
     });
+  }
+
+  /**
+   * A holder evicted read copies (data.page.drop): it leaves the copyset of each whose version
+   * is still the one it had and that it does not own, and pages nobody holds any more are
+   * forgotten (PageDirectory: pruning). The holder sends these before it faults any of the pages
+   * again, so a copy granted after the drop is never taken for the dropped one.
+   */
+  async dropCopies(req: { epoch: number; pages: DroppedCopy[] }, holder: string): Promise<{ dropped: number }> {
+    if (req.epoch !== this.epoch) return { dropped: 0 };
+    const done = req.pages.map((ref) => this.locks.withPages([pageKey(ref.segment, ref.page)], () => {
+      const e = this.directory.peek(ref);
+      if (!e || e.version !== ref.version || e.owner === holder || !e.copyset.delete(holder)) return 0;
+      this.settlePending(ref, e);
+      return 1;
+    }));
+    const dropped = (await Promise.all(done)).reduce<number>((n, d) => n + d, 0);
+    return { dropped };
+  }
+
+  /** Forgets the page's entry if nobody holds it and nothing of it is pending (under its lock). */
+  private prune(ref: PageRef): void {
+    if (this.closures.barrierOf(ref)) return;
+    if (this.directory.prune(ref)) this.objectOf.delete(ref.segment);
   }
 
   /**
@@ -514,7 +539,20 @@ export class PageHome {
       this.settle(e, p.left === 0 && !e.dirty.has(writer) ? writer : null);
       this.counters.add(this.objectOfSegment(p.segment), "pagesCommitted");
       this.counters.add(this.objectOfSegment(p.segment), "bytesReceived", p.log.length);
+      this.settlePending(p, e);
     });
+  }
+
+  /**
+   * Nobody owns the page and no words in it wait for a commit: its coherent image is the
+   * durable one, so the pending image (the bytes last recalled) goes — the store has them; and
+   * if nobody holds a copy either, the entry goes too (prune). After commits and drops.
+   */
+  private settlePending(ref: PageRef, e: PageEntry): void {
+    if (e.owner !== null || e.dirty.size > 0 || e.tainted || this.closures.barrierOf(ref)) return;
+    e.pending = null;
+    this.settle(e);
+    if (e.copyset.size === 0) this.prune(ref);
   }
 
   /**

@@ -16,6 +16,10 @@
  *   data.page.release   {epoch, segment, page, version, bytes|null, stamp} -> {released}
  *                       (a compute server evicts its copy: an owner's bytes come home as to a
  *                       recall; released false: not taken, the sender keeps its copy)
+ *   data.page.drop      {epoch, pages: [{segment, page, version}]} -> {dropped}
+ *                       (a compute server evicted these read copies: it leaves their copysets,
+ *                       so the home may forget pages nobody caches; a page whose version moved on
+ *                       is left alone)
  *   data.lease.renew    {}                              -> {epoch, leaseMs, term} (LeaseRevokedError if suspect)
  *   data.pages          {segments}                      -> {epoch, pages: PageInfo[]}
  *   data.lock.acquire   {object, key, lock, permits?, thread, term?} -> {granted, waitedMs} (waits, FIFO)
@@ -114,6 +118,14 @@ export interface PageInfo {
   storedVersion: number;
 }
 
+/** A read copy a compute server evicted (data.page.drop). */
+export interface DroppedCopy {
+  segment: SysName;
+  page: number;
+  /** The version of the copy it had. */
+  version: number;
+}
+
 /** Who arbitrates what: an exclusive entry's monitor, a named lock, or a counting semaphore. */
 export type LockKind = "monitor" | "lock" | "semaphore";
 
@@ -142,6 +154,7 @@ export type DataRequest =
   | { kind: "data.page.fault"; segment: SysName; page: number; mode: "read" | "write"; have: number; count?: number }
   | { kind: "data.page.commit"; epoch: number; term: number; abort: boolean; pages: PageCommitMsg[] }
   | { kind: "data.page.release"; epoch: number; segment: SysName; page: number; version: number; bytes: Uint8Array | null; stamp: number }
+  | { kind: "data.page.drop"; epoch: number; pages: DroppedCopy[] }
   | { kind: "data.lease.renew" }
   | { kind: "data.pages"; segments: SysName[] }
   | { kind: "data.lock.acquire"; object: SysName; key: string; lock: LockKind; permits?: number; thread: string; term?: number }
@@ -163,6 +176,7 @@ export interface DataReplies {
   "data.page.fault": PageGrant;
   "data.page.commit": CommitOutcome;
   "data.page.release": { released: boolean };
+  "data.page.drop": { dropped: number };
   "data.lease.renew": { epoch: number; leaseMs: number; term: number };
   "data.pages": { epoch: number; pages: PageInfo[] };
   "data.lock.acquire": { granted: true; waitedMs: number };
@@ -183,6 +197,7 @@ export interface DataReplies {
 const CLASS_NAME_RE = /^[A-Za-z_$][\w$]{0,127}$/;
 const MAX_CODE = 16 * 1024 * 1024;
 const MAX_PAGES_PER_COMMIT = 16_384;
+const MAX_PAGES_PER_DROP = 16_384;
 
 const sysname = (kind: string, b: Body, field: string) => check(kind, b, field, isSysName, "a sysname");
 const className = (kind: string, b: Body, field: string) =>
@@ -208,6 +223,8 @@ export function decodeDataRequest(kind: string, body: unknown): DataRequest {
         kind, epoch: int(kind, b, "epoch"), segment: sysname(kind, b, "segment"), page: int(kind, b, "page", 0, 2 ** 31),
         version: int(kind, b, "version", 1), bytes: b.bytes === null ? null : bytes(kind, b, "bytes", PAGE_SIZE), stamp: int(kind, b, "stamp", 0),
       };
+    case "data.page.drop":
+      return { kind, epoch: int(kind, b, "epoch"), pages: arr(kind, b, "pages", MAX_PAGES_PER_DROP).map((p, i) => droppedCopy(kind, p, i)) };
     case "data.lease.renew": return { kind };
     case "data.pages": return { kind, segments: arr(kind, b, "segments", 16).map((s, i) => sysnameItem(kind, "segments", s, i)) };
     case "data.lock.acquire":
@@ -244,6 +261,12 @@ function pageCommit(kind: string, value: unknown, i: number): PageCommitMsg {
     throw new BadRequestError(`${k}: 'log' ${(err as Error).message}`, { kind, field: "log" });
   }
   return { segment: sysname(k, b, "segment"), page: int(k, b, "page", 0, 2 ** 31), log, left: int(k, b, "left", 0), stamp: optInt(k, b, "stamp") };
+}
+
+function droppedCopy(kind: string, value: unknown, i: number): DroppedCopy {
+  const k = `${kind} pages[${i}]`;
+  const b = asBody(k, value);
+  return { segment: sysname(k, b, "segment"), page: int(k, b, "page", 0, 2 ** 31), version: int(k, b, "version", 1) };
 }
 
 function sysnameItem(kind: string, field: string, value: unknown, i: number): SysName {

@@ -26,6 +26,11 @@ export interface ServerOptions {
    * evicted past it (PageCache). @default 256
    */
   cacheMb?: number;
+  /**
+   * Compute servers: objects kept active (page tables mapped, code loaded in the workers); the
+   * least recently used idle ones past it are deactivated (UserObjectManager). @default 2000
+   */
+  maxActive?: number;
   /** Data servers: "power" (synchronous=FULL, the default) or "process" (synchronous=NORMAL). */
   durability?: "power" | "process";
 }

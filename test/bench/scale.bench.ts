@@ -8,7 +8,10 @@
  *     with the bytes of each table, and the name server's bytes per binding;
  *   - name lookup p50 and warm invocation p50 with BASELINE objects and with all of them,
  *     and their ratios (target <= 1.2x each);
- *   - the resident memory of each server (/proc/<pid>/status; pids from cluster.json);
+ *   - the resident memory of each server (/proc/<pid>/status; pids from cluster.json), with
+ *     the targets: a compute server within its page cache bound plus what it took at BASELINE
+ *     objects (the fixed overhead); a data server's directory entries no more than the pages
+ *     the compute servers cache (it forgets the rest);
  *   - the extrapolation to a million objects.
  * A server that dies during the run (e.g. a compute server out of memory) is reported as such,
  * with the tail of its log, and the run stops there instead of hanging.
@@ -26,6 +29,8 @@ import { REPO_ROOT, withBenchCluster, type BenchCluster } from "./bench-cluster.
 import type { BenchReport } from "./bench-report.js";
 import { formatLatency, summarize, warmUp, type LatencySummary } from "./latency.js";
 import { formatMb, residentKb } from "./resident-memory.js";
+import { ServerMetrics } from "./server-metrics.js";
+import { DEFAULT_CACHE_MB } from "../../servers/compute/compute-server.js";
 
 const OBJECTS = Math.max(Number(process.env.SCALE_OBJECTS ?? 100_000), 1_000);
 /** The small scale the large one is compared with. */
@@ -85,6 +90,11 @@ async function run(bench: BenchCluster, cluster: Cluster, watch: ServerWatch, re
   await invoking.upTo(BASELINE);
   const small = await measure(cluster, BASELINE);
   const smallRss = residentOf(bench.info.servers);
+  // Half, then all: the growth between the two is what a million would add.
+  const half = Math.max(BASELINE, Math.floor(OBJECTS / 2));
+  await creating.upTo(half, (n) => report.line(`   ... ${n} objects created (${creating.rate().toFixed(0)}/s)`));
+  await invoking.upTo(half, (n) => report.line(`   ... ${n} objects invoked once (${invoking.rate().toFixed(0)}/s)`));
+  const halfRss = residentOf(bench.info.servers);
   await creating.upTo(OBJECTS, (n) => report.line(`   ... ${n} objects created (${creating.rate().toFixed(0)}/s)`));
   await invoking.upTo(OBJECTS, (n) => report.line(`   ... ${n} objects invoked once (${invoking.rate().toFixed(0)}/s)`));
   const large = await measure(cluster, OBJECTS);
@@ -96,9 +106,11 @@ async function run(bench: BenchCluster, cluster: Cluster, watch: ServerWatch, re
   reportRatio(report, "name lookup", small.lookup, large.lookup);
   reportRatio(report, "warm invocation (area)", small.invoke, large.invoke);
   for (const s of bench.info.servers) {
-    report.line(`${`${s.id} resident memory (${s.role})`.padEnd(LABEL)} at ${BASELINE}: ${formatMb(smallRss.get(s.id) ?? 0)}   at ${OBJECTS}: ${formatMb(largeRss.get(s.id) ?? 0)}`);
+    report.line(`${`${s.id} resident memory (${s.role})`.padEnd(LABEL)} at ${BASELINE}: ${formatMb(smallRss.get(s.id) ?? 0)}   at ${half}: ${formatMb(halfRss.get(s.id) ?? 0)}   at ${OBJECTS}: ${formatMb(largeRss.get(s.id) ?? 0)}`);
   }
-  reportMillion(report, perObject, creating.rate(), bench.info.servers, smallRss, largeRss);
+  reportComputeBound(report, bench.info.servers, smallRss, largeRss);
+  await reportDirectory(report, bench);
+  reportMillion(report, perObject, creating.rate(), bench.info.servers, { count: half, rss: halfRss }, largeRss);
   report.target(`${OBJECTS} objects: no server died`, true, "none");
 }
 
@@ -217,15 +229,35 @@ function reportRatio(report: BenchReport, what: string, small: Timed, large: Tim
 }
 
 /** Disk is linear in objects; memory growth is extrapolated linearly from BASELINE -> OBJECTS. */
-function reportMillion(report: BenchReport, perObject: number, rate: number, servers: ClusterServer[], small: Map<string, number>, large: Map<string, number>): void {
+/** Each compute server's resident memory at OBJECTS within its cache bound plus its memory at BASELINE. */
+function reportComputeBound(report: BenchReport, servers: ClusterServer[], small: Map<string, number>, large: Map<string, number>): void {
+  for (const s of servers.filter((x) => x.role === "compute")) {
+    const bound = DEFAULT_CACHE_MB * 1024 + (small.get(s.id) ?? 0);
+    const rss = large.get(s.id) ?? 0;
+    report.target(`${s.id} resident at ${OBJECTS} <= cache bound + its memory at ${BASELINE}`, rss <= bound, `${formatMb(rss).trim()} of ${formatMb(bound).trim()}`);
+  }
+}
+
+/** The data server's directory entries against the pages the compute servers cache. */
+async function reportDirectory(report: BenchReport, bench: BenchCluster): Promise<void> {
+  const token = readFileSync(path.join(bench.dir, "token"), "utf8").trim();
+  const of = async (role: string) => Promise.all(bench.info.servers.filter((s) => s.role === role).map((s) => ServerMetrics.fetch(s.address, token)));
+  const entries = (await of("data")).reduce((n, m) => n + (m.value("directory_pages") ?? 0), 0);
+  const cached = (await of("compute")).reduce((n, m) => n + (m.value("pages_cached") ?? 0), 0);
+  report.target(`data server directory entries <= pages cached by compute servers`, entries <= cached, `${entries} entries, ${cached} pages cached`);
+}
+
+/** Disk and creation time at a million, and memory grown on from `mid` to OBJECTS at the same rate per object. */
+function reportMillion(report: BenchReport, perObject: number, rate: number, servers: ClusterServer[], mid: { count: number; rss: Map<string, number> }, large: Map<string, number>): void {
   const growth = servers
     .map((s) => {
-      const perObjectKb = Math.max(0, ((large.get(s.id) ?? 0) - (small.get(s.id) ?? 0)) / (OBJECTS - BASELINE));
+      const span = OBJECTS - mid.count;
+      const perObjectKb = span > 0 ? Math.max(0, ((large.get(s.id) ?? 0) - (mid.rss.get(s.id) ?? 0)) / span) : 0;
       return `${s.id} ${formatMb((large.get(s.id) ?? 0) + perObjectKb * (1e6 - OBJECTS)).trim()}`;
     })
     .join(", ");
   report.line(`${"a million objects (extrapolated)".padEnd(LABEL)} data server disk ${((perObject * 1e6) / 1e9).toFixed(2)} GB; creation ${(1e6 / rate / 60).toFixed(0)} min at ${rate.toFixed(0)}/s`);
-  report.line(`${"  resident memory if growth stays linear".padEnd(LABEL)} ${growth}`);
+  report.line(`${`  resident memory, growing as from ${mid.count} on`.padEnd(LABEL)} ${growth}`);
 }
 
 function reportDeath(err: ServerDied, report: BenchReport): void {

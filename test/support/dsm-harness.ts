@@ -74,6 +74,7 @@ export class DsmNode {
       fault: (_home, segment, page, mode, have) => this.data.call("data.page.fault", { segment, page, mode, have }),
       commit: (_home, req) => this.data.call("data.page.commit", req),
       release: (_home, req) => this.data.call("data.page.release", req),
+      drop: (_home, req) => this.data.call("data.page.drop", req),
     };
     this.dsm = new DsmClient(link);
     // As DataHomes does: a closed connection means the home can no longer recall our pages.

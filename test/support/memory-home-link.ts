@@ -14,7 +14,7 @@
  * when set, holds every commit until it resolves, so a test can observe that a caller waits
  * for its commit; `nextCommit()` resolves when the next commit arrives.
  */
-import type { CommitReply, CommitRequest, Grant, HomeLink, ReleaseRequest } from "../../ra-kernel/home-link.js";
+import type { CommitReply, CommitRequest, DropRequest, Grant, HomeLink, ReleaseRequest } from "../../ra-kernel/home-link.js";
 import { PAGE_SIZE, type PageNo, type ServerId, type SysName } from "../../ra-kernel/ids.js";
 import type { AccessMode } from "../../ra-kernel/page-state.js";
 import { applyPageLog, WORDS_PER_PAGE } from "../../ra-kernel/page-log.js";
@@ -54,6 +54,14 @@ export class MemoryHomeLink implements HomeLink {
   async release(_home: ServerId, req: ReleaseRequest): Promise<{ released: boolean }> {
     this.releases.push(req);
     return { released: true };
+  }
+
+  /** Read copies dropped by evictions, batch by batch. */
+  readonly drops: DropRequest[] = [];
+
+  async drop(_home: ServerId, req: DropRequest): Promise<{ dropped: number }> {
+    this.drops.push(req);
+    return { dropped: req.pages.length };
   }
 
   async commit(home: ServerId, req: CommitRequest): Promise<CommitReply> {

@@ -7,7 +7,7 @@
  * be played out in a fixed order. `grant(...)` builds a Grant with the usual defaults;
  * `applied` / `refused(reason)` the two answers a home gives to a commit.
  */
-import type { CommitReply, CommitRequest, Grant, HomeLink, PageCommit, ReleaseRequest } from "../../ra-kernel/home-link.js";
+import type { CommitReply, CommitRequest, DropRequest, Grant, HomeLink, PageCommit, ReleaseRequest } from "../../ra-kernel/home-link.js";
 import type { PageNo, ServerId, SysName } from "../../ra-kernel/ids.js";
 import type { AccessMode } from "../../ra-kernel/page-state.js";
 import { deferred, type Deferred } from "./deferred.js";
@@ -63,6 +63,14 @@ export class ScriptedHomeLink implements HomeLink {
   release(_home: ServerId, req: ReleaseRequest): Promise<{ released: boolean }> {
     this.releases.push(structuredClone(req));
     return Promise.resolve({ released: this.releaseAnswer });
+  }
+
+  /** Read copies dropped by evictions, batch by batch (answered at once). */
+  readonly drops: DropRequest[] = [];
+
+  drop(_home: ServerId, req: DropRequest): Promise<{ dropped: number }> {
+    this.drops.push(structuredClone(req));
+    return Promise.resolve({ dropped: req.pages.length });
   }
 
   commit(home: ServerId, req: CommitRequest): Promise<CommitReply> {

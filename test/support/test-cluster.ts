@@ -51,13 +51,17 @@ export class TestCluster {
 
   private constructor(readonly dir: string, readonly args: string[]) {}
 
-  /** `workers`: isiba workers per compute server, `workerHeapMb` the heap of each, `cacheMb` its page cache bound (default: the server's own). */
-  static async start(options: { compute?: number; data?: number; workers?: number; workerHeapMb?: number; cacheMb?: number } = {}): Promise<TestCluster> {
+  /**
+   * `workers`: isiba workers per compute server, `workerHeapMb` the heap of each, `cacheMb` its
+   * page cache bound, `maxActive` its active objects (default: the server's own).
+   */
+  static async start(options: { compute?: number; data?: number; workers?: number; workerHeapMb?: number; cacheMb?: number; maxActive?: number } = {}): Promise<TestCluster> {
     const dir = mkdtempSync(path.join(tmpdir(), "clouds-it-"));
     const args = ["--compute", String(options.compute ?? 2), "--data", String(options.data ?? 1)];
     if (options.workers !== undefined) args.push("--workers", String(options.workers));
     if (options.workerHeapMb !== undefined) args.push("--worker-heap-mb", String(options.workerHeapMb));
     if (options.cacheMb !== undefined) args.push("--cache-mb", String(options.cacheMb));
+    if (options.maxActive !== undefined) args.push("--max-active", String(options.maxActive));
     const c = new TestCluster(dir, args);
     try {
       await c.up();

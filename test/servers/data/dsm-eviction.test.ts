@@ -1,7 +1,8 @@
 /**
  * Evicting pages from a compute server's page cache, end to end: a real data server
  * (PageHome) and real DsmClients on in-memory connections (DsmHarness). What must hold: an
- * evicted read copy is simply gone (faulted in again on the next access); an owned page's
+ * evicted read copy is gone (faulted in again on the next access) and told to the home, which
+ * forgets pages nobody holds — but never takes a copy fetched again for the dropped one; an owned page's
  * bytes go home first (data.page.release), so nothing of it is lost and no revert is ever
  * needed; a page holding writes not committed yet is never evicted; the frames go back to
  * the pool.
@@ -80,7 +81,7 @@ describe("DSM eviction (DsmClient.evict + PageHome.release)", () => {
     expect(entry(0).owner).to.equal("cs1");
     expect(await a.dsm.evict(a.frames(seg), 0)).to.equal(true);
     expect([a.state(seg, 0), a.frames(seg).slotOf(0), a.dsm.pool.used]).to.deep.equal([PageState.INVALID, 0, used - 1]);
-    expect([entry(0).owner, [...entry(0).copyset]], "the home owns it again").to.deep.equal([null, []]);
+    expect(h.home.directory.peek({ segment: seg, page: 0 }), "the home owns it again, and forgot it: nobody holds it").to.equal(undefined);
     expect(u32(await b.read(seg, 0), 8), "another server reads what was written").to.equal(41);
     await a.writeU32(seg, 0, 8, 42);
     await a.commit();
@@ -102,6 +103,21 @@ describe("DSM eviction (DsmClient.evict + PageHome.release)", () => {
     expect(reverted()).to.equal(0);
   });
 
+  it("should forget a released page once the other server's words in it are committed", async () => {
+    await a.writeU32(seg, 7, 8, 1);
+    await a.commit();
+    await b.writeU32(seg, 7, 12, 2);
+    await a.writeU32(seg, 7, 16, 3);
+    await a.commit();
+    expect(await a.dsm.evict(a.frames(seg), 7)).to.equal(true);
+    expect(entry(7).pending, "b's word is in the coherent image only").to.not.equal(null);
+    await b.commit();
+    expect(h.home.directory.peek({ segment: seg, page: 7 }), "nobody holds it, nothing is pending: forgotten").to.equal(undefined);
+    const stored = h.stored(seg, 7);
+    expect([u32(stored, 8), u32(stored, 12), u32(stored, 16)]).to.deep.equal([1, 2, 3]);
+    expect(u32(await a.read(seg, 7), 12)).to.equal(2);
+  });
+
   it("should never evict a page holding writes not committed yet", async () => {
     await a.writeU32(seg, 0, 8, 7);
     expect(a.dsm.evictable(a.frames(seg), 0)).to.equal(false);
@@ -111,16 +127,89 @@ describe("DSM eviction (DsmClient.evict + PageHome.release)", () => {
     expect(a.dsm.evictable(a.frames(seg), 0)).to.equal(true);
   });
 
-  it("should forget a read copy without a message and fetch it again on the next access", async () => {
+  it("should drop a read copy, tell the home, and fetch it again on the next access", async () => {
     await a.writeU32(seg, 1, 0, 5);
     await a.commit();
     expect(u32(await b.read(seg, 1), 0)).to.equal(5);
     expect(await b.dsm.evict(b.frames(seg), 1)).to.equal(true);
     expect(b.frames(seg).slotOf(1)).to.equal(0);
-    await a.writeU32(seg, 1, 0, 6); // the home's invalidation finds nothing at b
+    await b.dsm.dropNotices.drained();
+    expect([...entry(1).copyset], "b left the copyset").to.deep.equal(["cs1"]);
+    await a.writeU32(seg, 1, 0, 6);
     await a.commit();
     expect(u32(await b.read(seg, 1), 0)).to.equal(6);
     expect(reverted()).to.equal(0);
+  });
+
+  it("should let the home forget a page once its last reader dropped it, and serve it again above its old version", async () => {
+    await a.writeU32(seg, 1, 0, 5);
+    await a.commit();
+    expect(await a.dsm.evict(a.frames(seg), 1)).to.equal(true); // released: a page nobody holds
+    expect(u32(await b.read(seg, 1), 0)).to.equal(5);
+    const version = entry(1).version;
+    expect(await b.dsm.evict(b.frames(seg), 1)).to.equal(true);
+    await b.dsm.dropNotices.drained();
+    expect(h.home.directory.peek({ segment: seg, page: 1 }), "forgotten").to.equal(undefined);
+    expect(u32(await a.read(seg, 1), 0), "served again from the store").to.equal(5);
+    expect(entry(1).version).to.be.above(version);
+    expect(h.home.directory.check()).to.equal(null);
+  });
+
+  /** b holds a read copy of page 4 (a wrote 5 there); `refetch` happens between b's eviction and a's next write. */
+  async function writerAfterRefetch(refetch: () => Promise<void>): Promise<void> {
+    await a.writeU32(seg, 4, 0, 5);
+    await a.commit();
+    expect(u32(await b.read(seg, 4), 0)).to.equal(5);
+    expect(await b.dsm.evict(b.frames(seg), 4)).to.equal(true);
+    await refetch();
+    expect(b.state(seg, 4), "b holds a copy again").to.equal(PageState.READ);
+    const invalidated = b.recalled("invalidate");
+    await a.writeU32(seg, 4, 0, 6);
+    await a.commit();
+    await invalidated;
+    expect(b.state(seg, 4), "a's write took b's new copy").to.equal(PageState.INVALID);
+    expect(u32(await b.read(seg, 4), 0)).to.equal(6);
+    expect(h.home.directory.check()).to.equal(null);
+  }
+
+  it("should cancel the notice of a copy fetched again before it left (the writer still invalidates it)", () =>
+    writerAfterRefetch(async () => {
+      expect(u32(await b.read(seg, 4), 0)).to.equal(5);
+      await b.dsm.dropNotices.drained();
+      expect(entry(4).copyset.has("cs2"), "the home still counts b in").to.equal(true);
+    }));
+
+  it("should fetch a copy again only after the home took the notice on its way (the writer still invalidates it)", () =>
+    writerAfterRefetch(async () => {
+      const gate = deferred<void>();
+      const real = h.home.dropCopies.bind(h.home);
+      h.home.dropCopies = async (req, holder) => {
+        await gate.promise;
+        return real(req, holder);
+      };
+      b.dsm.dropNotices.flush();
+      const reading = b.read(seg, 4);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      gate.resolve();
+      expect(u32(await reading, 0)).to.equal(5);
+      expect(entry(4).copyset.has("cs2"), "the home counts b in again").to.equal(true);
+    }));
+
+  it("should ignore a notice of a copy whose version moved on, of another epoch, or from the page's owner", async () => {
+    await a.writeU32(seg, 5, 0, 1);
+    await a.commit();
+    await b.read(seg, 5);
+    await a.writeU32(seg, 6, 0, 1);
+    await a.commit();
+    const [v5, v6] = [entry(5).version, entry(6).version];
+    const drop = (page: number, version: number, holder: string, epoch = h.home.epoch) =>
+      h.home.dropCopies({ epoch, pages: [{ segment: seg, page, version }] }, holder).then((r) => r.dropped);
+    expect(await drop(5, v5 - 1, "cs2"), "an older version").to.equal(0);
+    expect(await drop(5, v5, "cs2", h.home.epoch + 1), "another epoch").to.equal(0);
+    expect(await drop(6, v6, "cs1"), "the owner's").to.equal(0);
+    expect([entry(5).copyset.has("cs2"), entry(6).owner]).to.deep.equal([true, "cs1"]);
+    expect(await drop(5, v5, "cs2"), "the current reader's").to.equal(1);
+    expect(entry(5).copyset.has("cs2")).to.equal(false);
   });
 
   it("should keep the page when the home will not take it back, mapped as before", async () => {

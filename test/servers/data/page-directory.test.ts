@@ -139,4 +139,47 @@ describe("PageDirectory", () => {
     ]);
     expect(dir.info([])).to.deep.equal([]);
   });
+
+  describe("prune", () => {
+    it("should forget an entry nobody holds and nothing is pending in, and the segment with its last page", () => {
+      entry(p0);
+      entry(p1);
+      expect(dir.prune(p0), "p1 is left in the segment").to.equal(false);
+      expect([dir.peek(p0), dir.size, dir.pruned]).to.deep.equal([undefined, 1, 1]);
+      expect(dir.prune(p1), "the segment's last page").to.equal(true);
+      expect([dir.size, dir.info([seg])]).to.deep.equal([0, []]);
+    });
+
+    it("should keep every entry that holds anything the store does not", () => {
+      const keepers: Array<(e: ReturnType<typeof entry>) => void> = [
+        (e) => { e.owner = "cs1"; e.copyset.add("cs1"); },
+        (e) => e.copyset.add("cs2"),
+        (e) => (e.pending = new Uint8Array(8)),
+        (e) => ownDirty(e).set("cs1", 3),
+        (e) => e.periods.record("cs1", null, new Uint8Array(8), 1),
+        (e) => (e.twin = new Uint8Array(8)),
+        (e) => ownDoom(e).add("cs1"),
+        (e) => ownFenced(e).set("cs1", Infinity),
+        (e) => (e.tainted = true),
+        (e) => (e.reverting = Promise.resolve()),
+        (e) => (e.durable = new Uint8Array(8)),
+      ];
+      keepers.forEach((keep, i) => {
+        const ref: PageRef = { segment: seg2, page: i };
+        keep(entry(ref));
+        expect(dir.prune(ref), `keeper ${i}`).to.equal(false);
+        expect(dir.peek(ref), `keeper ${i}`).to.not.equal(undefined);
+      });
+    });
+
+    it("should start a page served again above every version and stamp it ever had", () => {
+      const e = entry(p0, 4);
+      e.version = 9;
+      e.stamp = 17;
+      dir.prune(p0);
+      const again = entry(p0, 4);
+      expect([again.version, again.stamp, again.storedVersion]).to.deep.equal([10, 17, 4]);
+      expect(entry(q0, 20).version, "a page stored further on starts above its store's version").to.equal(21);
+    });
+  });
 });
