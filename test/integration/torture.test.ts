@@ -17,7 +17,7 @@ describe("Crash-consistency torture (integration, real processes)", function () 
 
   before(async () => {
     const seed = Number(process.env.TORTURE_SEED ?? Date.now() % 1_000_000);
-    result = await runTorture({ ...DEFAULT_OPTIONS, seed, durationMs: 30_000, clients: 3, objects: 3, killEveryMs: 6000, downMs: 1000 });
+    result = await runTorture({ ...DEFAULT_OPTIONS, seed, durationMs: 30_000, clients: 3, objects: 3, maxActive: 2, killEveryMs: 6000, downMs: 1000 });
     console.log(formatReport(result).map((l) => `      ${l}`).join("\n"));
   });
 

@@ -1,5 +1,5 @@
 /**
- * `npm run torture [-- --duration S --seed N --clients N --objects N --kill-every S --down S]`:
+ * `npm run torture [-- --duration S --seed N --clients N --objects N --kill-every S --down S --max-active N --cache-mb M]`:
  * builds, then runs the crash-consistency torture (torture.ts) once and prints its report.
  * Exit code 1 if it found any violation (or could not run), 0 otherwise. Ctrl-C stops the
  * cluster it started before exiting.

@@ -39,7 +39,7 @@ export class TortureCluster {
 
   private constructor(private readonly test: TestCluster) {}
 
-  static async start(options: { compute: number; data: number }): Promise<TortureCluster> {
+  static async start(options: { compute: number; data: number; maxActive?: number; cacheMb?: number }): Promise<TortureCluster> {
     const cluster = new TortureCluster(await TestCluster.start(options));
     TortureCluster.running.add(cluster);
     return cluster;

@@ -22,6 +22,14 @@ export interface TortureOptions {
   compute: number;
   /** Data servers. @default 2 */
   data: number;
+  /**
+   * Objects kept active on each compute server (--max-active): fewer than `objects`, so
+   * deactivation (every page evicted: owned ones given home, read copies told) runs all
+   * the time, between the kills. @default 3
+   */
+  maxActive: number;
+  /** Page cache bound of each compute server (MiB; --cache-mb). 0: the server's default. @default 0 */
+  cacheMb: number;
   /** Mean time between two kills (ms); each wait is drawn in [0.5, 1.5] of it. 0: no kills. @default 4000 */
   killEveryMs: number;
   /** How long a killed server stays down before the repair (ms, upper bound). @default 1500 */
@@ -40,6 +48,8 @@ export const DEFAULT_OPTIONS: Omit<TortureOptions, "seed"> = {
   objects: 4,
   compute: 3,
   data: 2,
+  maxActive: 3,
+  cacheMb: 0,
   killEveryMs: 4000,
   downMs: 1500,
   callTimeoutMs: 20_000,
@@ -54,6 +64,7 @@ export function parseTortureArgs(argv: string[], env: NodeJS.ProcessEnv = proces
     options: {
       duration: { type: "string" }, seed: { type: "string" }, clients: { type: "string" }, objects: { type: "string" },
       compute: { type: "string" }, data: { type: "string" }, "kill-every": { type: "string" }, "down": { type: "string" },
+      "max-active": { type: "string" }, "cache-mb": { type: "string" },
       "call-timeout": { type: "string" }, "no-restart-check": { type: "boolean" },
     },
   });
@@ -73,6 +84,8 @@ export function parseTortureArgs(argv: string[], env: NodeJS.ProcessEnv = proces
     objects: Math.max(1, num("objects", "TORTURE_OBJECTS", d.objects)),
     compute: Math.max(1, num("compute", "TORTURE_COMPUTE", d.compute)),
     data: Math.max(1, num("data", "TORTURE_DATA", d.data)),
+    maxActive: Math.max(1, num("max-active", "TORTURE_MAX_ACTIVE", d.maxActive)),
+    cacheMb: num("cache-mb", "TORTURE_CACHE_MB", d.cacheMb),
     killEveryMs: num("kill-every", "TORTURE_KILL_EVERY", d.killEveryMs, 1000),
     downMs: num("down", "TORTURE_DOWN", d.downMs, 1000),
     callTimeoutMs: num("call-timeout", "TORTURE_CALL_TIMEOUT", d.callTimeoutMs, 1000),

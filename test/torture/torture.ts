@@ -14,6 +14,7 @@
  * the same state and check again (`afterRestart`: what is on disk). Everything started is
  * stopped, whatever happens (TortureCluster.stop).
  */
+import { ChurnSampler, type Churn } from "./churn-sampler.js";
 import * as path from "node:path";
 import { homeOf, type SysName } from "../../ra-kernel/ids.js";
 import type { ServerRole } from "../../ra-kernel/ids.js";
@@ -45,6 +46,8 @@ export interface TortureResult {
   placement: string[];
   nemesis: NemesisStats;
   log: CallLog;
+  /** Deactivations and evictions seen on the compute servers (at least). */
+  churn: Churn;
   /** Audit findings during the run (the ledger read under its lock). */
   audits: string[];
   live: Verdict;
@@ -57,14 +60,14 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
   const started = performance.now();
   const random = new Random(options.seed);
   const say = options.log;
-  say(`torture: seed ${options.seed}, ${(options.durationMs / 1000).toFixed(0)} s, ${options.clients} clients, ${options.objects} Ledger objects, ${options.compute} compute + ${options.data} data servers, a kill every ~${(options.killEveryMs / 1000).toFixed(1)} s`);
-  const cluster = await TortureCluster.start({ compute: options.compute, data: options.data });
+  say(`torture: seed ${options.seed}, ${(options.durationMs / 1000).toFixed(0)} s, ${options.clients} clients, ${options.objects} Ledger objects, ${options.compute} compute + ${options.data} data servers (${options.maxActive} active objects each${options.cacheMb ? `, ${options.cacheMb} MiB cache` : ""}), a kill every ~${(options.killEveryMs / 1000).toFixed(1)} s`);
+  const cluster = await TortureCluster.start({ compute: options.compute, data: options.data, maxActive: options.maxActive, cacheMb: options.cacheMb || undefined });
   try {
     const sysnames = await createObjects(cluster, options);
     const placement = sysnames.map((s, i) => `T${i} on ${homeOf(s)}`);
     say(`  objects: ${placement.join(", ")}  (state in ${cluster.dir})`);
     const log = new CallLog();
-    const { loops, nemesis, workloadMs } = await runWorkload(cluster, sysnames, log, random, options);
+    const { loops, nemesis, workloadMs, churn } = await runWorkload(cluster, sysnames, log, random, options);
     say(`  workload over after ${(workloadMs / 1000).toFixed(1)} s; restoring the cluster and checking every object`);
     await cluster.restore();
     const live = judge(await checkAll(cluster, sysnames, options, "live"), log, options.clients);
@@ -76,7 +79,7 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
     }
     const audits = loops.flatMap((l) => l.audits);
     const violations = collectViolations(log, audits, nemesis.stats, live, afterRestart);
-    return { options, durationMs: performance.now() - started, workloadMs, placement, nemesis: nemesis.stats, log, audits, live, afterRestart, violations };
+    return { options, durationMs: performance.now() - started, workloadMs, placement, nemesis: nemesis.stats, log, churn, audits, live, afterRestart, violations };
   } finally {
     await cluster.stop();
   }
@@ -106,14 +109,19 @@ async function runWorkload(cluster: TortureCluster, sysnames: SysName[], log: Ca
   let stop = false;
   const stopped = () => stop;
   const t0 = performance.now();
-  const progress = setInterval(() => options.log(progressLine(log, nemesis.stats.kills)), PROGRESS_EVERY_MS);
+  const churn = new ChurnSampler(cluster.dir);
+  const progress = setInterval(() => {
+    options.log(progressLine(log, nemesis.stats.kills));
+    void churn.sample(cluster.servers());
+  }, PROGRESS_EVERY_MS);
   const running = [...loops.map((l) => l.run(stopped)), nemesis.run(stopped).catch((err) => void nemesis.stats.failures.push(`nemesis: ${(err as Error).message}`))];
   await new Promise((r) => setTimeout(r, options.durationMs));
   stop = true;
   const workloadMs = performance.now() - t0;
   await Promise.all(running);
   clearInterval(progress);
-  return { loops, nemesis, workloadMs };
+  await churn.sample(cluster.servers());
+  return { loops, nemesis, workloadMs, churn: churn.totals() };
 }
 
 function progressLine(log: CallLog, kills: Record<ServerRole, number>): string {
