@@ -53,6 +53,20 @@ export interface CommitRequest {
   term: number;
   abort: boolean;
   pages: PageCommit[];
+  /**
+   * Locks of the committing invocation to release at this home once the commit is done
+   * (applied or refused): an exclusive entry's monitor rides with its last commit instead of
+   * taking a round trip of its own.
+   */
+  release?: LockRelease[];
+}
+
+/** A lock hold to give back at its home (as data.lock.release names it). */
+export interface LockRelease {
+  object: SysName;
+  key: string;
+  lock: "monitor" | "lock" | "semaphore";
+  thread: string;
 }
 
 /** A home's answer to a commit: applied (durable), or not at all. */

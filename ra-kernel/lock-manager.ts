@@ -72,6 +72,8 @@ export interface LockManagerCounters {
   lateGrants: number;
   /** Releases the home did not confirm (logged). */
   releaseFailures: number;
+  /** Monitors given back with their invocation's last commit (no message of their own). */
+  releasedWithCommits: number;
 }
 
 /** One isiba's holds, in acquire order. `ended`: releaseAll ran; late grants go back. */
@@ -83,7 +85,7 @@ interface IsibaLocks {
 export class LockManager {
   /** isiba id -> its holds; an entry exists from its first acquire to releaseAll. */
   private readonly isibas = new Map<number, IsibaLocks>();
-  private readonly stats: LockManagerCounters = { acquires: 0, releases: 0, autoReleased: 0, lateGrants: 0, releaseFailures: 0 };
+  private readonly stats: LockManagerCounters = { acquires: 0, releases: 0, autoReleased: 0, lateGrants: 0, releaseFailures: 0, releasedWithCommits: 0 };
 
   constructor(private readonly link: LockLink = NO_LOCK_LINK) {}
 
@@ -130,6 +132,24 @@ export class LockManager {
     this.isibas.delete(isiba);
     this.stats.autoReleased += record.holds.length;
     await Promise.all(record.holds.map((h) => this.releaseQuietly(h)));
+  }
+
+  /** Waits for `object`'s monitor for `thread` (an exclusive entry); the hold to give back later. */
+  async acquireMonitor(object: SysName, thread: ThreadId): Promise<LockReleaseRequest> {
+    const req: LockReleaseRequest = { object, key: MONITOR_KEY, lock: "monitor", thread };
+    await this.link.acquire(homeOf(object), req);
+    this.stats.acquires++;
+    return req;
+  }
+
+  /**
+   * Gives back a monitor from acquireMonitor: at its home, unless it already went with the
+   * invocation's last commit (`carried`: the home released it after the commit), never throws.
+   */
+  async releaseMonitor(req: LockReleaseRequest, carried: boolean): Promise<void> {
+    if (!carried) return this.releaseQuietly(req);
+    this.stats.releases++;
+    this.stats.releasedWithCommits++;
   }
 
   /** Runs `fn` holding `object`'s monitor for `thread` (exclusive entries); releases it after. */

@@ -40,11 +40,11 @@
  */
 import { argumentProblem } from "../objects/entry-signature.js";
 import { ArgumentError, UnknownEntryError } from "./errors.js";
-import type { SysName, ThreadId } from "./ids.js";
+import { homeOf, type SysName, type ThreadId } from "./ids.js";
 import { classKey, type ClassSegment, type ObjectDescriptor } from "./object-descriptor.js";
 import { Segment } from "./segment.js";
 import { VirtualSpace } from "./virtual-space.js";
-import type { DsmClient } from "./dsm-client.js";
+import type { CommitRider, DsmClient } from "./dsm-client.js";
 import type { IsibaPool, RunFailure, RunOutcome } from "./isiba-pool.js";
 import { LockManager } from "./lock-manager.js";
 import type { RunOp } from "./isiba-messages.js";
@@ -264,13 +264,23 @@ export class UserObjectManager {
     return true;
   }
 
+  /**
+   * Runs an invocation; an exclusive one holds the object's monitor around it, given back with
+   * its last commit when that goes to the object's home alone (no round trip of its own).
+   */
   private async execute(obj: LoadedObject, op: RunOp, input: InvocationInput, exclusive = false): Promise<unknown> {
     if (!exclusive) return this.run(obj, op, input);
-    return this.locks.withMonitor(input.object, input.thread.id, () => this.run(obj, op, input));
+    const monitor = await this.locks.acquireMonitor(input.object, input.thread.id);
+    const rider: CommitRider = { home: homeOf(input.object), locks: [monitor] };
+    try {
+      return await this.run(obj, op, input, rider);
+    } finally {
+      await this.locks.releaseMonitor(monitor, rider.carried === true);
+    }
   }
 
-  /** Runs the isiba, commits its last segment, then releases the locks it left held. */
-  private async run(obj: LoadedObject, op: RunOp, input: InvocationInput): Promise<unknown> {
+  /** Runs the isiba, commits its last segment (with `rider`'s locks), then releases the locks it left held. */
+  private async run(obj: LoadedObject, op: RunOp, input: InvocationInput, rider?: CommitRider): Promise<unknown> {
     let outcome: RunOutcome;
     const started = this.dsm.dropMark;
     try {
@@ -282,10 +292,10 @@ export class UserObjectManager {
       });
     } catch (err) {
       const failure = err as Partial<RunFailure>;
-      await this.finish(input.object, failure.isiba ?? -1, failure.log ?? [], started, failure.broken);
+      await this.finish(input.object, failure.isiba ?? -1, failure.log ?? [], started, failure.broken, rider);
       throw err;
     }
-    await this.finish(input.object, outcome.isiba, outcome.log, started, outcome.broken);
+    await this.finish(input.object, outcome.isiba, outcome.log, started, outcome.broken, rider);
     return outcome.value;
   }
 
@@ -293,10 +303,10 @@ export class UserObjectManager {
    * Commits an isiba's last segment, lets it free what it detached (committed in the
    * background), and releases what it still holds — also when the commit failed.
    */
-  private async finish(object: SysName, isiba: number, log: SegmentLog[], started: number, broken?: string): Promise<void> {
+  private async finish(object: SysName, isiba: number, log: SegmentLog[], started: number, broken?: string, rider?: CommitRider): Promise<void> {
     let ok = false;
     try {
-      await this.dsm.commit(log, this.starts.get(isiba) ?? started, broken);
+      await this.dsm.commit(log, this.starts.get(isiba) ?? started, broken, rider);
       ok = true;
     } finally {
       this.starts.delete(isiba);

@@ -100,7 +100,7 @@ export class DataServer {
     switch (req.kind) {
       case "data.hello": return { serverId: this.serverId, epoch: this.store.epoch, leaseMs: this.home.leases.leaseMs };
       case "data.page.fault": return this.home.fault(req, peer.remoteId);
-      case "data.page.commit": return this.home.commit(req, peer.remoteId);
+      case "data.page.commit": return this.commit(req, peer.remoteId);
       case "data.page.release": return this.home.release(req, peer.remoteId);
       case "data.page.drop": return this.home.dropCopies(req, peer.remoteId);
       case "data.lease.renew": return this.renewLease(peer.remoteId);
@@ -119,6 +119,26 @@ export class DataServer {
       case "data.class.get": return this.store.getClass(req.name, req.version);
       case "data.class.list": return this.store.listClasses().map(summary);
       case "data.status": return this.statusNow();
+    }
+  }
+
+  /**
+   * A commit, then the locks that ride with it given back — whatever became of the commit (a
+   * lock is released as its invocation ends, applied or not), and only once it is decided, so
+   * the next holder finds the pages committed. A release is never refused; one of a lock not
+   * held is logged (the holder's connection closed meanwhile: it was dropped already).
+   */
+  private async commit(req: Extract<DataRequest, { kind: "data.page.commit" }>, holder: string): Promise<DataReplies["data.page.commit"]> {
+    try {
+      return await this.home.commit(req, holder);
+    } finally {
+      for (const r of req.release ?? []) {
+        try {
+          this.lockTable.release(r, holder);
+        } catch (err) {
+          log("release of %s '%s' of %s with a commit of %s: %s", r.lock, r.key, r.object, holder, (err as Error).message);
+        }
+      }
     }
   }
 

@@ -10,9 +10,11 @@
  *   data.page.fault     {segment, page, mode, have, count?} -> PageGrant {bytes|null, same, version, stamp, epoch, extra?}
  *                       (count: a write fault may ask for pages page+1..page+count-1 as well, see
  *                       PageHome: a sequential run of fresh pages in one round trip)
- *   data.page.commit    {epoch, term, abort, pages: [{segment, page, log, left, stamp?}]} -> {applied, epoch, reason?}
+ *   data.page.commit    {epoch, term, abort, pages: [{segment, page, log, left, stamp?}], release?} -> {applied, epoch, reason?}
  *                       one commit segment: its PageLogs applied all together, or (abort, or a
- *                       lease term that is over) none, and the pages it wrote reverted
+ *                       lease term that is over) none, and the pages it wrote reverted;
+ *                       `release`: locks ({object, key, lock, thread}) given back once that is
+ *                       done, whatever the outcome (an exclusive entry's monitor rides along)
  *   data.page.release   {epoch, segment, page, version, bytes|null, stamp} -> {released}
  *                       (a compute server evicts its copy: an owner's bytes come home as to a
  *                       recall; released false: not taken, the sender keeps its copy)
@@ -152,7 +154,7 @@ export interface DataStatus {
 export type DataRequest =
   | { kind: "data.hello"; serverId: string }
   | { kind: "data.page.fault"; segment: SysName; page: number; mode: "read" | "write"; have: number; count?: number }
-  | { kind: "data.page.commit"; epoch: number; term: number; abort: boolean; pages: PageCommitMsg[] }
+  | { kind: "data.page.commit"; epoch: number; term: number; abort: boolean; pages: PageCommitMsg[]; release?: LockReleaseRef[] }
   | { kind: "data.page.release"; epoch: number; segment: SysName; page: number; version: number; bytes: Uint8Array | null; stamp: number }
   | { kind: "data.page.drop"; epoch: number; pages: DroppedCopy[] }
   | { kind: "data.lease.renew" }
@@ -198,6 +200,8 @@ const CLASS_NAME_RE = /^[A-Za-z_$][\w$]{0,127}$/;
 const MAX_CODE = 16 * 1024 * 1024;
 const MAX_PAGES_PER_COMMIT = 16_384;
 const MAX_PAGES_PER_DROP = 16_384;
+/** Locks one commit may give back (an invocation's monitor, and what it left held). */
+const MAX_RELEASES = 64;
 
 const sysname = (kind: string, b: Body, field: string) => check(kind, b, field, isSysName, "a sysname");
 const className = (kind: string, b: Body, field: string) =>
@@ -217,6 +221,7 @@ export function decodeDataRequest(kind: string, body: unknown): DataRequest {
       return {
         kind, epoch: int(kind, b, "epoch"), term: int(kind, b, "term"), abort: b.abort === true,
         pages: arr(kind, b, "pages", MAX_PAGES_PER_COMMIT).map((p, i) => pageCommit(kind, p, i)),
+        release: b.release === undefined ? undefined : arr(kind, b, "release", MAX_RELEASES).map((r, i) => lockRelease(kind, r, i)),
       };
     case "data.page.release":
       return {
@@ -275,6 +280,24 @@ function sysnameItem(kind: string, field: string, value: unknown, i: number): Sy
 }
 
 const LOCK_KEY_RE = /^[\x20-\x7e]{1,128}$/;
+
+/** A lock given back with a commit (data.page.commit `release`). */
+export interface LockReleaseRef {
+  object: SysName;
+  key: string;
+  lock: LockKind;
+  thread: string;
+}
+
+function lockRelease(kind: string, value: unknown, i: number): LockReleaseRef {
+  const k = `${kind} release[${i}]`;
+  const r = asBody(k, value);
+  return {
+    object: sysname(k, r, "object"),
+    key: check(k, r, "key", (v): v is string => typeof v === "string" && LOCK_KEY_RE.test(v), "a key of 1-128 printable characters"),
+    lock: oneOf(k, r, "lock", ["monitor", "lock", "semaphore"] as const), thread: str(k, r, "thread", 128),
+  };
+}
 
 function lockRef<K extends "data.lock.acquire" | "data.lock.release">(kind: K, b: Body) {
   return {

@@ -15,7 +15,7 @@ import { KernelSyscalls } from "../../ra-kernel/kernel-syscalls.js";
 import { LockManager, MONITOR_KEY } from "../../ra-kernel/lock-manager.js";
 import { LocksUnavailableError } from "../../ra-kernel/syscall-errors.js";
 import { PagesLostError } from "../../ra-kernel/errors.js";
-import { newSysName, newThreadId, type ServerId, type SysName } from "../../ra-kernel/ids.js";
+import { homeOf, newSysName, newThreadId, type ServerId, type SysName } from "../../ra-kernel/ids.js";
 import type { ClassSegment, ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import { UserObjectManager, type ObjectSource } from "../../ra-kernel/user-object-manager.js";
 import type { Span } from "../fixtures/locker.js";
@@ -72,6 +72,7 @@ describe("UserObjectManager locks", () => {
   beforeEach(async () => {
     homes = new MemoryHomeLink();
     locksLink = new TableLockLink();
+    homes.releaseRiders = (held) => held.forEach((l) => void locksLink.release(homeOf(l.object), l));
     const locks = new LockManager(locksLink);
     const dsm = new DsmClient(homes);
     const syscalls = new KernelSyscalls(locks);
@@ -130,6 +131,20 @@ describe("UserObjectManager locks", () => {
     expect(monitor()?.holders, "monitor held during the commit").to.have.length(1);
     open();
     await call;
+    expect(monitor()).to.equal(undefined);
+  });
+
+  it("should give the monitor back with the exclusive entry's last commit, and alone when it wrote nothing", async () => {
+    await invoke("exclusiveWork", "R", 1);
+    const last = homes.commits[homes.commits.length - 1];
+    expect(last.release, "the monitor rides with the commit").to.deep.equal([{ object: object.sysname, key: MONITOR_KEY, lock: "monitor", thread: last.release![0].thread }]);
+    expect(monitor(), "given back by the home after the commit").to.equal(undefined);
+    const commitsBefore = homes.commits.length;
+    const monitorReleases = () => locksLink.calls.filter((c) => c.op === "release" && c.body.lock === "monitor").length;
+    const releasesBefore = monitorReleases();
+    await expectRejection(invoke("exclusiveThrow", "N"), Error);
+    expect(homes.commits.slice(commitsBefore).some((c) => c.release), "nothing written: no commit to ride").to.equal(false);
+    expect(monitorReleases(), "released by a message of its own").to.equal(releasesBefore + 1);
     expect(monitor()).to.equal(undefined);
   });
 

@@ -12,7 +12,7 @@ import { DataServer } from "../../../servers/data/data-server.js";
 import { StaleEpochError } from "../../../ra-kernel/errors.js";
 import { HolderLeases, LEASE_MS } from "../../../servers/data/holder-leases.js";
 import { InMemorySegmentStore } from "../../../servers/data/in-memory-segment-store.js";
-import type { PageGrant, PageInfo } from "../../../servers/data/protocol.js";
+import type { LockInfo, PageGrant, PageInfo } from "../../../servers/data/protocol.js";
 import { asServerId, PAGE_SIZE, type SysName } from "../../../ra-kernel/ids.js";
 import { PageLog } from "../../../ra-kernel/page-log.js";
 import type { ObjectDescriptor } from "../../../ra-kernel/object-descriptor.js";
@@ -81,10 +81,11 @@ describe("DataServer", () => {
   });
 
   /** One commit segment of `peer` writing whole pages (its current lease term unless told). */
-  const commit = (peer: FakePeer, pageBytes: [number, Uint8Array][], opts: { epoch?: number; term?: number; abort?: boolean } = {}) =>
+  const commit = (peer: FakePeer, pageBytes: [number, Uint8Array][], opts: { epoch?: number; term?: number; abort?: boolean; release?: unknown[] } = {}) =>
     call(peer, "data.page.commit", {
       epoch: opts.epoch ?? 1, term: opts.term ?? server.home.leases.term(peer.remoteId), abort: opts.abort ?? false,
       pages: pageBytes.map(([p, bytes]) => ({ segment: seg, page: p, log: PageLog.ofPage(bytes, 1).encode(), left: 0 })),
+      ...(opts.release ? { release: opts.release } : {}),
     });
 
   it("should greet with its id, epoch and lease length", async () => {
@@ -123,6 +124,22 @@ describe("DataServer", () => {
     expect(r.applied).to.equal(false);
     expect(r.reason).to.contain("term 1");
     expect(store.readPage(seg, 0).bytes).to.equal(null);
+  });
+
+  it("should give back the locks riding with a commit once it is decided, applied or refused", async () => {
+    const monitor = (thread: string) => ({ object: obj.sysname, key: "monitor", lock: "monitor", thread });
+    const holders = async () => ((await call(cs1, "data.lock.list", { object: obj.sysname })) as LockInfo[]).flatMap((l) => l.holders.map((h) => h.thread));
+    await call(cs1, "data.lock.acquire", monitor("t1"));
+    const next = call(cs2, "data.lock.acquire", monitor("t2"));
+    await fault(cs1, 0, "write");
+    expect(await commit(cs1, [[0, page(3)]], { release: [monitor("t1")] })).to.deep.equal({ applied: true, epoch: 1 });
+    expect(store.readPage(seg, 0).bytes, "committed before the monitor moved on").to.deep.equal(page(3));
+    await next;
+    expect(await holders(), "t2 got it").to.deep.equal(["t2"]);
+    server.home.leases.revoke("cs2");
+    const refused = (await commit(cs2, [[0, page(4)]], { term: 1, release: [monitor("t2")] })) as { applied: boolean };
+    expect(refused.applied).to.equal(false);
+    expect(await holders(), "given back all the same").to.deep.equal([]);
   });
 
   it("should refuse a commit of another epoch with StaleEpochError", async () => {
@@ -224,6 +241,8 @@ describe("DataServer", () => {
       ["data.page.commit", { epoch: 1, term: 1, pages: [{ segment: seg, page: 0, bytes: page(1), left: 0 }] }, "log"],
       ["data.page.commit", { epoch: 1, term: 1, pages: [{ segment: seg, page: 0, log: goodLog.subarray(0, 20), left: 0 }] }, "log"],
       ["data.page.commit", { epoch: 1, term: 1, pages: [{ segment: seg, page: 0, log: zeroStamp, left: 0 }] }, "log"],
+      ["data.page.commit", { epoch: 1, term: 1, pages: [], release: [{ object: seg, key: "monitor", lock: "mutex", thread: "t" }] }, "lock"],
+      ["data.page.commit", { epoch: 1, term: 1, pages: [], release: "monitor" }, "release"],
       ["data.page.drop", { pages: [] }, "epoch"],
       ["data.page.drop", { epoch: 1, pages: "all" }, "pages"],
       ["data.page.drop", { epoch: 1, pages: [{ segment: "nope", page: 0, version: 1 }] }, "segment"],
