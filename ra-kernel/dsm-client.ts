@@ -120,6 +120,8 @@ export class DsmClient {
   private dropSeq = 0;
   /** Read copies evicted here, told to their homes so they can forget them. */
   readonly dropNotices: DropNotices;
+  /** Told of every dropHome (the MonitorCache drops the monitors of that home with its pages). */
+  readonly homeDropListeners: Array<(home: ServerId) => void> = [];
 
   constructor(
     private readonly link: HomeLink,
@@ -585,6 +587,7 @@ export class DsmClient {
    * one whose first fault brought the news) would lose more than the crash did.
    */
   dropHome(home: ServerId, why: string, newEpoch = false): void {
+    for (const listener of this.homeDropListeners) listener(home);
     const seq = ++this.dropSeq;
     this.homeDrops.set(home, seq);
     let n = 0;

@@ -26,6 +26,7 @@
 import createDebug from "debug";
 import { homeOf, type ServerId, type SysName, type ThreadId } from "./ids.js";
 import { IsibaEndedError, LocksUnavailableError } from "./syscall-errors.js";
+import type { MonitorCache, MonitorHold } from "./monitor-cache.js";
 
 const log = createDebug("ra:locks");
 
@@ -42,6 +43,8 @@ export interface LockRequest {
   thread: string;
   /** Semaphores: the permits it starts with if the home does not know it yet. */
   permits?: number;
+  /** A monitor taken by a compute server's MonitorCache (`thread` is its cache thread). */
+  cache?: boolean;
 }
 
 export type LockReleaseRequest = Omit<LockRequest, "permits">;
@@ -87,7 +90,11 @@ export class LockManager {
   private readonly isibas = new Map<number, IsibaLocks>();
   private readonly stats: LockManagerCounters = { acquires: 0, releases: 0, autoReleased: 0, lateGrants: 0, releaseFailures: 0, releasedWithCommits: 0 };
 
-  constructor(private readonly link: LockLink = NO_LOCK_LINK) {}
+  constructor(
+    private readonly link: LockLink = NO_LOCK_LINK,
+    /** Keeps monitors here between exclusive invocations (none: every one asks the home). */
+    readonly monitors?: MonitorCache,
+  ) {}
 
   get counters(): LockManagerCounters & { held: number } {
     let held = 0;
@@ -134,22 +141,30 @@ export class LockManager {
     await Promise.all(record.holds.map((h) => this.releaseQuietly(h)));
   }
 
-  /** Waits for `object`'s monitor for `thread` (an exclusive entry); the hold to give back later. */
-  async acquireMonitor(object: SysName, thread: ThreadId): Promise<LockReleaseRequest> {
-    const req: LockReleaseRequest = { object, key: MONITOR_KEY, lock: "monitor", thread };
-    await this.link.acquire(homeOf(object), req);
+  /**
+   * Waits for `object`'s monitor for `thread` at `depth` (an exclusive entry): from the
+   * MonitorCache if there is one, else at the home. The hold to give back later.
+   */
+  async acquireMonitor(object: SysName, thread: ThreadId, depth = 0): Promise<MonitorHold> {
+    const hold = this.monitors ? await this.monitors.acquire(object, thread, depth) : await this.monitorAtHome(object, thread);
     this.stats.acquires++;
-    return req;
+    return hold;
   }
 
   /**
-   * Gives back a monitor from acquireMonitor: at its home, unless it already went with the
-   * invocation's last commit (`carried`: the home released it after the commit), never throws.
+   * Gives back a monitor from acquireMonitor: to the cache, or at its home — unless it went with
+   * the invocation's last commit (`carried`: the home released it after the commit). Never throws.
    */
-  async releaseMonitor(req: LockReleaseRequest, carried: boolean): Promise<void> {
-    if (!carried) return this.releaseQuietly(req);
+  async releaseMonitor(hold: MonitorHold, carried: boolean): Promise<void> {
+    if (!carried && !this.monitors) return this.releaseQuietly({ object: hold.object, key: MONITOR_KEY, lock: "monitor", thread: hold.thread });
     this.stats.releases++;
-    this.stats.releasedWithCommits++;
+    if (carried) this.stats.releasedWithCommits++;
+    else await this.monitors!.release(hold);
+  }
+
+  private async monitorAtHome(object: SysName, thread: ThreadId): Promise<MonitorHold> {
+    await this.link.acquire(homeOf(object), { object, key: MONITOR_KEY, lock: "monitor", thread });
+    return { object, thread, entry: null };
   }
 
   /** Runs `fn` holding `object`'s monitor for `thread` (exclusive entries); releases it after. */

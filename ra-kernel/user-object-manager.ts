@@ -46,7 +46,7 @@ import { Segment } from "./segment.js";
 import { VirtualSpace } from "./virtual-space.js";
 import type { CommitRider, DsmClient } from "./dsm-client.js";
 import type { IsibaPool, RunFailure, RunOutcome } from "./isiba-pool.js";
-import { LockManager } from "./lock-manager.js";
+import { LockManager, MONITOR_KEY } from "./lock-manager.js";
 import type { RunOp } from "./isiba-messages.js";
 import type { SegmentLog } from "./write-log.js";
 import createDebug from "debug";
@@ -270,12 +270,13 @@ export class UserObjectManager {
    */
   private async execute(obj: LoadedObject, op: RunOp, input: InvocationInput, exclusive = false): Promise<unknown> {
     if (!exclusive) return this.run(obj, op, input);
-    const monitor = await this.locks.acquireMonitor(input.object, input.thread.id);
-    const rider: CommitRider = { home: homeOf(input.object), locks: [monitor] };
+    const monitor = await this.locks.acquireMonitor(input.object, input.thread.id, input.thread.depth);
+    // A cached monitor is released here, without a message; one held at the home rides home.
+    const rider: CommitRider | undefined = monitor.entry ? undefined : { home: homeOf(input.object), locks: [{ object: monitor.object, key: MONITOR_KEY, lock: "monitor", thread: monitor.thread }] };
     try {
       return await this.run(obj, op, input, rider);
     } finally {
-      await this.locks.releaseMonitor(monitor, rider.carried === true);
+      await this.locks.releaseMonitor(monitor, rider?.carried === true);
     }
   }
 

@@ -34,6 +34,7 @@ import { UserObjectManager } from "../../ra-kernel/user-object-manager.js";
 import { LockManager } from "../../ra-kernel/lock-manager.js";
 import { KernelSyscalls } from "../../ra-kernel/kernel-syscalls.js";
 import { HomeLocks } from "./home-locks.js";
+import { MonitorCache } from "../../ra-kernel/monitor-cache.js";
 import { NestedInvocations, checkDepth } from "./nested-invocations.js";
 import { ThreadRoutes } from "./thread-routes.js";
 import type { InvocationInput } from "../../ra-kernel/user-object-manager.js";
@@ -108,7 +109,10 @@ export class ComputeServer implements RoleService {
     this.cache = new PageCache(pool, this.dsm);
     this.cache.start();
     this.homes.bindDsm(this.dsm);
-    const locks = (this.locks = new LockManager(new HomeLocks(this.homes)));
+    const lockLink = new HomeLocks(this.homes);
+    const monitors = new MonitorCache(lockLink, ctx.options.id);
+    this.dsm.homeDropListeners.push((home) => monitors.dropHome(home));
+    const locks = (this.locks = new LockManager(lockLink, monitors));
     const servers = ctx.servers;
     const placer = new Placer({
       by: ctx.options.id, here: ctx.options.id, table: this.table, policy: new WorkingSetPlacement(), log: this.decisions,
@@ -165,6 +169,7 @@ export class ComputeServer implements RoleService {
       case "workstation.print": return { delivered: await this.routes.print(req.thread, req.text) };
       case "compute.create": return this.create(req);
       case "compute.recall": return this.recall(req, from);
+      case "compute.lock.recall": return this.lockRecall(req, from);
       case "compute.pages": return this.dsm.pagesOf(req.segments, (frames, page) => this.cache.inWorkingSet(frames, page));
       case "compute.probe": return this.probe(req);
       case "compute.status": return this.status();
@@ -276,6 +281,15 @@ export class ComputeServer implements RoleService {
       throw new BadRequestError(`compute.recall: ${from} is not the home of segment ${req.segment} (${home} is)`, { kind: req.kind, field: "segment" });
     }
     return this.dsm.recall(req);
+  }
+
+  /** Only an object's home may recall its monitor. */
+  private lockRecall(req: Extract<ComputeRequest, { kind: "compute.lock.recall" }>, from: string): Promise<ComputeReplies["compute.lock.recall"]> {
+    const home = homeOf(req.object);
+    if (from !== home) {
+      throw new BadRequestError(`compute.lock.recall: ${from} is not the home of object ${req.object} (${home} is)`, { kind: req.kind, field: "object" });
+    }
+    return this.locks.monitors!.recall(req.object, req.cacheThread, req.waiter);
   }
 
   /** Diagnostic operations for benchmarks, timed inside the kernel (see ProbeRequest). */

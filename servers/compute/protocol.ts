@@ -17,6 +17,9 @@
  *                      (action revert: drop the copy and abort the segments here that wrote the page;
  *                      action refresh: drop the copy, an owner returning its bytes, abort nothing)
  *                      (from a home: drop or downgrade our copy of `version`; an owner returns its bytes)
+ *   compute.lock.recall {object, key, cacheThread, waiter}             -> {action: released | later | convert, thread?, count?}
+ *                      (from a home: `waiter` waits behind the monitor this server caches as
+ *                      `cacheThread`; see ra-kernel/monitor-cache.ts)
  *   compute.pages      {segments}                                      -> CachedPageInfo[]
  *   compute.probe      {op, ...}                                       -> {micros} (diagnostic, for benchmarks)
  *   compute.status     {}                                              -> ComputeStatus
@@ -31,6 +34,7 @@
  */
 import { isServerId, isSysName, type PageNo, type ServerId, type SysName, type ThreadId } from "../../ra-kernel/ids.js";
 import type { ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
+import type { RecallAnswer } from "../../ra-kernel/monitor-cache.js";
 import { BadRequestError, UnknownMessageError } from "../transport/errors.js";
 import { arr, asBody, check, int, obj, oneOf, optInt, optStr, str, type Body } from "../transport/schema.js";
 import type { Peer, RequestOptions } from "../transport/transport.js";
@@ -105,6 +109,7 @@ export type ComputeRequest =
   | { kind: "compute.invoke"; thread: ThreadId; depth: number; target: SysName; entry: string; args: unknown[]; deadline?: number }
   | { kind: "compute.create"; className: string; classVersion?: number; home?: ServerId; args: unknown[]; thread: ThreadId }
   | { kind: "compute.recall"; segment: SysName; page: PageNo; version: number; epoch: number; action: RecallAction; current?: number }
+  | { kind: "compute.lock.recall"; object: SysName; key: string; cacheThread: string; waiter: string }
   | { kind: "compute.pages"; segments: SysName[] }
   | ({ kind: "compute.probe" } & ProbeRequest)
   | { kind: "compute.status" }
@@ -118,6 +123,7 @@ export interface ComputeReplies {
   "compute.invoke": { value: unknown; server: string; load: ComputeLoad; warm?: number };
   "compute.create": { descriptor: ObjectDescriptor; server: string; load?: ComputeLoad; warm?: number };
   "compute.recall": { held: boolean; bytes: Uint8Array | null; stamp: number; dirty: boolean; lost?: { segment: SysName; page: PageNo }[] };
+  "compute.lock.recall": RecallAnswer;
   "compute.pages": CachedPageInfo[];
   "compute.probe": { micros: number };
   "compute.status": ComputeStatus;
@@ -159,6 +165,11 @@ export function decodeComputeRequest(kind: string, body: unknown): ComputeReques
         kind, segment: check(kind, b, "segment", isSysName, "a sysname"), page: int(kind, b, "page", 0, 2 ** 31),
         version: int(kind, b, "version"), epoch: int(kind, b, "epoch"), action: oneOf(kind, b, "action", ["invalidate", "downgrade", "revert", "refresh"] as const),
         ...(b.current === undefined ? {} : { current: int(kind, b, "current") }),
+      };
+    case "compute.lock.recall":
+      return {
+        kind, object: check(kind, b, "object", isSysName, "a sysname"), key: str(kind, b, "key", 128),
+        cacheThread: str(kind, b, "cacheThread", 160), waiter: str(kind, b, "waiter", 160),
       };
     case "compute.pages":
       return { kind, segments: arr(kind, b, "segments", 16).map((s, i) => sysnameAt(kind, "segments", s, i)) };

@@ -18,7 +18,7 @@ import type { ClassSegment, ObjectDescriptor } from "../../ra-kernel/object-desc
 import type { Peer, RequestContext } from "../transport/transport.js";
 import { decodeDataRequest, type CreatedObject, type DataReplies, type DataRequest, type DataStatus } from "./protocol.js";
 import { HOME_COUNTERS, PageHome, type PageHomeOptions } from "./page-home.js";
-import { LockTable } from "./lock-table.js";
+import { LockTable, type CacheRecall } from "./lock-table.js";
 import { LeaseRevokedError } from "./errors.js";
 import type { SegmentRecord, SegmentStore } from "./segment-store.js";
 import { histogramFigures, labelled, snakeCase, type Figures } from "../host/metrics.js";
@@ -27,6 +27,9 @@ const log = createDebug("servers:data");
 
 /** Objects listed by name in /metrics (the busiest); the totals cover every object. */
 const METRICS_OBJECTS = 50;
+
+/** How long a compute server may take to answer a monitor recall (it answers at once). */
+const MONITOR_RECALL_TIMEOUT_MS = 10_000;
 
 /**
  * How many of a new object's first pages its creator owns from the start: what constructors
@@ -53,6 +56,22 @@ export class DataServer {
     this.home = new PageHome(store, serverId, (holder) => this.peers.get(holder), options);
     this.leaseWatch = setInterval(() => this.takeBackLapsed(), this.home.leases.leaseMs / 4);
     this.leaseWatch.unref();
+    this.lockTable.onRecall = (r) => this.recallMonitor(r);
+  }
+
+  /**
+   * Someone waits behind a monitor a compute server caches: ask it back (compute.lock.recall)
+   * and do what it answers. A server that does not answer keeps it until it releases it or its
+   * lease runs out, as any holder.
+   */
+  private recallMonitor(r: CacheRecall): void {
+    const peer = this.peers.get(r.server);
+    if (!peer) return;
+    const body = { object: r.object, key: r.key, cacheThread: r.cacheThread, waiter: r.waiter };
+    peer.request<unknown>("compute.lock.recall", body, { timeoutMs: MONITOR_RECALL_TIMEOUT_MS }).then(
+      (answer) => this.lockTable.recalled(r, answer),
+      (err: Error) => log("recall of the monitor of %s from %s failed: %s", r.object, r.server, err.message),
+    );
   }
 
   /**

@@ -27,6 +27,14 @@
  * `releaseThread` everything one thread held. State is in memory only: a home that
  * restarts forgets every lock, and its compute servers see the connection close.
  *
+ * Cached monitors: a compute server may take a monitor for its MonitorCache
+ * (ra-kernel/monitor-cache.ts) with `cache: true` and a cache thread of its own as the
+ * thread; it then hands the monitor to its threads itself. Such a holder is told when
+ * someone waits behind it (`onRecall`, once per waiting thread), and answers by releasing
+ * it — or, if the waiter is the very thread inside the monitor there (it re-enters the object
+ * through another server), by `convert`: that thread becomes the holder with the count the
+ * cache had, and re-enters as it would without caching.
+ *
  * Rules: called on the server's event loop only. Grants happen synchronously inside
  * release / drop, so nothing can slip in between a release and the next waiter's grant.
  */
@@ -43,6 +51,18 @@ export interface LockRequestRef {
   lock: LockKind;
   thread: string;
   permits?: number;
+  /** A monitor taken for a compute server's cache (see header). */
+  cache?: boolean;
+}
+
+/** Someone waits behind a cached monitor: its holder (a cache thread of `server`) should give it up. */
+export interface CacheRecall {
+  object: SysName;
+  key: string;
+  server: string;
+  cacheThread: string;
+  /** The thread waiting. */
+  waiter: string;
 }
 
 /** What the table has done since the home started (for /metrics). */
@@ -71,6 +91,8 @@ interface Waiter {
   server: string;
   thread: string;
   since: number;
+  /** Acquired for a compute server's monitor cache. */
+  cached: boolean;
   grant(waitedMs: number): void;
   cancel(err: Error): void;
 }
@@ -81,6 +103,10 @@ class LockEntry {
   readonly holders = new Map<string, Holder>();
   readonly queue: Waiter[] = [];
   available: number;
+  /** Holders that are compute servers' cache threads -> their server. */
+  readonly caches = new Map<string, string>();
+  /** Waiting threads already recalled for, per cache thread (one recall each). */
+  readonly recalledFor = new Map<string, Set<string>>();
 
   constructor(readonly object: SysName, readonly key: string, readonly kind: LockKind, readonly permits: number) {
     this.available = permits;
@@ -141,6 +167,8 @@ class LockEntry {
     if (!this.reentrant) this.available += n;
     if (holder.count <= 0) {
       this.holders.delete(holder.thread);
+      this.caches.delete(holder.thread);
+      this.recalledFor.delete(holder.thread);
       if (this.reentrant) this.available++;
     }
   }
@@ -162,6 +190,8 @@ export class LockTable {
   /** object -> (kind, key) -> lock. An object's map is removed when it has no lock left. */
   private readonly objects = new Map<SysName, Map<string, LockEntry>>();
   private readonly stats: LockCounters = { acquires: 0, waits: 0, waitMs: 0, releases: 0, dropped: 0 };
+  /** Called when a waiter queues behind a cached monitor (the DataServer sends the recall). */
+  onRecall: (recall: CacheRecall) => void = () => undefined;
 
   get counters(): LockCounters {
     return { ...this.stats };
@@ -171,20 +201,65 @@ export class LockTable {
   acquire(req: LockRequestRef, server: ServerId | string): Promise<{ granted: true; waitedMs: number }> {
     const entry = this.entry(req, req.permits ?? 1);
     const who = req.thread;
+    const cached = req.cache === true && req.lock === "monitor";
     if ((entry.queue.length === 0 || (entry.reentrant && entry.holders.has(who))) && entry.canTake(who)) {
-      entry.take(server, req.thread);
-      this.stats.acquires++;
+      this.grant(entry, server, req.thread, cached);
       return Promise.resolve({ granted: true, waitedMs: 0 });
     }
     this.stats.waits++;
     log("%s/%s %s: %s/%s waits behind %d", req.object, req.key, req.lock, server, req.thread, entry.queue.length);
-    return new Promise((resolve, reject) => {
+    const granted = new Promise<{ granted: true; waitedMs: number }>((resolve, reject) => {
       entry.queue.push({
-        server, thread: req.thread, since: performance.now(),
+        server, thread: req.thread, since: performance.now(), cached,
         grant: (waitedMs) => resolve({ granted: true, waitedMs }),
         cancel: reject,
       });
     });
+    this.recallCaches(entry);
+    return granted;
+  }
+
+  /**
+   * What a cache holder answered a recall (compute.lock.recall, unchecked wire data): it
+   * released the monitor, converts it to its thread inside it, or gives it back later by its
+   * own release. Anything else is ignored (logged): the hold stays until released or dropped.
+   */
+  recalled(r: CacheRecall, answer: unknown): void {
+    const a = (answer ?? {}) as { action?: unknown; thread?: unknown; count?: unknown };
+    if (a.action === "released") {
+      const entry = this.find(r.object, "monitor", r.key);
+      // Released meanwhile by its own message (or dropped): nothing left to do.
+      if (entry?.caches.get(r.cacheThread) === r.server) this.release({ object: r.object, key: r.key, lock: "monitor", thread: r.cacheThread }, r.server);
+    } else if (a.action === "convert" && typeof a.thread === "string" && Number.isInteger(a.count) && (a.count as number) >= 1) {
+      this.convert(r.object, r.key, r.cacheThread, r.server, a.thread, a.count as number);
+    } else if (a.action !== "later") {
+      log("compute server %s answered a monitor recall with %j: ignored", r.server, answer);
+    }
+  }
+
+  /**
+   * A cached monitor's holder says its thread `thread`, inside it `count` times, is the one
+   * waiting through another server: that thread becomes the holder (its holds counted through
+   * `server`), and its queued re-entries are granted at once, as a holder's are. False if
+   * `cacheThread` does not hold it (any more).
+   */
+  convert(object: SysName, key: string, cacheThread: string, server: string, thread: string, count: number): boolean {
+    const entry = this.find(object, "monitor", key);
+    const holder = entry?.holders.get(cacheThread);
+    if (!entry || !holder || entry.caches.get(cacheThread) !== server) return false;
+    entry.holders.delete(cacheThread);
+    entry.caches.delete(cacheThread);
+    entry.recalledFor.delete(cacheThread);
+    entry.holders.set(thread, { thread, count, servers: new Map([[server, count]]) });
+    const now = performance.now();
+    for (const w of entry.queue.filter((x) => x.thread === thread)) {
+      entry.queue.splice(entry.queue.indexOf(w), 1);
+      entry.take(w.server, w.thread);
+      this.stats.acquires++;
+      w.grant(now - w.since);
+    }
+    this.recallCaches(entry);
+    return true;
   }
 
   /**
@@ -264,17 +339,37 @@ export class LockTable {
     this.forgetIfIdle(entry);
   }
 
+  private grant(entry: LockEntry, server: string, thread: string, cached: boolean): void {
+    entry.take(server, thread);
+    if (cached) entry.caches.set(thread, server);
+    this.stats.acquires++;
+  }
+
+  /** Tells each cache holding `entry` of every thread waiting behind it that it was not told of yet. */
+  private recallCaches(entry: LockEntry): void {
+    for (const [cacheThread, server] of entry.caches) {
+      let told = entry.recalledFor.get(cacheThread);
+      if (!told) entry.recalledFor.set(cacheThread, (told = new Set()));
+      for (const w of entry.queue) {
+        if (told.has(w.thread)) continue;
+        told.add(w.thread);
+        this.onRecall({ object: entry.object, key: entry.key, server, cacheThread, waiter: w.thread });
+      }
+    }
+  }
+
   /** Grants queue heads in order while the head can take the lock (strict FIFO). */
   private grantWaiters(entry: LockEntry): void {
     const now = performance.now();
     while (entry.queue.length > 0 && entry.canTake(entry.queue[0].thread)) {
       const w = entry.queue.shift()!;
-      entry.take(w.server, w.thread);
+      this.grant(entry, w.server, w.thread, w.cached);
       const waitedMs = now - w.since;
-      this.stats.acquires++;
       this.stats.waitMs += waitedMs;
       w.grant(waitedMs);
     }
+    // A cache granted with others still queued behind it must hear of them.
+    if (entry.queue.length > 0) this.recallCaches(entry);
   }
 
   private entry(req: LockRequestRef, permits: number): LockEntry {

@@ -24,7 +24,9 @@
  *                       is left alone)
  *   data.lease.renew    {}                              -> {epoch, leaseMs, term} (LeaseRevokedError if suspect)
  *   data.pages          {segments}                      -> {epoch, pages: PageInfo[]}
- *   data.lock.acquire   {object, key, lock, permits?, thread, term?} -> {granted, waitedMs} (waits, FIFO)
+ *   data.lock.acquire   {object, key, lock, permits?, thread, term?, cache?} -> {granted, waitedMs} (waits, FIFO)
+ *                       (cache: a monitor for the sender's MonitorCache, `thread` its cache thread:
+ *                       the home recalls it with compute.lock.recall when someone waits behind it)
  *   data.lock.release   {object, key, lock, thread, term?} -> {released}
  *                       (term: the sender's lease term here; an acquire under a term that is over is refused)
  *   data.lock.list      {object}                        -> LockInfo[]
@@ -159,7 +161,7 @@ export type DataRequest =
   | { kind: "data.page.drop"; epoch: number; pages: DroppedCopy[] }
   | { kind: "data.lease.renew" }
   | { kind: "data.pages"; segments: SysName[] }
-  | { kind: "data.lock.acquire"; object: SysName; key: string; lock: LockKind; permits?: number; thread: string; term?: number }
+  | { kind: "data.lock.acquire"; object: SysName; key: string; lock: LockKind; permits?: number; thread: string; term?: number; cache?: boolean }
   | { kind: "data.lock.release"; object: SysName; key: string; lock: LockKind; thread: string; term?: number }
   | { kind: "data.lock.list"; object: SysName }
   | { kind: "data.echo"; bytes: Uint8Array }
@@ -233,7 +235,7 @@ export function decodeDataRequest(kind: string, body: unknown): DataRequest {
     case "data.lease.renew": return { kind };
     case "data.pages": return { kind, segments: arr(kind, b, "segments", 16).map((s, i) => sysnameItem(kind, "segments", s, i)) };
     case "data.lock.acquire":
-      return { ...lockRef(kind, b), permits: optInt(kind, b, "permits", 0, 1_000_000) };
+      return { ...lockRef(kind, b), permits: optInt(kind, b, "permits", 0, 1_000_000), ...(b.cache === true ? { cache: true } : {}) };
     case "data.lock.release": return lockRef(kind, b);
     case "data.lock.list": return { kind, object: sysname(kind, b, "object") };
     case "data.echo": return { kind, bytes: bytes(kind, b, "bytes", 1024 * 1024) };

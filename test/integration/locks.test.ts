@@ -83,7 +83,9 @@ describe("Locks across compute servers (integration, real processes)", function 
     const spans = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => obj.at(at(i)).exclusiveWork(`e${i}`, 3)));
     expectDisjoint(spans);
     expect(await obj.at("cs1").state()).to.include({ busy: false, overlaps: 0 });
-    expect(await lockOf(obj, "monitor", "monitor")).to.equal(undefined);
+    const monitor = await lockOf(obj, "monitor", "monitor");
+    // Free, or cached by the server that ran the last one (idle: nobody waits behind it).
+    expect(monitor === undefined || (monitor.holders.every((h) => h.thread.startsWith("cache@")) && monitor.waiting.length === 0), JSON.stringify(monitor)).to.equal(true);
   });
 
   it("should make an exclusive entry wait while the other server holds the monitor, and serve waiters FIFO", async () => {
