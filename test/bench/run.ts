@@ -20,6 +20,7 @@ import { nestedInvocation } from "./nested-invocation.bench.js";
 import { commits } from "./commit.bench.js";
 import { placement } from "./placement.bench.js";
 import { scale } from "./scale.bench.js";
+import { peerBaseline } from "./peer.bench.js";
 
 type Benchmark = (report: BenchReport) => Promise<void>;
 
@@ -32,6 +33,7 @@ const BENCHMARKS: Array<[name: string, run: Benchmark]> = [
   ["commits", commits],
   ["placement", placement],
   ["scale", scale], // minutes at its default 100,000 objects: SCALE_OBJECTS lowers it
+  ["peer", peerBaseline], // Clouds next to an express + TypeORM + SQLite counter service (issue 11)
 ];
 
 async function main(): Promise<number> {
