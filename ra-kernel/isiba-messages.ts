@@ -84,6 +84,11 @@ export interface RunReply {
   log: SegmentLog[];
   /** Set if that segment is broken (WriteLog.broken): aborted instead. */
   broken?: string;
+  /**
+   * Whether the isiba detached heap blocks that wait for `committed` (then `freed`). False:
+   * nothing to free, the worker forgot the isiba already and wants no `committed`.
+   */
+  frees: boolean;
 }
 
 /** Worker -> kernel: the blocks an isiba detached were freed, as a segment of their own. */

@@ -169,6 +169,11 @@ export class IsibaPool {
    * The isiba's final commit was answered (`ok`: applied): its worker frees what it detached
    * (only if applied) and resolves with that segment, to commit too. [] if the worker died.
    */
+  /** Isibas that replied with blocks to free and wait for `afterCommit` (diagnostics, tests). */
+  get awaitingFrees(): number {
+    return this.slots.reduce((n, s) => n + s.replied.size, 0);
+  }
+
   afterCommit(isiba: number, ok: boolean): Promise<SegmentLog[]> {
     const slot = this.slots.find((s) => s.replied.has(isiba));
     if (!slot) return Promise.resolve([]);
@@ -285,7 +290,8 @@ export class IsibaPool {
     const pending = slot.pending.get(reply.id);
     if (!pending) return;
     slot.pending.delete(reply.id);
-    slot.replied.add(reply.id);
+    // Nothing detached: no `committed` round trip to the worker after the commit (afterCommit).
+    if (reply.frees) slot.replied.add(reply.id);
     pending.resolve(reply);
   }
 
@@ -349,7 +355,7 @@ export class IsibaPool {
     // Free segments it was running are given up first too: the next one may push on theirs.
     const freeing = [...slot.freeing.values()];
     void this.writesLost(slot, err).then(() => {
-      for (const [id, p] of pending) p.resolve({ type: "done", id, ok: false, error: toWireError(died, this.serverId), log: [] });
+      for (const [id, p] of pending) p.resolve({ type: "done", id, ok: false, error: toWireError(died, this.serverId), log: [], frees: false });
       for (const resolve of freeing) resolve([]);
     });
     slot.pending.clear();

@@ -165,6 +165,13 @@ function lastSegment(req: RunRequest, mem: MappedSegment[], seg: Segmented): Pic
   return { log: seg.log.take(), broken };
 }
 
+/** Whether the ended isiba has blocks to free after its commit; if not, it is forgotten now. */
+function keepsFrees(id: number, seg: Segmented): boolean {
+  if (seg.frees.size > 0) return true;
+  running.delete(id);
+  return false;
+}
+
 /** The final commit was answered: free what the isiba detached (its own segment), or drop it. */
 function committed(msg: Committed): void {
   const seg = running.get(msg.id);
@@ -204,9 +211,9 @@ async function run(req: RunRequest): Promise<void> {
     const mapped = storeFor(req);
     mem = mapped.mem;
     const value = await execute(req, mapped.store, seg);
-    reply({ type: "done", id: req.id, ok: true, value, ...lastSegment(req, mem, seg) });
+    reply({ type: "done", id: req.id, ok: true, value, ...lastSegment(req, mem, seg), frees: keepsFrees(req.id, seg) });
   } catch (err) {
-    reply({ type: "done", id: req.id, ok: false, error: toWireError(err, init.serverId), ...lastSegment(req, mem, seg) });
+    reply({ type: "done", id: req.id, ok: false, error: toWireError(err, init.serverId), ...lastSegment(req, mem, seg), frees: keepsFrees(req.id, seg) });
   }
 }
 

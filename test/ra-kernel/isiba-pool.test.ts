@@ -164,6 +164,17 @@ describe("IsibaPool", () => {
     /** The heap's live block count in this server's frames. */
     const liveBlocks = () => new DataView(pager.segment(heap).copyPage(0).buffer).getUint32(12, true);
 
+    it("should wait for afterCommit only for an invocation that detached blocks", async () => {
+      const quiet = await pool.run(spec("call", "size", [], mailbox));
+      pager.commit(quiet.log);
+      expect(pool.awaitingFrees, "size detached nothing: no committed/freed round trip").to.equal(0);
+      const out = await pool.run(spec("call", "drain", [], mailbox));
+      pager.commit(out.log);
+      expect(pool.awaitingFrees).to.equal(1);
+      pager.commit(await pool.afterCommit(out.isiba, true));
+      expect(pool.awaitingFrees).to.equal(0);
+    });
+
     it("should free what an invocation detached only once its commit was applied, as a segment of its own", async () => {
       const before = liveBlocks();
       const out = await pool.run(spec("call", "drain", [], mailbox));
