@@ -3,7 +3,8 @@
  * time, at random objects and compute servers, until told to stop; every call goes in the
  * CallLog with its outcome.
  *
- * Mix: add (under the object's lock) 45 %, append (the client's own log, no lock) 50 %,
+ * Mix: add (under the object's lock; half of them in its monitor too, addExclusive) 45 %,
+ * append (the client's own log, no lock) 50 %,
  * audit (the ledger invariants, under the lock) 5 %. Four calls in five carry a compute
  * server hint (`ref.at("cs2")`), the rest let the client pick. An audit that returns
  * violations is a finding (`audits`): read under the lock, the ledger must always be whole.
@@ -47,10 +48,11 @@ export class ClientLoop {
     const kind: CallKind = draw < 0.45 ? "add" : draw < 0.95 ? "append" : "audit";
     const at = this.random.chance(0.8) ? this.random.pick(this.target.computeIds) : undefined;
     const seq = kind === "audit" ? 0 : ++this.seq;
+    const exclusive = kind === "add" && this.random.chance(0.5);
     const ref = at ? this.target.refs[object].at(at) : this.target.refs[object];
     const call = { client: this.id, seq, object, kind, at, startedMs: this.log.now() };
     try {
-      const result = await invoke(ref, kind, this.id, seq);
+      const result = await invoke(ref, kind, this.id, seq, exclusive);
       this.log.ack(call, result);
       if (kind === "audit" && Array.isArray(result) && result.length > 0) this.noteAudit(object, at, result as string[]);
       return true;
@@ -66,9 +68,9 @@ export class ClientLoop {
   }
 }
 
-function invoke(ref: Remote<Ledger>, kind: CallKind, client: number, seq: number): Promise<unknown> {
+function invoke(ref: Remote<Ledger>, kind: CallKind, client: number, seq: number, exclusive: boolean): Promise<unknown> {
   switch (kind) {
-    case "add": return ref.add(client, seq);
+    case "add": return exclusive ? ref.addExclusive(client, seq) : ref.add(client, seq);
     case "append": return ref.append(client, seq);
     case "audit": return ref.audit();
   }
