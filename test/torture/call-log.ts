@@ -18,6 +18,8 @@ export interface CallRecord {
   /** Index of the Ledger object. */
   object: number;
   kind: CallKind;
+  /** An add made inside the object's monitor too (Ledger.addExclusive). */
+  exclusive?: boolean;
   /** The compute server hint, if any. */
   at?: string;
   startedMs: number;

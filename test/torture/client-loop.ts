@@ -50,7 +50,7 @@ export class ClientLoop {
     const seq = kind === "audit" ? 0 : ++this.seq;
     const exclusive = kind === "add" && this.random.chance(0.5);
     const ref = at ? this.target.refs[object].at(at) : this.target.refs[object];
-    const call = { client: this.id, seq, object, kind, at, startedMs: this.log.now() };
+    const call = { client: this.id, seq, object, kind, ...(exclusive ? { exclusive } : {}), at, startedMs: this.log.now() };
     try {
       const result = await invoke(ref, kind, this.id, seq, exclusive);
       this.log.ack(call, result);

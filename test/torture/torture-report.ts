@@ -88,7 +88,7 @@ function collateralLine(r: TortureResult): string[] {
   return [
     `  of the ${lost.length} PagesLostError, ${collateral.length} with no data server killed from ${LEASE_WINDOW_MS / 1000} s before the call to its end (a compute server's crash aborts nothing elsewhere)`,
     ...[...reasons].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([why, n]) => `    ${n}x ${why}`),
-    ...(collateral.length > 0 ? [`    calls at ${collateral.slice(0, 8).map((c) => `t=${(c.startedMs / 1000).toFixed(1)}-${(c.endedMs / 1000).toFixed(1)}s${c.at ? ` @${c.at}` : ""}`).join(", ")}`] : []),
+    ...(collateral.length > 0 ? [`    calls at ${collateral.slice(0, 8).map((c) => `t=${(c.startedMs / 1000).toFixed(1)}-${(c.endedMs / 1000).toFixed(1)}s ${c.exclusive ? "addExclusive" : c.kind} T${c.object}${c.at ? ` @${c.at}` : ""}`).join(", ")}`] : []),
   ];
 }
 
