@@ -17,11 +17,11 @@ import type { EchoServerReady } from "./echo-server.js";
 const SCRIPT = path.join(__dirname, "echo-server.js");
 const READY_TIMEOUT_MS = 10_000;
 
-export async function withEchoChild<T>(body: (address: string, token: string) => Promise<T>): Promise<T> {
+export async function withEchoChild<T>(body: (address: string, token: string, pid: number) => Promise<T>): Promise<T> {
   const token = randomBytes(16).toString("hex");
   const child = fork(SCRIPT, [token], { execArgv: ["--enable-source-maps"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
   try {
-    return await body(await addressOf(child), token);
+    return await body(await addressOf(child), token, child.pid!);
   } finally {
     stop(child);
   }

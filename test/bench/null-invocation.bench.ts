@@ -7,13 +7,17 @@
  *   2. Rectangle.area() through the typed client on a cluster of 1 name, 1 data, 2 compute
  *      servers: pinned to cs1 (warm page cache), load-balanced over cs1/cs2, and the write
  *      size(i, 2) pinned to cs1 (its page is committed at the data server before the reply).
- *   3. VmRSS of every server process after the workload and after 1 s idle.
+ *   3. The socket.io round trip again with both processes pinned to one CPU, then to two
+ *      (cpu-pinning.ts): on a small VM a wake-up across CPUs costs far more than one on the
+ *      same CPU, and the unpinned baseline of 1. may land on either.
+ *   4. VmRSS of every server process after the workload and after 1 s idle.
  * The reads and the round trip are timed in alternating rounds, so the ratio compares
  * figures taken under the same conditions.
  *
  * Targets: pinned null invocation p50 <= 1.5x the socket.io p50; all servers together
  * under 600 MB.
  */
+import * as os from "node:os";
 import * as path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { LamportClock } from "../../ra-kernel/lamport-clock.js";
@@ -28,6 +32,7 @@ import { withEchoChild } from "./echo-child.js";
 import { EchoWorker } from "./echo-worker.js";
 import { LABEL_WIDTH, formatLatency, timeInterleaved, timeSequential, warmUp, type LatencySummary, type TimedOperation } from "./latency.js";
 import { formatMb, kbToMb, residentKb } from "./resident-memory.js";
+import { pin, pinAll } from "./cpu-pinning.js";
 
 const WARM_UP = 2_000;
 /** Measured calls per figure, taken in ROUNDS alternating rounds (see timeInterleaved). */
@@ -37,16 +42,20 @@ const ROUNDS = 10;
 const WRITE_WARM_UP = 500;
 const WRITE_MEASURED = 2_000;
 const RATIO_TARGET = 1.5;
+/** Round trips timed per CPU placement (rttByPlacement). */
+const PINNED_MEASURED = 4_000;
 const RSS_TARGET_MB = 600;
 const IDLE_MS = 1_000;
 
 export async function nullInvocation(report: BenchReport): Promise<void> {
-  await withEchoChild((echoAddress, echoToken) =>
+  await withEchoChild((echoAddress, echoToken, echoPid) =>
     withBenchCluster({ compute: 2 }, async (bench) => {
       const peer = await new SocketIoTransport(new LamportClock(), "bench").connect(echoAddress, { token: echoToken, localId: "bench" });
       const cluster = await connect({ dir: bench.dir, workstation: "bench" });
       try {
-        await latencies(peer, cluster, report);
+        const pinned = await latencies(peer, cluster, report);
+        const cross = await rttByPlacement(peer, echoPid, report);
+        report.line(`${"null invocation p50 / two-CPU round trip".padEnd(LABEL_WIDTH)} ${(pinned / cross).toFixed(2)}x (the hops of an invocation cross CPUs here)`);
       } finally {
         await Promise.all([cluster.close(), peer.close()]);
       }
@@ -55,16 +64,17 @@ export async function nullInvocation(report: BenchReport): Promise<void> {
   );
 }
 
-async function latencies(echo: Peer, cluster: Cluster, report: BenchReport): Promise<void> {
+/** The pinned null invocation's p50 (µs), after reporting every figure of part 2. */
+async function latencies(echo: Peer, cluster: Cluster, report: BenchReport): Promise<number> {
   const worker = new EchoWorker();
   try {
-    await invocationLatencies(echo, worker, cluster, report);
+    return await invocationLatencies(echo, worker, cluster, report);
   } finally {
     await worker.close();
   }
 }
 
-async function invocationLatencies(echo: Peer, worker: EchoWorker, cluster: Cluster, report: BenchReport): Promise<void> {
+async function invocationLatencies(echo: Peer, worker: EchoWorker, cluster: Cluster, report: BenchReport): Promise<number> {
   const rect = await newRectangle(cluster);
   const pinned = rect.at("cs1");
   const ops = {
@@ -91,6 +101,31 @@ async function invocationLatencies(echo: Peer, worker: EchoWorker, cluster: Clus
 
   const r = s.pinned.p50 / s.rtt.p50;
   report.target(`null invocation p50 <= ${RATIO_TARGET}x socket.io RTT p50`, r <= RATIO_TARGET, `${r.toFixed(2)}x (${s.pinned.p50.toFixed(1)} / ${s.rtt.p50.toFixed(1)} µs)`);
+  return s.pinned.p50;
+}
+
+/**
+ * The socket.io round trip with both processes pinned to one CPU, then to different CPUs
+ * (restored after): the unpinned baseline above lands on either, and an invocation, whose
+ * hops cross processes and threads on a 2-CPU machine, mostly pays the second.
+ */
+async function rttByPlacement(echo: Peer, echoPid: number, report: BenchReport): Promise<number> {
+  const rtt = () => echo.request("echo", {});
+  try {
+    pin(process.pid, 0);
+    pin(echoPid, 0);
+    await warmUp(WARM_UP, rtt);
+    const same = await timeSequential(PINNED_MEASURED, rtt);
+    pin(echoPid, os.cpus().length > 1 ? 1 : 0);
+    await warmUp(WARM_UP, rtt);
+    const cross = await timeSequential(PINNED_MEASURED, rtt);
+    report.line(formatLatency("socket.io round trip, one CPU (pinned)", same));
+    report.line(formatLatency("socket.io round trip, two CPUs (pinned)", cross));
+    return cross.p50;
+  } finally {
+    pinAll(process.pid);
+    pinAll(echoPid);
+  }
 }
 
 /** A fresh Rectangle 5 x 10, its class loaded, checked through cs1. */

@@ -16,8 +16,8 @@
  *                 kill -9 mid-stream: invocations failed before and after the first one
  *                 that failed (target 0 after it), and how long cs2 stays in `servers`
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import * as os from "node:os";
+import { spawn, type ChildProcess } from "node:child_process";
+import { pin, pinAll } from "./cpu-pinning.js";
 import * as path from "node:path";
 import { connect, type Cluster } from "../../shell/client/cluster.js";
 import type { Remote } from "../../shell/client/remote.js";
@@ -139,15 +139,7 @@ function countBy(items: string[]): string {
   return [...m].map(([k, v]) => `${k} ${v}`).join(", ");
 }
 
-/** taskset: all threads of `pid` on every CPU again. */
-function pinAll(pid: number): void {
-  execFileSync("taskset", ["-a", "-p", "-c", `0-${os.cpus().length - 1}`, String(pid)], { stdio: "ignore" });
-}
 
-/** taskset: all threads of `pid` on `cpu`. */
-function pin(pid: number, cpu: number): void {
-  execFileSync("taskset", ["-a", "-p", "-c", String(cpu), String(pid)], { stdio: "ignore" });
-}
 
 async function imbalance(report: BenchReport): Promise<void> {
   await withBenchCluster({ compute: 2 }, async (bench) => {
