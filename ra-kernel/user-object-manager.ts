@@ -40,13 +40,13 @@
  */
 import { argumentProblem } from "../objects/entry-signature.js";
 import { ArgumentError, UnknownEntryError } from "./errors.js";
-import { homeOf, type SysName, type ThreadId } from "./ids.js";
+import type { SysName, ThreadId } from "./ids.js";
 import { classKey, type ClassSegment, type ObjectDescriptor } from "./object-descriptor.js";
 import { Segment } from "./segment.js";
 import { VirtualSpace } from "./virtual-space.js";
-import type { CommitRider, DsmClient } from "./dsm-client.js";
+import type { DsmClient } from "./dsm-client.js";
 import type { IsibaPool, RunFailure, RunOutcome } from "./isiba-pool.js";
-import { LockManager, MONITOR_KEY } from "./lock-manager.js";
+import { LockManager } from "./lock-manager.js";
 import type { RunOp } from "./isiba-messages.js";
 import type { SegmentLog } from "./write-log.js";
 import createDebug from "debug";
@@ -265,23 +265,24 @@ export class UserObjectManager {
   }
 
   /**
-   * Runs an invocation; an exclusive one holds the object's monitor around it, given back with
-   * its last commit when that goes to the object's home alone (no round trip of its own).
+   * Runs an invocation; an exclusive one holds the object's monitor around it, and gives it
+   * back only once its commit's reply was processed here (writers counted off). Not with the
+   * commit itself (CommitRequest.release): then the next holder's faults reach this server
+   * while it still counts the committed writers, it answers recalls "dirty", and a kill of it
+   * reverts pages on those stale marks — the torture found heap corruption that way.
    */
   private async execute(obj: LoadedObject, op: RunOp, input: InvocationInput, exclusive = false): Promise<unknown> {
     if (!exclusive) return this.run(obj, op, input);
     const monitor = await this.locks.acquireMonitor(input.object, input.thread.id, input.thread.depth);
-    // A cached monitor is released here, without a message; one held at the home rides home.
-    const rider: CommitRider | undefined = monitor.entry ? undefined : { home: homeOf(input.object), locks: [{ object: monitor.object, key: MONITOR_KEY, lock: "monitor", thread: monitor.thread }] };
     try {
-      return await this.run(obj, op, input, rider);
+      return await this.run(obj, op, input);
     } finally {
-      await this.locks.releaseMonitor(monitor, rider?.carried === true);
+      await this.locks.releaseMonitor(monitor, false);
     }
   }
 
-  /** Runs the isiba, commits its last segment (with `rider`'s locks), then releases the locks it left held. */
-  private async run(obj: LoadedObject, op: RunOp, input: InvocationInput, rider?: CommitRider): Promise<unknown> {
+  /** Runs the isiba, commits its last segment, then releases the locks it left held. */
+  private async run(obj: LoadedObject, op: RunOp, input: InvocationInput): Promise<unknown> {
     let outcome: RunOutcome;
     const started = this.dsm.dropMark;
     try {
@@ -293,10 +294,10 @@ export class UserObjectManager {
       });
     } catch (err) {
       const failure = err as Partial<RunFailure>;
-      await this.finish(input.object, failure.isiba ?? -1, failure.log ?? [], started, failure.broken, rider);
+      await this.finish(input.object, failure.isiba ?? -1, failure.log ?? [], started, failure.broken);
       throw err;
     }
-    await this.finish(input.object, outcome.isiba, outcome.log, started, outcome.broken, rider);
+    await this.finish(input.object, outcome.isiba, outcome.log, started, outcome.broken);
     return outcome.value;
   }
 
@@ -304,10 +305,10 @@ export class UserObjectManager {
    * Commits an isiba's last segment, lets it free what it detached (committed in the
    * background), and releases what it still holds — also when the commit failed.
    */
-  private async finish(object: SysName, isiba: number, log: SegmentLog[], started: number, broken?: string, rider?: CommitRider): Promise<void> {
+  private async finish(object: SysName, isiba: number, log: SegmentLog[], started: number, broken?: string): Promise<void> {
     let ok = false;
     try {
-      await this.dsm.commit(log, this.starts.get(isiba) ?? started, broken, rider);
+      await this.dsm.commit(log, this.starts.get(isiba) ?? started, broken);
       ok = true;
     } finally {
       this.starts.delete(isiba);
