@@ -50,7 +50,7 @@ import { PageState, stateFor, type AccessMode } from "./page-state.js";
 import type { Segment } from "./segment.js";
 import type { SegmentFrames } from "./segment-frames.js";
 import { CachedSegment, type PageMeta } from "./cached-segment.js";
-import type { CommitReply, CreationGrant, Grant, HomeLink, LockRelease, PageCommit, RecallReply, RecallRequest } from "./home-link.js";
+import type { CommitReply, CreationGrant, Grant, HomeLink, PageCommit, RecallReply, RecallRequest } from "./home-link.js";
 import { FramePool } from "./frame-pool.js";
 import { ObjectCounters } from "./object-counters.js";
 import { LatencyHistogram } from "./latency-histogram.js";
@@ -94,17 +94,6 @@ const MAX_FETCHES_PER_FAULT = 64;
  * the isiba that faulted to wake up and make its access (~0.1 ms across CPUs).
  */
 const MIN_HOLD_MS = 0.25;
-
-/**
- * Locks to give back at `home` with a commit (CommitRequest.release). `commit` sets `carried`
- * when they went with it — the home releases them whatever the outcome, so the caller must not
- * release them again; otherwise the caller releases them itself.
- */
-export interface CommitRider {
-  home: ServerId;
-  locks: LockRelease[];
-  carried?: boolean;
-}
 
 export class DsmClient {
   readonly counters = new ObjectCounters<DsmCounter>(DSM_COUNTERS);
@@ -416,17 +405,13 @@ export class DsmClient {
    * PagesLostError if it was not applied (aborted here or refused by a home; nothing of it is
    * durable), CommitOutcomeUnknownError if a home could not answer, or the home's error.
    */
-  async commit(logs: SegmentLog[], since = this.dropSeq, broken?: string, rider?: CommitRider): Promise<void> {
+  async commit(logs: SegmentLog[], since = this.dropSeq, broken?: string): Promise<void> {
     const byHome = this.groupByHome(logs);
     if (byHome.size === 0) return;
-    // Locks ride only with a commit to their home alone: given back there once it is decided,
-    // never before another home applied its part.
-    const carry = rider && byHome.size === 1 && byHome.has(rider.home) ? rider : undefined;
-    if (carry) carry.carried = true;
     const lostAt = broken !== undefined ? [...byHome.keys()][0]
       : [...byHome].find(([home, pages]) => (this.homeLosses.get(home) ?? 0) > since || pages.some(({ c, page }) => c.meta(page).lostSeq > since))?.[0];
     const homes = [...byHome.keys()];
-    const outcomes = await Promise.allSettled([...byHome].map(([home, pages]) => this.commitAt(home, pages, lostAt !== undefined, carry?.locks)));
+    const outcomes = await Promise.allSettled([...byHome].map(([home, pages]) => this.commitAt(home, pages, lostAt !== undefined)));
     const pages = [...byHome.values()].reduce((n, ps) => n + ps.length, 0);
     // An aborted segment is applied nowhere, whether or not its homes could be told so.
     if (lostAt !== undefined) {
@@ -450,15 +435,14 @@ export class DsmClient {
   }
 
   /** Sends one home its part of a segment; counts our writers of each page off once answered. */
-  private async commitAt(home: ServerId, pages: { c: CachedSegment; page: PageNo; log: Uint8Array }[], abort: boolean, release?: LockRelease[]): Promise<CommitReply> {
+  private async commitAt(home: ServerId, pages: { c: CachedSegment; page: PageNo; log: Uint8Array }[], abort: boolean): Promise<CommitReply> {
     const msg: PageCommit[] = pages.map(({ c, page, log }) => {
       const m = c.meta(page);
       m.committing++;
       return { segment: c.sysname, page, log, left: Math.max(0, c.frames.writersOf(page) - m.committing), stamp: c.frames.stamp(page) };
     });
     try {
-      const req = { epoch: this.epochs.get(home) ?? 0, term: this.terms.get(home) ?? 0, abort, pages: msg };
-      const reply = await this.link.commit(home, release ? { ...req, release } : req);
+      const reply = await this.link.commit(home, { epoch: this.epochs.get(home) ?? 0, term: this.terms.get(home) ?? 0, abort, pages: msg });
       this.noteEpoch(home, reply.epoch);
       this.countCommit(pages, reply);
       return reply;

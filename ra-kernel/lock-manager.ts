@@ -75,8 +75,6 @@ export interface LockManagerCounters {
   lateGrants: number;
   /** Releases the home did not confirm (logged). */
   releaseFailures: number;
-  /** Monitors given back with their invocation's last commit (no message of their own). */
-  releasedWithCommits: number;
 }
 
 /** One isiba's holds, in acquire order. `ended`: releaseAll ran; late grants go back. */
@@ -88,7 +86,7 @@ interface IsibaLocks {
 export class LockManager {
   /** isiba id -> its holds; an entry exists from its first acquire to releaseAll. */
   private readonly isibas = new Map<number, IsibaLocks>();
-  private readonly stats: LockManagerCounters = { acquires: 0, releases: 0, autoReleased: 0, lateGrants: 0, releaseFailures: 0, releasedWithCommits: 0 };
+  private readonly stats: LockManagerCounters = { acquires: 0, releases: 0, autoReleased: 0, lateGrants: 0, releaseFailures: 0 };
 
   constructor(
     private readonly link: LockLink = NO_LOCK_LINK,
@@ -151,15 +149,11 @@ export class LockManager {
     return hold;
   }
 
-  /**
-   * Gives back a monitor from acquireMonitor: to the cache, or at its home — unless it went with
-   * the invocation's last commit (`carried`: the home released it after the commit). Never throws.
-   */
-  async releaseMonitor(hold: MonitorHold, carried: boolean): Promise<void> {
-    if (!carried && !this.monitors) return this.releaseQuietly({ object: hold.object, key: MONITOR_KEY, lock: "monitor", thread: hold.thread });
+  /** Gives back a monitor from acquireMonitor: to the cache, or at its home. Never throws. */
+  async releaseMonitor(hold: MonitorHold): Promise<void> {
+    if (!this.monitors) return this.releaseQuietly({ object: hold.object, key: MONITOR_KEY, lock: "monitor", thread: hold.thread });
     this.stats.releases++;
-    if (carried) this.stats.releasedWithCommits++;
-    else await this.monitors!.release(hold);
+    await this.monitors.release(hold);
   }
 
   private async monitorAtHome(object: SysName, thread: ThreadId): Promise<MonitorHold> {

@@ -277,7 +277,7 @@ export class UserObjectManager {
     try {
       return await this.run(obj, op, input);
     } finally {
-      await this.locks.releaseMonitor(monitor, false);
+      await this.locks.releaseMonitor(monitor);
     }
   }
 

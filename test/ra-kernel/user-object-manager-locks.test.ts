@@ -15,7 +15,7 @@ import { KernelSyscalls } from "../../ra-kernel/kernel-syscalls.js";
 import { LockManager, MONITOR_KEY } from "../../ra-kernel/lock-manager.js";
 import { LocksUnavailableError } from "../../ra-kernel/syscall-errors.js";
 import { PagesLostError } from "../../ra-kernel/errors.js";
-import { homeOf, newSysName, newThreadId, type ServerId, type SysName } from "../../ra-kernel/ids.js";
+import { newSysName, newThreadId, type ServerId, type SysName } from "../../ra-kernel/ids.js";
 import type { ClassSegment, ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import { UserObjectManager, type ObjectSource } from "../../ra-kernel/user-object-manager.js";
 import type { Span } from "../fixtures/locker.js";
@@ -72,7 +72,6 @@ describe("UserObjectManager locks", () => {
   beforeEach(async () => {
     homes = new MemoryHomeLink();
     locksLink = new TableLockLink();
-    homes.releaseRiders = (held) => held.forEach((l) => void locksLink.release(homeOf(l.object), l));
     const locks = new LockManager(locksLink);
     const dsm = new DsmClient(homes);
     const syscalls = new KernelSyscalls(locks);

@@ -14,7 +14,7 @@
  * when set, holds every commit until it resolves, so a test can observe that a caller waits
  * for its commit; `nextCommit()` resolves when the next commit arrives.
  */
-import type { CommitReply, CommitRequest, DropRequest, Grant, HomeLink, LockRelease, ReleaseRequest } from "../../ra-kernel/home-link.js";
+import type { CommitReply, CommitRequest, DropRequest, Grant, HomeLink, ReleaseRequest } from "../../ra-kernel/home-link.js";
 import { PAGE_SIZE, type PageNo, type ServerId, type SysName } from "../../ra-kernel/ids.js";
 import type { AccessMode } from "../../ra-kernel/page-state.js";
 import { applyPageLog, WORDS_PER_PAGE } from "../../ra-kernel/page-log.js";
@@ -64,21 +64,7 @@ export class MemoryHomeLink implements HomeLink {
     return { dropped: req.pages.length };
   }
 
-  /**
-   * Where the locks that ride with a commit (CommitRequest.release) are given back, once it is
-   * decided, as a home does (unset: they are only recorded with the commit).
-   */
-  releaseRiders?: (locks: LockRelease[]) => void;
-
   async commit(home: ServerId, req: CommitRequest): Promise<CommitReply> {
-    try {
-      return await this.decide(home, req);
-    } finally {
-      if (req.release) this.releaseRiders?.(req.release);
-    }
-  }
-
-  private async decide(home: ServerId, req: CommitRequest): Promise<CommitReply> {
     this.commits.push({ home, ...req });
     for (const w of this.commitWaiters.splice(0)) w();
     if (this.commitGate) await this.commitGate;
