@@ -11,7 +11,13 @@ import { SqliteSegmentStore } from "./sqlite-segment-store.js";
 export async function startDataServer(options: ServerOptions): Promise<ServerHost> {
   return ServerHost.start(options, async () => {
     const store = await SqliteSegmentStore.open({ file: path.join(options.dir, "segments.sqlite"), serverId: options.id, durability: options.durability });
-    const server = new DataServer(store, options.id);
+    const server = new DataServer(store, options.id, {
+      // Images ahead of the disk: stop, and recover from the disk on restart (PageHome.order).
+      onStoreFailure: (err) => {
+        process.stderr.write(`data server ${options.id}: FATAL: the store failed to make commits durable: ${(err as Error)?.message ?? String(err)}\n`);
+        process.exit(70);
+      },
+    });
     const role: RoleService = {
       handler: server.handler,
       attach: (peer) => server.attach(peer),

@@ -29,6 +29,13 @@
  *            its segment aborted): revert before serving it
  *   reverting  the revert closure this page is part of (PageHome.revertClosure), while it
  *            runs: no fault of the page is served until the whole closure is reverted
+ *   doneBy, doneAt  the last writer whose commit left none of its words uncommitted here, and
+ *            the page's stamp when it sent it: a recall's "dirty" of that writer at a stamp no
+ *            higher is stale (the recall overtook the commit's reply on its way back), so it
+ *            marks nothing — a stale mark would have a kill of that writer revert committed words
+ *   unsynced, synced  commits ordered on this page whose transaction is not durable yet, and
+ *            the promise of the last one: its durable images stay here meanwhile (the store
+ *            does not have them yet), and a fault that serves them waits for it
  *   durable, durableStamps  the committed image and the stamp of each of its words (PageLog),
  *            kept while commits may still arrive out of order (someone owns or is dirty);
  *            null: read the store, every word older than any commit to come
@@ -71,6 +78,10 @@ export interface PageEntry {
   reverting: Promise<void> | null;
   durable: Uint8Array | null;
   durableStamps: Float64Array | null;
+  doneBy: string | null;
+  doneAt: number;
+  unsynced: number;
+  synced: Promise<void> | null;
 }
 
 /**
@@ -141,7 +152,7 @@ export class PageDirectory {
       // Versions start above 0: a requester's `have: 0` means "no copy".
       e = {
         version: Math.max(stored, this.versionFloor) + 1, owner: null, copyset: new Set(), storedVersion: stored, pending: null,
-        stamp: this.stampFloor, dirty: NO_STAMPS, periods: new OwnershipPeriods(), twin: null, doom: NO_HOLDERS, fenced: NO_STAMPS, tainted: false, reverting: null, durable: null, durableStamps: null,
+        stamp: this.stampFloor, dirty: NO_STAMPS, periods: new OwnershipPeriods(), twin: null, doom: NO_HOLDERS, fenced: NO_STAMPS, tainted: false, reverting: null, durable: null, durableStamps: null, doneBy: null, doneAt: 0, unsynced: 0, synced: null,
       };
       if (!pages) this.segments.set(ref.segment, (pages = new Map()));
       pages.set(ref.page, e);
@@ -249,7 +260,8 @@ export class PageDirectory {
 /** Whether the entry holds nothing the store does not: no holder, and no uncommitted or refused words. */
 function quiescent(e: PageEntry): boolean {
   return e.owner === null && e.copyset.size === 0 && e.pending === null && e.dirty.size === 0 && e.periods.size === 0 && e.twin === null &&
-    e.doom.size === 0 && e.fenced.size === 0 && !e.tainted && e.reverting === null && e.durable === null && e.durableStamps === null;
+    e.doom.size === 0 && e.fenced.size === 0 && !e.tainted && e.reverting === null && e.durable === null && e.durableStamps === null &&
+    e.unsynced === 0;
 }
 
 /** The first invariant one entry breaks (see PageDirectory.check), or null. */

@@ -21,6 +21,11 @@
  *                durable images word by word in stamp order (applyPageLog), all pages in one
  *                store transaction (group commit). Bytes of other segments that share those
  *                pages (false sharing, the heap allocator) are never stored by it.
+ *   order        a writer's commits of one object are decided in the order it sent them, and
+ *                one it sent before it learned that an earlier one was refused is refused too:
+ *                it may rest on that one's words (CommitChains: early lock release pipelines
+ *                them). A recall's "dirty" that its writer's last commit already covered is
+ *                stale and marks nothing (PageDirectory: doneBy).
  *   abort        a segment that will not commit (its compute server gave it up, or its lease
  *                term is over: fencing) is applied nowhere, and every page it wrote is
  *                reverted, since its bytes are in their coherent image.
@@ -81,6 +86,7 @@ import { PAGE_SIZE } from "../../ra-kernel/ids.js";
 import type { SegmentStore } from "./segment-store.js";
 import { isWholePage } from "./ownership-periods.js";
 import { PageReverts, type RecallReply, type RevertNotice } from "./page-reverts.js";
+import { CommitChains, type ChainTicket } from "./commit-chains.js";
 
 const log = createDebug("servers:data:home");
 
@@ -108,6 +114,12 @@ export interface PageHomeOptions {
   recallTimeoutMs?: number;
   /** After a restart, how long writes and locks wait (ms). @default the lease plus its margin */
   restartGraceMs?: number;
+  /**
+   * The store failed to make ordered commits durable: the images here are ahead of the disk,
+   * so the process must stop (and recover from the disk). @default none: the home refuses
+   * every commit and fault from then on
+   */
+  onStoreFailure?: (err: unknown) => void;
 }
 
 /** A page a compute server evicts (data.page.release). */
@@ -123,6 +135,8 @@ export interface CommitRequest {
   epoch: number;
   term: number;
   abort: boolean;
+  /** The writer's count of refused commits of the object as last told (CommitChains). */
+  seen?: number;
   pages: PageCommitMsg[];
 }
 
@@ -162,6 +176,8 @@ export class PageHome {
     received: () => this.receipts,
   });
   private readonly objectOf = new Map<SysName, SysName>();
+  /** The order commits of one writer and object are decided in, and their refusal cascade. */
+  readonly chains = new CommitChains();
   /** Connections accepted per holder so far (to tell a reconnected holder from a silent one). */
   private readonly connections = new Map<string, number>();
 
@@ -173,12 +189,16 @@ export class PageHome {
     options: PageHomeOptions = {},
   ) {
     this.leases = new HolderLeases(options.leaseMs);
+    this.onStoreFailure = options.onStoreFailure;
     this.recallTimeoutMs = options.recallTimeoutMs ?? RECALL_TIMEOUT_MS;
     const grace = store.epoch > 1 ? options.restartGraceMs ?? this.leases.leaseMs + this.leases.marginMs : 0;
     this.graceEnds = performance.now() + grace;
   }
 
   private readonly recallTimeoutMs: number;
+  private readonly onStoreFailure?: (err: unknown) => void;
+  /** Set once the store failed to make ordered commits durable: nothing is served after. */
+  private storeFailure: unknown = null;
   /** Commits received so far (PageDirectory: fenced). */
   private receipts = 0;
   /** When holders of our previous epoch have surely dropped its pages and locks (see header). */
@@ -198,6 +218,7 @@ export class PageHome {
 
   async fault(req: FaultRequest, holder: string): Promise<PageGrant> {
     const started = performance.now();
+    this.assertStoreSound();
     this.leaseFromFirstContact(holder);
     if (req.mode === "write") await this.afterRestartGrace();
     for (;;) {
@@ -207,7 +228,9 @@ export class PageHome {
         continue;
       }
       try {
-        return await this.grantUnderLock(req, holder, started);
+        const { grant, synced } = await this.grantUnderLock(req, holder, started);
+        await synced; // bytes of commits ordered but not durable yet leave only once they are
+        return grant;
       } catch (err) {
         if (!(err instanceof RevertFirst)) throw err;
         await err.closure;
@@ -215,7 +238,7 @@ export class PageHome {
     }
   }
 
-  private grantUnderLock(req: FaultRequest, holder: string, started: number): Promise<PageGrant> {
+  private grantUnderLock(req: FaultRequest, holder: string, started: number): Promise<{ grant: PageGrant; synced: Promise<void> | null }> {
     return this.locks.withPages([pageKey(req.segment, req.page)], async () => {
       const e = this.entryOf(req);
       const grant = req.mode === "read" ? await this.grantRead(req, e, holder) : await this.grantWrite(req, e, holder);
@@ -225,7 +248,7 @@ export class PageHome {
       if (grant.same) this.counters.add(object, "upgrades");
       this.counters.add(object, "bytesSent", grant.bytes?.length ?? 0);
       this.faultLatency.record((performance.now() - started) * 1000);
-      return grant;
+      return { grant, synced: e.synced };
     });
   }
 
@@ -365,6 +388,7 @@ export class PageHome {
    * giving the page back (`bytes`) ends a period of its ownership (OwnershipPeriods).
    */
   private noteDirty(e: PageEntry, holder: string, bytes: Uint8Array | null, stamp: number): void {
+    if (e.doneBy === holder && stamp <= e.doneAt) return; // stale: all of it committed (PageDirectory: doneBy)
     ownDirty(e).set(holder, Math.max(e.dirty.get(holder) ?? 0, stamp));
     if (isWholePage(bytes)) e.periods.record(holder, e.twin, bytes, stamp);
   }
@@ -425,29 +449,53 @@ export class PageHome {
       const msg = `data server ${this.serverId} restarted (epoch ${req.epoch} is over, now ${this.epoch}): the segment was not applied`;
       throw new StaleEpochError(msg, { server: this.serverId, epoch: req.epoch, current: this.epoch });
     }
-    let reverted: Promise<void> | undefined;
+    this.assertStoreSound();
     const receivedAt = ++this.receipts;
-    const outcome = await this.locks.withPages(req.pages.map((p) => pageKey(p.segment, p.page)), async () => {
+    const object = req.pages.length > 0 ? this.objectOfSegment(req.pages[0].segment) : undefined;
+    // Entered on receipt: decided in the order the writer sent them (CommitChains).
+    const ticket = object !== undefined ? this.chains.enter(writer, req.term, object) : null;
+    try {
+      await ticket?.turn;
+      return await this.decide(req, writer, receivedAt, object, ticket);
+    } finally {
+      ticket?.abandon();
+    }
+  }
+
+  /** Applies a commit whose turn came, or refuses it (see commit); resolves once durable or reverted. */
+  private async decide(req: CommitRequest, writer: string, receivedAt: number, object: SysName | undefined, ticket: ChainTicket | null): Promise<CommitOutcome> {
+    let reverted: Promise<void> | undefined;
+    let durable: Promise<void> | undefined;
+    const outcome = await this.locks.withPages(req.pages.map((p) => pageKey(p.segment, p.page)), async (): Promise<CommitOutcome> => {
       const entries = req.pages.map((p) => this.entryOf(p));
-      const term = this.leases.term(writer);
       const fenced = entries.map((e) => this.fencedAt(e, writer, receivedAt));
-      const reason = req.abort ? `${writer} gave the segment up (pages it relied on were taken back)`
-        : req.term !== term ? `the lease term ${req.term} of ${writer} is over (now ${term}): its pages were taken back`
-        : fenced.some(Boolean) ? `its writes were taken out of pages it wrote (a segment of ${writer} there aborted) before it was sent` : null;
-      const object = req.pages.length > 0 ? this.objectOfSegment(req.pages[0].segment) : undefined;
+      const reason = this.refusal(req, writer, fenced.some(Boolean), ticket);
       if (reason !== null) {
         // Barred from faults from now on; reverted once we give the pages' locks back (a
         // fenced page's revert already takes the writer's words out, or has).
         reverted = this.closures.start(this.reverts.takeOut(writer, req.pages.filter((_, i) => !fenced[i])), writer);
         this.counters.add(object, "segmentsAborted");
-        return { applied: false, epoch: this.epoch, reason };
+        const refused = ticket?.decide(false);
+        return { applied: false, epoch: this.epoch, reason, ...(refused !== undefined ? { refused } : {}) };
       }
-      await this.apply(req.pages, entries, writer);
+      durable = this.order(req.pages, entries, writer);
+      ticket?.decide(true);
       this.counters.add(object, "segmentsCommitted");
       return { applied: true, epoch: this.epoch };
     });
     await reverted;
+    await durable; // the pages' locks are free meanwhile: the next commits join the same fsync
     return outcome;
+  }
+
+  /** Why a commit must not be applied, or null (see commit). */
+  private refusal(req: CommitRequest, writer: string, fenced: boolean, ticket: ChainTicket | null): string | null {
+    const term = this.leases.term(writer);
+    if (req.abort) return `${writer} gave the segment up (pages it relied on were taken back)`;
+    if (req.term !== term) return `the lease term ${req.term} of ${writer} is over (now ${term}): its pages were taken back`;
+    if (fenced) return `its writes were taken out of pages it wrote (a segment of ${writer} there aborted) before it was sent`;
+    if (ticket?.cascaded(req.seen)) return `an earlier commit of ${writer} for this object was refused, and this one was sent before it knew (it may rest on that one's words)`;
+    return null;
   }
 
   /**
@@ -520,27 +568,70 @@ export class PageHome {
     return false;
   }
 
-  /** Applies a segment's PageLogs to the durable images and stores them (one transaction). */
-  private async apply(pages: PageCommitMsg[], entries: PageEntry[], writer: string): Promise<void> {
+  /**
+   * Applies a segment's PageLogs to the pages' durable images and hands them to the store's
+   * group commit, at once, under the pages' locks; resolves once they are durable — the locks
+   * are given back before (early lock release at the home): a commit of the same page that
+   * arrives meanwhile builds on these images and may share their transaction. Until durable,
+   * an entry keeps its images (`unsynced`: never settled or pruned) and a fault that serves
+   * them waits (`synced`).
+   */
+  private order(pages: PageCommitMsg[], entries: PageEntry[], writer: string): Promise<void> {
     const images = pages.map((p, i) => {
       const e = entries[i];
       const bytes = new Uint8Array(e.durable ?? this.storedBytes(p)); // a copy: a Buffer's slice is a view
       const stamps = e.durableStamps ? e.durableStamps.slice() : new Float64Array(WORDS_PER_PAGE);
       return { bytes, stamps, max: applyPageLog(p.log, bytes, stamps) };
     });
-    const versions = await this.store.commitPages(pages.map((p, i) => ({ segment: p.segment, page: p.page, bytes: images[i].bytes })));
+    const stored = this.store.commitPages(pages.map((p, i) => ({ segment: p.segment, page: p.page, bytes: images[i].bytes })));
+    const synced = stored.then(
+      (versions) => this.synced(pages, entries, versions, writer),
+      (err: unknown) => this.storeFailed(err),
+    );
     pages.forEach((p, i) => {
       const e = entries[i], image = images[i];
       e.durable = image.bytes;
       e.durableStamps = image.stamps;
-      e.storedVersion = versions[i];
       if (image.max > e.stamp) e.stamp = image.max;
-      if (p.left === 0) this.writerDone(e, writer, p.stamp ?? Infinity);
-      this.settle(e, p.left === 0 && !e.dirty.has(writer) ? writer : null);
+      if (p.left === 0) this.writerDone(e, writer, p.stamp);
+      e.unsynced++;
+      e.synced = synced;
       this.counters.add(this.objectOfSegment(p.segment), "pagesCommitted");
       this.counters.add(this.objectOfSegment(p.segment), "bytesReceived", p.log.length);
-      this.settlePending(p, e);
     });
+    return synced;
+  }
+
+  /** A segment's images are durable: its pages may settle now (after the reply: not awaited). */
+  private synced(pages: PageCommitMsg[], entries: PageEntry[], versions: number[], writer: string): void {
+    pages.forEach((p, i) => {
+      const e = entries[i];
+      if (versions[i] > e.storedVersion) e.storedVersion = versions[i];
+      if (--e.unsynced > 0) return;
+      e.synced = null;
+      void this.locks.withPages([pageKey(p.segment, p.page)], () => {
+        if (e.unsynced > 0 || this.directory.peek(p) !== e) return;
+        this.settle(e, p.left === 0 && !e.dirty.has(writer) ? writer : null);
+        this.settlePending(p, e);
+      });
+    });
+  }
+
+  /**
+   * The store could not make ordered images durable: later commits were built on them, so no
+   * commit may be applied any more; the process must restart from the disk (onStoreFailure).
+   */
+  private storeFailed(err: unknown): never {
+    if (this.storeFailure === null) {
+      this.storeFailure = err;
+      log("FATAL: the store failed to commit ordered pages (%s): refusing everything from now on", (err as Error)?.message ?? String(err));
+      this.onStoreFailure?.(err);
+    }
+    throw err;
+  }
+
+  private assertStoreSound(): void {
+    if (this.storeFailure !== null) throw new Error(`data server ${this.serverId} cannot serve pages: its store failed (${(this.storeFailure as Error)?.message ?? String(this.storeFailure)})`);
   }
 
   /**
@@ -560,9 +651,12 @@ export class PageHome {
    * the commit: its periods up to then go, and it is no longer dirty — unless a recall said it
    * was after that stamp (it wrote again while the commit was on its way).
    */
-  private writerDone(e: PageEntry, writer: string, stamp: number): void {
-    e.periods.drop(writer, stamp);
-    if ((e.dirty.get(writer) ?? 0) <= stamp) e.dirty.delete(writer);
+  private writerDone(e: PageEntry, writer: string, stamp: number | undefined): void {
+    e.periods.drop(writer, stamp ?? Infinity);
+    if ((e.dirty.get(writer) ?? 0) <= (stamp ?? Infinity)) e.dirty.delete(writer);
+    if (stamp === undefined) return;
+    e.doneBy = writer;
+    e.doneAt = stamp;
   }
 
   /**
@@ -574,7 +668,7 @@ export class PageHome {
    * compute servers hold (4 KiB each), not with the work.
    */
   private settle(e: PageEntry, done: string | null = null): void {
-    if ((e.owner !== null && e.owner !== done) || e.dirty.size > 0 || e.tainted) return;
+    if ((e.owner !== null && e.owner !== done) || e.dirty.size > 0 || e.tainted || e.unsynced > 0) return;
     e.durableStamps = null;
     e.durable = null;
   }
@@ -590,6 +684,7 @@ export class PageHome {
   dropHolder(holder: string): void {
     const { held, tainted } = this.directory.dropHolder(holder);
     this.leases.revoke(holder);
+    this.chains.forgetWriter(holder);
     if (held > 0 || tainted.length > 0) this.counters.add(undefined, "holdersDropped");
     if (tainted.length > 0) void this.closures.start(tainted);
     log("dropped holder %s from %d pages, %d to revert", holder, held, tainted.length);
@@ -631,8 +726,9 @@ export class PageHome {
     return this.directory.entry(ref, () => this.store.readPage(ref.segment, ref.page).version);
   }
 
+  /** The page's coherent image: the bytes last recalled, else the durable image (perhaps ordered, not in the store yet). */
   private bytesOf(ref: PageRef, e: PageEntry): Uint8Array | null {
-    return e.pending ?? this.store.readPage(ref.segment, ref.page).bytes;
+    return e.pending ?? e.durable ?? this.store.readPage(ref.segment, ref.page).bytes;
   }
 
   private objectOfSegment(segment: SysName): SysName | undefined {

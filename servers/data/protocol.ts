@@ -10,11 +10,14 @@
  *   data.page.fault     {segment, page, mode, have, count?} -> PageGrant {bytes|null, same, version, stamp, epoch, extra?}
  *                       (count: a write fault may ask for pages page+1..page+count-1 as well, see
  *                       PageHome: a sequential run of fresh pages in one round trip)
- *   data.page.commit    {epoch, term, abort, pages: [{segment, page, log, left, stamp?}], release?} -> {applied, epoch, reason?}
+ *   data.page.commit    {epoch, term, abort, seen?, pages: [{segment, page, log, left, stamp?}], release?} -> {applied, epoch, reason?, refused?}
  *                       one commit segment: its PageLogs applied all together, or (abort, or a
  *                       lease term that is over) none, and the pages it wrote reverted;
  *                       `release`: locks ({object, key, lock, thread}) given back once that is
- *                       done, whatever the outcome (an exclusive entry's monitor rides along)
+ *                       done, whatever the outcome (an exclusive entry's monitor rides along);
+ *                       `seen`: the writer's count of refused commits of the object, as last
+ *                       told (`refused`): one sent before a later refusal is refused too
+ *                       (CommitChains: a pipelined commit may rest on the refused one)
  *   data.page.release   {epoch, segment, page, version, bytes|null, stamp} -> {released}
  *                       (a compute server evicts its copy: an owner's bytes come home as to a
  *                       recall; released false: not taken, the sender keeps its copy)
@@ -71,6 +74,8 @@ export interface CommitOutcome {
   applied: boolean;
   epoch: number;
   reason?: string;
+  /** On a refusal: how many commits of the writer for this object were refused so far this term (CommitChains). */
+  refused?: number;
 }
 
 /**
@@ -156,7 +161,7 @@ export interface DataStatus {
 export type DataRequest =
   | { kind: "data.hello"; serverId: string }
   | { kind: "data.page.fault"; segment: SysName; page: number; mode: "read" | "write"; have: number; count?: number }
-  | { kind: "data.page.commit"; epoch: number; term: number; abort: boolean; pages: PageCommitMsg[]; release?: LockReleaseRef[] }
+  | { kind: "data.page.commit"; epoch: number; term: number; abort: boolean; seen?: number; pages: PageCommitMsg[]; release?: LockReleaseRef[] }
   | { kind: "data.page.release"; epoch: number; segment: SysName; page: number; version: number; bytes: Uint8Array | null; stamp: number }
   | { kind: "data.page.drop"; epoch: number; pages: DroppedCopy[] }
   | { kind: "data.lease.renew" }
@@ -221,7 +226,7 @@ export function decodeDataRequest(kind: string, body: unknown): DataRequest {
       };
     case "data.page.commit":
       return {
-        kind, epoch: int(kind, b, "epoch"), term: int(kind, b, "term"), abort: b.abort === true,
+        kind, epoch: int(kind, b, "epoch"), term: int(kind, b, "term"), abort: b.abort === true, seen: optInt(kind, b, "seen"),
         pages: arr(kind, b, "pages", MAX_PAGES_PER_COMMIT).map((p, i) => pageCommit(kind, p, i)),
         release: b.release === undefined ? undefined : arr(kind, b, "release", MAX_RELEASES).map((r, i) => lockRelease(kind, r, i)),
       };

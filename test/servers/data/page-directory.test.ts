@@ -43,7 +43,7 @@ describe("PageDirectory", () => {
     });
     expect(e).to.deep.equal({
       version: 5, owner: null, copyset: new Set(), storedVersion: 4, pending: null,
-      stamp: 0, dirty: new Map(), periods: new OwnershipPeriods(), twin: null, doom: new Set(), fenced: new Map(), tainted: false, reverting: null, durable: null, durableStamps: null,
+      stamp: 0, dirty: new Map(), periods: new OwnershipPeriods(), twin: null, doom: new Set(), fenced: new Map(), tainted: false, reverting: null, durable: null, durableStamps: null, doneBy: null, doneAt: 0, unsynced: 0, synced: null,
     });
     expect(entry(p0, 99), "the same entry, the store not asked again").to.equal(e);
     expect(asked).to.equal(1);

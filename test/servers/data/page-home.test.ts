@@ -95,9 +95,9 @@ describe("PageHome", () => {
   const cs = (id: string) => peers.get(id)!;
   const storedBytes = (page: PageNo) => store.readPage(seg, page).bytes;
   /** One commit segment of `writer`: its PageLogs by page, under its current lease term unless told. */
-  const commitSegment = (writer: string, pages: { page: PageNo; log: Uint8Array; left?: number; stamp?: number }[], opts: { term?: number; abort?: boolean; epoch?: number } = {}) =>
+  const commitSegment = (writer: string, pages: { page: PageNo; log: Uint8Array; left?: number; stamp?: number }[], opts: { term?: number; abort?: boolean; epoch?: number; seen?: number } = {}) =>
     home.commit({
-      epoch: opts.epoch ?? home.epoch, term: opts.term ?? home.leases.term(writer), abort: opts.abort ?? false,
+      epoch: opts.epoch ?? home.epoch, term: opts.term ?? home.leases.term(writer), abort: opts.abort ?? false, seen: opts.seen,
       pages: pages.map((p) => ({ segment: seg, page: p.page, log: p.log, left: p.left ?? 0, stamp: p.stamp })),
     }, writer);
   const commit = (writer: string, page: PageNo, log: Uint8Array, opts: { term?: number; abort?: boolean; epoch?: number; left?: number } = {}) =>
@@ -319,6 +319,34 @@ describe("PageHome", () => {
       expect(home.counters.of(object)).to.include({ pagesCommitted: 2, segmentsCommitted: 1 });
     });
 
+    it("should let a commit of the same page build on one not durable yet and share its transaction", async () => {
+      await owns("cs1", 0, pageOf(0));
+      const transactions = store.stats.transactions;
+      const first = commit("cs1", 0, logOf([0, 1, 1]), { left: 1 });
+      const second = commit("cs1", 0, logOf([4, 2, 2])); // sent right behind it (early lock release)
+      expect(await first).to.include({ applied: true });
+      expect(await second).to.include({ applied: true });
+      expect(store.stats.transactions - transactions, "one fsync for both").to.equal(1);
+      expect(storedBytes(0)).to.deep.equal(pageWith([0, 1], [4, 2]));
+    });
+
+    it("should serve a page whose commit is ordered but not durable yet only once it is", async () => {
+      const gate = deferred<void>();
+      const real = store.commitPages.bind(store);
+      store.commitPages = async (writes) => {
+        await gate.promise;
+        return real(writes);
+      };
+      const committed = commit("cs1", 0, logOf([0, 7, 1]));
+      await new Promise((resolve) => setImmediate(resolve));
+      const read = fault("cs2", 0, "read");
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(await isPending(read), "its bytes are not durable yet").to.equal(true);
+      gate.resolve();
+      expect(await committed).to.include({ applied: true });
+      expect((await read).bytes).to.deep.equal(pageWith([0, 7]));
+    });
+
     it("should take an identical commit again without harm (its reply was lost)", async () => {
       await owns("cs1", 0, pageOf(0));
       const log = logOf([0, 7, 1]);
@@ -411,6 +439,63 @@ describe("PageHome", () => {
       expect(storedBytes(0)).to.deep.equal(pageWith([8, 3]));
       const e0 = entry(0); // nobody holds the page now: forgotten, which only an unfenced entry may be
       expect(e0 === undefined || e0.fenced.size === 0, "no fence is left").to.equal(true);
+    });
+  });
+
+  describe("a writer's commits of one object (CommitChains)", () => {
+    it("should decide them in the order sent: a later one on a free page waits for an earlier one waiting for its page", async () => {
+      await owns("cs3", 0, pageWith([0, 9]), 1);
+      const answered = deferred<RecallAnswer>();
+      cs("cs3").answer = () => answered.promise;
+      const takeover = fault("cs2", 0, "write"); // holds page 0's lock while cs3 answers
+      const first = commitSegment("cs1", [{ page: 0, log: logOf([4, 1, 1]) }], { seen: 0 });
+      const second = commitSegment("cs1", [{ page: 2, log: logOf([4, 2, 1]) }], { seen: 0 });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(await isPending(second), "page 2 is free, but the commit before it is not decided").to.equal(true);
+      expect(storedBytes(2)).to.equal(null);
+      answered.resolve({ held: true, bytes: pageWith([0, 9]), stamp: 1 });
+      await takeover;
+      expect(await first).to.include({ applied: true });
+      expect(await second).to.include({ applied: true });
+      expect(storedBytes(2)).to.deep.equal(pageWith([4, 2]));
+    });
+
+    it("should refuse a later commit sent before the writer learned of an earlier refusal, and apply one sent after", async () => {
+      const refused = commitSegment("cs1", [{ page: 0, log: logOf([0, 1, 1]) }], { abort: true, seen: 0 });
+      const rests = commitSegment("cs1", [{ page: 2, log: logOf([0, 2, 2]) }], { seen: 0 }); // read page 0's words, perhaps
+      const r1 = await refused;
+      expect(r1).to.include({ applied: false, refused: 1 });
+      const r2 = await rests;
+      expect(r2.applied, "it may rest on the refused one's words").to.equal(false);
+      expect(r2.reason).to.contain("earlier commit");
+      expect(r2.refused).to.equal(2);
+      expect(storedBytes(2)).to.equal(null);
+      expect(await commitSegment("cs1", [{ page: 2, log: logOf([0, 3, 3]) }], { seen: 2 }), "sent after it learned").to.include({ applied: true });
+      expect(storedBytes(2)).to.deep.equal(pageWith([0, 3]));
+      expect(await commitSegment("cs2", [{ page: 4, log: logOf([0, 4, 1]) }], { seen: 0 }), "another writer is not concerned").to.include({ applied: true });
+    });
+
+    it("should start every count afresh with a new lease term, and forget chains with nothing to remember", async () => {
+      expect(await commitSegment("cs1", [{ page: 0, log: logOf([0, 1, 1]) }], { abort: true, seen: 0 })).to.include({ refused: 1 });
+      expect(home.chains.size, "a refusal is remembered for the term").to.equal(1);
+      home.dropHolder("cs1");
+      home.leases.renew("cs1");
+      expect(home.chains.size).to.equal(0);
+      expect(await commitSegment("cs1", [{ page: 2, log: logOf([0, 2, 2]) }], { seen: 0 }), "a new term: nothing refused in it yet").to.include({ applied: true });
+      expect(home.chains.size, "applied, nothing in flight: forgotten").to.equal(0);
+    });
+  });
+
+  describe("a recall that overtook its writer's commit reply", () => {
+    it("should not mark the writer dirty when its last commit covered every word it wrote, only when it wrote since", async () => {
+      await owns("cs1", 0, pageWith([0, 5]), 3, true);
+      expect(await commitSegment("cs1", [{ page: 0, log: logOf([0, 5, 3]), left: 0, stamp: 3 }])).to.include({ applied: true });
+      await fault("cs2", 0, "read"); // cs1 answers dirty at stamp 3: it has not processed the reply yet
+      expect(entry(0).dirty.has("cs1"), "stale: everything up to stamp 3 is committed").to.equal(false);
+      await fault("cs1", 0, "write", entry(0).version);
+      cs("cs1").answer = () => ({ held: true, bytes: pageWith([0, 5], [4, 6]), stamp: 4, dirty: true });
+      await fault("cs3", 0, "read");
+      expect(entry(0).dirty.get("cs1"), "a word written since (stamp 4) is not committed").to.equal(4);
     });
   });
 
