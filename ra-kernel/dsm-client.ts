@@ -28,7 +28,14 @@
  *                               that relied on pages taken back since `since` (a dropMark) is
  *                               aborted instead: the home applies none of it and reverts the
  *                               pages it wrote. Either way the caller learns which, and
- *                               PagesLostError always means "not applied".
+ *                               PagesLostError always means "not applied". `sent` is told once
+ *                               it is on its way (early lock release hands the monitor on then).
+ *   refusals                    a home decides our commits of one object in the order we sent
+ *                               them, and refuses one we sent before it told us of an earlier
+ *                               one's refusal (servers/data/commit-chains.ts): each commit
+ *                               carries the count of refusals it told us (`seen`); and here a
+ *                               refusal aborts every segment of that object begun before it
+ *                               (a successor may have read the refused one's words).
  *
  * Fencing: every commit carries our lease term with the home; the home refuses a term that is
  * over. A segment that spans a drop of its home's pages here (connection lost, lease run out
@@ -95,6 +102,17 @@ const MAX_FETCHES_PER_FAULT = 64;
  */
 const MIN_HOLD_MS = 0.25;
 
+/** Objects whose last commit refusal is remembered (objectLosses), at most. */
+const MAX_OBJECT_LOSSES = 4096;
+
+/** Calls `fn` once `count` calls of the result were made. */
+function countdown(count: number, fn: () => void): () => void {
+  let left = count;
+  return () => {
+    if (--left === 0) fn();
+  };
+}
+
 export class DsmClient {
   readonly counters = new ObjectCounters<DsmCounter>(DSM_COUNTERS);
   readonly faultLatency = new LatencyHistogram();
@@ -107,6 +125,13 @@ export class DsmClient {
   /** The dropSeq of the last such drop that took something a segment may rely on (segments begun before abort). */
   private readonly homeLosses = new Map<ServerId, number>();
   private dropSeq = 0;
+  /**
+   * Per object, the dropSeq when a home last refused one of our commits of it: segments of
+   * the object begun before abort (a pipelined one may rest on the refused one's words).
+   */
+  private readonly objectLosses = new Map<SysName, number>();
+  /** Per home, under our current lease term there, its count of our refused commits per object (CommitRequest.seen). */
+  private readonly refusals = new Map<ServerId, { term: number; counts: Map<SysName, number> }>();
   /** Read copies evicted here, told to their homes so they can forget them. */
   readonly dropNotices: DropNotices;
   /** Told of every dropHome (the MonitorCache drops the monitors of that home with its pages). */
@@ -405,13 +430,15 @@ export class DsmClient {
    * PagesLostError if it was not applied (aborted here or refused by a home; nothing of it is
    * durable), CommitOutcomeUnknownError if a home could not answer, or the home's error.
    */
-  async commit(logs: SegmentLog[], since = this.dropSeq, broken?: string): Promise<void> {
+  async commit(logs: SegmentLog[], since = this.dropSeq, broken?: string, sent?: () => void): Promise<void> {
     const byHome = this.groupByHome(logs);
     if (byHome.size === 0) return;
     const lostAt = broken !== undefined ? [...byHome.keys()][0]
-      : [...byHome].find(([home, pages]) => (this.homeLosses.get(home) ?? 0) > since || pages.some(({ c, page }) => c.meta(page).lostSeq > since))?.[0];
+      : [...byHome].find(([home, pages]) => (this.homeLosses.get(home) ?? 0) > since || pages.some(({ c, page }) => this.lostSince(c, page, since)))?.[0];
     const homes = [...byHome.keys()];
-    const outcomes = await Promise.allSettled([...byHome].map(([home, pages]) => this.commitAt(home, pages, lostAt !== undefined)));
+    // Told once every home's part is on its way (never for an abort: see UserObjectManager).
+    const onSent = lostAt === undefined && sent ? countdown(byHome.size, sent) : undefined;
+    const outcomes = await Promise.allSettled([...byHome].map(([home, pages]) => this.commitAt(home, pages, lostAt !== undefined, onSent)));
     const pages = [...byHome.values()].reduce((n, ps) => n + ps.length, 0);
     // An aborted segment is applied nowhere, whether or not its homes could be told so.
     if (lostAt !== undefined) {
@@ -421,6 +448,11 @@ export class DsmClient {
     if (failed) throw failed.reason;
     const refusedAt = outcomes.findIndex((o) => !(o as PromiseFulfilledResult<CommitReply>).value.applied);
     if (refusedAt >= 0) throw notApplied(pages, homes, homes[refusedAt], (outcomes[refusedAt] as PromiseFulfilledResult<CommitReply>).value.reason ?? "its home refused it");
+  }
+
+  /** Whether a page a segment begun at `since` wrote was taken back since, or a commit of its object refused. */
+  private lostSince(c: CachedSegment, page: PageNo, since: number): boolean {
+    return c.meta(page).lostSeq > since || (c.object !== undefined && (this.objectLosses.get(c.object) ?? 0) > since);
   }
 
   private groupByHome(logs: SegmentLog[]): Map<ServerId, { c: CachedSegment; page: PageNo; log: Uint8Array }[]> {
@@ -435,15 +467,19 @@ export class DsmClient {
   }
 
   /** Sends one home its part of a segment; counts our writers of each page off once answered. */
-  private async commitAt(home: ServerId, pages: { c: CachedSegment; page: PageNo; log: Uint8Array }[], abort: boolean): Promise<CommitReply> {
+  private async commitAt(home: ServerId, pages: { c: CachedSegment; page: PageNo; log: Uint8Array }[], abort: boolean, sent?: () => void): Promise<CommitReply> {
     const msg: PageCommit[] = pages.map(({ c, page, log }) => {
       const m = c.meta(page);
       m.committing++;
       return { segment: c.sysname, page, log, left: Math.max(0, c.frames.writersOf(page) - m.committing), stamp: c.frames.stamp(page) };
     });
+    const object = pages[0].c.object;
+    const term = this.terms.get(home) ?? 0;
     try {
-      const reply = await this.link.commit(home, { epoch: this.epochs.get(home) ?? 0, term: this.terms.get(home) ?? 0, abort, pages: msg });
+      const req = { epoch: this.epochs.get(home) ?? 0, term, abort, seen: this.seenRefusals(home, term, object), pages: msg };
+      const reply = await this.link.commit(home, req, sent);
       this.noteEpoch(home, reply.epoch);
+      if (!reply.applied) this.noteRefusal(home, term, object, reply.refused);
       this.countCommit(pages, reply);
       return reply;
     } catch (err) {
@@ -461,6 +497,37 @@ export class DsmClient {
         c.meta(page).committing--;
         c.frames.writersDone([page]);
       }
+    }
+  }
+
+  /** Our count of refused commits of `object` at `home` under `term`, as it last told us. */
+  private seenRefusals(home: ServerId, term: number, object: SysName | undefined): number {
+    const r = this.refusals.get(home);
+    return object === undefined || r?.term !== term ? 0 : r.counts.get(object) ?? 0;
+  }
+
+  /**
+   * A home refused a commit of `object`: later ones we sent before this news are refused there
+   * too, and every segment of the object begun before it aborts here (objectLosses).
+   */
+  private noteRefusal(home: ServerId, term: number, object: SysName | undefined, refused: number | undefined): void {
+    if (object === undefined) return;
+    this.objectLosses.delete(object); // re-inserted last: the map's order is by last refusal
+    this.objectLosses.set(object, ++this.dropSeq);
+    if (this.objectLosses.size > MAX_OBJECT_LOSSES) this.forgetOldestLosses();
+    // A count of an older term means nothing under the current one.
+    if (refused === undefined || term !== (this.terms.get(home) ?? 0)) return;
+    let r = this.refusals.get(home);
+    if (r?.term !== term) this.refusals.set(home, (r = { term, counts: new Map() }));
+    r.counts.set(object, Math.max(r.counts.get(object) ?? 0, refused));
+  }
+
+  /** Keeps objectLosses bounded: a segment never lives across thousands of refusals. */
+  private forgetOldestLosses(): void {
+    let n = this.objectLosses.size / 2;
+    for (const key of this.objectLosses.keys()) {
+      if (n-- <= 0) break;
+      this.objectLosses.delete(key);
     }
   }
 
@@ -509,9 +576,12 @@ export class DsmClient {
   }
 
   private async abortAt(home: ServerId, pages: PageCommit[]): Promise<void> {
+    const object = this.segments.get(pages[0].segment)?.object;
+    const term = this.terms.get(home) ?? 0;
     try {
-      const reply = await this.link.commit(home, { epoch: this.epochs.get(home) ?? 0, term: this.terms.get(home) ?? 0, abort: true, pages });
+      const reply = await this.link.commit(home, { epoch: this.epochs.get(home) ?? 0, term, abort: true, seen: this.seenRefusals(home, term, object), pages });
       this.noteEpoch(home, reply.epoch);
+      this.noteRefusal(home, term, object, reply.refused);
       this.counters.add(undefined, "segmentsAborted");
     } catch (err) {
       if (err instanceof StaleEpochError) this.noteEpoch(home, err.current);

@@ -52,6 +52,8 @@ export interface CommitRequest {
   epoch: number;
   term: number;
   abort: boolean;
+  /** Our count of refused commits of the pages' object at this home, as it last told us (`refused`). */
+  seen?: number;
   pages: PageCommit[];
   /**
    * Locks of the committing invocation to release at this home once the commit is done
@@ -74,6 +76,8 @@ export interface CommitReply {
   applied: boolean;
   epoch: number;
   reason?: string;
+  /** On a refusal: the home's count of our refused commits of the object this term (`seen`). */
+  refused?: number;
 }
 
 /** A page given back by an evicting compute server (data.page.release). */
@@ -98,7 +102,11 @@ export interface DropRequest {
 export interface HomeLink {
   /** `count` > 1: a write fault asking for the following pages too (see the header). */
   fault(home: ServerId, segment: SysName, page: PageNo, mode: AccessMode, have: number, count?: number): Promise<Grant>;
-  commit(home: ServerId, req: CommitRequest): Promise<CommitReply>;
+  /**
+   * `sent`, if given, is called once the request is on its way to the home, ordered after
+   * every commit sent before (early lock release waits for it); never called if it is not sent.
+   */
+  commit(home: ServerId, req: CommitRequest, sent?: () => void): Promise<CommitReply>;
   release(home: ServerId, req: ReleaseRequest): Promise<{ released: boolean }>;
   drop(home: ServerId, req: DropRequest): Promise<{ dropped: number }>;
 }

@@ -156,6 +156,17 @@ export class LockManager {
     await this.monitors.release(hold);
   }
 
+  /**
+   * Early release of a cached monitor whose holder's last commit is on its way: the next local
+   * waiter may enter; it goes home once `answered` settles (MonitorCache.handOff). False:
+   * not possible for this hold, release it as usual.
+   */
+  handOffMonitor(hold: MonitorHold, answered: Promise<unknown>): boolean {
+    if (!this.monitors?.handOff(hold, answered)) return false;
+    this.stats.releases++;
+    return true;
+  }
+
   private async monitorAtHome(object: SysName, thread: ThreadId): Promise<MonitorHold> {
     await this.link.acquire(homeOf(object), { object, key: MONITOR_KEY, lock: "monitor", thread });
     return { object, thread, entry: null };

@@ -12,6 +12,9 @@
  *                                   goes to the home as itself (see "Re-entry" below)
  *   release(hold)                   the next local waiter gets it; if the home recalled it, it
  *                                   goes home instead (data.lock.release of the cache thread)
+ *   handOff(hold, answered)         early release: the holder's last commit is *sent*, not yet
+ *                                   answered; the next local waiter enters now, and the monitor
+ *                                   goes home only once `answered` settled (see below)
  *   recall(object, cacheThread, waiter)  the home has a waiter: answer
  *       "released"  nothing runs in it here: the home releases the cache thread now;
  *       "later"     a local thread is inside: no more local grants, it goes home at its release
@@ -30,6 +33,15 @@
  * Crash consistency is unchanged: the monitor orders invocations, the commits make their
  * writes durable; a thread inside a monitor cached of a home that was dropped keeps running
  * but its commits are refused (the DsmClient aborts segments spanning the drop).
+ *
+ * Early release (handOff): a local successor may read words of its predecessor's commit
+ * before the home decided it. That is safe only because both run here: their commits travel
+ * in order on one connection, the home decides them in that order and refuses a successor's
+ * sent before it learned of its predecessor's refusal (servers/data/commit-chains.ts), the
+ * DsmClient aborts segments of the object begun before a refusal, and every reply waits for
+ * its own commit, which is durable only after its predecessor's. A thread of another server
+ * enjoys none of that: the monitor goes home (a recall's "released", or the release after
+ * "later") only when every handed-off commit was answered here, its writers counted off.
  *
  * Rules: event-loop only. Every grant, release and recall runs synchronously on the entry, so
  * a recall never interleaves with a local hand-over.
@@ -75,6 +87,10 @@ export interface CachedMonitor {
   converted: boolean;
   /** Settles when the home answered our cache acquire. */
   granted: Promise<void>;
+  /** Commits of holders that left early (handOff) not answered yet: the monitor stays here until then. */
+  answering: number;
+  /** Recalled while `answering`: it goes home when they are. */
+  goHome: boolean;
 }
 
 export interface MonitorCacheCounters {
@@ -84,13 +100,15 @@ export interface MonitorCacheCounters {
   homeAcquires: number;
   recalls: number;
   conversions: number;
+  /** Holders that left before their commit was answered (early release). */
+  handOffs: number;
 }
 
 export class MonitorCache {
   private readonly entries = new Map<SysName, CachedMonitor>();
   private readonly byCacheThread = new Map<string, CachedMonitor>();
   private next = 0;
-  readonly counters: MonitorCacheCounters = { localGrants: 0, homeAcquires: 0, recalls: 0, conversions: 0 };
+  readonly counters: MonitorCacheCounters = { localGrants: 0, homeAcquires: 0, recalls: 0, conversions: 0, handOffs: 0 };
 
   constructor(private readonly link: LockLink, private readonly server: string) {}
 
@@ -113,10 +131,26 @@ export class MonitorCache {
     const e = hold.entry;
     if (!e || e.converted) return this.releaseAtHome({ object: hold.object, key: MONITOR, lock: "monitor", thread: hold.thread });
     if (--e.depth > 0) return;
-    e.holder = null;
-    if (e.state === "held") return this.handOver(e);
-    if (e.state === "recalled") this.giveBack(e);
-    this.retryQueued(e);
+    this.vacate(e);
+  }
+
+  /**
+   * Early release (see header): the holder's last commit is on its way, so the next local
+   * waiter may enter now; the monitor goes home only once `answered` settled. False, and
+   * nothing done, for a hold that cannot be handed on so (at the home, converted, re-entered).
+   */
+  handOff(hold: MonitorHold, answered: Promise<unknown>): boolean {
+    const e = hold.entry;
+    if (!e || e.converted || e.state === "gone" || e.holder !== hold.thread || e.depth !== 1) return false;
+    e.answering++;
+    const settled = () => {
+      if (--e.answering === 0 && e.goHome && e.state === "recalled") this.giveBack(e);
+    };
+    answered.then(settled, settled);
+    this.counters.handOffs++;
+    e.depth = 0;
+    this.vacate(e);
+    return true;
   }
 
   /** The home has `waiter` waiting for the monitor we cache as `cacheThread` (see header). */
@@ -128,6 +162,12 @@ export class MonitorCache {
     if (e.state === "acquiring") await e.granted;
     if ((e.state as State) === "gone") return { action: "released" };
     if (e.holder === waiter) return this.convert(e);
+    if (e.holder === null && e.answering > 0) {
+      // Idle, but commits handed off are not answered yet: home once they are.
+      e.state = "recalled";
+      e.goHome = true;
+      return { action: "later" };
+    }
     if (e.holder === null) {
       this.forget(e);
       this.retryQueued(e);
@@ -154,7 +194,7 @@ export class MonitorCache {
   private start(object: SysName): CachedMonitor {
     const home = homeOf(object);
     const cacheThread = `cache@${this.server}#${++this.next}`;
-    const e: CachedMonitor = { object, home, cacheThread, state: "acquiring", holder: null, depth: 0, queue: [], converted: false, granted: Promise.resolve() };
+    const e: CachedMonitor = { object, home, cacheThread, state: "acquiring", holder: null, depth: 0, queue: [], converted: false, granted: Promise.resolve(), answering: 0, goHome: false };
     this.entries.set(object, e);
     this.byCacheThread.set(cacheThread, e);
     this.counters.homeAcquires++;
@@ -179,6 +219,17 @@ export class MonitorCache {
   private refused(e: CachedMonitor, err: unknown): void {
     this.forget(e);
     for (const w of e.queue.splice(0)) w.reject(err);
+  }
+
+  /** The holder left: the next local waiter enters, or the monitor goes home (once handed-off commits are answered). */
+  private vacate(e: CachedMonitor): void {
+    e.holder = null;
+    if (e.state === "held") return this.handOver(e);
+    if (e.state === "recalled") {
+      if (e.answering === 0) this.giveBack(e);
+      else e.goHome = true;
+    }
+    this.retryQueued(e);
   }
 
   /** The next local waiter enters (the monitor is held here and idle). */

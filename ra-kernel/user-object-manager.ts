@@ -35,8 +35,10 @@
  *
  * Synchronization (LockManager): an `exclusive` entry holds its object's monitor at the
  * home from before its isiba starts until its segment was committed, so the next holder sees
- * its writes. After every invocation (returned or thrown) the locks its isiba still holds are
- * released, also after the commit.
+ * its writes — or, when the monitor is cached here, until its segment's commit was sent: the
+ * next local holder then runs while the commit is on its way (early lock release: see
+ * execute), and every reply still waits for its own commit. After every invocation (returned
+ * or thrown) the locks its isiba still holds are released, also after the commit.
  */
 import { argumentProblem } from "../objects/entry-signature.js";
 import { ArgumentError, UnknownEntryError } from "./errors.js";
@@ -265,24 +267,30 @@ export class UserObjectManager {
   }
 
   /**
-   * Runs an invocation; an exclusive one holds the object's monitor around it, and gives it
-   * back only once its commit's reply was processed here (writers counted off). Not with the
-   * commit itself (CommitRequest.release): then the next holder's faults reach this server
-   * while it still counts the committed writers, it answers recalls "dirty", and a kill of it
-   * reverts pages on those stale marks — the torture found heap corruption that way.
+   * Runs an invocation; an exclusive one holds the object's monitor around it. A monitor
+   * cached here is handed to the next local invocation as soon as this one's last commit is
+   * sent (early lock release: MonitorCache.handOff), while this one's reply still waits for
+   * the commit's answer; it goes home (to another server's thread) only after that answer was
+   * processed here, writers counted off — never with the commit itself (CommitRequest.release):
+   * then the next holder's faults reach this server while it still counts the committed
+   * writers, it answers recalls "dirty", and a kill of it reverts pages on those stale marks.
    */
   private async execute(obj: LoadedObject, op: RunOp, input: InvocationInput, exclusive = false): Promise<unknown> {
     if (!exclusive) return this.run(obj, op, input);
     const monitor = await this.locks.acquireMonitor(input.object, input.thread.id, input.thread.depth);
+    let handedOff = false;
+    let answered!: () => void;
+    const done = new Promise<void>((resolve) => (answered = resolve));
     try {
-      return await this.run(obj, op, input);
+      return await this.run(obj, op, input, () => (handedOff = this.locks.handOffMonitor(monitor, done)));
     } finally {
-      await this.locks.releaseMonitor(monitor);
+      answered();
+      if (!handedOff) await this.locks.releaseMonitor(monitor);
     }
   }
 
-  /** Runs the isiba, commits its last segment, then releases the locks it left held. */
-  private async run(obj: LoadedObject, op: RunOp, input: InvocationInput): Promise<unknown> {
+  /** Runs the isiba, commits its last segment (`sent`: once on its way), then releases the locks it left held. */
+  private async run(obj: LoadedObject, op: RunOp, input: InvocationInput, sent?: () => void): Promise<unknown> {
     let outcome: RunOutcome;
     const started = this.dsm.dropMark;
     try {
@@ -297,7 +305,7 @@ export class UserObjectManager {
       await this.finish(input.object, failure.isiba ?? -1, failure.log ?? [], started, failure.broken);
       throw err;
     }
-    await this.finish(input.object, outcome.isiba, outcome.log, started, outcome.broken);
+    await this.finish(input.object, outcome.isiba, outcome.log, started, outcome.broken, sent);
     return outcome.value;
   }
 
@@ -305,10 +313,10 @@ export class UserObjectManager {
    * Commits an isiba's last segment, lets it free what it detached (committed in the
    * background), and releases what it still holds — also when the commit failed.
    */
-  private async finish(object: SysName, isiba: number, log: SegmentLog[], started: number, broken?: string): Promise<void> {
+  private async finish(object: SysName, isiba: number, log: SegmentLog[], started: number, broken?: string, sent?: () => void): Promise<void> {
     let ok = false;
     try {
-      await this.dsm.commit(log, this.starts.get(isiba) ?? started, broken);
+      await this.dsm.commit(log, this.starts.get(isiba) ?? started, broken, sent);
       ok = true;
     } finally {
       this.starts.delete(isiba);

@@ -96,8 +96,11 @@ export class DataHomes implements HomeLink, ObjectSource {
     return (await this.client(home)).call("data.page.fault", count === undefined ? { segment, page, mode, have } : { segment, page, mode, have, count });
   }
 
-  async commit(home: ServerId, req: CommitRequest): Promise<CommitReply> {
-    return (await this.client(home)).call("data.page.commit", req);
+  /** `sent` once the request was handed to the connection (its emits keep their order). */
+  async commit(home: ServerId, req: CommitRequest, sent?: () => void): Promise<CommitReply> {
+    const reply = (await this.client(home)).call("data.page.commit", req);
+    sent?.();
+    return reply;
   }
 
   async release(home: ServerId, req: ReleaseRequest): Promise<{ released: boolean }> {

@@ -472,6 +472,33 @@ describe("DsmClient", () => {
   });
 
   describe("commit", () => {
+    it("should carry the home's count of refused commits of the object, and abort segments of it begun before a refusal", async () => {
+      const obj = newSysName(ds1), s2 = newSysName(ds1);
+      const f2 = dsm.framesOf(new Segment(s2, "data"), obj);
+      await faultIn(s2, 0, "write", 1, null);
+      const first = new WriteLog(dsm.dropMark);
+      write(first, 0, pageOf(1), s2, f2);
+      const c1 = dsm.commit(first.take(), first.since);
+      const next = new WriteLog(dsm.dropMark); // begun before the refusal: it may have read first's words
+      const call0 = await link.commitCall(0);
+      expect(call0.seen, "nothing refused yet").to.equal(0);
+      call0.reply.resolve({ ...refused("fenced by the test"), refused: 1 });
+      await expectRejection(c1, PagesLostError);
+      write(next, 0, pageOf(2), s2, f2);
+      const c2 = dsm.commit(next.take(), next.since);
+      const call1 = await link.commitCall(1);
+      expect(call1.abort, "aborted here, whatever the home would say").to.equal(true);
+      call1.reply.resolve({ ...refused("aborted by its writer"), refused: 2 });
+      await expectRejection(c2, PagesLostError);
+      const later = new WriteLog(dsm.dropMark);
+      write(later, 0, pageOf(3), s2, f2);
+      const c3 = dsm.commit(later.take(), later.since);
+      const call2 = await link.commitCall(2);
+      expect([call2.abort, call2.seen], "begun after it learned: sent, with the count").to.deep.equal([false, 2]);
+      call2.reply.resolve(applied());
+      await c3;
+    });
+
     it("should send each page's PageLog with the epoch and lease term, and wait for the home", async () => {
       await faultIn(seg, 0, "write", 2, pageOf(0), 5, { term: 3, stamp: 20 });
       const log = new WriteLog(dsm.dropMark);

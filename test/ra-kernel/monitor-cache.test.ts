@@ -183,4 +183,59 @@ describe("MonitorCache", () => {
     await cs1.release(h);
     expect(homes.holders(obj)).to.deep.equal([]);
   });
+  describe("early release (handOff)", () => {
+    it("should let the next local waiter in at once, the hold given back", async () => {
+      const h1 = await cs1.acquire(obj, thread("t1"), 0);
+      const next = cs1.acquire(obj, thread("t2"), 0);
+      const answered = deferred<void>();
+      expect(cs1.handOff(h1, answered.promise)).to.equal(true);
+      const h2 = await next;
+      expect(h2.thread).to.equal("t2");
+      await cs1.release(h2);
+      answered.resolve();
+      expect(cs1.counters).to.include({ handOffs: 1, homeAcquires: 1 });
+      expect(homes.sent).to.deep.equal(["cs1 acquire cache@cs1#1"]);
+    });
+
+    it("should keep the monitor here until handed-off commits are answered when another server asks", async () => {
+      const answered = deferred<void>();
+      expect(cs1.handOff(await cs1.acquire(obj, thread("t1"), 0), answered.promise)).to.equal(true);
+      const remote = cs2.acquire(obj, thread("u1"), 0);
+      for (let i = 0; i < 5; i++) await turn();
+      expect(homes.holders(obj), "idle, but t1's commit is not answered: still ours").to.deep.equal(["cache@cs1#1@cs1x1"]);
+      expect(homes.sent).to.not.include("cs1 release cache@cs1#1");
+      answered.resolve();
+      const h = await remote;
+      expect(h.thread).to.equal("u1");
+      expect(homes.sent).to.include("cs1 release cache@cs1#1");
+    });
+
+    it("should go home after the last local holder left and every handed-off commit was answered", async () => {
+      const a1 = deferred<void>();
+      const h1 = await cs1.acquire(obj, thread("t1"), 0);
+      const local = cs1.acquire(obj, thread("t2"), 0);
+      cs1.handOff(h1, a1.promise);
+      const h2 = await local; // t2 inside, t1's commit on its way
+      const remote = cs2.acquire(obj, thread("u1"), 0);
+      for (let i = 0; i < 5; i++) await turn();
+      const a2 = deferred<void>();
+      cs1.handOff(h2, a2.promise); // recalled meanwhile: no local waiter gets it any more
+      a2.resolve();
+      for (let i = 0; i < 5; i++) await turn();
+      expect(homes.holders(obj), "t1's commit is still unanswered").to.deep.equal(["cache@cs1#1@cs1x1"]);
+      a1.resolve();
+      expect((await remote).thread).to.equal("u1");
+    });
+
+    it("should refuse a hold it cannot hand on: at the home, or re-entered", async () => {
+      const nested = await cs1.acquire(obj, thread("t1"), 1);
+      expect(cs1.handOff(nested, Promise.resolve()), "a nested acquire holds at the home").to.equal(false);
+      await cs1.release(nested);
+      const h = await cs1.acquire(obj, thread("t2"), 0);
+      const again = await cs1.acquire(obj, thread("t2"), 1);
+      expect(cs1.handOff(again, Promise.resolve()), "re-entered: the outer frame still holds it").to.equal(false);
+      await cs1.release(again);
+      expect(cs1.handOff(h, Promise.resolve())).to.equal(true);
+    });
+  });
 });

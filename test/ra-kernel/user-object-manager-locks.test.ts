@@ -13,6 +13,7 @@ import { DsmClient } from "../../ra-kernel/dsm-client.js";
 import { IsibaPool, type RunOutcome, type RunSpec } from "../../ra-kernel/isiba-pool.js";
 import { KernelSyscalls } from "../../ra-kernel/kernel-syscalls.js";
 import { LockManager, MONITOR_KEY } from "../../ra-kernel/lock-manager.js";
+import { MonitorCache } from "../../ra-kernel/monitor-cache.js";
 import { LocksUnavailableError } from "../../ra-kernel/syscall-errors.js";
 import { PagesLostError } from "../../ra-kernel/errors.js";
 import { newSysName, newThreadId, type ServerId, type SysName } from "../../ra-kernel/ids.js";
@@ -69,10 +70,11 @@ describe("UserObjectManager locks", () => {
     };
   });
 
-  beforeEach(async () => {
+  /** The kernel under test; `cached`: exclusive entries' monitors cached here (MonitorCache). */
+  async function build(cached: boolean): Promise<void> {
     homes = new MemoryHomeLink();
     locksLink = new TableLockLink();
-    const locks = new LockManager(locksLink);
+    const locks = new LockManager(locksLink, cached ? new MonitorCache(locksLink, "cs-test") : undefined);
     const dsm = new DsmClient(homes);
     const syscalls = new KernelSyscalls(locks);
     pool = new IsibaPool(2, dsm.fault, "cs-test", syscalls.handle);
@@ -87,7 +89,9 @@ describe("UserObjectManager locks", () => {
     syscalls.committer = uom;
     object = source.newObject();
     await uom.construct(object, [], { id: newThreadId("test"), depth: 0 });
-  });
+  }
+
+  beforeEach(() => build(false));
 
   afterEach(async () => {
     await pool.close();
@@ -180,5 +184,47 @@ describe("UserObjectManager locks", () => {
     const bare = new UserObjectManager(pool, new DsmClient(homes), source);
     const err = await expectRejection(bare.invoke({ object: object.sysname, entry: "exclusiveStamp", args: ["x"], thread: { id: newThreadId("t"), depth: 0 } }), LocksUnavailableError);
     expect(err.object).to.equal(object.sysname);
+  });
+  describe("with the monitor cached here (early release)", () => {
+    beforeEach(async () => {
+      await pool.close();
+      await build(true);
+    });
+
+    it("should let the next local exclusive invocation in once the commit is sent, the first reply still waiting for its answer", async () => {
+      let open!: () => void;
+      homes.commitGate = new Promise((resolve) => (open = resolve));
+      const committing = homes.nextCommit();
+      const a = invoke("exclusiveWork", "A", 0);
+      await committing;
+      const b = invoke("exclusiveWork", "B", 0);
+      await until(() => started.includes("exclusiveWork(B)"));
+      expect(await isPending(a), "A's reply waits for its commit's answer").to.equal(true);
+      open();
+      const [spanA, spanB] = (await Promise.all([a, b])) as Span[];
+      expect(spanB.start).to.be.at.least(spanA.end);
+      expect(((await invoke("state")) as { overlaps: number }).overlaps).to.equal(0);
+    });
+
+    it("should abort the next invocation when the commit it may rest on is refused, though its own was never sent before", async () => {
+      await invoke("open", "A");
+      let open!: () => void;
+      homes.commitGate = new Promise((resolve) => (open = resolve));
+      const committing = homes.nextCommit();
+      const a = invoke("exclusiveCountAfter", "A");
+      await committing;
+      const aFails = expectRejection(a, PagesLostError);
+      const b = invoke("exclusiveCountAfter", "B"); // reads A's count, then waits at its gate
+      const bFails = expectRejection(b, PagesLostError);
+      await until(() => locksOf().some((l) => l.key === "gate:B" && l.waiting.length === 1));
+      homes.refuse = "refused by the test";
+      open();
+      await aFails;
+      homes.refuse = null;
+      await invoke("open", "B");
+      const err = await bFails;
+      expect(err.message).to.contain("NOT applied");
+      expect(homes.commits.at(-1)?.abort, "B's segment went to the home as an abort").to.equal(true);
+    });
   });
 });

@@ -64,8 +64,9 @@ export class MemoryHomeLink implements HomeLink {
     return { dropped: req.pages.length };
   }
 
-  async commit(home: ServerId, req: CommitRequest): Promise<CommitReply> {
+  async commit(home: ServerId, req: CommitRequest, sent?: () => void): Promise<CommitReply> {
     this.commits.push({ home, ...req });
+    sent?.();
     for (const w of this.commitWaiters.splice(0)) w();
     if (this.commitGate) await this.commitGate;
     if (req.abort) return { applied: false, epoch: this.epoch, reason: "aborted by its writer" };
