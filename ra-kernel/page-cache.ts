@@ -69,6 +69,8 @@ export class PageCache {
   private readonly seenTake: number[] = [];
   private hand = 1;
   private sets = new Map<SysName, number>();
+  /** Per object, its working set's warmth here (see warmth). */
+  private warm = new Map<SysName, number>();
   private timer: NodeJS.Timeout | undefined;
   private reclaiming: Promise<number> | undefined;
   private pressured = false;
@@ -119,17 +121,44 @@ export class PageCache {
   /** Reads and clears every accessed bit; recomputes the working sets. */
   sweep(now = performance.now()): void {
     const sets = new Map<SysName, number>();
+    const warm = new Map<SysName, number>();
     for (let slot = 1; slot <= this.pool.spanned; slot++) {
       const held = this.pool.owner(slot);
       if (!held) continue;
       const frames = held.owner as SegmentFrames;
       const used = this.touch(slot, frames, held.page, held.take, now);
       // Warm means here now: a page used in the window but taken away since does not count.
-      if (now - used > this.windowMs || frames.state(held.page) < PageState.READ) continue;
+      const state = frames.state(held.page);
+      if (now - used > this.windowMs || state < PageState.READ) continue;
       const object = this.host.cachedOf(frames)?.object;
-      if (object) sets.set(object, (sets.get(object) ?? 0) + 1);
+      if (!object) continue;
+      sets.set(object, (sets.get(object) ?? 0) + 1);
+      warm.set(object, (warm.get(object) ?? 0) + warmthOf(state));
     }
     this.sets = sets;
+    this.warm = warm;
+  }
+
+  /**
+   * Every object's warmth here, warmest first (at most `limit`): its working set's pages, a
+   * writable one counting twice — where an object's written pages are is where it runs
+   * without a message; a read copy left behind where it ran before must not tie with that.
+   */
+  warmSets(limit = Infinity): ObjectWorkingSet[] {
+    return [...this.warm].map(([object, pages]) => ({ object, pages })).sort((a, b) => b.pages - a.pages).slice(0, limit);
+  }
+
+  /**
+   * A cached page's warmth now (0: not used within the window): what warmSets counts, but
+   * current — an accessed bit not swept yet, or a page brought in since, counts as used.
+   */
+  warmthNow(frames: SegmentFrames, page: PageNo, now = performance.now()): number {
+    const slot = frames.slotOf(page);
+    const held = slot === 0 ? undefined : this.pool.owner(slot);
+    const state = frames.state(page);
+    if (!held || held.owner !== frames || held.page !== page || state < PageState.READ) return 0;
+    const used = frames.accessed(page) || this.seenTake[slot - 1] !== held.take || now - this.lastUse[slot - 1] <= this.windowMs;
+    return used ? warmthOf(state) : 0;
   }
 
   /** If the pool is over its low water mark, frees pages until it is back under it; resolves with how many. */
@@ -207,4 +236,9 @@ export class PageCache {
     }
     return { pages, scanned };
   }
+}
+
+/** A working-set page's weight for placement: a writable one twice a read copy. */
+function warmthOf(state: number): number {
+  return state === PageState.WRITE ? 2 : 1;
 }

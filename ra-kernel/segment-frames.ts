@@ -189,6 +189,11 @@ export class SegmentFrames {
     return page < this.pages ? this.words[(page << RECORD_SHIFT) + W_SLOT] : 0;
   }
 
+  /** Whether an accessor entered the page since the last takeAccessed (the bit stays). */
+  accessed(page: PageNo): boolean {
+    return page < this.pages && this.words[(page << RECORD_SHIFT) + W_ACCESSED] !== 0;
+  }
+
   /** Whether an accessor entered the page since the last call; clears the bit (the working-set sweep). */
   takeAccessed(page: PageNo): boolean {
     if (page >= this.pages) return false;

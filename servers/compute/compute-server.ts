@@ -131,7 +131,8 @@ export class ComputeServer implements RoleService {
     });
     this.objects = new UserObjectManager(this.pool, this.dsm, this.homes, locks, { maxActive: ctx.options.maxActive });
     syscalls.committer = this.objects;
-    this.workingSets = new CachedPagesWorkingSet({ objects: this.objects, dsm: this.dsm, descriptor: (s) => this.homes.descriptor(s), segmentsOf: (s) => this.objects.segmentsOf(s), recent: this.cache });
+    this.workingSets = new CachedPagesWorkingSet({ objects: this.objects, dsm: this.dsm, descriptor: (s) => this.homes.descriptor(s), segmentsOf: (s) => this.objects.segmentsOf(s),
+      recent: { workingSets: (limit) => this.cache.warmSets(limit) }, warmthNow: (frames, page) => this.cache.warmthNow(frames, page) });
     this.gossip = new LoadGossip({
       id: ctx.options.id, address: ctx.address, table: this.table, peers: ctx.peers, servers,
       snapshot: () => ({ load: this.load(), warm: this.workingSets.workingSets(MAX_WARM_OBJECTS) }),
