@@ -53,8 +53,8 @@ interface Entry {
   loadAt: number;
   incarnation: number;
   seq: number;
-  /** object -> pages warm there, and when that was seen. */
-  warm: Map<SysName, { pages: number; at: number }>;
+  /** object -> pages warm there, when that was seen, and when a reply of it last came from there (0: never). */
+  warm: Map<SysName, { pages: number; at: number; ran: number }>;
 }
 
 interface DeadMark {
@@ -77,11 +77,13 @@ export class LoadTable {
     const at = this.now();
     const e = this.entry(report.server, report.address, at);
     if (report.incarnation < e.incarnation || (report.incarnation === e.incarnation && report.seq <= e.seq)) return;
+    // A new incarnation (the server restarted): its old figures mean nothing any more.
+    e.load = report.incarnation === e.incarnation ? smoothed(e.load, e.loadAt, report.load, at) : report.load;
     e.incarnation = report.incarnation;
     e.seq = report.seq;
-    e.load = report.load;
     e.loadAt = at;
-    e.warm = new Map(report.warm.map((w) => [w.object, { pages: w.pages, at }]));
+    const before = e.warm;
+    e.warm = new Map(report.warm.map((w) => [w.object, { pages: w.pages, at, ran: before.get(w.object)?.ran ?? 0 }]));
     this.dead.delete(report.server);
     for (const m of report.members) this.noteMember(m.id, m.address);
   }
@@ -90,9 +92,9 @@ export class LoadTable {
   noteReply(server: ServerId, address: string | undefined, load: ServerLoad, warm?: { object: SysName; pages: number }): void {
     const at = this.now();
     const e = this.entry(server, address ?? this.entries.get(server)?.address ?? "", at);
-    e.load = load;
+    e.load = smoothed(e.load, e.loadAt, load, at);
     e.loadAt = at;
-    if (warm) e.warm.set(warm.object, { pages: warm.pages, at });
+    if (warm) e.warm.set(warm.object, { pages: warm.pages, at, ran: at });
   }
 
   /** The registry or a report lists `id` at `address` (second-hand: does not revive a dead mark at that address). */
@@ -145,16 +147,27 @@ export class LoadTable {
     return out.sort((a, b) => a.id.localeCompare(b.id));
   }
 
-  /** Live servers where `object` was seen warm within reportTtlMs: largest working set first, then the most recently seen. */
+  /**
+   * Live servers where `object` was seen warm within reportTtlMs: first where this caller's
+   * last call of it ran (our replies say), then the largest working set, then the most
+   * recently seen. Ordered by size alone, pages an object left behind where it ran before
+   * (read copies, a creation's spare pages) tie with or outweigh those where it runs now,
+   * and the sighting a report refreshed last wins: an object moved off a busy server came
+   * straight back, and 32 hot objects on two servers moved on a quarter of their calls.
+   * So an object stays where it runs until that server is overloaded (the policy), and
+   * stays where it went.
+   */
   warmOn(object: SysName): WarmSighting[] {
     const now = this.now();
-    const out: WarmSighting[] = [];
+    const out: (WarmSighting & { ran: number })[] = [];
     for (const e of this.entries.values()) {
       const w = e.warm.get(object);
       if (!w || w.pages <= 0 || now - w.at > this.options.reportTtlMs || this.isDead(e.id)) continue;
-      out.push({ server: e.id, pages: w.pages, ageMs: now - w.at });
+      out.push({ server: e.id, pages: w.pages, ageMs: now - w.at, ran: w.ran });
     }
-    return out.sort((a, b) => b.pages - a.pages || a.ageMs - b.ageMs);
+    const last = Math.max(0, ...out.map((w) => w.ran));
+    out.sort((a, b) => Number(b.ran === last && last > 0) - Number(a.ran === last && last > 0) || b.pages - a.pages || a.ageMs - b.ageMs);
+    return out.map(({ server, pages, ageMs }) => ({ server, pages, ageMs }));
   }
 
   /** Counts a call sent to `id` until the returned function is called. */
@@ -190,4 +203,20 @@ export class LoadTable {
     e.seenAt = at;
     return e;
   }
+}
+
+/**
+ * How long a load figure takes to count (ms): the score's running, lag and CPU parts are
+ * averaged over about this long (replies arrive every few hundred µs under load, each with
+ * the isibas running at that instant). Instant figures made two saturated servers take turns
+ * being "well above the lightest", and warm objects moved on a quarter of their calls.
+ */
+const LOAD_SMOOTHING_MS = 300;
+
+/** `next`, with the score's parts averaged with `prev` (seen at `prevAt`) by their ages. */
+function smoothed(prev: ServerLoad | undefined, prevAt: number, next: ServerLoad, at: number): ServerLoad {
+  if (!prev) return next;
+  const w = 1 - Math.exp(-Math.max(0, at - prevAt) / LOAD_SMOOTHING_MS);
+  const mix = (a: number, b: number) => a + (b - a) * w;
+  return { ...next, running: mix(prev.running, next.running), lagMs: mix(prev.lagMs, next.lagMs), cpu: mix(prev.cpu, next.cpu) };
 }

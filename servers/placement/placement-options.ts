@@ -8,8 +8,10 @@
  * + cpuWeight   * cpu                          cores it used
  * + inflightWeight * inflight / workers        calls this caller has in flight there now
  * A server is *overloaded* when the part it reported itself (everything but `inflight`)
- * exceeds `overloadThreshold`, or exceeds that of the lightest live server by more than
- * `imbalanceMargin`: then its warm working set no longer attracts invocations.
+ * exceeds that of the lightest live server by more than `imbalanceMargin`, or exceeds
+ * `overloadThreshold` while some server does not: then its warm working set no longer
+ * attracts invocations (when every server is over the threshold, moving warm objects
+ * between them only adds page and monitor trips).
  * Invocations waiting for a monitor do not count: a hot object with an exclusive entry
  * keeps one isiba busy however many callers queue for it, and must stay where it is.
  */

@@ -10,7 +10,7 @@
  * invalidate the copies elsewhere, every reply says where its pages are now (a reply is
  * fresher than any report), and every caller follows. A server holding a few read-only
  * pages of it loses to the one holding them all.
- * "Overloaded" (over the threshold, or well above the lightest server) counts running
+ * "Overloaded" (well above the lightest server, or over the threshold while another is not) counts running
  * isibas and lag, not callers queued for a monitor (see PlacementOptions). Pure; see
  * PlacementPolicy.
  */

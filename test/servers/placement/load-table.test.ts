@@ -11,6 +11,7 @@ import { IDLE_LOAD, type LoadReport, type ServerLoad } from "../../../servers/pl
 const cs1 = "cs1" as ServerId;
 const cs2 = "cs2" as ServerId;
 const cs3 = "cs3" as ServerId;
+const cs4 = "cs4" as ServerId;
 const obj = newSysName("ds1" as ServerId);
 
 function report(server: ServerId, seq: number, extra: Partial<LoadReport> = {}): LoadReport {
@@ -100,13 +101,30 @@ describe("LoadTable", () => {
     expect(table.warmOn(obj)).to.deep.equal([]);
   });
 
-  it("should list warm sightings largest first, the most recent first among equals, from reports and replies", () => {
+  it("should list warm sightings where our last call ran first, then largest first, the most recent first among equals", () => {
     table.merge(report(cs1, 1, { warm: [{ object: obj, pages: 2 }] }));
     now += 100;
     table.noteReply(cs2, "127.0.0.1:702", busy(1), { object: obj, pages: 2 });
+    table.merge(report(cs4, 1, { warm: [{ object: obj, pages: 2 }] }));
+    now += 5;
     table.noteReply(cs3, "127.0.0.1:703", busy(1), { object: obj, pages: 1 });
     now += 10;
-    expect(table.warmOn(obj)).to.deep.equal([{ server: cs2, pages: 2, ageMs: 10 }, { server: cs1, pages: 2, ageMs: 110 }, { server: cs3, pages: 1, ageMs: 10 }]);
+    expect(table.warmOn(obj), "cs3 ran it last").to.deep.equal([
+      { server: cs3, pages: 1, ageMs: 10 }, { server: cs2, pages: 2, ageMs: 15 }, { server: cs4, pages: 2, ageMs: 15 }, { server: cs1, pages: 2, ageMs: 115 },
+    ]);
+    table.merge(report(cs3, 2, { warm: [{ object: obj, pages: 1 }] }));
+    expect(table.warmOn(obj)[0].server, "a report keeps where it ran").to.equal(cs3);
+  });
+
+  it("should average the load figures over a few hundred ms: one busy instant does not make a server look busy", () => {
+    table.noteReply(cs2, "127.0.0.1:702", busy(0));
+    now += 1;
+    table.noteReply(cs2, "127.0.0.1:702", busy(16));
+    const running = table.candidates().find((c) => c.id === cs2)!.load!.running;
+    expect(running).to.be.greaterThan(0).and.below(1);
+    now += 3000;
+    table.noteReply(cs2, "127.0.0.1:702", busy(16));
+    expect(table.candidates().find((c) => c.id === cs2)!.load!.running).to.be.closeTo(16, 0.01);
   });
 
   it("should not count a sighting of zero pages as warm", () => {

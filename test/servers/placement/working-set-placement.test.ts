@@ -94,6 +94,12 @@ describe("WorkingSetPlacement", () => {
     expect(policy.place({ request: { object }, candidates: close, warm: [warm("cs1", 4)] })).to.include({ server: "cs1", reason: "warm" });
   });
 
+  it("should keep warm objects where they are when every server is over the threshold and none is much lighter", () => {
+    const candidates = [cand("cs1", { running: 16 }), cand("cs2", { running: 14 })];
+    const m = counts(policy, { request: { object }, candidates, warm: [warm("cs1", 4)] });
+    expect([...m], "moving only adds page and monitor trips").to.deep.equal([["cs1", 2000]]);
+  });
+
   it("should count event-loop lag toward the threshold", () => {
     const candidates = [cand("cs1", { lagMs: 150 }), cand("cs2")];
     expect(policy.place({ request: { object }, candidates, warm: [warm("cs1", 4)] }).server).to.equal("cs2");
