@@ -101,7 +101,7 @@ async function creations(cluster: Cluster, report: BenchReport): Promise<void> {
   }));
   const perSecond = CREATIONS / ((performance.now() - started) / 1000);
   report.line(`${`object creations (${CREATE_CONCURRENCY} at a time)`.padEnd(LABEL)} ${perSecond.toFixed(0)} /s`);
-  report.target("object creations >= 1,000/s", perSecond >= 1000, `${perSecond.toFixed(0)}/s`);
+  report.target("object creations >= 2,000/s (issue 11)", perSecond >= 2000, `${perSecond.toFixed(0)}/s`);
 }
 
 async function bigObject(cluster: Cluster, report: BenchReport, address: (id: string) => string, token: string): Promise<void> {
