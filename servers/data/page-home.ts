@@ -475,6 +475,7 @@ export class PageHome {
         // fenced page's revert already takes the writer's words out, or has).
         reverted = this.closures.start(this.reverts.takeOut(writer, req.pages.filter((_, i) => !fenced[i])), writer);
         this.counters.add(object, "segmentsAborted");
+        log("refused a commit of %s (%d page(s) of %s): %s", writer, req.pages.length, object ?? "?", reason);
         const refused = ticket?.decide(false);
         return { applied: false, epoch: this.epoch, reason, ...(refused !== undefined ? { refused } : {}) };
       }
