@@ -32,7 +32,11 @@
  *   doneBy, doneAt  the last writer whose commit left none of its words uncommitted here, and
  *            the page's stamp when it sent it: a recall's "dirty" of that writer at a stamp no
  *            higher is stale (the recall overtook the commit's reply on its way back), so it
- *            marks nothing — a stale mark would have a kill of that writer revert committed words
+ *            marks nothing — a stale mark would have a kill of that writer revert committed words.
+ *            Sound only while the writer's stamps for the page never go back below doneAt: a
+ *            commit raises the page's stamp to the one it was sent at (every later grant hands
+ *            it on, so a writer whose page tables were rebuilt, by a deactivation, starts above
+ *            it), and a dropped holder is forgotten here (a restarted one starts afresh)
  *   unsynced, synced  commits ordered on this page whose transaction is not durable yet, and
  *            the promise of the last one: its durable images stay here meanwhile (the store
  *            does not have them yet), and a fault that serves them waits for it
@@ -198,6 +202,7 @@ export class PageDirectory {
       e.periods.drop(holder);
       e.doom.delete(holder);
       e.fenced.delete(holder); // its lease term is over: its commits are refused anyway
+      if (e.doneBy === holder) e.doneBy = null; // its next incarnation's stamps start afresh
       if (e.owner === holder || e.dirty.delete(holder)) {
         if (e.owner === holder) e.owner = null;
         e.tainted = true;

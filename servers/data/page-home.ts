@@ -593,7 +593,10 @@ export class PageHome {
       const e = entries[i], image = images[i];
       e.durable = image.bytes;
       e.durableStamps = image.stamps;
-      if (image.max > e.stamp) e.stamp = image.max;
+      // Up to the stamp it was sent at, not only its words' (some of its server's writes may
+      // never come: aborted): grants hand it on, so that server's next writes stamp above
+      // doneAt whatever happens to its page tables meanwhile (PageDirectory: doneBy).
+      e.stamp = Math.max(e.stamp, image.max, p.stamp ?? 0);
       if (p.left === 0) this.writerDone(e, writer, p.stamp);
       e.unsynced++;
       e.synced = synced;

@@ -499,6 +499,29 @@ describe("PageHome", () => {
     });
   });
 
+  describe("the writer's stamps after a done commit (doneBy)", () => {
+    it("should hand on the stamp a commit was sent at, so the writer's next copy writes above it", async () => {
+      await owns("cs1", 0, pageWith([0, 5]), 9, true);
+      // Its words are stamped 3, but the page had reached 9 there (writes of an aborted segment).
+      expect(await commitSegment("cs1", [{ page: 0, log: logOf([0, 5, 3]), left: 0, stamp: 9 }])).to.include({ applied: true });
+      // cs1 dropped its copy without a word (its lease ran out on its side) and faults again.
+      cs("cs1").answer = () => ({ held: false, bytes: null, stamp: 0 });
+      const again = await fault("cs1", 0, "write", 0);
+      expect(again.stamp, "a new copy starts at the stamp the commit was sent at").to.be.at.least(9);
+    });
+
+    it("should forget a dropped holder's done commit: its next incarnation's dirty copy is marked", async () => {
+      await owns("cs1", 0, pageWith([0, 5]), 9, true);
+      expect(await commitSegment("cs1", [{ page: 0, log: logOf([0, 5, 9]), left: 0, stamp: 9 }])).to.include({ applied: true });
+      home.dropHolder("cs1");
+      home.leases.renew("cs1");
+      await fault("cs1", 0, "write", 0);
+      cs("cs1").answer = () => ({ held: true, bytes: pageWith([0, 6]), stamp: 4, dirty: true }); // restarted: low stamps
+      await fault("cs2", 0, "read");
+      expect(entry(0).dirty.get("cs1"), "not taken for the old incarnation's committed words").to.equal(4);
+    });
+  });
+
   describe("a server aborting segments that wrote several pages", () => {
     it("should take its words out of each page once, and fence none of them for ever", async () => {
       await owns("cs2", 0, pageWith([0, 1]), 1, true);
