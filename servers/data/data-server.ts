@@ -53,7 +53,9 @@ export class DataServer {
     readonly serverId: ServerId,
     options: PageHomeOptions = {},
   ) {
-    this.home = new PageHome(store, serverId, (holder) => this.peers.get(holder), options);
+    // Pages and locks go together, whichever way the home drops a holder (a lapsed lease, a
+    // reconnection, or a recall it could not answer and whose lease then ran out).
+    this.home = new PageHome(store, serverId, (holder) => this.peers.get(holder), { ...options, onHolderDropped: (holder) => this.dropLocksOf(holder) });
     this.leaseWatch = setInterval(() => this.takeBackLapsed(), this.home.leases.leaseMs / 4);
     this.leaseWatch.unref();
     this.lockTable.onRecall = (r) => this.recallMonitor(r);
@@ -84,10 +86,12 @@ export class DataServer {
     const now = performance.now(), late = now - this.lastWatch > this.home.leases.leaseMs / 2;
     this.lastWatch = now;
     if (late) return;
-    for (const holder of this.home.dropLapsed()) {
-      const n = this.lockTable.dropServer(holder);
-      log("%s's lease ran out: its pages and %d lock holds are taken back", holder, n);
-    }
+    for (const holder of this.home.dropLapsed()) log("%s's lease ran out: its pages and locks are taken back", holder);
+  }
+
+  private dropLocksOf(holder: string): void {
+    const n = this.lockTable.dropServer(holder);
+    if (n > 0) log("%s was dropped: its %d lock holds and waits are taken back", holder, n);
   }
 
   close(): void {
@@ -100,7 +104,7 @@ export class DataServer {
     this.peers.set(holder, peer);
     // A holder that connects again dropped all it had from us (or is a new process): its
     // locks go too. Its threads still inside them, if alive, are fenced (a new lease term).
-    if (this.home.holderConnected(holder)) this.lockTable.dropServer(holder);
+    this.home.holderConnected(holder); // drops what it held before, locks too (onHolderDropped)
     peer.onClose(() => {
       if (this.peers.get(holder) !== peer) return;
       this.peers.delete(holder);

@@ -120,6 +120,11 @@ export interface PageHomeOptions {
    * every commit and fault from then on
    */
   onStoreFailure?: (err: unknown) => void;
+  /**
+   * A holder was dropped (its lease ran out, it reconnected, or it was taken back after a
+   * recall it could not answer): what else it holds goes too (DataServer: its locks).
+   */
+  onHolderDropped?: (holder: string) => void;
 }
 
 /** A page a compute server evicts (data.page.release). */
@@ -190,6 +195,7 @@ export class PageHome {
   ) {
     this.leases = new HolderLeases(options.leaseMs);
     this.onStoreFailure = options.onStoreFailure;
+    this.onHolderDropped = options.onHolderDropped;
     this.recallTimeoutMs = options.recallTimeoutMs ?? RECALL_TIMEOUT_MS;
     const grace = store.epoch > 1 ? options.restartGraceMs ?? this.leases.leaseMs + this.leases.marginMs : 0;
     this.graceEnds = performance.now() + grace;
@@ -197,6 +203,7 @@ export class PageHome {
 
   private readonly recallTimeoutMs: number;
   private readonly onStoreFailure?: (err: unknown) => void;
+  private readonly onHolderDropped?: (holder: string) => void;
   /** Set once the store failed to make ordered commits durable: nothing is served after. */
   private storeFailure: unknown = null;
   /** Commits received so far (PageDirectory: fenced). */
@@ -689,6 +696,7 @@ export class PageHome {
     const { held, tainted } = this.directory.dropHolder(holder);
     this.leases.revoke(holder);
     this.chains.forgetWriter(holder);
+    this.onHolderDropped?.(holder);
     if (held > 0 || tainted.length > 0) this.counters.add(undefined, "holdersDropped");
     if (tainted.length > 0) void this.closures.start(tainted);
     log("dropped holder %s from %d pages, %d to revert", holder, held, tainted.length);

@@ -181,6 +181,20 @@ describe("DataServer", () => {
     expect(server.lockTable.list(obj.sysname).flatMap((l) => l.holders)).to.deep.equal([]);
   });
 
+  it("should give a dead holder's locks to their waiters when a recall it cannot answer takes its pages back", async () => {
+    server.close();
+    server = new DataServer(store, asServerId("ds1"), { leaseMs: 60 });
+    server.attach(cs2);
+    const cs3 = new ComputePeer("cs3");
+    server.attach(cs3);
+    await fault(cs3, 1, "write");
+    await call(cs3, "data.lock.acquire", { object: obj.sysname, key: "ledger", lock: "lock", thread: "t-dead" });
+    const waiting = call(cs2, "data.lock.acquire", { object: obj.sysname, key: "ledger", lock: "lock", thread: "t-next" });
+    cs3.failRecalls = true; // killed: it answers nothing, and no longer renews
+    await fault(cs2, 1, "write"); // waits for cs3's lease, then takes its pages back
+    expect(await waiting, "the lock went with the pages").to.include({ granted: true });
+  });
+
   it("should raise an object's class version on data.object.upgrade, never lowering it", async () => {
     expect(await call(cs1, "data.object.upgrade", { sysname: obj.sysname, classVersion: 3 })).to.include({ classVersion: 3 });
     expect(await call(cs2, "data.object.upgrade", { sysname: obj.sysname, classVersion: 2 })).to.include({ classVersion: 3 });
