@@ -165,15 +165,15 @@ export class IsibaPool {
     return { value: reply.value, log: reply.log, broken: reply.broken, isiba: isiba.id };
   }
 
-  /**
-   * The isiba's final commit was answered (`ok`: applied): its worker frees what it detached
-   * (only if applied) and resolves with that segment, to commit too. [] if the worker died.
-   */
   /** Isibas that replied with blocks to free and wait for `afterCommit` (diagnostics, tests). */
   get awaitingFrees(): number {
     return this.slots.reduce((n, s) => n + s.replied.size, 0);
   }
 
+  /**
+   * The isiba's final commit was answered (`ok`: applied): its worker frees what it detached
+   * (only if applied) and resolves with that segment, to commit too. [] if the worker died.
+   */
   afterCommit(isiba: number, ok: boolean): Promise<SegmentLog[]> {
     const slot = this.slots.find((s) => s.replied.has(isiba));
     if (!slot) return Promise.resolve([]);

@@ -18,15 +18,15 @@
  * warmthNow), "pages" is the working set's *warmth*: a writable page counts twice a read
  * copy, and a page not used within the window (a creation's spare pages) not at all, for
  * replies as for reports — measured otherwise, a read copy left where an object ran before
- * tied with where it runs now, and 28% of the calls on 32 hot objects moved them. Without `recent`: every loaded object, so counted. A reply's figure (pagesOf) needs no window: the object
- * was just used. Segment names come from the object's descriptor, fetched once per object
+ * tied with where it runs now, and 28% of the calls on 32 hot objects moved them. Without
+ * `recent`: every loaded object, so counted. A reply's figure (pagesOf) needs no window: the
+ * object was just used. Segment names come from the object's descriptor, fetched once per object
  * in the background (at most FETCHES_AT_ONCE at a time) and kept while the object is
  * loaded. Synchronous reads never wait for a fetch.
  */
 import type { ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
-import type { SysName } from "../../ra-kernel/ids.js";
+import type { PageNo, SysName } from "../../ra-kernel/ids.js";
 import type { WarmObject } from "../placement/load-report.js";
-import type { PageNo } from "../../ra-kernel/ids.js";
 import type { SegmentFrames } from "../../ra-kernel/segment-frames.js";
 
 export interface WorkingSetSource {
@@ -111,8 +111,12 @@ export class CachedPagesWorkingSet implements WorkingSetSource {
     }
     const warmth = this.deps.warmthNow;
     if (!warmth) return this.deps.dsm.pagesOf(segments).filter((p) => p.state !== "invalid").length;
+    // pagesOf hands each cached page to its working-set test: the warmth is summed there.
     let sum = 0;
-    this.deps.dsm.pagesOf(segments, (frames, page) => ((sum += warmth(frames, page)), false));
+    this.deps.dsm.pagesOf(segments, (frames, page) => {
+      sum += warmth(frames, page);
+      return false;
+    });
     return sum;
   }
 

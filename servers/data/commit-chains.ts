@@ -65,12 +65,11 @@ export class CommitChains {
     c.inFlight++;
     let done = false;
     const finish = () => {
-      if (done) return false;
+      if (done) return;
       done = true;
       c.inFlight--;
       settle();
       if (c.inFlight === 0 && c.refused === 0 && this.chains.get(key) === c) this.chains.delete(key);
-      return true;
     };
     return {
       turn,
@@ -80,7 +79,7 @@ export class CommitChains {
         finish();
         return c.refused;
       },
-      abandon: () => void finish(),
+      abandon: finish,
     };
   }
 

@@ -696,10 +696,12 @@ export class PageHome {
     const { held, tainted } = this.directory.dropHolder(holder);
     this.leases.revoke(holder);
     this.chains.forgetWriter(holder);
-    this.onHolderDropped?.(holder);
     if (held > 0 || tainted.length > 0) this.counters.add(undefined, "holdersDropped");
     if (tainted.length > 0) void this.closures.start(tainted);
     log("dropped holder %s from %d pages, %d to revert", holder, held, tainted.length);
+    // Its locks last, once its pages' revert has started: a lock granted now is answered
+    // only after the reverts running now (DataServer: revertsSettled).
+    this.onHolderDropped?.(holder);
   }
 
   /**

@@ -3,16 +3,16 @@
  *   1. an explicit location hint wins                                    -> "hint"
  *   2. stay where the caller is, if the target's working set is warm here
  *      and this server is not overloaded (a compute server only)       -> "stay-warm"
- *   3. the server holding the largest part of the working set (the most
- *      recently seen among equals), if it is not overloaded           -> "warm"
+ *   3. the first warm sighting (LoadTable.warmOn: where this caller's last
+ *      call of it ran, else the warmest), if it is not overloaded       -> "warm"
  *   4. the lighter (loadScore) of two distinct random live servers       -> "two-choices"
  * Rule 3 is what keeps a hot object with an exclusive entry on one server: its writes
  * invalidate the copies elsewhere, every reply says where its pages are now (a reply is
  * fresher than any report), and every caller follows. A server holding a few read-only
  * pages of it loses to the one holding them all.
- * "Overloaded" (well above the lightest server, or over the threshold while another is not) counts running
- * isibas and lag, not callers queued for a monitor (see PlacementOptions). Pure; see
- * PlacementPolicy.
+ * "Overloaded" (well above the lightest server, or over the threshold while another is not)
+ * counts running isibas and lag, not callers queued for a monitor (see PlacementOptions).
+ * Pure; see PlacementPolicy.
  */
 import type { Candidate } from "./load-table.js";
 import { lightestScore, loadScore, overloaded, reportedScore, type PlacementDecision, type PlacementInput, type PlacementPolicy } from "./placement-policy.js";
