@@ -48,7 +48,8 @@ describe("Registration", () => {
   it("should register again with a name server that restarted without its bindings", async () => {
     await registration.start();
     await ns.restart({ keepBindings: false });
-    await until(async () => (await ns.directory.lookup("/sys/servers/cs1")) !== null, 5000, "registered again");
+    // The binding can be seen before the registration has processed its reply: wait for both.
+    await until(async () => registrations() >= 2 && (await ns.directory.lookup("/sys/servers/cs1")) !== null, 5000, "registered again");
     expect(registrations()).to.equal(2);
     await until(() => renewals() >= 1 && ns.name.registry.stateOf("cs1").reason === "lease running", 5000, "renewed after the restart");
   });
