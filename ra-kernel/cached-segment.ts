@@ -3,7 +3,11 @@
  * the shared frames (bytes, page table, pins) plus, per page, the kernel-only metadata
  * the coherence protocol needs (PageMeta).
  *
- *   version   the version of the copy in the frame (from its grant); 0 when none was granted
+ *   version   the version of the copy in the frame (from its grant); 0 when it holds none (never
+ *             granted, or invalidated or dropped since). Read grants do not raise a page's
+ *             version, so the same version may be granted again after an invalidation: 0 is
+ *             what tells a recall of it that arrives while that grant lands (wait for it) from
+ *             one of the copy already invalidated.
  *   owned     this server owns the page (the home granted it writable and has not recalled
  *             it). The page table may say READ while owned: a write-back lowers it for the
  *             instant of its copy; a write fault then just raises it again.

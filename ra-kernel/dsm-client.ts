@@ -47,7 +47,11 @@
  * one page are serialized at the home and travel on one connection, but this server may see
  * a recall before it has installed the grant it follows (both arrive, the grant's reply
  * continuation runs later): a recall for a version newer than ours waits for our fetch in
- * flight to land. A home whose epoch changed (it restarted) has all its pages dropped.
+ * flight to land. An invalidated copy's version is forgotten (0): a read grant does not raise
+ * the version, so the home may grant the version it just invalidated again, and a recall of
+ * that grant must not be taken for the one already answered (it would leave a copy here that
+ * the home thinks gone: stale reads). A home whose epoch changed (it restarted) has all its
+ * pages dropped.
  *
  * The DsmClient never touches sockets: it talks to homes through a HomeLink.
  */
@@ -345,6 +349,9 @@ export class DsmClient {
     if (m.version !== req.version) return none();
     const owned = m.owned;
     m.owned = false;
+    // Invalidated, we hold no version: a grant of this same version may come again (a read
+    // grant keeps the version), and a recall of it must then wait for it to land (see above).
+    if (req.action === "invalidate") m.version = 0;
     await c.frames.lower(req.page, req.action === "invalidate" ? PageState.INVALID : PageState.READ);
     const bytes = owned ? c.frames.copyPage(req.page) : null;
     this.counters.add(c.object, owned ? "recallsReceived" : "invalidationsReceived");

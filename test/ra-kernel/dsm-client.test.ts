@@ -351,7 +351,7 @@ describe("DsmClient", () => {
       store(frames, 0, pageOf(7));
       expect(await recall(0, 2, "invalidate")).to.deep.equal({ held: true, bytes: pageOf(7), stamp: 0, dirty: false });
       expect(frames.state(0)).to.equal(PageState.INVALID);
-      expect(metaOf(0)).to.include({ owned: false });
+      expect(metaOf(0), "nothing held any more: not listed").to.equal(undefined);
     });
 
     it("should tell the home the copy's stamp and that it holds writes not committed yet, until their commit is answered", async () => {
@@ -406,6 +406,22 @@ describe("DsmClient", () => {
       expect(await r).to.deep.equal({ held: true, bytes: pageOf(4), stamp: 0, dirty: false });
       expect(frames.state(0)).to.equal(PageState.READ);
       expect(metaOf(0)).to.include({ version: 2, owned: false });
+    });
+
+    it("should let a recall of a version granted again after its invalidation wait for that grant, then drop it", async () => {
+      await faultIn(seg, 0, "read", 2, pageOf(1));
+      expect(await recall(0, 2, "invalidate")).to.include({ held: true });
+      // The write fault that invalidated us gave the page's lock back (a revert first), and
+      // our next read fault got v2 again; that write fault now invalidates v2 once more.
+      const f = dsm.fault(seg, 0, "read");
+      const call = await link.faultCall(1);
+      const r = recall(0, 2, "invalidate");
+      expect(await isPending(r), "the second grant of v2 is on its way: wait for it").to.equal(true);
+      call.reply.resolve(grant(2, pageOf(9)));
+      await f;
+      expect(await r).to.include({ held: true });
+      expect(frames.state(0), "no copy the home thinks gone may stay readable").to.equal(PageState.INVALID);
+      expect(metaOf(0)?.version ?? 0).to.equal(0);
     });
 
     it("should answer held:false when the fetch it waited for failed", async () => {
