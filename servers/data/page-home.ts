@@ -400,12 +400,21 @@ export class PageHome {
     if (isWholePage(bytes)) e.periods.record(holder, e.twin, bytes, stamp);
   }
 
-  /** Sends a recall; null if the holder could not answer (it has then been taken out). */
+  /**
+   * Sends a recall; null if the holder could not answer (it has then been taken out) — or
+   * was taken out while its answer was on its way (its lease ran out meanwhile, or it
+   * reconnected): that answer speaks for copies and writes the drop already took back, and
+   * taking its "dirty" now would bring them back (a dead server's words kept by a revert).
+   */
   private async ask(holder: string, body: RecallBody): Promise<RecallReply | null> {
     const peer = this.peerOf(holder);
+    const term = this.leases.term(holder);
     try {
       if (!peer) throw new Error("not connected");
-      return await peer.request<RecallReply>("compute.recall", body, { timeoutMs: this.recallTimeoutMs });
+      const reply = await peer.request<RecallReply>("compute.recall", body, { timeoutMs: this.recallTimeoutMs });
+      if (this.leases.term(holder) === term) return reply;
+      log("%s answered a recall of %s#%d after it was dropped: ignored", holder, body.segment, body.page);
+      return null;
     } catch (err) {
       log("%s did not answer a recall of %s#%d (%s): waiting for its lease", holder, body.segment, body.page, (err as Error).message);
       await this.takeBackFrom(holder);

@@ -564,6 +564,23 @@ describe("PageHome", () => {
       expect(home.counters.of(object).pagesReverted).to.equal(1);
     });
 
+    it("should ignore a recall's answer that arrives after its holder was dropped", async () => {
+      // cs1 owns the page with writes in flight; cs2's fault recalls it; cs1's lease runs out
+      // (it is dropped) while its answer is on its way: the answer must not mark it dirty again.
+      await owns("cs1", 0, pageWith([0, 1]), 3, true);
+      const answered = deferred<RecallAnswer>();
+      cs("cs1").answer = () => answered.promise;
+      const f = fault("cs2", 0, "write");
+      while (cs("cs1").recalls.length === 0) await new Promise((r) => setImmediate(r));
+      home.dropHolder("cs1");
+      answered.resolve({ held: true, bytes: pageWith([0, 1]), stamp: 3, dirty: true });
+      const g = await f;
+      expect(g.bytes, "cs1's uncommitted word is gone").to.equal(null);
+      expect([...entry(0).dirty.keys()], "no dirty mark of a dropped holder").to.deep.equal([]);
+      expect(entry(0).periods.size, "nor a period of it").to.equal(0);
+      expect(home.directory.check()).to.equal(null);
+    });
+
     it("should rebuild a page a dropped holder was dirty in without its words, keeping the live owner's", async () => {
       // cs1 wrote word 0 and died uncommitted; cs2 took the page over and wrote word 4 (in flight).
       await store.commitPages([{ segment: seg, page: 0, bytes: pageWith([8, 5]) }]);
