@@ -83,6 +83,7 @@
 import type { MappedSegment } from "../ra-kernel/mapped-segment.js";
 import { PAGE_SIZE } from "../ra-kernel/ids.js";
 import { deferFree } from "./deferred-frees.js";
+import { currentWriteLog } from "../ra-kernel/write-log.js";
 
 const MAGIC = 0x50414548;
 const VERSION = 2;
@@ -152,6 +153,7 @@ export class Heap {
     const list = v1 ? V1_FREE_LISTS + 4 * k : this.listOf(this.findSlot(false), k);
     const head = list !== 0 ? this.mem.u32(list) : 0;
     const block = head !== 0 ? head : this.bumpAddress(k, v1);
+    if (head !== 0) this.checkFree(block, k);
     const next = head !== 0 ? this.mem.u32(block + BLOCK_HEADER) : 0;
     this.mem.setU32(block, k | USED);
     if (this.mem.u32(0) === 0) this.format();
@@ -174,6 +176,21 @@ export class Heap {
     if (slot?.claim) this.claim(slot.at);
     if (list !== 0) this.mem.setU32(list, block);
     this.mem.setU32(12, this.mem.u32(12) - 1);
+  }
+
+  /**
+   * A block popped from a free list of class k must be marked free, of class k: otherwise the
+   * list is corrupt, and handing the block out would give one block to two values. Refused
+   * before any write, and the invocation's segment is aborted rather than committed (its
+   * writes so far may rest on the corrupt list).
+   */
+  private checkFree(block: number, k: number): void {
+    const word = this.mem.u32(block);
+    if (word === k) return;
+    const why = `heap corruption: the free list of class ${k} holds block ${block}, whose header is ${word.toString(16)} (${(word & USED) !== 0 ? "in use" : `class ${word}`})`;
+    const log = currentWriteLog();
+    if (log) log.broken ??= why;
+    throw new Error(why);
   }
 
   private isVersion1(): boolean {

@@ -137,6 +137,14 @@ describe("Heap", () => {
     expect(heap.liveBlocks()).to.equal(0);
   });
 
+  it("should refuse to hand out a block its free list holds but that is marked in use (a corrupt list)", () => {
+    const p = heap.alloc(40), q = heap.alloc(40);
+    heap.free(p);
+    seg.mem.setU32(p - HEADER, seg.mem.u32(q - HEADER)); // p marked in use again, still listed
+    expect(() => heap.alloc(40)).to.throw(Error, /heap corruption: the free list of class \d+ holds block \d+, whose header is .* \(in use\)/);
+    expect(heap.liveBlocks(), "nothing handed out").to.equal(1);
+  });
+
   it("should throw a RangeError when the segment is full", () => {
     const small = new Heap(newSegment(faulter, 2).mem);
     small.alloc(3000);
