@@ -203,8 +203,10 @@ export class PageDirectory {
       e.doom.delete(holder);
       e.fenced.delete(holder); // its lease term is over: its commits are refused anyway
       if (e.doneBy === holder) e.doneBy = null; // its next incarnation's stamps start afresh
-      if (e.owner === holder || e.dirty.delete(holder)) {
-        if (e.owner === holder) e.owner = null;
+      const owned = e.owner === holder;
+      const dirty = e.dirty.delete(holder); // also when it owned the page: a dirty mark left behind never clears
+      if (owned || dirty) {
+        if (owned) e.owner = null;
         e.tainted = true;
         tainted.push(ref);
       }

@@ -94,6 +94,13 @@ describe("PageDirectory", () => {
     expect([...dir.peek(q0)!.dirty.keys()]).to.deep.equal(["cs1"]);
   });
 
+  it("should take away the dirty mark of a dropped holder that owned the page too", () => {
+    Object.assign(entry(p0), { owner: "cs2", copyset: new Set(["cs2"]), dirty: new Map([["cs2", 7], ["cs1", 5]]) });
+    expect(dir.dropHolder("cs2").tainted).to.deep.equal([p0]);
+    expect([...dir.peek(p0)!.dirty.keys()], "its mark would never clear: the page never settles, and its next drop reverts again").to.deep.equal(["cs1"]);
+    expect(dir.peek(p0)).to.include({ tainted: true, owner: null });
+  });
+
   it("should keep a dropped holder's pending bytes and versions", () => {
     const e = entry(p0);
     Object.assign(e, { version: 7, owner: "cs1", copyset: new Set(["cs1"]), pending: new Uint8Array([1]) });
