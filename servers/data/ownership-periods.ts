@@ -8,13 +8,17 @@
  * A period runs from a write grant to the recall that takes the page back. The home keeps
  * the image it granted (`before`; null: the durable image then, untouched by anyone's
  * uncommitted writes) and the bytes the owner returned (`after`), with the page's write stamp
- * at the recall (`end`: every write of the period is stamped at or below it, every later
- * write above). The words that differ are the owner's: single writer, so no one else wrote
- * the page meanwhile.
+ * at the grant (`start`: every write of the period is stamped above it) and at the recall
+ * (`end`: every write of the period is stamped at or below it, every later write above).
+ * The words the owner wrote are those that differ — and those whose durable value was
+ * committed during the period (a stamp in (start, end]) even if the bytes show them back at
+ * their old value: the heap allocator's free-list heads go A -> B -> A (a push commits, the
+ * pop after it is in flight), and the period's A is newer than the durable B. Single writer,
+ * so no one else wrote the page meanwhile.
  *
  *   rebuild   durable image ⊕ each period still kept, in order: a word the period's owner
- *             changed is taken unless the durable image holds a write of it committed after
- *             the period (its stamp above `end`). Periods of the removed server were dropped
+ *             wrote (see above) is taken unless the durable image holds a write of it
+ *             committed after the period (its stamp above `end`). Periods of the removed server were dropped
  *             first, so its uncommitted words are gone, while every other server's are kept.
  *             With a null `before`, the period is compared with the durable image now: it
  *             differs from the one at the grant only by words committed since, which are the
@@ -42,6 +46,7 @@ interface Period {
   holder: string;
   before: Uint8Array | null;
   after: Uint8Array;
+  start: number;
   end: number;
 }
 
@@ -59,15 +64,15 @@ export class OwnershipPeriods {
     return new Set(this.list.map((p) => p.holder));
   }
 
-  /** Records a period of `holder` that ended at stamp `end` (see header). */
-  record(holder: string, before: Uint8Array | null, after: Uint8Array, end: number): void {
+  /** Records a period of `holder` granted at stamp `start` that ended at stamp `end` (see header). */
+  record(holder: string, before: Uint8Array | null, after: Uint8Array, start: number, end: number): void {
     if (this.lost) return;
     if (this.list.length >= MAX_PERIODS) {
       this.lost = true;
       this.list = [];
       return;
     }
-    this.list.push({ holder, before, after, end });
+    this.list.push({ holder, before, after, start, end });
   }
 
   /** Drops `holder`'s periods that ended at or below stamp `upTo` (all of them by default). */
@@ -93,12 +98,13 @@ export class OwnershipPeriods {
   }
 }
 
-/** Takes the words `p`'s owner changed into `image`, unless the durable image has a newer commit of them. */
+/** Takes the words `p`'s owner wrote into `image`, unless the durable image has a newer commit of them. */
 function applyPeriod(image: Uint8Array, durable: Uint8Array, stamps: Float64Array | null, p: Period): void {
   const before = p.before ?? durable;
   for (let w = 0; w < WORDS_PER_PAGE; w++) {
     const at = w << 2;
-    if (sameWord(before, p.after, at)) continue;
+    const committedDuring = stamps !== null && stamps[w] > p.start && stamps[w] <= p.end;
+    if (!committedDuring && sameWord(before, p.after, at)) continue;
     if (stamps !== null && stamps[w] > p.end) continue;
     image[at] = p.after[at];
     image[at + 1] = p.after[at + 1];

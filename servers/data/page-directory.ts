@@ -18,7 +18,8 @@
  *            If one dies, the page is reverted
  *   periods  what each dirty server wrote while it owned the page (OwnershipPeriods): a revert
  *            rebuilds the image without the words of the servers taken out only
- *   twin     the image granted to the owner with its write ownership (null: the durable one)
+ *   twin, twinStamp  the image granted to the owner with its write ownership (null: the
+ *            durable one), and the page's stamp then (its writes are stamped above it)
  *   doom     live servers whose uncommitted words are to be taken out at the next revert (a
  *            segment of theirs aborted): they are told to abort their segments that wrote it
  *   fenced   live servers whose words were (or are to be) taken out, each with the count of
@@ -76,6 +77,7 @@ export interface PageEntry {
   dirty: Map<string, number>;
   periods: OwnershipPeriods;
   twin: Uint8Array | null;
+  twinStamp: number;
   doom: Set<string>;
   fenced: Map<string, number>;
   tainted: boolean;
@@ -156,7 +158,7 @@ export class PageDirectory {
       // Versions start above 0: a requester's `have: 0` means "no copy".
       e = {
         version: Math.max(stored, this.versionFloor) + 1, owner: null, copyset: new Set(), storedVersion: stored, pending: null,
-        stamp: this.stampFloor, dirty: NO_STAMPS, periods: new OwnershipPeriods(), twin: null, doom: NO_HOLDERS, fenced: NO_STAMPS, tainted: false, reverting: null, durable: null, durableStamps: null, doneBy: null, doneAt: 0, unsynced: 0, synced: null,
+        stamp: this.stampFloor, dirty: NO_STAMPS, periods: new OwnershipPeriods(), twin: null, twinStamp: 0, doom: NO_HOLDERS, fenced: NO_STAMPS, tainted: false, reverting: null, durable: null, durableStamps: null, doneBy: null, doneAt: 0, unsynced: 0, synced: null,
       };
       if (!pages) this.segments.set(ref.segment, (pages = new Map()));
       pages.set(ref.page, e);

@@ -359,6 +359,7 @@ export class PageHome {
     e.owner = holder;
     e.copyset = new Set([holder]);
     e.twin = e.pending; // what it writes over (OwnershipPeriods); null: the durable image
+    e.twinStamp = e.stamp; // the grant's: its writes are stamped above
   }
 
   /**
@@ -397,7 +398,7 @@ export class PageHome {
   private noteDirty(e: PageEntry, holder: string, bytes: Uint8Array | null, stamp: number): void {
     if (e.doneBy === holder && stamp <= e.doneAt) return; // stale: all of it committed (PageDirectory: doneBy)
     ownDirty(e).set(holder, Math.max(e.dirty.get(holder) ?? 0, stamp));
-    if (isWholePage(bytes)) e.periods.record(holder, e.twin, bytes, stamp);
+    if (isWholePage(bytes)) e.periods.record(holder, e.twin, bytes, e.twinStamp, stamp);
   }
 
   /**

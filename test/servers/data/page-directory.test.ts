@@ -43,7 +43,7 @@ describe("PageDirectory", () => {
     });
     expect(e).to.deep.equal({
       version: 5, owner: null, copyset: new Set(), storedVersion: 4, pending: null,
-      stamp: 0, dirty: new Map(), periods: new OwnershipPeriods(), twin: null, doom: new Set(), fenced: new Map(), tainted: false, reverting: null, durable: null, durableStamps: null, doneBy: null, doneAt: 0, unsynced: 0, synced: null,
+      stamp: 0, dirty: new Map(), periods: new OwnershipPeriods(), twin: null, twinStamp: 0, doom: new Set(), fenced: new Map(), tainted: false, reverting: null, durable: null, durableStamps: null, doneBy: null, doneAt: 0, unsynced: 0, synced: null,
     });
     expect(entry(p0, 99), "the same entry, the store not asked again").to.equal(e);
     expect(asked).to.equal(1);
@@ -163,7 +163,7 @@ describe("PageDirectory", () => {
         (e) => e.copyset.add("cs2"),
         (e) => (e.pending = new Uint8Array(8)),
         (e) => ownDirty(e).set("cs1", 3),
-        (e) => e.periods.record("cs1", null, new Uint8Array(8), 1),
+        (e) => e.periods.record("cs1", null, new Uint8Array(8), 0, 1),
         (e) => (e.twin = new Uint8Array(8)),
         (e) => ownDoom(e).add("cs1"),
         (e) => ownFenced(e).set("cs1", Infinity),

@@ -625,6 +625,22 @@ describe("PageHome", () => {
       expect((await fault("cs4", 0, "read")).bytes).to.deep.equal(pageWith([0, 3], [4, 2]));
     });
 
+    it("should keep a live owner's word that it set back to its old value after committing a change of it (A -> B -> A)", async () => {
+      // The heap allocator's free-list heads do this: a push (0 -> 9) commits, the pop that
+      // follows (9 -> 0) is in flight. The period's bytes show word 0 unchanged, but its
+      // durable value (9) was written during the period: the period's 0 is newer.
+      await owns("cs2", 0, pageWith([4, 1]), 1, true); // cs2: word 4, in flight
+      const g = await owns("cs1", 0, pageWith([4, 1]), 3, true);
+      expect(g.stamp).to.equal(1);
+      await commitSegment("cs1", [{ page: 0, log: logOf([0, 9, 2]), left: 0, stamp: 2 }]); // the push
+      await fault("cs3", 0, "read"); // cs1's bytes (word 0 back to 0, at stamp 3) reach the home
+      cs("cs3").answer = () => ({ held: true, bytes: null });
+      home.dropHolder("cs2");
+      const r = await fault("cs4", 0, "read");
+      expect(r.bytes, "cs2's word 4 is gone; cs1's word 0 is its latest, 0, not the committed 9").to.deep.equal(pageWith());
+      expect(home.directory.check()).to.equal(null);
+    });
+
     it("should commit a writer's last segment without making it clean if it wrote the page again meanwhile", async () => {
       // cs1 sent a commit (left 0, at stamp 1), then wrote again (stamp 2) and was recalled before the commit arrived.
       await owns("cs1", 0, pageWith([0, 1], [4, 2]), 2, true);
