@@ -18,8 +18,9 @@
  *
  *   rebuild   durable image ⊕ each period still kept, in order: a word the period's owner
  *             wrote (see above) is taken unless the durable image holds a write of it
- *             committed after the period (its stamp above `end`). Periods of the removed server were dropped
- *             first, so its uncommitted words are gone, while every other server's are kept.
+ *             committed after the period (its stamp above `end`). Periods of the removed
+ *             server were dropped first, so its uncommitted words are gone, while every other
+ *             server's are kept.
  *             With a null `before`, the period is compared with the durable image now: it
  *             differs from the one at the grant only by words committed since, which are the
  *             owner's own (then taken, harmlessly) or newer than the period (then not taken).
