@@ -19,7 +19,8 @@
  *   periods  what each dirty server wrote while it owned the page (OwnershipPeriods): a revert
  *            rebuilds the image without the words of the servers taken out only
  *   twin, twinStamp  the image granted to the owner with its write ownership (null: the
- *            durable one), and the page's stamp then (its writes are stamped above it)
+ *            durable one — and from when the page settles under its owner on: PageHome.settle),
+ *            and the page's stamp then (its writes are stamped above it)
  *   doom     live servers whose uncommitted words are to be taken out at the next revert (a
  *            segment of theirs aborted): they are told to abort their segments that wrote it
  *   fenced   live servers whose words were (or are to be) taken out, each with the count of

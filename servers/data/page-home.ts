@@ -692,6 +692,10 @@ export class PageHome {
     if ((e.owner !== null && e.owner !== done) || e.dirty.size > 0 || e.tainted || e.unsynced > 0) return;
     e.durableStamps = null;
     e.durable = null;
+    // An owner that goes on writing: its period is compared with the durable image from now
+    // on. Its twin predates words it committed, whose stamps are gone: a word it set back
+    // (A -> B committed -> A in flight) would show no change, and a revert would take B.
+    if (e.owner !== null) e.twin = null;
   }
 
   private storedBytes(ref: PageRef): Uint8Array {

@@ -641,6 +641,23 @@ describe("PageHome", () => {
       expect(home.directory.check()).to.equal(null);
     });
 
+    it("should keep a live owner's A -> B -> A word when its B was committed before the page settled under it", async () => {
+      // cs1 owns the page; its push (word 0: 0 -> 9) commits with nothing else of it left, so
+      // the page settles under it (no durable stamps kept); its pop (9 -> 0) is in flight.
+      await owns("cs2", 0, pageWith([4, 1]), 1, false);
+      await commit("cs2", 0, logOf([4, 1, 1]));
+      await owns("cs1", 0, pageWith([4, 1]), 3, true); // granted cs2's bytes: a twin of its own
+      await commitSegment("cs1", [{ page: 0, log: logOf([0, 9, 2]), left: 0, stamp: 2 }]);
+      while (entry(0).durableStamps !== null) await new Promise((r) => setImmediate(r));
+      await fault("cs3", 0, "read"); // cs1's bytes (word 0 back to 0, at stamp 3) reach the home
+      await owns("cs3", 0, pageWith([4, 1], [8, 7]), 4, true); // cs3 writes word 8, in flight
+      await fault("cs4", 0, "read");
+      cs("cs4").answer = () => ({ held: true, bytes: null });
+      home.dropHolder("cs3");
+      const r = await fault("cs4", 0, "read");
+      expect(r.bytes, "cs3's word 8 is gone; cs1's word 0 is its latest, 0, not the committed 9").to.deep.equal(pageWith([4, 1]));
+    });
+
     it("should commit a writer's last segment without making it clean if it wrote the page again meanwhile", async () => {
       // cs1 sent a commit (left 0, at stamp 1), then wrote again (stamp 2) and was recalled before the commit arrived.
       await owns("cs1", 0, pageWith([0, 1], [4, 2]), 2, true);
