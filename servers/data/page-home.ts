@@ -348,6 +348,10 @@ export class PageHome {
       const e = this.directory.entry(ref, () => 0);
       if (e.owner !== null || e.copyset.size > 0) throw new Error(`page ${ref.page} of new segment ${ref.segment} is already held`);
       this.makeOwner(e, holder);
+      // Its frames are new: it stamps its writes from 1, whatever our entry starts at (the
+      // stampFloor), and a new page has no earlier commit. So its period starts at 0, or
+      // the periods' rule for words committed during them could never apply to it.
+      e.twinStamp = 0;
       this.counters.add(this.objectOfSegment(ref.segment), "pagesGrantedAtCreation");
       return { segment: ref.segment, page: ref.page, version: e.version };
     }));

@@ -146,6 +146,13 @@ describe("PageHome grants without a fault", () => {
       expect(home.counters.total.pagesGrantedAtCreation).to.equal(3);
     });
 
+    it("should start the creator's period at stamp 0, below its first write, whatever stamp the entry starts at", async () => {
+      (home.directory as unknown as { stampFloor: number }).stampFloor = 5000; // pages pruned before had high stamps
+      await home.grantCreated(pages(), "cs1");
+      expect(entry(0)).to.include({ stamp: 5000, twinStamp: 0 });
+      expect(entry(1, heap)).to.include({ twinStamp: 0 });
+    });
+
     it("should recall a granted page from the creator, then commit the creator's segment", async () => {
       await home.grantCreated(pages(), "cs1");
       peers.get("cs1")!.bytes = pageOf(3);
