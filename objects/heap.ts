@@ -83,7 +83,7 @@
 import type { MappedSegment } from "../ra-kernel/mapped-segment.js";
 import { PAGE_SIZE } from "../ra-kernel/ids.js";
 import { deferFree } from "./deferred-frees.js";
-import { currentWriteLog } from "../ra-kernel/write-log.js";
+import { breakCurrentSegment } from "../ra-kernel/write-log.js";
 
 const MAGIC = 0x50414548;
 const VERSION = 2;
@@ -188,8 +188,7 @@ export class Heap {
     const word = this.mem.u32(block);
     if (word === k) return;
     const why = `heap corruption: the free list of class ${k} holds block ${block}, whose header is ${word.toString(16)} (${(word & USED) !== 0 ? "in use" : `class ${word}`})`;
-    const log = currentWriteLog();
-    if (log) log.broken ??= why;
+    breakCurrentSegment(why);
     throw new Error(why);
   }
 

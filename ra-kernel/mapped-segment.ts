@@ -32,7 +32,7 @@
 import { PAGE_SHIFT, PAGE_SIZE, type PageNo, type SysName } from "./ids.js";
 import { PageState, type AccessMode } from "./page-state.js";
 import { F_STAMP, PIN_WRITER, RECORD_SHIFT, W_ACCESSED, W_PIN, W_SLOT, W_STATE, W_WRITERS, type SegmentShare } from "./segment-frames.js";
-import { currentWriteLog, type WriteLog } from "./write-log.js";
+import { breakCurrentSegment, currentWriteLog, type WriteLog } from "./write-log.js";
 import { currentWriterLedger } from "./writer-ledger.js";
 import type { PageLog } from "./page-log.js";
 
@@ -378,8 +378,7 @@ export class MappedSegment {
  * (WriteLog.broken, like a failed fault).
  */
 function broken(err: RangeError): RangeError {
-  const log = currentWriteLog();
-  if (log) log.broken ??= `the object runtime made a bad access (${err.message})`;
+  breakCurrentSegment(`the object runtime made a bad access (${err.message})`);
   return err;
 }
 

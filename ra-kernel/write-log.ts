@@ -106,3 +106,9 @@ export function runLogging<T>(log: WriteLog, fn: () => T): T {
 export function currentWriteLog(): WriteLog | undefined {
   return current.getStore();
 }
+
+/** Marks the segment running now (if any) broken: it will be aborted, not committed (the first reason stays). */
+export function breakCurrentSegment(why: string): void {
+  const log = current.getStore();
+  if (log) log.broken ??= why;
+}
