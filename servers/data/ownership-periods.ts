@@ -104,9 +104,9 @@ function applyPeriod(image: Uint8Array, durable: Uint8Array, stamps: Float64Arra
   const before = p.before ?? durable;
   for (let w = 0; w < WORDS_PER_PAGE; w++) {
     const at = w << 2;
-    const committedDuring = stamps !== null && stamps[w] > p.start && stamps[w] <= p.end;
-    if (!committedDuring && sameWord(before, p.after, at)) continue;
-    if (stamps !== null && stamps[w] > p.end) continue;
+    const stamp = stamps === null ? 0 : stamps[w];
+    if (stamp > p.end) continue; // committed after the period: newer
+    if (stamp <= p.start && sameWord(before, p.after, at)) continue; // not written in it
     image[at] = p.after[at];
     image[at + 1] = p.after[at + 1];
     image[at + 2] = p.after[at + 2];

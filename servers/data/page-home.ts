@@ -347,23 +347,25 @@ export class PageHome {
     return this.locks.withPages(refs.map((r) => pageKey(r.segment, r.page)), () => refs.map((ref) => {
       const e = this.directory.entry(ref, () => 0);
       if (e.owner !== null || e.copyset.size > 0) throw new Error(`page ${ref.page} of new segment ${ref.segment} is already held`);
-      this.makeOwner(e, holder);
       // Its frames are new: it stamps its writes from 1, whatever our entry starts at (the
       // stampFloor), and a new page has no earlier commit. So its period starts at 0, or
       // the periods' rule for words committed during them could never apply to it.
-      e.twinStamp = 0;
+      this.makeOwner(e, holder, 0);
       this.counters.add(this.objectOfSegment(ref.segment), "pagesGrantedAtCreation");
       return { segment: ref.segment, page: ref.page, version: e.version };
     }));
   }
 
-  /** A new version, owned by `holder` alone (the page must be free of other holders); its ownership period begins. */
-  private makeOwner(e: PageEntry, holder: string): void {
+  /**
+   * A new version, owned by `holder` alone (the page must be free of other holders); its
+   * ownership period begins, its writes stamped above `start` (the stamp its grant carries).
+   */
+  private makeOwner(e: PageEntry, holder: string, start = e.stamp): void {
     e.version++;
     e.owner = holder;
     e.copyset = new Set([holder]);
     e.twin = e.pending; // what it writes over (OwnershipPeriods); null: the durable image
-    e.twinStamp = e.stamp; // the grant's: its writes are stamped above
+    e.twinStamp = start;
   }
 
   /**
