@@ -121,6 +121,7 @@ export class ComputeServer implements RoleService {
     const nested = new NestedInvocations({
       id: ctx.options.id, servers, peers: ctx.peers, routes: this.routes, placer,
       runLocal: (input) => this.runHere(input),
+      settle: (after) => this.homes.settle(after),
       noteHere: (object) => this.noteHere(object),
       noteReply: (server, load, object, pages) => this.table.noteReply(server as ServerId, undefined, load, pages === undefined ? undefined : { object, pages }),
     });
@@ -174,6 +175,7 @@ export class ComputeServer implements RoleService {
       case "compute.pages": return this.dsm.pagesOf(req.segments, (frames, page) => this.cache.inWorkingSet(frames, page));
       case "compute.probe": return this.probe(req);
       case "compute.status": return this.status();
+      case "compute.ping": return {};
       case "compute.load":
         if (req.report.server !== this.id) this.table.merge(req.report);
         this.reportsReceived++;
@@ -191,6 +193,7 @@ export class ComputeServer implements RoleService {
     checkDepth(req.thread, req.depth, `${req.entry} on ${req.target}`);
     const exit = this.routes.enter(req.thread, peer);
     try {
+      await this.homes.settle(req.after);
       const value = await this.runHere({ object: req.target, entry: req.entry, args: req.args, thread: { id: req.thread, depth: req.depth } });
       await this.routes.flush(req.thread);
       return { value: wireValue(value), server: this.id, load: this.load(), warm: this.workingSets.pagesOf(req.target) };
@@ -224,6 +227,7 @@ export class ComputeServer implements RoleService {
   }
 
   private async create(req: Extract<ComputeRequest, { kind: "compute.create" }>): Promise<ComputeReplies["compute.create"]> {
+    await this.homes.settle(req.after);
     const cls = await this.homes.classSegment(req.className, req.classVersion);
     const home = req.home ?? (await this.pickHome());
     const data = await this.homes.client(home);

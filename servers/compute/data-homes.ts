@@ -7,6 +7,7 @@
  * home can no longer recall them), and so are they when our lease with it runs out or is
  * revoked (HomeLeases, renewed here with every connected home).
  */
+import createDebug from "debug";
 import type { PageNo, ServerId, SysName } from "../../ra-kernel/ids.js";
 import { homeOf } from "../../ra-kernel/ids.js";
 import type { AccessMode } from "../../ra-kernel/page-state.js";
@@ -23,6 +24,11 @@ import { CLASSES_DIR } from "../name/protocol.js";
 import { UnknownObjectError } from "./errors.js";
 import { ServerUnreachableError } from "../transport/errors.js";
 import { HomeLeases } from "./home-leases.js";
+
+const log = createDebug("servers:compute:homes");
+
+/** How long a home may take to settle a lost server: its lease, a revert, with room to spare (ms). */
+const SETTLE_TIMEOUT_MS = 30_000;
 
 export class DataHomes implements HomeLink, ObjectSource {
   private dsm: DsmClient | null = null;
@@ -78,6 +84,26 @@ export class DataHomes implements HomeLink, ObjectSource {
     this.watch(home, peer, openedAt);
     this.known.add(home);
     return new DataClient(peer);
+  }
+
+  /**
+   * Resolves once every data server we know (connected, or in the registry view) settled
+   * these servers, lost by a caller while a call of its may have been running there
+   * (data.holder.settle: each home took their uncommitted writes out, or heard from them
+   * since). A home we cannot reach is skipped: we hold none of its pages, and a fault there
+   * after it is back waits for its own recovery.
+   */
+  async settle(lost: readonly string[] | undefined): Promise<void> {
+    if (!lost || lost.length === 0) return;
+    const homes = new Set<ServerId>([...this.known, ...this.servers.cached("data").map((s) => s.id as ServerId)]);
+    await Promise.all([...homes].map(async (home) => {
+      try {
+        const r = await (await this.client(home)).call("data.holder.settle", { holders: [...lost] as ServerId[] }, { timeoutMs: SETTLE_TIMEOUT_MS });
+        log("%s settled %s", home, r.settled.map((x) => `${x.holder}: ${x.outcome}`).join(", "));
+      } catch (err) {
+        log("could not settle %s at %s: %s", lost.join(", "), home, (err as Error).message);
+      }
+    }));
   }
 
   private watch(home: ServerId, peer: Peer, openedAt: number): void {

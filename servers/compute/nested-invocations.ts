@@ -8,7 +8,8 @@
  *                         two random), run here or sent with compute.invoke; its value and
  *                         where it ran. A server found unreachable before the call left is
  *                         avoided and the call placed again (Placer); one lost while the call
- *                         was out fails with ServerUnreachableError. Errors come back as the named CloudsError thrown
+ *                         was out fails with ServerUnreachableError, and the calls placed after
+ *                         carry it (`after`) until one returned (Placer). Errors come back as the named CloudsError thrown
  *                         at the far end, keeping its server and stack (they are relayed
  *                         as they are, hop by hop, up to the workstation).
  *   print(from, text)     towards the thread's workstation (ThreadRoutes)
@@ -40,6 +41,8 @@ export interface NestedInvocationDeps {
   routes: ThreadRoutes;
   /** Places each nested invocation (with `id` as "here"). */
   placer: Placer;
+  /** Waits until the homes settled these servers, lost with an earlier call (Placer: `after`). */
+  settle(after: string[]): Promise<void>;
   /** Runs an invocation here (the UserObjectManager, counted as an invocation). */
   runLocal(input: InvocationInput): Promise<unknown>;
   /** Refreshes this server's own load and the target's pages here in the table, before a decision. */
@@ -67,10 +70,14 @@ export class NestedInvocations implements InvocationLink {
     const hint = call.at === undefined ? undefined : (call.at as ServerId);
     if (hint === undefined) this.deps.noteHere(call.target);
     const placed = { thread: from.thread, depth, object: call.target, entry: call.entry, hint };
-    return placer.run(placed, async (server, address) => {
-      if (server === id) return { value: await this.deps.runLocal({ object: call.target, entry: call.entry, args: call.args, thread: { id: from.thread, depth } }), server: id };
+    return placer.run(placed, async (server, address, _decision, after) => {
+      if (server === id) {
+        await this.deps.settle(after);
+        return { value: await this.deps.runLocal({ object: call.target, entry: call.entry, args: call.args, thread: { id: from.thread, depth } }), server: id };
+      }
       const compute = new ComputeClient(await openPeer(peers, server, address));
-      const reply = await compute.call("compute.invoke", { thread: from.thread, depth, target: call.target, entry: call.entry, args: call.args }, { timeoutMs: Infinity });
+      const body = { thread: from.thread, depth, target: call.target, entry: call.entry, args: call.args, ...(after.length > 0 ? { after: after as ServerId[] } : {}) };
+      const reply = await compute.call("compute.invoke", body, { timeoutMs: Infinity });
       this.deps.noteReply(reply.server, reply.load, call.target, reply.warm);
       return { value: reply.value, server: reply.server };
     });

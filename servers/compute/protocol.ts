@@ -3,7 +3,9 @@
  * (nested invocations: the same thread id, depth + 1), object creation, invalidations from
  * homes, and thread output travelling back to its workstation. Decoded and validated here.
  *
- *   compute.invoke     {thread, depth, target, entry, args, deadline?} -> {value, server, load}
+ *   compute.invoke     {thread, depth, target, entry, args, deadline?, after?} -> {value, server, load}
+ *                      (after: servers the caller lost while an earlier call of its may have been
+ *                      running there; the call runs once their homes settled them: Placer)
  *                      (arguments and value carry object references as { $ref: sysname } and
  *                      bigint, Date, Map, Set, undefined in WireValue's tagged form: ComputeClient
  *                      encodes arguments and decodes the value, decodeComputeRequest decodes
@@ -11,7 +13,9 @@
  *   workstation.print  {thread, text}                                 -> {delivered}
  *                      (from a compute server down the thread's chain: forwarded up it; a
  *                      workstation's client answers the same message)
- *   compute.create     {className, classVersion?, home?, args, thread} -> {descriptor, server}
+ *   compute.create     {className, classVersion?, home?, args, thread, after?} -> {descriptor, server}
+ *   compute.ping       {}                                              -> {}
+ *                      (from a home settling a server a caller lost: this one is alive)
  *   compute.recall     {segment, page, version, epoch, action}          -> {held, bytes|null, stamp, dirty, lost?}
  *                      (lost, answering a revert: other pages of the object its doomed segments may have written)
  *                      (action revert: drop the copy and abort the segments here that wrote the page;
@@ -32,6 +36,7 @@
  *   compute.decisions  {thread?, limit?}                               -> DecisionsReply
  *                      (the placement decisions taken here: one thread's, or the latest)
  */
+import { MAX_UNSETTLED } from "../placement/unsettled-servers.js";
 import { isServerId, isSysName, type PageNo, type ServerId, type SysName, type ThreadId } from "../../ra-kernel/ids.js";
 import type { ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import type { RecallAnswer } from "../../ra-kernel/monitor-cache.js";
@@ -106,8 +111,9 @@ export type ProbeRequest =
   | { op: "echo"; home: ServerId; size: number };
 
 export type ComputeRequest =
-  | { kind: "compute.invoke"; thread: ThreadId; depth: number; target: SysName; entry: string; args: unknown[]; deadline?: number }
-  | { kind: "compute.create"; className: string; classVersion?: number; home?: ServerId; args: unknown[]; thread: ThreadId }
+  | { kind: "compute.invoke"; thread: ThreadId; depth: number; target: SysName; entry: string; args: unknown[]; deadline?: number; after?: ServerId[] }
+  | { kind: "compute.create"; className: string; classVersion?: number; home?: ServerId; args: unknown[]; thread: ThreadId; after?: ServerId[] }
+  | { kind: "compute.ping" }
   | { kind: "compute.recall"; segment: SysName; page: PageNo; version: number; epoch: number; action: RecallAction; current?: number }
   | { kind: "compute.lock.recall"; object: SysName; key: string; cacheThread: string; waiter: string }
   | { kind: "compute.pages"; segments: SysName[] }
@@ -126,6 +132,7 @@ export interface ComputeReplies {
   "compute.lock.recall": RecallAnswer;
   "compute.pages": CachedPageInfo[];
   "compute.probe": { micros: number };
+  "compute.ping": Record<string, never>;
   "compute.status": ComputeStatus;
   "compute.load": Record<string, never>;
   "compute.subscribe": LoadReport;
@@ -152,13 +159,13 @@ export function decodeComputeRequest(kind: string, body: unknown): ComputeReques
     case "compute.invoke":
       return {
         kind, thread: thread(kind, b), depth: int(kind, b, "depth", 0, 10_000), target: check(kind, b, "target", isSysName, "a sysname"),
-        entry: entryName(kind, b), args: wireArgs(kind, b), deadline: optInt(kind, b, "deadline"),
+        entry: entryName(kind, b), args: wireArgs(kind, b), deadline: optInt(kind, b, "deadline"), ...after(kind, b),
       };
     case "compute.create":
       return {
         kind, className: check(kind, b, "className", (v): v is string => typeof v === "string" && CLASS_NAME_RE.test(v), "a class name"), classVersion: optInt(kind, b, "classVersion", 1),
         home: b.home === undefined ? undefined : check(kind, b, "home", isServerId, "a server id"),
-        args: wireArgs(kind, b), thread: thread(kind, b),
+        args: wireArgs(kind, b), thread: thread(kind, b), ...after(kind, b),
       };
     case "compute.recall":
       return {
@@ -175,12 +182,19 @@ export function decodeComputeRequest(kind: string, body: unknown): ComputeReques
       return { kind, segments: arr(kind, b, "segments", 16).map((s, i) => sysnameAt(kind, "segments", s, i)) };
     case "compute.probe": return { kind, ...probe(kind, b) };
     case "compute.status": return { kind };
+    case "compute.ping": return { kind };
     case "compute.load": return { kind, report: decodeLoadReport(kind, obj(kind, b, "report")) };
     case "compute.subscribe": return { kind };
     case "compute.decisions": return { kind, thread: optStr(kind, b, "thread", 128), limit: optInt(kind, b, "limit", 1, 1000) };
     case "workstation.print": return { kind, thread: thread(kind, b), text: str(kind, b, "text", MAX_PRINT_TEXT) };
     default: throw new UnknownMessageError(`compute server: unknown message kind '${kind}'`, { kind });
   }
+}
+
+/** The optional `after` of an invocation or creation: server ids (at most MAX_UNSETTLED). */
+function after(kind: string, b: Body): { after?: ServerId[] } {
+  if (b.after === undefined) return {};
+  return { after: arr(kind, b, "after", MAX_UNSETTLED).map((v, i) => check(`${kind} after[${i}]`, { value: v }, "value", isServerId, "a server id")) };
 }
 
 /** An argument list (at most MAX_ARGS) decoded from its wire form. */

@@ -127,6 +127,7 @@ export class DataServer {
       case "data.page.release": return this.home.release(req, peer.remoteId);
       case "data.page.drop": return this.home.dropCopies(req, peer.remoteId);
       case "data.lease.renew": return this.renewLease(peer.remoteId);
+      case "data.holder.settle": return { settled: await Promise.all(req.holders.map(async (holder) => ({ holder, outcome: await this.home.settleHolder(holder) }))) };
       case "data.pages": return { epoch: this.store.epoch, pages: this.home.info(req.segments) };
       case "data.lock.acquire": return this.acquire(req, peer.remoteId);
       // A release is never refused: giving a lock back cannot make two holders.

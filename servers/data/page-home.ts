@@ -80,7 +80,7 @@ import { PageLocks } from "./page-locks.js";
 import { RevertClosures } from "./revert-closures.js";
 import { HolderLeases } from "./holder-leases.js";
 import { StaleEpochError } from "../../ra-kernel/errors.js";
-import type { CommitOutcome, DroppedCopy, ExtraGrant, PageCommitMsg, PageGrant, PageInfo } from "./protocol.js";
+import type { CommitOutcome, DroppedCopy, ExtraGrant, HolderOutcome, PageCommitMsg, PageGrant, PageInfo } from "./protocol.js";
 import { applyPageLog, WORDS_PER_PAGE } from "../../ra-kernel/page-log.js";
 import { PAGE_SIZE } from "../../ra-kernel/ids.js";
 import type { SegmentStore } from "./segment-store.js";
@@ -446,6 +446,31 @@ export class PageHome {
    */
   revertsSettled(): Promise<void> {
     return this.closures.settled();
+  }
+
+  /**
+   * A caller lost `holder` while a call of its may have been running there (data.holder.settle):
+   * resolves once it answered us since ("alive": the lost call may still be running), or
+   * everything it held was taken back — its uncommitted words out of every page, the reverts
+   * done, so no copy anywhere still holds them ("taken back"); "unknown": it never held
+   * anything here. A holder that does not answer is taken back as after a recall it could
+   * not answer: once its lease has run out (at once if it is gone already).
+   */
+  async settleHolder(holder: string): Promise<HolderOutcome> {
+    const term = this.leases.term(holder);
+    if (term === 0) return "unknown";
+    const peer = this.peerOf(holder);
+    if (peer) {
+      try {
+        await peer.request("compute.ping", {}, { timeoutMs: this.recallTimeoutMs });
+        if (this.leases.term(holder) === term) return "alive";
+      } catch (err) {
+        log("%s did not answer a ping (%s): waiting for its lease", holder, (err as Error).message);
+      }
+    }
+    if (this.leases.term(holder) === term) await this.takeBackFrom(holder);
+    await this.revertsSettled();
+    return "taken back";
   }
 
   /**

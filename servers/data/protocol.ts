@@ -26,6 +26,10 @@
  *                       so the home may forget pages nobody caches; a page whose version moved on
  *                       is left alone)
  *   data.lease.renew    {}                              -> {epoch, leaseMs, term} (LeaseRevokedError if suspect)
+ *   data.holder.settle  {holders}                       -> {settled: [{holder, outcome}]}
+ *                       (servers a caller lost while a call of its may have been running there:
+ *                       answered once each answered us since (alive), or everything it held was
+ *                       taken back and reverted (taken back); unknown: it never held anything)
  *   data.pages          {segments}                      -> {epoch, pages: PageInfo[]}
  *   data.lock.acquire   {object, key, lock, permits?, thread, term?, cache?} -> {granted, waitedMs} (waits, FIFO)
  *                       (cache: a monitor for the sender's MonitorCache, `thread` its cache thread:
@@ -45,7 +49,7 @@
  *   data.class.list     {}                              -> ClassSummary[]
  *   data.status         {}                              -> DataStatus
  */
-import { isSysName, PAGE_SIZE, type SysName } from "../../ra-kernel/ids.js";
+import { isServerId, isSysName, PAGE_SIZE, type ServerId, type SysName } from "../../ra-kernel/ids.js";
 import { checkPageLog, WORDS_PER_PAGE } from "../../ra-kernel/page-log.js";
 import type { ClassSegment, ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import type { EntrySignature, ParamInfo } from "../../objects/entry-signature.js";
@@ -138,6 +142,9 @@ export interface DroppedCopy {
 /** Who arbitrates what: an exclusive entry's monitor, a named lock, or a counting semaphore. */
 export type LockKind = "monitor" | "lock" | "semaphore";
 
+/** What a home found of a server a caller lost (data.holder.settle). */
+export type HolderOutcome = "alive" | "taken back" | "unknown";
+
 export interface LockInfo {
   object: SysName;
   key: string;
@@ -165,6 +172,7 @@ export type DataRequest =
   | { kind: "data.page.release"; epoch: number; segment: SysName; page: number; version: number; bytes: Uint8Array | null; stamp: number }
   | { kind: "data.page.drop"; epoch: number; pages: DroppedCopy[] }
   | { kind: "data.lease.renew" }
+  | { kind: "data.holder.settle"; holders: ServerId[] }
   | { kind: "data.pages"; segments: SysName[] }
   | { kind: "data.lock.acquire"; object: SysName; key: string; lock: LockKind; permits?: number; thread: string; term?: number; cache?: boolean }
   | { kind: "data.lock.release"; object: SysName; key: string; lock: LockKind; thread: string; term?: number }
@@ -187,6 +195,7 @@ export interface DataReplies {
   "data.page.release": { released: boolean };
   "data.page.drop": { dropped: number };
   "data.lease.renew": { epoch: number; leaseMs: number; term: number };
+  "data.holder.settle": { settled: { holder: string; outcome: HolderOutcome }[] };
   "data.pages": { epoch: number; pages: PageInfo[] };
   "data.lock.acquire": { granted: true; waitedMs: number };
   "data.lock.release": { released: boolean };
@@ -207,6 +216,8 @@ const CLASS_NAME_RE = /^[A-Za-z_$][\w$]{0,127}$/;
 const MAX_CODE = 16 * 1024 * 1024;
 const MAX_PAGES_PER_COMMIT = 16_384;
 const MAX_PAGES_PER_DROP = 16_384;
+/** Servers one data.holder.settle may name (a caller remembers at most 32: UnsettledServers). */
+const MAX_SETTLE_HOLDERS = 64;
 /** Locks one commit may give back (an invocation's monitor, and what it left held). */
 const MAX_RELEASES = 64;
 
@@ -238,6 +249,8 @@ export function decodeDataRequest(kind: string, body: unknown): DataRequest {
     case "data.page.drop":
       return { kind, epoch: int(kind, b, "epoch"), pages: arr(kind, b, "pages", MAX_PAGES_PER_DROP).map((p, i) => droppedCopy(kind, p, i)) };
     case "data.lease.renew": return { kind };
+    case "data.holder.settle":
+      return { kind, holders: arr(kind, b, "holders", MAX_SETTLE_HOLDERS).map((h, i) => check(`${kind} holders[${i}]`, { value: h }, "value", isServerId, "a server id")) };
     case "data.pages": return { kind, segments: arr(kind, b, "segments", 16).map((s, i) => sysnameItem(kind, "segments", s, i)) };
     case "data.lock.acquire":
       return { ...lockRef(kind, b), permits: optInt(kind, b, "permits", 0, 1_000_000), ...(b.cache === true ? { cache: true } : {}) };

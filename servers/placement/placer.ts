@@ -18,6 +18,11 @@
  * A hinted call is never moved to another server: it fails with ServerUnreachableError,
  * unless the registry, read again, lists the server at a new address (a repaired server
  * on a new port): then it is tried there once.
+ *
+ * A server lost while a call may have been running there is remembered (UnsettledServers):
+ * each attempt gets the ids to carry (`after`), so that the call runs only once the homes
+ * took that server's uncommitted writes out or heard from it since; a call that returned
+ * settled them.
  */
 import type { ServerId, SysName } from "../../ra-kernel/ids.js";
 import { ServerUnreachableError } from "../transport/errors.js";
@@ -27,6 +32,7 @@ import type { DecisionLog, PlacementRecord } from "./decision-log.js";
 import { NotDeliveredError } from "./errors.js";
 import type { LoadTable } from "./load-table.js";
 import type { PlacementDecision, PlacementPolicy } from "./placement-policy.js";
+import { UnsettledServers } from "./unsettled-servers.js";
 
 export interface PlacerDeps {
   /** Who decides: this compute server's id, or the workstation's. */
@@ -54,9 +60,13 @@ export interface PlacedCall {
   hint?: ServerId;
 }
 
-export type Attempt<T> = (server: ServerId, address: string, decision: PlacementDecision) => Promise<T>;
+/** `after`: servers lost while a call may have been running there, for the call to carry (see header). */
+export type Attempt<T> = (server: ServerId, address: string, decision: PlacementDecision, after: string[]) => Promise<T>;
 
 export class Placer {
+  /** Servers lost with a call that may have been running there (see header). */
+  readonly unsettled = new UnsettledServers();
+
   constructor(readonly deps: PlacerDeps) {}
 
   async run<T>(call: PlacedCall, attempt: Attempt<T>): Promise<T> {
@@ -67,11 +77,17 @@ export class Placer {
       const address = await this.addressOf(decision.server);
       this.record(call, decision, avoided);
       const done = this.deps.table.begin(decision.server);
+      const after = this.unsettled.snapshot();
       try {
-        return await attempt(decision.server, address, decision);
+        const value = await attempt(decision.server, address, decision, after.ids);
+        this.unsettled.settled(after);
+        return value;
       } catch (err) {
         this.noteFailure(decision.server, err);
-        if (!(err instanceof NotDeliveredError)) throw err;
+        if (!(err instanceof NotDeliveredError)) {
+          this.unsettled.note(err);
+          throw err;
+        }
         if (decision.reason !== "hint") avoided.push(decision.server);
         else if (hintRetried || !(await this.movedSince(decision.server, address))) throw unreachable(decision.server, address, err.cause);
         else hintRetried = true;

@@ -186,9 +186,9 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     if (existing) throw new NameExistsError(`${target} is already bound (rm it first)`, { path: target });
     const thread = newThreadId(this.workstation);
     const placed = { thread, depth: 0, entry: "constructor", hint: options.at as ServerId | undefined };
-    const descriptor = await this.picker.run(placed, async (server, address) => {
+    const descriptor = await this.picker.run(placed, async (server, address, _decision, after) => {
       const compute = await this.computeClient(server, address);
-      const reply = await compute.call("compute.create", { className, args, thread }, { timeoutMs: this.timeoutMs });
+      const reply = await compute.call("compute.create", { className, args, thread, ...afterOf(after) }, { timeoutMs: this.timeoutMs });
       if (reply.load) this.picker.table.noteReply(reply.server as ServerId, address, reply.load, reply.warm === undefined ? undefined : { object: reply.descriptor.sysname, pages: reply.warm });
       return reply.descriptor;
     });
@@ -206,9 +206,9 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     const wireArgs = encodeArgs(args, sysnameOfRemote);
     const thread = newThreadId(this.workstation);
     const placed = { thread, depth: 0, object: target, entry, hint: options.at as ServerId | undefined };
-    const reply = await this.picker.run(placed, async (server, address) => {
+    const reply = await this.picker.run(placed, async (server, address, _decision, after) => {
       const compute = await this.computeClient(server, address);
-      const r = await compute.call("compute.invoke", { thread, depth: 0, target, entry, args: wireArgs }, { timeoutMs: this.timeoutMs });
+      const r = await compute.call("compute.invoke", { thread, depth: 0, target, entry, args: wireArgs, ...afterOf(after) }, { timeoutMs: this.timeoutMs });
       this.picker.table.noteReply(r.server as ServerId, address, r.load, r.warm === undefined ? undefined : { object: target, pages: r.warm });
       return r;
     });
@@ -303,6 +303,11 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   private async dataClient(id: ServerId): Promise<DataClient> {
     return new DataClient(await this.peers.get(await this.servers.address(id)));
   }
+}
+
+/** The `after` field of a call (servers lost with an earlier call: Placer), absent when there are none. */
+function afterOf(after: string[]): { after?: ServerId[] } {
+  return after.length > 0 ? { after: after as ServerId[] } : {};
 }
 
 /** Connects to the cluster described by `.clouds/cluster.json` (or the given dir/file). */

@@ -137,6 +137,24 @@ describe("Crash consistency (integration, real processes)", function () {
     expect((await t.at("cs1").ownState("w2")).items).to.deep.equal(["b0", "b1"]);
   });
 
+  it("should not let a client's next call build on the uncommitted append of its call that died with its compute server", async () => {
+    const t = await client.create<Journal>("Journal", "Zombie");
+    expect(await t.at("cs1").appendOwn("w1", "a0")).to.equal(1);
+    const wrote = printed(client, "own:a1");
+    const a = settle(t.at("cs3").appendOwnThenWait("w1", "a1", "g-z"));
+    await wrote;
+    // A racy read (no lock) sees the uncommitted a1, and leaves cs2 read copies holding it.
+    expect((await t.at("cs2").ownState("w1")).items).to.deep.equal(["a0", "a1"]);
+    await cluster.kill("cs3");
+    expect((await a).ok, "the call in flight on the killed server").to.equal(false);
+    // The client goes on, as a sequential program does after a failed call.
+    expect(await t.at("cs2").appendOwn("w1", "a2"), "the next append counts from the committed list").to.equal(2);
+    expect(await t.at("cs1").ownState("w1")).to.deep.equal({ items: ["a0", "a2"], mapAgrees: true, textAgrees: true });
+    expect(await t.at("cs1").check()).to.deep.equal([]);
+    await cluster.repair();
+    expect(await t.at("cs3").ownState("w1")).to.deep.equal({ items: ["a0", "a2"], mapAgrees: true, textAgrees: true });
+  });
+
   it("should let threads on three compute servers allocate in one object at once, losing nothing and dropping no holder", async () => {
     const t = await client.create<Journal>("Journal", "Alloc");
     const dropped = await metric(cluster, "ds1", "dsm_home_holders_dropped_total");

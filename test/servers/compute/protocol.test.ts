@@ -43,6 +43,20 @@ describe("compute protocol", () => {
       expect(plain).to.include({ kind: "compute.invoke", entry: "$get_2", depth: 10_000, deadline: undefined });
     });
 
+    it("should decode the servers an invocation or creation must run after, and a ping", () => {
+      expect(decodeComputeRequest("compute.invoke", { ...invoke, after: ["cs3", "cs1"] })).to.include.keys("after");
+      expect((decodeComputeRequest("compute.invoke", { ...invoke, after: ["cs3"] }) as { after?: string[] }).after).to.deep.equal(["cs3"]);
+      expect((decodeComputeRequest("compute.create", { ...create, after: ["cs3"] }) as { after?: string[] }).after).to.deep.equal(["cs3"]);
+      expect(decodeComputeRequest("compute.invoke", invoke)).to.not.have.property("after");
+      expect(decodeComputeRequest("compute.ping", {})).to.deep.equal({ kind: "compute.ping" });
+    });
+
+    it("should refuse an `after` that is not a short list of server ids, naming the field", () => {
+      expectField("compute.invoke", { ...invoke, after: "cs3" }, "after");
+      expectField("compute.invoke", { ...invoke, after: Array.from({ length: 33 }, (_, i) => `cs${i}`) }, "after");
+      expectField("compute.create", { ...create, after: ["cs 3"] }, "value", "compute.create after[0]");
+    });
+
     it("should accept exactly 1000 arguments", () => {
       const args = Array.from({ length: 1000 }, (_, i) => i);
       const req = decodeComputeRequest("compute.invoke", { ...invoke, args });

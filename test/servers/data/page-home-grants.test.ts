@@ -195,6 +195,13 @@ describe("PageHome grants without a fault", () => {
       });
     }
 
+    it("should decode a settle of lost servers, and refuse one that names no server ids", () => {
+      expect(decodeDataRequest("data.holder.settle", { holders: ["cs1", "cs2"] })).to.deep.equal({ kind: "data.holder.settle", holders: ["cs1", "cs2"] });
+      for (const holders of [undefined, "cs1", [7], ["a b"], Array.from({ length: 65 }, (_, i) => `cs${i}`)]) {
+        expect(() => decodeDataRequest("data.holder.settle", { holders }), JSON.stringify(holders)).to.throw(BadRequestError, /holders/);
+      }
+    });
+
     it("should refuse a creation `grant` that is not a boolean, naming the field", () => {
       let error: unknown;
       try {

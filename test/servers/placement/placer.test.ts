@@ -67,6 +67,22 @@ describe("Placer", () => {
     expect(table.isDead(cs1)).to.equal(true);
   });
 
+  it("should have the calls after one lost with its server carry that server until one of them returns", async () => {
+    const lost = new ServerUnreachableError("connection to cs1 closed", { peer: "cs1", address: "a1" });
+    const carried: string[][] = [];
+    await expectRejection(placer.run({ thread: "t:8", depth: 0, entry: "e", hint: cs1 }, async (_s, _a, _d, after) => {
+      carried.push(after);
+      throw lost;
+    }), ServerUnreachableError);
+    await expectRejection(placer.run({ thread: "t:9", depth: 0, entry: "e", hint: cs2 }, async (_s, _a, _d, after) => {
+      carried.push(after);
+      throw new Error("the entry threw");
+    }), Error);
+    expect(await placer.run({ thread: "t:10", depth: 0, entry: "e", hint: cs2 }, async (_s, _a, _d, after) => (carried.push(after), "ok"))).to.equal("ok");
+    await placer.run({ thread: "t:11", depth: 0, entry: "e", hint: cs2 }, async (_s, _a, _d, after) => carried.push(after));
+    expect(carried).to.deep.equal([[], ["cs1"], ["cs1"], []]);
+  });
+
   it("should leave a server alone when the call failed for another reason", async () => {
     await expectRejection(placer.run({ thread: "t:4", depth: 0, entry: "e", hint: cs1 }, async () => { throw new Error("boom"); }), Error);
     expect(table.isDead(cs1)).to.equal(false);
