@@ -48,6 +48,11 @@ describe("ids", () => {
       expect(shuffled.sort()).to.deep.equal([ulids[0], ulids[2], ulids[5], ulids[7]]);
     });
 
+    it("should give distinct ids at one instant, across refills of its pool of random bytes", () => {
+      const ids = new Set(Array.from({ length: 2000 }, () => newUlid(1469918176385))); // 2000 x 16 bytes: several 4 KiB pools
+      expect(ids.size).to.equal(2000);
+    });
+
     it("should use only Crockford characters in its random part", () => {
       const seen = new Set<string>();
       for (let i = 0; i < 500; i++) for (const c of newUlid().slice(10)) seen.add(c);
