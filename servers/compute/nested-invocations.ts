@@ -9,7 +9,8 @@
  *                         where it ran. A server found unreachable before the call left is
  *                         avoided and the call placed again (Placer); one lost while the call
  *                         was out fails with ServerUnreachableError, and the calls placed after
- *                         carry it (`after`) until one returned (Placer). Errors come back as the named CloudsError thrown
+ *                         carry it (`after`) until one returned (Placer); the failure reaches the
+ *                         caller only once the homes settled that server. Errors come back as the named CloudsError thrown
  *                         at the far end, keeping its server and stack (they are relayed
  *                         as they are, hop by hop, up to the workstation).
  *   print(from, text)     towards the thread's workstation (ThreadRoutes)
@@ -27,7 +28,8 @@ import type { InvocationInput } from "../../ra-kernel/user-object-manager.js";
 import type { ServerDirectory } from "../host/server-directory.js";
 import type { PeerCache } from "../transport/peer-cache.js";
 import { normalizePath } from "../name/name-directory.js";
-import { openPeer, type Placer } from "../placement/placer.js";
+import { openPeer, type PlacedCall, type Placer } from "../placement/placer.js";
+import { ServerUnreachableError } from "../transport/errors.js";
 import type { ServerLoad } from "../placement/load-report.js";
 import { ComputeClient, MAX_INVOCATION_DEPTH } from "./protocol.js";
 import { InvocationDepthError, UnknownNameError } from "./errors.js";
@@ -66,17 +68,30 @@ export class NestedInvocations implements InvocationLink {
   async invoke(from: SyscallContext, call: SyscallArgs<"object.invoke">): Promise<SyscallResult<"object.invoke">> {
     const depth = from.depth + 1;
     checkDepth(from.thread, depth, `${call.entry} on ${call.target}`);
-    const { id, placer, peers } = this.deps;
     const hint = call.at === undefined ? undefined : (call.at as ServerId);
     if (hint === undefined) this.deps.noteHere(call.target);
     const placed = { thread: from.thread, depth, object: call.target, entry: call.entry, hint };
+    try {
+      return await this.place(placed, from.thread, call);
+    } catch (err) {
+      // Lost with its server: the caller hears of it once that server is settled, so its own
+      // next reads (in any object) cannot see the lost call's uncommitted words either.
+      if (err instanceof ServerUnreachableError && err.peer) await this.deps.settle([err.peer]).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Places the call (Placer) and runs it here or sends it (see header). */
+  private place(placed: PlacedCall, thread: ThreadId, call: SyscallArgs<"object.invoke">): Promise<SyscallResult<"object.invoke">> {
+    const { id, placer, peers } = this.deps;
+    const depth = placed.depth;
     return placer.run(placed, async (server, address, _decision, after) => {
       if (server === id) {
         await this.deps.settle(after);
-        return { value: await this.deps.runLocal({ object: call.target, entry: call.entry, args: call.args, thread: { id: from.thread, depth } }), server: id };
+        return { value: await this.deps.runLocal({ object: call.target, entry: call.entry, args: call.args, thread: { id: thread, depth } }), server: id };
       }
       const compute = new ComputeClient(await openPeer(peers, server, address));
-      const body = { thread: from.thread, depth, target: call.target, entry: call.entry, args: call.args, ...(after.length > 0 ? { after: after as ServerId[] } : {}) };
+      const body = { thread, depth, target: call.target, entry: call.entry, args: call.args, ...(after.length > 0 ? { after: after as ServerId[] } : {}) };
       const reply = await compute.call("compute.invoke", body, { timeoutMs: Infinity });
       this.deps.noteReply(reply.server, reply.load, call.target, reply.warm);
       return { value: reply.value, server: reply.server };
