@@ -454,23 +454,27 @@ export class PageHome {
    * everything it held was taken back — its uncommitted words out of every page, the reverts
    * done, so no copy anywhere still holds them ("taken back"); "unknown": it never held
    * anything here. A holder that does not answer is taken back as after a recall it could
-   * not answer: once its lease has run out (at once if it is gone already).
+   * not answer: once its lease has run out. Either way, the reverts running by then finish
+   * first.
    */
   async settleHolder(holder: string): Promise<HolderOutcome> {
     const term = this.leases.term(holder);
     if (term === 0) return "unknown";
     const peer = this.peerOf(holder);
+    let alive = false;
     if (peer) {
       try {
         await peer.request("compute.ping", {}, { timeoutMs: this.recallTimeoutMs });
-        if (this.leases.term(holder) === term) return "alive";
+        alive = this.leases.term(holder) === term;
       } catch (err) {
         log("%s did not answer a ping (%s): waiting for its lease", holder, (err as Error).message);
       }
     }
-    if (this.leases.term(holder) === term) await this.takeBackFrom(holder);
+    if (!alive && this.leases.term(holder) === term) await this.takeBackFrom(holder);
+    // Also when alive: a repaired server answers for its new process, and the revert of what
+    // the dead one held (started when it reconnected) may still be running.
     await this.revertsSettled();
-    return "taken back";
+    return alive ? "alive" : "taken back";
   }
 
   /**

@@ -18,6 +18,10 @@ const LEASE_MS = 80;
 class HolderPeer implements Peer {
   readonly asked: string[] = [];
   answers = true;
+  /** Recall answers wait for this (a slow holder). */
+  hold: Promise<void> | null = null;
+  /** Called when a recall arrives (before it waits for `hold`). */
+  onRecall: () => void = () => undefined;
   bytes: Uint8Array | null = null;
   closed = false;
   constructor(readonly remoteId: string, readonly address = `mem:${remoteId}`) {}
@@ -25,6 +29,8 @@ class HolderPeer implements Peer {
     this.asked.push(kind);
     if (!this.answers) throw new Error("connection closed");
     if (kind === "compute.ping") return {} as T;
+    this.onRecall();
+    await this.hold;
     return { held: true, bytes: this.bytes, stamp: 5, dirty: true } as T;
   }
   setHandler(): void {}
@@ -70,6 +76,27 @@ describe("PageHome.settleHolder", () => {
     expect(e.dirty.has("cs1"), "cs1 is no longer dirty").to.equal(false);
     expect(peers.get("cs2")!.asked, "cs2 dropped the copy holding cs1's words").to.include("compute.recall");
     expect((await home.fault({ segment: seg, page: 0, mode: "read", have: 0 }, "cs2")).bytes, "the durable image again: never written").to.equal(null);
+  });
+
+  it("should answer alive for a repaired server only once what its dead process left is reverted", async () => {
+    home.holderConnected("cs1");
+    await home.fault({ segment: seg, page: 0, mode: "write", have: 0 }, "cs1");
+    peers.get("cs1")!.bytes = pageOf(7);
+    await home.fault({ segment: seg, page: 0, mode: "read", have: 0 }, "cs2");
+    let release!: () => void;
+    const cs2 = peers.get("cs2")!;
+    cs2.hold = new Promise((resolve) => (release = resolve));
+    const refreshing = new Promise<void>((resolve) => (cs2.onRecall = resolve));
+    home.holderConnected("cs1"); // the repaired process: what the dead one held is taken back (a revert starts)
+    let answered = false;
+    const settled = home.settleHolder("cs1").then((outcome) => ((answered = true), outcome));
+    await refreshing;
+    await new Promise((resolve) => setImmediate(resolve)); // the ping's answer is in by now
+    expect(answered, "answered while the revert still waits for cs2").to.equal(false);
+    release();
+    expect(await settled).to.equal("alive");
+    expect(home.directory.peek({ segment: seg, page: 0 })!.dirty.has("cs1")).to.equal(false);
+    expect(peers.get("cs2")!.asked, "cs2's copy holding the dead process's words was dropped before the answer").to.include("compute.recall");
   });
 
   it("should take back a server that is connected but does not answer", async () => {
