@@ -104,6 +104,7 @@ class RevertFirst {
 export const HOME_COUNTERS = [
   "readFaults", "writeFaults", "upgrades", "invalidationsSent", "recalls", "bytesSent", "bytesReceived", "pagesCommitted", "holdersDropped",
   "pagesPrefetched", "pagesGrantedAtCreation", "segmentsCommitted", "segmentsAborted", "pagesReverted", "releases",
+  "settlesAlive", "settlesTakenBack",
 ] as const;
 export type HomeCounter = (typeof HOME_COUNTERS)[number];
 
@@ -474,6 +475,7 @@ export class PageHome {
     // Also when alive: a repaired server answers for its new process, and the revert of what
     // the dead one held (started when it reconnected) may still be running.
     await this.revertsSettled();
+    this.counters.add(undefined, alive ? "settlesAlive" : "settlesTakenBack");
     return alive ? "alive" : "taken back";
   }
 

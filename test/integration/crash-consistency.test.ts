@@ -145,10 +145,12 @@ describe("Crash consistency (integration, real processes)", function () {
     await wrote;
     // A racy read (no lock) sees the uncommitted a1, and leaves cs2 read copies holding it.
     expect((await t.at("cs2").ownState("w1")).items).to.deep.equal(["a0", "a1"]);
+    const settles = await metric(cluster, "ds1", "dsm_home_settles_taken_back_total");
     await cluster.kill("cs3");
     expect((await a).ok, "the call in flight on the killed server").to.equal(false);
     // The client goes on, as a sequential program does after a failed call.
     expect(await t.at("cs2").appendOwn("w1", "a2"), "the next append counts from the committed list").to.equal(2);
+    expect(await metric(cluster, "ds1", "dsm_home_settles_taken_back_total"), "cs3 was settled at its home first").to.be.above(settles);
     expect(await t.at("cs1").ownState("w1")).to.deep.equal({ items: ["a0", "a2"], mapAgrees: true, textAgrees: true });
     expect(await t.at("cs1").check()).to.deep.equal([]);
     await cluster.repair();
