@@ -105,6 +105,12 @@ const MAX_FETCHES_PER_FAULT = 64;
  * the isiba that faulted to wake up and make its access (~0.1 ms across CPUs).
  */
 const MIN_HOLD_MS = 0.25;
+/**
+ * The same for a heap's page 0, the allocator's: an allocation takes it, lets it go to fault
+ * in the block's page, then takes it again. Given away in between, servers allocating in one
+ * object at once took it from each other at every step and few allocations finished.
+ */
+const ALLOCATOR_HOLD_MS = 2;
 
 /** Objects whose last commit refusal is remembered (objectLosses), at most. */
 const MAX_OBJECT_LOSSES = 4096;
@@ -345,7 +351,8 @@ export class DsmClient {
     if (m.version < req.version && m.busy) await m.busy.catch(() => undefined);
     if (m.version !== req.version) return none();
     // Sub-millisecond: timers cannot wait that little, so yield to the event loop until then.
-    while (performance.now() < m.heldSince + MIN_HOLD_MS) await new Promise((resolve) => setImmediate(resolve));
+    const hold = req.page === 0 && c.segment.role === "heap" ? ALLOCATOR_HOLD_MS : MIN_HOLD_MS;
+    while (performance.now() < m.heldSince + hold) await new Promise((resolve) => setImmediate(resolve));
     if (m.version !== req.version) return none();
     const owned = m.owned;
     m.owned = false;

@@ -16,9 +16,13 @@ import { REPO_ROOT, withBenchCluster } from "./bench-cluster.js";
 import type { BenchReport } from "./bench-report.js";
 import { ServerMetrics } from "./server-metrics.js";
 import { readFileSync } from "node:fs";
+import type { Journal } from "../fixtures/journal.js";
 import type { HeapValues } from "../fixtures/heap-values.js";
 
 const FIXTURE = path.join(REPO_ROOT, "test/fixtures/heap-values.ts");
+const JOURNAL = path.join(REPO_ROOT, "test/fixtures/journal.ts");
+/** Appends per compute server in the shared-allocator figure (each allocates several blocks). */
+const SHARED_APPENDS = 150;
 const LOOPS = 2_000_000;
 const CREATIONS = 2_000;
 const CREATE_CONCURRENCY = 32;
@@ -36,6 +40,7 @@ export async function heap(report: BenchReport): Promise<void> {
       await attempt(report, "in-method access", () => inMethod(cluster, report));
       await attempt(report, "push onto 1 MiB", () => pushOnto1MiB(cluster, report));
       await attempt(report, "creations", () => creations(cluster, report));
+      await attempt(report, "shared allocator", () => sharedAllocator(cluster, report));
       await attempt(report, "50 MiB object", () => bigObject(cluster, report, (id) => bench.info.servers.find((s: { id: string }) => s.id === id)!.address, token));
     } finally {
       await cluster.close();
@@ -102,6 +107,27 @@ async function creations(cluster: Cluster, report: BenchReport): Promise<void> {
   const perSecond = CREATIONS / ((performance.now() - started) / 1000);
   report.line(`${`object creations (${CREATE_CONCURRENCY} at a time)`.padEnd(LABEL)} ${perSecond.toFixed(0)} /s`);
   report.target("object creations >= 2,000/s (issue 11)", perSecond >= 2000, `${perSecond.toFixed(0)}/s`);
+}
+
+/**
+ * Two compute servers appending at once to their own lists of one object (no lock: nothing
+ * shared but the heap allocator, whose page 0 each allocation takes exclusively), against
+ * one server alone: what the allocator's page costs when it moves between servers.
+ */
+async function sharedAllocator(cluster: Cluster, report: BenchReport): Promise<void> {
+  await cluster.load(JOURNAL);
+  const rate = async (servers: string[]): Promise<number> => {
+    const j = await cluster.create<Journal>("Journal", `bench/journal-${servers.join("-")}`);
+    const started = performance.now();
+    await Promise.all(servers.map(async (cs, i) => {
+      for (let n = 0; n < SHARED_APPENDS; n++) await j.at(cs).appendOwn(`w${i + 1}`, `a${n}`);
+    }));
+    return (servers.length * SHARED_APPENDS) / ((performance.now() - started) / 1000);
+  };
+  const alone = await rate(["cs1"]);
+  const both = await rate(["cs1", "cs2"]);
+  report.line(`${"appends to own lists of one object, cs1 alone".padEnd(LABEL)} ${alone.toFixed(0)} /s`);
+  report.line(`${"the same from cs1 and cs2 at once (shared allocator)".padEnd(LABEL)} ${both.toFixed(0)} /s (${(both / alone).toFixed(2)}x alone)`);
 }
 
 async function bigObject(cluster: Cluster, report: BenchReport, address: (id: string) => string, token: string): Promise<void> {
