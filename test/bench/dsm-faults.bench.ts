@@ -18,7 +18,7 @@
  * Pages are given 4 KiB of real bytes first (`fill`), so every grant carries them; the
  * benchmark checks that each measured fault fetched one page of bytes.
  *
- * A DSM client keeps a freshly installed copy for MIN_HOLD_MS (1 ms) before a recall may take
+ * A DSM client keeps a freshly installed copy for MIN_HOLD_MS (0.25 ms) before a recall may take
  * it (ra-kernel/dsm-client.ts). Figures 2 and 3 let the setup's copies age past that
  * (SETTLE_MS) so they measure the protocol; ping-pong is given both ways: back to back (the
  * target: contention is what it is about) and with the copies settled.
@@ -46,7 +46,7 @@ const MEASURED = 400;
  */
 const TURNS_PER_ROUND = 10;
 const PAGE_BYTES = 4096;
-/** Longer than the DSM client's MIN_HOLD_MS (1 ms), so a recall never waits on it. */
+/** Longer than the DSM client's MIN_HOLD_MS (0.25 ms), so a recall never waits on it. */
 const SETTLE_MS = 2;
 const LABEL = 46;
 const TARGETS = { readAtHome: 1.5, writeThreeReaders: 2.5, pingPong: 3.0 };
