@@ -303,6 +303,11 @@ export class ComputeServer implements RoleService {
     switch (req.op) {
       case "echo": await this.homes.echo(req.home, req.size); break;
       case "drop": await this.dsm.dropPage(req.segment, req.page); break;
+      case "evict": {
+        const frames = this.dsm.framesOf(new Segment(req.segment, "heap"));
+        if (!(await this.dsm.evict(frames, req.page))) throw new Error(`page ${req.page} of ${req.segment} could not be evicted here`);
+        break;
+      }
       case "fault":
         this.dsm.framesOf(new Segment(req.segment, "heap"));
         await this.dsm.fault(req.segment, req.page, req.mode);

@@ -102,12 +102,14 @@ export interface CachedPageInfo {
  *   fault  take a page fault on `segment`/`page` in `mode` as an isiba would
  *   fill   fault the page for writing, fill it with `byte` and write it back (committed)
  *   drop   forget the page here (as if invalidated), so the next fault goes to the home
+ *   evict  evict the page as the page cache does (an owned page's bytes go home first)
  *   echo   a raw round trip of `size` bytes to data server `home`
  */
 export type ProbeRequest =
   | { op: "fault"; segment: SysName; page: PageNo; mode: "read" | "write" }
   | { op: "fill"; segment: SysName; page: PageNo; byte: number }
   | { op: "drop"; segment: SysName; page: PageNo }
+  | { op: "evict"; segment: SysName; page: PageNo }
   | { op: "echo"; home: ServerId; size: number };
 
 export type ComputeRequest =
@@ -257,7 +259,7 @@ function sysnameAt(kind: string, field: string, value: unknown, i: number): SysN
 }
 
 function probe(kind: string, b: Body): ProbeRequest {
-  const op = oneOf(kind, b, "op", ["fault", "fill", "drop", "echo"] as const);
+  const op = oneOf(kind, b, "op", ["fault", "fill", "drop", "evict", "echo"] as const);
   if (op === "echo") return { op, home: check(kind, b, "home", isServerId, "a server id"), size: int(kind, b, "size", 0, 1024 * 1024) };
   const segment = check(kind, b, "segment", isSysName, "a sysname");
   const page = int(kind, b, "page", 0, 2 ** 31);

@@ -62,6 +62,11 @@ export class ComputeProbe {
     await this.send(server, { op: "drop", segment, page });
   }
 
+  /** Evict the page on `server` as its page cache would (an owned page's bytes go home first). */
+  async evict(server: string, segment: SysName, page: PageNo): Promise<void> {
+    await this.send(server, { op: "evict", segment, page });
+  }
+
   /** A raw socket.io round trip of `size` bytes each way between `server` and data server `home`; µs inside the server. */
   async echo(server: string, home: ServerId, size: number): Promise<number> {
     return this.send(server, { op: "echo", home, size });

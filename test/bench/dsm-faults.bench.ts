@@ -165,7 +165,11 @@ class FaultFigures {
       server: () => "cs1",
       setup: async () => {
         await Promise.all(readers.map((r) => this.probe.fault(r, this.heap, page, "read")));
-        await this.probe.drop("cs1", this.heap, page);
+        // With readers, cs1 is one of them now (downgraded): forgetting its copy is enough. With
+        // none it still owns the page, and an owner that forgets it makes the home revert it
+        // (it lost its copy): give it home as an eviction does.
+        if (readers.length > 0) await this.probe.drop("cs1", this.heap, page);
+        else await this.probe.evict("cs1", this.heap, page);
         await sleep(SETTLE_MS);
       },
       measure: () => this.probe.fault("cs1", this.heap, page, "write"),

@@ -89,6 +89,7 @@ describe("compute protocol", () => {
       });
       expect(decodeComputeRequest("compute.probe", { op: "fill", segment: seg, page: 0, byte: 255 })).to.deep.equal({ kind: "compute.probe", op: "fill", segment: seg, page: 0, byte: 255 });
       expect(decodeComputeRequest("compute.probe", { op: "drop", segment: seg, page: 1 })).to.deep.equal({ kind: "compute.probe", op: "drop", segment: seg, page: 1 });
+      expect(decodeComputeRequest("compute.probe", { op: "evict", segment: seg, page: 1, byte: 3 })).to.deep.equal({ kind: "compute.probe", op: "evict", segment: seg, page: 1 });
       expect(decodeComputeRequest("compute.probe", { op: "echo", home: "ds2", size: 4096 })).to.deep.equal({ kind: "compute.probe", op: "echo", home: "ds2", size: 4096 });
     });
 
