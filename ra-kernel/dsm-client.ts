@@ -106,11 +106,12 @@ const MAX_FETCHES_PER_FAULT = 64;
  */
 const MIN_HOLD_MS = 0.25;
 /**
- * The same for a heap's page 0, the allocator's: an allocation takes it, lets it go to fault
- * in the block's page, then takes it again. Given away in between, servers allocating in one
- * object at once took it from each other at every step and few allocations finished.
+ * How long a recall waits, at most, for an accessor that held the page exclusively and let it
+ * go to fault in another page (SegmentFrames: returning). The heap allocator does that with
+ * page 0 at every allocation whose block's page is not here: given away in between, servers
+ * allocating in one object at once took it from each other at every step.
  */
-const ALLOCATOR_HOLD_MS = 2;
+const RETURN_HOLD_MS = 2;
 
 /** Objects whose last commit refusal is remembered (objectLosses), at most. */
 const MAX_OBJECT_LOSSES = 4096;
@@ -351,8 +352,10 @@ export class DsmClient {
     if (m.version < req.version && m.busy) await m.busy.catch(() => undefined);
     if (m.version !== req.version) return none();
     // Sub-millisecond: timers cannot wait that little, so yield to the event loop until then.
-    const hold = req.page === 0 && c.segment.role === "heap" ? ALLOCATOR_HOLD_MS : MIN_HOLD_MS;
-    while (performance.now() < m.heldSince + hold) await new Promise((resolve) => setImmediate(resolve));
+    const asked = performance.now();
+    while (performance.now() < m.heldSince + MIN_HOLD_MS || (c.frames.returning(req.page) && performance.now() < asked + RETURN_HOLD_MS)) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     if (m.version !== req.version) return none();
     const owned = m.owned;
     m.owned = false;

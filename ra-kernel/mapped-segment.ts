@@ -31,7 +31,7 @@
  */
 import { PAGE_SHIFT, PAGE_SIZE, type PageNo, type SysName } from "./ids.js";
 import { PageState, type AccessMode } from "./page-state.js";
-import { F_STAMP, PIN_WRITER, RECORD_SHIFT, W_ACCESSED, W_PIN, W_SLOT, W_STATE, W_WRITERS, type SegmentShare } from "./segment-frames.js";
+import { F_STAMP, PIN_WRITER, RECORD_SHIFT, W_ACCESSED, W_PIN, W_RETURNING, W_SLOT, W_STATE, W_WRITERS, type SegmentShare } from "./segment-frames.js";
 import { breakCurrentSegment, currentWriteLog, type WriteLog } from "./write-log.js";
 import { currentWriterLedger } from "./writer-ledger.js";
 import type { PageLog } from "./page-log.js";
@@ -198,7 +198,14 @@ export class MappedSegment {
         ledger?.holding(0, -1);
         Atomics.sub(this.words, (page << RECORD_SHIFT) + W_PIN, PIN_WRITER);
       }
-      this.faults.fault(this.sysname, needed.page, needed.mode);
+      // Marked while away, so a recall of the held page waits a little for us (W_RETURNING).
+      const returning = (page << RECORD_SHIFT) + W_RETURNING;
+      Atomics.add(this.words, returning, 1);
+      try {
+        this.faults.fault(this.sysname, needed.page, needed.mode);
+      } finally {
+        Atomics.sub(this.words, returning, 1);
+      }
     }
   }
 

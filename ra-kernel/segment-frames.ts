@@ -12,6 +12,10 @@
  *               (s - 1) * PAGE_SIZE; 0 while the page has no frame.
  *   - accessed: set by an accessor that enters the page (the MMU's accessed bit); read and
  *               cleared by the kernel's working-set sweep (PageCache).
+ *   - returning: accessors that held the page exclusively, let it go to fault in another
+ *               page, and will take it again (MappedSegment.withPageExclusive): a recall
+ *               waits a little for them (DsmClient), or servers sharing the page take it
+ *               from each other at every step (the heap allocator's page 0).
  *   - stamp:    a Float64 write stamp (see PageLog): raised by one for each write, by the isiba
  *               holding the page with PIN_WRITER; set by the kernel from a grant.
  * One buffer, not one per field, and the bytes in a pool shared by every segment: a cached
@@ -61,6 +65,7 @@ export const W_PIN = 1;
 export const W_WRITERS = 2;
 export const W_SLOT = 3;
 export const W_ACCESSED = 4;
+export const W_RETURNING = 5;
 /** The stamp's index in a Float64Array over the table is page * 4 + F_STAMP (words 6 and 7). */
 export const F_STAMP = 3;
 const RECORD_BYTES = 4 << RECORD_SHIFT;
@@ -144,6 +149,11 @@ export class SegmentFrames {
   /** The page's pin word (readers + PIN_WRITER), for tests and diagnostics. */
   pinned(page: PageNo): number {
     return page < this.pages ? Atomics.load(this.words, (page << RECORD_SHIFT) + W_PIN) : 0;
+  }
+
+  /** Whether an accessor let the page go to fault another and will take it again (see the header). */
+  returning(page: PageNo): boolean {
+    return page < this.pages && Atomics.load(this.words, (page << RECORD_SHIFT) + W_RETURNING) > 0;
   }
 
   /** The page's write stamp: the last write's (PageLog). */

@@ -298,6 +298,19 @@ describe("MappedSegment", () => {
       for (const p of [0, 1, 3]) expect(seg.frames.pinned(p)).to.equal(0);
     });
 
+    it("should mark the held page returning while it faults another page, and not after", () => {
+      seg.frames.install(0, null, PageState.WRITE);
+      const returningAtFault: boolean[] = [];
+      const fault = faulter.fault.bind(faulter);
+      faulter.fault = (s, p, m) => {
+        returningAtFault.push(seg.frames.returning(0));
+        fault(s, p, m);
+      };
+      seg.mem.withPageExclusive(0, () => seg.mem.setU32(2 * PAGE_SIZE, 1)); // page 2: not mapped yet
+      expect(returningAtFault).to.deep.equal([true]);
+      expect(seg.frames.returning(0)).to.equal(false);
+    });
+
     it("should throw when fn needs a fault after it wrote, and hold nothing after", () => {
       seg.frames.install(0, null, PageState.WRITE);
       expect(() => seg.mem.withPageExclusive(0, () => {
