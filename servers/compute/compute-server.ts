@@ -193,7 +193,7 @@ export class ComputeServer implements RoleService {
     checkDepth(req.thread, req.depth, `${req.entry} on ${req.target}`);
     const exit = this.routes.enter(req.thread, peer);
     try {
-      await this.homes.settle(req.after);
+      if (req.after) await this.homes.settle(req.after);
       const value = await this.runHere({ object: req.target, entry: req.entry, args: req.args, thread: { id: req.thread, depth: req.depth } });
       await this.routes.flush(req.thread);
       return { value: wireValue(value), server: this.id, load: this.load(), warm: this.workingSets.pagesOf(req.target) };
@@ -227,7 +227,7 @@ export class ComputeServer implements RoleService {
   }
 
   private async create(req: Extract<ComputeRequest, { kind: "compute.create" }>): Promise<ComputeReplies["compute.create"]> {
-    await this.homes.settle(req.after);
+    if (req.after) await this.homes.settle(req.after);
     const cls = await this.homes.classSegment(req.className, req.classVersion);
     const home = req.home ?? (await this.pickHome());
     const data = await this.homes.client(home);

@@ -93,8 +93,7 @@ export class DataHomes implements HomeLink, ObjectSource {
    * since). A home we cannot reach is skipped: we hold none of its pages, and a fault there
    * after it is back waits for its own recovery.
    */
-  async settle(lost: readonly string[] | undefined): Promise<void> {
-    if (!lost || lost.length === 0) return;
+  async settle(lost: readonly string[]): Promise<void> {
     const homes = new Set<ServerId>([...this.known, ...this.servers.cached("data").map((s) => s.id as ServerId)]);
     await Promise.all([...homes].map(async (home) => {
       try {

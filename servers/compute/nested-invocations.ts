@@ -87,7 +87,7 @@ export class NestedInvocations implements InvocationLink {
     const depth = placed.depth;
     return placer.run(placed, async (server, address, _decision, after) => {
       if (server === id) {
-        await this.deps.settle(after);
+        if (after.length > 0) await this.deps.settle(after);
         return { value: await this.deps.runLocal({ object: call.target, entry: call.entry, args: call.args, thread: { id: thread, depth } }), server: id };
       }
       const compute = new ComputeClient(await openPeer(peers, server, address));
