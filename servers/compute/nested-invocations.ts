@@ -29,6 +29,7 @@ import type { ServerDirectory } from "../host/server-directory.js";
 import type { PeerCache } from "../transport/peer-cache.js";
 import { normalizePath } from "../name/name-directory.js";
 import { openPeer, type PlacedCall, type Placer } from "../placement/placer.js";
+import { afterField } from "../placement/unsettled-servers.js";
 import { ServerUnreachableError } from "../transport/errors.js";
 import type { ServerLoad } from "../placement/load-report.js";
 import { ComputeClient, MAX_INVOCATION_DEPTH } from "./protocol.js";
@@ -91,7 +92,7 @@ export class NestedInvocations implements InvocationLink {
         return { value: await this.deps.runLocal({ object: call.target, entry: call.entry, args: call.args, thread: { id: thread, depth } }), server: id };
       }
       const compute = new ComputeClient(await openPeer(peers, server, address));
-      const body = { thread, depth, target: call.target, entry: call.entry, args: call.args, ...(after.length > 0 ? { after: after as ServerId[] } : {}) };
+      const body = { thread, depth, target: call.target, entry: call.entry, args: call.args, ...afterField(after) };
       const reply = await compute.call("compute.invoke", body, { timeoutMs: Infinity });
       this.deps.noteReply(reply.server, reply.load, call.target, reply.warm);
       return { value: reply.value, server: reply.server };

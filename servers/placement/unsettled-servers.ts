@@ -18,7 +18,13 @@
  *   ... call succeeded:  unsettled.settled(snap)
  *   ... call failed:     unsettled.note(err)  (a ServerUnreachableError names its peer)
  */
+import type { ServerId } from "../../ra-kernel/ids.js";
 import { ServerUnreachableError } from "../transport/errors.js";
+
+/** The `after` field of a call carrying `ids` (compute.invoke, compute.create): absent when there are none. */
+export function afterField(ids: readonly string[]): { after?: ServerId[] } {
+  return ids.length > 0 ? { after: ids as ServerId[] } : {};
+}
 
 /** Servers remembered at most (the oldest is dropped: a caller losing more is in trouble anyway). */
 export const MAX_UNSETTLED = 32;

@@ -41,6 +41,7 @@ import { normalizePath, type Binding } from "../../servers/name/name-directory.j
 import { DataClient, type ClassSummary, type LockInfo, type PageInfo } from "../../servers/data/protocol.js";
 import { ComputeClient, type CachedPageInfo, type DecisionsReply } from "../../servers/compute/protocol.js";
 import { openPeer } from "../../servers/placement/placer.js";
+import { afterField } from "../../servers/placement/unsettled-servers.js";
 import type { PlacementRecord } from "../../servers/placement/decision-log.js";
 import { DEFAULT_DIR, readCluster, readToken } from "../cluster-file.js";
 import type { ConnectOptions } from "./connect-options.js";
@@ -188,7 +189,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     const placed = { thread, depth: 0, entry: "constructor", hint: options.at as ServerId | undefined };
     const descriptor = await this.picker.run(placed, async (server, address, _decision, after) => {
       const compute = await this.computeClient(server, address);
-      const reply = await compute.call("compute.create", { className, args, thread, ...afterOf(after) }, { timeoutMs: this.timeoutMs });
+      const reply = await compute.call("compute.create", { className, args, thread, ...afterField(after) }, { timeoutMs: this.timeoutMs });
       if (reply.load) this.picker.table.noteReply(reply.server as ServerId, address, reply.load, reply.warm === undefined ? undefined : { object: reply.descriptor.sysname, pages: reply.warm });
       return reply.descriptor;
     });
@@ -208,7 +209,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     const placed = { thread, depth: 0, object: target, entry, hint: options.at as ServerId | undefined };
     const reply = await this.picker.run(placed, async (server, address, _decision, after) => {
       const compute = await this.computeClient(server, address);
-      const r = await compute.call("compute.invoke", { thread, depth: 0, target, entry, args: wireArgs, ...afterOf(after) }, { timeoutMs: this.timeoutMs });
+      const r = await compute.call("compute.invoke", { thread, depth: 0, target, entry, args: wireArgs, ...afterField(after) }, { timeoutMs: this.timeoutMs });
       this.picker.table.noteReply(r.server as ServerId, address, r.load, r.warm === undefined ? undefined : { object: target, pages: r.warm });
       return r;
     });
@@ -303,11 +304,6 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   private async dataClient(id: ServerId): Promise<DataClient> {
     return new DataClient(await this.peers.get(await this.servers.address(id)));
   }
-}
-
-/** The `after` field of a call (servers lost with an earlier call: Placer), absent when there are none. */
-function afterOf(after: string[]): { after?: ServerId[] } {
-  return after.length > 0 ? { after: after as ServerId[] } : {};
 }
 
 /** Connects to the cluster described by `.clouds/cluster.json` (or the given dir/file). */
