@@ -6,6 +6,7 @@ import { CloudsError } from "../../../ra-kernel/clouds-error.js";
 import { LamportClock } from "../../../ra-kernel/lamport-clock.js";
 import { BadRequestError, ServerUnreachableError } from "../../../servers/transport/errors.js";
 import { SocketIoTransport } from "../../../servers/transport/socket-io-transport.js";
+import { PACKED_FRAME_MARKER } from "../../../servers/transport/wire-parser.js";
 import type { ReplyEnvelope } from "../../../servers/transport/transport.js";
 import { expectRejection } from "../../support/expect-rejection.js";
 import { freePort } from "../../support/free-port.js";
@@ -156,7 +157,8 @@ describe("SocketIoTransport", () => {
 
     it("should close only a connection whose packets cannot be decoded", async () => {
       const ds = await h.serve("ds1", echo);
-      for (const packet of ['42["req",', '42["disconnect"]', "9nonsense"]) {
+      const truncatedPackedFrame = Buffer.from([PACKED_FRAME_MARKER, 0, 0, 0, 99, 0x35]);
+      for (const packet of ['42["req",', '42["disconnect"]', "9nonsense", truncatedPackedFrame]) {
         const raw = await rawClient(h, ds.server.address);
         const gone = new Promise((resolve) => raw.once("disconnect", resolve));
         raw.io.engine.write(packet);
