@@ -8,8 +8,9 @@
  *
  * A request is `emit("req", envelope, ack)`; the reply is the ack's single argument. Acks
  * work both ways, so a connection opened by a client is a full Peer on both sides. Binary
- * parts of a body (Uint8Array, Buffer) travel as socket.io attachments and arrive as
- * Uint8Array (a Buffer, in Node); nothing is base64'd or JSON re-encoded by us.
+ * parts of a body (Uint8Array, Buffer) travel as socket.io attachments, packed with their
+ * message into one websocket frame (wire-parser.ts), and arrive as Uint8Array (a Buffer, in
+ * Node); nothing is base64'd or JSON re-encoded by us.
  *
  * Handshake: the client sends `auth: { token, localId }`; the server's middleware refuses a
  * missing or wrong token (timing-safe) and the client's connect() rejects with AuthError.
