@@ -16,7 +16,8 @@
  *
  * and the decoder unpacks it and feeds the parts to socket.io's own decoder, so the header's
  * checks (packet type, payload shape, the attachment count and its limit) are socket.io's.
- * Messages without byte arrays are socket.io's text frames, unchanged.
+ * Messages without byte arrays, and messages whose attachments are bigger than
+ * MAX_PACKED_BYTES in all, are socket.io's frames, unchanged.
  *
  * The stock decoder refuses (and closes the connection on) a packet with more than 10
  * attachments. A write-back of an invocation that dirtied many pages carries one attachment
@@ -33,6 +34,13 @@ import * as parser from "socket.io-parser";
 
 /** Above the largest count of byte arrays one message may carry (16,384 pages + slack). */
 export const MAX_ATTACHMENTS = 16_400;
+
+/**
+ * Attachments above this many bytes in all go as socket.io's separate frames: the receiver's
+ * frame limit (maxHttpBufferSize) bounds each frame, and a big write-back (up to 16,384 page
+ * logs) must not become one frame above it. The hot path's messages are far smaller.
+ */
+export const MAX_PACKED_BYTES = 1024 * 1024;
 
 /** First byte of a packed frame. (A stock peer's attachment frames arrive while a header waits.) */
 export const PACKED_FRAME_MARKER = 0xc5;
@@ -80,7 +88,9 @@ class Encoder extends parser.Encoder {
   override encode(obj: parser.Packet): any[] {
     const parts = super.encode(obj);
     if (parts.length <= 1) return parts;
-    return [packFrame(parts[0] as string, parts.slice(1).map(asBytes))];
+    const attachments = parts.slice(1).map(asBytes);
+    if (attachments.reduce((n, a) => n + a.byteLength, 0) > MAX_PACKED_BYTES) return parts;
+    return [packFrame(parts[0] as string, attachments)];
   }
 }
 

@@ -5,7 +5,7 @@ import { io as ioClient, type Socket as ClientSocket } from "socket.io-client";
 import { CloudsError } from "../../../ra-kernel/clouds-error.js";
 import { LamportClock } from "../../../ra-kernel/lamport-clock.js";
 import { BadRequestError, ServerUnreachableError } from "../../../servers/transport/errors.js";
-import { SocketIoTransport } from "../../../servers/transport/socket-io-transport.js";
+import { MAX_MESSAGE_BYTES, SocketIoTransport } from "../../../servers/transport/socket-io-transport.js";
 import { PACKED_FRAME_MARKER } from "../../../servers/transport/wire-parser.js";
 import type { ReplyEnvelope } from "../../../servers/transport/transport.js";
 import { expectRejection } from "../../support/expect-rejection.js";
@@ -89,6 +89,13 @@ describe("SocketIoTransport", () => {
       const ds = await h.serve("ds1", (_kind, body) => (body as { bytes: Uint8Array }).bytes.byteLength);
       const peer = await h.connect("cs1", ds.server.address);
       expect(await peer.request("big", { bytes: big })).to.equal(big.byteLength);
+    });
+
+    it("should carry a message whose byte arrays exceed the frame limit in all (a write-back of 16,384 page logs can)", async () => {
+      const parts = Array.from({ length: Math.ceil(MAX_MESSAGE_BYTES / (4 << 20)) + 1 }, (_, i) => new Uint8Array(4 << 20).fill(i + 1));
+      const ds = await h.serve("ds1", (_kind, body) => (body as { parts: Uint8Array[] }).parts.map((p) => p[p.length - 1]));
+      const peer = await h.connect("cs1", ds.server.address);
+      expect(await peer.request("commit", { parts })).to.deep.equal(parts.map((_, i) => i + 1));
     });
 
     it("should carry thousands of byte arrays in one message, both ways (a big write-back)", async () => {

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import * as parser from "socket.io-parser";
-import { MAX_ATTACHMENTS, PACKED_FRAME_MARKER, packFrame, unpackFrame, wireParser } from "../../../servers/transport/wire-parser.js";
+import { MAX_ATTACHMENTS, MAX_PACKED_BYTES, PACKED_FRAME_MARKER, packFrame, unpackFrame, wireParser } from "../../../servers/transport/wire-parser.js";
 
 /** Feeds frames to a fresh decoder; resolves what it decoded (throws what it threw). */
 function decodeAll(frames: unknown[]): parser.Packet[] {
@@ -45,6 +45,15 @@ describe("wireParser", () => {
     const [packet] = decodeAll(stock);
     expect(Buffer.from(packet.data[1].a)).to.deep.equal(bytes(3, 1));
     expect(Buffer.from(packet.data[1].b)).to.deep.equal(bytes(2, 2));
+  });
+
+  it("should leave a message with more than MAX_PACKED_BYTES of attachments in socket.io's frames, each under the frame limit", () => {
+    const pages = Array.from({ length: MAX_PACKED_BYTES / 4096 + 1 }, (_, i) => bytes(4096, i & 0xff));
+    const frames = new wireParser.Encoder().encode({ type: parser.PacketType.EVENT, nsp: "/", id: 1, data: ["req", pages] });
+    expect(frames).to.have.length(pages.length + 1);
+    const [packet] = decodeAll(frames);
+    expect(packet.data[1]).to.have.length(pages.length);
+    expect(Buffer.from(packet.data[1][7])).to.deep.equal(bytes(4096, 7));
   });
 
   it("should carry more attachments than socket.io's limit of 10 (a big write-back)", () => {
