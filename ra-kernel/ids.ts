@@ -86,3 +86,24 @@ export function asServerId(value: string): ServerId {
 export function newThreadId(origin: string): ThreadId {
   return `t:${origin}:${newUlid()}` as ThreadId;
 }
+
+/**
+ * The unit of commit of an atomic thread (DESIGN §7a, issue 12): everything the thread writes
+ * from its atomic root frame on commits under this id, or nothing does. The root's thread
+ * id when a workstation invoked the atomic entry; a retry or an atomic entry started inside
+ * a non-atomic thread gets an id of its own. Printable ASCII, no spaces.
+ */
+export type AtomicId = string & { readonly __brand: "AtomicId" };
+
+/** Longest atomic id accepted (a thread id and a suffix). */
+export const MAX_ATOMIC_ID_LENGTH = 200;
+const ATOMIC_ID_RE = /^[\x21-\x7e]+$/;
+
+export function isAtomicId(value: unknown): value is AtomicId {
+  return typeof value === "string" && value.length <= MAX_ATOMIC_ID_LENGTH && ATOMIC_ID_RE.test(value);
+}
+
+export function asAtomicId(value: string): AtomicId {
+  if (!isAtomicId(value)) throw new TypeError(`not an atomic id: ${JSON.stringify(value)}`);
+  return value;
+}

@@ -22,6 +22,7 @@ import { LockTable, type CacheRecall } from "./lock-table.js";
 import { LeaseRevokedError } from "./errors.js";
 import type { SegmentRecord, SegmentStore } from "./segment-store.js";
 import { histogramFigures, labelled, snakeCase, type Figures } from "../host/metrics.js";
+import { AtomicDecisions } from "./atomic-decisions.js";
 
 const log = createDebug("servers:data");
 
@@ -41,11 +42,17 @@ function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
 }
 
+/** How often acknowledged atomic decisions past their retention are forgotten (ms). */
+const DECISION_COLLECT_MS = 10 * 60 * 1000;
+
 export class DataServer {
   readonly home: PageHome;
   readonly lockTable = new LockTable();
+  /** Atomic threads decided here, as their log home (data.atomic.*). */
+  readonly decisions: AtomicDecisions;
   private readonly peers = new Map<string, Peer>();
   private readonly leaseWatch: NodeJS.Timeout;
+  private readonly decisionCollector: NodeJS.Timeout;
   private lastWatch = performance.now();
 
   constructor(
@@ -59,6 +66,14 @@ export class DataServer {
     this.leaseWatch = setInterval(() => this.takeBackLapsed(), this.home.leases.leaseMs / 4);
     this.leaseWatch.unref();
     this.lockTable.onRecall = (r) => this.recallMonitor(r);
+    this.decisions = new AtomicDecisions(store);
+    this.decisionCollector = setInterval(() => this.collectDecisions(), DECISION_COLLECT_MS);
+    this.decisionCollector.unref();
+  }
+
+  /** Forgets acknowledged decisions past their retention (AtomicDecisions); a failure is logged and tried again later. */
+  private collectDecisions(): void {
+    this.decisions.collect().catch((err: Error) => log("forgetting old atomic decisions failed: %s", err.message));
   }
 
   /**
@@ -96,6 +111,7 @@ export class DataServer {
 
   close(): void {
     clearInterval(this.leaseWatch);
+    clearInterval(this.decisionCollector);
   }
 
   /** Tracks a connected compute server: recalls go to it; its pages and locks return when it goes. */
@@ -143,6 +159,10 @@ export class DataServer {
       case "data.class.get": return this.store.getClass(req.name, req.version);
       case "data.class.list": return this.store.listClasses().map(summary);
       case "data.status": return this.statusNow();
+      // The proposer is whoever asks (a coordinator commits, anyone may presume an abort).
+      case "data.atomic.decide": return this.decisions.decide(req.id, req.outcome, peer.remoteId);
+      case "data.atomic.outcome": return { decision: this.decisions.outcome(req.id) };
+      case "data.atomic.acknowledge": return { acknowledged: await this.decisions.acknowledge(req.id) };
     }
   }
 

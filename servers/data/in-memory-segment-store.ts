@@ -10,7 +10,8 @@
  * Rule: every write checks everything first, then changes the Maps, with no await in
  * between: that is what makes each call atomic here.
  */
-import { asServerId, type ClassName, type PageNo, type ServerId, type SysName } from "../../ra-kernel/ids.js";
+import { asServerId, type AtomicId, type ClassName, type PageNo, type ServerId, type SysName } from "../../ra-kernel/ids.js";
+import type { DecisionRecord } from "./atomic-decisions.js";
 import { GroupCommit, type CallOutcome } from "./group-commit.js";
 import {
   checkObjectSegments,
@@ -51,6 +52,8 @@ export class InMemorySegmentStore implements SegmentStore {
   /** class name -> version -> record. */
   private readonly classes = new Map<ClassName, Map<number, ClassRecord>>();
   private readonly groupCommit: GroupCommit;
+  /** Atomic threads' decisions, by id (AtomicDecisions). */
+  private readonly decisions = new Map<AtomicId, DecisionRecord>();
   private closed = false;
 
   constructor(options: InMemorySegmentStoreOptions = {}) {
@@ -152,6 +155,36 @@ export class InMemorySegmentStore implements SegmentStore {
   listClasses(): ClassRecord[] {
     this.assertOpen();
     return [...this.classes.keys()].sort(compare).map((name) => this.getClass(name)!);
+  }
+
+  // ---- atomic threads' decisions (AtomicDecisions) ---------------------------------------
+
+  /** Stored unless the id has a decision (the first stands); resolves, in a later turn, with the one stored. */
+  async putDecision(record: DecisionRecord): Promise<DecisionRecord> {
+    this.assertOpen();
+    await Promise.resolve(); // like a store's transaction: never answered in the caller's turn
+    if (!this.decisions.has(record.id)) this.decisions.set(record.id, { ...record });
+    return { ...this.decisions.get(record.id)! };
+  }
+
+  getDecision(id: AtomicId): DecisionRecord | null {
+    this.assertOpen();
+    const r = this.decisions.get(id);
+    return r ? { ...r } : null;
+  }
+
+  async acknowledgeDecision(id: AtomicId): Promise<boolean> {
+    this.assertOpen();
+    const r = this.decisions.get(id);
+    if (r) r.acknowledged = true;
+    return r !== undefined;
+  }
+
+  async forgetDecisions(before: number): Promise<number> {
+    this.assertOpen();
+    let gone = 0;
+    for (const [id, r] of this.decisions) if (r.acknowledged && r.decidedAt < before && this.decisions.delete(id)) gone++;
+    return gone;
   }
 
   // ---- lifecycle ------------------------------------------------------------------------

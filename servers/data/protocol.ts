@@ -48,8 +48,16 @@
  *   data.class.get      {name, version?}                -> ClassSegment | null
  *   data.class.list     {}                              -> ClassSummary[]
  *   data.status         {}                              -> DataStatus
+ *   data.atomic.decide  {id, outcome}                   -> DecisionRecord
+ *                       (this home as an atomic thread's log home: the first decision stored for
+ *                       the id stands, whoever proposed it — the coordinator a commit, anyone a
+ *                       presumed abort; answered once durable: AtomicDecisions)
+ *   data.atomic.outcome {id}                            -> {decision: DecisionRecord | null}
+ *                       (null: nothing decided here, or forgotten after its retention)
+ *   data.atomic.acknowledge {id}                        -> {acknowledged} (every participant finished it)
  */
-import { isServerId, isSysName, PAGE_SIZE, type ServerId, type SysName } from "../../ra-kernel/ids.js";
+import { isAtomicId, isServerId, isSysName, PAGE_SIZE, type AtomicId, type ServerId, type SysName } from "../../ra-kernel/ids.js";
+import type { AtomicOutcome, DecisionRecord } from "./atomic-decisions.js";
 import { checkPageLog, WORDS_PER_PAGE } from "../../ra-kernel/page-log.js";
 import type { ClassSegment, ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import type { EntrySignature, ParamInfo } from "../../objects/entry-signature.js";
@@ -186,7 +194,10 @@ export type DataRequest =
   | { kind: "data.class.register"; name: string; code: string; entries: EntrySignature[]; sourceFile: string; sourceHash: string }
   | { kind: "data.class.get"; name: string; version?: number }
   | { kind: "data.class.list" }
-  | { kind: "data.status" };
+  | { kind: "data.status" }
+  | { kind: "data.atomic.decide"; id: AtomicId; outcome: AtomicOutcome }
+  | { kind: "data.atomic.outcome"; id: AtomicId }
+  | { kind: "data.atomic.acknowledge"; id: AtomicId };
 
 export interface DataReplies {
   "data.hello": { serverId: string; epoch: number; leaseMs: number };
@@ -210,6 +221,9 @@ export interface DataReplies {
   "data.class.get": ClassSegment | null;
   "data.class.list": ClassSummary[];
   "data.status": DataStatus;
+  "data.atomic.decide": DecisionRecord;
+  "data.atomic.outcome": { decision: DecisionRecord | null };
+  "data.atomic.acknowledge": { acknowledged: boolean };
 }
 
 const CLASS_NAME_RE = /^[A-Za-z_$][\w$]{0,127}$/;
@@ -222,6 +236,7 @@ const MAX_SETTLE_HOLDERS = 64;
 const MAX_RELEASES = 64;
 
 const sysname = (kind: string, b: Body, field: string) => check(kind, b, field, isSysName, "a sysname");
+const atomicId = (kind: string, b: Body) => check(kind, b, "id", isAtomicId, "an atomic id (1-200 printable characters, no spaces)");
 const className = (kind: string, b: Body, field: string) =>
   check(kind, b, field, (v): v is string => typeof v === "string" && CLASS_NAME_RE.test(v), "a class name");
 
@@ -272,6 +287,9 @@ export function decodeDataRequest(kind: string, body: unknown): DataRequest {
     case "data.object.list":
     case "data.class.list":
     case "data.status": return { kind };
+    case "data.atomic.decide": return { kind, id: atomicId(kind, b), outcome: oneOf(kind, b, "outcome", ["commit", "abort"] as const) };
+    case "data.atomic.outcome":
+    case "data.atomic.acknowledge": return { kind, id: atomicId(kind, b) };
     default: throw new UnknownMessageError(`data server: unknown message kind '${kind}'`, { kind });
   }
 }

@@ -24,6 +24,7 @@
  */
 import type { ClassName, PageNo, SegmentRole, ServerId, SysName } from "../../ra-kernel/ids.js";
 import type { ClassSegment, ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
+import type { DecisionStore } from "./atomic-decisions.js";
 
 /** One segment: a paged memory resource, part of an object (or a class's code). */
 export interface SegmentRecord {
@@ -69,7 +70,8 @@ export interface StoreStats {
   pagesWritten: number;
 }
 
-export interface SegmentStore {
+/** A store also keeps the decisions of atomic threads whose log home it is (AtomicDecisions). */
+export interface SegmentStore extends DecisionStore {
   /** Incremented and persisted at every open (a restart bumps it). */
   readonly epoch: number;
   /** The data server this store belongs to. */

@@ -31,7 +31,9 @@ import createDebug from "debug";
 import type BetterSqlite3 from "better-sqlite3";
 import { DataSource, In, type EntityManager } from "typeorm";
 import { CloudsError } from "../../ra-kernel/clouds-error.js";
-import type { ClassName, PageNo, ServerId, SysName } from "../../ra-kernel/ids.js";
+import type { AtomicId, ClassName, PageNo, ServerId, SysName } from "../../ra-kernel/ids.js";
+import type { DecisionRecord } from "./atomic-decisions.js";
+import { AtomicDecisionEntity, decisionRecordOf } from "./entities/atomic-decision-entity.js";
 import { classEntityOf, classRecordOf, ClassEntity } from "./entities/class-entity.js";
 import { objectDescriptorOf, ObjectEntity } from "./entities/object-entity.js";
 import { PageEntity } from "./entities/page-entity.js";
@@ -66,15 +68,16 @@ import { WriteLane } from "./write-lane.js";
 
 const debug = createDebug("servers:data:store");
 
-/** One call of a group commit: a commitPages call's writes, or a new object's rows. */
+/** One call of a group commit: a commitPages call's writes, a new object's rows, or an atomic thread's decision. */
 type StoreCall =
   | { kind: "pages"; writes: readonly PageWrite[] }
-  | { kind: "object"; desc: ObjectDescriptor; segments: readonly SegmentRecord[] };
+  | { kind: "object"; desc: ObjectDescriptor; segments: readonly SegmentRecord[] }
+  | { kind: "decision"; record: DecisionRecord };
 
 /** How long a statement waits for a lock held by another connection (ms). */
 const BUSY_TIMEOUT_MS = 5000;
 
-const ENTITIES = [SegmentEntity, PageEntity, ObjectEntity, ClassEntity, StoreStateEntity];
+const ENTITIES = [SegmentEntity, PageEntity, ObjectEntity, ClassEntity, StoreStateEntity, AtomicDecisionEntity];
 
 /** `PRAGMA synchronous` value for each durability level. */
 const SYNCHRONOUS: Record<Durability, "FULL" | "NORMAL"> = { power: "FULL", process: "NORMAL" };
@@ -249,6 +252,37 @@ export class SqliteSegmentStore implements SegmentStore {
     return (this.sql.listLatestClasses.all() as ClassEntity[]).map(classRecordOf);
   }
 
+  // ---- atomic threads' decisions (AtomicDecisions) ---------------------------------------
+
+  /** Stored in the next group commit unless the id has a decision: resolves, once durable, with the one stored. */
+  async putDecision(record: DecisionRecord): Promise<DecisionRecord> {
+    this.assertOpen();
+    await this.groupCommit.submit({ kind: "decision", record: { ...record } });
+    const stored = this.getDecision(record.id);
+    if (!stored) throw new Error(`the decision of ${record.id} was stored but cannot be read back`);
+    return stored;
+  }
+
+  getDecision(id: AtomicId): DecisionRecord | null {
+    this.assertOpen();
+    const row = this.sql.getDecision.get(id) as AtomicDecisionEntity | undefined;
+    return row ? decisionRecordOf(row) : null;
+  }
+
+  async acknowledgeDecision(id: AtomicId): Promise<boolean> {
+    this.assertOpen();
+    return this.writeTransaction(async (m) => (await m.update(AtomicDecisionEntity, { id }, { acknowledged: 1 })).affected === 1);
+  }
+
+  async forgetDecisions(before: number): Promise<number> {
+    this.assertOpen();
+    return this.writeTransaction(async (m) => {
+      const gone = await m.createQueryBuilder().delete().from(AtomicDecisionEntity)
+        .where("acknowledged = 1 AND decided_at < :before", { before }).execute();
+      return gone.affected ?? 0;
+    });
+  }
+
   // ---- lifecycle ------------------------------------------------------------------------
 
   /** The connection's settings as SQLite reports them (for tests, `clouds status`, /metrics). */
@@ -308,6 +342,7 @@ export class SqliteSegmentStore implements SegmentStore {
     };
     return batch.map((call) => {
       if (call.kind === "object") return this.insertObject(call.desc, call.segments);
+      if (call.kind === "decision") return this.insertDecision(call.record);
       try {
         checkWriteTargets(call.writes, maxPagesOf);
       } catch (error) {
@@ -326,6 +361,12 @@ export class SqliteSegmentStore implements SegmentStore {
     for (const s of segments) this.sql.insertSegment.run(s.sysname, s.object, s.role, s.maxPages, s.createdAt);
     const { data, heap, volatile } = desc.segments;
     this.sql.insertObject.run(desc.sysname, desc.className, desc.classVersion, desc.home, data, heap, volatile, desc.createdAt);
+    return { ok: true, versions: [] };
+  }
+
+  /** Inside the transaction: the decision, unless its id has one (the first decision stands). */
+  private insertDecision(r: DecisionRecord): CallOutcome {
+    this.sql.insertDecision.run(r.id, r.outcome, r.proposer, r.decidedAt);
     return { ok: true, versions: [] };
   }
 

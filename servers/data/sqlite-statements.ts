@@ -43,8 +43,19 @@ export class SqliteStatements {
   readonly getClass: Statement;
   readonly getLatestClass: Statement;
   readonly listLatestClasses: Statement;
+  /** (id, outcome, proposer, decidedAt): a decision, unless the id has one (group commit). */
+  readonly insertDecision: Statement;
+  /** (id) -> the decision's row (columns aliased to AtomicDecisionEntity's properties). */
+  readonly getDecision: Statement;
 
   constructor(db: BetterSqlite3.Database) {
+    this.insertDecision = db.prepare(
+      `INSERT INTO atomic_decisions (id, outcome, proposer, decided_at, acknowledged) VALUES (?, ?, ?, ?, 0)
+       ON CONFLICT (id) DO NOTHING`,
+    );
+    this.getDecision = db.prepare(
+      `SELECT id, outcome, proposer, decided_at AS decidedAt, acknowledged FROM atomic_decisions WHERE id = ?`,
+    );
     this.readPage = db
       .prepare(
         `SELECT s.max_pages, p.version, p.bytes FROM segments s

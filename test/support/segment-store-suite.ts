@@ -9,7 +9,7 @@
  * implementation-specific tests.
  */
 import { expect } from "chai";
-import { newSysName } from "../../ra-kernel/ids.js";
+import { asAtomicId, newSysName, type ServerId } from "../../ra-kernel/ids.js";
 import {
   BadPageSizeError,
   PageOutOfRangeError,
@@ -362,6 +362,37 @@ export function segmentStoreBehaviour(open: () => Promise<StoreFixture>): void {
       await store.putClass(v1);
       await rejection(store.putClass({ ...newClass("Rectangle", 1), code: "other" }));
       expect(store.getClass("Rectangle", 1)).to.deep.equal(v1);
+    });
+  });
+
+  describe("atomic threads' decisions", () => {
+    const decision = (id: string, outcome: "commit" | "abort", decidedAt = 1000) =>
+      ({ id: asAtomicId(id), outcome, proposer: "cs1" as ServerId, decidedAt, acknowledged: false });
+
+    it("should keep the first decision of an id and answer it to every later one", async () => {
+      expect(await store.putDecision(decision("t:a:1", "commit"))).to.deep.equal(decision("t:a:1", "commit"));
+      expect(await store.putDecision({ ...decision("t:a:1", "abort", 2000), proposer: "cs2" as ServerId })).to.deep.equal(decision("t:a:1", "commit"));
+      expect(store.getDecision(asAtomicId("t:a:1"))).to.deep.equal(decision("t:a:1", "commit"));
+      expect(store.getDecision(asAtomicId("t:a:2"))).to.equal(null);
+    });
+
+    it("should settle two decisions of one id proposed at once on one of them, for both", async () => {
+      const [a, b] = await Promise.all([store.putDecision(decision("t:b:1", "commit")), store.putDecision(decision("t:b:1", "abort"))]);
+      expect(a).to.deep.equal(b);
+      expect(store.getDecision(asAtomicId("t:b:1"))).to.deep.equal(a);
+    });
+
+    it("should forget only acknowledged decisions older than asked", async () => {
+      await store.putDecision(decision("old-acked", "commit", 1000));
+      await store.putDecision(decision("old-open", "commit", 1000));
+      await store.putDecision(decision("new-acked", "abort", 5000));
+      expect(await store.acknowledgeDecision(asAtomicId("old-acked"))).to.equal(true);
+      expect(await store.acknowledgeDecision(asAtomicId("new-acked"))).to.equal(true);
+      expect(await store.acknowledgeDecision(asAtomicId("none"))).to.equal(false);
+      expect(await store.forgetDecisions(3000)).to.equal(1);
+      expect(store.getDecision(asAtomicId("old-acked"))).to.equal(null);
+      expect(store.getDecision(asAtomicId("old-open"))).to.deep.include({ outcome: "commit", acknowledged: false });
+      expect(store.getDecision(asAtomicId("new-acked"))).to.deep.include({ outcome: "abort", acknowledged: true });
     });
   });
 

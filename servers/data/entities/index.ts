@@ -4,3 +4,4 @@ export { PageEntity } from "./page-entity.js";
 export { ObjectEntity } from "./object-entity.js";
 export { ClassEntity } from "./class-entity.js";
 export { StoreStateEntity } from "./store-state-entity.js";
+export { AtomicDecisionEntity } from "./atomic-decision-entity.js";

@@ -13,7 +13,8 @@ import { StaleEpochError } from "../../../ra-kernel/errors.js";
 import { HolderLeases, LEASE_MS } from "../../../servers/data/holder-leases.js";
 import { InMemorySegmentStore } from "../../../servers/data/in-memory-segment-store.js";
 import type { LockInfo, PageGrant, PageInfo } from "../../../servers/data/protocol.js";
-import { asServerId, PAGE_SIZE, type SysName } from "../../../ra-kernel/ids.js";
+import { asAtomicId, asServerId, PAGE_SIZE, type SysName } from "../../../ra-kernel/ids.js";
+import type { DecisionRecord } from "../../../servers/data/atomic-decisions.js";
 import { PageLog } from "../../../ra-kernel/page-log.js";
 import type { ObjectDescriptor } from "../../../ra-kernel/object-descriptor.js";
 import { FakePeer } from "../../support/fake-peer.js";
@@ -266,6 +267,12 @@ describe("DataServer", () => {
       ["data.object.create", { className: "Rectangle" }, "classVersion"],
       ["data.object.upgrade", { sysname: "nope", classVersion: 2 }, "sysname"],
       ["data.object.upgrade", { sysname: seg, classVersion: 0 }, "classVersion"],
+      ["data.atomic.decide", { id: "t:ws1:x", outcome: "maybe" }, "outcome"],
+      ["data.atomic.decide", { outcome: "commit" }, "id"],
+      ["data.atomic.decide", { id: "has space", outcome: "commit" }, "id"],
+      ["data.atomic.decide", { id: "x".repeat(201), outcome: "abort" }, "id"],
+      ["data.atomic.outcome", { id: 7 }, "id"],
+      ["data.atomic.acknowledge", { id: "" }, "id"],
     ] as const;
     for (const [kind, body, field] of bad) {
       try {
@@ -278,7 +285,19 @@ describe("DataServer", () => {
     }
     expect(store.readPage(seg, 0).version).to.equal(0);
     expect(server.home.directory.size).to.equal(0);
+    expect(store.getDecision(asAtomicId("t:ws1:x"))).to.equal(null);
     for (const kind of ["data.bogus", "data.page.read"]) await expectRejection(Promise.resolve().then(() => call(cs1, kind, {})), UnknownMessageError);
+  });
+
+  it("should keep the first decision of an atomic thread, naming who proposed it, and answer it to a later proposal", async () => {
+    const id = "t:ws1:01J0000000000000000000000B";
+    expect(await call(cs1, "data.atomic.outcome", { id })).to.deep.equal({ decision: null });
+    const first = (await call(cs1, "data.atomic.decide", { id, outcome: "commit" })) as DecisionRecord;
+    expect(first).to.deep.include({ id, outcome: "commit", proposer: "cs1", acknowledged: false });
+    expect(await call(cs2, "data.atomic.decide", { id, outcome: "abort" })).to.deep.equal(first);
+    expect(await call(cs2, "data.atomic.acknowledge", { id })).to.deep.equal({ acknowledged: true });
+    expect(await call(cs2, "data.atomic.acknowledge", { id: "t:ws1:none" })).to.deep.equal({ acknowledged: false });
+    expect(await call(cs2, "data.atomic.outcome", { id })).to.deep.equal({ decision: { ...first, acknowledged: true } });
   });
 
   it("should give a class a new version only when its code changed", async () => {

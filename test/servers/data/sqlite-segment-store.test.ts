@@ -21,7 +21,7 @@ import {
   rejection,
   segmentStoreBehaviour,
 } from "../../support/segment-store-suite.js";
-import { CRASH_PAGES } from "../../support/commit-and-die.js";
+import { CRASH_DECISION, CRASH_PAGES } from "../../support/commit-and-die.js";
 import { writeLegacyStore } from "../../support/legacy-segment-store.js";
 import { REPO_ROOT } from "../../support/compiled-examples.js";
 import { sqliteFootprint } from "../../support/sqlite-footprint.js";
@@ -286,10 +286,10 @@ describe("SqliteSegmentStore", () => {
     });
 
     for (const durability of ["power", "process"]) {
-      it(`should keep acknowledged pages when the process is SIGKILLed (durability ${durability})`, async () => {
+      it(`should keep acknowledged pages and atomic decisions when the process is SIGKILLed (durability ${durability})`, async () => {
         const result = await runCrashChild(file, durability);
         expect(result.signal, result.stderr).to.equal("SIGKILL");
-        const { object, segment, versions } = JSON.parse(result.stdout.trim());
+        const { object, segment, versions, decision } = JSON.parse(result.stdout.trim());
         expect(versions).to.have.length(CRASH_PAGES);
         const store = await openStore({ durability: durability as "power" | "process" });
         expect(store.epoch).to.equal(2);
@@ -299,6 +299,8 @@ describe("SqliteSegmentStore", () => {
           expect(stored.version, `page ${page}`).to.equal(versions[page]);
           expect(stored.bytes, `page ${page}`).to.deep.equal(pageOf(page));
         }
+        expect(decision).to.deep.include({ id: CRASH_DECISION, outcome: "commit" });
+        expect(store.getDecision(CRASH_DECISION)).to.deep.equal(decision);
       });
     }
   });

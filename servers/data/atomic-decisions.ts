@@ -1,0 +1,111 @@
+/**
+ * AtomicDecisions: the durable decision log of atomic threads' two-phase commits (DESIGN §7a,
+ * issue 12), kept by the data server that is an atomic thread's *log home* (the home of its
+ * root object).
+ *
+ * The commit protocol is two-phase commit with presumed abort. The coordinator (the compute
+ * server running the atomic root frame) has the participants (the homes of every object the
+ * thread wrote) prepare; once all did, it asks the log home to decide `commit`, and only a
+ * decision stored here counts. Anyone else who must know an undecided thread's fate — a
+ * prepared participant whose coordinator died, a workstation whose reply was lost — asks to
+ * decide `abort`. The first decision stored for an id wins, whoever proposed it; every later
+ * `decide` answers with it. So a coordinator that was too slow learns that its thread aborted,
+ * and no participant ever waits on a dead coordinator for ever.
+ *
+ *   decide(id, proposed, proposer)     resolves, once durable, with the decision stored for
+ *                                      `id` (the proposed one if it is the first)
+ *   outcome(id)                        the durable decision, or null: none yet (not an abort)
+ *   acknowledge(id)                    every participant finished the thread: its record may
+ *                                      go once it is older than the retention
+ *   collect()                          forgets acknowledged records past the retention
+ *
+ * Rules:
+ * - A decision is answered to nobody before it is durable (the store's group commit: it
+ *   shares the fsync of page commits made at the same time).
+ * - Decisions of one id are serialized here: a `decide` waits for one in flight.
+ * - An unacknowledged record is never forgotten: a participant still prepared must find the
+ *   commit it voted for, or it would presume an abort of a committed thread.
+ */
+import createDebug from "debug";
+import type { AtomicId } from "../../ra-kernel/ids.js";
+
+const log = createDebug("servers:data:atomic");
+
+export type AtomicOutcome = "commit" | "abort";
+
+/** One stored decision. */
+export interface DecisionRecord {
+  id: AtomicId;
+  outcome: AtomicOutcome;
+  /** Who proposed the decision stored: the coordinator (a commit or abort), or whoever presumed an abort. */
+  proposer: string;
+  /** When it was stored (ms since the Unix epoch). */
+  decidedAt: number;
+  /** Every participant finished the thread (the record may be forgotten after the retention). */
+  acknowledged: boolean;
+}
+
+/** What a store keeps of decisions (both SegmentStores implement it). */
+export interface DecisionStore {
+  /** Stores `record` unless a decision for its id exists; resolves, once durable, with the one stored. */
+  putDecision(record: DecisionRecord): Promise<DecisionRecord>;
+  getDecision(id: AtomicId): DecisionRecord | null;
+  /** Marks the record acknowledged; false if there is none. */
+  acknowledgeDecision(id: AtomicId): Promise<boolean>;
+  /** Forgets acknowledged records decided before `before`; how many went. */
+  forgetDecisions(before: number): Promise<number>;
+}
+
+/** Acknowledged decisions are kept this long for workstations asking `outcome` (ms). */
+export const DEFAULT_DECISION_RETENTION_MS = 24 * 60 * 60 * 1000;
+
+export class AtomicDecisions {
+  /** Decisions being stored, by id (a second decide of the id waits for the first). */
+  private readonly deciding = new Map<AtomicId, Promise<DecisionRecord>>();
+  /** Decisions stored by this process, by outcome (metrics). */
+  readonly counts = { commit: 0, abort: 0, contested: 0 };
+
+  constructor(
+    private readonly store: DecisionStore,
+    private readonly retentionMs = DEFAULT_DECISION_RETENTION_MS,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The decision for `id`: `proposed` if none was stored before (see header). */
+  async decide(id: AtomicId, proposed: AtomicOutcome, proposer: string): Promise<DecisionRecord> {
+    for (let d = this.deciding.get(id); d; d = this.deciding.get(id)) await d.catch(() => undefined);
+    const stored = this.store.getDecision(id);
+    if (stored) return this.answer(stored, proposed);
+    const storing = this.store.putDecision({ id, outcome: proposed, proposer, decidedAt: this.now(), acknowledged: false });
+    this.deciding.set(id, storing);
+    try {
+      const record = await storing;
+      if (record.outcome === proposed && record.proposer === proposer) this.counts[proposed]++;
+      log("%s: %s (proposed %s by %s)", id, record.outcome, proposed, proposer);
+      return this.answer(record, proposed);
+    } finally {
+      if (this.deciding.get(id) === storing) this.deciding.delete(id);
+    }
+  }
+
+  /** The durable decision for `id`, or null: none was stored (or it was forgotten after its retention). */
+  outcome(id: AtomicId): DecisionRecord | null {
+    return this.store.getDecision(id);
+  }
+
+  acknowledge(id: AtomicId): Promise<boolean> {
+    return this.store.acknowledgeDecision(id);
+  }
+
+  /** Forgets acknowledged decisions older than the retention; how many went. */
+  async collect(): Promise<number> {
+    const forgotten = await this.store.forgetDecisions(this.now() - this.retentionMs);
+    if (forgotten > 0) log("forgot %d acknowledged decision(s)", forgotten);
+    return forgotten;
+  }
+
+  private answer(record: DecisionRecord, proposed: AtomicOutcome): DecisionRecord {
+    if (record.outcome !== proposed) this.counts.contested++;
+    return { ...record };
+  }
+}
