@@ -287,7 +287,7 @@ export class DataServer {
     };
   }
 
-  /** Figures for /metrics: store, DSM home counters (total and per object), fault latency. */
+  /** Figures for /metrics: store, DSM home counters (total and per object), locks, atomic decisions, fault latency. */
   figures(): Figures {
     const s = this.statusNow();
     const out: Figures = {
@@ -299,6 +299,8 @@ export class DataServer {
       for (const k of HOME_COUNTERS) out[labelled(`dsm_home_object_${snakeCase(k)}_total`, { object })] = c[k];
     }
     for (const [k, v] of Object.entries(this.lockTable.counters)) out[`locks_${snakeCase(k)}_total`] = v;
+    // Decisions this home stored as a log home (commit / abort), and proposals answered with the other outcome.
+    for (const [k, v] of Object.entries(this.decisions.counts)) out[`atomic_decisions_${k}_total`] = v;
     return { ...out, ...histogramFigures("dsm_home_fault_latency_us", this.home.faultLatency.snapshot()) };
   }
 }

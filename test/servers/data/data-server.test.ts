@@ -298,6 +298,7 @@ describe("DataServer", () => {
     expect(await call(cs2, "data.atomic.acknowledge", { id })).to.deep.equal({ acknowledged: true });
     expect(await call(cs2, "data.atomic.acknowledge", { id: "t:ws1:none" })).to.deep.equal({ acknowledged: false });
     expect(await call(cs2, "data.atomic.outcome", { id })).to.deep.equal({ decision: { ...first, acknowledged: true } });
+    expect(server.figures()).to.deep.include({ atomic_decisions_commit_total: 1, atomic_decisions_abort_total: 0, atomic_decisions_contested_total: 1 });
   });
 
   it("should give a class a new version only when its code changed", async () => {
