@@ -35,11 +35,27 @@
  * through another server), by `convert`: that thread becomes the holder with the count the
  * cache had, and re-enters as it would without caching.
  *
+ * Atomic threads (DESIGN §7a, issue 12) hold their monitors and locks until they commit or
+ * abort, so two of them may each wait for the other. An acquire of an atomic thread names it
+ * (`atomic`: its id, also its `thread`, and its start `since`); conflicts on a monitor or lock
+ * are then resolved by WOUND-WAIT, never by a timeout:
+ *   - an older atomic thread (smaller `since`, then smaller id) finding a younger one holding
+ *     the lock *wounds* it (`onWound`: its servers are asked to abort it, which releases the
+ *     lock) and waits for that; a younger one waits for an older holder;
+ *   - a non-atomic thread never waits for an atomic one: it wounds every atomic holder it
+ *     queues behind. It cannot be aborted, so an atomic thread that waits for it (behind a
+ *     non-atomic holder) can never be part of a cycle of waits.
+ * So every wait that lasts is a younger atomic thread's, or anyone's behind a non-atomic
+ * holder: no cycle. The check runs when a waiter queues and after every grant (a waiter
+ * queued earlier may be older than the new holder). A holder is wounded once per lock.
+ * Semaphores are left out (several holders share their permits): an atomic thread waiting
+ * on one is not protected from deadlock.
+ *
  * Rules: called on the server's event loop only. Grants happen synchronously inside
  * release / drop, so nothing can slip in between a release and the next waiter's grant.
  */
 import createDebug from "debug";
-import type { ServerId, SysName } from "../../ra-kernel/ids.js";
+import type { AtomicId, ServerId, SysName } from "../../ra-kernel/ids.js";
 import type { LockInfo, LockKind } from "./protocol.js";
 import { LockNotHeldError, LockWaitCancelledError } from "./errors.js";
 
@@ -53,6 +69,33 @@ export interface LockRequestRef {
   permits?: number;
   /** A monitor taken for a compute server's cache (see header). */
   cache?: boolean;
+  /** An atomic thread's acquire: `thread` is its atomic id (see header: wound-wait). */
+  atomic?: AtomicAge;
+}
+
+/** Which of two atomic threads is older: the earlier start, then the smaller id. */
+export interface AtomicAge {
+  id: AtomicId;
+  /** When the atomic thread first started (ms since the Unix epoch; kept across its retries). */
+  since: number;
+}
+
+/** An atomic thread that holds a lock someone older (or non-atomic) waits for: abort it. */
+export interface Wound {
+  object: SysName;
+  key: string;
+  lock: LockKind;
+  atomic: AtomicId;
+  /** The compute servers through which it holds the lock (its frames there know its coordinator). */
+  servers: string[];
+  /** The thread that waits. */
+  by: string;
+  reason: "an older atomic thread waits for it" | "a non-atomic thread waits for it";
+}
+
+/** Whether `a` started before `b` (wound-wait's order). */
+export function olderThan(a: AtomicAge, b: AtomicAge): boolean {
+  return a.since !== b.since ? a.since < b.since : a.id < b.id;
 }
 
 /** Someone waits behind a cached monitor: its holder (a cache thread of `server`) should give it up. */
@@ -77,6 +120,8 @@ export interface LockCounters {
   releases: number;
   /** Holds and waits removed by `dropServer` / `releaseThread`. */
   dropped: number;
+  /** Atomic holders wounded (wound-wait). */
+  wounds: number;
 }
 
 interface Holder {
@@ -85,6 +130,8 @@ interface Holder {
   count: number;
   /** How many of those holds each compute server took (a thread diffuses across servers). */
   servers: Map<string, number>;
+  /** An atomic thread's hold (wound-wait). */
+  atomic?: AtomicAge;
 }
 
 interface Waiter {
@@ -93,6 +140,7 @@ interface Waiter {
   since: number;
   /** Acquired for a compute server's monitor cache. */
   cached: boolean;
+  atomic?: AtomicAge;
   grant(waitedMs: number): void;
   cancel(err: Error): void;
 }
@@ -107,6 +155,8 @@ class LockEntry {
   readonly caches = new Map<string, string>();
   /** Waiting threads already recalled for, per cache thread (one recall each). */
   readonly recalledFor = new Map<string, Set<string>>();
+  /** Atomic holders already wounded (once each). */
+  readonly wounded = new Set<string>();
 
   constructor(readonly object: SysName, readonly key: string, readonly kind: LockKind, readonly permits: number) {
     this.available = permits;
@@ -126,14 +176,14 @@ class LockEntry {
     return (this.reentrant && this.holders.has(thread)) || this.available > 0;
   }
 
-  take(server: string, thread: string): void {
+  take(server: string, thread: string, atomic?: AtomicAge): void {
     const holder = this.holders.get(thread);
     if (!(this.reentrant && holder)) this.available--;
     if (holder) {
       holder.count++;
       holder.servers.set(server, (holder.servers.get(server) ?? 0) + 1);
     } else {
-      this.holders.set(thread, { thread, count: 1, servers: new Map([[server, 1]]) });
+      this.holders.set(thread, { thread, count: 1, servers: new Map([[server, 1]]), ...(atomic ? { atomic } : {}) });
     }
   }
 
@@ -169,6 +219,7 @@ class LockEntry {
       this.holders.delete(holder.thread);
       this.caches.delete(holder.thread);
       this.recalledFor.delete(holder.thread);
+      this.wounded.delete(holder.thread);
       if (this.reentrant) this.available++;
     }
   }
@@ -189,9 +240,11 @@ function lockKey(kind: LockKind, key: string): string {
 export class LockTable {
   /** object -> (kind, key) -> lock. An object's map is removed when it has no lock left. */
   private readonly objects = new Map<SysName, Map<string, LockEntry>>();
-  private readonly stats: LockCounters = { acquires: 0, waits: 0, waitMs: 0, releases: 0, dropped: 0 };
+  private readonly stats: LockCounters = { acquires: 0, waits: 0, waitMs: 0, releases: 0, dropped: 0, wounds: 0 };
   /** Called when a waiter queues behind a cached monitor (the DataServer sends the recall). */
   onRecall: (recall: CacheRecall) => void = () => undefined;
+  /** Called when an atomic holder must abort (wound-wait, see header: the DataServer tells its servers). */
+  onWound: (wound: Wound) => void = () => undefined;
 
   get counters(): LockCounters {
     return { ...this.stats };
@@ -203,19 +256,20 @@ export class LockTable {
     const who = req.thread;
     const cached = req.cache === true && req.lock === "monitor";
     if ((entry.queue.length === 0 || (entry.reentrant && entry.holders.has(who))) && entry.canTake(who)) {
-      this.grant(entry, server, req.thread, cached);
+      this.grant(entry, server, req.thread, cached, req.atomic);
       return Promise.resolve({ granted: true, waitedMs: 0 });
     }
     this.stats.waits++;
     log("%s/%s %s: %s/%s waits behind %d", req.object, req.key, req.lock, server, req.thread, entry.queue.length);
     const granted = new Promise<{ granted: true; waitedMs: number }>((resolve, reject) => {
       entry.queue.push({
-        server, thread: req.thread, since: performance.now(), cached,
+        server, thread: req.thread, since: performance.now(), cached, ...(req.atomic ? { atomic: req.atomic } : {}),
         grant: (waitedMs) => resolve({ granted: true, waitedMs }),
         cancel: reject,
       });
     });
     this.recallCaches(entry);
+    this.woundHolders(entry);
     return granted;
   }
 
@@ -339,8 +393,8 @@ export class LockTable {
     this.forgetIfIdle(entry);
   }
 
-  private grant(entry: LockEntry, server: string, thread: string, cached: boolean): void {
-    entry.take(server, thread);
+  private grant(entry: LockEntry, server: string, thread: string, cached: boolean, atomic?: AtomicAge): void {
+    entry.take(server, thread, atomic);
     if (cached) entry.caches.set(thread, server);
     this.stats.acquires++;
   }
@@ -363,13 +417,34 @@ export class LockTable {
     const now = performance.now();
     while (entry.queue.length > 0 && entry.canTake(entry.queue[0].thread)) {
       const w = entry.queue.shift()!;
-      this.grant(entry, w.server, w.thread, w.cached);
+      this.grant(entry, w.server, w.thread, w.cached, w.atomic);
       const waitedMs = now - w.since;
       this.stats.waitMs += waitedMs;
       w.grant(waitedMs);
     }
-    // A cache granted with others still queued behind it must hear of them.
-    if (entry.queue.length > 0) this.recallCaches(entry);
+    // A cache granted with others still queued behind it must hear of them; an atomic holder
+    // granted with an older (or a non-atomic) waiter behind it is wounded.
+    if (entry.queue.length > 0) {
+      this.recallCaches(entry);
+      this.woundHolders(entry);
+    }
+  }
+
+  /** Wound-wait (see header): wounds every atomic holder of `entry` that a waiter must not wait for. */
+  private woundHolders(entry: LockEntry): void {
+    if (!entry.reentrant) return;
+    for (const holder of entry.holders.values()) {
+      if (!holder.atomic || entry.wounded.has(holder.thread)) continue;
+      const by = entry.queue.find((w) => w.thread !== holder.thread && (!w.atomic || olderThan(w.atomic, holder.atomic!)));
+      if (!by) continue;
+      entry.wounded.add(holder.thread);
+      this.stats.wounds++;
+      log("%s/%s %s: %s wounds atomic holder %s", entry.object, entry.key, entry.kind, by.thread, holder.thread);
+      this.onWound({
+        object: entry.object, key: entry.key, lock: entry.kind, atomic: holder.atomic.id, servers: [...holder.servers.keys()], by: by.thread,
+        reason: by.atomic ? "an older atomic thread waits for it" : "a non-atomic thread waits for it",
+      });
+    }
   }
 
   private entry(req: LockRequestRef, permits: number): LockEntry {

@@ -4,10 +4,10 @@
  * named errors, counters. Pure in-process: the table is what the DataServer's switch calls.
  */
 import { expect } from "chai";
-import { LockTable, type LockRequestRef } from "../../../servers/data/lock-table.js";
+import { LockTable, type LockRequestRef, type Wound } from "../../../servers/data/lock-table.js";
 import { LockNotHeldError, LockWaitCancelledError } from "../../../servers/data/errors.js";
 import { fromWireError, toWireError } from "../../../ra-kernel/clouds-error.js";
-import { asServerId, newSysName, type SysName } from "../../../ra-kernel/ids.js";
+import { asAtomicId, asServerId, newSysName, type SysName } from "../../../ra-kernel/ids.js";
 import type { LockKind } from "../../../servers/data/protocol.js";
 import { isPending } from "../../support/deferred.js";
 import { expectRejection } from "../../support/expect-rejection.js";
@@ -127,6 +127,87 @@ describe("LockTable", () => {
       await table.acquire(ref("t1"), "cs1");
       table.release(ref("t1"), "cs1");
       expect(table.list(object)).to.deep.equal([]);
+    });
+  });
+
+  describe("wound-wait between atomic threads", () => {
+    let wounds: Wound[];
+    beforeEach(() => {
+      wounds = [];
+      table.onWound = (w) => wounds.push(w);
+    });
+
+    /** An atomic thread's acquire: its atomic id is its thread; `since` its start. */
+    const atomic = (id: string, since: number, lock: LockKind = "monitor"): LockRequestRef =>
+      ({ object, key: "k", lock, thread: id, atomic: { id: asAtomicId(id), since } });
+    const wounded = () => wounds.map((w) => `${w.atomic} by ${w.by}`);
+
+    it("should have an older atomic thread wound a younger holder, and wait for its release", async () => {
+      await table.acquire(atomic("young", 200), "cs2");
+      const old = table.acquire(atomic("old", 100), "cs1");
+      expect(await isPending(old)).to.equal(true);
+      expect(wounds).to.deep.equal([{ object, key: "k", lock: "monitor", atomic: "young", servers: ["cs2"], by: "old", reason: "an older atomic thread waits for it" }]);
+      table.release(atomic("young", 200), "cs2"); // its abort gives the lock back
+      await old;
+      expect(table.counters.wounds).to.equal(1);
+    });
+
+    it("should have a younger atomic thread wait for an older holder, wounding nobody", async () => {
+      await table.acquire(atomic("old", 100), "cs1");
+      const young = table.acquire(atomic("young", 200), "cs2");
+      expect(await isPending(young)).to.equal(true);
+      expect(wounds).to.deep.equal([]);
+      table.release(atomic("old", 100), "cs1");
+      await young;
+    });
+
+    it("should order two atomic threads started in the same millisecond by their ids", async () => {
+      await table.acquire(atomic("b", 100), "cs1");
+      void table.acquire(atomic("a", 100), "cs2");
+      expect(wounded()).to.deep.equal(["b by a"]);
+    });
+
+    it("should let a non-atomic thread wound an atomic holder, and an atomic thread wait for a non-atomic one", async () => {
+      await table.acquire(atomic("t-atomic", 100), "cs1");
+      const plain = table.acquire({ object, key: "k", lock: "monitor", thread: "plain" }, "cs2");
+      expect(wounded()).to.deep.equal(["t-atomic by plain"]);
+      table.release(atomic("t-atomic", 100), "cs1");
+      await plain;
+      const atomicWaits = table.acquire(atomic("t-atomic", 100), "cs1");
+      expect(await isPending(atomicWaits)).to.equal(true);
+      expect(wounds).to.have.length(1);
+      table.release({ object, key: "k", lock: "monitor", thread: "plain" }, "cs2");
+      await atomicWaits;
+    });
+
+    it("should wound a holder granted ahead of an older waiter queued before the grant (FIFO kept)", async () => {
+      await table.acquire({ object, key: "k", lock: "lock", thread: "plain" }, "cs1");
+      const order: string[] = [];
+      const young = acquireInto(order, "young", atomic("young", 300, "lock"), "cs2");
+      const old = acquireInto(order, "old", atomic("old", 100, "lock"), "cs3");
+      expect(wounds).to.deep.equal([]); // both wait for the non-atomic holder
+      table.release({ object, key: "k", lock: "lock", thread: "plain" }, "cs1");
+      await young;
+      expect(wounded()).to.deep.equal(["young by old"]);
+      table.release(atomic("young", 300, "lock"), "cs2");
+      await old;
+      expect(order).to.deep.equal(["young", "old"]);
+    });
+
+    it("should never wound a thread for its own re-entry, and wound a holder once however many wait", async () => {
+      await table.acquire(atomic("young", 200), "cs1");
+      await table.acquire(atomic("young", 200), "cs2"); // the same atomic thread, through another server
+      void table.acquire(atomic("old1", 100), "cs3");
+      void table.acquire(atomic("old2", 50), "cs4");
+      void table.acquire({ object, key: "k", lock: "monitor", thread: "plain" }, "cs5");
+      expect(wounds).to.have.length(1);
+      expect(wounds[0]).to.deep.include({ atomic: "young", servers: ["cs1", "cs2"], by: "old1" });
+    });
+
+    it("should leave semaphores out of wound-wait", async () => {
+      await table.acquire(atomic("young", 200, "semaphore"), "cs1");
+      void table.acquire(atomic("old", 100, "semaphore"), "cs2");
+      expect(wounds).to.deep.equal([]);
     });
   });
 
