@@ -18,7 +18,7 @@
  *   ... call succeeded:  unsettled.settled(snap)
  *   ... call failed:     unsettled.note(err)  (a ServerUnreachableError names its peer)
  */
-import type { ServerId } from "../../ra-kernel/ids.js";
+import { isServerId, type ServerId } from "../../ra-kernel/ids.js";
 import { ServerUnreachableError } from "../transport/errors.js";
 
 /** The `after` field of a call carrying `ids` (compute.invoke, compute.create): absent when there are none. */
@@ -44,9 +44,14 @@ export class UnsettledServers {
     return this.ids.size;
   }
 
-  /** Remembers the server a call lost while it may have been running (a ServerUnreachableError's peer). */
+  /**
+   * Remembers the server a call lost while it may have been running (a ServerUnreachableError's
+   * peer). Only a server id: the name server's NameServerUnreachableError names "name server",
+   * which holds no pages to settle — and an `after` naming it is refused as a bad request by
+   * every compute server, so every later call failed until one got through.
+   */
   note(err: unknown): void {
-    if (!(err instanceof ServerUnreachableError) || typeof err.peer !== "string" || err.peer === "") return;
+    if (!(err instanceof ServerUnreachableError) || !isServerId(err.peer)) return;
     this.ids.delete(err.peer);
     this.ids.set(err.peer, ++this.notes);
     if (this.ids.size > MAX_UNSETTLED) this.ids.delete(this.ids.keys().next().value!);

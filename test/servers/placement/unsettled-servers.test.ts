@@ -6,6 +6,7 @@
 import { expect } from "chai";
 import { MAX_UNSETTLED, UnsettledServers } from "../../../servers/placement/unsettled-servers.js";
 import { RequestTimeoutError, ServerUnreachableError } from "../../../servers/transport/errors.js";
+import { NameServerUnreachableError } from "../../../servers/name/errors.js";
 
 const lostAt = (peer: string) => new ServerUnreachableError(`connection to ${peer} closed`, { peer, address: "a" });
 
@@ -15,6 +16,8 @@ describe("UnsettledServers", () => {
     u.note(new Error("the entry threw"));
     u.note(new RequestTimeoutError("slow", { kind: "compute.invoke", peer: "cs3", timeoutMs: 1 }));
     u.note(lostAt(""));
+    // The name server: not a holder of pages, and not a server id a compute server accepts in `after`.
+    u.note(new NameServerUnreachableError("name server at 127.0.0.1:1 is unreachable", { peer: "name server", address: "127.0.0.1:1" }));
     expect(u.snapshot().ids).to.deep.equal([]);
     u.note(lostAt("cs2"));
     u.note(lostAt("cs2"));
