@@ -68,8 +68,16 @@ import { LatencyHistogram } from "./latency-histogram.js";
 import { CommitOutcomeUnknownError, PagesLostError, StaleEpochError } from "./errors.js";
 import { CloudsError } from "./clouds-error.js";
 import type { SegmentLog } from "./write-log.js";
-import { PageLog } from "./page-log.js";
+import { mergePageLogs, PageLog } from "./page-log.js";
 import { DropNotices } from "./drop-notices.js";
+
+/** One page of a commit segment as sent to its home; `count`: our writer counts it carries. */
+interface CommitPage {
+  c: CachedSegment;
+  page: PageNo;
+  log: Uint8Array;
+  count: number;
+}
 
 /** The log of an aborted page: nothing of it is applied anyway. */
 const EMPTY_PAGE_LOG = new PageLog().encode();
@@ -472,22 +480,45 @@ export class DsmClient {
     return c.meta(page).lostSeq > since || (c.object !== undefined && (this.objectLosses.get(c.object) ?? 0) > since);
   }
 
-  private groupByHome(logs: SegmentLog[]): Map<ServerId, { c: CachedSegment; page: PageNo; log: Uint8Array }[]> {
-    const byHome = new Map<ServerId, { c: CachedSegment; page: PageNo; log: Uint8Array }[]>();
+  /**
+   * The pages of `logs` by home. A page several logs wrote (the frames of an atomic thread,
+   * committed as one segment) goes once, its logs merged; `count` is how many writer counts
+   * of ours it carries (each log's isiba counted itself a writer of the page).
+   */
+  private groupByHome(logs: SegmentLog[]): Map<ServerId, CommitPage[]> {
+    const byHome = new Map<ServerId, CommitPage[]>();
+    const seen = new Map<string, CommitPage & { logs: Uint8Array[] }>();
     for (const l of logs) {
       const c = this.segments.get(l.segment);
       if (!c) continue;
-      if (!byHome.has(c.home)) byHome.set(c.home, []);
-      for (const p of l.pages) byHome.get(c.home)!.push({ c, page: p.page, log: p.log });
+      for (const p of l.pages) {
+        const key = `${l.segment}:${p.page}`;
+        const again = seen.get(key);
+        if (again) {
+          again.logs.push(p.log);
+          again.count++;
+          continue;
+        }
+        const entry = { c, page: p.page, log: p.log, count: 1, logs: [p.log] };
+        seen.set(key, entry);
+        if (!byHome.has(c.home)) byHome.set(c.home, []);
+        byHome.get(c.home)!.push(entry);
+      }
     }
+    for (const e of seen.values()) if (e.count > 1) e.log = mergePageLogs(e.logs);
     return byHome;
   }
 
+  /** The data servers homing the pages of `logs` (an atomic thread commits at one only, in this version). */
+  homesOf(logs: SegmentLog[]): ServerId[] {
+    return [...this.groupByHome(logs).keys()];
+  }
+
   /** Sends one home its part of a segment; counts our writers of each page off once answered. */
-  private async commitAt(home: ServerId, pages: { c: CachedSegment; page: PageNo; log: Uint8Array }[], abort: boolean, sent?: () => void): Promise<CommitReply> {
-    const msg: PageCommit[] = pages.map(({ c, page, log }) => {
+  private async commitAt(home: ServerId, pages: CommitPage[], abort: boolean, sent?: () => void): Promise<CommitReply> {
+    const msg: PageCommit[] = pages.map(({ c, page, log, count }) => {
       const m = c.meta(page);
-      m.committing++;
+      m.committing += count;
       return { segment: c.sysname, page, log, left: Math.max(0, c.frames.writersOf(page) - m.committing), stamp: c.frames.stamp(page) };
     });
     const object = pages[0].c.object;
@@ -510,9 +541,9 @@ export class DsmClient {
         { server: home },
       );
     } finally {
-      for (const { c, page } of pages) {
-        c.meta(page).committing--;
-        c.frames.writersDone([page]);
+      for (const { c, page, count } of pages) {
+        c.meta(page).committing -= count;
+        for (let i = 0; i < count; i++) c.frames.writersDone([page]);
       }
     }
   }
@@ -548,7 +579,7 @@ export class DsmClient {
     }
   }
 
-  private countCommit(pages: { c: CachedSegment; log: Uint8Array }[], reply: CommitReply): void {
+  private countCommit(pages: CommitPage[], reply: CommitReply): void {
     const object = pages[0]?.c.object;
     this.counters.add(object, reply.applied ? "segmentsCommitted" : "segmentsAborted");
     for (const { c, log } of pages) {

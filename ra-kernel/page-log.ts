@@ -122,3 +122,28 @@ export function applyPageLog(log: Uint8Array, page: Uint8Array, stamps: Float64A
   }
   return max;
 }
+
+/**
+ * One encoded PageLog holding the words of several (of one page): each word with its
+ * highest-stamped value, as applying them all in any order would leave it. An atomic thread
+ * commits the segments of all its frames as one, and two frames may have written one page.
+ */
+export function mergePageLogs(logs: readonly Uint8Array[]): Uint8Array {
+  if (logs.length === 1) return logs[0];
+  const bytes = new Uint8Array(PAGE_SIZE), stamps = new Float64Array(WORDS_PER_PAGE);
+  let n = 0;
+  for (const log of logs) applyPageLog(log, bytes, stamps);
+  for (let w = 0; w < WORDS_PER_PAGE; w++) if (stamps[w] > 0) n++;
+  const out = new Uint8Array(encodedSize(n));
+  const view = new DataView(out.buffer);
+  view.setUint32(0, n, true);
+  const values = 8 + 8 * n, index = values + 4 * n;
+  for (let w = 0, i = 0; w < WORDS_PER_PAGE && i < n; w++) {
+    if (stamps[w] === 0) continue;
+    view.setFloat64(8 + 8 * i, stamps[w], true);
+    out.set(bytes.subarray(w << 2, (w << 2) + 4), values + 4 * i);
+    view.setUint16(index + 2 * i, w, true);
+    i++;
+  }
+  return out;
+}

@@ -533,6 +533,21 @@ describe("DsmClient", () => {
       expect(counters()).to.include({ segmentsCommitted: 1, pagesWrittenBack: 1, bytesOut: call.pages[0].log.length });
     });
 
+    it("should send a page several segments wrote once, their logs merged, and count off every writer (an atomic thread's frames)", async () => {
+      await faultIn(seg, 0, "write", 2, pageOf(0), 1, { stamp: 20 });
+      const frame1 = new WriteLog(dsm.dropMark), frame2 = new WriteLog(dsm.dropMark);
+      write(frame1, 0, pageOf(1));
+      write(frame2, 0, pageOf(2));
+      expect(frames.writersOf(0)).to.equal(2);
+      const done = dsm.commit([...frame1.take(), ...frame2.take()], frame1.since);
+      const call = await link.commitCall(0);
+      expect(call.pages.map((p) => [p.page, p.left]), "one entry, no writer of ours left outside it").to.deep.equal([[0, 0]]);
+      expect(call.pages[0].log).to.deep.equal(PageLog.ofPage(pageOf(2), 22).encode());
+      call.reply.resolve(applied());
+      await done;
+      expect(frames.writersOf(0), "both writers counted off").to.equal(0);
+    });
+
     it("should send only the words the segment wrote", async () => {
       await faultIn(seg, 0, "write", 2, pageOf(0));
       const log = new WriteLog(dsm.dropMark);

@@ -2,11 +2,11 @@
  * Tests of PageLog (ra-kernel/page-log.ts), the redo record of one commit segment's writes to
  * one page: recording whole words with their stamps, the wire form, `applyPageLog` (word by
  * word, the newest stamp of each word wins whatever order the logs are applied in) and
- * `checkPageLog` (malformed logs are refused, naming what is wrong).
+ * `checkPageLog` (malformed logs are refused, naming what is wrong), and `mergePageLogs`.
  */
 import { expect } from "chai";
 import { PAGE_SIZE } from "../../ra-kernel/ids.js";
-import { applyPageLog, checkPageLog, PageLog, WORD_SIZE, WORDS_PER_PAGE } from "../../ra-kernel/page-log.js";
+import { applyPageLog, checkPageLog, mergePageLogs, PageLog, WORD_SIZE, WORDS_PER_PAGE } from "../../ra-kernel/page-log.js";
 import { logOf } from "../support/page-logs.js";
 
 /** A durable image: a page and the stamp of each of its words. */
@@ -163,6 +163,24 @@ describe("PageLog", () => {
         expect(() => checkPageLog(log)).to.throw(RangeError, /word 1 has a bad stamp/);
       });
     }
+  });
+
+  describe("mergePageLogs", () => {
+    it("should make one log that applies as the logs it merges would, in any order, and pass a single log through", () => {
+      const older = logOf([0, 10, 1], [4, 11, 2]);
+      const newer = logOf([0, 30, 3], [8, 12, 4]);
+      const merged = mergePageLogs([newer, older]);
+      checkPageLog(merged);
+      const viaMerge = image(), viaBoth = image();
+      viaMerge.page.fill(0xee);
+      viaBoth.page.fill(0xee);
+      applyPageLog(merged, viaMerge.page, viaMerge.stamps);
+      for (const log of [older, newer]) applyPageLog(log, viaBoth.page, viaBoth.stamps);
+      expect(viaMerge).to.deep.equal(viaBoth);
+      expect([u32(viaMerge.page, 0), u32(viaMerge.page, 4), u32(viaMerge.page, 8)]).to.deep.equal([30, 11, 12]);
+      expect(merged.length).to.equal(8 + 14 * 3);
+      expect(mergePageLogs([older])).to.equal(older);
+    });
   });
 
   it("should have 4-byte words, a page of them", () => {
