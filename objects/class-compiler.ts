@@ -52,7 +52,7 @@ export async function compileClassFile(file: string): Promise<CompiledClass[]> {
 }
 
 function describeClass(name: string, cls: object, code: string, file: string, sigs?: Map<string, EntrySignature["params"]>): CompiledClass {
-  const entries = [...entriesOf(cls).values()].map((e) => ({ name: e.name, exclusive: e.exclusive, params: sigs?.get(e.name) ?? null }));
+  const entries = [...entriesOf(cls).values()].map((e) => ({ name: e.name, exclusive: e.exclusive, ...(e.atomic ? { atomic: true } : {}), params: sigs?.get(e.name) ?? null }));
   const sourceHash = createHash("sha256").update(code).digest("hex").slice(0, 16);
   return { name, code, entries, sourceFile: file, sourceHash };
 }

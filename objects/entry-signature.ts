@@ -20,6 +20,8 @@ export interface ParamInfo {
 export interface EntrySignature {
   name: string;
   exclusive: boolean;
+  /** An atomic entry (`@entry({ atomic: true })`); absent: not (classes registered before it existed). */
+  atomic?: boolean;
   /** null: the parameter list could not be read; arguments are not checked. */
   params: ParamInfo[] | null;
 }

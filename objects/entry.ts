@@ -2,7 +2,8 @@
  * @entry: marks the methods of a persistent class that may be invoked from outside.
  *
  *   @entry area(): number { ... }
- *   @entry({ exclusive: true }) transfer(...) { ... }   // holds the object's monitor
+ *   @entry({ exclusive: true }) deposit(...) { ... }    // holds the object's monitor
+ *   @entry({ atomic: true }) transfer(...) { ... }      // an atomic thread (DESIGN §7a)
  *
  * Only entry methods are invocable (shell, client, other objects); other methods are
  * private helpers. The metadata sits on the class constructor under a registry symbol, so
@@ -12,11 +13,17 @@
 export interface EntryOptions {
   /** Hold the object's monitor for the whole invocation. @default false */
   exclusive?: boolean;
+  /**
+   * Run the invocation as an atomic thread: everything it writes, here and in every object it
+   * invokes, commits together when it returns, or nothing does. @default false
+   */
+  atomic?: boolean;
 }
 
 export interface EntryMeta {
   name: string;
   exclusive: boolean;
+  atomic: boolean;
 }
 
 const ENTRIES = Symbol.for("clouds-ts.entries");
@@ -36,7 +43,7 @@ function mark(target: object, key: string | symbol, descriptor: PropertyDescript
   }
   if (typeof target === "function") throw new TypeError(`@entry goes on an instance method; '${key}' is static`);
   const ctor = (target as { constructor: object }).constructor;
-  ownEntries(ctor).set(key, { name: key, exclusive: options.exclusive === true });
+  ownEntries(ctor).set(key, { name: key, exclusive: options.exclusive === true, atomic: options.atomic === true });
 }
 
 function ownEntries(ctor: object): Map<string, EntryMeta> {

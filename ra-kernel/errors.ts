@@ -88,4 +88,16 @@ export class PageCacheFullError extends CloudsError {
   static override fieldNames = ["pages"];
 }
 
-for (const cls of [PageCacheFullError, StaleEpochError, UnknownEntryError, ArgumentError, ClassLoadError, NotTransferableError, PageFaultError, PagesLostError, CommitOutcomeUnknownError, IsibaWorkerDiedError]) registerError(cls);
+/**
+ * An atomic thread aborted: nothing it wrote, in any object, was applied. `reason` says why
+ * (a conflict it lost after its retries, a lost page or server, a limit of this version);
+ * `atomic` names it, `retries` how often it was run again before giving up.
+ */
+export class AtomicAbortedError extends CloudsError {
+  declare readonly atomic: string;
+  declare readonly reason: string;
+  declare readonly retries: number;
+  static override fieldNames = ["atomic", "reason", "retries"];
+}
+
+for (const cls of [AtomicAbortedError, PageCacheFullError, StaleEpochError, UnknownEntryError, ArgumentError, ClassLoadError, NotTransferableError, PageFaultError, PagesLostError, CommitOutcomeUnknownError, IsibaWorkerDiedError]) registerError(cls);
