@@ -83,6 +83,8 @@ export interface RunSpec {
   thread: { id: ThreadId; depth: number };
   /** The kernel's dropMark as the isiba starts (its faults are fenced by it). */
   since: number;
+  /** Told the isiba's id as it starts, before any of its syscalls (an atomic thread's frames bind it). */
+  onStart?: (isiba: number) => void;
 }
 
 export interface RunOutcome {
@@ -149,6 +151,7 @@ export class IsibaPool {
   async run(spec: RunSpec): Promise<RunOutcome> {
     const slot = this.pickSlot();
     const isiba = new Isiba(this.nextId++, spec.thread.id, spec.object, spec.entry);
+    spec.onStart?.(isiba.id);
     const gen = this.volatile.enter(spec.object);
     let reply: RunReply;
     try {

@@ -25,6 +25,7 @@
  */
 import createDebug from "debug";
 import { homeOf, type ServerId, type SysName, type ThreadId } from "./ids.js";
+import type { AtomicContext } from "./atomic-units.js";
 import { IsibaEndedError, LocksUnavailableError } from "./syscall-errors.js";
 import type { MonitorCache, MonitorHold } from "./monitor-cache.js";
 
@@ -45,6 +46,8 @@ export interface LockRequest {
   permits?: number;
   /** A monitor taken by a compute server's MonitorCache (`thread` is its cache thread). */
   cache?: boolean;
+  /** An atomic thread's monitor (`thread` is its atomic id): the home applies wound-wait. */
+  atomic?: AtomicContext;
 }
 
 export type LockReleaseRequest = Omit<LockRequest, "permits">;
@@ -170,6 +173,21 @@ export class LockManager {
   private async monitorAtHome(object: SysName, thread: ThreadId): Promise<MonitorHold> {
     await this.link.acquire(homeOf(object), { object, key: MONITOR_KEY, lock: "monitor", thread });
     return { object, thread, entry: null };
+  }
+
+  /**
+   * Waits for `object`'s monitor for an atomic thread, at its home (never from the cache: the
+   * hold lasts until the thread commits or aborts, and the home must see whose it is to
+   * arbitrate by wound-wait). Reentrant for the same atomic thread.
+   */
+  async acquireAtomicMonitor(object: SysName, atomic: AtomicContext): Promise<void> {
+    await this.link.acquire(homeOf(object), { object, key: MONITOR_KEY, lock: "monitor", thread: atomic.id, atomic: { id: atomic.id, since: atomic.since } });
+    this.stats.acquires++;
+  }
+
+  /** Gives back a monitor from acquireAtomicMonitor (the thread committed or aborted). Never throws. */
+  releaseAtomicMonitor(object: SysName, atomic: AtomicContext): Promise<void> {
+    return this.releaseQuietly({ object, key: MONITOR_KEY, lock: "monitor", thread: atomic.id });
   }
 
   /** Runs `fn` holding `object`'s monitor for `thread` (exclusive entries); releases it after. */

@@ -39,10 +39,19 @@
  * next local holder then runs while the commit is on its way (early lock release: see
  * execute), and every reply still waits for its own commit. After every invocation (returned
  * or thrown) the locks its isiba still holds are released, also after the commit.
+ *
+ * Atomic threads (AtomicUnits, DESIGN §7a): an invocation of an atomic entry outside one is
+ * its root; it and every frame of the thread below it take their object's monitor for the
+ * thread (kept to its end) and add their segments to its unit instead of committing them —
+ * also at a lock release inside them. When the root returns, the unit commits as one
+ * segment, or aborts (the root threw, a frame's segment broke, a home wounded it, or its
+ * writes span several data servers: one only in this version); wounded or lost-page units
+ * run again, up to MAX_ATOMIC_RETRIES times. Its frames' frees and locks go after the outcome.
  */
 import { argumentProblem } from "../objects/entry-signature.js";
-import { ArgumentError, UnknownEntryError } from "./errors.js";
-import type { SysName, ThreadId } from "./ids.js";
+import { ArgumentError, AtomicAbortedError, CommitOutcomeUnknownError, PagesLostError, UnknownEntryError } from "./errors.js";
+import type { AtomicId, SysName, ThreadId } from "./ids.js";
+import { AtomicUnits, type AbortReason, type AtomicContext, type AtomicUnit } from "./atomic-units.js";
 import { classKey, type ClassSegment, type ObjectDescriptor } from "./object-descriptor.js";
 import { Segment } from "./segment.js";
 import { VirtualSpace } from "./virtual-space.js";
@@ -55,6 +64,9 @@ import createDebug from "debug";
 import { GarbageCollector } from "./garbage-collector.js";
 
 const log = createDebug("ra:objects");
+
+/** Times an atomic thread that was wounded or lost pages runs again before its caller hears of it. */
+export const MAX_ATOMIC_RETRIES = 4;
 
 /** Objects deactivated concurrently by one pass of deactivateIdle. */
 const DEACTIVATIONS_AT_ONCE = 32;
@@ -100,7 +112,8 @@ export interface InvocationInput {
   object: SysName;
   entry: string;
   args: unknown[];
-  thread: { id: ThreadId; depth: number };
+  /** `atomic`: the invocation is a frame of that atomic thread (running here). */
+  thread: { id: ThreadId; depth: number; atomic?: AtomicContext };
 }
 
 interface LoadedObject {
@@ -132,6 +145,10 @@ export class UserObjectManager {
   deactivations = 0;
   /** Collects the page tables of deactivated objects every so many (GarbageCollector). */
   private readonly collector = new GarbageCollector(512);
+  /** The atomic threads running here. */
+  readonly atomics = new AtomicUnits();
+  /** Atomic roots started here by non-atomic frames, to name their units apart. */
+  private atomicRoots = 0;
 
   constructor(
     private readonly pool: IsibaPool,
@@ -174,7 +191,172 @@ export class UserObjectManager {
     }
     const problem = argumentProblem(sig, input.args);
     if (problem) throw new ArgumentError(`${className}.${problem}`, { className, entry: input.entry });
+    if (input.thread.atomic) return this.atomicFrame(obj, input, this.unitOf(input.thread.atomic));
+    if (sig.atomic) return this.atomicRoot(obj, input);
     return this.execute(obj, "call", input, sig.exclusive);
+  }
+
+  /** The atomic thread an isiba belongs to, if it is a frame of one (nested invocations run in it). */
+  atomicOf(isiba: number): AtomicContext | undefined {
+    return this.atomics.unitOfIsiba(isiba)?.ctx;
+  }
+
+  private unitOf(ctx: AtomicContext): AtomicUnit {
+    const unit = this.atomics.get(ctx.id);
+    if (unit) return unit;
+    const reason = "its frames must all run on the compute server where it started (this version), and it does not run here";
+    throw new AtomicAbortedError(`atomic thread ${ctx.id}: ${reason}`, { atomic: ctx.id, reason, retries: 0 });
+  }
+
+  /**
+   * Runs an atomic entry as the root of a new atomic thread (see header): commits its unit
+   * when it returns, or aborts it and runs it again (wounded, pages lost) or fails.
+   */
+  private async atomicRoot(obj: LoadedObject, input: InvocationInput): Promise<unknown> {
+    const base = (input.thread.depth === 0 ? input.thread.id : `${input.thread.id}/${++this.atomicRoots}`) as AtomicId;
+    const since = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      const ctx: AtomicContext = { id: (attempt === 0 ? base : `${base}#${attempt}`) as AtomicId, since };
+      const unit = this.atomics.begin(ctx, this.dsm.dropMark);
+      let committed = false;
+      try {
+        const ran = await this.atomicFrame(obj, { ...input, thread: { ...input.thread, atomic: ctx } }, unit).then(
+          (value) => ({ value, error: undefined as unknown }),
+          (error: unknown) => ({ value: undefined, error: error ?? new Error("the atomic entry threw undefined") }),
+        );
+        const why = this.abortReason(unit, ran.error);
+        if (why === null) {
+          const outcome = await this.commitUnit(unit);
+          if (outcome === "committed") {
+            committed = true;
+            this.atomics.counts.commits++;
+            return ran.value;
+          }
+          if (outcome instanceof Error) throw outcome; // unknown outcome: never run again
+        } else {
+          await this.abortUnit(unit, why, ran.error);
+        }
+        const reason: AbortReason = why ?? "pages lost";
+        if ((reason === "wounded" || reason === "pages lost") && attempt < MAX_ATOMIC_RETRIES) {
+          this.atomics.counts.retries++;
+          log("atomic thread %s aborted (%s): running it again", ctx.id, unit.wounded ?? unit.broken ?? reason);
+          continue;
+        }
+        if (reason === "threw") throw ran.error;
+        const detail = reason === "wounded" ? unit.wounded! : reason === "several homes" ? this.homesDetail(unit) : unit.broken ?? "pages it relied on were taken back";
+        throw new AtomicAbortedError(`atomic thread ${base} aborted, nothing it wrote was applied: ${detail}${attempt > 0 ? ` (after ${attempt} retries)` : ""}`, { atomic: base, reason: detail, retries: attempt });
+      } finally {
+        await this.endUnit(unit, committed);
+      }
+    }
+  }
+
+  /** Why the unit must abort rather than commit, or null. */
+  private abortReason(unit: AtomicUnit, error: unknown): AbortReason | null {
+    if (unit.wounded) return "wounded";
+    // A frame that lost a page throws too: that is no fault of the entry's, run it again.
+    if (unit.broken) return "pages lost";
+    if (error !== undefined) return "threw";
+    if (this.dsm.homesOf(unit.logs).length > 1) return "several homes";
+    return null;
+  }
+
+  private homesDetail(unit: AtomicUnit): string {
+    return `its writes span data servers ${this.dsm.homesOf(unit.logs).join(", ")}: this version commits an atomic thread at one data server only`;
+  }
+
+  /**
+   * One frame of an atomic thread: its object's monitor for the thread (once), the isiba, and
+   * its segment added to the unit — never committed here. A wounded unit runs no new frame.
+   */
+  private async atomicFrame(obj: LoadedObject, input: InvocationInput, unit: AtomicUnit): Promise<unknown> {
+    const ctx = unit.ctx;
+    if (unit.wounded) throw new AtomicAbortedError(`atomic thread ${ctx.id}: ${unit.wounded}`, { atomic: ctx.id, reason: unit.wounded, retries: 0 });
+    if (!unit.monitors.has(input.object)) {
+      // Active until the thread ends: never deactivated while it has writes here not committed.
+      unit.leaves.push(await this.enter(input.object));
+      await this.atomicMonitor(input.object, unit);
+    }
+    let outcome: RunOutcome;
+    try {
+      outcome = await this.pool.run({
+        op: "call", object: input.object, entry: input.entry, args: input.args, thread: { id: input.thread.id, depth: input.thread.depth }, since: unit.startMark,
+        klass: { key: classKey(obj.klass.name, obj.klass.version), name: obj.klass.name, code: obj.klass.code },
+        data: this.dsm.framesOf(obj.space.region("data").segment, input.object),
+        heap: this.dsm.framesOf(obj.space.region("heap").segment, input.object),
+        onStart: (isiba) => this.atomics.bindIsiba(isiba, unit),
+      });
+    } catch (err) {
+      const failure = err as Partial<RunFailure>;
+      unit.addFrame(failure.isiba ?? -1, input.object, failure.log ?? [], failure.broken);
+      if (failure.isiba !== undefined) this.atomics.unbindIsiba(failure.isiba);
+      throw err;
+    }
+    unit.addFrame(outcome.isiba, input.object, outcome.log, outcome.broken);
+    this.atomics.unbindIsiba(outcome.isiba);
+    return outcome.value;
+  }
+
+  /**
+   * Takes `object`'s monitor for the unit — unless the unit is wounded first: a wounded thread
+   * waiting for a monitor would never reach its next frame to abort, and the older thread that
+   * wounded it waits for what it holds. The wait then goes on alone and gives the monitor back
+   * if it is granted later.
+   */
+  private async atomicMonitor(object: SysName, unit: AtomicUnit): Promise<void> {
+    const ctx = unit.ctx;
+    const acquired = this.locks.acquireAtomicMonitor(object, ctx);
+    let gaveUp = false;
+    const wounded = unit.woundedSignal.then((reason) => {
+      gaveUp = true;
+      throw new AtomicAbortedError(`atomic thread ${ctx.id}: ${reason}`, { atomic: ctx.id, reason, retries: 0 });
+    });
+    wounded.catch(() => undefined);
+    try {
+      await Promise.race([acquired, wounded]);
+    } finally {
+      if (gaveUp) acquired.then(() => this.locks.releaseAtomicMonitor(object, ctx), () => undefined);
+    }
+    unit.monitors.add(object);
+  }
+
+  /** Commits the unit as one segment: "committed", "not applied" (aborted by a home or a lost page: nothing applied), or the error of an unknown outcome. */
+  private async commitUnit(unit: AtomicUnit): Promise<"committed" | "not applied" | Error> {
+    try {
+      await this.dsm.commit(unit.logs, unit.startMark, unit.broken);
+      return "committed";
+    } catch (err) {
+      if (err instanceof PagesLostError) {
+        unit.broken ??= err.message;
+        this.atomics.counts.aborts["pages lost"]++;
+        return "not applied";
+      }
+      this.atomics.counts.aborts["commit failed"]++;
+      return err instanceof CommitOutcomeUnknownError || err instanceof Error ? err : new Error(String(err));
+    }
+  }
+
+  /** Aborts the unit's segment: its homes revert the pages it wrote (nothing of it is applied anywhere). */
+  private async abortUnit(unit: AtomicUnit, why: AbortReason, error: unknown): Promise<void> {
+    this.atomics.counts.aborts[why]++;
+    const reason = why === "threw" ? `the atomic entry threw (${(error as Error)?.message ?? String(error)})` : unit.wounded ?? unit.broken ?? why;
+    try {
+      await this.dsm.commit(unit.logs, unit.startMark, `atomic thread ${unit.ctx.id} aborted: ${reason}`);
+    } catch (err) {
+      // PagesLostError is what an abort answers; anything else: the homes drop the pages with our connection or lease.
+      if (!(err instanceof PagesLostError)) log("the abort of atomic thread %s could not reach every home: %s", unit.ctx.id, (err as Error).message);
+    }
+  }
+
+  /** The unit is over: its frames free what they detached (if it committed), their locks and its monitors go. */
+  private async endUnit(unit: AtomicUnit, committed: boolean): Promise<void> {
+    this.atomics.end(unit);
+    for (const leave of unit.leaves) leave();
+    for (const { isiba, object } of unit.frames) {
+      this.queueFrees(object, isiba, committed);
+      await this.locks.releaseAll(isiba);
+    }
+    await Promise.all([...unit.monitors].map((object) => this.locks.releaseAtomicMonitor(object, unit.ctx)));
   }
 
   /** Runs the constructor of a freshly created object. */
@@ -351,6 +533,12 @@ export class UserObjectManager {
    * begins now: returns its start mark. Throws as `DsmClient.commit` does.
    */
   async commitPoint(isiba: number, since: number, segment: SegmentLog[], broken?: string): Promise<number> {
+    const unit = this.atomics.unitOfIsiba(isiba);
+    if (unit) {
+      // Inside an atomic thread a release commits nothing: the segment joins the thread's.
+      unit.addFrame(-1, undefined, segment, broken);
+      return unit.startMark;
+    }
     const began = this.starts.get(isiba) ?? since;
     const next = this.dsm.dropMark;
     this.starts.set(isiba, next);

@@ -121,6 +121,7 @@ export class ComputeServer implements RoleService {
     const nested = new NestedInvocations({
       id: ctx.options.id, servers, peers: ctx.peers, routes: this.routes, placer,
       runLocal: (input) => this.runHere(input),
+      atomicOf: (isiba) => this.objects.atomicOf(isiba),
       settle: (after) => this.homes.settle(after),
       noteHere: (object) => this.noteHere(object),
       noteReply: (server, load, object, pages) => this.table.noteReply(server as ServerId, undefined, load, pages === undefined ? undefined : { object, pages }),
@@ -176,6 +177,7 @@ export class ComputeServer implements RoleService {
       case "compute.probe": return this.probe(req);
       case "compute.status": return this.status();
       case "compute.ping": return {};
+      case "compute.atomic.wound": return this.wound(req, from);
       case "compute.load":
         if (req.report.server !== this.id) this.table.merge(req.report);
         this.reportsReceived++;
@@ -288,6 +290,15 @@ export class ComputeServer implements RoleService {
     return this.dsm.recall(req);
   }
 
+  /** Only the object's home may wound the atomic thread holding its monitor. */
+  private wound(req: Extract<ComputeRequest, { kind: "compute.atomic.wound" }>, from: string): ComputeReplies["compute.atomic.wound"] {
+    const home = homeOf(req.object);
+    if (from !== home) {
+      throw new BadRequestError(`compute.atomic.wound: ${from} is not the home of object ${req.object} (${home} is)`, { kind: req.kind, field: "object" });
+    }
+    return { wounded: this.objects.atomics.wound(req.id, `wounded at ${from}: ${req.reason} (object ${req.object})`) };
+  }
+
   /** Only an object's home may recall its monitor. */
   private lockRecall(req: Extract<ComputeRequest, { kind: "compute.lock.recall" }>, from: string): Promise<ComputeReplies["compute.lock.recall"]> {
     const home = homeOf(req.object);
@@ -361,6 +372,11 @@ export class ComputeServer implements RoleService {
     out.load_reports_pushed_total = this.gossip.pushed;
     out.load_table_live_servers = this.table.candidates().length;
     for (const [k, v] of Object.entries(this.locks.counters)) out[`locks_${snakeCase(k)}${k === "held" ? "" : "_total"}`] = v;
+    const atomics = this.objects.atomics;
+    out.atomic_threads_running = atomics.size;
+    out.atomic_commits_total = atomics.counts.commits;
+    out.atomic_retries_total = atomics.counts.retries;
+    for (const [reason, n] of Object.entries(atomics.counts.aborts)) out[labelled("atomic_aborts_total", { reason })] = n;
     return { ...out, ...histogramFigures("dsm_fault_latency_us", this.dsm.faultLatency.snapshot()) };
   }
 

@@ -15,6 +15,10 @@
  *                         as they are, hop by hop, up to the workstation).
  *   print(from, text)     towards the thread's workstation (ThreadRoutes)
  *
+ * A frame of an atomic thread (AtomicUnits) invokes in that thread: the call runs here, where
+ * the thread's unit is (this version runs every frame of an atomic thread on the compute
+ * server where it started; a location hint is not followed).
+ *
  * A thread may re-enter an object it is already in (A -> B -> A): nothing here waits for
  * the outer invocation, and the homes' monitors and locks are reentrant per thread id.
  * Depth is bounded (MAX_INVOCATION_DEPTH): a runaway recursion fails with
@@ -25,6 +29,7 @@ import type { InvocationLink } from "../../ra-kernel/kernel-syscalls.js";
 import type { SyscallContext } from "../../ra-kernel/isiba-pool.js";
 import type { SyscallArgs, SyscallResult } from "../../ra-kernel/isiba-messages.js";
 import type { InvocationInput } from "../../ra-kernel/user-object-manager.js";
+import type { AtomicContext } from "../../ra-kernel/atomic-units.js";
 import type { ServerDirectory } from "../host/server-directory.js";
 import type { PeerCache } from "../transport/peer-cache.js";
 import { normalizePath } from "../name/name-directory.js";
@@ -48,6 +53,8 @@ export interface NestedInvocationDeps {
   settle(after: string[]): Promise<void>;
   /** Runs an invocation here (the UserObjectManager, counted as an invocation). */
   runLocal(input: InvocationInput): Promise<unknown>;
+  /** The atomic thread an isiba's frame belongs to, if any (UserObjectManager). */
+  atomicOf(isiba: number): AtomicContext | undefined;
   /** Refreshes this server's own load and the target's pages here in the table, before a decision. */
   noteHere(object: SysName): void;
   /** What a remote compute.invoke reply said: its server's load and the target's pages there. */
@@ -69,6 +76,11 @@ export class NestedInvocations implements InvocationLink {
   async invoke(from: SyscallContext, call: SyscallArgs<"object.invoke">): Promise<SyscallResult<"object.invoke">> {
     const depth = from.depth + 1;
     checkDepth(from.thread, depth, `${call.entry} on ${call.target}`);
+    const atomic = this.deps.atomicOf(from.isiba);
+    if (atomic) {
+      const value = await this.deps.runLocal({ object: call.target, entry: call.entry, args: call.args, thread: { id: from.thread, depth, atomic } });
+      return { value, server: this.deps.id };
+    }
     const hint = call.at === undefined ? undefined : (call.at as ServerId);
     if (hint === undefined) this.deps.noteHere(call.target);
     const placed = { thread: from.thread, depth, object: call.target, entry: call.entry, hint };

@@ -24,6 +24,10 @@
  *   compute.lock.recall {object, key, cacheThread, waiter}             -> {action: released | later | convert, thread?, count?}
  *                      (from a home: `waiter` waits behind the monitor this server caches as
  *                      `cacheThread`; see ra-kernel/monitor-cache.ts)
+ *   compute.atomic.wound {id, object, reason}                          -> {wounded}
+ *                      (from a home: an older atomic thread, or a non-atomic one, waits for
+ *                      object's monitor, which atomic thread `id` holds: abort it (wound-wait,
+ *                      servers/data/lock-table.ts); wounded false: it is not running here)
  *   compute.pages      {segments}                                      -> CachedPageInfo[]
  *   compute.probe      {op, ...}                                       -> {micros} (diagnostic, for benchmarks)
  *   compute.status     {}                                              -> ComputeStatus
@@ -37,7 +41,7 @@
  *                      (the placement decisions taken here: one thread's, or the latest)
  */
 import { MAX_UNSETTLED } from "../placement/unsettled-servers.js";
-import { isServerId, isSysName, type PageNo, type ServerId, type SysName, type ThreadId } from "../../ra-kernel/ids.js";
+import { isAtomicId, isServerId, isSysName, type AtomicId, type PageNo, type ServerId, type SysName, type ThreadId } from "../../ra-kernel/ids.js";
 import type { ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import type { RecallAnswer } from "../../ra-kernel/monitor-cache.js";
 import { BadRequestError, UnknownMessageError } from "../transport/errors.js";
@@ -116,6 +120,7 @@ export type ComputeRequest =
   | { kind: "compute.invoke"; thread: ThreadId; depth: number; target: SysName; entry: string; args: unknown[]; deadline?: number; after?: ServerId[] }
   | { kind: "compute.create"; className: string; classVersion?: number; home?: ServerId; args: unknown[]; thread: ThreadId; after?: ServerId[] }
   | { kind: "compute.ping" }
+  | { kind: "compute.atomic.wound"; id: AtomicId; object: SysName; reason: string }
   | { kind: "compute.recall"; segment: SysName; page: PageNo; version: number; epoch: number; action: RecallAction; current?: number }
   | { kind: "compute.lock.recall"; object: SysName; key: string; cacheThread: string; waiter: string }
   | { kind: "compute.pages"; segments: SysName[] }
@@ -135,6 +140,7 @@ export interface ComputeReplies {
   "compute.pages": CachedPageInfo[];
   "compute.probe": { micros: number };
   "compute.ping": Record<string, never>;
+  "compute.atomic.wound": { wounded: boolean };
   "compute.status": ComputeStatus;
   "compute.load": Record<string, never>;
   "compute.subscribe": LoadReport;
@@ -185,6 +191,11 @@ export function decodeComputeRequest(kind: string, body: unknown): ComputeReques
     case "compute.probe": return { kind, ...probe(kind, b) };
     case "compute.status": return { kind };
     case "compute.ping": return { kind };
+    case "compute.atomic.wound":
+      return {
+        kind, id: check(kind, b, "id", isAtomicId, "an atomic id"), object: check(kind, b, "object", isSysName, "a sysname"),
+        reason: str(kind, b, "reason", 200),
+      };
     case "compute.load": return { kind, report: decodeLoadReport(kind, obj(kind, b, "report")) };
     case "compute.subscribe": return { kind };
     case "compute.decisions": return { kind, thread: optStr(kind, b, "thread", 128), limit: optInt(kind, b, "limit", 1, 1000) };

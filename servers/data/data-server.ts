@@ -18,7 +18,7 @@ import type { ClassSegment, ObjectDescriptor } from "../../ra-kernel/object-desc
 import type { Peer, RequestContext } from "../transport/transport.js";
 import { decodeDataRequest, type CreatedObject, type DataReplies, type DataRequest, type DataStatus } from "./protocol.js";
 import { HOME_COUNTERS, PageHome, type PageHomeOptions } from "./page-home.js";
-import { LockTable, type CacheRecall } from "./lock-table.js";
+import { LockTable, type CacheRecall, type Wound } from "./lock-table.js";
 import { LeaseRevokedError } from "./errors.js";
 import type { SegmentRecord, SegmentStore } from "./segment-store.js";
 import { histogramFigures, labelled, snakeCase, type Figures } from "../host/metrics.js";
@@ -66,6 +66,7 @@ export class DataServer {
     this.leaseWatch = setInterval(() => this.takeBackLapsed(), this.home.leases.leaseMs / 4);
     this.leaseWatch.unref();
     this.lockTable.onRecall = (r) => this.recallMonitor(r);
+    this.lockTable.onWound = (w) => this.woundAtomic(w);
     this.decisions = new AtomicDecisions(store);
     this.decisionCollector = setInterval(() => this.collectDecisions(), DECISION_COLLECT_MS);
     this.decisionCollector.unref();
@@ -89,6 +90,21 @@ export class DataServer {
       (answer) => this.lockTable.recalled(r, answer),
       (err: Error) => log("recall of the monitor of %s from %s failed: %s", r.object, r.server, err.message),
     );
+  }
+
+  /**
+   * Wound-wait (LockTable): the atomic thread holding a monitor someone must not wait for is
+   * told to abort, through every server it holds it through (its frames there). One that does
+   * not answer keeps the monitor until it commits, aborts, or its lease runs out, as any holder.
+   */
+  private woundAtomic(w: Wound): void {
+    for (const server of w.servers) {
+      const peer = this.peers.get(server);
+      if (!peer) continue;
+      peer.request<unknown>("compute.atomic.wound", { id: w.atomic, object: w.object, reason: w.reason }, { timeoutMs: MONITOR_RECALL_TIMEOUT_MS }).catch(
+        (err: Error) => log("wounding atomic thread %s at %s failed: %s", w.atomic, server, err.message),
+      );
+    }
   }
 
   /**

@@ -31,9 +31,11 @@
  *                       answered once each answered us since (alive), or everything it held was
  *                       taken back and reverted (taken back); unknown: it never held anything)
  *   data.pages          {segments}                      -> {epoch, pages: PageInfo[]}
- *   data.lock.acquire   {object, key, lock, permits?, thread, term?, cache?} -> {granted, waitedMs} (waits, FIFO)
+ *   data.lock.acquire   {object, key, lock, permits?, thread, term?, cache?, atomic?} -> {granted, waitedMs} (waits, FIFO)
  *                       (cache: a monitor for the sender's MonitorCache, `thread` its cache thread:
- *                       the home recalls it with compute.lock.recall when someone waits behind it)
+ *                       the home recalls it with compute.lock.recall when someone waits behind it;
+ *                       atomic {id, since}: an atomic thread's, `thread` its id: wound-wait, the
+ *                       holders to abort told with compute.atomic.wound)
  *   data.lock.release   {object, key, lock, thread, term?} -> {released}
  *                       (term: the sender's lease term here; an acquire under a term that is over is refused)
  *   data.lock.list      {object}                        -> LockInfo[]
@@ -63,7 +65,7 @@ import type { ClassSegment, ObjectDescriptor } from "../../ra-kernel/object-desc
 import type { EntrySignature, ParamInfo } from "../../objects/entry-signature.js";
 import type { Peer, RequestOptions } from "../transport/transport.js";
 import { UnknownMessageError, BadRequestError } from "../transport/errors.js";
-import { arr, asBody, bytes, check, int, oneOf, optBool, optInt, str, type Body } from "../transport/schema.js";
+import { arr, asBody, bytes, check, int, obj, oneOf, optBool, optInt, str, type Body } from "../transport/schema.js";
 
 export type ClassSummary = Omit<ClassSegment, "code">;
 
@@ -182,7 +184,7 @@ export type DataRequest =
   | { kind: "data.lease.renew" }
   | { kind: "data.holder.settle"; holders: ServerId[] }
   | { kind: "data.pages"; segments: SysName[] }
-  | { kind: "data.lock.acquire"; object: SysName; key: string; lock: LockKind; permits?: number; thread: string; term?: number; cache?: boolean }
+  | { kind: "data.lock.acquire"; object: SysName; key: string; lock: LockKind; permits?: number; thread: string; term?: number; cache?: boolean; atomic?: { id: AtomicId; since: number } }
   | { kind: "data.lock.release"; object: SysName; key: string; lock: LockKind; thread: string; term?: number }
   | { kind: "data.lock.list"; object: SysName }
   | { kind: "data.echo"; bytes: Uint8Array }
@@ -268,7 +270,10 @@ export function decodeDataRequest(kind: string, body: unknown): DataRequest {
       return { kind, holders: arr(kind, b, "holders", MAX_SETTLE_HOLDERS).map((h, i) => check(`${kind} holders[${i}]`, { value: h }, "value", isServerId, "a server id")) };
     case "data.pages": return { kind, segments: arr(kind, b, "segments", 16).map((s, i) => sysnameItem(kind, "segments", s, i)) };
     case "data.lock.acquire":
-      return { ...lockRef(kind, b), permits: optInt(kind, b, "permits", 0, 1_000_000), ...(b.cache === true ? { cache: true } : {}) };
+      return {
+        ...lockRef(kind, b), permits: optInt(kind, b, "permits", 0, 1_000_000), ...(b.cache === true ? { cache: true } : {}),
+        ...(b.atomic === undefined ? {} : { atomic: atomicAge(kind, b) }),
+      };
     case "data.lock.release": return lockRef(kind, b);
     case "data.lock.list": return { kind, object: sysname(kind, b, "object") };
     case "data.echo": return { kind, bytes: bytes(kind, b, "bytes", 1024 * 1024) };
@@ -346,14 +351,23 @@ function lockRef<K extends "data.lock.acquire" | "data.lock.release">(kind: K, b
   };
 }
 
+/** An atomic thread's id and start (data.lock.acquire `atomic`); its id must be the acquire's thread. */
+function atomicAge(kind: string, b: Body): { id: AtomicId; since: number } {
+  const k = `${kind} atomic`;
+  const a = obj(kind, b, "atomic");
+  const id = atomicId(k, a);
+  if (id !== b.thread) throw new BadRequestError(`${k}: 'id' must be the acquire's thread (${JSON.stringify(b.thread)})`, { kind, field: "id" });
+  return { id, since: int(k, a, "since", 0) };
+}
+
 function entrySignature(kind: string, value: unknown, i: number): EntrySignature {
   const k = `${kind} entries[${i}]`;
   const b = asBody(k, value);
   const name = str(k, b, "name", 128);
-  const exclusive = b.exclusive === true;
-  if (b.params === null) return { name, exclusive, params: null };
+  const flags = { exclusive: b.exclusive === true, ...(b.atomic === true ? { atomic: true } : {}) };
+  if (b.params === null) return { name, ...flags, params: null };
   const params = arr(k, b, "params", 256).map((p, j) => paramInfo(`${k} params[${j}]`, p));
-  return { name, exclusive, params };
+  return { name, ...flags, params };
 }
 
 function paramInfo(k: string, value: unknown): ParamInfo {

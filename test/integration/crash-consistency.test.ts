@@ -49,12 +49,6 @@ function printed(client: Cluster, text: string): Promise<void> {
   });
 }
 
-async function metric(cluster: TestCluster, id: string, name: string): Promise<number> {
-  const text = await (await fetch(`http://${cluster.address(id)}/metrics`, { headers: { authorization: `Bearer ${cluster.token}` } })).text();
-  const m = new RegExp(`^clouds_${name}\\{server="${id}",role="[a-z]+"\\} (\\d+)$`, "m").exec(text);
-  if (!m) throw new Error(`no metric ${name} on ${id}`);
-  return Number(m[1]);
-}
 
 describe("Crash consistency (integration, real processes)", function () {
   this.timeout(120_000);
@@ -122,10 +116,10 @@ describe("Crash consistency (integration, real processes)", function () {
     const wrote2 = printed(client, "own:b1");
     const b = settle(t.at("cs2").appendOwnThenWait("w2", "b1", "g-b"));
     await wrote2;
-    const refreshed = await metric(cluster, "cs2", "dsm_refreshes_received_total");
+    const refreshed = await cluster.metric("cs2", "dsm_refreshes_received_total");
     await cluster.kill("cs1");
-    await until(async () => (await metric(cluster, "cs2", "dsm_refreshes_received_total")) > refreshed, 30_000, "cs1's words taken out of cs2's pages");
-    expect(await metric(cluster, "cs2", "dsm_reverts_received_total"), "cs2 was never told to abort").to.equal(0);
+    await until(async () => (await cluster.metric("cs2", "dsm_refreshes_received_total")) > refreshed, 30_000, "cs1's words taken out of cs2's pages");
+    expect(await cluster.metric("cs2", "dsm_reverts_received_total"), "cs2 was never told to abort").to.equal(0);
     await t.at("cs3").open("g-b");
     const done = await b;
     expect(done.ok ? done.value : done.error.message, "cs2's invocation went on and committed").to.equal(2);
@@ -145,12 +139,12 @@ describe("Crash consistency (integration, real processes)", function () {
     await wrote;
     // A racy read (no lock) sees the uncommitted a1, and leaves cs2 read copies holding it.
     expect((await t.at("cs2").ownState("w1")).items).to.deep.equal(["a0", "a1"]);
-    const settles = await metric(cluster, "ds1", "dsm_home_settles_taken_back_total");
+    const settles = await cluster.metric("ds1", "dsm_home_settles_taken_back_total");
     await cluster.kill("cs3");
     expect((await a).ok, "the call in flight on the killed server").to.equal(false);
     // The client goes on, as a sequential program does after a failed call.
     expect(await t.at("cs2").appendOwn("w1", "a2"), "the next append counts from the committed list").to.equal(2);
-    expect(await metric(cluster, "ds1", "dsm_home_settles_taken_back_total"), "cs3 was settled at its home first").to.be.above(settles);
+    expect(await cluster.metric("ds1", "dsm_home_settles_taken_back_total"), "cs3 was settled at its home first").to.be.above(settles);
     expect(await t.at("cs1").ownState("w1")).to.deep.equal({ items: ["a0", "a2"], mapAgrees: true, textAgrees: true });
     expect(await t.at("cs1").check()).to.deep.equal([]);
     await cluster.repair();
@@ -159,7 +153,7 @@ describe("Crash consistency (integration, real processes)", function () {
 
   it("should let threads on three compute servers allocate in one object at once, losing nothing and dropping no holder", async () => {
     const t = await client.create<Journal>("Journal", "Alloc");
-    const dropped = await metric(cluster, "ds1", "dsm_home_holders_dropped_total");
+    const dropped = await cluster.metric("ds1", "dsm_home_holders_dropped_total");
     const writers = [["cs1", "w1"], ["cs2", "w2"], ["cs3", "w3"]];
     await Promise.all(writers.map(async ([cs, w]) => {
       for (let i = 0; i < APPENDS; i++) expect(await t.at(cs).appendOwn(w, `${w}-${i}`)).to.equal(i + 1);
@@ -169,7 +163,7 @@ describe("Crash consistency (integration, real processes)", function () {
       expect(own.items).to.deep.equal(Array.from({ length: APPENDS }, (_, i) => `${w}-${i}`));
       expect(own).to.deep.include({ mapAgrees: true, textAgrees: true });
     }
-    expect(await metric(cluster, "ds1", "dsm_home_holders_dropped_total")).to.equal(dropped);
+    expect(await cluster.metric("ds1", "dsm_home_holders_dropped_total")).to.equal(dropped);
     expect(await t.at("cs2").check()).to.deep.equal([]);
   });
 });

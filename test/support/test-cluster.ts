@@ -80,6 +80,14 @@ export class TestCluster {
     return readFileSync(path.join(this.dir, "token"), "utf8").trim();
   }
 
+  /** One figure of a server's /metrics (`name` without the clouds_ prefix, unlabelled). */
+  async metric(id: string, name: string): Promise<number> {
+    const text = await (await fetch(`http://${this.address(id)}/metrics`, { headers: { authorization: `Bearer ${this.token}` } })).text();
+    const m = new RegExp(`^clouds_${name}\\{server="${id}",role="[a-z]+"\\} (\\d+)$`, "m").exec(text);
+    if (!m) throw new Error(`no metric ${name} on ${id}`);
+    return Number(m[1]);
+  }
+
   address(id: string): string {
     return this.server(id).address;
   }

@@ -39,6 +39,7 @@ describe("NestedInvocations", () => {
       id: cs1, servers: {} as ServerDirectory, routes: {} as ThreadRoutes, placer,
       peers: { get: async () => lostPeer } as unknown as PeerCache,
       runLocal: async () => (events.push("ran here"), 42),
+      atomicOf: () => undefined,
       settle: async (after) => void events.push(`settle ${after.join(",")}`),
       noteHere: () => undefined,
       noteReply: () => undefined,

@@ -149,6 +149,15 @@ describe("compute protocol", () => {
       for (const action of [undefined, "drop", "INVALIDATE", 1]) expectField(kind, { ...recallBody, action }, "action");
     });
 
+    it("should decode a wound of an atomic thread, and refuse a bad id, object or reason", () => {
+      const wound = { id: "t:ws-1:01J0000000000000000000000D", object: target, reason: "an older atomic thread waits for it" };
+      expect(decodeComputeRequest("compute.atomic.wound", wound)).to.deep.equal({ kind: "compute.atomic.wound", ...wound });
+      const kind = "compute.atomic.wound";
+      for (const id of [undefined, "", "has space", 7, "x".repeat(201)]) expectField(kind, { ...wound, id }, "id");
+      for (const object of [undefined, "RectA"]) expectField(kind, { ...wound, object }, "object");
+      for (const reason of [undefined, 3, "r".repeat(201)]) expectField(kind, { ...wound, reason }, "reason");
+    });
+
     it("should refuse a pages query with bad or too many segments, naming the index", () => {
       expectField("compute.pages", { segments: "all" }, "segments");
       expectField("compute.pages", { segments: new Array(17).fill(seg) }, "segments");

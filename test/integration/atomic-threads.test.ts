@@ -1,0 +1,154 @@
+/**
+ * Atomic threads (`@entry({ atomic: true })`, ra-kernel/atomic-units.ts) on a real cluster:
+ * a transfer's debit and deposit commit together; a throw anywhere in the thread (the root,
+ * or a nested frame after its own writes) leaves nothing of it in any object; transfers both
+ * ways at once between two accounts neither deadlock nor lose money (wound-wait, retries);
+ * a kill -9 of the compute server running a stream of transfers loses none acknowledged and
+ * applies none twice; a thread whose writes span two data servers is refused whole (v1).
+ */
+import { expect } from "chai";
+import * as path from "node:path";
+import { homeOf } from "../../ra-kernel/ids.js";
+import { CloudsError } from "../../ra-kernel/clouds-error.js";
+import { TestCluster } from "../support/test-cluster.js";
+import { REPO_ROOT } from "../support/compiled-examples.js";
+import { expectRejection } from "../support/expect-rejection.js";
+import type { Cluster } from "../../shell/client/cluster.js";
+import type { Remote } from "../../shell/client/remote.js";
+import type { AtomicAccount } from "../fixtures/atomic-account.js";
+
+const ACCOUNT = path.join(REPO_ROOT, "test/fixtures/atomic-account.ts");
+
+type Account = Remote<AtomicAccount>;
+
+/** Every id an account applied, by sign: `+id` deposits, `-id` debits. */
+function tally(states: { applied: string[] }[]): Map<string, number> {
+  const n = new Map<string, number>();
+  for (const s of states) for (const a of s.applied) n.set(a, (n.get(a) ?? 0) + 1);
+  return n;
+}
+
+describe("atomic threads (integration, real processes)", function () {
+  this.timeout(180_000);
+  let cluster: TestCluster;
+  let client: Cluster;
+  let made = 0;
+
+  before(async () => {
+    cluster = await TestCluster.start({ compute: 2 });
+    client = await cluster.connect();
+    await client.load(ACCOUNT);
+  });
+
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  const account = (opening: number, c: Cluster = client): Promise<Account> => c.create<AtomicAccount>("AtomicAccount", `acct${++made}`, [opening]);
+
+  it("should commit a transfer's debit and deposit together", async () => {
+    const a = await account(100), b = await account(0);
+    expect(await a.transfer(b, 30, "t1")).to.equal(70);
+    expect(await a.state()).to.deep.equal({ balance: 70, applied: ["-t1"] });
+    expect(await b.state()).to.deep.equal({ balance: 30, applied: ["+t1"] });
+  });
+
+  it("should leave nothing of a thread whose root throws after a nested deposit, and pass its error on", async () => {
+    const a = await account(100), b = await account(5);
+    const err = await expectRejection(a.transferThenThrow(b, 30, "t2"), CloudsError);
+    expect(err.message).to.equal("changed my mind about t2");
+    expect(await a.state()).to.deep.equal({ balance: 100, applied: [] });
+    expect(await b.state()).to.deep.equal({ balance: 5, applied: [] });
+    expect(await a.transfer(b, 1, "t3")).to.equal(99); // the accounts' monitors were given back
+  });
+
+  it("should roll back the writes in three objects when a nested frame throws after writing", async () => {
+    const a = await account(100), b = await account(1), c = await account(2);
+    const err = await expectRejection(a.spreadThenFail(b, c, 10, "t4"), CloudsError);
+    expect(err.message).to.equal("deposit t4 failed after it credited");
+    const states = await Promise.all([a, b, c].map((x) => x.state()));
+    expect(states).to.deep.equal([{ balance: 100, applied: [] }, { balance: 1, applied: [] }, { balance: 2, applied: [] }]);
+  });
+
+  it("should run transfers both ways at once between two accounts without deadlock or lost money", async () => {
+    const a = await account(1000), b = await account(1000);
+    const other = await cluster.connect();
+    const [a2, b2] = [other.ref<AtomicAccount>(a.sysname), other.ref<AtomicAccount>(b.sysname)];
+    const N = 25;
+    await Promise.all([
+      (async () => { for (let i = 0; i < N; i++) await a.at("cs1").transfer(b, 3, `ab${i}`); })(),
+      (async () => { for (let i = 0; i < N; i++) await b2.at("cs2").transfer(a2, 2, `ba${i}`); })(),
+    ]);
+    const [sa, sb] = [await a.state(), await b.state()];
+    expect(sa.balance + sb.balance).to.equal(2000);
+    expect(sa.balance).to.equal(1000 - 3 * N + 2 * N);
+    const n = tally([sa, sb]);
+    for (let i = 0; i < N; i++) {
+      expect([n.get(`-ab${i}`), n.get(`+ab${i}`), n.get(`-ba${i}`), n.get(`+ba${i}`)], `transfer ${i}`).to.deep.equal([1, 1, 1, 1]);
+    }
+    const commits = await Promise.all(["cs1", "cs2"].map((id) => cluster.metric(id, "atomic_commits_total")));
+    const retries = await Promise.all(["cs1", "cs2"].map((id) => cluster.metric(id, "atomic_retries_total")));
+    console.log(`      atomic commits ${commits.join("+")}, retries ${retries.join("+")}, wounds at ds1 ${await cluster.metric("ds1", "locks_wounds_total")}`);
+    expect(commits.reduce((x, y) => x + y, 0)).to.be.at.least(2 * N);
+  });
+
+  it("should lose no acknowledged transfer and apply none twice across a kill -9 of the compute server running them", async () => {
+    const accounts = await Promise.all([account(500), account(500), account(500)]);
+    const acked: string[] = [];
+    const failed: string[] = [];
+    let stop = false;
+    const stream = (async () => {
+      for (let i = 0; !stop; i++) {
+        const from = accounts[i % 3], to = accounts[(i + 1) % 3];
+        const id = `k${i}`;
+        try {
+          await from.at("cs2").transfer(to, 1, id);
+          acked.push(id);
+        } catch {
+          failed.push(id);
+        }
+      }
+    })();
+    while (acked.length < 20) await new Promise((resolve) => setImmediate(resolve));
+    await cluster.kill("cs2");
+    await cluster.repair();
+    const after = acked.length;
+    while (acked.length < after + 10) await new Promise((resolve) => setImmediate(resolve));
+    stop = true;
+    await stream;
+    const states = await Promise.all(accounts.map((x) => x.state()));
+    expect(states.reduce((s, x) => s + x.balance, 0), "money conserved").to.equal(1500);
+    const n = tally(states);
+    for (const id of acked) expect([n.get(`-${id}`), n.get(`+${id}`)], `acknowledged ${id}`).to.deep.equal([1, 1]);
+    for (const id of failed) expect(JSON.stringify([n.get(`-${id}`) ?? 0, n.get(`+${id}`) ?? 0]), `failed ${id}`).to.be.oneOf(["[0,0]", "[1,1]"]);
+    expect(failed.length, "the kill failed some transfers").to.be.greaterThan(0);
+  });
+});
+
+describe("atomic threads over two data servers (v1: one home per thread)", function () {
+  this.timeout(120_000);
+  let cluster: TestCluster;
+
+  before(async () => {
+    cluster = await TestCluster.start({ compute: 1, data: 2 });
+  });
+
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  it("should refuse a thread whose writes span two data servers, whole, naming them", async () => {
+    const client = await cluster.connect();
+    await client.load(ACCOUNT);
+    const made: Account[] = [];
+    for (let i = 0; made.length < 8 && new Set(made.map((m) => homeOf(m.sysname))).size < 2; i++) made.push(await client.create<AtomicAccount>("AtomicAccount", `two${i}`, [50]));
+    const a = made[0];
+    const b = made.find((m) => homeOf(m.sysname) !== homeOf(a.sysname))!;
+    expect(b, "accounts on two data servers").to.not.equal(undefined);
+    const err = await expectRejection(a.transfer(b, 10, "x"), CloudsError);
+    expect(err.name).to.equal("AtomicAbortedError");
+    expect(err.message).to.match(/span data servers ds\d, ds\d/);
+    expect(await a.state()).to.deep.equal({ balance: 50, applied: [] });
+    expect(await b.state()).to.deep.equal({ balance: 50, applied: [] });
+  });
+});
