@@ -60,6 +60,10 @@ export class AtomicUnit {
   /** Resolves when it is wounded: a wait for a monitor gives up then (see UserObjectManager.atomicFrame). */
   readonly woundedSignal: Promise<string>;
   private onWounded!: (reason: string) => void;
+  /** Resolves when it is over (committed or aborted, its monitors given back). */
+  readonly ended: Promise<void>;
+  /** @internal AtomicUnits.end */
+  markEnded!: () => void;
 
   constructor(
     readonly ctx: AtomicContext,
@@ -67,6 +71,7 @@ export class AtomicUnit {
     readonly startMark: number,
   ) {
     this.woundedSignal = new Promise((resolve) => (this.onWounded = resolve));
+    this.ended = new Promise((resolve) => (this.markEnded = resolve));
   }
 
   /** A home wants it aborted: it stops at its next frame, and any wait for a monitor ends now. */
@@ -127,7 +132,15 @@ export class AtomicUnits {
     return this.byIsiba.get(isiba);
   }
 
-  end(unit: AtomicUnit): void {
+  /** The unit running here that holds `object`'s monitor, if one does. */
+  holding(object: SysName): AtomicUnit | undefined {
+    for (const unit of this.units.values()) if (unit.monitors.has(object)) return unit;
+    return undefined;
+  }
+
+  /** Forgets the unit; `ended` resolves once its monitors are given back (`released`). */
+  end(unit: AtomicUnit, released: Promise<unknown> = Promise.resolve()): void {
     if (this.units.get(unit.ctx.id) === unit) this.units.delete(unit.ctx.id);
+    void released.finally(() => unit.markEnded());
   }
 }

@@ -149,6 +149,8 @@ export class UserObjectManager {
   readonly atomics = new AtomicUnits();
   /** Atomic roots started here by non-atomic frames, to name their units apart. */
   private atomicRoots = 0;
+  /** Non-atomic invocations running here, per object and thread (an atomic thread entering the object waits for other threads'). */
+  private readonly plain = new Map<SysName, { threads: Map<string, number>; drained: (() => void)[] }>();
 
   constructor(
     private readonly pool: IsibaPool,
@@ -193,7 +195,50 @@ export class UserObjectManager {
     if (problem) throw new ArgumentError(`${className}.${problem}`, { className, entry: input.entry });
     if (input.thread.atomic) return this.atomicFrame(obj, input, this.unitOf(input.thread.atomic));
     if (sig.atomic) return this.atomicRoot(obj, input);
-    return this.execute(obj, "call", input, sig.exclusive);
+    await this.atomicGate(input.object);
+    const done = this.countPlain(input.object, input.thread.id);
+    try {
+      return await this.execute(obj, "call", input, sig.exclusive);
+    } finally {
+      done();
+    }
+  }
+
+  /**
+   * A non-atomic invocation never runs in an object an atomic thread holds here (it would see
+   * its writes before they commit): it wounds the thread — a non-atomic thread never waits for
+   * an atomic one — and runs once the thread is over.
+   */
+  private async atomicGate(object: SysName): Promise<void> {
+    for (let unit = this.atomics.holding(object); unit; unit = this.atomics.holding(object)) {
+      unit.wound(`a non-atomic invocation of ${object} arrived at this compute server`);
+      await unit.ended;
+    }
+  }
+
+  /** Counts a non-atomic invocation of `object` by `thread` running; call the result when it ends. */
+  private countPlain(object: SysName, thread: string): () => void {
+    let p = this.plain.get(object);
+    if (!p) this.plain.set(object, (p = { threads: new Map(), drained: [] }));
+    p.threads.set(thread, (p.threads.get(thread) ?? 0) + 1);
+    const mine = p;
+    return () => {
+      const left = (mine.threads.get(thread) ?? 1) - 1;
+      if (left > 0) mine.threads.set(thread, left);
+      else mine.threads.delete(thread);
+      if (mine.threads.size > 0) return;
+      if (this.plain.get(object) === mine) this.plain.delete(object);
+      for (const tell of mine.drained.splice(0)) tell();
+    };
+  }
+
+  /** Resolves once no non-atomic invocation of `object` by a thread other than `thread` runs here. */
+  private async plainDrained(object: SysName, thread: string): Promise<void> {
+    for (;;) {
+      const p = this.plain.get(object);
+      if (!p || [...p.threads.keys()].every((t) => t === thread)) return;
+      await new Promise<void>((resolve) => p.drained.push(resolve));
+    }
   }
 
   /** The atomic thread an isiba belongs to, if it is a frame of one (nested invocations run in it). */
@@ -275,7 +320,7 @@ export class UserObjectManager {
     if (!unit.monitors.has(input.object)) {
       // Active until the thread ends: never deactivated while it has writes here not committed.
       unit.leaves.push(await this.enter(input.object));
-      await this.atomicMonitor(input.object, unit);
+      await this.atomicMonitor(input.object, unit, input);
     }
     let outcome: RunOutcome;
     try {
@@ -303,7 +348,7 @@ export class UserObjectManager {
    * wounded it waits for what it holds. The wait then goes on alone and gives the monitor back
    * if it is granted later.
    */
-  private async atomicMonitor(object: SysName, unit: AtomicUnit): Promise<void> {
+  private async atomicMonitor(object: SysName, unit: AtomicUnit, input: InvocationInput): Promise<void> {
     const ctx = unit.ctx;
     const acquired = this.locks.acquireAtomicMonitor(object, ctx);
     let gaveUp = false;
@@ -318,6 +363,9 @@ export class UserObjectManager {
       if (gaveUp) acquired.then(() => this.locks.releaseAtomicMonitor(object, ctx), () => undefined);
     }
     unit.monitors.add(object);
+    // Other threads' non-atomic invocations already running in the object here would see its
+    // writes: they finish first (new ones wait for the thread: atomicGate).
+    await Promise.race([this.plainDrained(object, input.thread.id), wounded]);
   }
 
   /** Commits the unit as one segment: "committed", "not applied" (aborted by a home or a lost page: nothing applied), or the error of an unknown outcome. */
@@ -350,7 +398,12 @@ export class UserObjectManager {
 
   /** The unit is over: its frames free what they detached (if it committed), their locks and its monitors go. */
   private async endUnit(unit: AtomicUnit, committed: boolean): Promise<void> {
-    this.atomics.end(unit);
+    const released = this.releaseUnit(unit, committed);
+    this.atomics.end(unit, released);
+    await released;
+  }
+
+  private async releaseUnit(unit: AtomicUnit, committed: boolean): Promise<void> {
     for (const leave of unit.leaves) leave();
     for (const { isiba, object } of unit.frames) {
       this.queueFrees(object, isiba, committed);

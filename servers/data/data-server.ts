@@ -62,7 +62,9 @@ export class DataServer {
   ) {
     // Pages and locks go together, whichever way the home drops a holder (a lapsed lease, a
     // reconnection, or a recall it could not answer and whose lease then ran out).
-    this.home = new PageHome(store, serverId, (holder) => this.peers.get(holder), { ...options, onHolderDropped: (holder) => this.dropLocksOf(holder) });
+    this.home = new PageHome(store, serverId, (holder) => this.peers.get(holder), {
+      ...options, onHolderDropped: (holder) => this.dropLocksOf(holder), admit: (object, holder) => this.isolateAtomic(object, holder),
+    });
     this.leaseWatch = setInterval(() => this.takeBackLapsed(), this.home.leases.leaseMs / 4);
     this.leaseWatch.unref();
     this.lockTable.onRecall = (r) => this.recallMonitor(r);
@@ -90,6 +92,18 @@ export class DataServer {
       (answer) => this.lockTable.recalled(r, answer),
       (err: Error) => log("recall of the monitor of %s from %s failed: %s", r.object, r.server, err.message),
     );
+  }
+
+  /**
+   * No server but the one an atomic thread runs on may see the pages of an object it holds
+   * before it committed or aborted: such a fault wounds it (a non-atomic thread never waits
+   * for an atomic one: LockTable) and waits until its monitor is given back.
+   */
+  private async isolateAtomic(object: SysName, holder: string): Promise<void> {
+    for (let h = this.lockTable.atomicMonitorHolder(object); h && !h.servers.includes(holder); h = this.lockTable.atomicMonitorHolder(object)) {
+      this.lockTable.woundMonitorHolder(object, `a fault of ${holder}`);
+      await this.lockTable.whenMonitorReleased(object, h.thread);
+    }
   }
 
   /**

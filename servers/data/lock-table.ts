@@ -157,6 +157,8 @@ class LockEntry {
   readonly recalledFor = new Map<string, Set<string>>();
   /** Atomic holders already wounded (once each). */
   readonly wounded = new Set<string>();
+  /** Told when a thread no longer holds the lock (whenReleased). */
+  readonly onGone = new Map<string, (() => void)[]>();
 
   constructor(readonly object: SysName, readonly key: string, readonly kind: LockKind, readonly permits: number) {
     this.available = permits;
@@ -169,6 +171,13 @@ class LockEntry {
   /** Nothing held, nobody waiting, and nothing to remember (semaphores keep their count). */
   get idle(): boolean {
     return this.reentrant && this.holders.size === 0 && this.queue.length === 0;
+  }
+
+  /** The atomic thread holding this (exclusive) lock, if one does. */
+  atomicHolder(): Holder | undefined {
+    if (!this.reentrant) return undefined;
+    for (const h of this.holders.values()) if (h.atomic) return h;
+    return undefined;
   }
 
   /** Could `thread` be granted now, ignoring the queue in front of it? */
@@ -221,6 +230,9 @@ class LockEntry {
       this.recalledFor.delete(holder.thread);
       this.wounded.delete(holder.thread);
       if (this.reentrant) this.available++;
+      const told = this.onGone.get(holder.thread);
+      this.onGone.delete(holder.thread);
+      for (const tell of told ?? []) tell();
     }
   }
 
@@ -434,17 +446,48 @@ export class LockTable {
   private woundHolders(entry: LockEntry): void {
     if (!entry.reentrant) return;
     for (const holder of entry.holders.values()) {
-      if (!holder.atomic || entry.wounded.has(holder.thread)) continue;
+      if (!holder.atomic) continue;
       const by = entry.queue.find((w) => w.thread !== holder.thread && (!w.atomic || olderThan(w.atomic, holder.atomic!)));
-      if (!by) continue;
-      entry.wounded.add(holder.thread);
-      this.stats.wounds++;
-      log("%s/%s %s: %s wounds atomic holder %s", entry.object, entry.key, entry.kind, by.thread, holder.thread);
-      this.onWound({
-        object: entry.object, key: entry.key, lock: entry.kind, atomic: holder.atomic.id, servers: [...holder.servers.keys()], by: by.thread,
-        reason: by.atomic ? "an older atomic thread waits for it" : "a non-atomic thread waits for it",
-      });
+      if (by) this.wound(entry, holder, by.thread, by.atomic ? "an older atomic thread waits for it" : "a non-atomic thread waits for it");
     }
+  }
+
+  private wound(entry: LockEntry, holder: Holder, by: string, reason: Wound["reason"]): void {
+    if (!holder.atomic || entry.wounded.has(holder.thread)) return;
+    entry.wounded.add(holder.thread);
+    this.stats.wounds++;
+    log("%s/%s %s: %s wounds atomic holder %s", entry.object, entry.key, entry.kind, by, holder.thread);
+    this.onWound({ object: entry.object, key: entry.key, lock: entry.kind, atomic: holder.atomic.id, servers: [...holder.servers.keys()], by, reason });
+  }
+
+  /**
+   * The atomic thread holding `object`'s monitor, if one does, and the servers it holds it
+   * through: a non-atomic access to the object from elsewhere must not see its writes
+   * (DataServer: faults of its pages wait, see PageHome `admit`).
+   */
+  atomicMonitorHolder(object: SysName, key = "monitor"): { thread: string; servers: string[] } | undefined {
+    const h = this.find(object, "monitor", key)?.atomicHolder();
+    return h ? { thread: h.thread, servers: [...h.servers.keys()] } : undefined;
+  }
+
+  /** Wounds the atomic thread holding `object`'s monitor (a non-atomic access `by` must not wait for it); false if none does. */
+  woundMonitorHolder(object: SysName, by: string, key = "monitor"): boolean {
+    const entry = this.find(object, "monitor", key);
+    const h = entry?.atomicHolder();
+    if (!entry || !h) return false;
+    this.wound(entry, h, by, "a non-atomic thread waits for it");
+    return true;
+  }
+
+  /** Resolves once `thread` no longer holds `object`'s monitor (at once if it does not). */
+  whenMonitorReleased(object: SysName, thread: string, key = "monitor"): Promise<void> {
+    const entry = this.find(object, "monitor", key);
+    if (!entry?.holders.has(thread)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const told = entry.onGone.get(thread) ?? [];
+      told.push(resolve);
+      entry.onGone.set(thread, told);
+    });
   }
 
   private entry(req: LockRequestRef, permits: number): LockEntry {

@@ -126,6 +126,12 @@ export interface PageHomeOptions {
    * recall it could not answer): what else it holds goes too (DataServer: its locks).
    */
   onHolderDropped?: (holder: string) => void;
+  /**
+   * Waited for before a fault of a page of `object` by `holder` is served, outside the page's
+   * lock (DataServer: a page of an object an atomic thread holds elsewhere waits for its end).
+   * @default none
+   */
+  admit?: (object: SysName, holder: string) => Promise<void>;
 }
 
 /** A page a compute server evicts (data.page.release). */
@@ -197,6 +203,7 @@ export class PageHome {
     this.leases = new HolderLeases(options.leaseMs);
     this.onStoreFailure = options.onStoreFailure;
     this.onHolderDropped = options.onHolderDropped;
+    this.admit = options.admit;
     this.recallTimeoutMs = options.recallTimeoutMs ?? RECALL_TIMEOUT_MS;
     const grace = store.epoch > 1 ? options.restartGraceMs ?? this.leases.leaseMs + this.leases.marginMs : 0;
     this.graceEnds = performance.now() + grace;
@@ -205,6 +212,7 @@ export class PageHome {
   private readonly recallTimeoutMs: number;
   private readonly onStoreFailure?: (err: unknown) => void;
   private readonly onHolderDropped?: (holder: string) => void;
+  private readonly admit?: (object: SysName, holder: string) => Promise<void>;
   /** Set once the store failed to make ordered commits durable: nothing is served after. */
   private storeFailure: unknown = null;
   /** Commits received so far (PageDirectory: fenced). */
@@ -229,6 +237,10 @@ export class PageHome {
     this.assertStoreSound();
     this.leaseFromFirstContact(holder);
     if (req.mode === "write") await this.afterRestartGrace();
+    if (this.admit) {
+      const object = this.objectOfSegment(req.segment);
+      if (object !== undefined) await this.admit(object, holder);
+    }
     for (;;) {
       const closure = this.closures.barrierOf(req);
       if (closure) {

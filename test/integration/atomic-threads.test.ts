@@ -70,6 +70,31 @@ describe("atomic threads (integration, real processes)", function () {
     expect(states).to.deep.equal([{ balance: 100, applied: [] }, { balance: 1, applied: [] }, { balance: 2, applied: [] }]);
   });
 
+  it("should never show a non-atomic reader, here or on another server, the writes of atomic threads before they commit", async () => {
+    const a = await account(100), b = await account(5);
+    let stop = false, aborted = 0, committed = 0;
+    const writer = (async () => {
+      for (let i = 0; !stop; i++) {
+        // Every other one aborts after both writes; the others commit and are undone by the next.
+        if (i % 2 === 0) await a.at("cs1").transferThenThrow(b, 7, `w${i}`).catch(() => aborted++);
+        else await b.at("cs1").transfer(a, 7, `u${i}`).catch(() => undefined).then(() => committed++);
+      }
+    })();
+    const seen = new Set<string>();
+    for (let i = 0; i < 150; i++) {
+      for (const [name, acct, server] of [["a", a, "cs2"], ["b", b, "cs2"], ["a", a, "cs1"], ["b", b, "cs1"]] as const) {
+        const st = await acct.at(server).state();
+        if (st.applied.some((x) => x.startsWith("-w") || x.startsWith("+w"))) seen.add(`${name}@${server}: ${JSON.stringify(st)}`);
+      }
+    }
+    stop = true;
+    await writer;
+    expect([...seen], "a reader saw a write of a thread that aborted").to.deep.equal([]);
+    expect(aborted, "threads that aborted").to.be.greaterThan(10);
+    expect((await a.state()).balance + (await b.state()).balance).to.equal(105);
+    console.log(`      ${aborted} aborted and ${committed} committed atomic threads ran under the readers`);
+  });
+
   it("should run transfers both ways at once between two accounts without deadlock or lost money", async () => {
     const a = await account(1000), b = await account(1000);
     const other = await cluster.connect();
