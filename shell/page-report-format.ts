@@ -48,7 +48,7 @@ function locks(r: PageReport): string[] {
   return [
     "locks:",
     ...r.locks.map((l) => {
-      const holders = l.holders.map((h) => `${h.thread}@${h.server}${h.count > 1 ? ` x${h.count}` : ""}`).join(", ");
+      const holders = l.holders.map((h) => `${h.atomic ? "atomic thread " : ""}${h.thread}@${h.server}${h.count > 1 ? ` x${h.count}` : ""}`).join(", ");
       const parts = [
         ...(l.kind === "semaphore" ? [`${l.available} permit(s) left`] : []),
         holders ? `held by ${holders}` : l.kind === "semaphore" ? "" : "free",

@@ -237,7 +237,7 @@ class LockEntry {
   }
 
   info(): LockInfo {
-    const holders = [...this.holders.values()].flatMap((h) => [...h.servers].map(([server, count]) => ({ server, thread: h.thread, count })));
+    const holders = [...this.holders.values()].flatMap((h) => [...h.servers].map(([server, count]) => ({ server, thread: h.thread, count, ...(h.atomic ? { atomic: true as const } : {}) })));
     return {
       object: this.object, key: this.key, kind: this.kind, available: this.available, holders,
       waiting: this.queue.map((w) => ({ server: w.server, thread: w.thread })),

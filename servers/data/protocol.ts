@@ -161,7 +161,8 @@ export interface LockInfo {
   kind: LockKind;
   /** Semaphores: permits left; locks and monitors: 0 when held, 1 when free. */
   available: number;
-  holders: { server: string; thread: string; count: number }[];
+  /** `atomic`: an atomic thread's hold (kept until it commits or aborts; `thread` is its atomic id). */
+  holders: { server: string; thread: string; count: number; atomic?: true }[];
   waiting: { server: string; thread: string }[];
 }
 

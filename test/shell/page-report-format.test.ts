@@ -49,6 +49,13 @@ describe("formatPageReport", () => {
     expect(lines).to.include("  cs2: not reachable (connect ECONNREFUSED)");
   });
 
+  it("should name an atomic thread holding the object's monitor", () => {
+    const lines = formatPageReport(report({
+      locks: [{ object: DATA, key: "monitor", kind: "monitor", available: 0, holders: [{ server: "cs2", thread: "t:ws1:X", count: 1, atomic: true }], waiting: [] }],
+    }));
+    expect(lines.slice(-1)).to.deep.equal(["  monitor 'monitor': held by atomic thread t:ws1:X@cs2"]);
+  });
+
   it("should list the object's locks with holders and waiters", () => {
     const lines = formatPageReport(report({
       locks: [
