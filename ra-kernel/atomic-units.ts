@@ -51,6 +51,8 @@ export class AtomicUnit {
   readonly frames: { isiba: number; object: SysName }[] = [];
   /** Objects whose monitor the unit holds (or asked for) at their homes. */
   readonly monitors = new Set<SysName>();
+  /** Per object, the kernel's dropMark when the unit took its monitor: it relied on its pages from then on. */
+  readonly marks = new Map<SysName, number>();
   /** Ends the activity the unit counts in each of its objects (UserObjectManager.enter). */
   readonly leaves: (() => void)[] = [];
   /** Why its segment must not commit (a frame's page fault failed). */

@@ -455,11 +455,12 @@ export class DsmClient {
    * PagesLostError if it was not applied (aborted here or refused by a home; nothing of it is
    * durable), CommitOutcomeUnknownError if a home could not answer, or the home's error.
    */
-  async commit(logs: SegmentLog[], since = this.dropSeq, broken?: string, sent?: () => void): Promise<void> {
+  async commit(logs: SegmentLog[], since = this.dropSeq, broken?: string, sent?: () => void, sinceOf?: (object: SysName | undefined) => number): Promise<void> {
     const byHome = this.groupByHome(logs);
     if (byHome.size === 0) return;
+    // `sinceOf`: an atomic thread relied on an object's pages only from when it took its monitor.
     const lostAt = broken !== undefined ? [...byHome.keys()][0]
-      : [...byHome].find(([home, pages]) => (this.homeLosses.get(home) ?? 0) > since || pages.some(({ c, page }) => this.lostSince(c, page, since)))?.[0];
+      : [...byHome].find(([home, pages]) => (this.homeLosses.get(home) ?? 0) > since || pages.some(({ c, page }) => this.lostSince(c, page, sinceOf?.(c.object) ?? since)))?.[0];
     const homes = [...byHome.keys()];
     // Told once every home's part is on its way (never for an abort: see UserObjectManager).
     const onSent = lostAt === undefined && sent ? countdown(byHome.size, sent) : undefined;

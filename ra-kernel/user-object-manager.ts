@@ -46,7 +46,7 @@
  * also at a lock release inside them. When the root returns, the unit commits as one
  * segment, or aborts (the root threw, a frame's segment broke, a home wounded it, or its
  * writes span several data servers: one only in this version); wounded or lost-page units
- * run again, up to MAX_ATOMIC_RETRIES times. Its frames' frees and locks go after the outcome.
+ * run again (MAX_ATOMIC_RETRIES, MAX_LOST_PAGE_RETRIES). Its frames' frees and locks go after the outcome.
  */
 import { argumentProblem } from "../objects/entry-signature.js";
 import { ArgumentError, AtomicAbortedError, CommitOutcomeUnknownError, PagesLostError, UnknownEntryError } from "./errors.js";
@@ -65,8 +65,14 @@ import { GarbageCollector } from "./garbage-collector.js";
 
 const log = createDebug("ra:objects");
 
-/** Times an atomic thread that was wounded or lost pages runs again before its caller hears of it. */
-export const MAX_ATOMIC_RETRIES = 4;
+/**
+ * Times an atomic thread that was wounded runs again before its caller hears of it. Wound-wait
+ * ends every wait, but a young thread may be wounded by each older one running with it (or by
+ * a stream of non-atomic readers of its objects): it keeps its age, so it ends up the oldest.
+ */
+export const MAX_ATOMIC_RETRIES = 100;
+/** Times an atomic thread that lost pages (a home restarted, a connection broke) runs again. */
+export const MAX_LOST_PAGE_RETRIES = 4;
 
 /** Objects deactivated concurrently by one pass of deactivateIdle. */
 const DEACTIVATIONS_AT_ONCE = 32;
@@ -260,6 +266,7 @@ export class UserObjectManager {
   private async atomicRoot(obj: LoadedObject, input: InvocationInput): Promise<unknown> {
     const base = (input.thread.depth === 0 ? input.thread.id : `${input.thread.id}/${++this.atomicRoots}`) as AtomicId;
     const since = Date.now();
+    let lostPages = 0;
     for (let attempt = 0; ; attempt++) {
       const ctx: AtomicContext = { id: (attempt === 0 ? base : `${base}#${attempt}`) as AtomicId, since };
       const unit = this.atomics.begin(ctx, this.dsm.dropMark);
@@ -282,7 +289,8 @@ export class UserObjectManager {
           await this.abortUnit(unit, why, ran.error);
         }
         const reason: AbortReason = why ?? "pages lost";
-        if ((reason === "wounded" || reason === "pages lost") && attempt < MAX_ATOMIC_RETRIES) {
+        if (reason === "pages lost") lostPages++;
+        if ((reason === "wounded" && attempt < MAX_ATOMIC_RETRIES) || (reason === "pages lost" && lostPages <= MAX_LOST_PAGE_RETRIES)) {
           this.atomics.counts.retries++;
           log("atomic thread %s aborted (%s): running it again", ctx.id, unit.wounded ?? unit.broken ?? reason);
           continue;
@@ -366,12 +374,15 @@ export class UserObjectManager {
     // Other threads' non-atomic invocations already running in the object here would see its
     // writes: they finish first (new ones wait for the thread: atomicGate).
     await Promise.race([this.plainDrained(object, input.thread.id), wounded]);
+    // What happened to the object's pages before is no concern of this thread's (an aborted
+    // thread that held it before had its pages reverted before it gave the monitor back).
+    unit.marks.set(object, this.dsm.dropMark);
   }
 
   /** Commits the unit as one segment: "committed", "not applied" (aborted by a home or a lost page: nothing applied), or the error of an unknown outcome. */
   private async commitUnit(unit: AtomicUnit): Promise<"committed" | "not applied" | Error> {
     try {
-      await this.dsm.commit(unit.logs, unit.startMark, unit.broken);
+      await this.dsm.commit(unit.logs, unit.startMark, unit.broken, undefined, (object) => (object && unit.marks.get(object)) ?? unit.startMark);
       return "committed";
     } catch (err) {
       if (err instanceof PagesLostError) {

@@ -1,6 +1,8 @@
 /**
- * BankAccount: accounts that invoke each other — a transfer is a nested invocation of the
- * other account, on the same thread, wherever that account's invocation runs.
+ * BankAccount: accounts that invoke each other. `transfer` is an ATOMIC entry: the debit here
+ * and the deposit in the other account (a nested invocation on the same thread) commit
+ * together or not at all — whatever throws, whichever server dies meanwhile — and no other
+ * thread sees the money in flight.
  *
  *   clouds> load objects/examples/bank-account.ts
  *   clouds> new BankAccount Alice("alice", 100)
@@ -10,10 +12,10 @@
  *   clouds> Alice.transfer(Bob, 500)
  *   error: InsufficientFundsError: alice has 70, cannot send 500 (at cs1)
  *
- * Balances change under the account's own lock "balance", held only for the check and the
- * update — never across the call to the other account, so two transfers in opposite
- * directions cannot deadlock. The debit happens first (an overdraft is refused before any
- * money moves); if the deposit fails the debit is undone.
+ * No refund logic: if the deposit throws, the debit is rolled back with everything else the
+ * thread wrote. Two transfers in opposite directions at once cannot deadlock: the homes
+ * arbitrate atomic threads by age (wound-wait) and the younger is run again. `deposit` and
+ * `withdraw` called on their own are plain entries under the account's lock "balance".
  */
 import { CloudsObject, entry, type Ref } from "clouds-ts";
 
@@ -46,19 +48,14 @@ export class BankAccount extends CloudsObject {
     return this.balance;
   }
 
-  /** Moves `amount` to another account (its name, or a reference); this account's new balance. */
-  @entry async transfer(to: string | Ref<BankAccount>, amount: number): Promise<number> {
+  /** Moves `amount` to another account (its name, or a reference), atomically; this account's new balance. */
+  @entry({ atomic: true }) async transfer(to: string | Ref<BankAccount>, amount: number): Promise<number> {
     checkAmount(amount);
     const target = typeof to === "string" ? await this.bind<BankAccount>(to) : to;
     if (target.sysname === this.self.sysname) throw new TypeError(`${this.owner}: cannot transfer to the same account`);
-    const left = await this.withLock("balance", () => this.debit(amount));
-    try {
-      await target.deposit(amount);
-    } catch (err) {
-      await this.withLock("balance", () => (this.balance += amount));
-      throw err;
-    }
-    await this.print(`${this.owner}: sent ${amount}, balance ${left}`);
+    const left = this.debit(amount);
+    await target.deposit(amount);
+    await this.print(`${this.owner}: sent ${amount}, balance ${left}`); // output is not rolled back: an attempt run again prints again
     return left;
   }
 
