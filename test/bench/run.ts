@@ -21,6 +21,7 @@ import { commits } from "./commit.bench.js";
 import { placement } from "./placement.bench.js";
 import { scale } from "./scale.bench.js";
 import { peerBaseline } from "./peer.bench.js";
+import { atomicThreads } from "./atomic.bench.js";
 
 type Benchmark = (report: BenchReport) => Promise<void>;
 
@@ -34,6 +35,7 @@ const BENCHMARKS: Array<[name: string, run: Benchmark]> = [
   ["placement", placement],
   ["scale", scale], // minutes at its default 100,000 objects: SCALE_OBJECTS lowers it
   ["peer", peerBaseline], // Clouds next to an express + TypeORM + SQLite counter service (issue 11)
+  ["atomic", atomicThreads], // atomic transfers next to plain nested ones (issue 12)
 ];
 
 async function main(): Promise<number> {

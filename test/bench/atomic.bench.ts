@@ -1,0 +1,89 @@
+/**
+ * Atomic threads (issue 12): an atomic transfer between two accounts next to the same
+ * transfer as plain nested invocations (test/fixtures/atomic-account.ts: `transfer` vs
+ * `transferPlain`, each a debit here and a nested deposit there), on one data server — this
+ * version commits an atomic thread at one home only, so the issue's two-data-server figure
+ * cannot be measured yet.
+ *
+ *   sequential   one client, A -> B then B -> A, p50 / p99 (interleaved rounds)
+ *   throughput   32 transfers in flight between random pairs of 64 accounts, for a few seconds
+ *                each way (conflicts: wound-wait and retries count in the atomic figure)
+ *
+ * Targets from the issue: atomic p50 at most 2.5x the plain one; atomic throughput at least
+ * 0.5x the plain one.
+ */
+import * as path from "node:path";
+import { connect, type Cluster } from "../../shell/client/cluster.js";
+import type { Remote } from "../../shell/client/remote.js";
+import type { AtomicAccount } from "../fixtures/atomic-account.js";
+import { REPO_ROOT, withBenchCluster } from "./bench-cluster.js";
+import type { BenchReport } from "./bench-report.js";
+import { formatLatency, timeInterleaved, warmUp } from "./latency.js";
+
+const WARM_UP = 200;
+const ROUNDS = 10;
+const PER_ROUND = 100;
+const ACCOUNTS = 64;
+const IN_FLIGHT = 32;
+const THROUGHPUT_MS = 4_000;
+
+type Account = Remote<AtomicAccount>;
+type Kind = "transfer" | "transferPlain";
+
+export async function atomicThreads(report: BenchReport): Promise<void> {
+  await withBenchCluster({ compute: 2 }, async (bench) => {
+    const cluster = await connect({ dir: bench.dir, workstation: "bench" });
+    try {
+      await cluster.load(path.join(REPO_ROOT, "test/fixtures/atomic-account.ts"));
+      await sequential(cluster, report);
+      await throughput(cluster, report);
+    } finally {
+      await cluster.close();
+    }
+  });
+}
+
+async function accounts(cluster: Cluster, n: number, tag: string): Promise<Account[]> {
+  const out: Account[] = [];
+  for (let i = 0; i < n; i++) out.push(await cluster.create<AtomicAccount>("AtomicAccount", `BenchAtomic-${tag}-${i}`, [1_000_000]));
+  return out;
+}
+
+/** A transfer back and forth between two accounts: `i` even A -> B, odd B -> A. */
+function pingPong(kind: Kind, a: Account, b: Account) {
+  return (i: number) => (i % 2 === 0 ? a[kind](b, 1, "x") : b[kind](a, 1, "x"));
+}
+
+async function sequential(cluster: Cluster, report: BenchReport): Promise<void> {
+  const [a, b, c, d] = await accounts(cluster, 4, `seq-${process.pid}`);
+  const ops = { atomic: pingPong("transfer", a, b), plain: pingPong("transferPlain", c, d) };
+  for (const op of Object.values(ops)) await warmUp(WARM_UP, op);
+  const s = await timeInterleaved(ops, ROUNDS, PER_ROUND);
+  const ratio = s.atomic.p50 / s.plain.p50;
+  report.line(formatLatency("transfer as plain nested invocations", s.plain));
+  report.line(`${formatLatency("atomic transfer (one data server)", s.atomic)}   ratio p50 ${ratio.toFixed(2)}x plain, p99 ${(s.atomic.p99 / s.plain.p99).toFixed(2)}x`);
+  report.target("atomic transfer p50 <= 2.5x plain (issue 12)", ratio <= 2.5, `${ratio.toFixed(2)}x (${s.atomic.p50.toFixed(0)} / ${s.plain.p50.toFixed(0)} µs)`);
+}
+
+async function throughput(cluster: Cluster, report: BenchReport): Promise<void> {
+  const all = await accounts(cluster, ACCOUNTS, `tp-${process.pid}`);
+  const rate = async (kind: Kind): Promise<number> => {
+    let done = 0, seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % ACCOUNTS;
+    const end = performance.now() + THROUGHPUT_MS;
+    await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
+      while (performance.now() < end) {
+        const from = next();
+        const to = (from + 1 + (next() % (ACCOUNTS - 1))) % ACCOUNTS;
+        await all[from][kind](all[to], 1, "x");
+        done++;
+      }
+    }));
+    return done / (THROUGHPUT_MS / 1000);
+  };
+  const plain = await rate("transferPlain");
+  const atomic = await rate("transfer");
+  const ratio = atomic / plain;
+  report.line(`${`${IN_FLIGHT} transfers in flight over ${ACCOUNTS} accounts`.padEnd(40)} plain ${plain.toFixed(0)}/s   atomic ${atomic.toFixed(0)}/s   ratio ${ratio.toFixed(2)}x`);
+  report.target("atomic transfers, 32 in flight >= 0.5x plain (issue 12)", ratio >= 0.5, `${ratio.toFixed(2)}x (${atomic.toFixed(0)} / ${plain.toFixed(0)} /s)`);
+}
