@@ -127,7 +127,8 @@ describe("atomic threads (integration, real processes)", function () {
     expect(commits.reduce((x, y) => x + y, 0)).to.be.at.least(2 * N);
   });
 
-  it("should lose no acknowledged transfer and apply none twice across a kill -9 of the compute server running them", async () => {
+  for (const victim of ["cs2", "ds1"]) {
+  it(`should lose no acknowledged transfer and apply none twice across a kill -9 of ${victim === "cs2" ? "the compute server running them" : "their data server"}`, async () => {
     const accounts = await Promise.all([account(500), account(500), account(500)]);
     const acked: string[] = [];
     const failed: string[] = [];
@@ -145,7 +146,7 @@ describe("atomic threads (integration, real processes)", function () {
       }
     })();
     while (acked.length < 20) await new Promise((resolve) => setImmediate(resolve));
-    await cluster.kill("cs2");
+    await cluster.kill(victim);
     await cluster.repair();
     const after = acked.length;
     while (acked.length < after + 10) await new Promise((resolve) => setImmediate(resolve));
@@ -158,6 +159,7 @@ describe("atomic threads (integration, real processes)", function () {
     for (const id of failed) expect(JSON.stringify([n.get(`-${id}`) ?? 0, n.get(`+${id}`) ?? 0]), `failed ${id}`).to.be.oneOf(["[0,0]", "[1,1]"]);
     expect(failed.length, "the kill failed some transfers").to.be.greaterThan(0);
   });
+  }
 });
 
 describe("atomic threads over two data servers (v1: one home per thread)", function () {
