@@ -3,7 +3,9 @@
  * 30 s of clients updating Ledger objects at random compute servers of a 3 compute + 2 data
  * server cluster while servers of every role are killed with -9 about every 6 s and
  * restored; then every object is checked (class invariants and heap) against every
- * acknowledged update, live and again after a restart of the whole cluster from disk.
+ * acknowledged update, live and again after a restart of the whole cluster from disk. Two
+ * more clients move money between bank accounts with atomic transfers (issue 12): money
+ * conserved, each acknowledged transfer applied once, each failed one once or not at all.
  * The report is printed whatever the outcome; the cluster is always stopped.
  */
 import { expect } from "chai";
@@ -24,6 +26,10 @@ describe("Crash-consistency torture (integration, real processes)", function () 
   it("should acknowledge updates while servers die", () => {
     expect(result.log.acknowledged("add")).to.be.greaterThan(0);
     expect(result.log.acknowledged("append")).to.be.greaterThan(0);
+  });
+
+  it("should acknowledge atomic transfers while servers die", () => {
+    expect(result.bank.acked).to.be.greaterThan(0);
   });
 
   it("should find every acknowledged update, each once, objects whole and heaps intact", () => {

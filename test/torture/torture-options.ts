@@ -2,7 +2,7 @@
  * Options of a torture run (test/torture/torture.ts), and how `npm run torture` reads them
  * from its arguments and the environment:
  *
- *   npm run torture -- --duration 60 --seed 7 --clients 4 --objects 4 --kill-every 4
+ *   npm run torture -- --duration 60 --seed 7 --clients 4 --objects 4 --kill-every 4 --bank-clients 2 --accounts 6
  *   TORTURE_DURATION=60 TORTURE_SEED=7 npm run torture
  *
  * Durations on the command line are in seconds; the fields below are in milliseconds.
@@ -18,6 +18,10 @@ export interface TortureOptions {
   clients: number;
   /** Ledger objects (created in turn on each data server). @default 4 */
   objects: number;
+  /** Client loops moving money with atomic transfers between the accounts (0: no bank). @default 2 */
+  bankClients: number;
+  /** AtomicAccount objects of the bank, all homed on one data server. @default 6 */
+  accounts: number;
   /** Compute servers. @default 3 */
   compute: number;
   /** Data servers. @default 2 */
@@ -46,6 +50,8 @@ export const DEFAULT_OPTIONS: Omit<TortureOptions, "seed"> = {
   durationMs: 180_000,
   clients: 4,
   objects: 4,
+  bankClients: 2,
+  accounts: 6,
   compute: 3,
   data: 2,
   maxActive: 3,
@@ -63,6 +69,7 @@ export function parseTortureArgs(argv: string[], env: NodeJS.ProcessEnv = proces
     args: argv,
     options: {
       duration: { type: "string" }, seed: { type: "string" }, clients: { type: "string" }, objects: { type: "string" },
+      "bank-clients": { type: "string" }, accounts: { type: "string" },
       compute: { type: "string" }, data: { type: "string" }, "kill-every": { type: "string" }, "down": { type: "string" },
       "max-active": { type: "string" }, "cache-mb": { type: "string" },
       "call-timeout": { type: "string" }, "no-restart-check": { type: "boolean" },
@@ -82,6 +89,8 @@ export function parseTortureArgs(argv: string[], env: NodeJS.ProcessEnv = proces
     seed: num("seed", "TORTURE_SEED", Date.now() % 1_000_000),
     clients: Math.max(1, num("clients", "TORTURE_CLIENTS", d.clients)),
     objects: Math.max(1, num("objects", "TORTURE_OBJECTS", d.objects)),
+    bankClients: num("bank-clients", "TORTURE_BANK_CLIENTS", d.bankClients),
+    accounts: Math.max(2, num("accounts", "TORTURE_ACCOUNTS", d.accounts)),
     compute: Math.max(1, num("compute", "TORTURE_COMPUTE", d.compute)),
     data: Math.max(1, num("data", "TORTURE_DATA", d.data)),
     maxActive: Math.max(1, num("max-active", "TORTURE_MAX_ACTIVE", d.maxActive)),

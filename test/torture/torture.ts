@@ -13,6 +13,11 @@
  * the cluster, check every object (`live`); then kill -9 every server, `clouds up` again on
  * the same state and check again (`afterRestart`: what is on disk). Everything started is
  * stopped, whatever happens (TortureCluster.stop).
+ *
+ * The bank (issue 12): `bankClients` more loops move money between `accounts` AtomicAccount
+ * objects homed on one data server with atomic transfers (bank-loop.ts); the same checks
+ * read every account and judge it (bankVerdict): money conserved, each acknowledged transfer
+ * applied once, each failed one once or not at all, both sides.
  */
 import { ChurnSampler, type Churn } from "./churn-sampler.js";
 import * as path from "node:path";
@@ -23,6 +28,8 @@ import type { Ledger, LedgerCheck } from "../fixtures/ledger.js";
 import { REPO_ROOT } from "../support/compiled-examples.js";
 import { CallLog } from "./call-log.js";
 import { ClientLoop } from "./client-loop.js";
+import { BankLoop, bankVerdict, type BankLog } from "./bank-loop.js";
+import type { AtomicAccount } from "../fixtures/atomic-account.js";
 import { judge, type ObjectCheck, type Verdict } from "./ledger-verdict.js";
 import { Nemesis, type NemesisStats } from "./nemesis.js";
 import { Random } from "./random.js";
@@ -30,6 +37,9 @@ import { TortureCluster } from "./torture-cluster.js";
 import type { TortureOptions } from "./torture-options.js";
 
 export const LEDGER_FILE = path.join(REPO_ROOT, "test/fixtures/ledger.ts");
+export const ACCOUNT_FILE = path.join(REPO_ROOT, "test/fixtures/atomic-account.ts");
+/** What each bank account opens with. */
+const ACCOUNT_OPENING = 100;
 
 /** Tries of one object's final check (the cluster may still be settling after a restore). */
 const CHECK_TRIES = 8;
@@ -54,6 +64,8 @@ export interface TortureResult {
   afterRestart: Verdict | null;
   /** Every violation, each once, tagged with where it was seen. Must be empty. */
   violations: string[];
+  /** The bank's transfers: acknowledged, failed (outcome unknown or not applied), refused overdrafts. */
+  bank: { accounts: number; acked: number; failed: number; refused: number };
 }
 
 export async function runTorture(options: TortureOptions): Promise<TortureResult> {
@@ -65,21 +77,28 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
   try {
     const sysnames = await createObjects(cluster, options);
     const placement = sysnames.map((s, i) => `T${i} on ${homeOf(s)}`);
+    const accounts = await createAccounts(cluster, options);
+    if (accounts.length > 0) placement.push(`bank of ${accounts.length} accounts on ${homeOf(accounts[0])}`);
     say(`  objects: ${placement.join(", ")}  (state in ${cluster.dir})`);
     const log = new CallLog();
-    const { loops, nemesis, workloadMs, churn } = await runWorkload(cluster, sysnames, log, random, options);
+    const bankLog: BankLog = { acked: [], failed: [], refused: [] };
+    const { loops, nemesis, workloadMs, churn } = await runWorkload(cluster, sysnames, log, random, options, accounts, bankLog);
     say(`  workload over after ${(workloadMs / 1000).toFixed(1)} s; restoring the cluster and checking every object`);
     await cluster.restore();
     const live = judge(await checkAll(cluster, sysnames, options, "live"), log, options.clients);
+    const bankLive = await checkBank(cluster, accounts, options, bankLog, "live");
     let afterRestart: Verdict | null = null;
+    let bankAfterRestart: string[] = [];
     if (options.restartCheck) {
       say("  kill -9 of every server, clouds up on the same state, checking again");
       await cluster.restartAll();
       afterRestart = judge(await checkAll(cluster, sysnames, options, "after restart"), log, options.clients);
+      bankAfterRestart = await checkBank(cluster, accounts, options, bankLog, "after restart");
     }
     const audits = loops.flatMap((l) => l.audits);
-    const violations = collectViolations(log, audits, nemesis.stats, live, afterRestart);
-    return { options, durationMs: performance.now() - started, workloadMs, placement, nemesis: nemesis.stats, log, churn, audits, live, afterRestart, violations };
+    const violations = collectViolations(log, audits, nemesis.stats, live, afterRestart, { live: bankLive, afterRestart: bankAfterRestart });
+    const bank = { accounts: accounts.length, acked: bankLog.acked.length, failed: bankLog.failed.length, refused: bankLog.refused.length };
+    return { options, durationMs: performance.now() - started, workloadMs, placement, nemesis: nemesis.stats, log, churn, audits, live, afterRestart, violations, bank };
   } finally {
     await cluster.stop();
   }
@@ -97,13 +116,49 @@ async function createObjects(cluster: TortureCluster, options: TortureOptions): 
   return out;
 }
 
-async function runWorkload(cluster: TortureCluster, sysnames: SysName[], log: CallLog, random: Random, options: TortureOptions) {
+/** The bank's accounts, 100 each, all on the home of the first (created at cs1 until enough share it). */
+async function createAccounts(cluster: TortureCluster, options: TortureOptions): Promise<SysName[]> {
+  if (options.bankClients === 0) return [];
+  const client = await cluster.connect(options.callTimeoutMs);
+  await client.load(ACCOUNT_FILE);
+  const out: SysName[] = [];
+  for (let i = 0; out.length < options.accounts && i < options.accounts * 4; i++) {
+    const ref = await client.create<AtomicAccount>("AtomicAccount", `B${i}`, [ACCOUNT_OPENING], { at: "cs1" });
+    if (out.length === 0 || homeOf(ref.sysname) === homeOf(out[0])) out.push(ref.sysname);
+  }
+  return out;
+}
+
+/** Every account's state, a fresh connection, retried while the cluster settles; the bank's violations. */
+async function checkBank(cluster: TortureCluster, accounts: SysName[], options: TortureOptions, log: BankLog, phase: string): Promise<string[]> {
+  if (accounts.length === 0) return [];
+  const conn = await cluster.connect(options.callTimeoutMs);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const states = [];
+      for (const a of accounts) states.push(await conn.ref<AtomicAccount>(a).state());
+      return bankVerdict(states, ACCOUNT_OPENING * accounts.length, log);
+    } catch (err) {
+      const why = `${(err as Error).name}: ${(err as Error).message.split("\n")[0]}`;
+      options.log(`  ${phase} check of the bank, try ${attempt}: ${why}`);
+      if (attempt >= CHECK_TRIES) return [`bank: could not be read (${why}, ${CHECK_TRIES} tries)`];
+      await new Promise((r) => setTimeout(r, CHECK_BACKOFF_MS));
+    }
+  }
+}
+
+async function runWorkload(cluster: TortureCluster, sysnames: SysName[], log: CallLog, random: Random, options: TortureOptions, accounts: SysName[], bankLog: BankLog) {
   const computeIds = cluster.servers().filter((s) => s.role === "compute").map((s) => s.id as string);
   const loops: ClientLoop[] = [];
   for (let c = 0; c < options.clients; c++) {
     const conn = await cluster.connect(options.callTimeoutMs);
     const refs = sysnames.map((s) => conn.ref<Ledger>(s) as Remote<Ledger>);
     loops.push(new ClientLoop(c, { refs, computeIds }, log, random.fork()));
+  }
+  const bankLoops: BankLoop[] = [];
+  for (let c = 0; c < (accounts.length > 0 ? options.bankClients : 0); c++) {
+    const conn = await cluster.connect(options.callTimeoutMs);
+    bankLoops.push(new BankLoop(c, accounts.map((a) => conn.ref<AtomicAccount>(a) as Remote<AtomicAccount>), computeIds, bankLog, random.fork()));
   }
   const nemesis = new Nemesis(cluster, random.fork(), { killEveryMs: options.killEveryMs, downMs: options.downMs, now: () => log.now(), log: options.log });
   let stop = false;
@@ -114,7 +169,7 @@ async function runWorkload(cluster: TortureCluster, sysnames: SysName[], log: Ca
     options.log(progressLine(log, nemesis.stats.kills));
     void churn.sample(cluster.servers());
   }, PROGRESS_EVERY_MS);
-  const running = [...loops.map((l) => l.run(stopped)), nemesis.run(stopped).catch((err) => void nemesis.stats.failures.push(`nemesis: ${(err as Error).message}`))];
+  const running = [...loops.map((l) => l.run(stopped)), ...bankLoops.map((l) => l.run(stopped)), nemesis.run(stopped).catch((err) => void nemesis.stats.failures.push(`nemesis: ${(err as Error).message}`))];
   await new Promise((r) => setTimeout(r, options.durationMs));
   stop = true;
   const workloadMs = performance.now() - t0;
@@ -154,7 +209,7 @@ async function checkAll(cluster: TortureCluster, sysnames: SysName[], options: T
 }
 
 /** Every violation once, tagged with the phases that saw it. */
-function collectViolations(log: CallLog, audits: string[], nemesis: NemesisStats, live: Verdict, afterRestart: Verdict | null): string[] {
+function collectViolations(log: CallLog, audits: string[], nemesis: NemesisStats, live: Verdict, afterRestart: Verdict | null, bank: { live: string[]; afterRestart: string[] }): string[] {
   const tagged = new Map<string, Set<string>>();
   const add = (phase: string, v: string) => tagged.set(v, (tagged.get(v) ?? new Set<string>()).add(phase));
   for (const c of log.failed()) {
@@ -164,5 +219,7 @@ function collectViolations(log: CallLog, audits: string[], nemesis: NemesisStats
   for (const f of nemesis.failures) add("nemesis", `the cluster could not be restored: ${f.split("\n")[0]}`);
   for (const v of live.violations) add("live", v);
   for (const v of afterRestart?.violations ?? []) add("after restart", v);
+  for (const v of bank.live) add("live", v);
+  for (const v of bank.afterRestart) add("after restart", v);
   return [...tagged].map(([v, phases]) => `[${[...phases].join(", ")}] ${v}`);
 }

@@ -1,0 +1,86 @@
+/**
+ * BankLoop: a torture client moving money between AtomicAccount objects (test/fixtures/
+ * atomic-account.ts) with atomic transfers, at random compute servers, while the nemesis
+ * kills servers; and bankVerdict, what the accounts must show afterwards (issue 12):
+ *   - money exactly conserved, no balance below zero;
+ *   - every acknowledged transfer applied exactly once: its debit in the sender's log and its
+ *     deposit in the receiver's, once each;
+ *   - every failed one applied zero times or once, as a whole (both sides or neither).
+ * The accounts are homed on one data server: this version commits an atomic thread at one.
+ */
+import type { Remote } from "../../shell/client/remote.js";
+import type { AtomicAccount } from "../fixtures/atomic-account.js";
+import type { Random } from "./random.js";
+
+const PAUSE_AFTER_ERROR_MS = [50, 400] as const;
+
+/** What the loops did. */
+export interface BankLog {
+  acked: string[];
+  failed: { id: string; error: string }[];
+  /** Refused by the entry itself (an overdraft): nothing may have moved. */
+  refused: string[];
+}
+
+export class BankLoop {
+  private seq = 0;
+
+  constructor(
+    readonly id: number,
+    private readonly accounts: Remote<AtomicAccount>[],
+    private readonly computeIds: string[],
+    private readonly log: BankLog,
+    private readonly random: Random,
+  ) {}
+
+  async run(stopped: () => boolean): Promise<void> {
+    while (!stopped()) {
+      const ok = await this.step();
+      if (!ok && !stopped()) await new Promise((r) => setTimeout(r, this.random.between(...PAUSE_AFTER_ERROR_MS)));
+    }
+  }
+
+  private async step(): Promise<boolean> {
+    const n = this.accounts.length;
+    const from = this.random.int(n);
+    const to = (from + 1 + this.random.int(n - 1)) % n;
+    const id = `b${this.id}.${++this.seq}`;
+    const at = this.random.chance(0.8) ? this.random.pick(this.computeIds) : undefined;
+    const sender = at ? this.accounts[from].at(at) : this.accounts[from];
+    try {
+      await sender.transfer(this.accounts[to], 1 + this.random.int(5), id);
+      this.log.acked.push(id);
+      return true;
+    } catch (err) {
+      const e = err as Error;
+      // An overdraft is the entry's own answer: nothing may have moved.
+      if (e.name === "InsufficientFundsError") this.log.refused.push(id);
+      else this.log.failed.push({ id, error: `${e.name}: ${e.message}`.slice(0, 160) });
+      return e.name === "InsufficientFundsError";
+    }
+  }
+}
+
+/** Every violation of the bank's invariants (see header); empty when all hold. */
+export function bankVerdict(states: { balance: number; applied: string[] }[], total: number, log: BankLog): string[] {
+  const out: string[] = [];
+  const sum = states.reduce((s, x) => s + x.balance, 0);
+  if (sum !== total) out.push(`bank: money not conserved: the accounts hold ${sum}, not ${total}`);
+  states.forEach((s, i) => s.balance < 0 && out.push(`bank: account ${i} is at ${s.balance}`));
+  const count = new Map<string, number>();
+  for (const s of states) for (const a of s.applied) count.set(a, (count.get(a) ?? 0) + 1);
+  for (const id of log.acked) {
+    const [debits, credits] = [count.get(`-${id}`) ?? 0, count.get(`+${id}`) ?? 0];
+    if (debits !== 1 || credits !== 1) out.push(`bank: acknowledged transfer ${id} applied ${debits} debit(s) and ${credits} credit(s)`);
+  }
+  for (const { id, error } of log.failed) {
+    const [debits, credits] = [count.get(`-${id}`) ?? 0, count.get(`+${id}`) ?? 0];
+    if (debits !== credits || debits > 1) out.push(`bank: failed transfer ${id} (${error}) applied ${debits} debit(s) and ${credits} credit(s)`);
+  }
+  for (const id of log.refused) {
+    if (count.has(`-${id}`) || count.has(`+${id}`)) out.push(`bank: overdraft ${id} was refused but applied`);
+  }
+  const sent = new Set([...log.acked, ...log.failed.map((f) => f.id), ...log.refused]);
+  for (const a of count.keys()) if (!sent.has(a.slice(1))) out.push(`bank: ${a} is in an account's log but no client sent it`);
+  return out;
+}
