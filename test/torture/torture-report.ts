@@ -23,7 +23,7 @@ export function formatReport(r: TortureResult): string[] {
       (r.nemesis.retriedRestores ? ` (${r.nemesis.retriedRestores} needed retries)` : ""),
     `acknowledged    ${r.log.acknowledged()} (add ${r.log.acknowledged("add")}, append ${r.log.acknowledged("append")}, audit ${r.log.acknowledged("audit")})`,
     `errors          ${r.log.failed().length}`,
-    ...(r.bank.accounts > 0 ? [`bank            ${r.bank.acked} atomic transfers acknowledged, ${r.bank.failed} failed, ${r.bank.refused} overdrafts refused (${r.bank.accounts} accounts)`] : []),
+    ...(r.bank.accounts > 0 ? [`bank            ${r.bank.acked} atomic transfers acknowledged, ${r.bank.failed} failed, ${r.bank.refused} overdrafts refused (${r.bank.accounts} accounts)${r.bank.failedBy.length ? `; failed: ${r.bank.failedBy.map(([n, c]) => `${n} ${c}`).join(", ")}` : ""}`] : []),
     `churn           ${r.churn.deactivated} objects deactivated, ${r.churn.evicted} pages evicted (${r.churn.released} owned ones given home) on the compute servers, at least`,
     ...errorLines(r),
     ...collateralLine(r),

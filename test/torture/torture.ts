@@ -65,7 +65,7 @@ export interface TortureResult {
   /** Every violation, each once, tagged with where it was seen. Must be empty. */
   violations: string[];
   /** The bank's transfers: acknowledged, failed (outcome unknown or not applied), refused overdrafts. */
-  bank: { accounts: number; acked: number; failed: number; refused: number };
+  bank: { accounts: number; acked: number; failed: number; refused: number; failedBy: [string, number][] };
 }
 
 export async function runTorture(options: TortureOptions): Promise<TortureResult> {
@@ -97,7 +97,9 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
     }
     const audits = loops.flatMap((l) => l.audits);
     const violations = collectViolations(log, audits, nemesis.stats, live, afterRestart, { live: bankLive, afterRestart: bankAfterRestart });
-    const bank = { accounts: accounts.length, acked: bankLog.acked.length, failed: bankLog.failed.length, refused: bankLog.refused.length };
+    const failedBy = new Map<string, number>();
+    for (const f of bankLog.failed) failedBy.set(f.error.split(":")[0], (failedBy.get(f.error.split(":")[0]) ?? 0) + 1);
+    const bank = { accounts: accounts.length, acked: bankLog.acked.length, failed: bankLog.failed.length, refused: bankLog.refused.length, failedBy: [...failedBy].sort((a, b) => b[1] - a[1]) };
     return { options, durationMs: performance.now() - started, workloadMs, placement, nemesis: nemesis.stats, log, churn, audits, live, afterRestart, violations, bank };
   } finally {
     await cluster.stop();
