@@ -359,21 +359,18 @@ export class UserObjectManager {
   private async atomicMonitor(object: SysName, unit: AtomicUnit, input: InvocationInput): Promise<void> {
     const ctx = unit.ctx;
     const acquired = this.locks.acquireAtomicMonitor(object, ctx);
-    let gaveUp = false;
-    const wounded = unit.woundedSignal.then((reason) => {
-      gaveUp = true;
-      throw new AtomicAbortedError(`atomic thread ${ctx.id}: ${reason}`, { atomic: ctx.id, reason, retries: 0 });
-    });
-    wounded.catch(() => undefined);
-    try {
-      await Promise.race([acquired, wounded]);
-    } finally {
-      if (gaveUp) acquired.then(() => this.locks.releaseAtomicMonitor(object, ctx), () => undefined);
+    const wounded = unit.woundedSignal.then((reason) => new AtomicAbortedError(`atomic thread ${ctx.id}: ${reason}`, { atomic: ctx.id, reason, retries: 0 }));
+    // The race's own answer says who won (a flag set by the loser's callback could lie).
+    const first = await Promise.race([acquired.then(() => null), wounded]);
+    if (first !== null) {
+      acquired.then(() => this.locks.releaseAtomicMonitor(object, ctx), () => undefined);
+      throw first;
     }
     unit.monitors.add(object);
     // Other threads' non-atomic invocations already running in the object here would see its
     // writes: they finish first (new ones wait for the thread: atomicGate).
-    await Promise.race([this.plainDrained(object, input.thread.id), wounded]);
+    const drained = await Promise.race([this.plainDrained(object, input.thread.id).then(() => null), wounded]);
+    if (drained !== null) throw drained;
     // What happened to the object's pages before is no concern of this thread's (an aborted
     // thread that held it before had its pages reverted before it gave the monitor back).
     unit.marks.set(object, this.dsm.dropMark);
