@@ -70,6 +70,14 @@ describe("atomic threads (integration, real processes)", function () {
     expect(states).to.deep.equal([{ balance: 100, applied: [] }, { balance: 1, applied: [] }, { balance: 2, applied: [] }]);
   });
 
+  it("should have an atomic entry invoked inside an atomic thread join it: a throw after it returned rolls it back too", async () => {
+    const r = await account(0), a = await account(50), b = await account(0);
+    const err = await expectRejection(r.relayThenThrow(a, b, 20, "t5"), CloudsError);
+    expect(err.message).to.equal("relay t5 failed after the inner transfer returned");
+    const states = await Promise.all([r, a, b].map((x) => x.state()));
+    expect(states).to.deep.equal([{ balance: 0, applied: [] }, { balance: 50, applied: [] }, { balance: 0, applied: [] }]);
+  });
+
   it("should never show a non-atomic reader, here or on another server, the writes of atomic threads before they commit", async () => {
     const a = await account(100), b = await account(5);
     let stop = false, aborted = 0, committed = 0;
