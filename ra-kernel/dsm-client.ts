@@ -56,7 +56,7 @@
  * The DsmClient never touches sockets: it talks to homes through a HomeLink.
  */
 import createDebug from "debug";
-import { type PageNo, type ServerId, type SysName } from "./ids.js";
+import { type AtomicId, type PageNo, type ServerId, type SysName } from "./ids.js";
 import { PageState, stateFor, type AccessMode } from "./page-state.js";
 import type { Segment } from "./segment.js";
 import type { SegmentFrames } from "./segment-frames.js";
@@ -70,6 +70,12 @@ import { CloudsError } from "./clouds-error.js";
 import type { SegmentLog } from "./write-log.js";
 import { mergePageLogs, PageLog } from "./page-log.js";
 import { DropNotices } from "./drop-notices.js";
+
+/** An atomic thread's segment (UserObjectManager): its id, and from when it relied on each object's pages. */
+export interface AtomicCommit {
+  id: AtomicId;
+  sinceOf(object: SysName | undefined): number;
+}
 
 /** One page of a commit segment as sent to its home; `count`: our writer counts it carries. */
 interface CommitPage {
@@ -455,16 +461,17 @@ export class DsmClient {
    * PagesLostError if it was not applied (aborted here or refused by a home; nothing of it is
    * durable), CommitOutcomeUnknownError if a home could not answer, or the home's error.
    */
-  async commit(logs: SegmentLog[], since = this.dropSeq, broken?: string, sent?: () => void, sinceOf?: (object: SysName | undefined) => number): Promise<void> {
+  async commit(logs: SegmentLog[], since = this.dropSeq, broken?: string, sent?: () => void, atomic?: AtomicCommit): Promise<void> {
     const byHome = this.groupByHome(logs);
     if (byHome.size === 0) return;
-    // `sinceOf`: an atomic thread relied on an object's pages only from when it took its monitor.
+    // An atomic thread relied on an object's pages only from when it took its monitor.
+    const sinceOf = atomic?.sinceOf;
     const lostAt = broken !== undefined ? [...byHome.keys()][0]
       : [...byHome].find(([home, pages]) => (this.homeLosses.get(home) ?? 0) > since || pages.some(({ c, page }) => this.lostSince(c, page, sinceOf?.(c.object) ?? since)))?.[0];
     const homes = [...byHome.keys()];
     // Told once every home's part is on its way (never for an abort: see UserObjectManager).
     const onSent = lostAt === undefined && sent ? countdown(byHome.size, sent) : undefined;
-    const outcomes = await Promise.allSettled([...byHome].map(([home, pages]) => this.commitAt(home, pages, lostAt !== undefined, onSent)));
+    const outcomes = await Promise.allSettled([...byHome].map(([home, pages]) => this.commitAt(home, pages, lostAt !== undefined, onSent, byHome.size === 1 ? atomic?.id : undefined)));
     const pages = [...byHome.values()].reduce((n, ps) => n + ps.length, 0);
     // An aborted segment is applied nowhere, whether or not its homes could be told so.
     if (lostAt !== undefined) {
@@ -516,7 +523,7 @@ export class DsmClient {
   }
 
   /** Sends one home its part of a segment; counts our writers of each page off once answered. */
-  private async commitAt(home: ServerId, pages: CommitPage[], abort: boolean, sent?: () => void): Promise<CommitReply> {
+  private async commitAt(home: ServerId, pages: CommitPage[], abort: boolean, sent?: () => void, atomic?: AtomicId): Promise<CommitReply> {
     const msg: PageCommit[] = pages.map(({ c, page, log, count }) => {
       const m = c.meta(page);
       m.committing += count;
@@ -525,7 +532,7 @@ export class DsmClient {
     const object = pages[0].c.object;
     const term = this.terms.get(home) ?? 0;
     try {
-      const req = { epoch: this.epochs.get(home) ?? 0, term, abort, seen: this.seenRefusals(home, term, object), pages: msg };
+      const req = { epoch: this.epochs.get(home) ?? 0, term, abort, seen: this.seenRefusals(home, term, object), pages: msg, ...(atomic !== undefined && !abort ? { atomic } : {}) };
       const reply = await this.link.commit(home, req, sent);
       this.noteEpoch(home, reply.epoch);
       if (!reply.applied) this.noteRefusal(home, term, object, reply.refused);

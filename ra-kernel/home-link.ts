@@ -14,7 +14,7 @@
  *           pages no one caches
  * and, the other way (compute.recall), a home's RecallRequest and our RecallReply.
  */
-import type { PageNo, ServerId, SysName } from "./ids.js";
+import type { AtomicId, PageNo, ServerId, SysName } from "./ids.js";
 import type { AccessMode } from "./page-state.js";
 
 /** A home's answer to a fault (see data.page.fault). */
@@ -61,6 +61,8 @@ export interface CommitRequest {
    * taking a round trip of its own.
    */
   release?: LockRelease[];
+  /** The segment is this atomic thread whole (one home, v1): its decision is stored with it. */
+  atomic?: AtomicId;
 }
 
 /** A lock hold to give back at its home (as data.lock.release names it). */

@@ -278,7 +278,7 @@ export class UserObjectManager {
         );
         const why = this.abortReason(unit, ran.error);
         if (why === null) {
-          const outcome = await this.commitUnit(unit);
+          const outcome = await this.commitUnit(unit, base);
           if (outcome === "committed") {
             committed = true;
             this.atomics.counts.commits++;
@@ -376,10 +376,11 @@ export class UserObjectManager {
     unit.marks.set(object, this.dsm.dropMark);
   }
 
-  /** Commits the unit as one segment: "committed", "not applied" (aborted by a home or a lost page: nothing applied), or the error of an unknown outcome. */
-  private async commitUnit(unit: AtomicUnit): Promise<"committed" | "not applied" | Error> {
+  /** Commits the unit as one segment, its decision stored under `base` (the thread's id): "committed", "not applied" (refused or a lost page: nothing applied), or the error of an unknown outcome. */
+  private async commitUnit(unit: AtomicUnit, base: AtomicId): Promise<"committed" | "not applied" | Error> {
     try {
-      await this.dsm.commit(unit.logs, unit.startMark, unit.broken, undefined, (object) => (object && unit.marks.get(object)) ?? unit.startMark);
+      // Its decision is stored under the thread's id, whichever attempt commits (Cluster.outcome asks by it).
+      await this.dsm.commit(unit.logs, unit.startMark, unit.broken, undefined, { id: base, sinceOf: (object) => (object && unit.marks.get(object)) ?? unit.startMark });
       return "committed";
     } catch (err) {
       if (err instanceof PagesLostError) {

@@ -15,6 +15,11 @@
  *   decide(id, proposed, proposer)     resolves, once durable, with the decision stored for
  *                                      `id` (the proposed one if it is the first)
  *   outcome(id)                        the durable decision, or null: none yet (not an abort)
+ *   beginCommit(id) / endCommit(id)    a thread committed at this home in one segment (v1):
+ *                                      its decision rides in the segment's own transaction
+ *                                      (SegmentStore.commitPages); none may be decided
+ *                                      meanwhile, and none must exist before (a presumed abort
+ *                                      stored first refuses the segment)
  *   acknowledge(id)                    every participant finished the thread: its record may
  *                                      go once it is older than the retention
  *   collect()                          forgets acknowledged records past the retention
@@ -62,6 +67,8 @@ export const DEFAULT_DECISION_RETENTION_MS = 24 * 60 * 60 * 1000;
 export class AtomicDecisions {
   /** Decisions being stored, by id (a second decide of the id waits for the first). */
   private readonly deciding = new Map<AtomicId, Promise<DecisionRecord>>();
+  /** One-segment commits carrying their decision, in flight (beginCommit .. endCommit). */
+  private readonly committing = new Map<AtomicId, { done: Promise<void>; end: () => void }>();
   /** Decisions stored by this process, by outcome (metrics). */
   readonly counts = { commit: 0, abort: 0, contested: 0 };
 
@@ -73,7 +80,11 @@ export class AtomicDecisions {
 
   /** The decision for `id`: `proposed` if none was stored before (see header). */
   async decide(id: AtomicId, proposed: AtomicOutcome, proposer: string): Promise<DecisionRecord> {
-    for (let d = this.deciding.get(id); d; d = this.deciding.get(id)) await d.catch(() => undefined);
+    for (;;) {
+      const d = this.deciding.get(id) ?? this.committing.get(id)?.done;
+      if (!d) break;
+      await d.catch(() => undefined);
+    }
     const stored = this.store.getDecision(id);
     if (stored) return this.answer(stored, proposed);
     const storing = this.store.putDecision({ id, outcome: proposed, proposer, decidedAt: this.now(), acknowledged: false });
@@ -86,6 +97,29 @@ export class AtomicDecisions {
     } finally {
       if (this.deciding.get(id) === storing) this.deciding.delete(id);
     }
+  }
+
+  /**
+   * A segment that commits atomic thread `id` whole at this home is about to be ordered, its
+   * decision in its own transaction: false if the thread is decided already (a presumed abort
+   * came first: the segment must be refused) or being decided. Until endCommit, a decide of
+   * the id waits, then finds what the segment stored.
+   */
+  beginCommit(id: AtomicId): boolean {
+    if (this.deciding.has(id) || this.committing.has(id) || this.store.getDecision(id)) return false;
+    let end!: () => void;
+    const done = new Promise<void>((resolve) => (end = resolve));
+    this.committing.set(id, { done, end });
+    return true;
+  }
+
+  /** The segment of beginCommit is durable or refused. */
+  endCommit(id: AtomicId): void {
+    const c = this.committing.get(id);
+    if (!c) return;
+    this.committing.delete(id);
+    if (this.store.getDecision(id)?.outcome === "commit") this.counts.commit++;
+    c.end();
   }
 
   /** The durable decision for `id`, or null: none was stored (or it was forgotten after its retention). */

@@ -12,7 +12,7 @@
  * calls `attach` for each new peer.
  */
 import createDebug from "debug";
-import { newSysName, type ServerId, type SysName } from "../../ra-kernel/ids.js";
+import { newSysName, type AtomicId, type ServerId, type SysName } from "../../ra-kernel/ids.js";
 import { SEGMENT_MAX_PAGES } from "../../ra-kernel/segment.js";
 import type { ClassSegment, ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import type { Peer, RequestContext } from "../transport/transport.js";
@@ -204,7 +204,8 @@ export class DataServer {
    */
   private async commit(req: Extract<DataRequest, { kind: "data.page.commit" }>, holder: string): Promise<DataReplies["data.page.commit"]> {
     try {
-      return await this.home.commit(req, holder);
+      if (req.atomic === undefined || req.abort) return await this.home.commit(req, holder);
+      return await this.commitAtomic(req, req.atomic, holder);
     } finally {
       for (const r of req.release ?? []) {
         try {
@@ -213,6 +214,23 @@ export class DataServer {
           log("release of %s '%s' of %s with a commit of %s: %s", r.lock, r.key, r.object, holder, (err as Error).message);
         }
       }
+    }
+  }
+
+  /**
+   * The one segment of an atomic thread committed at this home (v1): applied with its commit
+   * decision in the same transaction — or, if the thread was decided before (a presumed abort
+   * asked by a workstation whose reply was lost), refused and its pages reverted.
+   */
+  private async commitAtomic(req: Extract<DataRequest, { kind: "data.page.commit" }>, id: AtomicId, holder: string): Promise<DataReplies["data.page.commit"]> {
+    if (!this.decisions.beginCommit(id)) {
+      const refused = await this.home.commit({ ...req, abort: true }, holder);
+      return { ...refused, reason: `atomic thread ${id} was decided before its commit arrived (${this.decisions.outcome(id)?.outcome ?? "being decided"})` };
+    }
+    try {
+      return await this.home.commit(req, holder, { id, outcome: "commit", proposer: holder, decidedAt: Date.now(), acknowledged: false });
+    } finally {
+      this.decisions.endCommit(id);
     }
   }
 

@@ -130,7 +130,11 @@ export class InMemorySegmentStore implements SegmentStore {
     return stored ? { bytes: new Uint8Array(stored.bytes), version: stored.version } : { bytes: null, version: 0 };
   }
 
-  commitPages(writes: PageWrite[]): Promise<number[]> {
+  commitPages(writes: PageWrite[], decision?: DecisionRecord): Promise<number[]> {
+    if (decision) return this.commitPages(writes).then((versions) => {
+      if (!this.decisions.has(decision.id)) this.decisions.set(decision.id, { ...decision });
+      return versions;
+    });
     return submitCommit(writes, { assertOpen: () => this.assertOpen(), stats: this.stats, groupCommit: this.groupCommit });
   }
 

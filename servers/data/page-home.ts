@@ -87,6 +87,7 @@ import type { SegmentStore } from "./segment-store.js";
 import { isWholePage } from "./ownership-periods.js";
 import { PageReverts, type RecallReply, type RevertNotice } from "./page-reverts.js";
 import { CommitChains, type ChainTicket } from "./commit-chains.js";
+import type { DecisionRecord } from "./atomic-decisions.js";
 
 const log = createDebug("servers:data:home");
 
@@ -510,7 +511,7 @@ export class PageHome {
    * resolves, or — aborted by the writer, or sent under a lease term that is over — applied
    * nowhere, its pages reverted.
    */
-  async commit(req: CommitRequest, writer: string): Promise<CommitOutcome> {
+  async commit(req: CommitRequest, writer: string, decision?: DecisionRecord): Promise<CommitOutcome> {
     if (req.epoch !== this.epoch) {
       const msg = `data server ${this.serverId} restarted (epoch ${req.epoch} is over, now ${this.epoch}): the segment was not applied`;
       throw new StaleEpochError(msg, { server: this.serverId, epoch: req.epoch, current: this.epoch });
@@ -522,14 +523,14 @@ export class PageHome {
     const ticket = object !== undefined ? this.chains.enter(writer, req.term, object) : null;
     try {
       await ticket?.turn;
-      return await this.decide(req, writer, receivedAt, object, ticket);
+      return await this.decide(req, writer, receivedAt, object, ticket, decision);
     } finally {
       ticket?.abandon();
     }
   }
 
   /** Applies a commit whose turn came, or refuses it (see commit); resolves once durable or reverted. */
-  private async decide(req: CommitRequest, writer: string, receivedAt: number, object: SysName | undefined, ticket: ChainTicket | null): Promise<CommitOutcome> {
+  private async decide(req: CommitRequest, writer: string, receivedAt: number, object: SysName | undefined, ticket: ChainTicket | null, decision?: DecisionRecord): Promise<CommitOutcome> {
     let reverted: Promise<void> | undefined;
     let durable: Promise<void> | undefined;
     const outcome = await this.locks.withPages(req.pages.map((p) => pageKey(p.segment, p.page)), async (): Promise<CommitOutcome> => {
@@ -545,7 +546,7 @@ export class PageHome {
         const refused = ticket?.decide(false);
         return { applied: false, epoch: this.epoch, reason, ...(refused !== undefined ? { refused } : {}) };
       }
-      durable = this.order(req.pages, entries, writer);
+      durable = this.order(req.pages, entries, writer, decision);
       ticket?.decide(true);
       this.counters.add(object, "segmentsCommitted");
       return { applied: true, epoch: this.epoch };
@@ -643,14 +644,14 @@ export class PageHome {
    * an entry keeps its images (`unsynced`: never settled or pruned) and a fault that serves
    * them waits (`synced`).
    */
-  private order(pages: PageCommitMsg[], entries: PageEntry[], writer: string): Promise<void> {
+  private order(pages: PageCommitMsg[], entries: PageEntry[], writer: string, decision?: DecisionRecord): Promise<void> {
     const images = pages.map((p, i) => {
       const e = entries[i];
       const bytes = new Uint8Array(e.durable ?? this.storedBytes(p)); // a copy: a Buffer's slice is a view
       const stamps = e.durableStamps ? e.durableStamps.slice() : new Float64Array(WORDS_PER_PAGE);
       return { bytes, stamps, max: applyPageLog(p.log, bytes, stamps) };
     });
-    const stored = this.store.commitPages(pages.map((p, i) => ({ segment: p.segment, page: p.page, bytes: images[i].bytes })));
+    const stored = this.store.commitPages(pages.map((p, i) => ({ segment: p.segment, page: p.page, bytes: images[i].bytes })), decision);
     const synced = stored.then(
       (versions) => this.synced(pages, entries, versions, writer),
       (err: unknown) => this.storeFailed(err),

@@ -17,7 +17,10 @@
  *                       done, whatever the outcome (an exclusive entry's monitor rides along);
  *                       `seen`: the writer's count of refused commits of the object, as last
  *                       told (`refused`): one sent before a later refusal is refused too
- *                       (CommitChains: a pipelined commit may rest on the refused one)
+ *                       (CommitChains: a pipelined commit may rest on the refused one);
+ *                       `atomic`: the segment is atomic thread `id` whole (v1: one home), its
+ *                       commit decision stored in the same transaction (AtomicDecisions) — or
+ *                       refused if the thread was decided before (a presumed abort)
  *   data.page.release   {epoch, segment, page, version, bytes|null, stamp} -> {released}
  *                       (a compute server evicts its copy: an owner's bytes come home as to a
  *                       recall; released false: not taken, the sender keeps its copy)
@@ -179,7 +182,7 @@ export interface DataStatus {
 export type DataRequest =
   | { kind: "data.hello"; serverId: string }
   | { kind: "data.page.fault"; segment: SysName; page: number; mode: "read" | "write"; have: number; count?: number }
-  | { kind: "data.page.commit"; epoch: number; term: number; abort: boolean; seen?: number; pages: PageCommitMsg[]; release?: LockReleaseRef[] }
+  | { kind: "data.page.commit"; epoch: number; term: number; abort: boolean; seen?: number; pages: PageCommitMsg[]; release?: LockReleaseRef[]; atomic?: AtomicId }
   | { kind: "data.page.release"; epoch: number; segment: SysName; page: number; version: number; bytes: Uint8Array | null; stamp: number }
   | { kind: "data.page.drop"; epoch: number; pages: DroppedCopy[] }
   | { kind: "data.lease.renew" }
@@ -258,6 +261,7 @@ export function decodeDataRequest(kind: string, body: unknown): DataRequest {
         kind, epoch: int(kind, b, "epoch"), term: int(kind, b, "term"), abort: b.abort === true, seen: optInt(kind, b, "seen"),
         pages: arr(kind, b, "pages", MAX_PAGES_PER_COMMIT).map((p, i) => pageCommit(kind, p, i)),
         release: b.release === undefined ? undefined : arr(kind, b, "release", MAX_RELEASES).map((r, i) => lockRelease(kind, r, i)),
+        ...(b.atomic === undefined ? {} : { atomic: check(kind, b, "atomic", isAtomicId, "an atomic id") }),
       };
     case "data.page.release":
       return {

@@ -24,7 +24,7 @@
  */
 import type { ClassName, PageNo, SegmentRole, ServerId, SysName } from "../../ra-kernel/ids.js";
 import type { ClassSegment, ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
-import type { DecisionStore } from "./atomic-decisions.js";
+import type { DecisionRecord, DecisionStore } from "./atomic-decisions.js";
 
 /** One segment: a paged memory resource, part of an object (or a class's code). */
 export interface SegmentRecord {
@@ -99,8 +99,11 @@ export interface SegmentStore extends DecisionStore {
 
   /** Synchronous (hot path). Throws SegmentNotFoundError / PageOutOfRangeError. */
   readPage(segment: SysName, page: PageNo): StoredPage;
-  /** Atomic: all pages or none. Resolves with each page's new version, in order. */
-  commitPages(writes: PageWrite[]): Promise<number[]>;
+  /**
+   * Atomic: all pages or none. Resolves with each page's new version, in order. `decision`:
+   * an atomic thread's, stored in the same transaction unless its id has one (AtomicDecisions).
+   */
+  commitPages(writes: PageWrite[], decision?: DecisionRecord): Promise<number[]>;
 
   /** Registers one class version; rejects if that (name, version) is already registered. */
   putClass(rec: ClassRecord): Promise<void>;

@@ -70,7 +70,7 @@ const debug = createDebug("servers:data:store");
 
 /** One call of a group commit: a commitPages call's writes, a new object's rows, or an atomic thread's decision. */
 type StoreCall =
-  | { kind: "pages"; writes: readonly PageWrite[] }
+  | { kind: "pages"; writes: readonly PageWrite[]; decision?: DecisionRecord }
   | { kind: "object"; desc: ObjectDescriptor; segments: readonly SegmentRecord[] }
   | { kind: "decision"; record: DecisionRecord };
 
@@ -221,8 +221,8 @@ export class SqliteSegmentStore implements SegmentStore {
     return row[2] === null ? { bytes: null, version: 0 } : { bytes: decodePage(row[2], segment, page), version: row[1] as number };
   }
 
-  commitPages(writes: PageWrite[]): Promise<number[]> {
-    const groupCommit = { submit: (copies: readonly PageWrite[]) => this.groupCommit.submit({ kind: "pages", writes: copies }) };
+  commitPages(writes: PageWrite[], decision?: DecisionRecord): Promise<number[]> {
+    const groupCommit = { submit: (copies: readonly PageWrite[]) => this.groupCommit.submit({ kind: "pages", writes: copies, ...(decision ? { decision: { ...decision } } : {}) }) };
     return submitCommit(writes, { assertOpen: () => this.assertOpen(), stats: this.stats, groupCommit });
   }
 
@@ -349,7 +349,9 @@ export class SqliteSegmentStore implements SegmentStore {
         if (!(error instanceof CloudsError)) throw error;
         return { ok: false, error };
       }
-      return { ok: true, versions: call.writes.map((w) => this.upsertPage(w)) };
+      const versions = call.writes.map((w) => this.upsertPage(w));
+      if (call.decision) this.insertDecision(call.decision);
+      return { ok: true, versions };
     });
   }
 

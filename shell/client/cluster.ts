@@ -26,7 +26,7 @@
 import * as path from "node:path";
 import { EventEmitter } from "node:events";
 import { LamportClock } from "../../ra-kernel/lamport-clock.js";
-import { homeOf, newThreadId, type ServerId, type SysName } from "../../ra-kernel/ids.js";
+import { homeOf, newThreadId, type AtomicId, type ServerId, type SysName } from "../../ra-kernel/ids.js";
 import { NameExistsError } from "../../servers/name/errors.js";
 import type { ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import { compileClassFile } from "../../objects/class-compiler.js";
@@ -202,18 +202,46 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     return descriptor;
   }
 
-  /** Invokes an entry on an object (by sysname); Remotes in `args` travel as references. */
+  /**
+   * Invokes an entry on an object (by sysname); Remotes in `args` travel as references. An
+   * error it throws carries `threadId`: the invocation's thread — for an atomic entry, the id
+   * `outcome` takes.
+   */
   async invoke(target: SysName, entry: string, args: unknown[], options: InvokeOptions = {}): Promise<unknown> {
     const wireArgs = encodeArgs(args, sysnameOfRemote);
     const thread = newThreadId(this.workstation);
     const placed = { thread, depth: 0, object: target, entry, hint: options.at as ServerId | undefined };
-    const reply = await this.picker.run(placed, async (server, address, _decision, after) => {
-      const compute = await this.computeClient(server, address);
-      const r = await compute.call("compute.invoke", { thread, depth: 0, target, entry, args: wireArgs, ...afterField(after) }, { timeoutMs: this.timeoutMs });
-      this.picker.table.noteReply(r.server as ServerId, address, r.load, r.warm === undefined ? undefined : { object: target, pages: r.warm });
-      return r;
-    });
+    let reply;
+    try {
+      reply = await this.picker.run(placed, async (server, address, _decision, after) => {
+        const compute = await this.computeClient(server, address);
+        const r = await compute.call("compute.invoke", { thread, depth: 0, target, entry, args: wireArgs, ...afterField(after) }, { timeoutMs: this.timeoutMs });
+        this.picker.table.noteReply(r.server as ServerId, address, r.load, r.warm === undefined ? undefined : { object: target, pages: r.warm });
+        return r;
+      });
+    } catch (err) {
+      if (typeof err === "object" && err !== null && !("threadId" in err)) Object.defineProperty(err, "threadId", { value: thread, enumerable: false });
+      throw err;
+    }
     return decodeRefs(reply.value, (sysname) => this.ref(sysname));
+  }
+
+  /**
+   * Whether the atomic thread `id` (an atomic entry's invocation: its error's `threadId`)
+   * committed — for a failure that left it unknown (its compute server died after sending
+   * it). Asks every data server; if none stored its commit, each stores a presumed abort,
+   * which refuses the thread's commit wherever it still arrives: the answer is final. A thread
+   * that wrote nothing had nothing to commit: "aborted". Throws if a data server cannot answer.
+   */
+  async outcome(id: string): Promise<"committed" | "aborted"> {
+    const homes = await Promise.all((await this.servers.list("data")).map(async (d) => new DataClient(await this.peers.get(d.address))));
+    const ask = (c: DataClient) => c.call("data.atomic.outcome", { id: id as AtomicId }, { timeoutMs: this.timeoutMs });
+    if ((await Promise.all(homes.map(ask))).some((r) => r.decision?.outcome === "commit")) return "committed";
+    const forced = await Promise.all(homes.map((c) => c.call("data.atomic.decide", { id: id as AtomicId, outcome: "abort" }, { timeoutMs: this.timeoutMs })));
+    if (forced.some((d) => d.outcome === "commit")) return "committed";
+    // Nothing can commit under this id any more: the aborts may be forgotten after their retention.
+    await Promise.all(homes.map((c) => c.call("data.atomic.acknowledge", { id: id as AtomicId }, { timeoutMs: this.timeoutMs }).catch(() => undefined)));
+    return "aborted";
   }
 
   /**

@@ -140,6 +140,7 @@ describe("atomic threads (integration, real processes)", function () {
     const accounts = await Promise.all([account(500), account(500), account(500)]);
     const acked: string[] = [];
     const failed: string[] = [];
+    const threads = new Map<string, string>();
     let stop = false;
     const stream = (async () => {
       for (let i = 0; !stop; i++) {
@@ -148,8 +149,9 @@ describe("atomic threads (integration, real processes)", function () {
         try {
           await from.at("cs2").transfer(to, 1, id);
           acked.push(id);
-        } catch {
+        } catch (err) {
           failed.push(id);
+          threads.set(id, (err as { threadId?: string }).threadId ?? "");
         }
       }
     })();
@@ -166,6 +168,14 @@ describe("atomic threads (integration, real processes)", function () {
     for (const id of acked) expect([n.get(`-${id}`), n.get(`+${id}`)], `acknowledged ${id}`).to.deep.equal([1, 1]);
     for (const id of failed) expect(JSON.stringify([n.get(`-${id}`) ?? 0, n.get(`+${id}`) ?? 0]), `failed ${id}`).to.be.oneOf(["[0,0]", "[1,1]"]);
     expect(failed.length, "the kill failed some transfers").to.be.greaterThan(0);
+    // The cluster says which way each failed one went, and it is the way the accounts went.
+    const said: string[] = [];
+    for (const id of failed) {
+      expect(threads.get(id), `the error of ${id} names its thread`).to.match(/^t:/);
+      said.push(await client.outcome(threads.get(id)!));
+      expect(said[said.length - 1], `outcome of failed ${id}`).to.equal(n.get(`-${id}`) ? "committed" : "aborted");
+    }
+    console.log(`      ${acked.length} acknowledged; ${failed.length} failed, of which the cluster says ${said.filter((x) => x === "committed").length} committed`);
   });
   }
 });

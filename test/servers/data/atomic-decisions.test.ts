@@ -75,6 +75,22 @@ describe("AtomicDecisions", () => {
     expect(store.puts).to.equal(1); // the second found the first stored: no second write
   });
 
+  it("should hold a presumed abort while a one-segment commit carrying the decision is in flight, then answer what it stored", async () => {
+    const store = new InMemorySegmentStore();
+    const decisions = new AtomicDecisions(store);
+    expect(decisions.beginCommit(T)).to.equal(true);
+    expect(decisions.beginCommit(T), "one commit of a thread at a time").to.equal(false);
+    const abort = decisions.decide(T, "abort", CS2);
+    await new Promise((resolve) => setImmediate(resolve));
+    await store.commitPages([], { id: T, outcome: "commit", proposer: CS1, decidedAt: 1, acknowledged: false }); // the segment's transaction
+    decisions.endCommit(T);
+    expect((await abort).outcome).to.equal("commit");
+    expect(decisions.counts.commit).to.equal(1);
+    const other = asAtomicId("t:ws1:refused");
+    await decisions.decide(other, "abort", CS2);
+    expect(decisions.beginCommit(other), "decided before: its segment is refused").to.equal(false);
+  });
+
   it("should forget acknowledged decisions only once past the retention", async () => {
     let now = 1000;
     const decisions = new AtomicDecisions(new InMemorySegmentStore(), 500, () => now);

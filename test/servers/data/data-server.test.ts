@@ -82,11 +82,12 @@ describe("DataServer", () => {
   });
 
   /** One commit segment of `peer` writing whole pages (its current lease term unless told). */
-  const commit = (peer: FakePeer, pageBytes: [number, Uint8Array][], opts: { epoch?: number; term?: number; abort?: boolean; release?: unknown[] } = {}) =>
+  const commit = (peer: FakePeer, pageBytes: [number, Uint8Array][], opts: { epoch?: number; term?: number; abort?: boolean; release?: unknown[]; atomic?: string } = {}) =>
     call(peer, "data.page.commit", {
       epoch: opts.epoch ?? 1, term: opts.term ?? server.home.leases.term(peer.remoteId), abort: opts.abort ?? false,
       pages: pageBytes.map(([p, bytes]) => ({ segment: seg, page: p, log: PageLog.ofPage(bytes, 1).encode(), left: 0 })),
       ...(opts.release ? { release: opts.release } : {}),
+      ...(opts.atomic ? { atomic: opts.atomic } : {}),
     });
 
   it("should greet with its id, epoch and lease length", async () => {
@@ -116,6 +117,20 @@ describe("DataServer", () => {
     expect(r.bytes).to.deep.equal(page(7));
     expect((await pages())[0]).to.include({ owner: null, storedVersion: 1 });
     expect((await pages())[0].copyset).to.deep.equal(["cs1", "cs2"]);
+  });
+
+  it("should store an atomic thread's commit decision with its one segment, and refuse the segment of one presumed aborted", async () => {
+    await fault(cs2, 0, "write");
+    expect(await commit(cs2, [[0, page(3)]], { atomic: "t:ws1:done" })).to.deep.equal({ applied: true, epoch: 1 });
+    expect(store.getDecision(asAtomicId("t:ws1:done"))).to.deep.include({ outcome: "commit", proposer: "cs2" });
+    expect((await call(cs1, "data.atomic.decide", { id: "t:ws1:done", outcome: "abort" }) as DecisionRecord).outcome, "a later presumed abort finds the commit").to.equal("commit");
+
+    expect((await call(cs1, "data.atomic.decide", { id: "t:ws1:late", outcome: "abort" }) as DecisionRecord).outcome).to.equal("abort");
+    const r = await commit(cs2, [[0, page(4)]], { atomic: "t:ws1:late" }) as { applied: boolean; reason: string };
+    expect(r.applied, "the commit that arrives after the abort").to.equal(false);
+    expect(r.reason).to.match(/decided before its commit arrived \(abort\)/);
+    expect(store.readPage(seg, 0).bytes).to.deep.equal(page(3));
+    expect(store.getDecision(asAtomicId("t:ws1:late"))?.outcome).to.equal("abort");
   });
 
   it("should refuse a commit under a lease term that is over, storing nothing", async () => {
