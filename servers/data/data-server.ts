@@ -228,7 +228,9 @@ export class DataServer {
       return { ...refused, reason: `atomic thread ${id} was decided before its commit arrived (${this.decisions.outcome(id)?.outcome ?? "being decided"})` };
     }
     try {
-      return await this.home.commit(req, holder, { id, outcome: "commit", proposer: holder, decidedAt: Date.now(), acknowledged: false });
+      // No participant waits for this decision (the thread committed here whole): it is kept
+      // for workstations asking `outcome` for the retention, then forgotten.
+      return await this.home.commit(req, holder, { id, outcome: "commit", proposer: holder, decidedAt: Date.now(), acknowledged: true });
     } finally {
       this.decisions.endCommit(id);
     }

@@ -122,7 +122,7 @@ describe("DataServer", () => {
   it("should store an atomic thread's commit decision with its one segment, and refuse the segment of one presumed aborted", async () => {
     await fault(cs2, 0, "write");
     expect(await commit(cs2, [[0, page(3)]], { atomic: "t:ws1:done" })).to.deep.equal({ applied: true, epoch: 1 });
-    expect(store.getDecision(asAtomicId("t:ws1:done"))).to.deep.include({ outcome: "commit", proposer: "cs2" });
+    expect(store.getDecision(asAtomicId("t:ws1:done"))).to.deep.include({ outcome: "commit", proposer: "cs2", acknowledged: true });
     expect((await call(cs1, "data.atomic.decide", { id: "t:ws1:done", outcome: "abort" }) as DecisionRecord).outcome, "a later presumed abort finds the commit").to.equal("commit");
 
     expect((await call(cs1, "data.atomic.decide", { id: "t:ws1:late", outcome: "abort" }) as DecisionRecord).outcome).to.equal("abort");
