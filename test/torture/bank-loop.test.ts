@@ -3,10 +3,18 @@
  * must show after the run, given what the clients were told.
  */
 import { expect } from "chai";
-import { bankVerdict, type BankLog } from "./bank-loop.js";
+import { bankVerdict, outcomeViolations, type BankLog } from "./bank-loop.js";
 
 const log = (acked: string[], failed: string[] = [], refused: string[] = []): BankLog =>
   ({ acked, failed: failed.map((id) => ({ id, error: "ServerUnreachableError: lost" })), refused });
+
+describe("outcomeViolations", () => {
+  it("should name a failed transfer whose outcome disagrees with the accounts", () => {
+    const states = [{ applied: ["-f1", "+f2"] }, { applied: ["+f1", "-f2"] }];
+    const said = new Map([["f1", "committed"], ["f2", "aborted"], ["f3", "aborted"]]);
+    expect(outcomeViolations(states, said)).to.deep.equal(["bank: outcome() says failed transfer f2 aborted, the accounts say committed"]);
+  });
+});
 
 describe("bankVerdict", () => {
   it("should pass when money is conserved and every acknowledged transfer is there once, both sides", () => {

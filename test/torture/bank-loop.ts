@@ -5,7 +5,8 @@
  *   - money exactly conserved, no balance below zero;
  *   - every acknowledged transfer applied exactly once: its debit in the sender's log and its
  *     deposit in the receiver's, once each;
- *   - every failed one applied zero times or once, as a whole (both sides or neither).
+ *   - every failed one applied zero times or once, as a whole (both sides or neither) — and
+ *     the way `Cluster.outcome` says it went (outcomeViolations).
  * The accounts are homed on one data server: this version commits an atomic thread at one.
  */
 import type { Remote } from "../../shell/client/remote.js";
@@ -17,7 +18,8 @@ const PAUSE_AFTER_ERROR_MS = [50, 400] as const;
 /** What the loops did. */
 export interface BankLog {
   acked: string[];
-  failed: { id: string; error: string }[];
+  /** `thread`: the invocation's thread id (Cluster.outcome asks by it). */
+  failed: { id: string; error: string; thread?: string }[];
   /** Refused by the entry itself (an overdraft): nothing may have moved. */
   refused: string[];
 }
@@ -55,10 +57,24 @@ export class BankLoop {
       const e = err as Error;
       // An overdraft is the entry's own answer: nothing may have moved.
       if (e.name === "InsufficientFundsError") this.log.refused.push(id);
-      else this.log.failed.push({ id, error: `${e.name}: ${e.message}`.slice(0, 160) });
+      else this.log.failed.push({ id, error: `${e.name}: ${e.message}`.slice(0, 160), thread: (err as { threadId?: string }).threadId });
       return e.name === "InsufficientFundsError";
     }
   }
+}
+
+/**
+ * What the cluster says of each failed transfer (`outcomes`, by id: "committed" or "aborted")
+ * against what the accounts show: a violation wherever they disagree.
+ */
+export function outcomeViolations(states: { applied: string[] }[], outcomes: Map<string, string>): string[] {
+  const debited = new Set(states.flatMap((s) => s.applied.filter((a) => a.startsWith("-")).map((a) => a.slice(1))));
+  const out: string[] = [];
+  for (const [id, said] of outcomes) {
+    const applied = debited.has(id) ? "committed" : "aborted";
+    if (said !== applied) out.push(`bank: outcome() says failed transfer ${id} ${said}, the accounts say ${applied}`);
+  }
+  return out;
 }
 
 /** Every violation of the bank's invariants (see header); empty when all hold. */

@@ -28,7 +28,7 @@ import type { Ledger, LedgerCheck } from "../fixtures/ledger.js";
 import { REPO_ROOT } from "../support/compiled-examples.js";
 import { CallLog } from "./call-log.js";
 import { ClientLoop } from "./client-loop.js";
-import { BankLoop, bankVerdict, type BankLog } from "./bank-loop.js";
+import { BankLoop, bankVerdict, outcomeViolations, type BankLog } from "./bank-loop.js";
 import type { AtomicAccount } from "../fixtures/atomic-account.js";
 import { judge, type ObjectCheck, type Verdict } from "./ledger-verdict.js";
 import { Nemesis, type NemesisStats } from "./nemesis.js";
@@ -139,7 +139,9 @@ async function checkBank(cluster: TortureCluster, accounts: SysName[], options: 
     try {
       const states = [];
       for (const a of accounts) states.push(await conn.ref<AtomicAccount>(a).state());
-      return bankVerdict(states, ACCOUNT_OPENING * accounts.length, log);
+      const outcomes = new Map<string, string>();
+      for (const f of log.failed) if (f.thread) outcomes.set(f.id, await conn.outcome(f.thread));
+      return [...bankVerdict(states, ACCOUNT_OPENING * accounts.length, log), ...outcomeViolations(states, outcomes)];
     } catch (err) {
       const why = `${(err as Error).name}: ${(err as Error).message.split("\n")[0]}`;
       options.log(`  ${phase} check of the bank, try ${attempt}: ${why}`);
