@@ -46,7 +46,9 @@
  *     queues behind. It cannot be aborted, so an atomic thread that waits for it (behind a
  *     non-atomic holder) can never be part of a cycle of waits.
  * So every wait that lasts is a younger atomic thread's, or anyone's behind a non-atomic
- * holder: no cycle. The check runs when a waiter queues and after every grant (a waiter
+ * holder: no cycle. Waiters are served FIFO, but an atomic waiter queues ahead of younger
+ * atomic ones right in front of it (enqueue), so a grant seldom goes to a thread that an
+ * older one behind it would wound at once. The check runs when a waiter queues and after every grant (a waiter
  * queued earlier may be older than the new holder). A holder is wounded once per lock.
  * Semaphores are left out (several holders share their permits): an atomic thread waiting
  * on one is not protected from deadlock.
@@ -245,6 +247,18 @@ class LockEntry {
   }
 }
 
+/**
+ * Queues a waiter: FIFO, except that an atomic waiter goes ahead of the younger atomic
+ * waiters right in front of it (never past a non-atomic one): granted first, the younger
+ * would be wounded at once by the older behind it — a grant, a wound and a release for
+ * nothing (32 transfers in flight: ten such aborts per commit).
+ */
+function enqueue(queue: Waiter[], w: Waiter): void {
+  let at = queue.length;
+  if (w.atomic) while (at > 0 && queue[at - 1].atomic && olderThan(w.atomic, queue[at - 1].atomic!)) at--;
+  queue.splice(at, 0, w);
+}
+
 function lockKey(kind: LockKind, key: string): string {
   return `${kind}\u0000${key}`;
 }
@@ -274,7 +288,7 @@ export class LockTable {
     this.stats.waits++;
     log("%s/%s %s: %s/%s waits behind %d", req.object, req.key, req.lock, server, req.thread, entry.queue.length);
     const granted = new Promise<{ granted: true; waitedMs: number }>((resolve, reject) => {
-      entry.queue.push({
+      enqueue(entry.queue, {
         server, thread: req.thread, since: performance.now(), cached, ...(req.atomic ? { atomic: req.atomic } : {}),
         grant: (waitedMs) => resolve({ granted: true, waitedMs }),
         cancel: reject,

@@ -180,18 +180,26 @@ describe("LockTable", () => {
       await atomicWaits;
     });
 
-    it("should wound a holder granted ahead of an older waiter queued before the grant (FIFO kept)", async () => {
+    it("should queue an atomic waiter ahead of younger atomic waiters, never past a non-atomic one", async () => {
       await table.acquire({ object, key: "k", lock: "lock", thread: "plain" }, "cs1");
       const order: string[] = [];
       const young = acquireInto(order, "young", atomic("young", 300, "lock"), "cs2");
       const old = acquireInto(order, "old", atomic("old", 100, "lock"), "cs3");
-      expect(wounds).to.deep.equal([]); // both wait for the non-atomic holder
+      const plain2 = acquireInto(order, "plain2", { object, key: "k", lock: "lock", thread: "plain2" }, "cs4");
+      const oldest = acquireInto(order, "oldest", atomic("oldest", 50, "lock"), "cs5");
+      expect(table.list(object)[0].waiting.map((w) => w.thread)).to.deep.equal(["old", "young", "plain2", "oldest"]);
+      expect(wounds).to.deep.equal([]); // they all wait for the non-atomic holder
       table.release({ object, key: "k", lock: "lock", thread: "plain" }, "cs1");
-      await young;
-      expect(wounded()).to.deep.equal(["young by old"]);
-      table.release(atomic("young", 300, "lock"), "cs2");
       await old;
-      expect(order).to.deep.equal(["young", "old"]);
+      // The non-atomic waiter behind it never waits for an atomic holder: it wounds it (once).
+      expect(wounded()).to.deep.equal(["old by plain2"]);
+      table.release(atomic("old", 100, "lock"), "cs3");
+      await young;
+      table.release(atomic("young", 300, "lock"), "cs2");
+      await plain2;
+      table.release({ object, key: "k", lock: "lock", thread: "plain2" }, "cs4");
+      await oldest;
+      expect(order).to.deep.equal(["old", "young", "plain2", "oldest"]);
     });
 
     it("should never wound a thread for its own re-entry, and wound a holder once however many wait", async () => {
