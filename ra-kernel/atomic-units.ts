@@ -15,18 +15,17 @@
  *   - a frame whose segment broke (a page it relied on was lost) marks the unit `broken`.
  * When the root returns, the unit's logs are committed as ONE segment (DsmClient merges the
  * pages several frames wrote): all applied or none. If the root threw, a frame broke, or a
- * home wounded the unit (an older atomic thread or a non-atomic one waits for a monitor it
- * holds: servers/data/lock-table.ts), the segment is aborted instead — the homes revert the
- * pages, so no copy anywhere keeps its words — and then the monitors go back. A wounded or
- * conflicting unit is run again (a new unit, same age) a few times before its caller sees
- * AtomicAbortedError.
+ * home wounded the unit (an older atomic thread, or a non-atomic access to an object it holds:
+ * servers/data/lock-table.ts, UserObjectManager's gate), the segment is aborted instead — the
+ * homes revert the pages, so no copy anywhere keeps its words — and then the monitors go back.
+ * A wounded unit, or one that lost pages, is run again (a new unit, same age) before its
+ * caller sees AtomicAbortedError.
  *
  * This version (v1) runs every frame of an atomic thread on the compute server where it
- * started, and commits it at one data server only: a unit whose writes span several homes
- * aborts with a clear reason (two-phase commit over the homes, with the decision log of
- * servers/data/atomic-decisions.ts, is the next step). Non-exclusive entries of other threads
- * are not yet kept out of objects an atomic thread holds: like any racy reader they may see
- * its uncommitted writes.
+ * started, and commits it at one data server only, its commit decision in the same
+ * transaction (for Cluster.outcome): a unit whose writes span several homes aborts with a
+ * clear reason (two-phase commit over the homes, with the decision log of
+ * servers/data/atomic-decisions.ts, is the next step).
  *
  * Rules: kernel-thread only. A unit is found by its atomic id (wounds, nested frames) or by
  * the isiba of one of its frames (a lock release inside it is not a commit point).

@@ -519,7 +519,12 @@ export class DsmClient {
 
   /** The data servers homing the pages of `logs` (an atomic thread commits at one only, in this version). */
   homesOf(logs: SegmentLog[]): ServerId[] {
-    return [...this.groupByHome(logs).keys()];
+    const homes = new Set<ServerId>();
+    for (const l of logs) {
+      const c = this.segments.get(l.segment);
+      if (c && l.pages.length > 0) homes.add(c.home);
+    }
+    return [...homes];
   }
 
   /** Sends one home its part of a segment; counts our writers of each page off once answered. */

@@ -90,8 +90,9 @@ export function newThreadId(origin: string): ThreadId {
 /**
  * The unit of commit of an atomic thread (DESIGN §7a, issue 12): everything the thread writes
  * from its atomic root frame on commits under this id, or nothing does. The root's thread
- * id when a workstation invoked the atomic entry; a retry or an atomic entry started inside
- * a non-atomic thread gets an id of its own. Printable ASCII, no spaces.
+ * id when a workstation invoked the atomic entry; an atomic entry started inside a
+ * non-atomic thread gets an id of its own. A retry holds its monitors under an id of its own
+ * (`#n` added), its decision is stored under the first. Printable ASCII, no spaces.
  */
 export type AtomicId = string & { readonly __brand: "AtomicId" };
 

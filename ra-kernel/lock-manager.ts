@@ -181,7 +181,7 @@ export class LockManager {
    * arbitrate by wound-wait). Reentrant for the same atomic thread.
    */
   async acquireAtomicMonitor(object: SysName, atomic: AtomicContext): Promise<void> {
-    await this.link.acquire(homeOf(object), { object, key: MONITOR_KEY, lock: "monitor", thread: atomic.id, atomic: { id: atomic.id, since: atomic.since } });
+    await this.link.acquire(homeOf(object), { object, key: MONITOR_KEY, lock: "monitor", thread: atomic.id, atomic });
     this.stats.acquires++;
   }
 

@@ -49,7 +49,7 @@
  * run again (MAX_ATOMIC_RETRIES, MAX_LOST_PAGE_RETRIES). Its frames' frees and locks go after the outcome.
  */
 import { argumentProblem } from "../objects/entry-signature.js";
-import { ArgumentError, AtomicAbortedError, CommitOutcomeUnknownError, PagesLostError, UnknownEntryError } from "./errors.js";
+import { ArgumentError, AtomicAbortedError, PagesLostError, UnknownEntryError } from "./errors.js";
 import type { AtomicId, SysName, ThreadId } from "./ids.js";
 import { AtomicUnits, type AbortReason, type AtomicContext, type AtomicUnit } from "./atomic-units.js";
 import { classKey, type ClassSegment, type ObjectDescriptor } from "./object-descriptor.js";
@@ -389,7 +389,7 @@ export class UserObjectManager {
         return "not applied";
       }
       this.atomics.counts.aborts["commit failed"]++;
-      return err instanceof CommitOutcomeUnknownError || err instanceof Error ? err : new Error(String(err));
+      return err instanceof Error ? err : new Error(String(err));
     }
   }
 

@@ -1,7 +1,10 @@
 /**
- * AtomicDecisions: the durable decision log of atomic threads' two-phase commits (DESIGN §7a,
- * issue 12), kept by the data server that is an atomic thread's *log home* (the home of its
- * root object).
+ * AtomicDecisions: the durable outcome of atomic threads (DESIGN §7a, issue 12), kept by a data
+ * server. Today (v1) an atomic thread commits whole at one data server, whose commit stores its
+ * decision in the same transaction (beginCommit/endCommit), and a workstation whose reply was
+ * lost presumes an abort at every data server (Cluster.outcome): whichever is stored first
+ * stands. Built for what comes next, two-phase commit over several homes, kept by the
+ * thread's *log home*:
  *
  * The commit protocol is two-phase commit with presumed abort. The coordinator (the compute
  * server running the atomic root frame) has the participants (the homes of every object the

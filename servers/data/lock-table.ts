@@ -58,6 +58,8 @@
  */
 import createDebug from "debug";
 import type { AtomicId, ServerId, SysName } from "../../ra-kernel/ids.js";
+import type { AtomicContext } from "../../ra-kernel/atomic-units.js";
+import { MONITOR_KEY } from "../../ra-kernel/lock-manager.js";
 import type { LockInfo, LockKind } from "./protocol.js";
 import { LockNotHeldError, LockWaitCancelledError } from "./errors.js";
 
@@ -75,12 +77,8 @@ export interface LockRequestRef {
   atomic?: AtomicAge;
 }
 
-/** Which of two atomic threads is older: the earlier start, then the smaller id. */
-export interface AtomicAge {
-  id: AtomicId;
-  /** When the atomic thread first started (ms since the Unix epoch; kept across its retries). */
-  since: number;
-}
+/** An atomic thread's id and start (kept across its retries): what wound-wait ages it by. */
+export type AtomicAge = AtomicContext;
 
 /** An atomic thread that holds a lock someone older (or non-atomic) waits for: abort it. */
 export interface Wound {
@@ -96,6 +94,7 @@ export interface Wound {
 }
 
 /** Whether `a` started before `b` (wound-wait's order). */
+/** Which of two atomic threads is older: the earlier start, then the smaller id. */
 export function olderThan(a: AtomicAge, b: AtomicAge): boolean {
   return a.since !== b.since ? a.since < b.since : a.id < b.id;
 }
@@ -159,7 +158,7 @@ class LockEntry {
   readonly recalledFor = new Map<string, Set<string>>();
   /** Atomic holders already wounded (once each). */
   readonly wounded = new Set<string>();
-  /** Told when a thread no longer holds the lock (whenReleased). */
+  /** Told when a thread no longer holds the lock (whenMonitorReleased). */
   readonly onGone = new Map<string, (() => void)[]>();
 
   constructor(readonly object: SysName, readonly key: string, readonly kind: LockKind, readonly permits: number) {
@@ -479,14 +478,14 @@ export class LockTable {
    * through: a non-atomic access to the object from elsewhere must not see its writes
    * (DataServer: faults of its pages wait, see PageHome `admit`).
    */
-  atomicMonitorHolder(object: SysName, key = "monitor"): { thread: string; servers: string[] } | undefined {
-    const h = this.find(object, "monitor", key)?.atomicHolder();
+  atomicMonitorHolder(object: SysName): { thread: string; servers: string[] } | undefined {
+    const h = this.find(object, "monitor", MONITOR_KEY)?.atomicHolder();
     return h ? { thread: h.thread, servers: [...h.servers.keys()] } : undefined;
   }
 
   /** Wounds the atomic thread holding `object`'s monitor (a non-atomic access `by` must not wait for it); false if none does. */
-  woundMonitorHolder(object: SysName, by: string, key = "monitor"): boolean {
-    const entry = this.find(object, "monitor", key);
+  woundMonitorHolder(object: SysName, by: string): boolean {
+    const entry = this.find(object, "monitor", MONITOR_KEY);
     const h = entry?.atomicHolder();
     if (!entry || !h) return false;
     this.wound(entry, h, by, "a non-atomic thread waits for it");
@@ -494,8 +493,8 @@ export class LockTable {
   }
 
   /** Resolves once `thread` no longer holds `object`'s monitor (at once if it does not). */
-  whenMonitorReleased(object: SysName, thread: string, key = "monitor"): Promise<void> {
-    const entry = this.find(object, "monitor", key);
+  whenMonitorReleased(object: SysName, thread: string): Promise<void> {
+    const entry = this.find(object, "monitor", MONITOR_KEY);
     if (!entry?.holders.has(thread)) return Promise.resolve();
     return new Promise((resolve) => {
       const told = entry.onGone.get(thread) ?? [];
