@@ -368,7 +368,7 @@ export class SqliteSegmentStore implements SegmentStore {
 
   /** Inside the transaction: the decision, unless its id has one (the first decision stands). */
   private insertDecision(r: DecisionRecord): CallOutcome {
-    this.sql.insertDecision.run(r.id, r.outcome, r.proposer, r.decidedAt);
+    this.sql.insertDecision.run(r.id, r.outcome, r.proposer, r.decidedAt, r.acknowledged ? 1 : 0);
     return { ok: true, versions: [] };
   }
 

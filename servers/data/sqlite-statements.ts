@@ -43,14 +43,14 @@ export class SqliteStatements {
   readonly getClass: Statement;
   readonly getLatestClass: Statement;
   readonly listLatestClasses: Statement;
-  /** (id, outcome, proposer, decidedAt): a decision, unless the id has one (group commit). */
+  /** (id, outcome, proposer, decidedAt, acknowledged 0|1): a decision, unless the id has one (group commit). */
   readonly insertDecision: Statement;
   /** (id) -> the decision's row (columns aliased to AtomicDecisionEntity's properties). */
   readonly getDecision: Statement;
 
   constructor(db: BetterSqlite3.Database) {
     this.insertDecision = db.prepare(
-      `INSERT INTO atomic_decisions (id, outcome, proposer, decided_at, acknowledged) VALUES (?, ?, ?, ?, 0)
+      `INSERT INTO atomic_decisions (id, outcome, proposer, decided_at, acknowledged) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (id) DO NOTHING`,
     );
     this.getDecision = db.prepare(

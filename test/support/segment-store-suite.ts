@@ -382,6 +382,14 @@ export function segmentStoreBehaviour(open: () => Promise<StoreFixture>): void {
       expect(store.getDecision(asAtomicId("t:b:1"))).to.deep.equal(a);
     });
 
+    it("should keep a decision stored with committed pages in their transaction, acknowledged as given", async () => {
+      const obj = newObject();
+      await store.createObject(obj.desc, obj.segments);
+      await store.commitPages([{ segment: obj.desc.segments.data, page: 0, bytes: pageOf(1) }], { ...decision("t:c:1", "commit"), acknowledged: true });
+      expect(store.getDecision(asAtomicId("t:c:1"))).to.deep.equal({ ...decision("t:c:1", "commit"), acknowledged: true });
+      expect(await store.forgetDecisions(2000), "acknowledged: it may go after its retention").to.equal(1);
+    });
+
     it("should forget only acknowledged decisions older than asked", async () => {
       await store.putDecision(decision("old-acked", "commit", 1000));
       await store.putDecision(decision("old-open", "commit", 1000));
