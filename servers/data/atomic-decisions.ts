@@ -116,12 +116,12 @@ export class AtomicDecisions {
     return true;
   }
 
-  /** The segment of beginCommit is durable or refused. */
-  endCommit(id: AtomicId): void {
+  /** The segment of beginCommit is durable (`applied`, its decision with it) or refused. */
+  endCommit(id: AtomicId, applied: boolean): void {
     const c = this.committing.get(id);
     if (!c) return;
     this.committing.delete(id);
-    if (this.store.getDecision(id)?.outcome === "commit") this.counts.commit++;
+    if (applied) this.counts.commit++;
     c.end();
   }
 

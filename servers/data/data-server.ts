@@ -227,12 +227,15 @@ export class DataServer {
       const refused = await this.home.commit({ ...req, abort: true }, holder);
       return { ...refused, reason: `atomic thread ${id} was decided before its commit arrived (${this.decisions.outcome(id)?.outcome ?? "being decided"})` };
     }
+    let applied = false;
     try {
       // No participant waits for this decision (the thread committed here whole): it is kept
       // for workstations asking `outcome` for the retention, then forgotten.
-      return await this.home.commit(req, holder, { id, outcome: "commit", proposer: holder, decidedAt: Date.now(), acknowledged: true });
+      const outcome = await this.home.commit(req, holder, { id, outcome: "commit", proposer: holder, decidedAt: Date.now(), acknowledged: true });
+      applied = outcome.applied;
+      return outcome;
     } finally {
-      this.decisions.endCommit(id);
+      this.decisions.endCommit(id, applied);
     }
   }
 

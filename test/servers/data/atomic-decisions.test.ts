@@ -83,7 +83,7 @@ describe("AtomicDecisions", () => {
     const abort = decisions.decide(T, "abort", CS2);
     await new Promise((resolve) => setImmediate(resolve));
     await store.commitPages([], { id: T, outcome: "commit", proposer: CS1, decidedAt: 1, acknowledged: false }); // the segment's transaction
-    decisions.endCommit(T);
+    decisions.endCommit(T, true);
     expect((await abort).outcome).to.equal("commit");
     expect(decisions.counts.commit).to.equal(1);
     const other = asAtomicId("t:ws1:refused");
