@@ -98,7 +98,10 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
     const audits = loops.flatMap((l) => l.audits);
     const violations = collectViolations(log, audits, nemesis.stats, live, afterRestart, { live: bankLive, afterRestart: bankAfterRestart });
     const failedBy = new Map<string, number>();
-    for (const f of bankLog.failed) failedBy.set(f.error.split(":")[0], (failedBy.get(f.error.split(":")[0]) ?? 0) + 1);
+    for (const f of bankLog.failed) {
+      const name = f.error.split(":")[0];
+      failedBy.set(name, (failedBy.get(name) ?? 0) + 1);
+    }
     const bank = { accounts: accounts.length, acked: bankLog.acked.length, failed: bankLog.failed.length, refused: bankLog.refused.length, failedBy: [...failedBy].sort((a, b) => b[1] - a[1]) };
     return { options, durationMs: performance.now() - started, workloadMs, placement, nemesis: nemesis.stats, log, churn, audits, live, afterRestart, violations, bank };
   } finally {
