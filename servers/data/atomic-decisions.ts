@@ -1,15 +1,12 @@
 /**
  * AtomicDecisions: the durable outcome of atomic threads (DESIGN §7a, issue 12), kept by a data
- * server. Today (v1) an atomic thread commits whole at one data server, whose commit stores its
- * decision in the same transaction (beginCommit/endCommit), and a workstation whose reply was
- * lost presumes an abort at every data server (Cluster.outcome): whichever is stored first
- * stands. Built for what comes next, two-phase commit over several homes, kept by the
- * thread's *log home*:
- *
- * The commit protocol is two-phase commit with presumed abort. The coordinator (the compute
- * server running the atomic root frame) has the participants (the homes of every object the
- * thread wrote) prepare; once all did, it asks the log home to decide `commit`, and only a
- * decision stored here counts. Anyone else who must know an undecided thread's fate — a
+ * server, the thread's *log home*. An atomic thread that wrote at one data server commits there
+ * whole, its decision in the same transaction (beginCommit/endCommit). One that wrote at
+ * several commits with two-phase commit, presumed abort: the coordinator (the compute server
+ * running the atomic root frame) has every other home prepare its part (AtomicParticipants),
+ * then commits the log home's part with the decision in the same transaction, as above ("last
+ * agent"); only a decision stored here counts. A workstation whose reply was lost presumes an
+ * abort at every data server (Cluster.outcome). Anyone else who must know an undecided thread's fate — a
  * prepared participant whose coordinator died, a workstation whose reply was lost — asks to
  * decide `abort`. The first decision stored for an id wins, whoever proposed it; every later
  * `decide` answers with it. So a coordinator that was too slow learns that its thread aborted,
@@ -18,8 +15,9 @@
  *   decide(id, proposed, proposer)     resolves, once durable, with the decision stored for
  *                                      `id` (the proposed one if it is the first)
  *   outcome(id)                        the durable decision, or null: none yet (not an abort)
- *   beginCommit(id) / endCommit(id)    a thread committed at this home in one segment (v1):
- *                                      its decision rides in the segment's own transaction
+ *   beginCommit(id, attempt) / endCommit(id)
+ *                                      a thread's attempt commits its part at this home: its
+ *                                      decision rides in the segment's own transaction
  *                                      (SegmentStore.commitPages); none may be decided
  *                                      meanwhile, and none must exist before (a presumed abort
  *                                      stored first refuses the segment)
@@ -51,11 +49,29 @@ export interface DecisionRecord {
   decidedAt: number;
   /** Every participant finished the thread (the record may be forgotten after the retention). */
   acknowledged: boolean;
+  /**
+   * Which attempt of the thread it decides (a wounded thread runs again under the same id,
+   * attempts numbered from 0); EVERY_ATTEMPT: the whole thread (a presumed abort asked by a
+   * workstation: no attempt may commit after it). A commit is final. An abort of an attempt
+   * is replaced by a decision of a later attempt: it said only that attempt never commits.
+   */
+  attempt: number;
+}
+
+/** DecisionRecord.attempt of a decision about every attempt of a thread. */
+export const EVERY_ATTEMPT = Number.MAX_SAFE_INTEGER;
+
+/** Whether a decision `stored` leaves room for `proposed` (see DecisionRecord.attempt). */
+export function supersedes(proposed: Pick<DecisionRecord, "attempt">, stored: Pick<DecisionRecord, "outcome" | "attempt">): boolean {
+  return stored.outcome === "abort" && stored.attempt < proposed.attempt;
 }
 
 /** What a store keeps of decisions (both SegmentStores implement it). */
 export interface DecisionStore {
-  /** Stores `record` unless a decision for its id exists; resolves, once durable, with the one stored. */
+  /**
+   * Stores `record` unless a decision for its id exists that it does not supersede (a commit,
+   * or an abort of the same or a later attempt); resolves, once durable, with the one stored.
+   */
   putDecision(record: DecisionRecord): Promise<DecisionRecord>;
   getDecision(id: AtomicId): DecisionRecord | null;
   /** Marks the record acknowledged; false if there is none. */
@@ -82,15 +98,15 @@ export class AtomicDecisions {
   ) {}
 
   /** The decision for `id`: `proposed` if none was stored before (see header). */
-  async decide(id: AtomicId, proposed: AtomicOutcome, proposer: string): Promise<DecisionRecord> {
+  async decide(id: AtomicId, proposed: AtomicOutcome, proposer: string, attempt = EVERY_ATTEMPT): Promise<DecisionRecord> {
     for (;;) {
       const d = this.deciding.get(id) ?? this.committing.get(id)?.done;
       if (!d) break;
       await d.catch(() => undefined);
     }
     const stored = this.store.getDecision(id);
-    if (stored) return this.answer(stored, proposed);
-    const storing = this.store.putDecision({ id, outcome: proposed, proposer, decidedAt: this.now(), acknowledged: false });
+    if (stored && !supersedes({ attempt }, stored)) return this.answer(stored, proposed);
+    const storing = this.store.putDecision({ id, outcome: proposed, proposer, decidedAt: this.now(), acknowledged: false, attempt });
     this.deciding.set(id, storing);
     try {
       const record = await storing;
@@ -108,8 +124,10 @@ export class AtomicDecisions {
    * came first: the segment must be refused) or being decided. Until endCommit, a decide of
    * the id waits, then finds what the segment stored.
    */
-  beginCommit(id: AtomicId): boolean {
-    if (this.deciding.has(id) || this.committing.has(id) || this.store.getDecision(id)) return false;
+  beginCommit(id: AtomicId, attempt: number): boolean {
+    if (this.deciding.has(id) || this.committing.has(id)) return false;
+    const stored = this.store.getDecision(id);
+    if (stored && !supersedes({ attempt }, stored)) return false;
     let end!: () => void;
     const done = new Promise<void>((resolve) => (end = resolve));
     this.committing.set(id, { done, end });

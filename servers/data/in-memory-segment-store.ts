@@ -3,16 +3,19 @@
  *
  * It behaves as SqliteSegmentStore does (the same suite runs against both): same checks and
  * named errors (segment-checks.ts), same group commit (calls of one tick share a "transaction",
- * counted in stats.transactions), same versions, same copies (records and page bytes are
- * copied in and out, so no caller holds the store's own state). Nothing survives the process;
- * the epoch is 1 unless given.
+ * counted in stats.transactions; page commits with their decision and finished prepared record,
+ * and prepared records, go through it), same versions, same copies (records and page bytes are
+ * copied in and out, so no caller holds the store's own state; prepared pages are kept encoded
+ * by prepared-record-codec.ts, as SQLite keeps them). Nothing survives the process; the epoch
+ * is 1 unless given.
  *
  * Rule: every write checks everything first, then changes the Maps, with no await in
  * between: that is what makes each call atomic here.
  */
 import { asServerId, type AtomicId, type ClassName, type PageNo, type ServerId, type SysName } from "../../ra-kernel/ids.js";
-import type { DecisionRecord } from "./atomic-decisions.js";
+import { supersedes, type DecisionRecord } from "./atomic-decisions.js";
 import { GroupCommit, type CallOutcome } from "./group-commit.js";
+import { decodePreparedPages, encodePreparedPages } from "./prepared-record-codec.js";
 import {
   checkObjectSegments,
   checkPageNo,
@@ -24,6 +27,7 @@ import type {
   ClassRecord,
   ObjectDescriptor,
   PageWrite,
+  PreparedRecord,
   SegmentRecord,
   SegmentStore,
   StoredPage,
@@ -41,6 +45,15 @@ interface MemoryPage {
   version: number;
 }
 
+/** A prepared record as kept: its pages encoded (a copy, and the same refusals as SQLite). */
+type MemoryPrepared = Omit<PreparedRecord, "pages"> & { pages: Buffer };
+
+/** One call of a group commit, as SqliteSegmentStore's (less the kinds this store writes at once). */
+type MemoryCall =
+  | { kind: "pages"; writes: readonly PageWrite[]; decision?: DecisionRecord; finished?: AtomicId }
+  | { kind: "prepared"; record: MemoryPrepared }
+  | { kind: "forget"; id: AtomicId; /** Set by the batch: whether a record went. */ found: boolean };
+
 export class InMemorySegmentStore implements SegmentStore {
   readonly epoch: number;
   readonly serverId: ServerId;
@@ -51,9 +64,11 @@ export class InMemorySegmentStore implements SegmentStore {
   private readonly pages = new Map<SysName, Map<PageNo, MemoryPage>>();
   /** class name -> version -> record. */
   private readonly classes = new Map<ClassName, Map<number, ClassRecord>>();
-  private readonly groupCommit: GroupCommit;
+  private readonly groupCommit: GroupCommit<MemoryCall>;
   /** Atomic threads' decisions, by id (AtomicDecisions). */
   private readonly decisions = new Map<AtomicId, DecisionRecord>();
+  /** Atomic threads prepared here, by id (AtomicParticipants). */
+  private readonly prepared = new Map<AtomicId, MemoryPrepared>();
   private closed = false;
 
   constructor(options: InMemorySegmentStoreOptions = {}) {
@@ -130,12 +145,20 @@ export class InMemorySegmentStore implements SegmentStore {
     return stored ? { bytes: new Uint8Array(stored.bytes), version: stored.version } : { bytes: null, version: 0 };
   }
 
-  commitPages(writes: PageWrite[], decision?: DecisionRecord): Promise<number[]> {
-    if (decision) return this.commitPages(writes).then((versions) => {
-      if (!this.decisions.has(decision.id)) this.decisions.set(decision.id, { ...decision });
-      return versions;
-    });
-    return submitCommit(writes, { assertOpen: () => this.assertOpen(), stats: this.stats, groupCommit: this.groupCommit });
+  /** With no writes but a decision or a prepared record to finish, still one call of a group commit (as SQLite). */
+  commitPages(writes: PageWrite[], decision?: DecisionRecord, finished?: AtomicId): Promise<number[]> {
+    const call = { ...(decision ? { decision: { ...decision } } : {}), ...(finished !== undefined ? { finished } : {}) };
+    const groupCommit = { submit: (copies: readonly PageWrite[]) => this.groupCommit.submit({ kind: "pages", writes: copies, ...call }) };
+    if (writes.length > 0 || (!decision && finished === undefined)) {
+      return submitCommit(writes, { assertOpen: () => this.assertOpen(), stats: this.stats, groupCommit });
+    }
+    try {
+      this.assertOpen();
+      this.stats.commitCalls++;
+      return groupCommit.submit([]);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   // ---- classes --------------------------------------------------------------------------
@@ -163,11 +186,11 @@ export class InMemorySegmentStore implements SegmentStore {
 
   // ---- atomic threads' decisions (AtomicDecisions) ---------------------------------------
 
-  /** Stored unless the id has a decision (the first stands); resolves, in a later turn, with the one stored. */
+  /** Stored unless the id has one it does not supersede; resolves, in a later turn, with the one stored. */
   async putDecision(record: DecisionRecord): Promise<DecisionRecord> {
     this.assertOpen();
     await Promise.resolve(); // like a store's transaction: never answered in the caller's turn
-    if (!this.decisions.has(record.id)) this.decisions.set(record.id, { ...record });
+    this.keepDecision(record);
     return { ...this.decisions.get(record.id)! };
   }
 
@@ -191,6 +214,29 @@ export class InMemorySegmentStore implements SegmentStore {
     return gone;
   }
 
+  // ---- atomic threads prepared here (AtomicParticipants) -----------------------------------
+
+  /** Stored (replacing the id's) in the next group commit; the pages are encoded, so copied, now. */
+  async putPrepared(record: PreparedRecord): Promise<void> {
+    this.assertOpen();
+    const { pages, ...rest } = record;
+    await this.groupCommit.submit({ kind: "prepared", record: { ...rest, pages: encodePreparedPages(pages) } });
+  }
+
+  async forgetPrepared(id: AtomicId): Promise<boolean> {
+    this.assertOpen();
+    const call: MemoryCall = { kind: "forget", id, found: false };
+    await this.groupCommit.submit(call);
+    return call.found;
+  }
+
+  listPrepared(): PreparedRecord[] {
+    this.assertOpen();
+    return [...this.prepared.values()]
+      .sort((a, b) => a.preparedAt - b.preparedAt || compare(a.id, b.id))
+      .map((r) => ({ ...r, pages: decodePreparedPages(r.pages) }));
+  }
+
   // ---- lifecycle ------------------------------------------------------------------------
 
   async close(): Promise<void> {
@@ -206,19 +252,40 @@ export class InMemorySegmentStore implements SegmentStore {
   }
 
   /** One "transaction" for the batch: each call checked whole, then stored whole. */
-  private executeBatch(batch: readonly (readonly PageWrite[])[]): CallOutcome[] {
-    const maxPagesOf = (s: SysName) => this.segments.get(s)?.maxPages ?? null;
-    const outcomes = batch.map((writes): CallOutcome => {
-      try {
-        checkWriteTargets(writes, maxPagesOf);
-      } catch (error) {
-        return { ok: false, error };
+  private executeBatch(batch: readonly MemoryCall[]): CallOutcome[] {
+    const outcomes = batch.map((call): CallOutcome => {
+      switch (call.kind) {
+        case "prepared":
+          this.prepared.set(call.record.id, call.record);
+          return { ok: true, versions: [] };
+        case "forget":
+          call.found = this.prepared.delete(call.id);
+          return { ok: true, versions: [] };
+        case "pages": return this.writePages(call);
       }
-      return { ok: true, versions: writes.map((w) => this.storePage(w)) };
     });
     this.stats.transactions++;
     for (const outcome of outcomes) if (outcome.ok) this.stats.pagesWritten += outcome.versions.length;
     return outcomes;
+  }
+
+  /** A commitPages call's pages, then its decision and finished record; or nothing if refused. */
+  private writePages(call: Extract<MemoryCall, { kind: "pages" }>): CallOutcome {
+    try {
+      checkWriteTargets(call.writes, (s) => this.segments.get(s)?.maxPages ?? null);
+    } catch (error) {
+      return { ok: false, error };
+    }
+    const versions = call.writes.map((w) => this.storePage(w));
+    if (call.decision) this.keepDecision(call.decision);
+    if (call.finished !== undefined) this.prepared.delete(call.finished);
+    return { ok: true, versions };
+  }
+
+  /** The decision, unless its id has one it does not supersede (putDecision's rule). */
+  private keepDecision(record: DecisionRecord): void {
+    const stored = this.decisions.get(record.id);
+    if (!stored || supersedes(record, stored)) this.decisions.set(record.id, { ...record });
   }
 
   private storePage(write: PageWrite): number {

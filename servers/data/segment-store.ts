@@ -22,7 +22,7 @@
  * - `epoch` counts opens of the durable state: a restarted data server has a larger epoch,
  *   and compute servers drop the pages they cached from the old one (DESIGN §7).
  */
-import type { ClassName, PageNo, SegmentRole, ServerId, SysName } from "../../ra-kernel/ids.js";
+import type { AtomicId, ClassName, PageNo, SegmentRole, ServerId, SysName } from "../../ra-kernel/ids.js";
 import type { ClassSegment, ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import type { DecisionRecord, DecisionStore } from "./atomic-decisions.js";
 
@@ -70,7 +70,38 @@ export interface StoreStats {
   pagesWritten: number;
 }
 
-/** A store also keeps the decisions of atomic threads whose log home it is (AtomicDecisions). */
+/** One page of a prepared atomic thread: its PageLog as the writer sent it (never the page). */
+export interface PreparedPage {
+  segment: SysName;
+  page: PageNo;
+  /** An encoded PageLog (ra-kernel/page-log.ts). */
+  log: Uint8Array;
+  /** The writer's stamp of the page when it sent it (PageCommitMsg.stamp), if it gave one. */
+  stamp?: number;
+}
+
+/**
+ * An atomic thread's part at this home, prepared for two-phase commit (AtomicParticipants):
+ * durable until the thread is decided here — applied with its pages (commitPages `finished`)
+ * or forgotten (forgetPrepared). One per id: a later prepare of the id replaces it.
+ */
+export interface PreparedRecord {
+  id: AtomicId;
+  /** The attempt prepared (DecisionRecord.attempt). */
+  attempt: number;
+  /** The compute server that sent it (the thread's coordinator). */
+  writer: string;
+  /** The data server keeping the thread's decision. */
+  logHome: ServerId;
+  pages: PreparedPage[];
+  /** ms since the Unix epoch. */
+  preparedAt: number;
+}
+
+/**
+ * A store also keeps the decisions of atomic threads whose log home it is (AtomicDecisions),
+ * and the parts of atomic threads prepared here (AtomicParticipants).
+ */
 export interface SegmentStore extends DecisionStore {
   /** Incremented and persisted at every open (a restart bumps it). */
   readonly epoch: number;
@@ -101,9 +132,18 @@ export interface SegmentStore extends DecisionStore {
   readPage(segment: SysName, page: PageNo): StoredPage;
   /**
    * Atomic: all pages or none. Resolves with each page's new version, in order. `decision`:
-   * an atomic thread's, stored in the same transaction unless its id has one (AtomicDecisions).
+   * an atomic thread's, stored in the same transaction by putDecision's rule (AtomicDecisions).
+   * `finished`: the id of a prepared record deleted in the same transaction (its pages are
+   * these writes: a restart never applies them twice).
    */
-  commitPages(writes: PageWrite[], decision?: DecisionRecord): Promise<number[]>;
+  commitPages(writes: PageWrite[], decision?: DecisionRecord, finished?: AtomicId): Promise<number[]>;
+
+  /** Stores (or replaces) a prepared record; resolves once durable (it shares the group commit's fsync). */
+  putPrepared(record: PreparedRecord): Promise<void>;
+  /** Deletes the prepared record of `id` (its thread aborted); resolves once durable; false if there was none. */
+  forgetPrepared(id: AtomicId): Promise<boolean>;
+  /** Every prepared record, oldest first (synchronous: read at start-up to resolve them). */
+  listPrepared(): PreparedRecord[];
 
   /** Registers one class version; rejects if that (name, version) is already registered. */
   putClass(rec: ClassRecord): Promise<void>;

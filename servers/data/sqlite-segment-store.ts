@@ -10,7 +10,8 @@
  * commit survives a power loss), NORMAL for "process" (it survives a process crash only).
  * Group commit (group-commit.ts) gives concurrent commitPages calls one transaction, so one
  * fsync, and resolves them only after it committed. New objects (createObject: their segment
- * and object rows) join the same batches, so concurrent creations share that fsync too.
+ * and object rows), atomic threads' decisions and prepared records (putPrepared,
+ * forgetPrepared) join the same batches, so they share that fsync too.
  *
  * Disk: a page never written has no row; a written one is stored as page-codec.ts lays it out
  * (zeros cost nothing, old whole-page rows still load). Tables are WITHOUT ROWID in stores
@@ -34,6 +35,7 @@ import { CloudsError } from "../../ra-kernel/clouds-error.js";
 import type { AtomicId, ClassName, PageNo, ServerId, SysName } from "../../ra-kernel/ids.js";
 import type { DecisionRecord } from "./atomic-decisions.js";
 import { AtomicDecisionEntity, decisionRecordOf } from "./entities/atomic-decision-entity.js";
+import { AtomicPreparedEntity, preparedRecordOf } from "./entities/atomic-prepared-entity.js";
 import { classEntityOf, classRecordOf, ClassEntity } from "./entities/class-entity.js";
 import { objectDescriptorOf, ObjectEntity } from "./entities/object-entity.js";
 import { PageEntity } from "./entities/page-entity.js";
@@ -41,6 +43,7 @@ import { decodePage, encodePage } from "./page-codec.js";
 import { segmentRecordOf, SegmentEntity } from "./entities/segment-entity.js";
 import { STORE_STATE_ID, StoreStateEntity } from "./entities/store-state-entity.js";
 import { GroupCommit, type CallOutcome } from "./group-commit.js";
+import { encodePreparedPages } from "./prepared-record-codec.js";
 import {
   checkObjectSegments,
   checkPageNo,
@@ -52,6 +55,7 @@ import type {
   ClassRecord,
   ObjectDescriptor,
   PageWrite,
+  PreparedRecord,
   SegmentRecord,
   SegmentStore,
   StoredPage,
@@ -68,16 +72,22 @@ import { WriteLane } from "./write-lane.js";
 
 const debug = createDebug("servers:data:store");
 
-/** One call of a group commit: a commitPages call's writes, a new object's rows, or an atomic thread's decision. */
+/**
+ * One call of a group commit: a commitPages call's writes (with the decision and the prepared
+ * record it finishes, if any), a new object's rows, an atomic thread's decision, a prepared
+ * record (its pages already encoded: copied at the call), or the deletion of one.
+ */
 type StoreCall =
-  | { kind: "pages"; writes: readonly PageWrite[]; decision?: DecisionRecord }
+  | { kind: "pages"; writes: readonly PageWrite[]; decision?: DecisionRecord; finished?: AtomicId }
   | { kind: "object"; desc: ObjectDescriptor; segments: readonly SegmentRecord[] }
-  | { kind: "decision"; record: DecisionRecord };
+  | { kind: "decision"; record: DecisionRecord }
+  | { kind: "prepared"; record: Omit<PreparedRecord, "pages">; pages: Buffer }
+  | { kind: "forget"; id: AtomicId; /** Set inside the transaction: whether a row went. */ found: boolean };
 
 /** How long a statement waits for a lock held by another connection (ms). */
 const BUSY_TIMEOUT_MS = 5000;
 
-const ENTITIES = [SegmentEntity, PageEntity, ObjectEntity, ClassEntity, StoreStateEntity, AtomicDecisionEntity];
+const ENTITIES = [SegmentEntity, PageEntity, ObjectEntity, ClassEntity, StoreStateEntity, AtomicDecisionEntity, AtomicPreparedEntity];
 
 /** `PRAGMA synchronous` value for each durability level. */
 const SYNCHRONOUS: Record<Durability, "FULL" | "NORMAL"> = { power: "FULL", process: "NORMAL" };
@@ -221,9 +231,20 @@ export class SqliteSegmentStore implements SegmentStore {
     return row[2] === null ? { bytes: null, version: 0 } : { bytes: decodePage(row[2], segment, page), version: row[1] as number };
   }
 
-  commitPages(writes: PageWrite[], decision?: DecisionRecord): Promise<number[]> {
-    const groupCommit = { submit: (copies: readonly PageWrite[]) => this.groupCommit.submit({ kind: "pages", writes: copies, ...(decision ? { decision: { ...decision } } : {}) }) };
-    return submitCommit(writes, { assertOpen: () => this.assertOpen(), stats: this.stats, groupCommit });
+  /** With no writes but a decision or a prepared record to finish, still one call of a group commit. */
+  commitPages(writes: PageWrite[], decision?: DecisionRecord, finished?: AtomicId): Promise<number[]> {
+    const call = { ...(decision ? { decision: { ...decision } } : {}), ...(finished !== undefined ? { finished } : {}) };
+    const groupCommit = { submit: (copies: readonly PageWrite[]) => this.groupCommit.submit({ kind: "pages", writes: copies, ...call }) };
+    const store = { assertOpen: () => this.assertOpen(), stats: this.stats, groupCommit };
+    if (writes.length > 0 || (!decision && finished === undefined)) return submitCommit(writes, store);
+    // submitCommit resolves an empty call at once, storing nothing: its decision or deletion would be lost.
+    try {
+      this.assertOpen();
+      this.stats.commitCalls++;
+      return groupCommit.submit([]);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   // ---- classes --------------------------------------------------------------------------
@@ -254,7 +275,7 @@ export class SqliteSegmentStore implements SegmentStore {
 
   // ---- atomic threads' decisions (AtomicDecisions) ---------------------------------------
 
-  /** Stored in the next group commit unless the id has a decision: resolves, once durable, with the one stored. */
+  /** Stored in the next group commit unless the id has one it does not supersede: resolves, once durable, with the one stored. */
   async putDecision(record: DecisionRecord): Promise<DecisionRecord> {
     this.assertOpen();
     await this.groupCommit.submit({ kind: "decision", record: { ...record } });
@@ -281,6 +302,28 @@ export class SqliteSegmentStore implements SegmentStore {
         .where("acknowledged = 1 AND decided_at < :before", { before }).execute();
       return gone.affected ?? 0;
     });
+  }
+
+  // ---- atomic threads prepared here (AtomicParticipants) -----------------------------------
+
+  /** Stored (replacing the id's) in the next group commit; the pages are encoded, so copied, now. */
+  async putPrepared(record: PreparedRecord): Promise<void> {
+    this.assertOpen();
+    const { pages, ...rest } = record;
+    await this.groupCommit.submit({ kind: "prepared", record: { ...rest }, pages: encodePreparedPages(pages) });
+    debug("prepared %s (attempt %d, %d pages)", record.id, record.attempt, pages.length);
+  }
+
+  async forgetPrepared(id: AtomicId): Promise<boolean> {
+    this.assertOpen();
+    const call: StoreCall = { kind: "forget", id, found: false };
+    await this.groupCommit.submit(call);
+    return call.found;
+  }
+
+  listPrepared(): PreparedRecord[] {
+    this.assertOpen();
+    return (this.sql.listPrepared.all() as AtomicPreparedEntity[]).map(preparedRecordOf);
   }
 
   // ---- lifecycle ------------------------------------------------------------------------
@@ -340,19 +383,31 @@ export class SqliteSegmentStore implements SegmentStore {
       if (!maxPages.has(s)) maxPages.set(s, this.segmentMaxPages(s));
       return maxPages.get(s)!;
     };
-    return batch.map((call) => {
-      if (call.kind === "object") return this.insertObject(call.desc, call.segments);
-      if (call.kind === "decision") return this.insertDecision(call.record);
-      try {
-        checkWriteTargets(call.writes, maxPagesOf);
-      } catch (error) {
-        if (!(error instanceof CloudsError)) throw error;
-        return { ok: false, error };
+    return batch.map((call): CallOutcome => {
+      switch (call.kind) {
+        case "object": return this.insertObject(call.desc, call.segments);
+        case "decision": return this.insertDecision(call.record);
+        case "prepared": return this.upsertPrepared(call.record, call.pages);
+        case "forget":
+          call.found = this.sql.deletePrepared.run(call.id).changes > 0;
+          return { ok: true, versions: [] };
+        case "pages": return this.writePages(call, maxPagesOf);
       }
-      const versions = call.writes.map((w) => this.upsertPage(w));
-      if (call.decision) this.insertDecision(call.decision);
-      return { ok: true, versions };
     });
+  }
+
+  /** Inside the transaction: a commitPages call's pages, then its decision and finished record; or nothing if refused. */
+  private writePages(call: Extract<StoreCall, { kind: "pages" }>, maxPagesOf: (s: SysName) => number | null): CallOutcome {
+    try {
+      checkWriteTargets(call.writes, maxPagesOf);
+    } catch (error) {
+      if (!(error instanceof CloudsError)) throw error;
+      return { ok: false, error };
+    }
+    const versions = call.writes.map((w) => this.upsertPage(w));
+    if (call.decision) this.insertDecision(call.decision);
+    if (call.finished !== undefined) this.sql.deletePrepared.run(call.finished);
+    return { ok: true, versions };
   }
 
   /** Inside the transaction: an object's segment and object rows, or nothing if one exists. */
@@ -366,9 +421,15 @@ export class SqliteSegmentStore implements SegmentStore {
     return { ok: true, versions: [] };
   }
 
-  /** Inside the transaction: the decision, unless its id has one (the first decision stands). */
+  /** Inside the transaction: the decision, unless its id has one it does not supersede (the statement's rule). */
   private insertDecision(r: DecisionRecord): CallOutcome {
-    this.sql.insertDecision.run(r.id, r.outcome, r.proposer, r.decidedAt, r.acknowledged ? 1 : 0);
+    this.sql.insertDecision.run(r.id, r.outcome, r.proposer, r.decidedAt, r.acknowledged ? 1 : 0, r.attempt);
+    return { ok: true, versions: [] };
+  }
+
+  /** Inside the transaction: the prepared record, replacing the id's. */
+  private upsertPrepared(r: Omit<PreparedRecord, "pages">, pages: Buffer): CallOutcome {
+    this.sql.putPrepared.run(r.id, r.attempt, r.writer, r.logHome, pages, r.preparedAt);
     return { ok: true, versions: [] };
   }
 

@@ -8,7 +8,7 @@
  * entities' property names so that rows go through the same mappers (segmentRecordOf, ...).
  *
  * Rules:
- * - Each statement is one indexed lookup (primary key), except the two list statements and
+ * - Each statement is one indexed lookup (primary key), except the three list statements and
  *   the count run once at open.
  * - Prepared once, after TypeORM synchronized the schema. SQLite re-prepares them by itself
  *   if the schema changes later.
@@ -43,18 +43,41 @@ export class SqliteStatements {
   readonly getClass: Statement;
   readonly getLatestClass: Statement;
   readonly listLatestClasses: Statement;
-  /** (id, outcome, proposer, decidedAt, acknowledged 0|1): a decision, unless the id has one (group commit). */
+  /**
+   * (id, outcome, proposer, decidedAt, acknowledged 0|1, attempt): a decision, unless the id
+   * has one it does not supersede (atomic-decisions.ts `supersedes`): a stored abort of an
+   * earlier attempt is replaced whole; a commit, or an abort of the same or a later attempt,
+   * stands (group commit).
+   */
   readonly insertDecision: Statement;
   /** (id) -> the decision's row (columns aliased to AtomicDecisionEntity's properties). */
   readonly getDecision: Statement;
+  /** (id, attempt, writer, logHome, pages blob, preparedAt): a prepared record, replacing the id's (group commit). */
+  readonly putPrepared: Statement;
+  /** (id) -> changes 0|1: deletes the id's prepared record (group commit). */
+  readonly deletePrepared: Statement;
+  /** () -> every prepared row, oldest first (columns aliased to AtomicPreparedEntity's properties). */
+  readonly listPrepared: Statement;
 
   constructor(db: BetterSqlite3.Database) {
     this.insertDecision = db.prepare(
-      `INSERT INTO atomic_decisions (id, outcome, proposer, decided_at, acknowledged) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO NOTHING`,
+      `INSERT INTO atomic_decisions (id, outcome, proposer, decided_at, acknowledged, attempt) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET outcome = excluded.outcome, proposer = excluded.proposer,
+         decided_at = excluded.decided_at, acknowledged = excluded.acknowledged, attempt = excluded.attempt
+       WHERE atomic_decisions.outcome = 'abort' AND atomic_decisions.attempt < excluded.attempt`,
     );
     this.getDecision = db.prepare(
-      `SELECT id, outcome, proposer, decided_at AS decidedAt, acknowledged FROM atomic_decisions WHERE id = ?`,
+      `SELECT id, outcome, proposer, decided_at AS decidedAt, acknowledged, attempt FROM atomic_decisions WHERE id = ?`,
+    );
+    this.putPrepared = db.prepare(
+      `INSERT INTO atomic_prepared (id, attempt, writer, log_home, pages, prepared_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET attempt = excluded.attempt, writer = excluded.writer,
+         log_home = excluded.log_home, pages = excluded.pages, prepared_at = excluded.prepared_at`,
+    );
+    this.deletePrepared = db.prepare(`DELETE FROM atomic_prepared WHERE id = ?`);
+    this.listPrepared = db.prepare(
+      `SELECT id, attempt, writer, log_home AS logHome, pages, prepared_at AS preparedAt
+       FROM atomic_prepared ORDER BY prepared_at, id`,
     );
     this.readPage = db
       .prepare(

@@ -26,7 +26,7 @@ async function main(file: string, durability: Durability): Promise<void> {
   const commits = Array.from({ length: CRASH_PAGES }, (_, page) =>
     store.commitPages([{ segment, page, bytes: pageOf(page) }]),
   );
-  const decided = store.putDecision({ id: CRASH_DECISION, outcome: "commit", proposer: asServerId("cs1"), decidedAt: Date.now(), acknowledged: false });
+  const decided = store.putDecision({ id: CRASH_DECISION, outcome: "commit", proposer: asServerId("cs1"), decidedAt: Date.now(), acknowledged: false, attempt: 0 });
   const versions = (await Promise.all(commits)).flat();
   const decision = await decided;
   writeSync(1, JSON.stringify({ object: obj.desc.sysname, segment, versions, decision }) + "\n");

@@ -10,12 +10,13 @@
  */
 import { expect } from "chai";
 import { asAtomicId, newSysName, type ServerId } from "../../ra-kernel/ids.js";
+import { EVERY_ATTEMPT, type AtomicOutcome, type DecisionRecord } from "../../servers/data/atomic-decisions.js";
 import {
   BadPageSizeError,
   PageOutOfRangeError,
   SegmentNotFoundError,
 } from "../../servers/data/errors.js";
-import type { SegmentStore } from "../../servers/data/segment-store.js";
+import type { PreparedRecord, SegmentStore } from "../../servers/data/segment-store.js";
 import { HOME, newClass, newObject, pageOf, type ObjectFixture } from "./segment-store-fixtures.js";
 
 export { HOME, newClass, newObject, pageOf, type ObjectFixture } from "./segment-store-fixtures.js";
@@ -366,8 +367,8 @@ export function segmentStoreBehaviour(open: () => Promise<StoreFixture>): void {
   });
 
   describe("atomic threads' decisions", () => {
-    const decision = (id: string, outcome: "commit" | "abort", decidedAt = 1000) =>
-      ({ id: asAtomicId(id), outcome, proposer: "cs1" as ServerId, decidedAt, acknowledged: false });
+    const decision = (id: string, outcome: AtomicOutcome, decidedAt = 1000, attempt = 0): DecisionRecord =>
+      ({ id: asAtomicId(id), outcome, proposer: "cs1" as ServerId, decidedAt, acknowledged: false, attempt });
 
     it("should keep the first decision of an id and answer it to every later one", async () => {
       expect(await store.putDecision(decision("t:a:1", "commit"))).to.deep.equal(decision("t:a:1", "commit"));
@@ -401,6 +402,181 @@ export function segmentStoreBehaviour(open: () => Promise<StoreFixture>): void {
       expect(store.getDecision(asAtomicId("old-acked"))).to.equal(null);
       expect(store.getDecision(asAtomicId("old-open"))).to.deep.include({ outcome: "commit", acknowledged: false });
       expect(store.getDecision(asAtomicId("new-acked"))).to.deep.include({ outcome: "abort", acknowledged: true });
+    });
+
+    it("should store a decision carried by a commit of no pages", async () => {
+      expect(await store.commitPages([], decision("t:e:1", "commit"))).to.deep.equal([]);
+      expect(store.getDecision(asAtomicId("t:e:1"))).to.deep.equal(decision("t:e:1", "commit"));
+    });
+
+    describe("attempts (a stored decision is replaced only by one that supersedes it)", () => {
+      it("should replace an abort of an attempt, whole, by a decision of a later attempt", async () => {
+        await store.putDecision({ ...decision("t:s:1", "abort", 1000, 0), proposer: "cs2" });
+        expect(await store.acknowledgeDecision(asAtomicId("t:s:1"))).to.equal(true);
+        const later = decision("t:s:1", "commit", 2000, 1);
+        expect(await store.putDecision(later)).to.deep.equal(later);
+        expect(store.getDecision(asAtomicId("t:s:1"))).to.deep.equal(later);
+      });
+
+      it("should keep a commit, whatever attempt is proposed after it", async () => {
+        const commit = decision("t:s:2", "commit", 1000, 0);
+        await store.putDecision(commit);
+        expect(await store.putDecision(decision("t:s:2", "abort", 2000, 5))).to.deep.equal(commit);
+        expect(await store.putDecision(decision("t:s:2", "commit", 3000, 6))).to.deep.equal(commit);
+        expect(store.getDecision(asAtomicId("t:s:2"))).to.deep.equal(commit);
+      });
+
+      it("should keep an abort against a decision of an earlier or the same attempt, and let a later abort replace it", async () => {
+        const abort = decision("t:s:3", "abort", 1000, 3);
+        await store.putDecision(abort);
+        expect(await store.putDecision(decision("t:s:3", "commit", 2000, 2))).to.deep.equal(abort);
+        expect(await store.putDecision(decision("t:s:3", "commit", 2000, 3))).to.deep.equal(abort);
+        const later = decision("t:s:3", "abort", 3000, 4);
+        expect(await store.putDecision(later)).to.deep.equal(later);
+      });
+
+      it("should let an abort of every attempt stand against every decision after it", async () => {
+        const abort = decision("t:s:4", "abort", 1000, EVERY_ATTEMPT);
+        await store.putDecision(abort);
+        for (const attempt of [0, 7, EVERY_ATTEMPT - 1, EVERY_ATTEMPT]) {
+          expect(await store.putDecision(decision("t:s:4", "commit", 2000, attempt)), `attempt ${attempt}`).to.deep.equal(abort);
+        }
+        expect(store.getDecision(asAtomicId("t:s:4"))).to.deep.equal(abort);
+      });
+
+      it("should settle two decisions of different attempts proposed at once by the rule, whatever their order", async () => {
+        const [a, b] = await Promise.all([store.putDecision(decision("t:s:5", "abort", 1000, 0)), store.putDecision(decision("t:s:5", "commit", 1000, 1))]);
+        expect(b).to.deep.equal(decision("t:s:5", "commit", 1000, 1));
+        expect(a.outcome, "answered before or after the commit replaced it").to.be.oneOf(["abort", "commit"]);
+        const [c, d] = await Promise.all([store.putDecision(decision("t:s:6", "commit", 1000, 1)), store.putDecision(decision("t:s:6", "abort", 1000, 0))]);
+        expect([c, d]).to.deep.equal([decision("t:s:6", "commit", 1000, 1), decision("t:s:6", "commit", 1000, 1)]);
+      });
+
+      it("should apply the rule to the decision committed with pages, and store the pages either way", async () => {
+        const obj = await created();
+        const seg = obj.desc.segments.data;
+        await store.putDecision(decision("t:s:7", "abort", 1000, 0));
+        await store.commitPages([{ segment: seg, page: 0, bytes: pageOf(1) }], decision("t:s:7", "commit", 2000, 1));
+        expect(store.getDecision(asAtomicId("t:s:7"))).to.deep.equal(decision("t:s:7", "commit", 2000, 1));
+        const abort = decision("t:s:8", "abort", 1000, EVERY_ATTEMPT);
+        await store.putDecision(abort);
+        expect(await store.commitPages([{ segment: seg, page: 0, bytes: pageOf(2) }], decision("t:s:8", "commit", 2000, 3))).to.deep.equal([2]);
+        expect(store.getDecision(asAtomicId("t:s:8"))).to.deep.equal(abort);
+      });
+    });
+  });
+
+  describe("atomic threads prepared here", () => {
+    let seq = 0;
+    /** A prepared record of `pages` page logs: one without a stamp, one with an empty log. */
+    const prepared = (id: string, preparedAt = 1000, attempt = 0, pages = 2): PreparedRecord => ({
+      id: asAtomicId(id),
+      attempt,
+      writer: "cs1",
+      logHome: "ds2" as ServerId,
+      pages: Array.from({ length: pages }, (_, i) => ({
+        segment: newSysName(HOME),
+        page: i * 1000 + 3,
+        log: i === 1 ? new Uint8Array(0) : Uint8Array.from([++seq & 0xff, i, 7, 7]),
+        ...(i === 0 ? {} : { stamp: 1_700_000_000_000 + i + 0.5 }),
+      })),
+      preparedAt,
+    });
+
+    it("should list nothing before anything is prepared", () => {
+      expect(store.listPrepared()).to.deep.equal([]);
+    });
+
+    it("should keep prepared records as given and list them oldest first, then by id", async () => {
+      const [b, c, a, empty] = [prepared("t:p:b", 2000), prepared("t:p:c", 1000, 2, 3), prepared("t:p:a", 1000), prepared("t:p:e", 3000, 0, 0)];
+      for (const r of [b, c, a, empty]) await store.putPrepared(r);
+      expect(store.listPrepared()).to.deep.equal([a, c, b, empty]);
+    });
+
+    it("should replace the prepared record of an id by a later prepare of it", async () => {
+      await store.putPrepared(prepared("t:p:1", 1000, 0, 2));
+      const again = { ...prepared("t:p:1", 5000, 1, 1), writer: "cs2", logHome: "ds3" as ServerId };
+      await store.putPrepared(again);
+      expect(store.listPrepared()).to.deep.equal([again]);
+    });
+
+    it("should forget a prepared record, and answer false when there is none", async () => {
+      const kept = prepared("t:p:kept");
+      await store.putPrepared(prepared("t:p:2"));
+      await store.putPrepared(kept);
+      expect(await store.forgetPrepared(asAtomicId("t:p:2"))).to.equal(true);
+      expect(await store.forgetPrepared(asAtomicId("t:p:2"))).to.equal(false);
+      expect(await store.forgetPrepared(asAtomicId("t:p:none"))).to.equal(false);
+      expect(store.listPrepared()).to.deep.equal([kept]);
+    });
+
+    it("should store the logs as they were when putPrepared was called, and hand out copies", async () => {
+      const record = prepared("t:p:3");
+      const expected = structuredClone(record);
+      const put = store.putPrepared(record);
+      record.pages[0].log.fill(0);
+      await put;
+      store.listPrepared()[0].pages[0].log.fill(0);
+      expect(store.listPrepared()).to.deep.equal([expected]);
+    });
+
+    it("should refuse a record whose pages the blob cannot hold, and store nothing", async () => {
+      const bad = prepared("t:p:4");
+      bad.pages[1].page = -1;
+      await rejection(store.putPrepared(bad));
+      expect(store.listPrepared()).to.deep.equal([]);
+    });
+
+    it("should share a group commit among the prepares of one tick", async () => {
+      const before = store.stats.transactions;
+      await Promise.all(Array.from({ length: 10 }, (_, i) => store.putPrepared(prepared(`t:p:g${i}`))));
+      expect(store.listPrepared()).to.have.length(10);
+      expect(store.stats.transactions - before).to.be.within(1, 9);
+    });
+
+    it("should delete the finished record in the transaction of its pages", async () => {
+      const { desc } = await created();
+      const record = prepared("t:p:5");
+      await store.putPrepared(record);
+      await store.putPrepared(prepared("t:p:other"));
+      const versions = await store.commitPages([{ segment: desc.segments.data, page: 1, bytes: pageOf(1) }], undefined, record.id);
+      expect(versions).to.deep.equal([1]);
+      expect(store.listPrepared().map((r) => r.id)).to.deep.equal(["t:p:other"]);
+    });
+
+    it("should delete the finished record of a commit of no pages, with its decision", async () => {
+      await store.putPrepared(prepared("t:p:6"));
+      const commit = { id: asAtomicId("t:p:6"), outcome: "commit" as const, proposer: "cs1", decidedAt: 1, acknowledged: false, attempt: 0 };
+      expect(await store.commitPages([], commit, asAtomicId("t:p:6"))).to.deep.equal([]);
+      expect(store.listPrepared()).to.deep.equal([]);
+      expect(store.getDecision(asAtomicId("t:p:6"))).to.deep.equal(commit);
+    });
+
+    it("should leave the record, and store no decision, when the commit finishing it is refused", async () => {
+      const { desc } = await created();
+      const record = prepared("t:p:7");
+      await store.putPrepared(record);
+      const commit = { id: record.id, outcome: "commit" as const, proposer: "cs1", decidedAt: 1, acknowledged: false, attempt: 0 };
+      const refused = store.commitPages(
+        [{ segment: desc.segments.data, page: 0, bytes: pageOf(1) }, { segment: newSysName(HOME), page: 0, bytes: pageOf(2) }],
+        commit,
+        record.id,
+      );
+      expect(await rejection(refused)).to.be.instanceOf(SegmentNotFoundError);
+      expect(store.listPrepared()).to.deep.equal([record]);
+      expect(store.getDecision(record.id)).to.equal(null);
+      expect(store.readPage(desc.segments.data, 0).version).to.equal(0);
+    });
+
+    it("should apply prepares, forgets and finishing commits of one tick in call order", async () => {
+      const { desc } = await created();
+      const write = [{ segment: desc.segments.data, page: 0, bytes: pageOf(1) }];
+      const [x, y] = [prepared("t:p:x"), prepared("t:p:y")];
+      await Promise.all([store.putPrepared(x), store.commitPages(write, undefined, x.id)]);
+      await Promise.all([store.commitPages(write, undefined, y.id), store.putPrepared(y)]);
+      const [forgot] = await Promise.all([store.forgetPrepared(y.id), store.putPrepared(x)]);
+      expect(forgot).to.equal(true);
+      expect(store.listPrepared()).to.deep.equal([x]);
     });
   });
 

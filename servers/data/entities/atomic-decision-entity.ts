@@ -1,7 +1,7 @@
 /**
  * AtomicDecisionEntity: one row per atomic thread decided here (table `atomic_decisions`),
- * keyed by its atomic id: commit or abort, who proposed it, when, and whether every
- * participant finished it (servers/data/atomic-decisions.ts).
+ * keyed by its atomic id: commit or abort, who proposed it, when, whether every participant
+ * finished it, and which attempt of the thread it decides (servers/data/atomic-decisions.ts).
  *
  * Column names are explicit: sqlite-statements.ts reads and writes them with prepared
  * statements (inside the group commit's transaction).
@@ -30,6 +30,14 @@ export class AtomicDecisionEntity {
   /** 1 once every participant finished the thread. */
   @Column({ type: "integer" })
   acknowledged!: number;
+
+  /**
+   * DecisionRecord.attempt (EVERY_ATTEMPT fits: SQLite integers are 64-bit). Default 0: rows
+   * of stores made before attempts decided the thread's only attempt, 0; TypeORM rebuilds
+   * such a table with the column at the first open (synchronize).
+   */
+  @Column({ type: "integer", default: 0 })
+  attempt!: number;
 }
 
 export function decisionRecordOf(row: AtomicDecisionEntity): DecisionRecord {
@@ -39,5 +47,6 @@ export function decisionRecordOf(row: AtomicDecisionEntity): DecisionRecord {
     proposer: row.proposer,
     decidedAt: row.decidedAt,
     acknowledged: row.acknowledged === 1,
+    attempt: row.attempt,
   };
 }

@@ -5,3 +5,4 @@ export { ObjectEntity } from "./object-entity.js";
 export { ClassEntity } from "./class-entity.js";
 export { StoreStateEntity } from "./store-state-entity.js";
 export { AtomicDecisionEntity } from "./atomic-decision-entity.js";
+export { AtomicPreparedEntity } from "./atomic-prepared-entity.js";

@@ -45,7 +45,7 @@ describe("AtomicDecisions", () => {
   it("should store the first decision proposed and answer it to every later proposal", async () => {
     const decisions = new AtomicDecisions(new InMemorySegmentStore(), 1000, () => 42);
     expect(decisions.outcome(T)).to.equal(null);
-    expect(await decisions.decide(T, "commit", CS1)).to.deep.equal({ id: T, outcome: "commit", proposer: CS1, decidedAt: 42, acknowledged: false });
+    expect(await decisions.decide(T, "commit", CS1, 0)).to.deep.equal({ id: T, outcome: "commit", proposer: CS1, decidedAt: 42, acknowledged: false, attempt: 0 });
     expect((await decisions.decide(T, "abort", CS2)).outcome).to.equal("commit");
     expect(decisions.outcome(T)?.outcome).to.equal("commit");
     expect(decisions.counts).to.deep.equal({ commit: 1, abort: 0, contested: 1 });
@@ -54,7 +54,17 @@ describe("AtomicDecisions", () => {
   it("should let a presumed abort win over a proposer that comes too late", async () => {
     const decisions = new AtomicDecisions(new InMemorySegmentStore());
     expect((await decisions.decide(T, "abort", CS2)).outcome).to.equal("abort");
-    expect((await decisions.decide(T, "commit", CS1)).outcome).to.equal("abort");
+    expect((await decisions.decide(T, "commit", CS1, 3)).outcome).to.equal("abort");
+  });
+
+  it("should let a participant's abort of one attempt give way to a later attempt's commit, and no abort undo a commit", async () => {
+    const decisions = new AtomicDecisions(new InMemorySegmentStore());
+    expect(await decisions.decide(T, "abort", "ds2", 0)).to.include({ outcome: "abort", attempt: 0 });
+    expect(decisions.beginCommit(T, 0), "attempt 0 was aborted: its segment is refused").to.equal(false);
+    expect(await decisions.decide(T, "commit", CS1, 1)).to.include({ outcome: "commit", attempt: 1 });
+    const late = await decisions.decide(T, "abort", "ds2", 0);
+    expect(late, "a participant of attempt 0 asking late learns attempt 1 committed, not its own").to.include({ outcome: "commit", attempt: 1 });
+    expect((await decisions.decide(T, "abort", CS2)).outcome, "a workstation's presumed abort of every attempt").to.equal("commit");
   });
 
   it("should answer nobody, not even outcome(), before the decision is durable, and serialize a second proposal behind it", async () => {
@@ -78,17 +88,17 @@ describe("AtomicDecisions", () => {
   it("should hold a presumed abort while a one-segment commit carrying the decision is in flight, then answer what it stored", async () => {
     const store = new InMemorySegmentStore();
     const decisions = new AtomicDecisions(store);
-    expect(decisions.beginCommit(T)).to.equal(true);
-    expect(decisions.beginCommit(T), "one commit of a thread at a time").to.equal(false);
+    expect(decisions.beginCommit(T, 0)).to.equal(true);
+    expect(decisions.beginCommit(T, 0), "one commit of a thread at a time").to.equal(false);
     const abort = decisions.decide(T, "abort", CS2);
     await new Promise((resolve) => setImmediate(resolve));
-    await store.commitPages([], { id: T, outcome: "commit", proposer: CS1, decidedAt: 1, acknowledged: false }); // the segment's transaction
+    await store.commitPages([], { id: T, outcome: "commit", proposer: CS1, decidedAt: 1, acknowledged: false, attempt: 0 }); // the segment's transaction
     decisions.endCommit(T, true);
     expect((await abort).outcome).to.equal("commit");
     expect(decisions.counts.commit).to.equal(1);
     const other = asAtomicId("t:ws1:refused");
     await decisions.decide(other, "abort", CS2);
-    expect(decisions.beginCommit(other), "decided before: its segment is refused").to.equal(false);
+    expect(decisions.beginCommit(other, 0), "decided before: its segment is refused").to.equal(false);
   });
 
   it("should forget acknowledged decisions only once past the retention", async () => {
