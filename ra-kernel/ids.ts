@@ -108,3 +108,14 @@ export function asAtomicId(value: string): AtomicId {
   if (!isAtomicId(value)) throw new TypeError(`not an atomic id: ${JSON.stringify(value)}`);
   return value;
 }
+
+/** The id of attempt `attempt` (from 0) of the atomic thread `base`: `base` itself, then `base#n`. */
+export function attemptId(base: AtomicId, attempt: number): AtomicId {
+  return (attempt === 0 ? base : `${base}#${attempt}`) as AtomicId;
+}
+
+/** The thread an attempt's id belongs to (where its decision is stored): attemptId undone. */
+export function baseOfAttempt(id: AtomicId, attempt: number): AtomicId {
+  const suffix = `#${attempt}`;
+  return (attempt > 0 && id.endsWith(suffix) ? id.slice(0, -suffix.length) : id) as AtomicId;
+}

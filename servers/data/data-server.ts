@@ -16,13 +16,14 @@ import { newSysName, type AtomicId, type ServerId, type SysName } from "../../ra
 import { SEGMENT_MAX_PAGES } from "../../ra-kernel/segment.js";
 import type { ClassSegment, ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import type { Peer, RequestContext } from "../transport/transport.js";
-import { decodeDataRequest, type CreatedObject, type DataReplies, type DataRequest, type DataStatus } from "./protocol.js";
+import { decodeDataRequest, type CreatedObject, type DataClient, type DataReplies, type DataRequest, type DataStatus } from "./protocol.js";
 import { HOME_COUNTERS, PageHome, type PageHomeOptions } from "./page-home.js";
 import { LockTable, type CacheRecall, type Wound } from "./lock-table.js";
 import { LeaseRevokedError } from "./errors.js";
 import type { SegmentRecord, SegmentStore } from "./segment-store.js";
 import { histogramFigures, labelled, snakeCase, type Figures } from "../host/metrics.js";
-import { AtomicDecisions } from "./atomic-decisions.js";
+import { AtomicDecisions, type AtomicOutcome } from "./atomic-decisions.js";
+import { AtomicParticipants } from "./atomic-participants.js";
 
 const log = createDebug("servers:data");
 
@@ -45,11 +46,24 @@ function range(n: number): number[] {
 /** How often acknowledged atomic decisions past their retention are forgotten (ms). */
 const DECISION_COLLECT_MS = 10 * 60 * 1000;
 
+export interface DataServerOptions extends PageHomeOptions {
+  /**
+   * A connection to another data server, the log home of an atomic thread prepared here
+   * (AtomicParticipants asks it for the thread's decision). @default none: only threads whose
+   * log home is this server can be resolved
+   */
+  dataServer?: (id: ServerId) => Promise<DataClient>;
+  /** A prepared part whose coordinator sent no outcome for this long asks its log home (ms). @default 4 leases */
+  doubtAfterMs?: number;
+}
+
 export class DataServer {
   readonly home: PageHome;
   readonly lockTable = new LockTable();
   /** Atomic threads decided here, as their log home (data.atomic.*). */
   readonly decisions: AtomicDecisions;
+  /** Parts of atomic threads prepared here (two-phase commit: data.atomic.prepare / finish). */
+  readonly participants: AtomicParticipants;
   private readonly peers = new Map<string, Peer>();
   private readonly leaseWatch: NodeJS.Timeout;
   private readonly decisionCollector: NodeJS.Timeout;
@@ -58,13 +72,31 @@ export class DataServer {
   constructor(
     private readonly store: SegmentStore,
     readonly serverId: ServerId,
-    options: PageHomeOptions = {},
+    options: DataServerOptions = {},
   ) {
     // Pages and locks go together, whichever way the home drops a holder (a lapsed lease, a
-    // reconnection, or a recall it could not answer and whose lease then ran out).
+    // reconnection, or a recall it could not answer and whose lease then ran out); the parts
+    // it prepared are in doubt from then on.
     this.home = new PageHome(store, serverId, (holder) => this.peers.get(holder), {
-      ...options, onHolderDropped: (holder) => this.dropLocksOf(holder), admit: (object, holder) => this.isolateAtomic(object, holder),
+      ...options,
+      onHolderDropped: (holder) => {
+        this.participants.holderDropped(holder);
+        this.dropLocksOf(holder);
+      },
+      admit: (object, holder) => this.isolateAtomic(object, holder),
+      onWordsTakenOut: (ref, holder) => this.participants.wordsTakenOut(ref, holder),
     });
+    this.dataServer = options.dataServer;
+    this.participants = new AtomicParticipants({
+      serverId,
+      store,
+      prepare: (req, writer) => this.home.prepare({ ...req, abort: false }, writer),
+      applyPrepared: (pages, writer, ticket, finished) => this.home.applyPrepared(pages, writer, ticket, finished),
+      abortPrepared: (pages, writer, ticket, revert) => this.home.abortPrepared(pages, writer, ticket, revert),
+      termOf: (writer) => this.home.leases.term(writer),
+      objectOf: (segment) => store.getSegment(segment)?.object ?? undefined,
+      askLogHome: (logHome, thread, attempt) => this.askLogHome(logHome, thread, attempt),
+    }, options.doubtAfterMs ?? 4 * this.home.leases.leaseMs);
     this.leaseWatch = setInterval(() => this.takeBackLapsed(), this.home.leases.leaseMs / 4);
     this.leaseWatch.unref();
     this.lockTable.onRecall = (r) => this.recallMonitor(r);
@@ -72,6 +104,19 @@ export class DataServer {
     this.decisions = new AtomicDecisions(store);
     this.decisionCollector = setInterval(() => this.collectDecisions(), DECISION_COLLECT_MS);
     this.decisionCollector.unref();
+    // Parts prepared before a restart: in doubt until their log homes answer.
+    this.participants.restore();
+  }
+
+  private readonly dataServer?: (id: ServerId) => Promise<DataClient>;
+
+  /** Proposes an abort of attempt `attempt` of `thread` at its log home: "commit" only if that attempt committed. */
+  private async askLogHome(logHome: ServerId, thread: AtomicId, attempt: number): Promise<AtomicOutcome> {
+    let record;
+    if (logHome === this.serverId) record = await this.decisions.decide(thread, "abort", this.serverId, attempt);
+    else if (!this.dataServer) throw new Error(`data server ${this.serverId} has no way to reach ${logHome}`);
+    else record = await (await this.dataServer(logHome)).call("data.atomic.decide", { id: thread, outcome: "abort", attempt });
+    return record.outcome === "commit" && record.attempt === attempt ? "commit" : "abort";
   }
 
   /** Forgets acknowledged decisions past their retention (AtomicDecisions); a failure is logged and tried again later. */
@@ -100,6 +145,7 @@ export class DataServer {
    * for an atomic one: LockTable) and waits until its monitor is given back.
    */
   private async isolateAtomic(object: SysName, holder: string): Promise<void> {
+    await this.participants.admitted(object);
     for (let h = this.lockTable.atomicMonitorHolder(object); h && !h.servers.includes(holder); h = this.lockTable.atomicMonitorHolder(object)) {
       this.lockTable.woundMonitorHolder(object, `a fault of ${holder}`);
       await this.lockTable.whenMonitorReleased(object, h.thread);
@@ -142,6 +188,7 @@ export class DataServer {
   close(): void {
     clearInterval(this.leaseWatch);
     clearInterval(this.decisionCollector);
+    this.participants.close();
   }
 
   /** Tracks a connected compute server: recalls go to it; its pages and locks return when it goes. */
@@ -190,7 +237,9 @@ export class DataServer {
       case "data.class.list": return this.store.listClasses().map(summary);
       case "data.status": return this.statusNow();
       // The proposer is whoever asks (a coordinator commits, anyone may presume an abort).
-      case "data.atomic.decide": return this.decisions.decide(req.id, req.outcome, peer.remoteId);
+      case "data.atomic.decide": return this.decisions.decide(req.id, req.outcome, peer.remoteId, req.attempt);
+      case "data.atomic.prepare": return this.participants.prepare(req, peer.remoteId);
+      case "data.atomic.finish": return this.participants.finish(req.id, req.outcome);
       case "data.atomic.outcome": return { decision: this.decisions.outcome(req.id) };
       case "data.atomic.acknowledge": return { acknowledged: await this.decisions.acknowledge(req.id) };
     }
@@ -205,7 +254,7 @@ export class DataServer {
   private async commit(req: Extract<DataRequest, { kind: "data.page.commit" }>, holder: string): Promise<DataReplies["data.page.commit"]> {
     try {
       if (req.atomic === undefined || req.abort) return await this.home.commit(req, holder);
-      return await this.commitAtomic(req, req.atomic, holder);
+      return await this.commitAtomic(req, req.atomic, req.attempt ?? 0, holder);
     } finally {
       for (const r of req.release ?? []) {
         try {
@@ -222,16 +271,18 @@ export class DataServer {
    * decision in the same transaction — or, if the thread was decided before (a presumed abort
    * asked by a workstation whose reply was lost), refused and its pages reverted.
    */
-  private async commitAtomic(req: Extract<DataRequest, { kind: "data.page.commit" }>, id: AtomicId, holder: string): Promise<DataReplies["data.page.commit"]> {
-    if (!this.decisions.beginCommit(id)) {
+  private async commitAtomic(req: Extract<DataRequest, { kind: "data.page.commit" }>, id: AtomicId, attempt: number, holder: string): Promise<DataReplies["data.page.commit"]> {
+    if (!this.decisions.beginCommit(id, attempt)) {
       const refused = await this.home.commit({ ...req, abort: true }, holder);
       return { ...refused, reason: `atomic thread ${id} was decided before its commit arrived (${this.decisions.outcome(id)?.outcome ?? "being decided"})` };
     }
     let applied = false;
     try {
-      // No participant waits for this decision (the thread committed here whole): it is kept
-      // for workstations asking `outcome` for the retention, then forgotten.
-      const outcome = await this.home.commit(req, holder, { id, outcome: "commit", proposer: holder, decidedAt: Date.now(), acknowledged: true });
+      // A thread committed here whole: no participant waits for this decision, it is kept for
+      // workstations asking `outcome` for the retention, then forgotten. The log home's part of
+      // a two-phase commit: kept until its coordinator says every prepared part finished.
+      const decision = { id, outcome: "commit" as const, proposer: holder, decidedAt: Date.now(), acknowledged: req.twoPhase !== true, attempt };
+      const outcome = await this.home.commit(req, holder, decision);
       applied = outcome.applied;
       return outcome;
     } finally {
@@ -354,6 +405,9 @@ export class DataServer {
     for (const [k, v] of Object.entries(this.lockTable.counters)) out[`locks_${snakeCase(k)}_total`] = v;
     // Decisions this home stored as a log home (commit / abort), and proposals answered with the other outcome.
     for (const [k, v] of Object.entries(this.decisions.counts)) out[`atomic_decisions_${k}_total`] = v;
+    // Parts of atomic threads prepared here (two-phase commit), by what became of them.
+    for (const [k, v] of Object.entries(this.participants.counts)) out[`atomic_parts_${snakeCase(k)}_total`] = v;
+    out.atomic_parts_prepared_now = this.participants.size;
     return { ...out, ...histogramFigures("dsm_home_fault_latency_us", this.home.faultLatency.snapshot()) };
   }
 }

@@ -71,7 +71,7 @@
  * may have written.
  */
 import createDebug from "debug";
-import type { ServerId, SysName } from "../../ra-kernel/ids.js";
+import type { AtomicId, ServerId, SysName } from "../../ra-kernel/ids.js";
 import { LatencyHistogram } from "../../ra-kernel/latency-histogram.js";
 import { ObjectCounters } from "../../ra-kernel/object-counters.js";
 import type { Peer } from "../transport/transport.js";
@@ -133,6 +133,11 @@ export interface PageHomeOptions {
    * @default none
    */
   admit?: (object: SysName, holder: string) => Promise<void>;
+  /**
+   * A revert takes `holder`'s words out of a page (AtomicParticipants: a prepared part of its
+   * in that page is in doubt from now on). Called synchronously, before the page is served again.
+   */
+  onWordsTakenOut?: (ref: PageRef, holder: string) => void;
 }
 
 /** A page a compute server evicts (data.page.release). */
@@ -185,7 +190,10 @@ export class PageHome {
     noteDirty: (e, holder, bytes, stamp) => this.noteDirty(e, holder, bytes, stamp),
     durableOf: (ref, e) => e.durable ?? this.storedBytes(ref),
     homesPage: (p): p is PageRef => this.homesPage(p),
-    reverted: (ref) => this.counters.add(this.objectOfSegment(ref.segment), "pagesReverted"),
+    reverted: (ref, doomed) => {
+      this.counters.add(this.objectOfSegment(ref.segment), "pagesReverted");
+      for (const holder of doomed) this.onWordsTakenOut?.(ref, holder);
+    },
     received: () => this.receipts,
   });
   private readonly objectOf = new Map<SysName, SysName>();
@@ -205,6 +213,7 @@ export class PageHome {
     this.onStoreFailure = options.onStoreFailure;
     this.onHolderDropped = options.onHolderDropped;
     this.admit = options.admit;
+    this.onWordsTakenOut = options.onWordsTakenOut;
     this.recallTimeoutMs = options.recallTimeoutMs ?? RECALL_TIMEOUT_MS;
     const grace = store.epoch > 1 ? options.restartGraceMs ?? this.leases.leaseMs + this.leases.marginMs : 0;
     this.graceEnds = performance.now() + grace;
@@ -214,6 +223,7 @@ export class PageHome {
   private readonly onStoreFailure?: (err: unknown) => void;
   private readonly onHolderDropped?: (holder: string) => void;
   private readonly admit?: (object: SysName, holder: string) => Promise<void>;
+  private readonly onWordsTakenOut?: (ref: PageRef, holder: string) => void;
   /** Set once the store failed to make ordered commits durable: nothing is served after. */
   private storeFailure: unknown = null;
   /** Commits received so far (PageDirectory: fenced). */
@@ -512,10 +522,7 @@ export class PageHome {
    * nowhere, its pages reverted.
    */
   async commit(req: CommitRequest, writer: string, decision?: DecisionRecord): Promise<CommitOutcome> {
-    if (req.epoch !== this.epoch) {
-      const msg = `data server ${this.serverId} restarted (epoch ${req.epoch} is over, now ${this.epoch}): the segment was not applied`;
-      throw new StaleEpochError(msg, { server: this.serverId, epoch: req.epoch, current: this.epoch });
-    }
+    this.assertEpoch(req);
     this.assertStoreSound();
     const receivedAt = ++this.receipts;
     const object = req.pages.length > 0 ? this.objectOfSegment(req.pages[0].segment) : undefined;
@@ -527,6 +534,12 @@ export class PageHome {
     } finally {
       ticket?.abandon();
     }
+  }
+
+  private assertEpoch(req: { epoch: number }): void {
+    if (req.epoch === this.epoch) return;
+    const msg = `data server ${this.serverId} restarted (epoch ${req.epoch} is over, now ${this.epoch}): the segment was not applied`;
+    throw new StaleEpochError(msg, { server: this.serverId, epoch: req.epoch, current: this.epoch });
   }
 
   /** Applies a commit whose turn came, or refuses it (see commit); resolves once durable or reverted. */
@@ -554,6 +567,79 @@ export class PageHome {
     await reverted;
     await durable; // the pages' locks are free meanwhile: the next commits join the same fsync
     return outcome;
+  }
+
+  /**
+   * Two-phase commit, a participant's first phase (AtomicParticipants): the part is checked as
+   * a commit would be, in its writer's chain order, and refused the same way (its pages
+   * reverted) — or accepted and NOT applied: the ticket it returns holds the chain's turn
+   * (later commits of the writer for the object wait) until applyPrepared or abortPrepared.
+   */
+  async prepare(req: CommitRequest, writer: string): Promise<{ outcome: CommitOutcome; ticket: ChainTicket | null }> {
+    this.assertEpoch(req);
+    this.assertStoreSound();
+    const receivedAt = ++this.receipts;
+    const object = req.pages.length > 0 ? this.objectOfSegment(req.pages[0].segment) : undefined;
+    const ticket = object !== undefined ? this.chains.enter(writer, req.term, object) : null;
+    let held = false;
+    try {
+      await ticket?.turn;
+      let reverted: Promise<void> | undefined;
+      const outcome = await this.locks.withPages(req.pages.map((p) => pageKey(p.segment, p.page)), async (): Promise<CommitOutcome> => {
+        const fenced = req.pages.map((p) => this.fencedAt(this.entryOf(p), writer, receivedAt));
+        const reason = this.refusal(req, writer, fenced.some(Boolean), ticket);
+        if (reason === null) return { applied: true, epoch: this.epoch };
+        reverted = this.closures.start(this.reverts.takeOut(writer, req.pages.filter((_, i) => !fenced[i])), writer);
+        this.counters.add(object, "segmentsAborted");
+        const refused = ticket?.decide(false);
+        return { applied: false, epoch: this.epoch, reason, ...(refused !== undefined ? { refused } : {}) };
+      });
+      await reverted;
+      held = outcome.applied;
+      return { outcome, ticket: held ? ticket : null };
+    } finally {
+      if (!held) ticket?.abandon();
+    }
+  }
+
+  /**
+   * A prepared part's thread committed: its PageLogs are applied as a commit's (order), the
+   * prepared record `finished` deleted in the same transaction, and also to the page's coherent
+   * image if the home has one (a revert may have rebuilt it without them: their writer died, or
+   * lost the pages, while the thread was in doubt). Resolves once durable.
+   */
+  async applyPrepared(pages: PageCommitMsg[], writer: string, ticket: ChainTicket | null, finished: AtomicId): Promise<void> {
+    let durable: Promise<void> | undefined;
+    await this.locks.withPages(pages.map((p) => pageKey(p.segment, p.page)), async () => {
+      const entries = pages.map((p) => this.entryOf(p));
+      durable = this.order(pages, entries, writer, undefined, finished);
+      pages.forEach((p, i) => {
+        const e = entries[i];
+        if (e.pending === null) return;
+        const image = new Uint8Array(e.pending); // twins may share the old array
+        applyPageLog(p.log, image, new Float64Array(WORDS_PER_PAGE));
+        e.pending = image;
+      });
+      ticket?.decide(true);
+      this.counters.add(this.objectOfPages(pages), "segmentsCommitted");
+    });
+    await durable;
+  }
+
+  /**
+   * A prepared part's thread aborted: applied nowhere; with `revert`, its pages are reverted
+   * (its words are in their coherent image) — not needed when its writer's words were taken
+   * out already (it was dropped, or this home restarted). Returns the chain's refusal count.
+   */
+  async abortPrepared(pages: PageCommitMsg[], writer: string, ticket: ChainTicket | null, revert: boolean): Promise<number | undefined> {
+    let reverted: Promise<void> | undefined;
+    const refused = await this.locks.withPages(pages.map((p) => pageKey(p.segment, p.page)), async () => {
+      if (revert) reverted = this.closures.start(this.reverts.takeOut(writer, pages), writer);
+      this.counters.add(this.objectOfPages(pages), "segmentsAborted");
+      return ticket?.decide(false);
+    });
+    await reverted;
+    return refused;
   }
 
   /** Why a commit must not be applied, or null (see commit). */
@@ -644,14 +730,14 @@ export class PageHome {
    * an entry keeps its images (`unsynced`: never settled or pruned) and a fault that serves
    * them waits (`synced`).
    */
-  private order(pages: PageCommitMsg[], entries: PageEntry[], writer: string, decision?: DecisionRecord): Promise<void> {
+  private order(pages: PageCommitMsg[], entries: PageEntry[], writer: string, decision?: DecisionRecord, finished?: AtomicId): Promise<void> {
     const images = pages.map((p, i) => {
       const e = entries[i];
       const bytes = new Uint8Array(e.durable ?? this.storedBytes(p)); // a copy: a Buffer's slice is a view
       const stamps = e.durableStamps ? e.durableStamps.slice() : new Float64Array(WORDS_PER_PAGE);
       return { bytes, stamps, max: applyPageLog(p.log, bytes, stamps) };
     });
-    const stored = this.store.commitPages(pages.map((p, i) => ({ segment: p.segment, page: p.page, bytes: images[i].bytes })), decision);
+    const stored = this.store.commitPages(pages.map((p, i) => ({ segment: p.segment, page: p.page, bytes: images[i].bytes })), decision, finished);
     const synced = stored.then(
       (versions) => this.synced(pages, entries, versions, writer),
       (err: unknown) => this.storeFailed(err),
@@ -807,6 +893,10 @@ export class PageHome {
   /** The page's coherent image: the bytes last recalled, else the durable image (perhaps ordered, not in the store yet). */
   private bytesOf(ref: PageRef, e: PageEntry): Uint8Array | null {
     return e.pending ?? e.durable ?? this.store.readPage(ref.segment, ref.page).bytes;
+  }
+
+  private objectOfPages(pages: PageRef[]): SysName | undefined {
+    return pages.length > 0 ? this.objectOfSegment(pages[0].segment) : undefined;
   }
 
   private objectOfSegment(segment: SysName): SysName | undefined {

@@ -48,8 +48,8 @@ export interface RevertHost {
   durableOf(ref: PageRef, e: PageEntry): Uint8Array;
   /** Whether a page a compute server named is one of ours (a bad name is ignored). */
   homesPage(p: { segment: unknown; page: unknown }): p is PageRef;
-  /** Counts a page reverted. */
-  reverted(ref: PageRef): void;
+  /** Counts a page reverted; `doomed`: the servers whose words it takes out. */
+  reverted(ref: PageRef, doomed: ReadonlySet<string>): void;
   /** How many commits the home has received so far (PageDirectory: fenced). */
   received(): number;
 }
@@ -143,7 +143,7 @@ export class PageReverts {
     e.copyset = new Set();
     e.doom = NO_HOLDERS;
     e.tainted = false;
-    this.host.reverted(ref);
+    this.host.reverted(ref, doomed);
     const refreshed = [...revert.told.keys()].filter((h) => !doomed.has(h));
     log("reverting %s#%d (v%d): %s abort, %s drop their copies", ref.segment, ref.page, e.version, [...doomed].join(", ") || "no one", refreshed.join(", ") || "no one");
     return revert;

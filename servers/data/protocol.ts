@@ -18,9 +18,11 @@
  *                       `seen`: the writer's count of refused commits of the object, as last
  *                       told (`refused`): one sent before a later refusal is refused too
  *                       (CommitChains: a pipelined commit may rest on the refused one);
- *                       `atomic`: the segment is atomic thread `id` whole (v1: one home), its
- *                       commit decision stored in the same transaction (AtomicDecisions) — or
- *                       refused if the thread was decided before (a presumed abort)
+ *                       `atomic`: the segment is atomic thread `id` whole (one home), or its
+ *                       part at its log home (`twoPhase`: the others prepared), attempt
+ *                       `attempt`: its commit decision stored in the same transaction
+ *                       (AtomicDecisions) — or refused if the attempt was decided before (a
+ *                       presumed abort)
  *   data.page.release   {epoch, segment, page, version, bytes|null, stamp} -> {released}
  *                       (a compute server evicts its copy: an owner's bytes come home as to a
  *                       recall; released false: not taken, the sender keeps its copy)
@@ -53,16 +55,26 @@
  *   data.class.get      {name, version?}                -> ClassSegment | null
  *   data.class.list     {}                              -> ClassSummary[]
  *   data.status         {}                              -> DataStatus
- *   data.atomic.decide  {id, outcome}                   -> DecisionRecord
+ *   data.atomic.decide  {id, outcome, attempt?}         -> DecisionRecord
  *                       (this home as an atomic thread's log home: the first decision stored for
  *                       the id stands, whoever proposed it — the coordinator a commit, anyone a
- *                       presumed abort; answered once durable: AtomicDecisions)
+ *                       presumed abort — except that an abort of one attempt gives way to a
+ *                       decision of a later one; `attempt` omitted: every attempt (a workstation
+ *                       asking); answered once durable: AtomicDecisions)
+ *   data.atomic.prepare {id, attempt, logHome, epoch, term, seen?, pages} -> {prepared, epoch, reason?, refused?}
+ *                       (two-phase commit: this home's part of atomic thread attempt `id` is
+ *                       checked as a commit would be, then stored durably, not applied, until
+ *                       the decision kept at `logHome`: AtomicParticipants)
+ *   data.atomic.finish  {id, outcome}                   -> {finished, refused?}
+ *                       (the coordinator's decision for a part prepared here: applied or
+ *                       reverted, durably, when this answers; finished false: no such part
+ *                       here — an abort is remembered, so a prepare still on its way is refused)
  *   data.atomic.outcome {id}                            -> {decision: DecisionRecord | null}
  *                       (null: nothing decided here, or forgotten after its retention)
  *   data.atomic.acknowledge {id}                        -> {acknowledged} (every participant finished it)
  */
 import { isAtomicId, isServerId, isSysName, PAGE_SIZE, type AtomicId, type ServerId, type SysName } from "../../ra-kernel/ids.js";
-import type { AtomicOutcome, DecisionRecord } from "./atomic-decisions.js";
+import { EVERY_ATTEMPT, type AtomicOutcome, type DecisionRecord } from "./atomic-decisions.js";
 import { checkPageLog, WORDS_PER_PAGE } from "../../ra-kernel/page-log.js";
 import type { ClassSegment, ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import type { EntrySignature, ParamInfo } from "../../objects/entry-signature.js";
@@ -182,7 +194,7 @@ export interface DataStatus {
 export type DataRequest =
   | { kind: "data.hello"; serverId: string }
   | { kind: "data.page.fault"; segment: SysName; page: number; mode: "read" | "write"; have: number; count?: number }
-  | { kind: "data.page.commit"; epoch: number; term: number; abort: boolean; seen?: number; pages: PageCommitMsg[]; release?: LockReleaseRef[]; atomic?: AtomicId }
+  | { kind: "data.page.commit"; epoch: number; term: number; abort: boolean; seen?: number; pages: PageCommitMsg[]; release?: LockReleaseRef[]; atomic?: AtomicId; attempt?: number; twoPhase?: true }
   | { kind: "data.page.release"; epoch: number; segment: SysName; page: number; version: number; bytes: Uint8Array | null; stamp: number }
   | { kind: "data.page.drop"; epoch: number; pages: DroppedCopy[] }
   | { kind: "data.lease.renew" }
@@ -201,7 +213,9 @@ export type DataRequest =
   | { kind: "data.class.get"; name: string; version?: number }
   | { kind: "data.class.list" }
   | { kind: "data.status" }
-  | { kind: "data.atomic.decide"; id: AtomicId; outcome: AtomicOutcome }
+  | { kind: "data.atomic.decide"; id: AtomicId; outcome: AtomicOutcome; attempt?: number }
+  | { kind: "data.atomic.prepare"; id: AtomicId; attempt: number; logHome: ServerId; epoch: number; term: number; seen?: number; pages: PageCommitMsg[] }
+  | { kind: "data.atomic.finish"; id: AtomicId; outcome: AtomicOutcome }
   | { kind: "data.atomic.outcome"; id: AtomicId }
   | { kind: "data.atomic.acknowledge"; id: AtomicId };
 
@@ -230,11 +244,23 @@ export interface DataReplies {
   "data.atomic.decide": DecisionRecord;
   "data.atomic.outcome": { decision: DecisionRecord | null };
   "data.atomic.acknowledge": { acknowledged: boolean };
+  "data.atomic.prepare": PrepareOutcome;
+  "data.atomic.finish": { finished: boolean; refused?: number };
+}
+
+/** A home's answer to data.atomic.prepare: `prepared` false is a refusal (as a commit's), its pages reverted. */
+export interface PrepareOutcome {
+  prepared: boolean;
+  epoch: number;
+  reason?: string;
+  refused?: number;
 }
 
 const CLASS_NAME_RE = /^[A-Za-z_$][\w$]{0,127}$/;
 const MAX_CODE = 16 * 1024 * 1024;
 const MAX_PAGES_PER_COMMIT = 16_384;
+/** Attempts an atomic thread may make (EVERY_ATTEMPT: a decision about all of them). */
+const MAX_ATTEMPT = EVERY_ATTEMPT;
 const MAX_PAGES_PER_DROP = 16_384;
 /** Servers one data.holder.settle may name (a caller remembers at most 32: UnsettledServers). */
 const MAX_SETTLE_HOLDERS = 64;
@@ -261,7 +287,8 @@ export function decodeDataRequest(kind: string, body: unknown): DataRequest {
         kind, epoch: int(kind, b, "epoch"), term: int(kind, b, "term"), abort: b.abort === true, seen: optInt(kind, b, "seen"),
         pages: arr(kind, b, "pages", MAX_PAGES_PER_COMMIT).map((p, i) => pageCommit(kind, p, i)),
         release: b.release === undefined ? undefined : arr(kind, b, "release", MAX_RELEASES).map((r, i) => lockRelease(kind, r, i)),
-        ...(b.atomic === undefined ? {} : { atomic: check(kind, b, "atomic", isAtomicId, "an atomic id") }),
+        ...(b.atomic === undefined ? {} : { atomic: check(kind, b, "atomic", isAtomicId, "an atomic id"), attempt: optInt(kind, b, "attempt", 0, MAX_ATTEMPT) ?? 0 }),
+        ...(b.twoPhase === true ? { twoPhase: true as const } : {}),
       };
     case "data.page.release":
       return {
@@ -297,7 +324,17 @@ export function decodeDataRequest(kind: string, body: unknown): DataRequest {
     case "data.object.list":
     case "data.class.list":
     case "data.status": return { kind };
-    case "data.atomic.decide": return { kind, id: atomicId(kind, b), outcome: oneOf(kind, b, "outcome", ["commit", "abort"] as const) };
+    case "data.atomic.decide": {
+      const attempt = optInt(kind, b, "attempt", 0, MAX_ATTEMPT);
+      return { kind, id: atomicId(kind, b), outcome: oneOf(kind, b, "outcome", ["commit", "abort"] as const), ...(attempt === undefined ? {} : { attempt }) };
+    }
+    case "data.atomic.prepare":
+      return {
+        kind, id: atomicId(kind, b), attempt: int(kind, b, "attempt", 0, MAX_ATTEMPT), logHome: check(kind, b, "logHome", isServerId, "a server id"),
+        epoch: int(kind, b, "epoch"), term: int(kind, b, "term"), seen: optInt(kind, b, "seen"),
+        pages: arr(kind, b, "pages", MAX_PAGES_PER_COMMIT).map((p, i) => pageCommit(kind, p, i)),
+      };
+    case "data.atomic.finish": return { kind, id: atomicId(kind, b), outcome: oneOf(kind, b, "outcome", ["commit", "abort"] as const) };
     case "data.atomic.outcome":
     case "data.atomic.acknowledge": return { kind, id: atomicId(kind, b) };
     default: throw new UnknownMessageError(`data server: unknown message kind '${kind}'`, { kind });
