@@ -21,17 +21,17 @@
  * A wounded unit, or one that lost pages, is run again (a new unit, same age) before its
  * caller sees AtomicAbortedError.
  *
- * This version (v1) runs every frame of an atomic thread on the compute server where it
- * started, and commits it at one data server only, its commit decision in the same
- * transaction (for Cluster.outcome): a unit whose writes span several homes aborts with a
- * clear reason (two-phase commit over the homes, with the decision log of
- * servers/data/atomic-decisions.ts, is the next step).
+ * A unit that wrote at one data server commits there as one segment, its decision in the same
+ * transaction (for Cluster.outcome); one that wrote at several commits with two-phase commit
+ * (ra-kernel/two-phase-commit.ts). Every frame of an atomic thread runs on the compute server
+ * where it started (this version).
  *
  * Rules: kernel-thread only. A unit is found by its atomic id (wounds, nested frames) or by
  * the isiba of one of its frames (a lock release inside it is not a commit point).
  */
 import type { AtomicId, SysName } from "./ids.js";
 import type { SegmentLog } from "./write-log.js";
+import { LatencyHistogram } from "./latency-histogram.js";
 
 /** What every frame of an atomic thread carries (InvocationInput.thread.atomic). */
 export interface AtomicContext {
@@ -41,7 +41,7 @@ export interface AtomicContext {
 }
 
 /** Why units aborted, for /metrics. */
-export type AbortReason = "threw" | "wounded" | "pages lost" | "several homes" | "commit failed";
+export type AbortReason = "threw" | "wounded" | "pages lost" | "commit failed";
 
 export class AtomicUnit {
   /** Every frame's segments, in the order the frames ended. */
@@ -94,7 +94,19 @@ export class AtomicUnits {
   private readonly units = new Map<AtomicId, AtomicUnit>();
   private readonly byIsiba = new Map<number, AtomicUnit>();
   /** Units committed, aborted (by reason) and run again, since this server started. */
-  readonly counts = { commits: 0, retries: 0, aborts: { threw: 0, wounded: 0, "pages lost": 0, "several homes": 0, "commit failed": 0 } as Record<AbortReason, number> };
+  readonly counts = {
+    commits: 0, retries: 0, aborts: { threw: 0, wounded: 0, "pages lost": 0, "commit failed": 0 } as Record<AbortReason, number>,
+    /** Two-phase commits (threads that wrote at several homes), by outcome. */
+    twoPhase: { commit: 0, abort: 0, unknown: 0 },
+  };
+  /** How long two-phase commits took, prepare to finish (µs). */
+  readonly twoPhaseLatency = new LatencyHistogram();
+
+  /** A two-phase commit ended (DsmClient: AtomicCommit.record). */
+  recordTwoPhase(outcome: "commit" | "abort" | "unknown", ms: number): void {
+    this.counts.twoPhase[outcome]++;
+    this.twoPhaseLatency.record(ms * 1000);
+  }
 
   begin(ctx: AtomicContext, startMark: number): AtomicUnit {
     if (this.units.has(ctx.id)) throw new Error(`atomic thread ${ctx.id} is already running here`);

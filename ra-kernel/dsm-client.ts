@@ -56,7 +56,8 @@
  * The DsmClient never touches sockets: it talks to homes through a HomeLink.
  */
 import createDebug from "debug";
-import { type AtomicId, type PageNo, type ServerId, type SysName } from "./ids.js";
+import { attemptId, type AtomicId, type PageNo, type ServerId, type SysName } from "./ids.js";
+import { commitTwoPhase, type HomePart } from "./two-phase-commit.js";
 import { PageState, stateFor, type AccessMode } from "./page-state.js";
 import type { Segment } from "./segment.js";
 import type { SegmentFrames } from "./segment-frames.js";
@@ -73,8 +74,13 @@ import { DropNotices } from "./drop-notices.js";
 
 /** An atomic thread's segment (UserObjectManager): its id, and from when it relied on each object's pages. */
 export interface AtomicCommit {
+  /** The thread's id (its decision is stored under it). */
   id: AtomicId;
+  /** Which attempt of the thread this is (from 0; attemptId names it). */
+  attempt: number;
   sinceOf(object: SysName | undefined): number;
+  /** Figures of two-phase commits (how long, by outcome). */
+  record?(outcome: "commit" | "abort" | "unknown", ms: number): void;
 }
 
 /** One page of a commit segment as sent to its home; `count`: our writer counts it carries. */
@@ -471,7 +477,9 @@ export class DsmClient {
     const homes = [...byHome.keys()];
     // Told once every home's part is on its way (never for an abort: see UserObjectManager).
     const onSent = lostAt === undefined && sent ? countdown(byHome.size, sent) : undefined;
-    const outcomes = await Promise.allSettled([...byHome].map(([home, pages]) => this.commitAt(home, pages, lostAt !== undefined, onSent, byHome.size === 1 ? atomic?.id : undefined)));
+    if (atomic && lostAt === undefined && byHome.size > 1) return this.commitAcrossHomes(byHome, atomic);
+    const one = atomic && byHome.size === 1 ? { id: atomic.id, attempt: atomic.attempt } : undefined;
+    const outcomes = await Promise.allSettled([...byHome].map(([home, pages]) => this.commitAt(home, pages, lostAt !== undefined, onSent, one)));
     const pages = [...byHome.values()].reduce((n, ps) => n + ps.length, 0);
     // An aborted segment is applied nowhere, whether or not its homes could be told so.
     if (lostAt !== undefined) {
@@ -517,7 +525,82 @@ export class DsmClient {
     return byHome;
   }
 
-  /** The data servers homing the pages of `logs` (an atomic thread commits at one only, in this version). */
+  /**
+   * An atomic thread's segment over several homes: two-phase commit (two-phase-commit.ts).
+   * Our writer counts of a prepared part's pages are kept until its finish is answered, so
+   * recalls meanwhile say "dirty": the home keeps our words until its part is applied.
+   */
+  private async commitAcrossHomes(byHome: Map<ServerId, CommitPage[]>, atomic: AtomicCommit): Promise<void> {
+    const { link } = this;
+    if (!link.prepare || !link.finish || !link.decide || !link.acknowledge) throw new Error("this compute server's link to its homes cannot commit across homes");
+    const id = attemptId(atomic.id, atomic.attempt);
+    const homes = [...byHome.keys()];
+    const pageCount = [...byHome.values()].reduce((n, ps) => n + ps.length, 0);
+    const parts: HomePart[] = [...byHome].map(([home, pages]) => {
+      let held: ReturnType<DsmClient["holdPages"]> | null = null;
+      const object = pages[0].c.object;
+      const term = this.terms.get(home) ?? 0;
+      return {
+        home, pages: pages.length,
+        prepare: async (logHome) => {
+          held = this.holdPages(pages);
+          try {
+            const reply = await link.prepare!(home, { id, attempt: atomic.attempt, logHome, epoch: this.epochs.get(home) ?? 0, term, seen: this.seenRefusals(home, term, object), pages: held.msgs });
+            this.noteEpoch(home, reply.epoch);
+            if (!reply.prepared) {
+              this.noteRefusal(home, term, object, reply.refused);
+              held.release();
+            }
+            return reply;
+          } catch (err) {
+            if (err instanceof StaleEpochError) this.noteEpoch(home, err.current);
+            throw err;
+          }
+        },
+        finish: async (outcome) => {
+          try {
+            const reply = await link.finish!(home, { id, outcome });
+            if (outcome === "abort" && reply.finished) this.noteRefusal(home, term, object, reply.refused);
+            this.countCommit(pages, { applied: outcome === "commit", epoch: this.epochs.get(home) ?? 0 });
+            return reply;
+          } finally {
+            held?.release();
+          }
+        },
+        commit: () => this.commitAt(home, pages, false, undefined, { id: atomic.id, attempt: atomic.attempt, twoPhase: true }),
+        abort: () => this.commitAt(home, pages, true),
+      };
+    });
+    await commitTwoPhase(parts, {
+      thread: atomic.id, attempt: atomic.attempt, record: atomic.record,
+      decide: (home, req) => link.decide!(home, req),
+      acknowledge: (home, thread) => link.acknowledge!(home, thread),
+      notApplied: (home, why) => notApplied(pageCount, homes, home, why),
+    });
+  }
+
+  /** Marks pages as being committed by us (recalls say "dirty" meanwhile); `release` counts our writers off, once. */
+  private holdPages(pages: CommitPage[]): { msgs: PageCommit[]; release: () => void } {
+    const msgs: PageCommit[] = pages.map(({ c, page, log, count }) => {
+      const m = c.meta(page);
+      m.committing += count;
+      return { segment: c.sysname, page, log, left: Math.max(0, c.frames.writersOf(page) - m.committing), stamp: c.frames.stamp(page) };
+    });
+    let released = false;
+    return {
+      msgs,
+      release: () => {
+        if (released) return;
+        released = true;
+        for (const { c, page, count } of pages) {
+          c.meta(page).committing -= count;
+          for (let i = 0; i < count; i++) c.frames.writersDone([page]);
+        }
+      },
+    };
+  }
+
+  /** The data servers homing the pages of `logs`. */
   homesOf(logs: SegmentLog[]): ServerId[] {
     const homes = new Set<ServerId>();
     for (const l of logs) {
@@ -528,16 +611,13 @@ export class DsmClient {
   }
 
   /** Sends one home its part of a segment; counts our writers of each page off once answered. */
-  private async commitAt(home: ServerId, pages: CommitPage[], abort: boolean, sent?: () => void, atomic?: AtomicId): Promise<CommitReply> {
-    const msg: PageCommit[] = pages.map(({ c, page, log, count }) => {
-      const m = c.meta(page);
-      m.committing += count;
-      return { segment: c.sysname, page, log, left: Math.max(0, c.frames.writersOf(page) - m.committing), stamp: c.frames.stamp(page) };
-    });
+  private async commitAt(home: ServerId, pages: CommitPage[], abort: boolean, sent?: () => void, atomic?: { id: AtomicId; attempt: number; twoPhase?: true }): Promise<CommitReply> {
+    const held = this.holdPages(pages);
     const object = pages[0].c.object;
     const term = this.terms.get(home) ?? 0;
     try {
-      const req = { epoch: this.epochs.get(home) ?? 0, term, abort, seen: this.seenRefusals(home, term, object), pages: msg, ...(atomic !== undefined && !abort ? { atomic } : {}) };
+      const decision = atomic !== undefined && !abort ? { atomic: atomic.id, attempt: atomic.attempt, ...(atomic.twoPhase ? { twoPhase: true as const } : {}) } : {};
+      const req = { epoch: this.epochs.get(home) ?? 0, term, abort, seen: this.seenRefusals(home, term, object), pages: held.msgs, ...decision };
       const reply = await this.link.commit(home, req, sent);
       this.noteEpoch(home, reply.epoch);
       if (!reply.applied) this.noteRefusal(home, term, object, reply.refused);
@@ -554,10 +634,7 @@ export class DsmClient {
         { server: home },
       );
     } finally {
-      for (const { c, page, count } of pages) {
-        c.meta(page).committing -= count;
-        for (let i = 0; i < count; i++) c.frames.writersDone([page]);
-      }
+      held.release();
     }
   }
 

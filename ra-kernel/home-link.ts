@@ -12,6 +12,8 @@
  *           or is being reverted): keep it as it is
  *   drop    read copies this server evicted (batched, see DropNotices): the home may forget
  *           pages no one caches
+ *   prepare, finish, decide, acknowledge
+ *           two-phase commit of an atomic thread over several homes (two-phase-commit.ts)
  * and, the other way (compute.recall), a home's RecallRequest and our RecallReply.
  */
 import type { AtomicId, PageNo, ServerId, SysName } from "./ids.js";
@@ -61,8 +63,39 @@ export interface CommitRequest {
    * taking a round trip of its own.
    */
   release?: LockRelease[];
-  /** The segment is this atomic thread whole (one home, v1): its decision is stored with it. */
+  /**
+   * The segment is this atomic thread whole (one home), or its log home's part (`twoPhase`:
+   * the other homes prepared theirs): its decision is stored with it, as attempt `attempt`.
+   */
   atomic?: AtomicId;
+  attempt?: number;
+  twoPhase?: true;
+}
+
+/** A home's part of an atomic thread, prepared for two-phase commit (data.atomic.prepare). */
+export interface PrepareRequest {
+  /** The attempt's id (attemptId): one part per attempt. */
+  id: AtomicId;
+  attempt: number;
+  /** The home keeping the thread's decision. */
+  logHome: ServerId;
+  epoch: number;
+  term: number;
+  seen?: number;
+  pages: PageCommit[];
+}
+
+export interface PrepareReply {
+  prepared: boolean;
+  epoch: number;
+  reason?: string;
+  refused?: number;
+}
+
+/** The decision a log home keeps for an atomic thread (data.atomic.decide; only what we read of it). */
+export interface DecisionReply {
+  outcome: "commit" | "abort";
+  attempt: number;
 }
 
 /** A lock hold to give back at its home (as data.lock.release names it). */
@@ -111,6 +144,15 @@ export interface HomeLink {
   commit(home: ServerId, req: CommitRequest, sent?: () => void): Promise<CommitReply>;
   release(home: ServerId, req: ReleaseRequest): Promise<{ released: boolean }>;
   drop(home: ServerId, req: DropRequest): Promise<{ dropped: number }>;
+  /**
+   * Two-phase commit of atomic threads whose writes span several homes (see
+   * ra-kernel/two-phase-commit.ts); a link without them commits such threads nowhere.
+   */
+  prepare?(home: ServerId, req: PrepareRequest): Promise<PrepareReply>;
+  finish?(home: ServerId, req: { id: AtomicId; outcome: "commit" | "abort" }): Promise<{ finished: boolean; refused?: number }>;
+  /** Proposes `outcome` for attempt `attempt` of thread `id` at its log home: the decision stored there. */
+  decide?(home: ServerId, req: { id: AtomicId; outcome: "commit" | "abort"; attempt: number }): Promise<DecisionReply>;
+  acknowledge?(home: ServerId, id: AtomicId): Promise<void>;
 }
 
 export interface RecallRequest {

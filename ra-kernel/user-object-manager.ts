@@ -50,7 +50,7 @@
  */
 import { argumentProblem } from "../objects/entry-signature.js";
 import { ArgumentError, AtomicAbortedError, PagesLostError, UnknownEntryError } from "./errors.js";
-import type { AtomicId, SysName, ThreadId } from "./ids.js";
+import { attemptId, type AtomicId, type SysName, type ThreadId } from "./ids.js";
 import { AtomicUnits, type AbortReason, type AtomicContext, type AtomicUnit } from "./atomic-units.js";
 import { classKey, type ClassSegment, type ObjectDescriptor } from "./object-descriptor.js";
 import { Segment } from "./segment.js";
@@ -268,7 +268,7 @@ export class UserObjectManager {
     const since = Date.now();
     let lostPages = 0;
     for (let attempt = 0; ; attempt++) {
-      const ctx: AtomicContext = { id: (attempt === 0 ? base : `${base}#${attempt}`) as AtomicId, since };
+      const ctx: AtomicContext = { id: attemptId(base, attempt), since };
       const unit = this.atomics.begin(ctx, this.dsm.dropMark);
       let committed = false;
       try {
@@ -278,7 +278,7 @@ export class UserObjectManager {
         );
         const why = this.abortReason(unit, ran.error);
         if (why === null) {
-          const outcome = await this.commitUnit(unit, base);
+          const outcome = await this.commitUnit(unit, base, attempt);
           if (outcome === "committed") {
             committed = true;
             this.atomics.counts.commits++;
@@ -296,7 +296,7 @@ export class UserObjectManager {
           continue;
         }
         if (reason === "threw") throw ran.error;
-        const detail = reason === "wounded" ? unit.wounded! : reason === "several homes" ? this.homesDetail(unit) : unit.broken ?? "pages it relied on were taken back";
+        const detail = reason === "wounded" ? unit.wounded! : unit.broken ?? "pages it relied on were taken back";
         throw new AtomicAbortedError(`atomic thread ${base} aborted, nothing it wrote was applied: ${detail}${attempt > 0 ? ` (after ${attempt} retries)` : ""}`, { atomic: base, reason: detail, retries: attempt });
       } finally {
         await this.endUnit(unit, committed);
@@ -310,12 +310,7 @@ export class UserObjectManager {
     // A frame that lost a page throws too: that is no fault of the entry's, run it again.
     if (unit.broken) return "pages lost";
     if (error !== undefined) return "threw";
-    if (this.dsm.homesOf(unit.logs).length > 1) return "several homes";
     return null;
-  }
-
-  private homesDetail(unit: AtomicUnit): string {
-    return `its writes span data servers ${this.dsm.homesOf(unit.logs).join(", ")}: this version commits an atomic thread at one data server only`;
   }
 
   /**
@@ -376,11 +371,18 @@ export class UserObjectManager {
     unit.marks.set(object, this.dsm.dropMark);
   }
 
-  /** Commits the unit as one segment, its decision stored under `base` (the thread's id): "committed", "not applied" (refused or a lost page: nothing applied), or the error of an unknown outcome. */
-  private async commitUnit(unit: AtomicUnit, base: AtomicId): Promise<"committed" | "not applied" | Error> {
+  /**
+   * Commits the unit as one segment (two-phase over several homes), its decision stored under
+   * `base` (the thread's id) as attempt `attempt`: "committed", "not applied" (refused or a lost
+   * page: nothing applied), or the error of an unknown outcome.
+   */
+  private async commitUnit(unit: AtomicUnit, base: AtomicId, attempt: number): Promise<"committed" | "not applied" | Error> {
     try {
       // Its decision is stored under the thread's id, whichever attempt commits (Cluster.outcome asks by it).
-      await this.dsm.commit(unit.logs, unit.startMark, unit.broken, undefined, { id: base, sinceOf: (object) => (object && unit.marks.get(object)) ?? unit.startMark });
+      await this.dsm.commit(unit.logs, unit.startMark, unit.broken, undefined, {
+        id: base, attempt, sinceOf: (object) => (object && unit.marks.get(object)) ?? unit.startMark,
+        record: (outcome, ms) => this.atomics.recordTwoPhase(outcome, ms),
+      });
       return "committed";
     } catch (err) {
       if (err instanceof PagesLostError) {

@@ -377,6 +377,9 @@ export class ComputeServer implements RoleService {
     out.atomic_commits_total = atomics.counts.commits;
     out.atomic_retries_total = atomics.counts.retries;
     for (const [reason, n] of Object.entries(atomics.counts.aborts)) out[labelled("atomic_aborts_total", { reason })] = n;
+    // Threads that wrote at several data servers: two-phase commits by outcome, and their latency.
+    for (const [outcome, n] of Object.entries(atomics.counts.twoPhase)) out[labelled("atomic_two_phase_commits_total", { outcome })] = n;
+    Object.assign(out, histogramFigures("atomic_two_phase_latency_us", atomics.twoPhaseLatency.snapshot()));
     return { ...out, ...histogramFigures("dsm_fault_latency_us", this.dsm.faultLatency.snapshot()) };
   }
 

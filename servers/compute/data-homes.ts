@@ -8,11 +8,11 @@
  * revoked (HomeLeases, renewed here with every connected home).
  */
 import createDebug from "debug";
-import type { PageNo, ServerId, SysName } from "../../ra-kernel/ids.js";
+import type { AtomicId, PageNo, ServerId, SysName } from "../../ra-kernel/ids.js";
 import { homeOf } from "../../ra-kernel/ids.js";
 import type { AccessMode } from "../../ra-kernel/page-state.js";
 import type { DsmClient } from "../../ra-kernel/dsm-client.js";
-import type { CommitReply, CommitRequest, DropRequest, ReleaseRequest, Grant, HomeLink } from "../../ra-kernel/home-link.js";
+import type { CommitReply, CommitRequest, DecisionReply, DropRequest, PrepareReply, PrepareRequest, ReleaseRequest, Grant, HomeLink } from "../../ra-kernel/home-link.js";
 import type { ClassSegment, ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import type { ObjectSource } from "../../ra-kernel/user-object-manager.js";
 import type { ServerDirectory } from "../host/server-directory.js";
@@ -126,6 +126,22 @@ export class DataHomes implements HomeLink, ObjectSource {
     const reply = (await this.client(home)).call("data.page.commit", req);
     sent?.();
     return reply;
+  }
+
+  async prepare(home: ServerId, req: PrepareRequest): Promise<PrepareReply> {
+    return (await this.client(home)).call("data.atomic.prepare", req);
+  }
+
+  async finish(home: ServerId, req: { id: AtomicId; outcome: "commit" | "abort" }): Promise<{ finished: boolean; refused?: number }> {
+    return (await this.client(home)).call("data.atomic.finish", req);
+  }
+
+  async decide(home: ServerId, req: { id: AtomicId; outcome: "commit" | "abort"; attempt: number }): Promise<DecisionReply> {
+    return (await this.client(home)).call("data.atomic.decide", req);
+  }
+
+  async acknowledge(home: ServerId, id: AtomicId): Promise<void> {
+    await (await this.client(home)).call("data.atomic.acknowledge", { id });
   }
 
   async release(home: ServerId, req: ReleaseRequest): Promise<{ released: boolean }> {

@@ -3,8 +3,9 @@
  * a transfer's debit and deposit commit together; a throw anywhere in the thread (the root,
  * or a nested frame after its own writes) leaves nothing of it in any object; transfers both
  * ways at once between two accounts neither deadlock nor lose money (wound-wait, retries);
- * a kill -9 of the compute server running a stream of transfers loses none acknowledged and
- * applies none twice; a thread whose writes span two data servers is refused whole (v1).
+ * a kill -9 of the compute server running a stream of transfers, or of their data server,
+ * loses none acknowledged and applies none twice. Over two data servers (two-phase commit):
+ * the same, with kills of the coordinator and of each data server.
  */
 import { expect } from "chai";
 import * as path from "node:path";
@@ -136,74 +137,134 @@ describe("atomic threads (integration, real processes)", function () {
   });
 
   for (const victim of ["cs2", "ds1"]) {
-  it(`should lose no acknowledged transfer and apply none twice across a kill -9 of ${victim === "cs2" ? "the compute server running them" : "their data server"}`, async () => {
-    const accounts = await Promise.all([account(500), account(500), account(500)]);
-    const acked: string[] = [];
-    const failed: string[] = [];
-    const threads = new Map<string, string>();
-    let stop = false;
-    const stream = (async () => {
-      for (let i = 0; !stop; i++) {
-        const from = accounts[i % 3], to = accounts[(i + 1) % 3];
-        const id = `k${i}`;
-        try {
-          await from.at("cs2").transfer(to, 1, id);
-          acked.push(id);
-        } catch (err) {
-          failed.push(id);
-          threads.set(id, (err as { threadId?: string }).threadId ?? "");
-        }
-      }
-    })();
-    while (acked.length < 20) await new Promise((resolve) => setImmediate(resolve));
-    await cluster.kill(victim);
-    await cluster.repair();
-    const after = acked.length;
-    while (acked.length < after + 10) await new Promise((resolve) => setImmediate(resolve));
-    stop = true;
-    await stream;
-    const states = await Promise.all(accounts.map((x) => x.state()));
-    expect(states.reduce((s, x) => s + x.balance, 0), "money conserved").to.equal(1500);
-    const n = tally(states);
-    for (const id of acked) expect([n.get(`-${id}`), n.get(`+${id}`)], `acknowledged ${id}`).to.deep.equal([1, 1]);
-    for (const id of failed) expect(JSON.stringify([n.get(`-${id}`) ?? 0, n.get(`+${id}`) ?? 0]), `failed ${id}`).to.be.oneOf(["[0,0]", "[1,1]"]);
-    expect(failed.length, "the kill failed some transfers").to.be.greaterThan(0);
-    // The cluster says which way each failed one went, and it is the way the accounts went.
-    const said: string[] = [];
-    for (const id of failed) {
-      expect(threads.get(id), `the error of ${id} names its thread`).to.match(/^t:/);
-      said.push(await client.outcome(threads.get(id)!));
-      expect(said[said.length - 1], `outcome of failed ${id}`).to.equal(n.get(`-${id}`) ? "committed" : "aborted");
-    }
-    console.log(`      ${acked.length} acknowledged; ${failed.length} failed, of which the cluster says ${said.filter((x) => x === "committed").length} committed`);
-  });
+    it(`should lose no acknowledged transfer and apply none twice across a kill -9 of ${victim === "cs2" ? "the compute server running them" : "their data server"}`, async () => {
+      const accounts = await Promise.all([account(500), account(500), account(500)]);
+      await transfersAcrossKill(cluster, client, accounts, victim, "cs2");
+    });
   }
 });
 
-describe("atomic threads over two data servers (v1: one home per thread)", function () {
-  this.timeout(120_000);
+/**
+ * A stream of transfers around `accounts` (each started at 500) run on `server`, `victim`
+ * killed -9 and repaired in the middle: money conserved, every acknowledged transfer applied
+ * once on both sides, every failed one on both sides or neither, as Cluster.outcome says.
+ */
+async function transfersAcrossKill(cluster: TestCluster, client: Cluster, accounts: Account[], victim: string, server: string): Promise<void> {
+  const acked: string[] = [];
+  const failed: string[] = [];
+  const threads = new Map<string, string>();
+  let stop = false;
+  const stream = (async () => {
+    for (let i = 0; !stop; i++) {
+      const from = accounts[i % accounts.length], to = accounts[(i + 1) % accounts.length];
+      const id = `k${i}`;
+      try {
+        await from.at(server).transfer(to, 1, id);
+        acked.push(id);
+      } catch (err) {
+        failed.push(id);
+        threads.set(id, (err as { threadId?: string }).threadId ?? "");
+      }
+    }
+  })();
+  while (acked.length < 20) await new Promise((resolve) => setImmediate(resolve));
+  await cluster.kill(victim);
+  await cluster.repair();
+  const after = acked.length;
+  while (acked.length < after + 10) await new Promise((resolve) => setImmediate(resolve));
+  stop = true;
+  await stream;
+  const states = await Promise.all(accounts.map((x) => x.state()));
+  expect(states.reduce((s, x) => s + x.balance, 0), "money conserved").to.equal(500 * accounts.length);
+  const n = tally(states);
+  for (const id of acked) expect([n.get(`-${id}`), n.get(`+${id}`)], `acknowledged ${id}`).to.deep.equal([1, 1]);
+  for (const id of failed) expect(JSON.stringify([n.get(`-${id}`) ?? 0, n.get(`+${id}`) ?? 0]), `failed ${id}`).to.be.oneOf(["[0,0]", "[1,1]"]);
+  expect(failed.length, "the kill failed some transfers").to.be.greaterThan(0);
+  // The cluster says which way each failed one went, and it is the way the accounts went.
+  const said: string[] = [];
+  for (const id of failed) {
+    expect(threads.get(id), `the error of ${id} names its thread`).to.match(/^t:/);
+    said.push(await client.outcome(threads.get(id)!));
+    expect(said[said.length - 1], `outcome of failed ${id}`).to.equal(n.get(`-${id}`) ? "committed" : "aborted");
+  }
+  console.log(`      ${acked.length} acknowledged; ${failed.length} failed, of which the cluster says ${said.filter((x) => x === "committed").length} committed`);
+}
+
+describe("atomic threads over two data servers (two-phase commit)", function () {
+  this.timeout(240_000);
   let cluster: TestCluster;
+  let client: Cluster;
+  let made = 0;
 
   before(async () => {
-    cluster = await TestCluster.start({ compute: 1, data: 2 });
+    cluster = await TestCluster.start({ compute: 2, data: 2 });
+    client = await cluster.connect();
+    await client.load(ACCOUNT);
   });
 
   after(async () => {
     await cluster?.stop();
   });
 
-  it("should refuse a thread whose writes span two data servers, whole, naming them", async () => {
-    const client = await cluster.connect();
-    await client.load(ACCOUNT);
-    const made: Account[] = [];
-    for (let i = 0; made.length < 8 && new Set(made.map((m) => homeOf(m.sysname))).size < 2; i++) made.push(await client.create<AtomicAccount>("AtomicAccount", `two${i}`, [50]));
-    const a = made[0];
-    const b = made.find((m) => homeOf(m.sysname) !== homeOf(a.sysname))!;
-    expect(b, "accounts on two data servers").to.not.equal(undefined);
-    const err = await expectRejection(a.transfer(b, 10, "x"), CloudsError);
-    expect(err.name).to.equal("AtomicAbortedError");
-    expect(err.message).to.match(/span data servers ds\d, ds\d/);
-    expect(await a.state()).to.deep.equal({ balance: 50, applied: [] });
-    expect(await b.state()).to.deep.equal({ balance: 50, applied: [] });
+  /** `n` accounts (opening balance each), alternating between the two data servers. */
+  async function accountsOnBothHomes(n: number, opening: number): Promise<Account[]> {
+    const byHome = new Map<string, Account[]>();
+    for (let i = 0; [...byHome.values()].filter((l) => l.length >= Math.ceil(n / 2)).length < 2; i++) {
+      if (i > 20 * n) throw new Error("objects were not spread over both data servers");
+      const a = await client.create<AtomicAccount>("AtomicAccount", `two${++made}`, [opening]);
+      const home = homeOf(a.sysname);
+      byHome.set(home, [...(byHome.get(home) ?? []), a]);
+    }
+    const [x, y] = [...byHome.values()];
+    return Array.from({ length: n }, (_, i) => (i % 2 === 0 ? x : y)[Math.floor(i / 2)]);
+  }
+
+  it("should commit a transfer between accounts on two data servers, both sides", async () => {
+    const [a, b] = await accountsOnBothHomes(2, 100);
+    expect(homeOf(a.sysname)).to.not.equal(homeOf(b.sysname));
+    const before = (await cluster.metric("ds1", "atomic_parts_committed_total")) + (await cluster.metric("ds2", "atomic_parts_committed_total"));
+    expect(await a.transfer(b, 30, "x1")).to.equal(70);
+    expect(await a.state()).to.deep.equal({ balance: 70, applied: ["-x1"] });
+    expect(await b.state()).to.deep.equal({ balance: 130, applied: ["+x1"] });
+    const after = (await cluster.metric("ds1", "atomic_parts_committed_total")) + (await cluster.metric("ds2", "atomic_parts_committed_total"));
+    expect(after - before, "parts prepared and committed at a participant").to.equal(1);
   });
+
+  it("should roll back writes in three objects on two data servers when a nested frame throws, as seen from another compute server", async () => {
+    const [a, b, c] = await accountsOnBothHomes(3, 10);
+    const err = await expectRejection(a.at("cs1").spreadThenFail(b, c, 5, "x2"), CloudsError);
+    expect(err.message).to.equal("deposit x2 failed after it credited");
+    const states = await Promise.all([a, b, c].map((x) => x.at("cs2").state()));
+    expect(states).to.deep.equal([{ balance: 10, applied: [] }, { balance: 10, applied: [] }, { balance: 10, applied: [] }]);
+  });
+
+  it("should run transfers both ways at once across the two data servers from two compute servers: all commit, none lost", async () => {
+    const [a, b] = await accountsOnBothHomes(2, 1000);
+    const other = await cluster.connect();
+    const [a2, b2] = [other.ref<AtomicAccount>(a.sysname), other.ref<AtomicAccount>(b.sysname)];
+    const N = 20;
+    await Promise.all([
+      (async () => { for (let i = 0; i < N; i++) await a.at("cs1").transfer(b, 3, `ab${i}`); })(),
+      (async () => { for (let i = 0; i < N; i++) await b2.at("cs2").transfer(a2, 2, `ba${i}`); })(),
+    ]);
+    const [sa, sb] = [await a.state(), await b.state()];
+    expect(sa.balance + sb.balance).to.equal(2000);
+    expect(sa.balance).to.equal(1000 - 3 * N + 2 * N);
+    const n = tally([sa, sb]);
+    for (let i = 0; i < N; i++) expect([n.get(`-ab${i}`), n.get(`+ab${i}`), n.get(`-ba${i}`), n.get(`+ba${i}`)], `transfer ${i}`).to.deep.equal([1, 1, 1, 1]);
+  });
+
+  for (const victim of ["cs2", "ds1", "ds2"]) {
+    it(`should lose no acknowledged transfer across homes and apply none twice across a kill -9 of ${victim === "cs2" ? "the coordinator's compute server" : `data server ${victim}`}`, async () => {
+      const accounts = await accountsOnBothHomes(4, 500);
+      await transfersAcrossKill(cluster, client, accounts, victim, "cs2");
+      // Nothing stays prepared: a part whose coordinator died is resolved with its log home.
+      for (const ds of ["ds1", "ds2"]) {
+        const deadline = performance.now() + 60_000;
+        let left = await cluster.metric(ds, "atomic_parts_prepared_now");
+        for (; left > 0 && performance.now() < deadline; left = await cluster.metric(ds, "atomic_parts_prepared_now")) await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(left, `parts still prepared at ${ds} a minute later`).to.equal(0);
+      }
+    });
+  }
 });

@@ -7,7 +7,8 @@
  *     deposit in the receiver's, once each;
  *   - every failed one applied zero times or once, as a whole (both sides or neither) — and
  *     the way `Cluster.outcome` says it went (outcomeViolations).
- * The accounts are homed on one data server: this version commits an atomic thread at one.
+ * The accounts are spread over the data servers: a transfer between two homes commits with
+ * two-phase commit (ra-kernel/two-phase-commit.ts).
  */
 import type { Remote } from "../../shell/client/remote.js";
 import type { AtomicAccount } from "../fixtures/atomic-account.js";

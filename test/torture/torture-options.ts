@@ -20,7 +20,7 @@ export interface TortureOptions {
   objects: number;
   /** Client loops moving money with atomic transfers between the accounts (0: no bank). @default 2 */
   bankClients: number;
-  /** AtomicAccount objects of the bank, all homed on one data server. @default 6 */
+  /** AtomicAccount objects of the bank, spread over the data servers. @default 6 */
   accounts: number;
   /** Compute servers. @default 3 */
   compute: number;

@@ -15,7 +15,7 @@
  * stopped, whatever happens (TortureCluster.stop).
  *
  * The bank (issue 12): `bankClients` more loops move money between `accounts` AtomicAccount
- * objects homed on one data server with atomic transfers (bank-loop.ts); the same checks
+ * objects spread over the data servers with atomic transfers (bank-loop.ts); the same checks
  * read every account and judge it (bankVerdict): money conserved, each acknowledged transfer
  * applied once, each failed one once or not at all, both sides.
  */
@@ -78,7 +78,7 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
     const sysnames = await createObjects(cluster, options);
     const placement = sysnames.map((s, i) => `T${i} on ${homeOf(s)}`);
     const accounts = await createAccounts(cluster, options);
-    if (accounts.length > 0) placement.push(`bank of ${accounts.length} accounts on ${homeOf(accounts[0])}`);
+    if (accounts.length > 0) placement.push(`bank of ${accounts.length} accounts on ${[...new Set(accounts.map(homeOf))].join(" and ")}`);
     say(`  objects: ${placement.join(", ")}  (state in ${cluster.dir})`);
     const log = new CallLog();
     const bankLog: BankLog = { acked: [], failed: [], refused: [] };
@@ -121,15 +121,23 @@ async function createObjects(cluster: TortureCluster, options: TortureOptions): 
   return out;
 }
 
-/** The bank's accounts, 100 each, all on the home of the first (created at cs1 until enough share it). */
+/**
+ * The bank's accounts, 100 each, spread evenly over the data servers (created at cs1 until
+ * every home has its share): most transfers span two homes (two-phase commit).
+ */
 async function createAccounts(cluster: TortureCluster, options: TortureOptions): Promise<SysName[]> {
   if (options.bankClients === 0) return [];
   const client = await cluster.connect(options.callTimeoutMs);
   await client.load(ACCOUNT_FILE);
+  const share = Math.ceil(options.accounts / options.data);
+  const byHome = new Map<string, number>();
   const out: SysName[] = [];
-  for (let i = 0; out.length < options.accounts && i < options.accounts * 4; i++) {
+  for (let i = 0; out.length < options.accounts && i < options.accounts * 8; i++) {
     const ref = await client.create<AtomicAccount>("AtomicAccount", `B${i}`, [ACCOUNT_OPENING], { at: "cs1" });
-    if (out.length === 0 || homeOf(ref.sysname) === homeOf(out[0])) out.push(ref.sysname);
+    const home = homeOf(ref.sysname);
+    if ((byHome.get(home) ?? 0) >= share) continue; // its home has its share (the object stays, unused)
+    byHome.set(home, (byHome.get(home) ?? 0) + 1);
+    out.push(ref.sysname);
   }
   return out;
 }
