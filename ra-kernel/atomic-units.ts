@@ -24,12 +24,14 @@
  * A unit that wrote at one data server commits there as one segment, its decision in the same
  * transaction (for Cluster.outcome); one that wrote at several commits with two-phase commit
  * (ra-kernel/two-phase-commit.ts). Every frame of an atomic thread runs on the compute server
- * where it started (this version).
+ * where it started, unless a location hint sends a nested invocation elsewhere: the frame
+ * runs there in a *branch* of the unit, joined to the root's server (its coordinator), which
+ * makes that server a participant of the commit (ra-kernel/atomic-branches.ts).
  *
  * Rules: kernel-thread only. A unit is found by its atomic id (wounds, nested frames) or by
  * the isiba of one of its frames (a lock release inside it is not a commit point).
  */
-import type { AtomicId, SysName } from "./ids.js";
+import type { AtomicId, ServerId, SysName } from "./ids.js";
 import type { SegmentLog } from "./write-log.js";
 import { LatencyHistogram } from "./latency-histogram.js";
 
@@ -38,6 +40,18 @@ export interface AtomicContext {
   id: AtomicId;
   /** When its first attempt started (ms since the Unix epoch): its age for wound-wait. */
   since: number;
+  /** The compute server running its root frame (its coordinator); absent: this one. */
+  coordinator?: ServerId;
+}
+
+/** A branch's state (ra-kernel/atomic-branches.ts). */
+export interface BranchState {
+  coordinator: ServerId;
+  joined: Promise<void>;
+  /** Once prepared: how to finish its parts, and where its decision is kept. */
+  prepared?: { finish(outcome: "commit" | "abort"): Promise<void>; thread: AtomicId; attempt: number; logHome: ServerId };
+  /** Stops watching the coordinator (and the orphan timer). */
+  forget?: () => void;
 }
 
 /** Why units aborted, for /metrics. */
@@ -63,6 +77,12 @@ export class AtomicUnit {
   private onWounded!: (reason: string) => void;
   /** Resolves when it is over (committed or aborted, its monitors given back). */
   readonly ended: Promise<void>;
+  /** A root's: compute servers that joined it with branches (frames it sent there). */
+  readonly branches = new Set<ServerId>();
+  /** A root's: it is committing or aborting, no branch may join any more. */
+  closed = false;
+  /** A branch's: its coordinator, and its prepared parts once prepared (AtomicBranches). */
+  branch: BranchState | undefined;
   /** @internal AtomicUnits.end */
   markEnded!: () => void;
 
@@ -75,11 +95,34 @@ export class AtomicUnit {
     this.ended = new Promise((resolve) => (this.markEnded = resolve));
   }
 
+  /** Told of its wound (a branch forwards it to its coordinator: AtomicBranches). */
+  onWound: ((reason: string) => void) | undefined;
+  /** Frames of it running here now. */
+  private running = 0;
+  private idle: (() => void)[] = [];
+
   /** A home wants it aborted: it stops at its next frame, and any wait for a monitor ends now. */
   wound(reason: string): void {
     if (this.wounded !== undefined) return;
     this.wounded = reason;
     this.onWounded(reason);
+    this.onWound?.(reason);
+  }
+
+  /** A frame of it starts running here; call the result when it ends. */
+  frameRuns(): () => void {
+    this.running++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      if (--this.running === 0) for (const tell of this.idle.splice(0)) tell();
+    };
+  }
+
+  /** Resolves once no frame of it runs here. */
+  whenIdle(): Promise<void> {
+    return this.running === 0 ? Promise.resolve() : new Promise((resolve) => this.idle.push(resolve));
   }
 
   /** A frame ended (or released a lock: `object` undefined): its segment joins the unit's. */

@@ -57,7 +57,7 @@
  */
 import createDebug from "debug";
 import { attemptId, type AtomicId, type PageNo, type ServerId, type SysName } from "./ids.js";
-import { commitTwoPhase, type HomePart } from "./two-phase-commit.js";
+import { commitTwoPhase, type BranchPart, type HomePart } from "./two-phase-commit.js";
 import { PageState, stateFor, type AccessMode } from "./page-state.js";
 import type { Segment } from "./segment.js";
 import type { SegmentFrames } from "./segment-frames.js";
@@ -81,6 +81,10 @@ export interface AtomicCommit {
   sinceOf(object: SysName | undefined): number;
   /** Figures of two-phase commits (how long, by outcome). */
   record?(outcome: "commit" | "abort" | "unknown", ms: number): void;
+  /** Compute servers that ran frames of the thread (branches): participants of its commit too. */
+  branches?: BranchPart[];
+  /** Where its decision is kept if this server wrote nothing itself (the root object's home). */
+  fallbackLogHome?: ServerId;
 }
 
 /** One page of a commit segment as sent to its home; `count`: our writer counts it carries. */
@@ -469,15 +473,16 @@ export class DsmClient {
    */
   async commit(logs: SegmentLog[], since = this.dropSeq, broken?: string, sent?: () => void, atomic?: AtomicCommit): Promise<void> {
     const byHome = this.groupByHome(logs);
-    if (byHome.size === 0) return;
+    const branches = atomic?.branches ?? [];
+    if (byHome.size === 0 && branches.length === 0) return;
     // An atomic thread relied on an object's pages only from when it took its monitor.
     const sinceOf = atomic?.sinceOf;
-    const lostAt = broken !== undefined ? [...byHome.keys()][0]
+    const lostAt = byHome.size === 0 ? undefined : broken !== undefined ? [...byHome.keys()][0]
       : [...byHome].find(([home, pages]) => (this.homeLosses.get(home) ?? 0) > since || pages.some(({ c, page }) => this.lostSince(c, page, sinceOf?.(c.object) ?? since)))?.[0];
     const homes = [...byHome.keys()];
     // Told once every home's part is on its way (never for an abort: see UserObjectManager).
     const onSent = lostAt === undefined && sent ? countdown(byHome.size, sent) : undefined;
-    if (atomic && lostAt === undefined && byHome.size > 1) return this.commitAcrossHomes(byHome, atomic);
+    if (atomic && lostAt === undefined && (byHome.size > 1 || branches.length > 0)) return this.commitAcrossHomes(byHome, atomic);
     const one = atomic && byHome.size === 1 ? { id: atomic.id, attempt: atomic.attempt } : undefined;
     const outcomes = await Promise.allSettled([...byHome].map(([home, pages]) => this.commitAt(home, pages, lostAt !== undefined, onSent, one)));
     const pages = [...byHome.values()].reduce((n, ps) => n + ps.length, 0);
@@ -525,18 +530,57 @@ export class DsmClient {
     return byHome;
   }
 
-  /**
-   * An atomic thread's segment over several homes: two-phase commit (two-phase-commit.ts).
-   * Our writer counts of a prepared part's pages are kept until its finish is answered, so
-   * recalls meanwhile say "dirty": the home keeps our words until its part is applied.
-   */
+  /** An atomic thread's segment over several homes, or with branches elsewhere: two-phase commit (two-phase-commit.ts). */
   private async commitAcrossHomes(byHome: Map<ServerId, CommitPage[]>, atomic: AtomicCommit): Promise<void> {
-    const { link } = this;
-    if (!link.prepare || !link.finish || !link.decide || !link.acknowledge) throw new Error("this compute server's link to its homes cannot commit across homes");
-    const id = attemptId(atomic.id, atomic.attempt);
+    const link = this.twoPhaseLink();
     const homes = [...byHome.keys()];
     const pageCount = [...byHome.values()].reduce((n, ps) => n + ps.length, 0);
-    const parts: HomePart[] = [...byHome].map(([home, pages]) => {
+    await commitTwoPhase(this.homeParts(byHome, atomic), {
+      thread: atomic.id, attempt: atomic.attempt, record: atomic.record,
+      decide: (home, req) => link.decide(home, req),
+      acknowledge: (home, thread) => link.acknowledge(home, thread),
+      notApplied: (home, why) => notApplied(pageCount, homes.length > 0 ? homes : [home], home, why),
+    }, atomic.branches, atomic.fallbackLogHome);
+  }
+
+  /**
+   * A branch's part of an atomic thread (frames it ran for a coordinator elsewhere): prepared
+   * at every home it wrote at (no last agent: the coordinator commits the decision), or, if one
+   * cannot be, aborted at all of them. `finish` tells them the outcome (commit only if prepared).
+   */
+  async prepareBranch(logs: SegmentLog[], since: number, atomic: AtomicCommit, logHome: ServerId): Promise<{ prepared: boolean; reason?: string; finish(outcome: "commit" | "abort"): Promise<void> }> {
+    const byHome = this.groupByHome(logs);
+    const parts = this.homeParts(byHome, atomic);
+    const finish = async (outcome: "commit" | "abort") => void (await Promise.allSettled(parts.map((p) => p.finish(outcome))));
+    const lostAt = [...byHome].find(([home, pages]) => (this.homeLosses.get(home) ?? 0) > since || pages.some(({ c, page }) => this.lostSince(c, page, atomic.sinceOf(c.object))))?.[0];
+    if (lostAt !== undefined) {
+      await Promise.allSettled(parts.map((p) => p.abort()));
+      return { prepared: false, reason: `pages it relied on were taken back from this compute server (${lostAt})`, finish: async () => undefined };
+    }
+    const votes = await Promise.allSettled(parts.map((p) => p.prepare(logHome)));
+    const no = votes.findIndex((v) => v.status === "rejected" || !v.value.prepared);
+    if (no < 0) return { prepared: true, finish };
+    await finish("abort");
+    const v = votes[no];
+    const why = v.status === "rejected" ? (v.reason as Error)?.message ?? String(v.reason) : v.value.reason ?? "refused";
+    return { prepared: false, reason: `its part at ${parts[no].home} could not be prepared (${why})`, finish: async () => undefined };
+  }
+
+  private twoPhaseLink(): Required<Pick<HomeLink, "prepare" | "finish" | "decide" | "acknowledge">> {
+    const { link } = this;
+    if (!link.prepare || !link.finish || !link.decide || !link.acknowledge) throw new Error("this compute server's link to its homes cannot commit across homes");
+    return link as Required<Pick<HomeLink, "prepare" | "finish" | "decide" | "acknowledge">>;
+  }
+
+  /**
+   * Each home's part of an atomic thread's segment, as two-phase commit sends it. Our writer
+   * counts of a prepared part's pages are kept until its finish is answered, so recalls
+   * meanwhile say "dirty": the home keeps our words until its part is applied.
+   */
+  private homeParts(byHome: Map<ServerId, CommitPage[]>, atomic: AtomicCommit): HomePart[] {
+    const link = this.twoPhaseLink();
+    const id = attemptId(atomic.id, atomic.attempt);
+    return [...byHome].map(([home, pages]) => {
       let held: ReturnType<DsmClient["holdPages"]> | null = null;
       const object = pages[0].c.object;
       const term = this.terms.get(home) ?? 0;
@@ -545,7 +589,7 @@ export class DsmClient {
         prepare: async (logHome) => {
           held = this.holdPages(pages);
           try {
-            const reply = await link.prepare!(home, { id, attempt: atomic.attempt, logHome, epoch: this.epochs.get(home) ?? 0, term, seen: this.seenRefusals(home, term, object), pages: held.msgs });
+            const reply = await link.prepare(home, { id, attempt: atomic.attempt, logHome, epoch: this.epochs.get(home) ?? 0, term, seen: this.seenRefusals(home, term, object), pages: held.msgs });
             this.noteEpoch(home, reply.epoch);
             if (!reply.prepared) {
               this.noteRefusal(home, term, object, reply.refused);
@@ -559,7 +603,7 @@ export class DsmClient {
         },
         finish: async (outcome) => {
           try {
-            const reply = await link.finish!(home, { id, outcome });
+            const reply = await link.finish(home, { id, outcome });
             if (outcome === "abort" && reply.finished) this.noteRefusal(home, term, object, reply.refused);
             this.countCommit(pages, { applied: outcome === "commit", epoch: this.epochs.get(home) ?? 0 });
             return reply;
@@ -570,12 +614,6 @@ export class DsmClient {
         commit: () => this.commitAt(home, pages, false, undefined, { id: atomic.id, attempt: atomic.attempt, twoPhase: true }),
         abort: () => this.commitAt(home, pages, true),
       };
-    });
-    await commitTwoPhase(parts, {
-      thread: atomic.id, attempt: atomic.attempt, record: atomic.record,
-      decide: (home, req) => link.decide!(home, req),
-      acknowledge: (home, thread) => link.acknowledge!(home, thread),
-      notApplied: (home, why) => notApplied(pageCount, homes, home, why),
     });
   }
 

@@ -22,7 +22,14 @@
  * `decideTimeoutMs`; if it never does, the outcome is unknown (CommitOutcomeUnknownError):
  * the participants resolve themselves, and Cluster.outcome tells the caller later.
  *
- * The log home is the home with the most pages in the thread: its part needs no prepare.
+ * The log home is the home with the most pages this server wrote: its part needs no prepare.
+ *
+ * Branches: compute servers that ran frames of the thread (a frame sent elsewhere by a
+ * location hint) hold writes of it too. Each is a participant: it prepares what it wrote at
+ * every home it wrote at (ra-kernel/atomic-branches.ts), and is finished like a home. If this
+ * server wrote nothing itself there is no last agent: the decision is stored at
+ * `fallbackLogHome` (the root object's home) with an explicit `decide`, and only then is it
+ * the commit point.
  */
 import createDebug from "debug";
 import type { AtomicId, ServerId } from "./ids.js";
@@ -60,25 +67,40 @@ export interface Coordination {
   decideTimeoutMs?: number;
 }
 
+/** A compute server holding frames' writes of the thread (a branch), as the coordinator reaches it. */
+export interface BranchPart {
+  server: string;
+  prepare(logHome: ServerId): Promise<{ prepared: boolean; reason?: string }>;
+  /** Commit: its prepared parts are applied; abort: its writes reverted. Either way it ends. */
+  finish(outcome: "commit" | "abort"): Promise<unknown>;
+}
+
 /** Runs the protocol (see header); resolves once committed, throws PagesLostError if applied nowhere. */
-export async function commitTwoPhase(parts: HomePart[], c: Coordination): Promise<void> {
+export async function commitTwoPhase(parts: HomePart[], c: Coordination, branches: BranchPart[] = [], fallbackLogHome?: ServerId): Promise<void> {
   const started = performance.now();
-  const logPart = parts.reduce((a, b) => (b.pages > a.pages || (b.pages === a.pages && b.home < a.home) ? b : a));
+  const logPart = parts.length === 0 ? undefined : parts.reduce((a, b) => (b.pages > a.pages || (b.pages === a.pages && b.home < a.home) ? b : a));
+  const logHome = logPart?.home ?? fallbackLogHome;
+  if (logHome === undefined) throw new Error(`atomic thread ${c.thread}: no home to keep its decision`);
   const others = parts.filter((p) => p !== logPart);
+  const voters: { name: string; vote: () => Promise<{ prepared: boolean; reason?: string }> }[] = [
+    ...others.map((p) => ({ name: `its part at ${p.home}`, vote: () => p.prepare(logHome) })),
+    ...branches.map((b) => ({ name: `its frames on ${b.server}`, vote: () => b.prepare(logHome) })),
+  ];
+  const finishAll = (o: "commit" | "abort") => Promise.allSettled([...others.map((p) => p.finish(o)), ...branches.map((b) => b.finish(o))]);
   let outcome: "commit" | "abort" | "unknown" = "abort";
   try {
-    const votes = await Promise.allSettled(others.map((p) => p.prepare(logPart.home)));
+    const votes = await Promise.allSettled(voters.map((v) => v.vote()));
     const no = votes.findIndex((v) => v.status === "rejected" || !v.value.prepared);
     if (no >= 0) {
-      await Promise.allSettled([...others.map((p) => p.finish("abort")), logPart.abort()]);
-      throw c.notApplied(others[no].home, `its part at ${others[no].home} could not be prepared (${whyNot(votes[no])})`);
+      await Promise.allSettled([finishAll("abort"), logPart?.abort()]);
+      throw c.notApplied(logHome, `${voters[no].name} could not be prepared (${whyNot(votes[no])})`);
     }
-    const decided = await decideAt(logPart, c);
+    const decided = logPart ? await decideAt(logPart, c) : await decideExplicitly(logHome, c);
     outcome = decided;
-    const finished = await Promise.allSettled(others.map((p) => p.finish(decided)));
-    if (decided === "abort") throw c.notApplied(logPart.home, `its log home ${logPart.home} refused its part (a participant in doubt decided an abort first)`);
-    if (finished.every((f) => f.status === "fulfilled")) void c.acknowledge(logPart.home, c.thread).catch((err: Error) => log("%s: acknowledging at %s failed: %s", c.thread, logPart.home, err.message));
-    else log("%s: some participants could not be told the commit: they resolve it with %s", c.thread, logPart.home);
+    const finished = await finishAll(decided);
+    if (decided === "abort") throw c.notApplied(logHome, `its log home ${logHome} refused it (a participant in doubt decided an abort first)`);
+    if (finished.every((f) => f.status === "fulfilled")) void c.acknowledge(logHome, c.thread).catch((err: Error) => log("%s: acknowledging at %s failed: %s", c.thread, logHome, err.message));
+    else log("%s: some participants could not be told the commit: they resolve it with %s", c.thread, logHome);
   } catch (err) {
     if (err instanceof CommitOutcomeUnknownError) outcome = "unknown";
     throw err;
@@ -89,18 +111,26 @@ export async function commitTwoPhase(parts: HomePart[], c: Coordination): Promis
 
 /** Commits the log home's part with the decision; learns the decision if the reply is lost. */
 async function decideAt(logPart: HomePart, c: Coordination): Promise<"commit" | "abort"> {
-  let lost: unknown;
   try {
     const reply = await logPart.commit();
     return reply.applied ? "commit" : "abort";
   } catch (err) {
-    lost = err;
     log("%s: the commit at its log home %s got no answer (%s): asking for the decision", c.thread, logPart.home, (err as Error).message);
+    // Proposing an abort makes the answer final: the part is refused if it still arrives.
+    return askUntilAnswered(logPart.home, "abort", c, err);
   }
+}
+
+/** No part of ours to carry the decision: it is stored by itself (asking again if the reply is lost: the same attempt's commit is answered as stored). */
+function decideExplicitly(logHome: ServerId, c: Coordination): Promise<"commit" | "abort"> {
+  return askUntilAnswered(logHome, "commit", c, undefined);
+}
+
+async function askUntilAnswered(logHome: ServerId, proposed: "commit" | "abort", c: Coordination, lost: unknown): Promise<"commit" | "abort"> {
   const deadline = performance.now() + (c.decideTimeoutMs ?? DECIDE_TIMEOUT_MS);
   for (let wait = DECIDE_RETRY_MS; performance.now() < deadline; wait = Math.min(wait * 2, 1000)) {
     try {
-      const d = await c.decide(logPart.home, { id: c.thread, outcome: "abort", attempt: c.attempt });
+      const d = await c.decide(logHome, { id: c.thread, outcome: proposed, attempt: c.attempt });
       return d.outcome === "commit" && d.attempt === c.attempt ? "commit" : "abort";
     } catch (err) {
       lost = err;
@@ -108,13 +138,13 @@ async function decideAt(logPart: HomePart, c: Coordination): Promise<"commit" | 
     await new Promise((resolve) => setTimeout(resolve, wait));
   }
   throw new CommitOutcomeUnknownError(
-    `atomic thread ${c.thread}: its log home ${logPart.home} did not answer its commit nor, for ${c.decideTimeoutMs ?? DECIDE_TIMEOUT_MS} ms, ` +
+    `atomic thread ${c.thread}: its log home ${logHome} did not answer, for ${c.decideTimeoutMs ?? DECIDE_TIMEOUT_MS} ms, ` +
       `the question of its outcome (${(lost as Error)?.message ?? String(lost)}): it is committed everywhere or nowhere; Cluster.outcome says which`,
-    { server: logPart.home },
+    { server: logHome },
   );
 }
 
-function whyNot(vote: PromiseSettledResult<PrepareReply>): string {
+function whyNot(vote: PromiseSettledResult<{ prepared: boolean; reason?: string }>): string {
   if (vote.status === "rejected") return (vote.reason as Error)?.message ?? String(vote.reason);
   return vote.value.reason ?? "refused";
 }

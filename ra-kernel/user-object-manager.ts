@@ -50,8 +50,10 @@
  */
 import { argumentProblem } from "../objects/entry-signature.js";
 import { ArgumentError, AtomicAbortedError, PagesLostError, UnknownEntryError } from "./errors.js";
-import { attemptId, type AtomicId, type SysName, type ThreadId } from "./ids.js";
+import { attemptId, homeOf, type AtomicId, type ServerId, type SysName, type ThreadId } from "./ids.js";
 import { AtomicUnits, type AbortReason, type AtomicContext, type AtomicUnit } from "./atomic-units.js";
+import { AtomicBranches, type BranchLink } from "./atomic-branches.js";
+import type { BranchPart } from "./two-phase-commit.js";
 import { classKey, type ClassSegment, type ObjectDescriptor } from "./object-descriptor.js";
 import { Segment } from "./segment.js";
 import { VirtualSpace } from "./virtual-space.js";
@@ -99,6 +101,10 @@ export interface UserObjectManagerOptions {
   idleMs?: number;
   /** Objects active here at most: past it, the least recently used idle ones are deactivated. @default 2000 */
   maxActive?: number;
+  /** This compute server (the coordinator of the atomic threads rooted here). */
+  serverId?: ServerId;
+  /** How frames of atomic threads reach other compute servers. @default none: every frame runs where its thread started */
+  branchLink?: BranchLink;
 }
 
 /**
@@ -155,6 +161,10 @@ export class UserObjectManager {
   readonly atomics = new AtomicUnits();
   /** Atomic roots started here by non-atomic frames, to name their units apart. */
   private atomicRoots = 0;
+  /** Frames of atomic threads rooted elsewhere (null: this server takes none). */
+  readonly branches: AtomicBranches | null;
+  private readonly serverId: ServerId | undefined;
+  private readonly branchLink: BranchLink | undefined;
   /** Non-atomic invocations running here, per object and thread (an atomic thread entering the object waits for other threads'). */
   private readonly plain = new Map<SysName, { threads: Map<string, number>; drained: (() => void)[] }>();
 
@@ -169,6 +179,15 @@ export class UserObjectManager {
     this.versionCheckMs = options.versionCheckMs ?? 500;
     this.idleMs = options.idleMs ?? 30_000;
     this.maxActive = options.maxActive ?? DEFAULT_MAX_ACTIVE;
+    this.serverId = options.serverId;
+    this.branchLink = options.branchLink;
+    this.branches = options.branchLink ? new AtomicBranches({
+      units: this.atomics,
+      dropMark: () => this.dsm.dropMark,
+      prepare: (unit, thread, attempt, logHome) => this.dsm.prepareBranch(unit.logs, unit.startMark, { id: thread, attempt, sinceOf: this.sinceOf(unit) }, logHome),
+      abort: (unit, reason) => this.abortWrites(unit, reason),
+      end: (unit, committed) => this.endUnit(unit, committed),
+    }, options.branchLink) : null;
   }
 
   /** Objects whose O space is built here (their working set may be warm). */
@@ -199,7 +218,7 @@ export class UserObjectManager {
     }
     const problem = argumentProblem(sig, input.args);
     if (problem) throw new ArgumentError(`${className}.${problem}`, { className, entry: input.entry });
-    if (input.thread.atomic) return this.atomicFrame(obj, input, this.unitOf(input.thread.atomic));
+    if (input.thread.atomic) return this.atomicFrame(obj, input, await this.unitOf(input.thread.atomic));
     if (sig.atomic) return this.atomicRoot(obj, input);
     await this.atomicGate(input.object);
     const done = this.countPlain(input.object, input.thread.id);
@@ -252,11 +271,41 @@ export class UserObjectManager {
     return this.atomics.unitOfIsiba(isiba)?.ctx;
   }
 
-  private unitOf(ctx: AtomicContext): AtomicUnit {
+  /** The unit a frame of `ctx` runs in: the thread's here, or a new branch of it (its root runs elsewhere). */
+  private async unitOf(ctx: AtomicContext): Promise<AtomicUnit> {
     const unit = this.atomics.get(ctx.id);
-    if (unit) return unit;
-    const reason = "its frames must all run on the compute server where it started (this version), and it does not run here";
+    if (unit && !unit.branch) return unit;
+    const coordinator = ctx.coordinator;
+    if (this.branches && coordinator !== undefined && coordinator !== this.serverId) return this.branches.branchOf({ ...ctx, coordinator });
+    const reason = "it is not running here any more (it ended, or this server restarted)";
     throw new AtomicAbortedError(`atomic thread ${ctx.id}: ${reason}`, { atomic: ctx.id, reason, retries: 0 });
+  }
+
+  /** A compute server asks to run frames of atomic thread `id` (rooted here) in a branch: false if it is over or committing. */
+  acceptBranch(id: AtomicId, server: ServerId): boolean {
+    const unit = this.atomics.get(id);
+    if (!unit || unit.branch || unit.closed || unit.wounded !== undefined) return false;
+    unit.branches.add(server);
+    return true;
+  }
+
+  /** A home wounded atomic thread `id` here (wound-wait); a branch tells its coordinator too. */
+  woundAtomic(id: AtomicId, reason: string): boolean {
+    return this.atomics.wound(id, reason);
+  }
+
+  /**
+   * Another compute server of atomic thread `id` says it was wounded: a branch of a root
+   * running here (the thread aborts), or the coordinator of a branch running here (a frame of
+   * it waiting for a monitor must give up, or the older thread that wounded the root would
+   * wait for it for ever).
+   */
+  woundFromPeer(id: AtomicId, server: ServerId, reason: string): boolean {
+    const unit = this.atomics.get(id);
+    if (!unit) return false;
+    if (unit.branch ? unit.branch.coordinator !== server : !unit.branches.has(server)) return false;
+    unit.wound(`wounded on ${server}: ${reason}`);
+    return true;
   }
 
   /**
@@ -268,8 +317,9 @@ export class UserObjectManager {
     const since = Date.now();
     let lostPages = 0;
     for (let attempt = 0; ; attempt++) {
-      const ctx: AtomicContext = { id: attemptId(base, attempt), since };
+      const ctx: AtomicContext = { id: attemptId(base, attempt), since, ...(this.serverId !== undefined ? { coordinator: this.serverId } : {}) };
       const unit = this.atomics.begin(ctx, this.dsm.dropMark);
+      unit.onWound = (reason) => this.woundBranches(unit, reason);
       let committed = false;
       try {
         const ran = await this.atomicFrame(obj, { ...input, thread: { ...input.thread, atomic: ctx } }, unit).then(
@@ -278,7 +328,7 @@ export class UserObjectManager {
         );
         const why = this.abortReason(unit, ran.error);
         if (why === null) {
-          const outcome = await this.commitUnit(unit, base, attempt);
+          const outcome = await this.commitUnit(unit, base, attempt, input.object);
           if (outcome === "committed") {
             committed = true;
             this.atomics.counts.commits++;
@@ -306,6 +356,10 @@ export class UserObjectManager {
 
   /** Why the unit must abort rather than commit, or null. */
   private abortReason(unit: AtomicUnit, error: unknown): AbortReason | null {
+    // A branch that was wounded or lost pages fails its frame with this thread's
+    // AtomicAbortedError, which may come back before its own notice (compute.atomic.wounded).
+    const e = error as { name?: string; atomic?: string; reason?: string } | undefined;
+    if (e?.name === "AtomicAbortedError" && e.atomic === unit.ctx.id) unit.wounded ??= e.reason ?? "a frame of it elsewhere aborted";
     if (unit.wounded) return "wounded";
     // A frame that lost a page throws too: that is no fault of the entry's, run it again.
     if (unit.broken) return "pages lost";
@@ -326,6 +380,7 @@ export class UserObjectManager {
       await this.atomicMonitor(input.object, unit, input);
     }
     let outcome: RunOutcome;
+    const ran = unit.frameRuns();
     try {
       outcome = await this.pool.run({
         op: "call", object: input.object, entry: input.entry, args: input.args, thread: { id: input.thread.id, depth: input.thread.depth }, since: unit.startMark,
@@ -338,10 +393,14 @@ export class UserObjectManager {
       const failure = err as Partial<RunFailure>;
       unit.addFrame(failure.isiba ?? -1, input.object, failure.log ?? [], failure.broken);
       if (failure.isiba !== undefined) this.atomics.unbindIsiba(failure.isiba);
+      ran();
       throw err;
     }
     unit.addFrame(outcome.isiba, input.object, outcome.log, outcome.broken);
     this.atomics.unbindIsiba(outcome.isiba);
+    ran();
+    // A branch that lost pages cannot commit: its coordinator runs the thread again.
+    if (unit.branch && outcome.broken !== undefined) this.branches?.forwardWound(unit, `pages lost on ${this.serverId}: ${outcome.broken}`);
     return outcome.value;
   }
 
@@ -376,18 +435,21 @@ export class UserObjectManager {
    * `base` (the thread's id) as attempt `attempt`: "committed", "not applied" (refused or a lost
    * page: nothing applied), or the error of an unknown outcome.
    */
-  private async commitUnit(unit: AtomicUnit, base: AtomicId, attempt: number): Promise<"committed" | "not applied" | Error> {
+  private async commitUnit(unit: AtomicUnit, base: AtomicId, attempt: number, root: SysName): Promise<"committed" | "not applied" | Error> {
+    unit.closed = true; // no branch joins a thread that is committing
     try {
       // Its decision is stored under the thread's id, whichever attempt commits (Cluster.outcome asks by it).
       await this.dsm.commit(unit.logs, unit.startMark, unit.broken, undefined, {
-        id: base, attempt, sinceOf: (object) => (object && unit.marks.get(object)) ?? unit.startMark,
+        id: base, attempt, sinceOf: this.sinceOf(unit),
         record: (outcome, ms) => this.atomics.recordTwoPhase(outcome, ms),
+        branches: this.branchParts(unit, base, attempt), fallbackLogHome: homeOf(root),
       });
       return "committed";
     } catch (err) {
       if (err instanceof PagesLostError) {
         unit.broken ??= err.message;
         this.atomics.counts.aborts["pages lost"]++;
+        await this.finishBranches(unit, "abort"); // those the commit did not tell already
         return "not applied";
       }
       this.atomics.counts.aborts["commit failed"]++;
@@ -395,10 +457,51 @@ export class UserObjectManager {
     }
   }
 
+  /** From when the unit relied on each object's pages: from when it took its monitor. */
+  private sinceOf(unit: AtomicUnit): (object: SysName | undefined) => number {
+    return (object) => (object && unit.marks.get(object)) ?? unit.startMark;
+  }
+
+  /** The unit's branches as two-phase commit reaches them (compute.atomic.prepare / finish). */
+  private branchParts(unit: AtomicUnit, base: AtomicId, attempt: number): BranchPart[] {
+    const link = this.branchLink;
+    if (!link || unit.branches.size === 0) return [];
+    const id = unit.ctx.id;
+    return [...unit.branches].map((server) => ({
+      server,
+      prepare: (logHome) => link.prepare(server, { id, thread: base, attempt, logHome }),
+      finish: (outcome) => link.finish(server, { id, outcome }),
+    }));
+  }
+
+  /** The root was wounded: so are its branches (their waits for monitors end). */
+  private woundBranches(unit: AtomicUnit, reason: string): void {
+    const link = this.branchLink;
+    if (!link) return;
+    for (const server of unit.branches) {
+      link.wounded(server, unit.ctx.id, reason).catch((err: Error) => log("telling branch %s that %s was wounded failed: %s", server, unit.ctx.id, err.message));
+    }
+  }
+
+  /** Tells every branch of the unit the outcome (an abort: they revert their writes and end); failures are logged: an orphan resolves itself. */
+  private async finishBranches(unit: AtomicUnit, outcome: "commit" | "abort"): Promise<void> {
+    const link = this.branchLink;
+    if (!link) return;
+    await Promise.all([...unit.branches].map((server) => link.finish(server, { id: unit.ctx.id, outcome }).catch((err: Error) => {
+      log("telling branch %s of %s to %s failed: %s", server, unit.ctx.id, outcome, err.message);
+    })));
+  }
+
   /** Aborts the unit's segment: its homes revert the pages it wrote (nothing of it is applied anywhere). */
   private async abortUnit(unit: AtomicUnit, why: AbortReason, error: unknown): Promise<void> {
     this.atomics.counts.aborts[why]++;
+    unit.closed = true;
     const reason = why === "threw" ? `the atomic entry threw (${(error as Error)?.message ?? String(error)})` : unit.wounded ?? unit.broken ?? why;
+    await Promise.all([this.abortWrites(unit, reason), this.finishBranches(unit, "abort")]);
+  }
+
+  /** Aborts the unit's writes here: their homes revert the pages (nothing of them is applied anywhere). */
+  private async abortWrites(unit: AtomicUnit, reason: string): Promise<void> {
     try {
       await this.dsm.commit(unit.logs, unit.startMark, `atomic thread ${unit.ctx.id} aborted: ${reason}`);
     } catch (err) {

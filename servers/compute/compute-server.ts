@@ -45,6 +45,7 @@ import type { RequestContext } from "../transport/transport.js";
 import type { HostContext, RoleService } from "../host/server-host.js";
 import { eventLoopLagMs, histogramFigures, labelled, snakeCase, type Figures } from "../host/metrics.js";
 import { decodeComputeRequest, wireValue, type ComputeLoad, type ComputeReplies, type ComputeRequest, type ComputeStatus, type ProbeRequest } from "./protocol.js";
+import { AtomicPeers } from "./atomic-peers.js";
 import { DataHomes } from "./data-homes.js";
 import { DeadlineExceededError } from "./errors.js";
 import { BadRequestError, ServerUnreachableError } from "../transport/errors.js";
@@ -131,7 +132,9 @@ export class ComputeServer implements RoleService {
       workerHeapMb: ctx.options.workerHeapMb,
       onWritesLost: (lost) => this.dsm.abandon(lost.pages, lost.overflowed, `an isiba worker died (${lost.why})`),
     });
-    this.objects = new UserObjectManager(this.pool, this.dsm, this.homes, locks, { maxActive: ctx.options.maxActive });
+    this.objects = new UserObjectManager(this.pool, this.dsm, this.homes, locks, {
+      maxActive: ctx.options.maxActive, serverId: ctx.options.id, branchLink: new AtomicPeers(ctx.peers, servers, this.homes),
+    });
     syscalls.committer = this.objects;
     this.workingSets = new CachedPagesWorkingSet({ objects: this.objects, dsm: this.dsm, descriptor: (s) => this.homes.descriptor(s), segmentsOf: (s) => this.objects.segmentsOf(s),
       recent: { workingSets: (limit) => this.cache.warmSets(limit) }, warmthNow: (frames, page) => this.cache.warmthNow(frames, page) });
@@ -178,6 +181,11 @@ export class ComputeServer implements RoleService {
       case "compute.status": return this.status();
       case "compute.ping": return {};
       case "compute.atomic.wound": return this.wound(req, from);
+      // Frames of atomic threads on several compute servers (ra-kernel/atomic-branches.ts).
+      case "compute.atomic.join": return { joined: this.objects.acceptBranch(req.id, from as ServerId) };
+      case "compute.atomic.wounded": return { wounded: this.objects.woundFromPeer(req.id, from as ServerId, req.reason) };
+      case "compute.atomic.prepare": return this.objects.branches?.prepare(req) ?? { prepared: false, reason: `${this.id} runs no branches` };
+      case "compute.atomic.finish": return this.objects.branches?.finish(req) ?? { finished: false };
       case "compute.load":
         if (req.report.server !== this.id) this.table.merge(req.report);
         this.reportsReceived++;
@@ -196,7 +204,8 @@ export class ComputeServer implements RoleService {
     const exit = this.routes.enter(req.thread, peer);
     try {
       if (req.after) await this.homes.settle(req.after);
-      const value = await this.runHere({ object: req.target, entry: req.entry, args: req.args, thread: { id: req.thread, depth: req.depth } });
+      const thread = { id: req.thread, depth: req.depth, ...(req.atomic ? { atomic: req.atomic } : {}) };
+      const value = await this.runHere({ object: req.target, entry: req.entry, args: req.args, thread });
       await this.routes.flush(req.thread);
       return { value: wireValue(value), server: this.id, load: this.load(), warm: this.workingSets.pagesOf(req.target) };
     } catch (err) {
@@ -296,7 +305,7 @@ export class ComputeServer implements RoleService {
     if (from !== home) {
       throw new BadRequestError(`compute.atomic.wound: ${from} is not the home of object ${req.object} (${home} is)`, { kind: req.kind, field: "object" });
     }
-    return { wounded: this.objects.atomics.wound(req.id, `wounded at ${from}: ${req.reason} (object ${req.object})`) };
+    return { wounded: this.objects.woundAtomic(req.id, `wounded at ${from}: ${req.reason} (object ${req.object})`) };
   }
 
   /** Only an object's home may recall its monitor. */
@@ -380,6 +389,8 @@ export class ComputeServer implements RoleService {
     // Threads that wrote at several data servers: two-phase commits by outcome, and their latency.
     for (const [outcome, n] of Object.entries(atomics.counts.twoPhase)) out[labelled("atomic_two_phase_commits_total", { outcome })] = n;
     Object.assign(out, histogramFigures("atomic_two_phase_latency_us", atomics.twoPhaseLatency.snapshot()));
+    // Branches: frames of atomic threads rooted on other compute servers, run here.
+    for (const [k, v] of Object.entries(this.objects.branches?.counts ?? {})) out[`atomic_branches_${k}_total`] = v;
     return { ...out, ...histogramFigures("dsm_fault_latency_us", this.dsm.faultLatency.snapshot()) };
   }
 

@@ -16,8 +16,8 @@
  *   print(from, text)     towards the thread's workstation (ThreadRoutes)
  *
  * A frame of an atomic thread (AtomicUnits) invokes in that thread: the call runs here, where
- * the thread's unit is (this version runs every frame of an atomic thread on the compute
- * server where it started; a location hint is not followed).
+ * the thread's unit is, or on the compute server a location hint names, in a branch of the
+ * thread there (invokeAtomic).
  *
  * A thread may re-enter an object it is already in (A -> B -> A): nothing here waits for
  * the outer invocation, and the homes' monitors and locks are reentrant per thread id.
@@ -77,10 +77,7 @@ export class NestedInvocations implements InvocationLink {
     const depth = from.depth + 1;
     checkDepth(from.thread, depth, `${call.entry} on ${call.target}`);
     const atomic = this.deps.atomicOf(from.isiba);
-    if (atomic) {
-      const value = await this.deps.runLocal({ object: call.target, entry: call.entry, args: call.args, thread: { id: from.thread, depth, atomic } });
-      return { value, server: this.deps.id };
-    }
+    if (atomic) return this.invokeAtomic(from, call, depth, atomic);
     const hint = call.at === undefined ? undefined : (call.at as ServerId);
     if (hint === undefined) this.deps.noteHere(call.target);
     const placed = { thread: from.thread, depth, object: call.target, entry: call.entry, hint };
@@ -92,6 +89,24 @@ export class NestedInvocations implements InvocationLink {
       if (err instanceof ServerUnreachableError && err.peer) await this.deps.settle([err.peer]).catch(() => undefined);
       throw err;
     }
+  }
+
+  /**
+   * A frame of an atomic thread invokes in that thread: here, unless a location hint names
+   * another compute server — then the frame runs there, in a branch of the thread joined to
+   * its coordinator (ra-kernel/atomic-branches.ts). No placement policy: the thread's writes
+   * stay where it runs unless the programmer says otherwise.
+   */
+  private async invokeAtomic(from: SyscallContext, call: SyscallArgs<"object.invoke">, depth: number, atomic: AtomicContext): Promise<SyscallResult<"object.invoke">> {
+    const thread = { id: from.thread, depth, atomic: { ...atomic, coordinator: atomic.coordinator ?? this.deps.id } };
+    const hint = call.at === undefined ? undefined : (call.at as ServerId);
+    if (hint === undefined || hint === this.deps.id) {
+      return { value: await this.deps.runLocal({ object: call.target, entry: call.entry, args: call.args, thread }), server: this.deps.id };
+    }
+    const compute = new ComputeClient(await openPeer(this.deps.peers, hint, await this.deps.servers.address(hint)));
+    const body = { thread: from.thread, depth, target: call.target, entry: call.entry, args: call.args, atomic: thread.atomic };
+    const reply = await compute.call("compute.invoke", body, { timeoutMs: Infinity });
+    return { value: reply.value, server: reply.server };
   }
 
   /** Places the call (Placer) and runs it here or sends it (see header). */

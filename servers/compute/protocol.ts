@@ -3,7 +3,10 @@
  * (nested invocations: the same thread id, depth + 1), object creation, invalidations from
  * homes, and thread output travelling back to its workstation. Decoded and validated here.
  *
- *   compute.invoke     {thread, depth, target, entry, args, deadline?, after?} -> {value, server, load}
+ *   compute.invoke     {thread, depth, target, entry, args, deadline?, after?, atomic?} -> {value, server, load}
+ *                      (atomic {id, since, coordinator}: a frame of that atomic thread, sent by one
+ *                      of its frames elsewhere: it runs in the thread's branch here, joined to
+ *                      its coordinator, the compute server running its root frame)
  *                      (after: servers the caller lost while an earlier call of its may have been
  *                      running there; the call runs once their homes settled them: Placer)
  *                      (arguments and value carry object references as { $ref: sysname } and
@@ -28,6 +31,20 @@
  *                      (from a home: an older atomic thread, or a non-atomic one, waits for
  *                      object's monitor, which atomic thread `id` holds: abort it (wound-wait,
  *                      servers/data/lock-table.ts); wounded false: it is not running here)
+ *   compute.atomic.join {id}                                          -> {joined}
+ *                      (to a thread's coordinator, from a compute server about to run a frame of
+ *                      it in a branch: it is a participant of the thread's commit from now on;
+ *                      joined false: the thread is over or committing, the frame must not run)
+ *   compute.atomic.wounded {id, reason}                               -> {wounded}
+ *                      (between a thread's coordinator and its branches: one of them was
+ *                      wounded, so the whole thread aborts, and waits for monitors end)
+ *   compute.atomic.prepare {id, thread, attempt, logHome}             -> {prepared, reason?}
+ *                      (to a branch, from the coordinator: prepare what the thread wrote here at
+ *                      its homes (data.atomic.prepare), the decision to be kept at `logHome`)
+ *   compute.atomic.finish {id, outcome}                               -> {finished}
+ *                      (to a branch: the thread committed (its prepared parts are applied) or
+ *                      aborted (its writes here reverted); either way the branch ends, its
+ *                      locks and monitors given back; finished false: no such branch here)
  *   compute.pages      {segments}                                      -> CachedPageInfo[]
  *   compute.probe      {op, ...}                                       -> {micros} (diagnostic, for benchmarks)
  *   compute.status     {}                                              -> ComputeStatus
@@ -117,10 +134,14 @@ export type ProbeRequest =
   | { op: "echo"; home: ServerId; size: number };
 
 export type ComputeRequest =
-  | { kind: "compute.invoke"; thread: ThreadId; depth: number; target: SysName; entry: string; args: unknown[]; deadline?: number; after?: ServerId[] }
+  | { kind: "compute.invoke"; thread: ThreadId; depth: number; target: SysName; entry: string; args: unknown[]; deadline?: number; after?: ServerId[]; atomic?: AtomicFrameContext }
   | { kind: "compute.create"; className: string; classVersion?: number; home?: ServerId; args: unknown[]; thread: ThreadId; after?: ServerId[] }
   | { kind: "compute.ping" }
   | { kind: "compute.atomic.wound"; id: AtomicId; object: SysName; reason: string }
+  | { kind: "compute.atomic.join"; id: AtomicId }
+  | { kind: "compute.atomic.wounded"; id: AtomicId; reason: string }
+  | { kind: "compute.atomic.prepare"; id: AtomicId; thread: AtomicId; attempt: number; logHome: ServerId }
+  | { kind: "compute.atomic.finish"; id: AtomicId; outcome: "commit" | "abort" }
   | { kind: "compute.recall"; segment: SysName; page: PageNo; version: number; epoch: number; action: RecallAction; current?: number }
   | { kind: "compute.lock.recall"; object: SysName; key: string; cacheThread: string; waiter: string }
   | { kind: "compute.pages"; segments: SysName[] }
@@ -141,11 +162,22 @@ export interface ComputeReplies {
   "compute.probe": { micros: number };
   "compute.ping": Record<string, never>;
   "compute.atomic.wound": { wounded: boolean };
+  "compute.atomic.join": { joined: boolean };
+  "compute.atomic.wounded": { wounded: boolean };
+  "compute.atomic.prepare": { prepared: boolean; reason?: string };
+  "compute.atomic.finish": { finished: boolean };
   "compute.status": ComputeStatus;
   "compute.load": Record<string, never>;
   "compute.subscribe": LoadReport;
   "compute.decisions": DecisionsReply;
   "workstation.print": { delivered: boolean };
+}
+
+/** What a frame of an atomic thread sent to another compute server carries (AtomicContext). */
+export interface AtomicFrameContext {
+  id: AtomicId;
+  since: number;
+  coordinator: ServerId;
 }
 
 /** How many invocations deep a thread may go (a workstation's call is depth 0). */
@@ -168,6 +200,7 @@ export function decodeComputeRequest(kind: string, body: unknown): ComputeReques
       return {
         kind, thread: thread(kind, b), depth: int(kind, b, "depth", 0, 10_000), target: check(kind, b, "target", isSysName, "a sysname"),
         entry: entryName(kind, b), args: wireArgs(kind, b), deadline: optInt(kind, b, "deadline"), ...after(kind, b),
+        ...(b.atomic === undefined ? {} : { atomic: atomicFrame(kind, b) }),
       };
     case "compute.create":
       return {
@@ -196,6 +229,14 @@ export function decodeComputeRequest(kind: string, body: unknown): ComputeReques
         kind, id: check(kind, b, "id", isAtomicId, "an atomic id"), object: check(kind, b, "object", isSysName, "a sysname"),
         reason: str(kind, b, "reason", 200),
       };
+    case "compute.atomic.join": return { kind, id: check(kind, b, "id", isAtomicId, "an atomic id") };
+    case "compute.atomic.wounded": return { kind, id: check(kind, b, "id", isAtomicId, "an atomic id"), reason: str(kind, b, "reason", 400) };
+    case "compute.atomic.prepare":
+      return {
+        kind, id: check(kind, b, "id", isAtomicId, "an atomic id"), thread: check(kind, b, "thread", isAtomicId, "an atomic id"),
+        attempt: int(kind, b, "attempt", 0, 1_000_000), logHome: check(kind, b, "logHome", isServerId, "a server id"),
+      };
+    case "compute.atomic.finish": return { kind, id: check(kind, b, "id", isAtomicId, "an atomic id"), outcome: oneOf(kind, b, "outcome", ["commit", "abort"] as const) };
     case "compute.load": return { kind, report: decodeLoadReport(kind, obj(kind, b, "report")) };
     case "compute.subscribe": return { kind };
     case "compute.decisions": return { kind, thread: optStr(kind, b, "thread", 128), limit: optInt(kind, b, "limit", 1, 1000) };
@@ -208,6 +249,13 @@ export function decodeComputeRequest(kind: string, body: unknown): ComputeReques
 function after(kind: string, b: Body): { after?: ServerId[] } {
   if (b.after === undefined) return {};
   return { after: arr(kind, b, "after", MAX_UNSETTLED).map((v, i) => check(`${kind} after[${i}]`, { value: v }, "value", isServerId, "a server id")) };
+}
+
+/** compute.invoke's `atomic`: the atomic thread a frame belongs to. */
+function atomicFrame(kind: string, b: Body): AtomicFrameContext {
+  const k = `${kind} atomic`;
+  const a = obj(kind, b, "atomic");
+  return { id: check(k, a, "id", isAtomicId, "an atomic id"), since: int(k, a, "since", 0), coordinator: check(k, a, "coordinator", isServerId, "a server id") };
 }
 
 /** An argument list (at most MAX_ARGS) decoded from its wire form. */

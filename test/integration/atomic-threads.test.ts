@@ -153,6 +153,7 @@ async function transfersAcrossKill(cluster: TestCluster, client: Cluster, accoun
   const acked: string[] = [];
   const failed: string[] = [];
   const threads = new Map<string, string>();
+  const retriesBefore = await cluster.metric(server, "atomic_retries_total");
   let stop = false;
   const stream = (async () => {
     for (let i = 0; !stop; i++) {
@@ -179,6 +180,7 @@ async function transfersAcrossKill(cluster: TestCluster, client: Cluster, accoun
   const n = tally(states);
   for (const id of acked) expect([n.get(`-${id}`), n.get(`+${id}`)], `acknowledged ${id}`).to.deep.equal([1, 1]);
   for (const id of failed) expect(JSON.stringify([n.get(`-${id}`) ?? 0, n.get(`+${id}`) ?? 0]), `failed ${id}`).to.be.oneOf(["[0,0]", "[1,1]"]);
+  const retried = (await cluster.metric(server, "atomic_retries_total")) - retriesBefore;
   expect(failed.length, "the kill failed some transfers").to.be.greaterThan(0);
   // The cluster says which way each failed one went, and it is the way the accounts went.
   const said: string[] = [];
@@ -187,7 +189,7 @@ async function transfersAcrossKill(cluster: TestCluster, client: Cluster, accoun
     said.push(await client.outcome(threads.get(id)!));
     expect(said[said.length - 1], `outcome of failed ${id}`).to.equal(n.get(`-${id}`) ? "committed" : "aborted");
   }
-  console.log(`      ${acked.length} acknowledged; ${failed.length} failed, of which the cluster says ${said.filter((x) => x === "committed").length} committed`);
+  console.log(`      ${acked.length} acknowledged; ${failed.length} failed, of which the cluster says ${said.filter((x) => x === "committed").length} committed; ${retried} run again`);
 }
 
 describe("atomic threads over two data servers (two-phase commit)", function () {
@@ -252,6 +254,62 @@ describe("atomic threads over two data servers (two-phase commit)", function () 
     expect(sa.balance).to.equal(1000 - 3 * N + 2 * N);
     const n = tally([sa, sb]);
     for (let i = 0; i < N; i++) expect([n.get(`-ab${i}`), n.get(`+ab${i}`), n.get(`-ba${i}`), n.get(`+ba${i}`)], `transfer ${i}`).to.deep.equal([1, 1, 1, 1]);
+  });
+
+  it("should commit a transfer whose deposit runs on another compute server (a branch of the thread), both sides", async () => {
+    const [a, b] = await accountsOnBothHomes(2, 100);
+    const branches = await cluster.metric("cs2", "atomic_branches_committed_total");
+    expect(await a.at("cs1").transferVia(b, 30, "v1", "cs2")).to.equal(70);
+    expect(await cluster.metric("cs2", "atomic_branches_committed_total"), "the deposit ran in a branch on cs2").to.equal(branches + 1);
+    expect(await a.at("cs2").state()).to.deep.equal({ balance: 70, applied: ["-v1"] });
+    expect(await b.at("cs1").state()).to.deep.equal({ balance: 130, applied: ["+v1"] });
+    // The branch's monitors were given back: the next thread takes them at once.
+    expect(await b.at("cs2").transferVia(a, 5, "v2", "cs1")).to.equal(125);
+  });
+
+  it("should roll back writes in three objects on two data servers and two compute servers when a nested frame on the other compute server throws", async () => {
+    const [a, b, c] = await accountsOnBothHomes(3, 10);
+    const err = await expectRejection(a.at("cs1").spreadViaThenFail(b, c, 5, "v3", "cs2"), CloudsError);
+    expect(err.message).to.equal("deposit v3 failed after it credited");
+    for (const server of ["cs1", "cs2"]) {
+      const states = await Promise.all([a, b, c].map((x) => x.at(server).state()));
+      expect(states, `as read on ${server}`).to.deep.equal([{ balance: 10, applied: [] }, { balance: 10, applied: [] }, { balance: 10, applied: [] }]);
+    }
+  });
+
+  it("should run transfers with branches both ways at once, from two compute servers each sending its deposits to the other: all commit", async () => {
+    const [a, b] = await accountsOnBothHomes(2, 1000);
+    const N = 15;
+    await Promise.all([
+      (async () => { for (let i = 0; i < N; i++) await a.at("cs1").transferVia(b, 3, `vab${i}`, "cs2"); })(),
+      (async () => { for (let i = 0; i < N; i++) await b.at("cs2").transferVia(a, 2, `vba${i}`, "cs1"); })(),
+    ]);
+    const [sa, sb] = [await a.state(), await b.state()];
+    expect(sa.balance + sb.balance).to.equal(2000);
+    expect(sa.balance).to.equal(1000 - 3 * N + 2 * N);
+    const n = tally([sa, sb]);
+    for (let i = 0; i < N; i++) expect([n.get(`-vab${i}`), n.get(`+vab${i}`), n.get(`-vba${i}`), n.get(`+vba${i}`)], `transfer ${i}`).to.deep.equal([1, 1, 1, 1]);
+  });
+
+  it("should apply nothing of a thread whose branch's compute server is killed -9 while the branch runs, and give its monitors back", async () => {
+    const [a, b] = await accountsOnBothHomes(2, 100);
+    const begun = await cluster.metric("cs1", "atomic_branches_begun_total");
+    const call = a.at("cs2").transferViaSlowly(b, 7, "s1", "cs1", 5000).then(() => "acknowledged", (err: Error & { threadId?: string }) => err);
+    while ((await cluster.metric("cs1", "atomic_branches_begun_total")) === begun) await new Promise((resolve) => setTimeout(resolve, 20));
+    await cluster.kill("cs1");
+    const result = await call;
+    await cluster.repair();
+    const [sa, sb] = [await a.at("cs2").state(), await b.at("cs2").state()];
+    expect(sa.balance + sb.balance, "money conserved").to.equal(200);
+    console.log(`      the transfer: ${typeof result === "string" ? result : `${result.name}: ${result.message}`}`);
+    if (typeof result === "string") {
+      expect([sa, sb]).to.deep.equal([{ balance: 93, applied: ["-s1"] }, { balance: 107, applied: ["+s1"] }]); // run again after the repair
+    } else {
+      expect([sa, sb], `failed (${result.message}): nothing applied`).to.deep.equal([{ balance: 100, applied: [] }, { balance: 100, applied: [] }]);
+      expect(await client.outcome(result.threadId!)).to.equal("aborted");
+    }
+    // The dead branch's monitor of b came back with cs1's lease: b is free for the next thread.
+    expect(await b.at("cs2").transfer(a, 1, "s2")).to.equal(result === "acknowledged" ? 106 : 99);
   });
 
   for (const victim of ["cs2", "ds1", "ds2"]) {

@@ -8,7 +8,8 @@
  *   - every failed one applied zero times or once, as a whole (both sides or neither) — and
  *     the way `Cluster.outcome` says it went (outcomeViolations).
  * The accounts are spread over the data servers: a transfer between two homes commits with
- * two-phase commit (ra-kernel/two-phase-commit.ts).
+ * two-phase commit (ra-kernel/two-phase-commit.ts); one in three runs its deposit on another
+ * compute server, a branch of the thread there (ra-kernel/atomic-branches.ts).
  */
 import type { Remote } from "../../shell/client/remote.js";
 import type { AtomicAccount } from "../fixtures/atomic-account.js";
@@ -50,8 +51,11 @@ export class BankLoop {
     const id = `b${this.id}.${++this.seq}`;
     const at = this.random.chance(0.8) ? this.random.pick(this.computeIds) : undefined;
     const sender = at ? this.accounts[from].at(at) : this.accounts[from];
+    // One in three deposits runs on a compute server of its own: a branch of the thread there.
+    const via = this.random.chance(1 / 3) ? this.random.pick(this.computeIds) : undefined;
+    const amount = 1 + this.random.int(5);
     try {
-      await sender.transfer(this.accounts[to], 1 + this.random.int(5), id);
+      await (via === undefined ? sender.transfer(this.accounts[to], amount, id) : sender.transferVia(this.accounts[to], amount, id, via));
       this.log.acked.push(id);
       return true;
     } catch (err) {
