@@ -7,7 +7,7 @@
  */
 import { inspect } from "node:util";
 import { CloudsError } from "../ra-kernel/clouds-error.js";
-import { isSysName } from "../ra-kernel/ids.js";
+import { isSysName, type SysName } from "../ra-kernel/ids.js";
 import type { Cluster } from "./client/cluster.js";
 import { parseLine } from "./line-parser.js";
 import { helpText } from "./help.js";
@@ -161,7 +161,16 @@ export class ShellSession {
       `  heap      ${d.segments.heap}`,
       `  volatile  ${d.segments.volatile}`,
       `  created   ${new Date(d.createdAt).toISOString()}`,
+      ...(await this.atomicHolders(d.sysname)),
     ];
+  }
+
+  /** "held by atomic thread ..." lines for an object an atomic thread holds (none if its home cannot say). */
+  private async atomicHolders(sysname: SysName): Promise<string[]> {
+    const locks = await this.cluster.locks(sysname).catch(() => []);
+    const held = new Map<string, string[]>();
+    for (const l of locks) for (const h of l.holders) if (h.atomic) held.set(h.thread, [...(held.get(h.thread) ?? []), h.server]);
+    return [...held].map(([thread, servers]) => `  atomic    held by atomic thread ${thread} (frames on ${servers.join(", ")})`);
   }
 
   private async pages(name: string): Promise<string[]> {

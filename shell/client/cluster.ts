@@ -279,6 +279,11 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     return summary;
   }
 
+  /** The object's locks as its home arbitrates them (holders, atomic threads among them, and waiters). */
+  async locks(sysname: SysName): Promise<LockInfo[]> {
+    return (await this.dataClient(homeOf(sysname))).call("data.lock.list", { object: sysname });
+  }
+
   /** Asks the object's home for its directory and every compute server for its copies. */
   async pageReport(sysname: SysName): Promise<PageReport | null> {
     const home = await this.dataClient(homeOf(sysname));

@@ -232,6 +232,15 @@ describe("ShellSession", () => {
       ]);
     });
 
+    it("should say which atomic thread holds an object, and its frames' compute servers", async () => {
+      cluster.descriptors.set(rectA, { ...descriptor(), sysname: rectA });
+      cluster.lockLists.set(rectA, [{
+        object: rectA, key: "monitor", kind: "monitor", available: 0, waiting: [],
+        holders: [{ server: "cs1", thread: "t:ws1:7#2", count: 1, atomic: true }, { server: "cs2", thread: "t:ws1:7#2", count: 1, atomic: true }],
+      }]);
+      expect((await ok("info RectA")).slice(-1)).to.deep.equal(["  atomic    held by atomic thread t:ws1:7#2 (frames on cs1, cs2)"]);
+    });
+
     it("should say when an object's home no longer has it", async () => {
       expect(await ok("info RectA")).to.deep.equal([`/RectA -> ${rectA}: the object no longer exists at its home`]);
     });

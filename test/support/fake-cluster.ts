@@ -10,6 +10,7 @@
 import type { SysName } from "../../ra-kernel/ids.js";
 import type { ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import type { ServerInfo } from "../../servers/name/protocol.js";
+import type { LockInfo } from "../../servers/data/protocol.js";
 import { normalizePath, rootBinding, type Binding, type BindingKind } from "../../servers/name/name-directory.js";
 import type { Cluster, InvokeOptions, LoadResult } from "../../shell/client/cluster.js";
 import { NameUnboundError } from "../../shell/client/errors.js";
@@ -86,6 +87,14 @@ export class FakeCluster {
   async describe(sysname: SysName): Promise<ObjectDescriptor | null> {
     this.record("describe", sysname);
     return this.descriptors.get(sysname) ?? null;
+  }
+
+  /** Each object's locks as its home would list them (none unless set). */
+  readonly lockLists = new Map<SysName, LockInfo[]>();
+
+  async locks(sysname: SysName): Promise<LockInfo[]> {
+    this.record("locks", sysname);
+    return this.lockLists.get(sysname) ?? [];
   }
 
   async deleteObject(sysname: SysName): Promise<boolean> {
