@@ -53,6 +53,7 @@ import { ArgumentError, AtomicAbortedError, PagesLostError, UnknownEntryError } 
 import { attemptId, homeOf, type AtomicId, type ServerId, type SysName, type ThreadId } from "./ids.js";
 import { AtomicUnits, type AbortReason, type AtomicContext, type AtomicUnit } from "./atomic-units.js";
 import { AtomicBranches, type BranchLink } from "./atomic-branches.js";
+import { WaitingAccesses } from "./waiting-accesses.js";
 import type { BranchPart } from "./two-phase-commit.js";
 import { classKey, type ClassSegment, type ObjectDescriptor } from "./object-descriptor.js";
 import { Segment } from "./segment.js";
@@ -75,6 +76,15 @@ const log = createDebug("ra:objects");
 export const MAX_ATOMIC_RETRIES = 100;
 /** Times an atomic thread that lost pages (a home restarted, a connection broke) runs again. */
 export const MAX_LOST_PAGE_RETRIES = 4;
+
+/** The longest pause before a wounded atomic thread runs again (ms). */
+const MAX_WOUND_BACKOFF_MS = 64;
+
+/** A pause of about 2^(wounds-1) ms (at most MAX_WOUND_BACKOFF_MS), jittered, before a wounded thread runs again. */
+function woundBackoff(wounds: number): Promise<void> {
+  const ms = Math.min(2 ** (wounds - 1), MAX_WOUND_BACKOFF_MS) * (0.5 + Math.random());
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
 
 /** Objects deactivated concurrently by one pass of deactivateIdle. */
 const DEACTIVATIONS_AT_ONCE = 32;
@@ -165,6 +175,8 @@ export class UserObjectManager {
   readonly branches: AtomicBranches | null;
   private readonly serverId: ServerId | undefined;
   private readonly branchLink: BranchLink | undefined;
+  /** Non-atomic invocations waiting for an atomic thread here to let go of an object (atomicGate). */
+  private readonly plainWaiting = new WaitingAccesses<SysName>();
   /** Non-atomic invocations running here, per object and thread (an atomic thread entering the object waits for other threads'). */
   private readonly plain = new Map<SysName, { threads: Map<string, number>; drained: (() => void)[] }>();
 
@@ -235,9 +247,16 @@ export class UserObjectManager {
    * an atomic one — and runs once the thread is over.
    */
   private async atomicGate(object: SysName): Promise<void> {
-    for (let unit = this.atomics.holding(object); unit; unit = this.atomics.holding(object)) {
-      unit.wound(`a non-atomic invocation of ${object} arrived at this compute server`);
-      await unit.ended;
+    if (!this.atomics.holding(object)) return;
+    // No atomic thread takes the object while this one waits (WaitingAccesses: no starvation).
+    const served = this.plainWaiting.hold(object);
+    try {
+      for (let unit = this.atomics.holding(object); unit; unit = this.atomics.holding(object)) {
+        unit.wound(`a non-atomic invocation of ${object} arrived at this compute server`);
+        await unit.ended;
+      }
+    } finally {
+      served();
     }
   }
 
@@ -316,7 +335,11 @@ export class UserObjectManager {
     const base = (input.thread.depth === 0 ? input.thread.id : `${input.thread.id}/${++this.atomicRoots}`) as AtomicId;
     const since = Date.now();
     let lostPages = 0;
+    let wounds = 0;
     for (let attempt = 0; ; attempt++) {
+      // Wounded again and again by non-atomic readers of its objects: a growing pause lets
+      // them through, where running again at once would only be wounded again (livelock).
+      if (wounds > 0) await woundBackoff(wounds);
       const ctx: AtomicContext = { id: attemptId(base, attempt), since, ...(this.serverId !== undefined ? { coordinator: this.serverId } : {}) };
       const unit = this.atomics.begin(ctx, this.dsm.dropMark);
       unit.onWound = (reason) => this.woundBranches(unit, reason);
@@ -342,6 +365,9 @@ export class UserObjectManager {
         if (reason === "pages lost") lostPages++;
         if ((reason === "wounded" && attempt < MAX_ATOMIC_RETRIES) || (reason === "pages lost" && lostPages <= MAX_LOST_PAGE_RETRIES)) {
           this.atomics.counts.retries++;
+          // Only a wound by a non-atomic access waits: an older atomic thread that wounded this
+          // one goes on anyway, and this one's next attempt waits for it at the monitor.
+          if (reason === "wounded" && /non-atomic/.test(unit.wounded ?? "")) wounds++;
           log("atomic thread %s aborted (%s): running it again", ctx.id, unit.wounded ?? unit.broken ?? reason);
           continue;
         }
@@ -412,6 +438,7 @@ export class UserObjectManager {
    */
   private async atomicMonitor(object: SysName, unit: AtomicUnit, input: InvocationInput): Promise<void> {
     const ctx = unit.ctx;
+    await this.plainWaiting.none(object); // a non-atomic invocation waiting for the object goes first
     const acquired = this.locks.acquireAtomicMonitor(object, ctx);
     const wounded = unit.woundedSignal.then((reason) => new AtomicAbortedError(`atomic thread ${ctx.id}: ${reason}`, { atomic: ctx.id, reason, retries: 0 }));
     // The race's own answer says who won (a flag set by the loser's callback could lie).

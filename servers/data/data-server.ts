@@ -24,6 +24,7 @@ import type { SegmentRecord, SegmentStore } from "./segment-store.js";
 import { histogramFigures, labelled, snakeCase, type Figures } from "../host/metrics.js";
 import { AtomicDecisions, type AtomicOutcome } from "./atomic-decisions.js";
 import { AtomicParticipants } from "./atomic-participants.js";
+import { WaitingAccesses } from "../../ra-kernel/waiting-accesses.js";
 
 const log = createDebug("servers:data");
 
@@ -65,6 +66,8 @@ export class DataServer {
   /** Parts of atomic threads prepared here (two-phase commit: data.atomic.prepare / finish). */
   readonly participants: AtomicParticipants;
   private readonly peers = new Map<string, Peer>();
+  /** Faults of non-atomic threads waiting for an atomic thread to let go of an object (isolateAtomic). */
+  private readonly plainFaults = new WaitingAccesses<SysName>();
   private readonly leaseWatch: NodeJS.Timeout;
   private readonly decisionCollector: NodeJS.Timeout;
   private lastWatch = performance.now();
@@ -144,12 +147,24 @@ export class DataServer {
    * before it committed or aborted: such a fault wounds it (a non-atomic thread never waits
    * for an atomic one: LockTable) and waits until its monitor is given back.
    */
-  private async isolateAtomic(object: SysName, holder: string): Promise<void> {
+  private async isolateAtomic(object: SysName, holder: string): Promise<(() => void) | void> {
     await this.participants.admitted(object);
-    for (let h = this.lockTable.atomicMonitorHolder(object); h && !h.servers.includes(holder); h = this.lockTable.atomicMonitorHolder(object)) {
-      this.lockTable.woundMonitorHolder(object, `a fault of ${holder}`);
-      await this.lockTable.whenMonitorReleased(object, h.thread);
+    const first = this.lockTable.atomicMonitorHolder(object);
+    if (!first || first.servers.includes(holder)) return;
+    // Until this fault is served, no atomic thread is granted the monitor: else each one that
+    // takes it while the fault waits is wounded in turn, and a steady stream of faults starves
+    // atomic threads (and the fault waits for ever).
+    const served = this.plainFaults.hold(object);
+    try {
+      for (let h: typeof first | undefined = first; h && !h.servers.includes(holder); h = this.lockTable.atomicMonitorHolder(object)) {
+        this.lockTable.woundMonitorHolder(object, `a fault of ${holder}`);
+        await this.lockTable.whenMonitorReleased(object, h.thread);
+      }
+    } catch (err) {
+      served();
+      throw err;
     }
+    return served;
   }
 
   /**
@@ -293,6 +308,7 @@ export class DataServer {
   /** A grant leaves once pages that dropped holders may have written were reverted (see PageHome.revertsSettled). */
   private async acquire(req: Extract<DataRequest, { kind: "data.lock.acquire" }>, holder: string): Promise<DataReplies["data.lock.acquire"]> {
     await this.home.afterRestartGrace(); // a holder of our previous epoch may think it still holds the lock
+    if (req.atomic && req.lock === "monitor") await this.plainFaults.none(req.object); // see isolateAtomic
     const granted = await this.lockTable.acquire(this.fenced(req, holder), holder);
     await this.home.revertsSettled();
     return granted;

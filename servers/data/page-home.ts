@@ -129,10 +129,10 @@ export interface PageHomeOptions {
   onHolderDropped?: (holder: string) => void;
   /**
    * Waited for before a fault of a page of `object` by `holder` is served, outside the page's
-   * lock (DataServer: a page of an object an atomic thread holds elsewhere waits for its end).
-   * @default none
+   * lock (DataServer: a page of an object an atomic thread holds elsewhere waits for its end);
+   * what it resolves with, if anything, is called once the fault was served. @default none
    */
-  admit?: (object: SysName, holder: string) => Promise<void>;
+  admit?: (object: SysName, holder: string) => Promise<(() => void) | void>;
   /**
    * A revert takes `holder`'s words out of a page (AtomicParticipants: a prepared part of its
    * in that page is in doubt from now on). Called synchronously, before the page is served again.
@@ -222,7 +222,7 @@ export class PageHome {
   private readonly recallTimeoutMs: number;
   private readonly onStoreFailure?: (err: unknown) => void;
   private readonly onHolderDropped?: (holder: string) => void;
-  private readonly admit?: (object: SysName, holder: string) => Promise<void>;
+  private readonly admit?: (object: SysName, holder: string) => Promise<(() => void) | void>;
   private readonly onWordsTakenOut?: (ref: PageRef, holder: string) => void;
   /** Set once the store failed to make ordered commits durable: nothing is served after. */
   private storeFailure: unknown = null;
@@ -248,10 +248,16 @@ export class PageHome {
     this.assertStoreSound();
     this.leaseFromFirstContact(holder);
     if (req.mode === "write") await this.afterRestartGrace();
-    if (this.admit) {
-      const object = this.objectOfSegment(req.segment);
-      if (object !== undefined) await this.admit(object, holder);
+    const object = this.admit ? this.objectOfSegment(req.segment) : undefined;
+    const admitted = object !== undefined ? await this.admit!(object, holder) : undefined;
+    try {
+      return await this.serveFault(req, holder, started);
+    } finally {
+      admitted?.();
     }
+  }
+
+  private async serveFault(req: FaultRequest, holder: string, started: number): Promise<PageGrant> {
     for (;;) {
       const closure = this.closures.barrierOf(req);
       if (closure) {
