@@ -77,6 +77,8 @@ export class AtomicUnit {
   private onWounded!: (reason: string) => void;
   /** Resolves when it is over (committed or aborted, its monitors given back). */
   readonly ended: Promise<void>;
+  /** Homes that gave its monitors back with its commit or finish there (DsmClient: AtomicCommit.releases). */
+  readonly releasedAt = new Set<ServerId>();
   /** A root's: compute servers that joined it with branches (frames it sent there). */
   readonly branches = new Set<ServerId>();
   /** A root's: it is committing or aborting, no branch may join any more. */

@@ -62,7 +62,7 @@ import { PageState, stateFor, type AccessMode } from "./page-state.js";
 import type { Segment } from "./segment.js";
 import type { SegmentFrames } from "./segment-frames.js";
 import { CachedSegment, type PageMeta } from "./cached-segment.js";
-import type { CommitReply, CreationGrant, Grant, HomeLink, PageCommit, RecallReply, RecallRequest } from "./home-link.js";
+import type { CommitReply, CreationGrant, Grant, HomeLink, LockRelease, PageCommit, RecallReply, RecallRequest } from "./home-link.js";
 import { FramePool } from "./frame-pool.js";
 import { ObjectCounters } from "./object-counters.js";
 import { LatencyHistogram } from "./latency-histogram.js";
@@ -85,6 +85,22 @@ export interface AtomicCommit {
   branches?: BranchPart[];
   /** Where its decision is kept if this server wrote nothing itself (the root object's home). */
   fallbackLogHome?: ServerId;
+  /**
+   * Locks to give back at a home with its part's last message (the commit carrying the
+   * decision, or the finish): the thread's monitors there. `released(home)` is told once that
+   * home answered (they are given back); a home that did not may not have.
+   */
+  releases?(home: ServerId): LockRelease[];
+  released?(home: ServerId): void;
+}
+
+/** An atomic thread's part in a commit: its decision's id and attempt, and the locks that ride with it (AtomicCommit.releases). */
+interface AtomicPart {
+  id: AtomicId;
+  attempt: number;
+  twoPhase?: true;
+  release?: LockRelease[];
+  released?(home: ServerId): void;
 }
 
 /** One page of a commit segment as sent to its home; `count`: our writer counts it carries. */
@@ -483,7 +499,7 @@ export class DsmClient {
     // Told once every home's part is on its way (never for an abort: see UserObjectManager).
     const onSent = lostAt === undefined && sent ? countdown(byHome.size, sent) : undefined;
     if (atomic && lostAt === undefined && (byHome.size > 1 || branches.length > 0)) return this.commitAcrossHomes(byHome, atomic);
-    const one = atomic && byHome.size === 1 ? { id: atomic.id, attempt: atomic.attempt } : undefined;
+    const one = atomic && byHome.size === 1 ? { id: atomic.id, attempt: atomic.attempt, release: atomic.releases?.([...byHome.keys()][0]), released: atomic.released } : undefined;
     const outcomes = await Promise.allSettled([...byHome].map(([home, pages]) => this.commitAt(home, pages, lostAt !== undefined, onSent, one)));
     const pages = [...byHome.values()].reduce((n, ps) => n + ps.length, 0);
     // An aborted segment is applied nowhere, whether or not its homes could be told so.
@@ -603,7 +619,9 @@ export class DsmClient {
         },
         finish: async (outcome) => {
           try {
-            const reply = await link.finish(home, { id, outcome });
+            const release = atomic.releases?.(home) ?? [];
+            const reply = await link.finish(home, { id, outcome, ...(release.length > 0 ? { release } : {}) });
+            atomic.released?.(home);
             if (outcome === "abort" && reply.finished) this.noteRefusal(home, term, object, reply.refused);
             this.countCommit(pages, { applied: outcome === "commit", epoch: this.epochs.get(home) ?? 0 });
             return reply;
@@ -611,7 +629,7 @@ export class DsmClient {
             held?.release();
           }
         },
-        commit: () => this.commitAt(home, pages, false, undefined, { id: atomic.id, attempt: atomic.attempt, twoPhase: true }),
+        commit: () => this.commitAt(home, pages, false, undefined, { id: atomic.id, attempt: atomic.attempt, twoPhase: true, release: atomic.releases?.(home), released: atomic.released }),
         abort: () => this.commitAt(home, pages, true),
       };
     });
@@ -649,14 +667,17 @@ export class DsmClient {
   }
 
   /** Sends one home its part of a segment; counts our writers of each page off once answered. */
-  private async commitAt(home: ServerId, pages: CommitPage[], abort: boolean, sent?: () => void, atomic?: { id: AtomicId; attempt: number; twoPhase?: true }): Promise<CommitReply> {
+  private async commitAt(home: ServerId, pages: CommitPage[], abort: boolean, sent?: () => void, atomic?: AtomicPart): Promise<CommitReply> {
     const held = this.holdPages(pages);
     const object = pages[0].c.object;
     const term = this.terms.get(home) ?? 0;
     try {
-      const decision = atomic !== undefined && !abort ? { atomic: atomic.id, attempt: atomic.attempt, ...(atomic.twoPhase ? { twoPhase: true as const } : {}) } : {};
+      const decision = atomic !== undefined && !abort
+        ? { atomic: atomic.id, attempt: atomic.attempt, ...(atomic.twoPhase ? { twoPhase: true as const } : {}), ...(atomic.release?.length ? { release: atomic.release } : {}) }
+        : {};
       const req = { epoch: this.epochs.get(home) ?? 0, term, abort, seen: this.seenRefusals(home, term, object), pages: held.msgs, ...decision };
       const reply = await this.link.commit(home, req, sent);
+      if (atomic && !abort) atomic.released?.(home);
       this.noteEpoch(home, reply.epoch);
       if (!reply.applied) this.noteRefusal(home, term, object, reply.refused);
       this.countCommit(pages, reply);

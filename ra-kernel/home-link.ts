@@ -149,7 +149,7 @@ export interface HomeLink {
    * ra-kernel/two-phase-commit.ts); a link without them commits such threads nowhere.
    */
   prepare?(home: ServerId, req: PrepareRequest): Promise<PrepareReply>;
-  finish?(home: ServerId, req: { id: AtomicId; outcome: "commit" | "abort" }): Promise<{ finished: boolean; refused?: number }>;
+  finish?(home: ServerId, req: { id: AtomicId; outcome: "commit" | "abort"; release?: LockRelease[] }): Promise<{ finished: boolean; refused?: number }>;
   /** Proposes `outcome` for attempt `attempt` of thread `id` at its log home: the decision stored there. */
   decide?(home: ServerId, req: { id: AtomicId; outcome: "commit" | "abort"; attempt: number }): Promise<DecisionReply>;
   acknowledge?(home: ServerId, id: AtomicId): Promise<void>;

@@ -58,9 +58,9 @@ import type { BranchPart } from "./two-phase-commit.js";
 import { classKey, type ClassSegment, type ObjectDescriptor } from "./object-descriptor.js";
 import { Segment } from "./segment.js";
 import { VirtualSpace } from "./virtual-space.js";
-import type { DsmClient } from "./dsm-client.js";
+import type { AtomicCommit, DsmClient } from "./dsm-client.js";
 import type { IsibaPool, RunFailure, RunOutcome } from "./isiba-pool.js";
-import { LockManager } from "./lock-manager.js";
+import { LockManager, MONITOR_KEY } from "./lock-manager.js";
 import type { RunOp } from "./isiba-messages.js";
 import type { SegmentLog } from "./write-log.js";
 import createDebug from "debug";
@@ -196,7 +196,7 @@ export class UserObjectManager {
     this.branches = options.branchLink ? new AtomicBranches({
       units: this.atomics,
       dropMark: () => this.dsm.dropMark,
-      prepare: (unit, thread, attempt, logHome) => this.dsm.prepareBranch(unit.logs, unit.startMark, { id: thread, attempt, sinceOf: this.sinceOf(unit) }, logHome),
+      prepare: (unit, thread, attempt, logHome) => this.dsm.prepareBranch(unit.logs, unit.startMark, { id: thread, attempt, sinceOf: this.sinceOf(unit), ...this.monitorReleases(unit) }, logHome),
       abort: (unit, reason) => this.abortWrites(unit, reason),
       end: (unit, committed) => this.endUnit(unit, committed),
     }, options.branchLink) : null;
@@ -469,7 +469,7 @@ export class UserObjectManager {
       await this.dsm.commit(unit.logs, unit.startMark, unit.broken, undefined, {
         id: base, attempt, sinceOf: this.sinceOf(unit),
         record: (outcome, ms) => this.atomics.recordTwoPhase(outcome, ms),
-        branches: this.branchParts(unit, base, attempt), fallbackLogHome: homeOf(root),
+        branches: this.branchParts(unit, base, attempt), fallbackLogHome: homeOf(root), ...this.monitorReleases(unit),
       });
       return "committed";
     } catch (err) {
@@ -550,7 +550,22 @@ export class UserObjectManager {
       this.queueFrees(object, isiba, committed);
       await this.locks.releaseAll(isiba);
     }
-    await Promise.all([...unit.monitors].map((object) => this.locks.releaseAtomicMonitor(object, unit.ctx)));
+    // Those that rode with a commit or finish its home answered are given back already.
+    const left = [...unit.monitors].filter((object) => !unit.releasedAt.has(homeOf(object)));
+    await Promise.all(left.map((object) => this.locks.releaseAtomicMonitor(object, unit.ctx)));
+  }
+
+  /**
+   * The unit's monitors homed at `home`, to ride with its last message there (AtomicCommit:
+   * releases): the next thread that needs them is granted them as soon as that home is done,
+   * not after our reply and a release message of their own.
+   */
+  private monitorReleases(unit: AtomicUnit): Pick<AtomicCommit, "releases" | "released"> {
+    return {
+      releases: (home) => [...unit.monitors].filter((object) => homeOf(object) === home)
+        .map((object) => ({ object, key: MONITOR_KEY, lock: "monitor" as const, thread: unit.ctx.id })),
+      released: (home) => void unit.releasedAt.add(home),
+    };
   }
 
   /** Runs the constructor of a freshly created object. */

@@ -12,7 +12,7 @@ import type { AtomicId, PageNo, ServerId, SysName } from "../../ra-kernel/ids.js
 import { homeOf } from "../../ra-kernel/ids.js";
 import type { AccessMode } from "../../ra-kernel/page-state.js";
 import type { DsmClient } from "../../ra-kernel/dsm-client.js";
-import type { CommitReply, CommitRequest, DecisionReply, DropRequest, PrepareReply, PrepareRequest, ReleaseRequest, Grant, HomeLink } from "../../ra-kernel/home-link.js";
+import type { CommitReply, CommitRequest, DecisionReply, DropRequest, LockRelease, PrepareReply, PrepareRequest, ReleaseRequest, Grant, HomeLink } from "../../ra-kernel/home-link.js";
 import type { ClassSegment, ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import type { ObjectSource } from "../../ra-kernel/user-object-manager.js";
 import type { ServerDirectory } from "../host/server-directory.js";
@@ -132,7 +132,7 @@ export class DataHomes implements HomeLink, ObjectSource {
     return (await this.client(home)).call("data.atomic.prepare", req);
   }
 
-  async finish(home: ServerId, req: { id: AtomicId; outcome: "commit" | "abort" }): Promise<{ finished: boolean; refused?: number }> {
+  async finish(home: ServerId, req: { id: AtomicId; outcome: "commit" | "abort"; release?: LockRelease[] }): Promise<{ finished: boolean; refused?: number }> {
     return (await this.client(home)).call("data.atomic.finish", req);
   }
 

@@ -16,7 +16,7 @@ import { newSysName, type AtomicId, type ServerId, type SysName } from "../../ra
 import { SEGMENT_MAX_PAGES } from "../../ra-kernel/segment.js";
 import type { ClassSegment, ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import type { Peer, RequestContext } from "../transport/transport.js";
-import { decodeDataRequest, type CreatedObject, type DataClient, type DataReplies, type DataRequest, type DataStatus } from "./protocol.js";
+import { decodeDataRequest, type CreatedObject, type DataClient, type DataReplies, type DataRequest, type DataStatus, type LockReleaseRef } from "./protocol.js";
 import { HOME_COUNTERS, PageHome, type PageHomeOptions } from "./page-home.js";
 import { LockTable, type CacheRecall, type Wound } from "./lock-table.js";
 import { LeaseRevokedError } from "./errors.js";
@@ -254,7 +254,7 @@ export class DataServer {
       // The proposer is whoever asks (a coordinator commits, anyone may presume an abort).
       case "data.atomic.decide": return this.decisions.decide(req.id, req.outcome, peer.remoteId, req.attempt);
       case "data.atomic.prepare": return this.participants.prepare(req, peer.remoteId);
-      case "data.atomic.finish": return this.participants.finish(req.id, req.outcome);
+      case "data.atomic.finish": return this.finish(req, peer.remoteId);
       case "data.atomic.outcome": return { decision: this.decisions.outcome(req.id) };
       case "data.atomic.acknowledge": return { acknowledged: await this.decisions.acknowledge(req.id) };
     }
@@ -271,12 +271,25 @@ export class DataServer {
       if (req.atomic === undefined || req.abort) return await this.home.commit(req, holder);
       return await this.commitAtomic(req, req.atomic, req.attempt ?? 0, holder);
     } finally {
-      for (const r of req.release ?? []) {
-        try {
-          this.lockTable.release(r, holder);
-        } catch (err) {
-          log("release of %s '%s' of %s with a commit of %s: %s", r.lock, r.key, r.object, holder, (err as Error).message);
-        }
+      this.releaseAll(req.release, holder, "commit");
+    }
+  }
+
+  /** A prepared part's outcome, then the locks that ride with it given back (as with a commit's). */
+  private async finish(req: Extract<DataRequest, { kind: "data.atomic.finish" }>, holder: string): Promise<DataReplies["data.atomic.finish"]> {
+    try {
+      return await this.participants.finish(req.id, req.outcome);
+    } finally {
+      this.releaseAll(req.release, holder, "finish");
+    }
+  }
+
+  private releaseAll(release: LockReleaseRef[] | undefined, holder: string, what: string): void {
+    for (const r of release ?? []) {
+      try {
+        this.lockTable.release(r, holder);
+      } catch (err) {
+        log("release of %s '%s' of %s with a %s of %s: %s", r.lock, r.key, r.object, what, holder, (err as Error).message);
       }
     }
   }

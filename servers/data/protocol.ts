@@ -65,10 +65,11 @@
  *                       (two-phase commit: this home's part of atomic thread attempt `id` is
  *                       checked as a commit would be, then stored durably, not applied, until
  *                       the decision kept at `logHome`: AtomicParticipants)
- *   data.atomic.finish  {id, outcome}                   -> {finished, refused?}
+ *   data.atomic.finish  {id, outcome, release?}         -> {finished, refused?}
  *                       (the coordinator's decision for a part prepared here: applied or
  *                       reverted, durably, when this answers; finished false: no such part
- *                       here — an abort is remembered, so a prepare still on its way is refused)
+ *                       here — an abort is remembered, so a prepare still on its way is refused;
+ *                       `release`: locks given back once it is done, as with a commit's)
  *   data.atomic.outcome {id}                            -> {decision: DecisionRecord | null}
  *                       (null: nothing decided here, or forgotten after its retention)
  *   data.atomic.acknowledge {id}                        -> {acknowledged} (every participant finished it)
@@ -215,7 +216,7 @@ export type DataRequest =
   | { kind: "data.status" }
   | { kind: "data.atomic.decide"; id: AtomicId; outcome: AtomicOutcome; attempt?: number }
   | { kind: "data.atomic.prepare"; id: AtomicId; attempt: number; logHome: ServerId; epoch: number; term: number; seen?: number; pages: PageCommitMsg[] }
-  | { kind: "data.atomic.finish"; id: AtomicId; outcome: AtomicOutcome }
+  | { kind: "data.atomic.finish"; id: AtomicId; outcome: AtomicOutcome; release?: LockReleaseRef[] }
   | { kind: "data.atomic.outcome"; id: AtomicId }
   | { kind: "data.atomic.acknowledge"; id: AtomicId };
 
@@ -334,7 +335,11 @@ export function decodeDataRequest(kind: string, body: unknown): DataRequest {
         epoch: int(kind, b, "epoch"), term: int(kind, b, "term"), seen: optInt(kind, b, "seen"),
         pages: arr(kind, b, "pages", MAX_PAGES_PER_COMMIT).map((p, i) => pageCommit(kind, p, i)),
       };
-    case "data.atomic.finish": return { kind, id: atomicId(kind, b), outcome: oneOf(kind, b, "outcome", ["commit", "abort"] as const) };
+    case "data.atomic.finish":
+      return {
+        kind, id: atomicId(kind, b), outcome: oneOf(kind, b, "outcome", ["commit", "abort"] as const),
+        ...(b.release === undefined ? {} : { release: arr(kind, b, "release", MAX_RELEASES).map((r, i) => lockRelease(kind, r, i)) }),
+      };
     case "data.atomic.outcome":
     case "data.atomic.acknowledge": return { kind, id: atomicId(kind, b) };
     default: throw new UnknownMessageError(`data server: unknown message kind '${kind}'`, { kind });

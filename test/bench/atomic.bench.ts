@@ -138,6 +138,6 @@ async function throughput(cluster: Cluster, report: BenchReport, where: string, 
   const ratio = atomic / plain;
   const perCommit = (n: number) => (n / Math.max(1, after.commits - before.commits)).toFixed(2);
   report.line(`${`${IN_FLIGHT} in flight over ${ACCOUNTS} accounts, ${where}`.padEnd(40)} plain ${plain.toFixed(0)}/s   atomic ${atomic.toFixed(0)}/s   ratio ${ratio.toFixed(2)}x` +
-    `   (per atomic commit: ${perCommit(after.retries - before.retries)} retries, ${perCommit(after.wounds - before.wounds)} wounds)`);
+    `   (${after.commits - before.commits} atomic commits; per commit ${perCommit(after.retries - before.retries)} retries, ${perCommit(after.wounds - before.wounds)} wounds)`);
   report.target(`atomic transfers, 32 in flight >= 0.5x plain, ${where} (issue 12)`, ratio >= 0.5, `${ratio.toFixed(2)}x (${atomic.toFixed(0)} / ${plain.toFixed(0)} /s)`);
 }
