@@ -57,7 +57,7 @@
  */
 import createDebug from "debug";
 import { attemptId, type AtomicId, type PageNo, type ServerId, type SysName } from "./ids.js";
-import { commitTwoPhase, type BranchPart, type HomePart } from "./two-phase-commit.js";
+import { commitTwoPhase, type BranchPart, type HomePart, type TwoPhasePoint } from "./two-phase-commit.js";
 import { PageState, stateFor, type AccessMode } from "./page-state.js";
 import type { Segment } from "./segment.js";
 import type { SegmentFrames } from "./segment-frames.js";
@@ -92,6 +92,8 @@ export interface AtomicCommit {
    */
   releases?(home: ServerId): LockRelease[];
   released?(home: ServerId): void;
+  /** Fault injection for tests (Coordination.pause). */
+  pause?(point: TwoPhasePoint): Promise<void>;
 }
 
 /** An atomic thread's part in a commit: its decision's id and attempt, and the locks that ride with it (AtomicCommit.releases). */
@@ -552,7 +554,7 @@ export class DsmClient {
     const homes = [...byHome.keys()];
     const pageCount = [...byHome.values()].reduce((n, ps) => n + ps.length, 0);
     await commitTwoPhase(this.homeParts(byHome, atomic), {
-      thread: atomic.id, attempt: atomic.attempt, record: atomic.record,
+      thread: atomic.id, attempt: atomic.attempt, record: atomic.record, pause: atomic.pause,
       decide: (home, req) => link.decide(home, req),
       acknowledge: (home, thread) => link.acknowledge(home, thread),
       notApplied: (home, why) => notApplied(pageCount, homes.length > 0 ? homes : [home], home, why),

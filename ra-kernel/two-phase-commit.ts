@@ -65,7 +65,12 @@ export interface Coordination {
   /** Figures: how long the protocol took, by outcome. */
   record?(outcome: "commit" | "abort" | "unknown", ms: number): void;
   decideTimeoutMs?: number;
+  /** Fault injection for tests: awaited once every part is prepared, and once it is decided. */
+  pause?(point: TwoPhasePoint): Promise<void>;
 }
+
+/** Where a test may hold a two-phase commit (Coordination.pause). */
+export type TwoPhasePoint = "prepared" | "decided";
 
 /** A compute server holding frames' writes of the thread (a branch), as the coordinator reaches it. */
 export interface BranchPart {
@@ -95,8 +100,10 @@ export async function commitTwoPhase(parts: HomePart[], c: Coordination, branche
       await Promise.allSettled([finishAll("abort"), logPart?.abort()]);
       throw c.notApplied(logHome, `${voters[no].name} could not be prepared (${whyNot(votes[no])})`);
     }
+    await c.pause?.("prepared");
     const decided = logPart ? await decideAt(logPart, c) : await decideExplicitly(logHome, c);
     outcome = decided;
+    await c.pause?.("decided");
     const finished = await finishAll(decided);
     if (decided === "abort") throw c.notApplied(logHome, `its log home ${logHome} refused it (a participant in doubt decided an abort first)`);
     if (finished.every((f) => f.status === "fulfilled")) void c.acknowledge(logHome, c.thread).catch((err: Error) => log("%s: acknowledging at %s failed: %s", c.thread, logHome, err.message));

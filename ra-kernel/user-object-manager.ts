@@ -54,7 +54,7 @@ import { attemptId, homeOf, type AtomicId, type ServerId, type SysName, type Thr
 import { AtomicUnits, type AbortReason, type AtomicContext, type AtomicUnit } from "./atomic-units.js";
 import { AtomicBranches, type BranchLink } from "./atomic-branches.js";
 import { WaitingAccesses } from "./waiting-accesses.js";
-import type { BranchPart } from "./two-phase-commit.js";
+import type { BranchPart, TwoPhasePoint } from "./two-phase-commit.js";
 import { classKey, type ClassSegment, type ObjectDescriptor } from "./object-descriptor.js";
 import { Segment } from "./segment.js";
 import { VirtualSpace } from "./virtual-space.js";
@@ -115,6 +115,8 @@ export interface UserObjectManagerOptions {
   serverId?: ServerId;
   /** How frames of atomic threads reach other compute servers. @default none: every frame runs where its thread started */
   branchLink?: BranchLink;
+  /** Fault injection for tests: holds two-phase commits at a point (TwoPhaseCommit: pause). */
+  twoPhasePause?: (point: TwoPhasePoint) => Promise<void>;
 }
 
 /**
@@ -174,6 +176,7 @@ export class UserObjectManager {
   /** Frames of atomic threads rooted elsewhere (null: this server takes none). */
   readonly branches: AtomicBranches | null;
   private readonly serverId: ServerId | undefined;
+  private readonly twoPhasePause: ((point: TwoPhasePoint) => Promise<void>) | undefined;
   private readonly branchLink: BranchLink | undefined;
   /** Non-atomic invocations waiting for an atomic thread here to let go of an object (atomicGate). */
   private readonly plainWaiting = new WaitingAccesses<SysName>();
@@ -192,6 +195,7 @@ export class UserObjectManager {
     this.idleMs = options.idleMs ?? 30_000;
     this.maxActive = options.maxActive ?? DEFAULT_MAX_ACTIVE;
     this.serverId = options.serverId;
+    this.twoPhasePause = options.twoPhasePause;
     this.branchLink = options.branchLink;
     this.branches = options.branchLink ? new AtomicBranches({
       units: this.atomics,
@@ -469,7 +473,7 @@ export class UserObjectManager {
       await this.dsm.commit(unit.logs, unit.startMark, unit.broken, undefined, {
         id: base, attempt, sinceOf: this.sinceOf(unit),
         record: (outcome, ms) => this.atomics.recordTwoPhase(outcome, ms),
-        branches: this.branchParts(unit, base, attempt), fallbackLogHome: homeOf(root), ...this.monitorReleases(unit),
+        branches: this.branchParts(unit, base, attempt), fallbackLogHome: homeOf(root), ...this.monitorReleases(unit), pause: this.twoPhasePause,
       });
       return "committed";
     } catch (err) {

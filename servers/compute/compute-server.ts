@@ -46,6 +46,7 @@ import type { HostContext, RoleService } from "../host/server-host.js";
 import { eventLoopLagMs, histogramFigures, labelled, snakeCase, type Figures } from "../host/metrics.js";
 import { decodeComputeRequest, wireValue, type ComputeLoad, type ComputeReplies, type ComputeRequest, type ComputeStatus, type ProbeRequest } from "./protocol.js";
 import { AtomicPeers } from "./atomic-peers.js";
+import type { TwoPhasePoint } from "../../ra-kernel/two-phase-commit.js";
 import { DataHomes } from "./data-homes.js";
 import { DeadlineExceededError } from "./errors.js";
 import { BadRequestError, ServerUnreachableError } from "../transport/errors.js";
@@ -75,6 +76,20 @@ const STATUS_WORKING_SETS = 20;
 
 /** Objects listed by name in /metrics (the busiest); the totals cover every object. */
 const METRICS_OBJECTS = 50;
+
+/**
+ * Fault injection for tests: CLOUDS_TEST_2PC_PAUSE="prepared:3000" (or "decided:3000") holds
+ * every two-phase commit this long at that point, so a test can kill a server there. Unset:
+ * none (the only way it is ever set is by a test's environment).
+ */
+function twoPhasePauseFromEnv(): ((point: TwoPhasePoint) => Promise<void>) | undefined {
+  const spec = process.env.CLOUDS_TEST_2PC_PAUSE;
+  const m = spec ? /^(prepared|decided):(\d+)$/.exec(spec) : null;
+  if (!m) return undefined;
+  const [at, ms] = [m[1] as TwoPhasePoint, Number(m[2])];
+  log("CLOUDS_TEST_2PC_PAUSE: every two-phase commit waits %d ms once %s", ms, at);
+  return (point) => (point === at ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve());
+}
 
 export class ComputeServer implements RoleService {
   readonly dsm: DsmClient;
@@ -134,6 +149,7 @@ export class ComputeServer implements RoleService {
     });
     this.objects = new UserObjectManager(this.pool, this.dsm, this.homes, locks, {
       maxActive: ctx.options.maxActive, serverId: ctx.options.id, branchLink: new AtomicPeers(ctx.peers, servers, this.homes),
+      twoPhasePause: twoPhasePauseFromEnv(),
     });
     syscalls.committer = this.objects;
     this.workingSets = new CachedPagesWorkingSet({ objects: this.objects, dsm: this.dsm, descriptor: (s) => this.homes.descriptor(s), segmentsOf: (s) => this.objects.segmentsOf(s),

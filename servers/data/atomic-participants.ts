@@ -33,7 +33,7 @@ import createDebug from "debug";
 import { baseOfAttempt, type AtomicId, type ServerId, type SysName } from "../../ra-kernel/ids.js";
 import type { AtomicOutcome } from "./atomic-decisions.js";
 import type { ChainTicket } from "./commit-chains.js";
-import type { CommitOutcome, PageCommitMsg, PrepareOutcome } from "./protocol.js";
+import type { CommitOutcome, DataRequest, PageCommitMsg, PrepareOutcome } from "./protocol.js";
 import type { PageRef } from "./page-directory.js";
 import type { PreparedRecord, SegmentStore } from "./segment-store.js";
 
@@ -60,15 +60,8 @@ export interface ParticipantHost {
   readonly store: Pick<SegmentStore, "putPrepared" | "forgetPrepared" | "listPrepared">;
 }
 
-export interface PrepareRequest {
-  id: AtomicId;
-  attempt: number;
-  logHome: ServerId;
-  epoch: number;
-  term: number;
-  seen?: number;
-  pages: PageCommitMsg[];
-}
+/** A data.atomic.prepare as the participant takes it. */
+export type PrepareRequest = Omit<Extract<DataRequest, { kind: "data.atomic.prepare" }>, "kind">;
 
 /** How a part ended: `refused`, the writer's chain's refusal count after an abort (CommitChains). */
 interface Finished {
