@@ -49,6 +49,17 @@ export class PagesLostError extends CloudsError {
 }
 
 /**
+ * The thread was killed (`kill`, Ctrl-C in the shell): every frame of it, on every compute
+ * server, stopped where it was; its uncommitted writes are discarded as a crash's would be
+ * (DESIGN §7a), its locks given back. `thread` names it, `server` where this frame died.
+ */
+export class ThreadKilledError extends CloudsError {
+  declare readonly thread: string;
+  declare readonly server: string;
+  static override fieldNames = ["thread", "server"];
+}
+
+/**
  * Thrown when the isiba worker running an invocation died under it (it ran out of its heap,
  * `--worker-heap-mb`, or crashed): the invocation's writes since its last commit point are
  * NOT applied (a retry is safe unless the entry itself exhausts the heap again); the compute
@@ -100,4 +111,4 @@ export class AtomicAbortedError extends CloudsError {
   static override fieldNames = ["atomic", "reason", "retries"];
 }
 
-for (const cls of [AtomicAbortedError, PageCacheFullError, StaleEpochError, UnknownEntryError, ArgumentError, ClassLoadError, NotTransferableError, PageFaultError, PagesLostError, CommitOutcomeUnknownError, IsibaWorkerDiedError]) registerError(cls);
+for (const cls of [ThreadKilledError, AtomicAbortedError, PageCacheFullError, StaleEpochError, UnknownEntryError, ArgumentError, ClassLoadError, NotTransferableError, PageFaultError, PagesLostError, CommitOutcomeUnknownError, IsibaWorkerDiedError]) registerError(cls);

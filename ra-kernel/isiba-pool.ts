@@ -123,6 +123,8 @@ class WorkerSlot {
   /** Isibas that replied and wait for `afterCommit`; then for their Freed. */
   readonly replied = new Set<number>();
   readonly freeing = new Map<number, (log: SegmentLog[]) => void>();
+  /** Isibas of this worker killed on purpose (IsibaPool.kill): the error each fails with. */
+  readonly killed = new Map<number, Error>();
   constructor(readonly worker: Worker, readonly faultPort: MessagePort, readonly doorbell: Int32Array, readonly ledger: SharedArrayBuffer) {}
 }
 
@@ -147,8 +149,13 @@ export class IsibaPool {
     return this.slots.reduce((n, s) => n + s.pending.size, 0);
   }
 
+  /** Asked before an isiba starts: an error refuses to run it (its thread was killed here). */
+  refuseRun: ((thread: string) => Error | undefined) | undefined;
+
   /** Runs one invocation or constructor; resolves with its value, rejects with its error. */
   async run(spec: RunSpec): Promise<RunOutcome> {
+    const refused = this.refuseRun?.(spec.thread.id);
+    if (refused) throw Object.assign(refused, { log: [], isiba: -1 } satisfies RunFailure);
     const slot = this.pickSlot();
     const isiba = new Isiba(this.nextId++, spec.thread.id, spec.object, spec.entry);
     spec.onStart?.(isiba.id);
@@ -167,6 +174,39 @@ export class IsibaPool {
     if (!reply.ok) throw Object.assign(fromWireError(reply.error as WireError), { log: reply.log, broken: reply.broken, isiba: isiba.id } satisfies RunFailure);
     return { value: reply.value, log: reply.log, broken: reply.broken, isiba: isiba.id };
   }
+
+  /** The isibas running now for `thread` (its frames here). */
+  isibasOf(thread: string): number[] {
+    const out: number[] = [];
+    for (const slot of this.slots) for (const [id, p] of slot.pending) if (p.isiba.thread === thread) out.push(id);
+    return out;
+  }
+
+  /**
+   * Stops these isibas wherever they are — in object code (even `while (true) {}`), in a
+   * syscall, in a fault — by terminating their workers, which are replaced: each fails with
+   * `error(isiba)`, and any other isiba of those workers with IsibaWorkerDiedError (a worker
+   * cannot stop one isiba alone). Their writes are given up as a dead worker's are
+   * (onWritesLost). Returns how many workers were terminated.
+   */
+  kill(isibas: number[], error: (isiba: number) => Error): number {
+    const slots = new Set<WorkerSlot>();
+    for (const id of isibas) {
+      const slot = this.slots.find((s) => s.pending.has(id));
+      if (!slot) continue;
+      slot.killed.set(id, error(id));
+      slots.add(slot);
+    }
+    for (const slot of slots) {
+      this.workerKills++;
+      void slot.worker.terminate();
+    }
+    return slots.size;
+  }
+
+  /** Workers terminated to kill threads, and workers that died (and were replaced), since start. */
+  workerKills = 0;
+  workerDeaths = 0;
 
   /** Isibas that replied with blocks to free and wait for `afterCommit` (diagnostics, tests). */
   get awaitingFrees(): number {
@@ -353,12 +393,13 @@ export class IsibaPool {
     if (at < 0) return;
     log("worker %d died: %s", index, err.message);
     // Its isibas fail (and release their locks) only once what they wrote is given up.
+    this.workerDeaths++;
     const pending = [...slot.pending];
-    const died = this.diedError(err);
+    const died = this.diedError(slot.killed.size > 0 ? new Error(`it was terminated to kill thread(s) running in it`) : err);
     // Free segments it was running are given up first too: the next one may push on theirs.
     const freeing = [...slot.freeing.values()];
     void this.writesLost(slot, err).then(() => {
-      for (const [id, p] of pending) p.resolve({ type: "done", id, ok: false, error: toWireError(died, this.serverId), log: [], frees: false });
+      for (const [id, p] of pending) p.resolve({ type: "done", id, ok: false, error: toWireError(slot.killed.get(id) ?? died, this.serverId), log: [], frees: false });
       for (const resolve of freeing) resolve([]);
     });
     slot.pending.clear();

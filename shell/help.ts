@@ -95,14 +95,18 @@ export const HELP: Record<CommandKind, HelpEntry> = {
       "holds it now (read/write and the version of its copy). Locks of the object held or waited for are listed after.",
   },
   threads: {
-    usage: "threads",
-    summary: "list this shell's threads",
-    details: "Each thread's id, state, the object and entry it is in now, and where.",
+    usage: "threads [--all]",
+    summary: "list this shell's threads (--all: every thread in the cluster)",
+    details: "Each frame of each thread, asked of every compute server: the thread id, the object\n" +
+      "and entry it runs (Object.entry@cs1), how deep, and for how long.",
   },
   kill: {
     usage: "kill ID",
     summary: "stop a thread, wherever it runs",
-    details: "ID as shown by threads or by a background invocation (&).",
+    details: "ID as shown by threads. Every frame of the thread stops, on every compute server (the\n" +
+      "isiba workers running them are replaced); its uncommitted writes are discarded, as a\n" +
+      "crash's would be, its locks given back, and its caller gets ThreadKilledError.\n" +
+      "Ctrl-C kills the invocation the shell is waiting for.",
   },
   trace: {
     usage: "trace ID",

@@ -4,7 +4,7 @@
  *
  *   load [--check] FILE | new Class Name[(args)] | [@server] Name.entry(args) [&]
  *   ls [PATH] | cd PATH | pwd | mv A B | rm NAME | info NAME | inspect NAME | pages NAME
- *   threads | kill ID | trace ID | servers | help [CMD] | exit | quit
+ *   threads [--all] | kill ID | trace ID | servers | help [CMD] | exit | quit
  *
  * A line is read left to right by one cursor (LiteralParser, which also reads the
  * arguments). If the line starts with a command word followed by a space or the end, it
@@ -23,7 +23,7 @@ import { checkLineSize, isIdentifier, isObjectPath, isPath, isSpace, LiteralPars
 import type { CommandKind, Expr, LoadCommand, ShellCommand } from "./shell-command.js";
 
 /** What an operand must look like. */
-type OperandKind = "file" | "path" | "id" | "topic";
+type OperandKind = "file" | "path" | "id" | "topic" | "all";
 
 interface CommandSpec {
   kind: CommandKind;
@@ -77,7 +77,8 @@ const COMMANDS = new Map<string, CommandSpec>([
   ["info", oneName("info")],
   ["inspect", oneName("inspect")],
   ["pages", oneName("pages")],
-  ["threads", noOperands("threads", "threads")],
+  ["threads", spec("threads", ["all"], "threads takes at most --all",
+    ([all]) => (all === undefined ? { kind: "threads" } : { kind: "threads", all: true }), 1)],
   ["kill", oneThread("kill")],
   ["trace", oneThread("trace")],
   ["servers", noOperands("servers", "servers")],
@@ -173,6 +174,7 @@ function checkOperand(p: LiteralParser, kind: OperandKind, operand: Operand): vo
     p.fail(`'${clip(text)}' is not a valid path (components use A-Z a-z 0-9 _ . -, separated by /)`, at);
   }
   if (kind === "id" && !THREAD_ID.test(text)) p.fail(`'${clip(text)}' is not a thread id`, at);
+  if (kind === "all" && text !== "--all") p.fail(`expected --all, found '${clip(text)}'`, at);
 }
 
 // ---- new -------------------------------------------------------------------------------

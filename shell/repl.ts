@@ -2,7 +2,9 @@
  * Repl: the interactive shell (`clouds shell`, and `clouds up` without --detach).
  *
  * On a terminal: a `clouds> ` prompt with line editing and history; errors print as one
- * line and the shell goes on; `exit` or Ctrl-D leaves. With stdin not a terminal it runs
+ * line and the shell goes on; `exit` or Ctrl-D leaves. Ctrl-C never leaves (nor stops a
+ * cluster `clouds up` started): during an invocation it kills the invocation's thread (its
+ * line then fails with ThreadKilledError), at the prompt it clears the line. With stdin not a terminal it runs
  * the lines it reads, in order, printing results to stdout and errors to stderr, and
  * returns false if any line failed.
  *
@@ -22,6 +24,14 @@ export async function runRepl(cluster: Cluster, input = process.stdin, output = 
   let ok = true;
   const prompt = () => interactive && rl.prompt();
   rl.setPrompt("clouds> ");
+  // A listener keeps readline from closing on Ctrl-C (its default), which ended the shell.
+  rl.on("SIGINT", () => {
+    output.write("^C\n");
+    if (session.interrupt()) return;
+    rl.write(null, { ctrl: true, name: "e" }); // the line typed so far goes
+    rl.write(null, { ctrl: true, name: "u" });
+    prompt();
+  });
   if (interactive) output.write("Clouds/TS shell. Type 'help' for commands, 'exit' to leave.\n");
   prompt();
   for await (const line of rl) {

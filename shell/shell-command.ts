@@ -53,7 +53,8 @@ export interface InfoCommand { kind: "info"; name: string }
 export interface InspectCommand { kind: "inspect"; name: string }
 /** `pages NAME`: the DSM state of each of its pages. */
 export interface PagesCommand { kind: "pages"; name: string }
-export interface ThreadsCommand { kind: "threads" }
+/** `threads`: this shell's threads; `--all`: every thread in the cluster. */
+export interface ThreadsCommand { kind: "threads"; all?: true }
 export interface KillCommand { kind: "kill"; id: string }
 export interface TraceCommand { kind: "trace"; id: string }
 export interface ServersCommand { kind: "servers" }

@@ -19,6 +19,13 @@ import { sysnameOfRemote } from "./client/remote.js";
 import { formatPageReport } from "./page-report-format.js";
 import { formatServers } from "./server-survey.js";
 
+/** Rows under a header, each column as wide as its widest cell. */
+function formatTable(header: string[], rows: string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join("  ");
+  return [line(header), ...rows.map(line)];
+}
+
 export interface LineResult {
   output: string[];
   error?: string;
@@ -27,6 +34,8 @@ export interface LineResult {
 
 export class ShellSession {
   private cwd = "/";
+  /** The thread of the invocation this session waits for now, if any (Ctrl-C kills it). */
+  private foreground: string | undefined;
 
   constructor(private readonly cluster: Cluster, private readonly color = false) {}
 
@@ -55,9 +64,9 @@ export class ShellSession {
       case "info": return this.info(cmd.name);
       case "servers": return this.servers();
       case "pages": return this.pages(cmd.name);
+      case "threads": return this.threads(cmd.all === true);
+      case "kill": return this.kill(cmd.id);
       case "inspect":
-      case "threads":
-      case "kill":
       case "trace":
         throw new CloudsError(`'${cmd.kind}' is not available yet in this version of Clouds/TS (see 'help')`);
     }
@@ -85,8 +94,43 @@ export class ShellSession {
   private async invoke(cmd: Extract<ShellCommand, { kind: "invoke" }>): Promise<string[]> {
     if (cmd.background) throw new CloudsError("background threads ('&') are not available yet in this version of Clouds/TS");
     const target = await this.cluster.resolve(this.path(cmd.target));
-    const value = await this.cluster.invoke(target, cmd.entry, await this.values(cmd.args), { at: cmd.at });
+    let value: unknown;
+    try {
+      value = await this.cluster.invoke(target, cmd.entry, await this.values(cmd.args), { at: cmd.at, onThread: (t) => (this.foreground = t) });
+    } finally {
+      this.foreground = undefined;
+    }
     return value === undefined ? [] : [this.format(value)];
+  }
+
+  /**
+   * Ctrl-C: kills the invocation this session waits for (its caller, the line being run, then
+   * fails with ThreadKilledError); false if none runs (the REPL clears its line instead).
+   */
+  interrupt(): boolean {
+    const thread = this.foreground;
+    if (thread === undefined) return false;
+    this.cluster.kill(thread).catch(() => undefined); // the line's own error says what became of it
+    return true;
+  }
+
+  private async kill(thread: string): Promise<string[]> {
+    const r = await this.cluster.kill(thread);
+    const lost = r.unreachable.map((u) => `  (${u.server} could not be asked: ${u.error})`);
+    if (r.frames.length === 0) return [`thread ${thread}: no frame of it runs on any compute server`, ...lost];
+    const where = r.frames.map((f) => `${f.frames} on ${f.server}`).join(", ");
+    return [`killed thread ${thread} (frames: ${where})`, ...lost];
+  }
+
+  /** `threads`: this workstation's threads (their ids name it); `--all`: every thread. */
+  private async threads(all: boolean): Promise<string[]> {
+    const { frames, unreachable } = await this.cluster.threads();
+    const mine = all ? frames : frames.filter((f) => f.thread.startsWith(`t:${this.cluster.workstation}:`));
+    const lost = unreachable.map((u) => `  (${u.server} could not be asked: ${u.error})`);
+    if (mine.length === 0) return [all ? "no thread runs in the cluster" : "no thread of this shell runs", ...lost];
+    const now = Date.now();
+    const rows = mine.map((f) => [f.thread, `${f.object}.${f.entry}@${f.server}`, String(f.depth), `${((now - f.since) / 1000).toFixed(1)} s`]);
+    return [...formatTable(["thread", "frame", "depth", "running"], rows), ...lost];
   }
 
   private async values(args: Expr[]): Promise<unknown[]> {

@@ -46,9 +46,11 @@ import type { HostContext, RoleService } from "../host/server-host.js";
 import { eventLoopLagMs, histogramFigures, labelled, snakeCase, type Figures } from "../host/metrics.js";
 import { decodeComputeRequest, wireValue, type ComputeLoad, type ComputeReplies, type ComputeRequest, type ComputeStatus, type ProbeRequest } from "./protocol.js";
 import { AtomicPeers } from "./atomic-peers.js";
+import { ThreadFrames } from "./thread-frames.js";
 import type { TwoPhasePoint } from "../../ra-kernel/two-phase-commit.js";
 import { DataHomes } from "./data-homes.js";
 import { DeadlineExceededError } from "./errors.js";
+import { ThreadKilledError } from "../../ra-kernel/errors.js";
 import { BadRequestError, ServerUnreachableError } from "../transport/errors.js";
 import { LoadTable } from "../placement/load-table.js";
 import { DecisionLog } from "../placement/decision-log.js";
@@ -100,6 +102,8 @@ export class ComputeServer implements RoleService {
   readonly locks: LockManager;
   /** Where each thread running here came from: its output goes back that way. */
   readonly routes = new ThreadRoutes();
+  /** The frames running here, and the threads killed here (compute.threads, compute.thread.kill). */
+  readonly frames = new ThreadFrames();
   /** What this server knows of the compute servers (itself included): placement reads it. */
   readonly table = new LoadTable();
   /** Placement decisions taken here (nested invocations). */
@@ -147,6 +151,8 @@ export class ComputeServer implements RoleService {
       workerHeapMb: ctx.options.workerHeapMb,
       onWritesLost: (lost) => this.dsm.abandon(lost.pages, lost.overflowed, `an isiba worker died (${lost.why})`),
     });
+    // A frame of a killed thread that was waiting (for a monitor, a page) never starts.
+    this.pool.refuseRun = (thread) => (this.frames.killed(thread) ? this.killedError(thread) : undefined);
     this.objects = new UserObjectManager(this.pool, this.dsm, this.homes, locks, {
       maxActive: ctx.options.maxActive, serverId: ctx.options.id, branchLink: new AtomicPeers(ctx.peers, servers, this.homes),
       twoPhasePause: twoPhasePauseFromEnv(),
@@ -198,6 +204,8 @@ export class ComputeServer implements RoleService {
       case "compute.ping": return {};
       case "compute.atomic.wound": return this.wound(req, from);
       // Frames of atomic threads on several compute servers (ra-kernel/atomic-branches.ts).
+      case "compute.thread.kill": return this.killThread(req.thread);
+      case "compute.threads": return { server: this.id, frames: this.frames.list(req.thread) };
       case "compute.atomic.join": return { joined: this.objects.acceptBranch(req.id, from as ServerId) };
       case "compute.atomic.wounded": return { wounded: this.objects.woundFromPeer(req.id, from as ServerId, req.reason) };
       case "compute.atomic.prepare": return this.objects.branches?.prepare(req) ?? { prepared: false, reason: `${this.id} runs no branches` };
@@ -234,13 +242,33 @@ export class ComputeServer implements RoleService {
 
   /** Runs one invocation on this kernel (from the network, or nested from one running here). */
   private async runHere(input: InvocationInput): Promise<unknown> {
+    if (this.frames.killed(input.thread.id)) throw this.killedError(input.thread.id);
     this.invocations++;
     this.active++;
+    const exit = this.frames.enter({ thread: input.thread.id, depth: input.thread.depth, object: input.object, entry: input.entry });
     try {
       return await this.objects.invoke(input);
     } finally {
+      exit();
       this.active--;
     }
+  }
+
+  /**
+   * Kills every frame of `thread` here (compute.thread.kill): the workers running its isibas
+   * are terminated and replaced (IsibaPool.kill: its uncommitted writes are given up as a
+   * crash's, and any other isiba of those workers fails with IsibaWorkerDiedError), and its
+   * frames that are yet to run here are refused (ThreadFrames).
+   */
+  private killThread(thread: ThreadId): ComputeReplies["compute.thread.kill"] {
+    const frames = this.frames.kill(thread);
+    const workers = this.pool.kill(this.pool.isibasOf(thread), () => this.killedError(thread));
+    if (frames.length > 0) log("killed thread %s: %d frame(s), %d worker(s) terminated", thread, frames.length, workers);
+    return { server: this.id, frames: frames.length, workers };
+  }
+
+  private killedError(thread: string): ThreadKilledError {
+    return new ThreadKilledError(`thread ${thread} was killed (its frame on ${this.id} stopped; its uncommitted writes are discarded)`, { thread, server: this.id });
   }
 
   /** Tells the table this server's load now and the object's pages here, before a nested decision. */
@@ -405,6 +433,12 @@ export class ComputeServer implements RoleService {
     // Threads that wrote at several data servers: two-phase commits by outcome, and their latency.
     for (const [outcome, n] of Object.entries(atomics.counts.twoPhase)) out[labelled("atomic_two_phase_commits_total", { outcome })] = n;
     Object.assign(out, histogramFigures("atomic_two_phase_latency_us", atomics.twoPhaseLatency.snapshot()));
+    // Threads: frames running here, kills, and isiba workers replaced (killed, or died).
+    out.thread_frames_running = this.frames.size;
+    out.thread_kills_total = this.frames.counts.kills;
+    out.thread_frames_killed_total = this.frames.counts.framesKilled;
+    out.isiba_workers_terminated_total = this.pool.workerKills;
+    out.isiba_worker_replacements_total = this.pool.workerDeaths;
     // Branches: frames of atomic threads rooted on other compute servers, run here.
     for (const [k, v] of Object.entries(this.objects.branches?.counts ?? {})) out[`atomic_branches_${k}_total`] = v;
     return { ...out, ...histogramFigures("dsm_fault_latency_us", this.dsm.faultLatency.snapshot()) };

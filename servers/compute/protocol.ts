@@ -45,6 +45,12 @@
  *                      (to a branch: the thread committed (its prepared parts are applied) or
  *                      aborted (its writes here reverted); either way the branch ends, its
  *                      locks and monitors given back; finished false: no such branch here)
+ *   compute.thread.kill {thread}                                       -> {server, frames, workers}
+ *                      (kill every frame of the thread running here — its isibas' workers are
+ *                      terminated and replaced — and refuse its frames for a while: each fails
+ *                      with ThreadKilledError; `workers`: how many were terminated)
+ *   compute.threads    {thread?}                                       -> {server, frames: FrameInfo[]}
+ *                      (the frames running here: thread, depth, object, entry, since)
  *   compute.pages      {segments}                                      -> CachedPageInfo[]
  *   compute.probe      {op, ...}                                       -> {micros} (diagnostic, for benchmarks)
  *   compute.status     {}                                              -> ComputeStatus
@@ -68,6 +74,7 @@ import { fromWire, toWire, WireValueError } from "../../objects/wire-value.js";
 import { MAX_MEMBERS, MAX_WARM_OBJECTS, type LoadReport, type ServerLoad } from "../placement/load-report.js";
 import type { PlacementRecord } from "../placement/decision-log.js";
 import type { PlacementReason } from "../placement/placement-policy.js";
+import type { FrameInfo } from "./thread-frames.js";
 
 /** A compute server's load (see ServerLoad): in every compute.invoke reply and every LoadReport. */
 export type ComputeLoad = ServerLoad;
@@ -138,6 +145,8 @@ export type ComputeRequest =
   | { kind: "compute.create"; className: string; classVersion?: number; home?: ServerId; args: unknown[]; thread: ThreadId; after?: ServerId[] }
   | { kind: "compute.ping" }
   | { kind: "compute.atomic.wound"; id: AtomicId; object: SysName; reason: string }
+  | { kind: "compute.thread.kill"; thread: ThreadId }
+  | { kind: "compute.threads"; thread?: ThreadId }
   | { kind: "compute.atomic.join"; id: AtomicId }
   | { kind: "compute.atomic.wounded"; id: AtomicId; reason: string }
   | { kind: "compute.atomic.prepare"; id: AtomicId; thread: AtomicId; attempt: number; logHome: ServerId }
@@ -162,6 +171,8 @@ export interface ComputeReplies {
   "compute.probe": { micros: number };
   "compute.ping": Record<string, never>;
   "compute.atomic.wound": { wounded: boolean };
+  "compute.thread.kill": { server: string; frames: number; workers: number };
+  "compute.threads": { server: string; frames: FrameInfo[] };
   "compute.atomic.join": { joined: boolean };
   "compute.atomic.wounded": { wounded: boolean };
   "compute.atomic.prepare": { prepared: boolean; reason?: string };
@@ -229,6 +240,8 @@ export function decodeComputeRequest(kind: string, body: unknown): ComputeReques
         kind, id: check(kind, b, "id", isAtomicId, "an atomic id"), object: check(kind, b, "object", isSysName, "a sysname"),
         reason: str(kind, b, "reason", 200),
       };
+    case "compute.thread.kill": return { kind, thread: thread(kind, b) };
+    case "compute.threads": return { kind, ...(b.thread === undefined ? {} : { thread: thread(kind, b) }) };
     case "compute.atomic.join": return { kind, id: check(kind, b, "id", isAtomicId, "an atomic id") };
     case "compute.atomic.wounded": return { kind, id: check(kind, b, "id", isAtomicId, "an atomic id"), reason: str(kind, b, "reason", 400) };
     case "compute.atomic.prepare":

@@ -26,7 +26,7 @@
 import * as path from "node:path";
 import { EventEmitter } from "node:events";
 import { LamportClock } from "../../ra-kernel/lamport-clock.js";
-import { homeOf, newThreadId, type AtomicId, type ServerId, type SysName } from "../../ra-kernel/ids.js";
+import { homeOf, newThreadId, type AtomicId, type ServerId, type SysName, type ThreadId } from "../../ra-kernel/ids.js";
 import { NameExistsError } from "../../servers/name/errors.js";
 import type { ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import { compileClassFile } from "../../objects/class-compiler.js";
@@ -40,6 +40,7 @@ import { CLASSES_DIR, NameClient, type ServerInfo } from "../../servers/name/pro
 import { normalizePath, type Binding } from "../../servers/name/name-directory.js";
 import { DataClient, type ClassSummary, type LockInfo, type PageInfo } from "../../servers/data/protocol.js";
 import { ComputeClient, type CachedPageInfo, type DecisionsReply } from "../../servers/compute/protocol.js";
+import type { FrameInfo } from "../../servers/compute/thread-frames.js";
 import { openPeer } from "../../servers/placement/placer.js";
 import { afterField } from "../../servers/placement/unsettled-servers.js";
 import type { PlacementRecord } from "../../servers/placement/decision-log.js";
@@ -70,7 +71,20 @@ export interface LoadOptions {
 
 export interface InvokeOptions {
   at?: string;
+  /** Told the invocation's thread id as it starts (the shell kills it on Ctrl-C). */
+  onThread?: (thread: string) => void;
 }
+
+/** What a kill found: the frames it stopped, per compute server that had any. */
+export interface KillReport {
+  thread: string;
+  frames: { server: string; frames: number }[];
+  /** Compute servers that could not be asked (their frames, if any, go on). */
+  unreachable: { server: string; error: string }[];
+}
+
+/** One frame of a thread as a compute server runs it (`threads`), with where. */
+export type ThreadFrame = FrameInfo & { server: string };
 
 /** The DSM state of an object's pages: the home's directory and each compute server's cache. */
 export interface PageReport {
@@ -210,6 +224,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   async invoke(target: SysName, entry: string, args: unknown[], options: InvokeOptions = {}): Promise<unknown> {
     const wireArgs = encodeArgs(args, sysnameOfRemote);
     const thread = newThreadId(this.workstation);
+    options.onThread?.(thread);
     const placed = { thread, depth: 0, object: target, entry, hint: options.at as ServerId | undefined };
     let reply;
     try {
@@ -282,6 +297,44 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   /** The object's locks as its home arbitrates them (holders, atomic threads among them, and waiters). */
   async locks(sysname: SysName): Promise<LockInfo[]> {
     return (await this.dataClient(homeOf(sysname))).call("data.lock.list", { object: sysname });
+  }
+
+  /**
+   * Kills a thread wherever it runs: every compute server stops its frames there (their
+   * workers terminated and replaced) and refuses its frames for a while; each stopped frame
+   * fails with ThreadKilledError, and the thread's caller gets one. Its uncommitted writes
+   * are discarded as a crash's would be, its locks given back (DESIGN §7a).
+   */
+  async kill(thread: string): Promise<KillReport> {
+    const report: KillReport = { thread, frames: [], unreachable: [] };
+    await this.eachCompute(async (c, server) => {
+      const r = await c.call("compute.thread.kill", { thread: thread as ThreadId }, { timeoutMs: this.timeoutMs });
+      if (r.frames > 0) report.frames.push({ server: r.server, frames: r.frames });
+    }, report.unreachable);
+    return report;
+  }
+
+  /** Every frame running on every compute server (of `thread` only, if given), oldest first. */
+  async threads(thread?: string): Promise<{ frames: ThreadFrame[]; unreachable: { server: string; error: string }[] }> {
+    const frames: ThreadFrame[] = [];
+    const unreachable: { server: string; error: string }[] = [];
+    await this.eachCompute(async (c, server) => {
+      const r = await c.call("compute.threads", thread === undefined ? {} : { thread: thread as ThreadId }, { timeoutMs: this.timeoutMs });
+      for (const f of r.frames) frames.push({ ...f, server: r.server ?? server });
+    }, unreachable);
+    return { frames: frames.sort((a, b) => a.since - b.since || a.depth - b.depth), unreachable };
+  }
+
+  /** Runs `fn` with every registered compute server; one that fails is noted, the others go on. */
+  private async eachCompute(fn: (c: ComputeClient, server: string) => Promise<void>, unreachable: { server: string; error: string }[]): Promise<void> {
+    const computes = await this.servers.list("compute");
+    await Promise.all(computes.map(async (cs) => {
+      try {
+        await fn(new ComputeClient(await this.peers.get(cs.address)), cs.id);
+      } catch (err) {
+        unreachable.push({ server: cs.id, error: (err as Error).message });
+      }
+    }));
   }
 
   /** Asks the object's home for its directory and every compute server for its copies. */

@@ -335,9 +335,49 @@ describe("ShellSession", () => {
     });
   });
 
+  describe("threads and kill", () => {
+    it("should list this workstation's threads, or with --all every thread, one frame per row", async () => {
+      const now = Date.now();
+      cluster.threadFrames = [
+        { thread: "t:ws-test:1", depth: 0, object: rectA, entry: "spin", since: now - 2500, server: "cs2" },
+        { thread: "t:other:2", depth: 1, object: rectA, entry: "area", since: now - 100, server: "cs1" },
+      ];
+      const mine = await ok("threads");
+      expect(mine).to.have.length(2);
+      expect(mine[0]).to.match(/^thread\s+frame\s+depth\s+running$/);
+      expect(mine[1]).to.match(new RegExp(`^t:ws-test:1\\s+${rectA}\\.spin@cs2\\s+0\\s+2\\.\\d s$`));
+      expect(await ok("threads --all")).to.have.length(3);
+      cluster.threadFrames = [];
+      expect(await ok("threads")).to.deep.equal(["no thread of this shell runs"]);
+      expect(await ok("threads --all")).to.deep.equal(["no thread runs in the cluster"]);
+    });
+
+    it("should kill a thread and say where its frames were, or that none ran", async () => {
+      cluster.killReport = { thread: "t:ws-test:1", frames: [{ server: "cs1", frames: 2 }, { server: "cs2", frames: 1 }], unreachable: [{ server: "cs3", error: "connection refused" }] };
+      expect(await ok("kill t:ws-test:1")).to.deep.equal(["killed thread t:ws-test:1 (frames: 2 on cs1, 1 on cs2)", "  (cs3 could not be asked: connection refused)"]);
+      expect(cluster.callsOf("kill")).to.deep.equal([["t:ws-test:1"]]);
+      cluster.killReport = { thread: "t:ws-test:9", frames: [], unreachable: [] };
+      expect(await ok("kill t:ws-test:9")).to.deep.equal(["thread t:ws-test:9: no frame of it runs on any compute server"]);
+    });
+
+    it("should kill the invocation it waits for on interrupt, and say there is none otherwise", async () => {
+      expect(session.interrupt(), "nothing runs").to.equal(false);
+      let release!: () => void;
+      cluster.onInvoke = () => new Promise<void>((resolve) => (release = resolve));
+      const line = session.run("RectA.area()");
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(session.interrupt()).to.equal(true);
+      expect(cluster.callsOf("kill")).to.have.length(1);
+      expect(String(cluster.callsOf("kill")[0][0])).to.match(/^t:ws-test:/);
+      release();
+      await line;
+      expect(session.interrupt(), "it ended").to.equal(false);
+    });
+  });
+
   describe("commands not available yet", () => {
-    it("should refuse inspect, threads, kill and trace without calling the cluster", async () => {
-      for (const line of ["inspect RectA", "threads", "kill t1", "trace t1"]) {
+    it("should refuse inspect and trace without calling the cluster", async () => {
+      for (const line of ["inspect RectA", "trace t1"]) {
         const err = await fails(line);
         expect(err).to.equal(`'${line.split(" ")[0]}' is not available yet in this version of Clouds/TS (see 'help')`);
       }

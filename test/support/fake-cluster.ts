@@ -12,7 +12,8 @@ import type { ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import type { ServerInfo } from "../../servers/name/protocol.js";
 import type { LockInfo } from "../../servers/data/protocol.js";
 import { normalizePath, rootBinding, type Binding, type BindingKind } from "../../servers/name/name-directory.js";
-import type { Cluster, InvokeOptions, LoadResult } from "../../shell/client/cluster.js";
+import { newThreadId } from "../../ra-kernel/ids.js";
+import type { Cluster, InvokeOptions, KillReport, LoadResult, ThreadFrame } from "../../shell/client/cluster.js";
 import { NameUnboundError } from "../../shell/client/errors.js";
 import { remoteRef, type Remote } from "../../shell/client/remote.js";
 import type { ServerSurvey } from "../../shell/server-survey.js";
@@ -66,8 +67,10 @@ export class FakeCluster {
   }
 
   async invoke(target: SysName, entry: string, args: unknown[], options: InvokeOptions = {}): Promise<unknown> {
-    this.record("invoke", target, entry, args, options);
-    return this.onInvoke(target, entry, args, options);
+    const { onThread, ...recorded } = options;
+    this.record("invoke", target, entry, args, recorded);
+    onThread?.(newThreadId(this.workstation));
+    return this.onInvoke(target, entry, args, recorded);
   }
 
   async createObject(className: string, name: string, args: unknown[] = []): Promise<ObjectDescriptor> {
@@ -87,6 +90,21 @@ export class FakeCluster {
   async describe(sysname: SysName): Promise<ObjectDescriptor | null> {
     this.record("describe", sysname);
     return this.descriptors.get(sysname) ?? null;
+  }
+
+  readonly workstation = "ws-test";
+  /** What `threads` answers, and what `kill` answers. */
+  threadFrames: ThreadFrame[] = [];
+  killReport: KillReport | null = null;
+
+  async threads(): Promise<{ frames: ThreadFrame[]; unreachable: { server: string; error: string }[] }> {
+    this.record("threads");
+    return { frames: this.threadFrames, unreachable: [] };
+  }
+
+  async kill(thread: string): Promise<KillReport> {
+    this.record("kill", thread);
+    return this.killReport ?? { thread, frames: [], unreachable: [] };
   }
 
   /** Each object's locks as its home would list them (none unless set). */

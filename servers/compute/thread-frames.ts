@@ -1,0 +1,78 @@
+/**
+ * ThreadFrames: the frames this compute server runs now — one per invocation of a thread
+ * here, arrived from a workstation or another compute server, or nested from a frame here —
+ * and the threads killed here (DESIGN §6: a thread diffuses across servers; each server
+ * knows the frames it runs, so `threads --all` asks them all, and a kill reaches every frame
+ * by asking every server).
+ *
+ *   const exit = frames.enter({ thread, depth, object, entry });  ...run...  exit();
+ *   frames.list()          every frame here, oldest first (compute.threads)
+ *   frames.kill(thread)    the thread is killed here: its frames are listed for the caller
+ *                          to stop (IsibaPool.kill), and a frame of it that arrives or is
+ *                          about to run later is refused (`killed`) — for KILL_MEMORY_MS
+ *
+ * Rules: every `enter` is exited exactly once (the exit is idempotent).
+ */
+import type { SysName } from "../../ra-kernel/ids.js";
+
+/** How long a kill is remembered, so a frame of the thread still on its way is refused (ms). */
+export const KILL_MEMORY_MS = 60_000;
+/** Killed threads remembered, at most (the oldest go first). */
+const MAX_KILLED = 10_000;
+
+/** One frame as `threads` shows it. */
+export interface FrameInfo {
+  thread: string;
+  depth: number;
+  object: SysName;
+  entry: string;
+  /** When it started here (ms since the Unix epoch). */
+  since: number;
+}
+
+export class ThreadFrames {
+  private readonly frames = new Set<FrameInfo>();
+  /** Killed threads, by when (ms since the Unix epoch). */
+  private readonly killedAt = new Map<string, number>();
+  /** Threads killed here, and frames they had here then (metrics). */
+  readonly counts = { kills: 0, framesKilled: 0 };
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** Frames running now. */
+  get size(): number {
+    return this.frames.size;
+  }
+
+  /** A frame starts; call the result when it ends. */
+  enter(frame: Omit<FrameInfo, "since">): () => void {
+    const f: FrameInfo = { ...frame, since: this.now() };
+    this.frames.add(f);
+    return () => void this.frames.delete(f);
+  }
+
+  /** Every frame here (of `thread` only, if given), oldest first. */
+  list(thread?: string): FrameInfo[] {
+    return [...this.frames].filter((f) => thread === undefined || f.thread === thread).map((f) => ({ ...f }));
+  }
+
+  /** Kills `thread` here: its frames now (to stop), and from now on refused (see header). */
+  kill(thread: string): FrameInfo[] {
+    this.killedAt.delete(thread); // re-inserted last: the map's order is by kill time
+    this.killedAt.set(thread, this.now());
+    if (this.killedAt.size > MAX_KILLED) this.killedAt.delete(this.killedAt.keys().next().value!);
+    const frames = this.list(thread);
+    this.counts.kills++;
+    this.counts.framesKilled += frames.length;
+    return frames;
+  }
+
+  /** Whether `thread` was killed here within KILL_MEMORY_MS. */
+  killed(thread: string): boolean {
+    const at = this.killedAt.get(thread);
+    if (at === undefined) return false;
+    if (this.now() - at <= KILL_MEMORY_MS) return true;
+    this.killedAt.delete(thread);
+    return false;
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Killing threads (issue 13) on a real cluster: a thread spinning in `while (true) {}` on cs2
+ * is stopped by `Cluster.kill`, its caller gets ThreadKilledError, the object keeps the state
+ * it had before the killed invocation, and the server goes on serving (a new isiba worker);
+ * a thread three frames deep across two compute servers stops in every frame, none of its
+ * writes stays; a frame of a killed thread arriving later is refused; `threads` lists the
+ * frames of a running thread on every compute server; the shell's `threads --all` and `kill`.
+ */
+import { expect } from "chai";
+import * as path from "node:path";
+import { TestCluster } from "../support/test-cluster.js";
+import { REPO_ROOT } from "../support/compiled-examples.js";
+import type { Cluster } from "../../shell/client/cluster.js";
+import type { Remote } from "../../shell/client/remote.js";
+import type { Spinner } from "../fixtures/spinner.js";
+import { ShellSession } from "../../shell/shell-session.js";
+
+const SPINNER = path.join(REPO_ROOT, "test/fixtures/spinner.ts");
+
+describe("killing threads (integration, real processes)", function () {
+  this.timeout(120_000);
+  let cluster: TestCluster;
+  let client: Cluster;
+  let made = 0;
+
+  before(async () => {
+    cluster = await TestCluster.start({ compute: 2 });
+    client = await cluster.connect();
+    await client.load(SPINNER);
+  });
+
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  const spinner = (): Promise<Remote<Spinner>> => client.create<Spinner>("Spinner", `spin${++made}`, []);
+
+  /** Starts `call`, waits until `frames` frames of its thread run in the cluster, and returns the thread and its outcome. */
+  async function started(call: (onThread: (t: string) => void) => Promise<unknown>, frames: number): Promise<{ thread: string; outcome: Promise<Error | "returned"> }> {
+    let thread = "";
+    const outcome = call((t) => (thread = t)).then(() => "returned" as const, (err: Error) => err);
+    for (;;) {
+      if (thread && (await client.threads(thread)).frames.length >= frames) return { thread, outcome };
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  it("should stop a thread spinning in while (true) {}, give its caller ThreadKilledError, and leave the object as it was", async () => {
+    const s = await spinner();
+    expect(await s.at("cs2").bump()).to.equal(1);
+    const { thread, outcome } = await started((onThread) => client.invoke(s.sysname, "spin", [], { at: "cs2", onThread }), 1);
+    const listed = await client.threads();
+    expect(listed.frames.filter((f) => f.thread === thread).map((f) => `${f.entry}@${f.server}`)).to.deep.equal(["spin@cs2"]);
+    const killedAt = performance.now();
+    const report = await client.kill(thread);
+    expect(report.frames).to.deep.equal([{ server: "cs2", frames: 1 }]);
+    const err = await outcome;
+    const ms = performance.now() - killedAt;
+    expect((err as Error).name).to.equal("ThreadKilledError");
+    expect((err as Error).message).to.include(thread);
+    expect(await s.at("cs2").state(), "the killed invocation's writes are discarded").to.deep.equal({ count: 1, notes: ["bump"] });
+    expect(await s.at("cs2").bump(), "cs2 serves on").to.equal(2);
+    expect((await client.threads(thread)).frames).to.deep.equal([]);
+    console.log(`      ThreadKilledError reached the caller ${ms.toFixed(0)} ms after the kill was sent`);
+  });
+
+  it("should stop a thread three frames deep across two compute servers in every frame, none of its writes kept", async () => {
+    const [a, b, c] = [await spinner(), await spinner(), await spinner()];
+    const { thread, outcome } = await started((onThread) => client.invoke(a.sysname, "hop", [b, "cs2", [c], ["cs1"]], { at: "cs1", onThread }), 3);
+    const frames = (await client.threads(thread)).frames.map((f) => `${f.entry}@${f.server}`).sort();
+    expect(frames).to.deep.equal(["hop@cs1", "hop@cs2", "spin@cs1"]);
+    const report = await client.kill(thread);
+    expect(report.frames.reduce((n, f) => n + f.frames, 0)).to.equal(3);
+    expect((await outcome as Error).name).to.equal("ThreadKilledError");
+    for (const x of [a, b, c]) expect(await x.at("cs2").state()).to.deep.equal({ count: 0, notes: [] });
+    expect((await client.threads()).frames.filter((f) => f.thread === thread)).to.deep.equal([]);
+  });
+
+  it("should answer a kill of a thread that runs nowhere, and list no frame of it", async () => {
+    const report = await client.kill("t:nobody:01J0000000000000000000000A");
+    expect(report).to.deep.equal({ thread: "t:nobody:01J0000000000000000000000A", frames: [], unreachable: [] });
+  });
+
+  it("should list and kill from the shell: threads --all, kill ID, and the line that waited fails with ThreadKilledError", async () => {
+    const s = await spinner();
+    const other = await cluster.connect();
+    const shell = new ShellSession(other);
+    const waiting = shell.run(`spin${made}.spin()`);
+    let listed: string[] = [];
+    for (let tries = 0; tries < 200; tries++) {
+      listed = (await new ShellSession(client).run("threads --all")).output;
+      if (listed.some((l) => l.includes(`${s.sysname}.spin@`))) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(listed[0]).to.match(/^thread\s+frame\s+depth\s+running$/);
+    const row = listed.find((l) => l.includes(`${s.sysname}.spin@`))!;
+    const thread = row.split(/\s+/)[0];
+    // Its own workstation's threads: thread ids name the workstation that started them.
+    expect((await new ShellSession(other).run("threads")).output.some((l) => l.startsWith(thread))).to.equal(true);
+    const killed = await new ShellSession(client).run(`kill ${thread}`);
+    expect(killed.output[0]).to.match(new RegExp(`^killed thread ${thread} \\(frames: 1 on cs[12]\\)$`));
+    const line = await waiting;
+    expect(line.error).to.match(/^ThreadKilledError: thread .* was killed/);
+  });
+});
