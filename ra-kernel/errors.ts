@@ -71,6 +71,16 @@ export class IsibaWorkerDiedError extends CloudsError {
 }
 
 /**
+ * The isiba worker running the invocation went past its heap limit (`--max-invocation-memory`,
+ * alias `--worker-heap-mb`): the invocation — or another running in the same worker — allocated
+ * too much. Its writes since its last commit point are NOT applied; a new worker takes over.
+ */
+export class ResourceLimitError extends CloudsError {
+  declare readonly limitMb: number;
+  static override fieldNames = ["limitMb"];
+}
+
+/**
  * Thrown when a commit got no answer from a home (the connection broke while it was under
  * way): the writes may or may not be applied, so a retry is NOT known to be safe.
  */
@@ -111,4 +121,4 @@ export class AtomicAbortedError extends CloudsError {
   static override fieldNames = ["atomic", "reason", "retries"];
 }
 
-for (const cls of [ThreadKilledError, AtomicAbortedError, PageCacheFullError, StaleEpochError, UnknownEntryError, ArgumentError, ClassLoadError, NotTransferableError, PageFaultError, PagesLostError, CommitOutcomeUnknownError, IsibaWorkerDiedError]) registerError(cls);
+for (const cls of [ThreadKilledError, ResourceLimitError, AtomicAbortedError, PageCacheFullError, StaleEpochError, UnknownEntryError, ArgumentError, ClassLoadError, NotTransferableError, PageFaultError, PagesLostError, CommitOutcomeUnknownError, IsibaWorkerDiedError]) registerError(cls);

@@ -44,7 +44,7 @@ import type { SegmentLog } from "./write-log.js";
 import type { SegmentFrames } from "./segment-frames.js";
 import type { AccessMode } from "./page-state.js";
 import { IsibaEndedError, UnknownSyscallError } from "./syscall-errors.js";
-import { IsibaWorkerDiedError } from "./errors.js";
+import { IsibaWorkerDiedError, ResourceLimitError } from "./errors.js";
 import { VolatileHeaps } from "./volatile-heaps.js";
 import { WriterLedger } from "./writer-ledger.js";
 import type { IsibaPoolOptions } from "./isiba-pool-options.js";
@@ -357,14 +357,18 @@ export class IsibaPool {
   }
 
   /** What the isibas of a worker that died are told. */
-  private diedError(err: Error): IsibaWorkerDiedError {
-    const outOfMemory = (err as { code?: string }).code === "ERR_WORKER_OUT_OF_MEMORY";
-    const why = outOfMemory
-      ? `it ran out of its ${this.options.workerHeapMb ?? DEFAULT_WORKER_HEAP_MB} MiB JavaScript heap (--worker-heap-mb)`
-      : err.message;
+  private diedError(err: Error): IsibaWorkerDiedError | ResourceLimitError {
+    if ((err as { code?: string }).code === "ERR_WORKER_OUT_OF_MEMORY") {
+      const limitMb = this.options.workerHeapMb ?? DEFAULT_WORKER_HEAP_MB;
+      return new ResourceLimitError(
+        `the invocation went past the heap limit of its isiba worker: it ran out of its ${limitMb} MiB JavaScript heap (--max-invocation-memory), ` +
+          "allocated by this invocation or another in the same worker. Its writes since its last commit point are NOT applied; the server goes on with a new worker",
+        { limitMb },
+      );
+    }
     return new IsibaWorkerDiedError(
-      `the isiba worker running this invocation died: ${why}. Its writes since its last commit point are NOT applied; the server goes on with a new worker`,
-      { reason: outOfMemory ? "out of memory" : err.message },
+      `the isiba worker running this invocation died: ${err.message}. Its writes since its last commit point are NOT applied; the server goes on with a new worker`,
+      { reason: err.message },
     );
   }
 

@@ -22,8 +22,9 @@ const USAGE = `usage: clouds <command> [options]
 
   up [--dir D] [--compute N] [--data N] [--detach]   start the embedded cluster (then the shell);
                                                      on a cluster with dead servers, restart them in place
-      [--workers N] [--worker-heap-mb M]             isiba workers per compute server (2), JS heap of each (1024):
-                                                     an entry that allocates past it fails, its server carries on
+      [--workers N] [--max-invocation-memory M]      isiba workers per compute server (2), JS heap of each in MiB
+                                                     (1024; alias --worker-heap-mb): an invocation that allocates
+                                                     past it fails with ResourceLimitError, its server carries on
       [--cache-mb M]                                 page cache bound of each compute server (256 MiB)
       [--max-active N]                               objects kept active on each compute server (2000)
       [--durability power|process]                   data servers fsync every commit (power) or not (process)
@@ -46,6 +47,7 @@ const OPTIONS = {
   detach: { type: "boolean", default: false },
   workers: { type: "string" },
   "worker-heap-mb": { type: "string" },
+  "max-invocation-memory": { type: "string" },
   "cache-mb": { type: "string" },
   "max-active": { type: "string" },
   durability: { type: "string" },
@@ -79,10 +81,12 @@ function durabilityOf(flags: Flags): "power" | "process" | undefined {
 }
 
 function workerHeapOf(flags: Flags): number | undefined {
-  const v = flags["worker-heap-mb"];
+  const flag = flags["max-invocation-memory"] !== undefined ? "max-invocation-memory" : "worker-heap-mb";
+  const v = flags[flag];
   if (v === undefined) return undefined;
+  if (flags["max-invocation-memory"] !== undefined && flags["worker-heap-mb"] !== undefined) throw new Error("give --max-invocation-memory or --worker-heap-mb, not both (they are one setting)");
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 16 || n > 65536) throw new Error(`--worker-heap-mb must be a whole number of MiB from 16 to 65536, got '${v}'`);
+  if (!Number.isInteger(n) || n < 16 || n > 65536) throw new Error(`--${flag} must be a whole number of MiB from 16 to 65536, got '${v}'`);
   return n;
 }
 

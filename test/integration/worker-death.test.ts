@@ -42,8 +42,8 @@ describe("Isiba worker death (integration, real processes)", function () {
     const h = await client.create<Hog>("Hog", "Hog1");
     expect(await h.at("cs1").bump()).to.equal(1);
     const err = await failure(h.at("cs1").hog());
-    expect(err.name).to.equal("IsibaWorkerDiedError");
-    expect(err.message).to.match(/ran out of its 48 MiB JavaScript heap \(--worker-heap-mb\).*NOT applied/);
+    expect(err.name).to.equal("ResourceLimitError");
+    expect(err.message).to.match(/ran out of its 48 MiB JavaScript heap \(--max-invocation-memory\).*NOT applied/);
     expect(await h.at("cs1").get(), "cs1's copy must not keep the dead worker's +100").to.equal(1);
     expect(await h.at("cs2").get()).to.equal(1);
     expect(await h.at("cs1").bump()).to.equal(2);
@@ -54,7 +54,7 @@ describe("Isiba worker death (integration, real processes)", function () {
     const h = await client.create<Hog>("Hog", "Hog2");
     expect(await h.at("cs1").bumpLocked()).to.equal(1);
     const hogging = failure(h.at("cs1").hogLocked());
-    expect((await hogging).name).to.equal("IsibaWorkerDiedError");
+    expect((await hogging).name).to.equal("ResourceLimitError");
     expect(await h.at("cs2").bumpLocked(), "the next holder counts from the committed value").to.equal(2);
     expect(await h.at("cs1").bumpLocked()).to.equal(3);
   });

@@ -221,8 +221,8 @@ describe("IsibaPool", () => {
 
     it("should fail its isibas, report the pages their segments wrote, and go on with a new worker", async () => {
       const err = await pool.run(spec("call", "hog", [], hog)).then(() => null, (e: Error & RunFailure) => e);
-      expect(err?.name).to.equal("IsibaWorkerDiedError");
-      expect(err?.message).to.match(/ran out of its 32 MiB JavaScript heap/);
+      expect(err?.name).to.equal("ResourceLimitError");
+      expect(err?.message).to.match(/ran out of its 32 MiB JavaScript heap \(--max-invocation-memory\)/);
       expect(err?.log, "its segment died with it").to.deep.equal([]);
       expect(lost).to.have.length(1);
       const written = lost[0].pages.map((p) => `${p.frames.sysname === data ? "data" : "heap"}#${p.page}`);

@@ -59,7 +59,7 @@ export class TestCluster {
     const dir = mkdtempSync(path.join(tmpdir(), "clouds-it-"));
     const args = ["--compute", String(options.compute ?? 2), "--data", String(options.data ?? 1)];
     if (options.workers !== undefined) args.push("--workers", String(options.workers));
-    if (options.workerHeapMb !== undefined) args.push("--worker-heap-mb", String(options.workerHeapMb));
+    if (options.workerHeapMb !== undefined) args.push("--max-invocation-memory", String(options.workerHeapMb));
     if (options.cacheMb !== undefined) args.push("--cache-mb", String(options.cacheMb));
     if (options.maxActive !== undefined) args.push("--max-active", String(options.maxActive));
     const c = new TestCluster(dir, args);
