@@ -136,8 +136,11 @@ export interface InvocationInput {
   object: SysName;
   entry: string;
   args: unknown[];
-  /** `atomic`: the invocation is a frame of that atomic thread (running here). */
-  thread: { id: ThreadId; depth: number; atomic?: AtomicContext };
+  /**
+   * `atomic`: the invocation is a frame of that atomic thread (running here); `deadline`: when
+   * the thread must be done (ms since the Unix epoch; the compute server enforces it).
+   */
+  thread: { id: ThreadId; depth: number; atomic?: AtomicContext; deadline?: number };
 }
 
 interface LoadedObject {

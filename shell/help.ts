@@ -124,6 +124,13 @@ export const HELP: Record<CommandKind, HelpEntry> = {
       "While the name server is unreachable, the servers last known are shown, so marked.\n" +
       "ls /sys/servers lists every registration with its state as well.",
   },
+  set: {
+    usage: "set deadline DURATION|off",
+    summary: "kill this shell's invocations that run longer than DURATION",
+    details: "DURATION is 500ms, 5s, 2m... An invocation still running then is killed wherever it is\n" +
+      "(its nested invocations inherit what is left) and fails with DeadlineExceededError naming\n" +
+      "the frame it was in; its uncommitted writes are discarded. set deadline off: no deadline.",
+  },
   help: {
     usage: "help [CMD]",
     summary: "list the commands, or explain one",

@@ -4,7 +4,7 @@
  *
  *   load [--check] FILE | new Class Name[(args)] | [@server] Name.entry(args) [&]
  *   ls [PATH] | cd PATH | pwd | mv A B | rm NAME | info NAME | inspect NAME | pages NAME
- *   threads [--all] | kill ID | trace ID | servers | help [CMD] | exit | quit
+ *   threads [--all] | kill ID | trace ID | servers | set deadline DURATION|off | help [CMD] | exit | quit
  *
  * A line is read left to right by one cursor (LiteralParser, which also reads the
  * arguments). If the line starts with a command word followed by a space or the end, it
@@ -23,7 +23,7 @@ import { checkLineSize, isIdentifier, isObjectPath, isPath, isSpace, LiteralPars
 import type { CommandKind, Expr, LoadCommand, ShellCommand } from "./shell-command.js";
 
 /** What an operand must look like. */
-type OperandKind = "file" | "path" | "id" | "topic" | "all";
+type OperandKind = "file" | "path" | "id" | "topic" | "all" | "setting" | "duration";
 
 interface CommandSpec {
   kind: CommandKind;
@@ -42,6 +42,16 @@ interface Operand {
 }
 
 const THREAD_ID = /^[A-Za-z0-9_:.-]+$/;
+/** A duration operand: a positive number with a unit (checked by checkOperand, read by durationMs). */
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m)$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
+
+/** A checked duration operand in ms; null for `off`. */
+function durationMs(text: string): number | null {
+  if (text === "off") return null;
+  const [, n, unit] = DURATION.exec(text)!;
+  return Number(n) * UNIT_MS[unit];
+}
 /** Characters of the `Name.entry` head of an invocation (and of `new`'s Name). */
 const HEAD_CHAR = /[A-Za-z0-9_$./-]/;
 const NON_SPACE = /\S/;
@@ -82,6 +92,7 @@ const COMMANDS = new Map<string, CommandSpec>([
   ["kill", oneThread("kill")],
   ["trace", oneThread("trace")],
   ["servers", noOperands("servers", "servers")],
+  ["set", spec("set", ["setting", "duration"], "set needs a setting and its value", ([, value]) => ({ kind: "set", deadlineMs: durationMs(value) }))],
   ["help", spec("help", ["topic"], "help takes at most one command",
     ([command]) => (command === undefined ? { kind: "help" } : { kind: "help", command }), 1)],
   ["exit", noOperands("exit", "exit")],
@@ -175,6 +186,8 @@ function checkOperand(p: LiteralParser, kind: OperandKind, operand: Operand): vo
   }
   if (kind === "id" && !THREAD_ID.test(text)) p.fail(`'${clip(text)}' is not a thread id`, at);
   if (kind === "all" && text !== "--all") p.fail(`expected --all, found '${clip(text)}'`, at);
+  if (kind === "setting" && text !== "deadline") p.fail(`unknown setting '${clip(text)}' (settings: deadline)`, at);
+  if (kind === "duration" && text !== "off" && !DURATION.test(text)) p.fail(`'${clip(text)}' is not a duration (e.g. 500ms, 5s, 2m, or off)`, at);
 }
 
 // ---- new -------------------------------------------------------------------------------

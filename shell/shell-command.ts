@@ -58,6 +58,8 @@ export interface ThreadsCommand { kind: "threads"; all?: true }
 export interface KillCommand { kind: "kill"; id: string }
 export interface TraceCommand { kind: "trace"; id: string }
 export interface ServersCommand { kind: "servers" }
+/** `set deadline 5s` / `set deadline off`: this shell's invocations are killed past it (ms; null: none). */
+export interface SetDeadlineCommand { kind: "set"; deadlineMs: number | null }
 export interface HelpCommand { kind: "help"; command?: string }
 /** `exit` or `quit`. */
 export interface ExitCommand { kind: "exit" }
@@ -79,6 +81,7 @@ export type ShellCommand =
   | KillCommand
   | TraceCommand
   | ServersCommand
+  | SetDeadlineCommand
   | HelpCommand
   | ExitCommand;
 

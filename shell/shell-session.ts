@@ -36,6 +36,8 @@ export class ShellSession {
   private cwd = "/";
   /** The thread of the invocation this session waits for now, if any (Ctrl-C kills it). */
   private foreground: string | undefined;
+  /** `set deadline`: this session's invocations are killed past it (ms). */
+  private deadlineMs: number | undefined;
 
   constructor(private readonly cluster: Cluster, private readonly color = false) {}
 
@@ -65,6 +67,7 @@ export class ShellSession {
       case "servers": return this.servers();
       case "pages": return this.pages(cmd.name);
       case "threads": return this.threads(cmd.all === true);
+      case "set": return this.setDeadline(cmd.deadlineMs);
       case "kill": return this.kill(cmd.id);
       case "inspect":
       case "trace":
@@ -96,7 +99,8 @@ export class ShellSession {
     const target = await this.cluster.resolve(this.path(cmd.target));
     let value: unknown;
     try {
-      value = await this.cluster.invoke(target, cmd.entry, await this.values(cmd.args), { at: cmd.at, onThread: (t) => (this.foreground = t) });
+      const deadline = this.deadlineMs === undefined ? {} : { deadlineMs: this.deadlineMs };
+      value = await this.cluster.invoke(target, cmd.entry, await this.values(cmd.args), { at: cmd.at, ...deadline, onThread: (t) => (this.foreground = t) });
     } finally {
       this.foreground = undefined;
     }
@@ -112,6 +116,11 @@ export class ShellSession {
     if (thread === undefined) return false;
     this.cluster.kill(thread).catch(() => undefined); // the line's own error says what became of it
     return true;
+  }
+
+  private setDeadline(ms: number | null): string[] {
+    this.deadlineMs = ms ?? undefined;
+    return [ms === null ? "no deadline: invocations run until they return" : `deadline ${ms} ms: invocations still running then are killed`];
   }
 
   private async kill(thread: string): Promise<string[]> {

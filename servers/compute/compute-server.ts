@@ -44,7 +44,7 @@ import type { ServerId, SysName, ThreadId } from "../../ra-kernel/ids.js";
 import type { RequestContext } from "../transport/transport.js";
 import type { HostContext, RoleService } from "../host/server-host.js";
 import { eventLoopLagMs, histogramFigures, labelled, snakeCase, type Figures } from "../host/metrics.js";
-import { decodeComputeRequest, wireValue, type ComputeLoad, type ComputeReplies, type ComputeRequest, type ComputeStatus, type ProbeRequest } from "./protocol.js";
+import { ComputeClient, decodeComputeRequest, wireValue, type ComputeLoad, type ComputeReplies, type ComputeRequest, type ComputeStatus, type ProbeRequest } from "./protocol.js";
 import { AtomicPeers } from "./atomic-peers.js";
 import { ThreadFrames } from "./thread-frames.js";
 import type { TwoPhasePoint } from "../../ra-kernel/two-phase-commit.js";
@@ -142,6 +142,7 @@ export class ComputeServer implements RoleService {
       id: ctx.options.id, servers, peers: ctx.peers, routes: this.routes, placer,
       runLocal: (input) => this.runHere(input),
       atomicOf: (isiba) => this.objects.atomicOf(isiba),
+      deadlineOf: (thread) => this.frames.deadlineOf(thread),
       settle: (after) => this.homes.settle(after),
       noteHere: (object) => this.noteHere(object),
       noteReply: (server, load, object, pages) => this.table.noteReply(server as ServerId, undefined, load, pages === undefined ? undefined : { object, pages }),
@@ -204,7 +205,7 @@ export class ComputeServer implements RoleService {
       case "compute.ping": return {};
       case "compute.atomic.wound": return this.wound(req, from);
       // Frames of atomic threads on several compute servers (ra-kernel/atomic-branches.ts).
-      case "compute.thread.kill": return this.killThread(req.thread);
+      case "compute.thread.kill": return this.killThread(req.thread, req.deadline);
       case "compute.threads": return { server: this.id, frames: this.frames.list(req.thread) };
       case "compute.atomic.join": return { joined: this.objects.acceptBranch(req.id, from as ServerId) };
       case "compute.atomic.wounded": return { wounded: this.objects.woundFromPeer(req.id, from as ServerId, req.reason) };
@@ -226,9 +227,11 @@ export class ComputeServer implements RoleService {
     }
     checkDepth(req.thread, req.depth, `${req.entry} on ${req.target}`);
     const exit = this.routes.enter(req.thread, peer);
+    // The thread's first frame keeps its deadline: past it, the thread is killed everywhere.
+    const expiry = req.deadline !== undefined && req.depth === 0 ? this.watchDeadline(req.thread, req.deadline) : undefined;
     try {
       if (req.after) await this.homes.settle(req.after);
-      const thread = { id: req.thread, depth: req.depth, ...(req.atomic ? { atomic: req.atomic } : {}) };
+      const thread = { id: req.thread, depth: req.depth, ...(req.atomic ? { atomic: req.atomic } : {}), ...(req.deadline !== undefined ? { deadline: req.deadline } : {}) };
       const value = await this.runHere({ object: req.target, entry: req.entry, args: req.args, thread });
       await this.routes.flush(req.thread);
       return { value: wireValue(value), server: this.id, load: this.load(), warm: this.workingSets.pagesOf(req.target) };
@@ -236,9 +239,39 @@ export class ComputeServer implements RoleService {
       await this.routes.flush(req.thread);
       throw err;
     } finally {
+      clearTimeout(expiry);
       exit();
     }
   }
+
+  /** Kills `thread` everywhere once `deadline` (ms since the Unix epoch) has passed (expireThread). */
+  private watchDeadline(thread: ThreadId, deadline: number): NodeJS.Timeout {
+    const timer = setTimeout(() => void this.expireThread(thread, deadline), Math.max(0, deadline - Date.now()));
+    timer.unref();
+    return timer;
+  }
+
+  /**
+   * The thread ran past its deadline: every compute server kills its frames, and each fails
+   * with DeadlineExceededError naming the frame the thread was deepest in (asked of them all).
+   */
+  private async expireThread(thread: ThreadId, deadline: number): Promise<void> {
+    this.deadlineExpiries++;
+    const computes = await this.ctx.servers!.list("compute").catch(() => [] as ServerInfo[]);
+    const clients = (await Promise.all(computes.map((cs) => this.ctx.peers.get(cs.address).then((p) => new ComputeClient(p), () => null)))).filter((c) => c !== null);
+    const frames = (await Promise.all(clients.map((c) => c!.call("compute.threads", { thread }, { timeoutMs: 5000 }).catch(() => null))))
+      .flatMap((r) => (r ? r.frames.map((f) => ({ ...f, server: r.server })) : []));
+    const deepest = frames.reduce<(typeof frames)[number] | undefined>((d, f) => (!d || f.depth > d.depth ? f : d), undefined);
+    const frame = deepest ? `${deepest.entry} of ${deepest.object} on ${deepest.server}` : "no frame any more";
+    const ms = Math.max(0, deadline - (deepest?.since ?? deadline));
+    log("thread %s ran past its deadline: killing it (it was in %s)", thread, frame);
+    await Promise.all(clients.map((c) => c!.call("compute.thread.kill", { thread, deadline: { ms, frame } }, { timeoutMs: 5000 }).catch((err: Error) => {
+      log("killing thread %s past its deadline at a compute server failed: %s", thread, err.message);
+    })));
+  }
+
+  /** Threads killed here because they ran past their deadline. */
+  private deadlineExpiries = 0;
 
   /** Runs one invocation on this kernel (from the network, or nested from one running here). */
   private async runHere(input: InvocationInput): Promise<unknown> {
@@ -260,15 +293,25 @@ export class ComputeServer implements RoleService {
    * crash's, and any other isiba of those workers fails with IsibaWorkerDiedError), and its
    * frames that are yet to run here are refused (ThreadFrames).
    */
-  private killThread(thread: ThreadId): ComputeReplies["compute.thread.kill"] {
-    const frames = this.frames.kill(thread);
+  private killThread(thread: ThreadId, deadline?: { ms: number; frame: string }): ComputeReplies["compute.thread.kill"] {
+    const frames = this.frames.kill(thread, deadline && (() => this.deadlineError(thread, deadline)));
     const workers = this.pool.kill(this.pool.isibasOf(thread), () => this.killedError(thread));
     if (frames.length > 0) log("killed thread %s: %d frame(s), %d worker(s) terminated", thread, frames.length, workers);
     return { server: this.id, frames: frames.length, workers };
   }
 
-  private killedError(thread: string): ThreadKilledError {
+  /** What a frame of a thread killed here fails with: ThreadKilledError, or the deadline's error. */
+  private killedError(thread: string): Error {
+    const why = this.frames.killedBy(thread);
+    if (why) return why();
     return new ThreadKilledError(`thread ${thread} was killed (its frame on ${this.id} stopped; its uncommitted writes are discarded)`, { thread, server: this.id });
+  }
+
+  private deadlineError(thread: string, deadline: { ms: number; frame: string }): DeadlineExceededError {
+    return new DeadlineExceededError(
+      `thread ${thread} ran past its deadline and was killed in ${deadline.frame}; its uncommitted writes are discarded`,
+      { entry: deadline.frame },
+    );
   }
 
   /** Tells the table this server's load now and the object's pages here, before a nested decision. */
@@ -436,6 +479,7 @@ export class ComputeServer implements RoleService {
     // Threads: frames running here, kills, and isiba workers replaced (killed, or died).
     out.thread_frames_running = this.frames.size;
     out.thread_kills_total = this.frames.counts.kills;
+    out.thread_deadline_expiries_total = this.deadlineExpiries;
     out.thread_frames_killed_total = this.frames.counts.framesKilled;
     out.isiba_workers_terminated_total = this.pool.workerKills;
     out.isiba_worker_replacements_total = this.pool.workerDeaths;

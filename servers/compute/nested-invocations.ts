@@ -53,6 +53,8 @@ export interface NestedInvocationDeps {
   settle(after: string[]): Promise<void>;
   /** Runs an invocation here (the UserObjectManager, counted as an invocation). */
   runLocal(input: InvocationInput): Promise<unknown>;
+  /** The deadline of a thread running here, if it has one (ThreadFrames): nested invocations inherit it. */
+  deadlineOf(thread: ThreadId): number | undefined;
   /** The atomic thread an isiba's frame belongs to, if any (UserObjectManager). */
   atomicOf(isiba: number): AtomicContext | undefined;
   /** Refreshes this server's own load and the target's pages here in the table, before a decision. */
@@ -98,13 +100,15 @@ export class NestedInvocations implements InvocationLink {
    * stay where it runs unless the programmer says otherwise.
    */
   private async invokeAtomic(from: SyscallContext, call: SyscallArgs<"object.invoke">, depth: number, atomic: AtomicContext): Promise<SyscallResult<"object.invoke">> {
-    const thread = { id: from.thread, depth, atomic: { ...atomic, coordinator: atomic.coordinator ?? this.deps.id } };
+    const inherited = this.deps.deadlineOf(from.thread);
+    const thread = { id: from.thread, depth, atomic: { ...atomic, coordinator: atomic.coordinator ?? this.deps.id }, ...(inherited !== undefined ? { deadline: inherited } : {}) };
     const hint = call.at === undefined ? undefined : (call.at as ServerId);
     if (hint === undefined || hint === this.deps.id) {
       return { value: await this.deps.runLocal({ object: call.target, entry: call.entry, args: call.args, thread }), server: this.deps.id };
     }
     const compute = new ComputeClient(await openPeer(this.deps.peers, hint, await this.deps.servers.address(hint)));
-    const body = { thread: from.thread, depth, target: call.target, entry: call.entry, args: call.args, atomic: thread.atomic };
+    const deadline = this.deps.deadlineOf(from.thread);
+    const body = { thread: from.thread, depth, target: call.target, entry: call.entry, args: call.args, atomic: thread.atomic, ...(deadline !== undefined ? { deadline } : {}) };
     const reply = await compute.call("compute.invoke", body, { timeoutMs: Infinity });
     return { value: reply.value, server: reply.server };
   }
@@ -116,10 +120,12 @@ export class NestedInvocations implements InvocationLink {
     return placer.run(placed, async (server, address, _decision, after) => {
       if (server === id) {
         if (after.length > 0) await this.deps.settle(after);
-        return { value: await this.deps.runLocal({ object: call.target, entry: call.entry, args: call.args, thread: { id: thread, depth } }), server: id };
+        const deadline = this.deps.deadlineOf(thread);
+        return { value: await this.deps.runLocal({ object: call.target, entry: call.entry, args: call.args, thread: { id: thread, depth, ...(deadline !== undefined ? { deadline } : {}) } }), server: id };
       }
       const compute = new ComputeClient(await openPeer(peers, server, address));
-      const body = { thread, depth, target: call.target, entry: call.entry, args: call.args, ...afterField(after) };
+      const deadline = this.deps.deadlineOf(thread);
+      const body = { thread, depth, target: call.target, entry: call.entry, args: call.args, ...(deadline !== undefined ? { deadline } : {}), ...afterField(after) };
       const reply = await compute.call("compute.invoke", body, { timeoutMs: Infinity });
       this.deps.noteReply(reply.server, reply.load, call.target, reply.warm);
       return { value: reply.value, server: reply.server };

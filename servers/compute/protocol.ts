@@ -45,10 +45,12 @@
  *                      (to a branch: the thread committed (its prepared parts are applied) or
  *                      aborted (its writes here reverted); either way the branch ends, its
  *                      locks and monitors given back; finished false: no such branch here)
- *   compute.thread.kill {thread}                                       -> {server, frames, workers}
+ *   compute.thread.kill {thread, deadline?}                            -> {server, frames, workers}
  *                      (kill every frame of the thread running here — its isibas' workers are
  *                      terminated and replaced — and refuse its frames for a while: each fails
- *                      with ThreadKilledError; `workers`: how many were terminated)
+ *                      with ThreadKilledError — DeadlineExceededError naming `deadline.frame` if
+ *                      the thread ran past its deadline of `deadline.ms`; `workers`: how many
+ *                      were terminated)
  *   compute.threads    {thread?}                                       -> {server, frames: FrameInfo[]}
  *                      (the frames running here: thread, depth, object, entry, since)
  *   compute.pages      {segments}                                      -> CachedPageInfo[]
@@ -145,7 +147,7 @@ export type ComputeRequest =
   | { kind: "compute.create"; className: string; classVersion?: number; home?: ServerId; args: unknown[]; thread: ThreadId; after?: ServerId[] }
   | { kind: "compute.ping" }
   | { kind: "compute.atomic.wound"; id: AtomicId; object: SysName; reason: string }
-  | { kind: "compute.thread.kill"; thread: ThreadId }
+  | { kind: "compute.thread.kill"; thread: ThreadId; deadline?: { ms: number; frame: string } }
   | { kind: "compute.threads"; thread?: ThreadId }
   | { kind: "compute.atomic.join"; id: AtomicId }
   | { kind: "compute.atomic.wounded"; id: AtomicId; reason: string }
@@ -240,7 +242,11 @@ export function decodeComputeRequest(kind: string, body: unknown): ComputeReques
         kind, id: check(kind, b, "id", isAtomicId, "an atomic id"), object: check(kind, b, "object", isSysName, "a sysname"),
         reason: str(kind, b, "reason", 200),
       };
-    case "compute.thread.kill": return { kind, thread: thread(kind, b) };
+    case "compute.thread.kill": {
+      if (b.deadline === undefined) return { kind, thread: thread(kind, b) };
+      const d = obj(kind, b, "deadline");
+      return { kind, thread: thread(kind, b), deadline: { ms: int(`${kind} deadline`, d, "ms"), frame: str(`${kind} deadline`, d, "frame", 400) } };
+    }
     case "compute.threads": return { kind, ...(b.thread === undefined ? {} : { thread: thread(kind, b) }) };
     case "compute.atomic.join": return { kind, id: check(kind, b, "id", isAtomicId, "an atomic id") };
     case "compute.atomic.wounded": return { kind, id: check(kind, b, "id", isAtomicId, "an atomic id"), reason: str(kind, b, "reason", 400) };

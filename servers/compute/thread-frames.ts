@@ -28,12 +28,15 @@ export interface FrameInfo {
   entry: string;
   /** When it started here (ms since the Unix epoch). */
   since: number;
+  /** When its thread must be done (ms since the Unix epoch), if it has a deadline. */
+  deadline?: number;
 }
 
 export class ThreadFrames {
   private readonly frames = new Set<FrameInfo>();
-  /** Killed threads, by when (ms since the Unix epoch). */
+  /** Killed threads, by when (ms since the Unix epoch), and what their frames fail with if not the default. */
   private readonly killedAt = new Map<string, number>();
+  private readonly reasons = new Map<string, () => Error>();
   /** Threads killed here, and frames they had here then (metrics). */
   readonly counts = { kills: 0, framesKilled: 0 };
 
@@ -57,14 +60,21 @@ export class ThreadFrames {
   }
 
   /** Kills `thread` here: its frames now (to stop), and from now on refused (see header). */
-  kill(thread: string): FrameInfo[] {
+  kill(thread: string, reason?: () => Error): FrameInfo[] {
     this.killedAt.delete(thread); // re-inserted last: the map's order is by kill time
     this.killedAt.set(thread, this.now());
-    if (this.killedAt.size > MAX_KILLED) this.killedAt.delete(this.killedAt.keys().next().value!);
+    if (reason) this.reasons.set(thread, reason);
+    if (this.killedAt.size > MAX_KILLED) this.forget(this.killedAt.keys().next().value!);
     const frames = this.list(thread);
     this.counts.kills++;
     this.counts.framesKilled += frames.length;
     return frames;
+  }
+
+  /** The deadline of `thread` as a frame of it here carries it (nested invocations inherit it). */
+  deadlineOf(thread: string): number | undefined {
+    for (const f of this.frames) if (f.thread === thread && f.deadline !== undefined) return f.deadline;
+    return undefined;
   }
 
   /** Whether `thread` was killed here within KILL_MEMORY_MS. */
@@ -72,7 +82,17 @@ export class ThreadFrames {
     const at = this.killedAt.get(thread);
     if (at === undefined) return false;
     if (this.now() - at <= KILL_MEMORY_MS) return true;
-    this.killedAt.delete(thread);
+    this.forget(thread);
     return false;
+  }
+
+  /** What the frames of `thread`, killed here, fail with, if it was given (a deadline's error). */
+  killedBy(thread: string): (() => Error) | undefined {
+    return this.killed(thread) ? this.reasons.get(thread) : undefined;
+  }
+
+  private forget(thread: string): void {
+    this.killedAt.delete(thread);
+    this.reasons.delete(thread);
   }
 }

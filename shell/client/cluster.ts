@@ -48,7 +48,7 @@ import { DEFAULT_DIR, readCluster, readToken } from "../cluster-file.js";
 import type { ConnectOptions } from "./connect-options.js";
 import { ComputePicker } from "./compute-picker.js";
 import type { ClientPlacementOptions } from "./connect-options.js";
-import { remoteRef, sysnameOfRemote, type Remote } from "./remote.js";
+import { checkDeadline, remoteRef, sysnameOfRemote, type RefOptions, type Remote } from "./remote.js";
 import { decodeRefs, encodeArgs } from "../../objects/ref-codec.js";
 import type { RequestHandler } from "../../servers/transport/transport.js";
 import { UnknownMessageError } from "../../servers/transport/errors.js";
@@ -71,6 +71,11 @@ export interface LoadOptions {
 
 export interface InvokeOptions {
   at?: string;
+  /**
+   * The thread is killed if it runs longer than this (ms), wherever it is then: the caller
+   * gets DeadlineExceededError naming the frame it was in. Nested invocations inherit what is left.
+   */
+  deadlineMs?: number;
   /** Told the invocation's thread id as it starts (the shell kills it on Ctrl-C). */
   onThread?: (thread: string) => void;
 }
@@ -164,12 +169,14 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     return b.sysname;
   }
 
-  async bind<T>(name: string): Promise<Remote<T>> {
-    return this.ref<T>(await this.resolve(name));
+  /** A reference to the object bound to `name`; `deadlineMs`: its invocations are killed after that long. */
+  async bind<T>(name: string, options: RefOptions = {}): Promise<Remote<T>> {
+    return this.ref<T>(await this.resolve(name), options);
   }
 
-  ref<T>(sysname: SysName): Remote<T> {
-    return remoteRef<T>(sysname, (s, entry, args, at) => this.invoke(s, entry, args, { at }));
+  ref<T>(sysname: SysName, options: RefOptions = {}): Remote<T> {
+    if (options.deadlineMs !== undefined) checkDeadline(options.deadlineMs);
+    return remoteRef<T>(sysname, (s, entry, args, o) => this.invoke(s, entry, args, o), options);
   }
 
   /** Compiles a class file and registers each of its classes (a changed class gets a new version). */
@@ -225,12 +232,13 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     const wireArgs = encodeArgs(args, sysnameOfRemote);
     const thread = newThreadId(this.workstation);
     options.onThread?.(thread);
+    const deadline = options.deadlineMs === undefined ? {} : { deadline: Date.now() + checkDeadline(options.deadlineMs) };
     const placed = { thread, depth: 0, object: target, entry, hint: options.at as ServerId | undefined };
     let reply;
     try {
       reply = await this.picker.run(placed, async (server, address, _decision, after) => {
         const compute = await this.computeClient(server, address);
-        const r = await compute.call("compute.invoke", { thread, depth: 0, target, entry, args: wireArgs, ...afterField(after) }, { timeoutMs: this.timeoutMs });
+        const r = await compute.call("compute.invoke", { thread, depth: 0, target, entry, args: wireArgs, ...deadline, ...afterField(after) }, { timeoutMs: this.timeoutMs });
         this.picker.table.noteReply(r.server as ServerId, address, r.load, r.warm === undefined ? undefined : { object: target, pages: r.warm });
         return r;
       });

@@ -6,7 +6,8 @@
  *   const a = await rect.area();     // number
  *
  * Every method of T becomes an async invocation of the entry of that name; `at(server)`
- * gives the same reference with a location hint. Non-entry methods type-check but are
+ * gives the same reference with a location hint, `withDeadline(ms)` one whose invocations
+ * are killed after `ms` (DeadlineExceededError). Non-entry methods type-check but are
  * refused by the compute server (UnknownEntryError). A Remote passed as an argument travels
  * as an object reference (`{ $ref }`): the method receives a callable Ref to it.
  */
@@ -22,9 +23,17 @@ export type Remote<T> = {
   readonly sysname: SysName;
   /** The same reference, invoked at compute server `server`. */
   at(server: string): Remote<T>;
+  /** The same reference, its invocations killed if they last longer than `ms` (DeadlineExceededError; nested ones inherit what is left). */
+  withDeadline(ms: number): Remote<T>;
 };
 
-export type Invoker = (sysname: SysName, entry: string, args: unknown[], at?: string) => Promise<unknown>;
+/** How a reference's invocations run: a location hint, a deadline. */
+export interface RefOptions {
+  at?: string;
+  deadlineMs?: number;
+}
+
+export type Invoker = (sysname: SysName, entry: string, args: unknown[], options: RefOptions) => Promise<unknown>;
 
 /** What a Remote shows to `console.log` / inspect. */
 export class RemoteRef {
@@ -38,19 +47,26 @@ export function sysnameOfRemote(value: unknown): SysName | undefined {
   return typeof value === "object" && value !== null ? remotes.get(value) : undefined;
 }
 
-export function remoteRef<T>(sysname: SysName, invoke: Invoker, at?: string): Remote<T> {
+export function remoteRef<T>(sysname: SysName, invoke: Invoker, options: RefOptions = {}): Remote<T> {
   const cache = new Map<string, (...args: unknown[]) => Promise<unknown>>();
   const remote = new Proxy(new RemoteRef(sysname) as unknown as Remote<T>, {
     get(target, key) {
       if (key === "sysname") return sysname;
-      if (key === "at") return (server: string) => remoteRef<T>(sysname, invoke, server);
+      if (key === "at") return (server: string) => remoteRef<T>(sysname, invoke, { ...options, at: server });
+      if (key === "withDeadline") return (ms: number) => remoteRef<T>(sysname, invoke, { ...options, deadlineMs: checkDeadline(ms) });
       if (typeof key !== "string") return Reflect.get(target, key);
       if (key === "then" || key === "toJSON") return undefined;
       let fn = cache.get(key);
-      if (!fn) cache.set(key, (fn = (...args: unknown[]) => invoke(sysname, key, args, at)));
+      if (!fn) cache.set(key, (fn = (...args: unknown[]) => invoke(sysname, key, args, options)));
       return fn;
     },
   });
   remotes.set(remote, sysname);
   return remote;
+}
+
+/** A deadline must be a positive number of milliseconds. */
+export function checkDeadline(ms: number): number {
+  if (typeof ms !== "number" || !Number.isFinite(ms) || ms <= 0) throw new RangeError(`a deadline must be a positive number of milliseconds, got ${String(ms)}`);
+  return ms;
 }

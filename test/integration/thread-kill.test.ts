@@ -4,7 +4,9 @@
  * it had before the killed invocation, and the server goes on serving (a new isiba worker);
  * a thread three frames deep across two compute servers stops in every frame, none of its
  * writes stays; a frame of a killed thread arriving later is refused; `threads` lists the
- * frames of a running thread on every compute server; the shell's `threads --all` and `kill`.
+ * frames of a running thread on every compute server; the shell's `threads --all` and `kill`;
+ * deadlines (`withDeadline`, `deadlineMs`, `set deadline`): past one, the thread is killed
+ * everywhere and its caller gets DeadlineExceededError naming the deepest frame.
  */
 import { expect } from "chai";
 import * as path from "node:path";
@@ -74,6 +76,36 @@ describe("killing threads (integration, real processes)", function () {
     expect((await outcome as Error).name).to.equal("ThreadKilledError");
     for (const x of [a, b, c]) expect(await x.at("cs2").state()).to.deep.equal({ count: 0, notes: [] });
     expect((await client.threads()).frames.filter((f) => f.thread === thread)).to.deep.equal([]);
+  });
+
+  it("should kill a thread past its deadline, with DeadlineExceededError naming the frame it was in, its writes discarded", async () => {
+    const s = await spinner();
+    const started = performance.now();
+    const err = await s.at("cs2").withDeadline(400).spin().then(() => null, (e: Error) => e);
+    const ms = performance.now() - started;
+    expect(err?.name).to.equal("DeadlineExceededError");
+    expect(err?.message).to.include(`killed in spin of ${s.sysname} on cs2`);
+    expect(ms, "not before its deadline").to.be.at.least(400);
+    expect(await s.at("cs1").state()).to.deep.equal({ count: 0, notes: [] });
+    console.log(`      a 400 ms deadline: DeadlineExceededError after ${ms.toFixed(0)} ms`);
+  });
+
+  it("should have nested invocations inherit the deadline, and name the deepest frame", async () => {
+    const [a, b, c] = [await spinner(), await spinner(), await spinner()];
+    const err = await client.invoke(a.sysname, "hop", [b, "cs2", [c], ["cs1"]], { at: "cs1", deadlineMs: 600 }).then(() => null, (e: Error) => e);
+    expect(err?.name).to.equal("DeadlineExceededError");
+    expect(err?.message).to.include(`killed in spin of ${c.sysname} on cs1`);
+    for (const x of [a, b, c]) expect(await x.at("cs2").state()).to.deep.equal({ count: 0, notes: [] });
+  });
+
+  it("should apply a shell's deadline to its invocations (set deadline), and drop it (set deadline off)", async () => {
+    const s = await spinner();
+    const shell = new ShellSession(client);
+    expect((await shell.run("set deadline 300ms")).output).to.deep.equal(["deadline 300 ms: invocations still running then are killed"]);
+    const line = await shell.run(`spin${made}.spin()`);
+    expect(line.error).to.match(/^DeadlineExceededError: thread .* ran past its deadline and was killed in spin of /);
+    expect((await shell.run("set deadline off")).output).to.deep.equal(["no deadline: invocations run until they return"]);
+    expect((await shell.run(`spin${made}.bump()`)).output).to.deep.equal(["1"]);
   });
 
   it("should answer a kill of a thread that runs nowhere, and list no frame of it", async () => {

@@ -63,7 +63,7 @@ export class FakeCluster {
   }
 
   ref<T>(sysname: SysName): Remote<T> {
-    return remoteRef<T>(sysname, (s, entry, args, at) => this.invoke(s, entry, args, { at }));
+    return remoteRef<T>(sysname, (s, entry, args, options) => this.invoke(s, entry, args, options));
   }
 
   async invoke(target: SysName, entry: string, args: unknown[], options: InvokeOptions = {}): Promise<unknown> {

@@ -40,6 +40,7 @@ describe("NestedInvocations", () => {
       peers: { get: async () => lostPeer } as unknown as PeerCache,
       runLocal: async () => (events.push("ran here"), 42),
       atomicOf: () => undefined,
+      deadlineOf: () => undefined,
       settle: async (after) => void events.push(`settle ${after.join(",")}`),
       noteHere: () => undefined,
       noteReply: () => undefined,
