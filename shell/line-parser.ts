@@ -41,7 +41,7 @@ interface Operand {
   at: number;
 }
 
-const THREAD_ID = /^[A-Za-z0-9_:.-]+$/;
+const THREAD_ID = /^(?:[A-Za-z0-9_:.-]+|%\d+)$/;
 /** A duration operand: a positive number with a unit (checked by checkOperand, read by durationMs). */
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m)$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };

@@ -4,9 +4,12 @@
  * On a terminal: a `clouds> ` prompt with line editing and history; errors print as one
  * line and the shell goes on; `exit` or Ctrl-D leaves. Ctrl-C never leaves (nor stops a
  * cluster `clouds up` started): during an invocation it kills the invocation's thread (its
- * line then fails with ThreadKilledError), at the prompt it clears the line. With stdin not a terminal it runs
- * the lines it reads, in order, printing results to stdout and errors to stderr, and
- * returns false if any line failed.
+ * line then fails with ThreadKilledError), at the prompt it clears the line. With stdin not
+ * a terminal it runs the lines it reads, in order, printing results to stdout and errors to
+ * stderr, and returns false if any line failed.
+ *
+ * `Name.entry(args) &` starts a background thread and prints `[N] THREAD-ID` at once; its end
+ * prints `[N] done: RESULT` or `[N] failed: ERROR` on a line of its own whenever it comes.
  *
  * Lines a method prints (`this.print`) in a thread this shell started arrive while the
  * invocation runs and are written on their own lines as they come, before its result.
@@ -15,9 +18,19 @@ import * as readline from "node:readline";
 import type { Cluster } from "./client/cluster.js";
 import { ShellSession } from "./shell-session.js";
 
+/** How long piped input's end waits for background threads still running (ms). */
+const BACKGROUND_GRACE_MS = 5000;
+
 export async function runRepl(cluster: Cluster, input = process.stdin, output = process.stdout): Promise<boolean> {
   const interactive = Boolean((input as { isTTY?: boolean }).isTTY);
-  const session = new ShellSession(cluster, interactive && Boolean(output.isTTY));
+  let busy = false;
+  // A background thread's end: its own line, above the prompt (and the line being typed).
+  const onJobEnd = (line: string) => {
+    if (!interactive) return void output.write(`${line}\n`);
+    output.write(`\r\x1b[K${line}\n`);
+    if (!busy) rl.prompt(true);
+  };
+  const session = new ShellSession(cluster, interactive && Boolean(output.isTTY), onJobEnd);
   const rl = readline.createInterface({ input, output: interactive ? output : undefined, terminal: interactive, historySize: 500 });
   const onPrint = (_thread: string, text: string) => output.write(`${text}\n`);
   cluster.on("print", onPrint);
@@ -35,7 +48,9 @@ export async function runRepl(cluster: Cluster, input = process.stdin, output = 
   if (interactive) output.write("Clouds/TS shell. Type 'help' for commands, 'exit' to leave.\n");
   prompt();
   for await (const line of rl) {
+    busy = true;
     const result = await session.run(line);
+    busy = false;
     for (const out of result.output) output.write(out + "\n");
     if (result.error) {
       ok = false;
@@ -45,6 +60,11 @@ export async function runRepl(cluster: Cluster, input = process.stdin, output = 
     prompt();
   }
   rl.close();
+  // Piped input ended: background threads still running get a moment to end (their lines are
+  // part of the output), then go on in the cluster without us.
+  if (!interactive && session.backgroundJobs.size > 0) {
+    for (const n of await session.backgroundJobs.settle(BACKGROUND_GRACE_MS)) output.write(`[${n}] still running: it goes on in the cluster (kill it with kill)\n`);
+  }
   cluster.off("print", onPrint);
   return ok;
 }

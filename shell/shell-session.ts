@@ -18,6 +18,7 @@ import { NameUnboundError } from "./client/errors.js";
 import { sysnameOfRemote } from "./client/remote.js";
 import { formatPageReport } from "./page-report-format.js";
 import { formatServers } from "./server-survey.js";
+import { ShellJobs } from "./shell-jobs.js";
 
 /** Rows under a header, each column as wide as its widest cell. */
 function formatTable(header: string[], rows: string[][]): string[] {
@@ -39,7 +40,13 @@ export class ShellSession {
   /** `set deadline`: this session's invocations are killed past it (ms). */
   private deadlineMs: number | undefined;
 
-  constructor(private readonly cluster: Cluster, private readonly color = false) {}
+  /** Background threads (`&`); their ends are told to `onJobEnd`. */
+  private readonly jobs: ShellJobs;
+
+  /** `onJobEnd`: told `[N] done: ...` / `[N] failed: ...` as a background thread ends (the REPL prints it). */
+  constructor(private readonly cluster: Cluster, private readonly color = false, onJobEnd: (line: string) => void = () => undefined) {
+    this.jobs = new ShellJobs(onJobEnd);
+  }
 
   async run(line: string): Promise<LineResult> {
     try {
@@ -95,16 +102,27 @@ export class ShellSession {
   }
 
   private async invoke(cmd: Extract<ShellCommand, { kind: "invoke" }>): Promise<string[]> {
-    if (cmd.background) throw new CloudsError("background threads ('&') are not available yet in this version of Clouds/TS");
     const target = await this.cluster.resolve(this.path(cmd.target));
+    const args = await this.values(cmd.args);
+    const deadline = this.deadlineMs === undefined ? {} : { deadlineMs: this.deadlineMs };
+    if (cmd.background) {
+      let thread = "";
+      const result = this.cluster.invoke(target, cmd.entry, args, { at: cmd.at, ...deadline, onThread: (t) => (thread = t) });
+      const number = this.jobs.start(thread, result, (v) => this.format(v), describeError);
+      return [`[${number}] ${thread}`];
+    }
     let value: unknown;
     try {
-      const deadline = this.deadlineMs === undefined ? {} : { deadlineMs: this.deadlineMs };
-      value = await this.cluster.invoke(target, cmd.entry, await this.values(cmd.args), { at: cmd.at, ...deadline, onThread: (t) => (this.foreground = t) });
+      value = await this.cluster.invoke(target, cmd.entry, args, { at: cmd.at, ...deadline, onThread: (t) => (this.foreground = t) });
     } finally {
       this.foreground = undefined;
     }
     return value === undefined ? [] : [this.format(value)];
+  }
+
+  /** Background jobs still running (the REPL waits a little for them at the end of piped input). */
+  get backgroundJobs(): ShellJobs {
+    return this.jobs;
   }
 
   /**
@@ -123,7 +141,9 @@ export class ShellSession {
     return [ms === null ? "no deadline: invocations run until they return" : `deadline ${ms} ms: invocations still running then are killed`];
   }
 
-  private async kill(thread: string): Promise<string[]> {
+  private async kill(spec: string): Promise<string[]> {
+    const thread = spec.startsWith("%") ? this.jobs.threadOf(spec) : spec;
+    if (thread === undefined) throw new CloudsError(`no running job ${spec} in this shell (threads lists them)`);
     const r = await this.cluster.kill(thread);
     const lost = r.unreachable.map((u) => `  (${u.server} could not be asked: ${u.error})`);
     if (r.frames.length === 0) return [`thread ${thread}: no frame of it runs on any compute server`, ...lost];
@@ -138,8 +158,12 @@ export class ShellSession {
     const lost = unreachable.map((u) => `  (${u.server} could not be asked: ${u.error})`);
     if (mine.length === 0) return [all ? "no thread runs in the cluster" : "no thread of this shell runs", ...lost];
     const now = Date.now();
-    const rows = mine.map((f) => [f.thread, `${f.object}.${f.entry}@${f.server}`, String(f.depth), `${((now - f.since) / 1000).toFixed(1)} s`]);
-    return [...formatTable(["thread", "frame", "depth", "running"], rows), ...lost];
+    const job = (thread: string) => {
+      const n = this.jobs.numberOf(thread);
+      return n === undefined ? "" : `[${n}]`;
+    };
+    const rows = mine.map((f) => [job(f.thread), f.thread, `${f.object}.${f.entry}@${f.server}`, String(f.depth), `${((now - f.since) / 1000).toFixed(1)} s`]);
+    return [...formatTable(["job", "thread", "frame", "depth", "running"], rows), ...lost];
   }
 
   private async values(args: Expr[]): Promise<unknown[]> {

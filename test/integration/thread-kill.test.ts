@@ -6,7 +6,8 @@
  * writes stays; a frame of a killed thread arriving later is refused; `threads` lists the
  * frames of a running thread on every compute server; the shell's `threads --all` and `kill`;
  * deadlines (`withDeadline`, `deadlineMs`, `set deadline`): past one, the thread is killed
- * everywhere and its caller gets DeadlineExceededError naming the deepest frame.
+ * everywhere and its caller gets DeadlineExceededError naming the deepest frame; a piped
+ * shell's background thread (`&`, `threads`, `kill %1`, its done/failed lines).
  */
 import { expect } from "chai";
 import * as path from "node:path";
@@ -16,6 +17,8 @@ import type { Cluster } from "../../shell/client/cluster.js";
 import type { Remote } from "../../shell/client/remote.js";
 import type { Spinner } from "../fixtures/spinner.js";
 import { ShellSession } from "../../shell/shell-session.js";
+import { spawn } from "node:child_process";
+import { CLI_SCRIPT } from "../../shell/server-process.js";
 
 const SPINNER = path.join(REPO_ROOT, "test/fixtures/spinner.ts");
 
@@ -108,6 +111,39 @@ describe("killing threads (integration, real processes)", function () {
     expect((await shell.run(`spin${made}.bump()`)).output).to.deep.equal(["1"]);
   });
 
+  it("should run a background thread in a piped shell: & prints [1] at once, threads shows it, kill %1 ends it with a failed line", async () => {
+    const s = await spinner();
+    const child = spawn(process.execPath, [CLI_SCRIPT, "shell", "--dir", cluster.dir], { stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    const shows = async (re: RegExp): Promise<RegExpExecArray> => {
+      const deadline = Date.now() + 20_000;
+      for (let m = re.exec(out); ; m = re.exec(out)) {
+        if (m) return m;
+        if (Date.now() > deadline) throw new Error(`the shell never printed ${re}; it printed:\n${out}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    try {
+      child.stdin.write(`spin${made}.spin() &\n`);
+      const thread = (await shows(/^\[1\] (t:\S+)$/m))[1];
+      while ((await client.threads(thread)).frames.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      child.stdin.write("threads\n");
+      await shows(new RegExp(`^\\[1\\]\\s+${thread}\\s+${s.sysname}\\.spin@cs[12]`, "m"));
+      child.stdin.write("kill %1\n");
+      await shows(new RegExp(`^killed thread ${thread} \\(frames: 1 on cs[12]\\)$`, "m"));
+      await shows(/^\[1\] failed: ThreadKilledError: thread t:\S+ was killed/m);
+      child.stdin.write(`spin${made}.bump() &\n`);
+      await shows(/^\[2\] done: 1$/m);
+      child.stdin.end();
+      expect(await exited, `the shell's exit code; it printed:\n${out}`).to.equal(0);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+
   it("should answer a kill of a thread that runs nowhere, and list no frame of it", async () => {
     const report = await client.kill("t:nobody:01J0000000000000000000000A");
     expect(report).to.deep.equal({ thread: "t:nobody:01J0000000000000000000000A", frames: [], unreachable: [] });
@@ -124,11 +160,11 @@ describe("killing threads (integration, real processes)", function () {
       if (listed.some((l) => l.includes(`${s.sysname}.spin@`))) break;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    expect(listed[0]).to.match(/^thread\s+frame\s+depth\s+running$/);
+    expect(listed[0]).to.match(/^job\s+thread\s+frame\s+depth\s+running$/);
     const row = listed.find((l) => l.includes(`${s.sysname}.spin@`))!;
-    const thread = row.split(/\s+/)[0];
+    const thread = row.trim().split(/\s+/)[0];
     // Its own workstation's threads: thread ids name the workstation that started them.
-    expect((await new ShellSession(other).run("threads")).output.some((l) => l.startsWith(thread))).to.equal(true);
+    expect((await new ShellSession(other).run("threads")).output.some((l) => l.trim().startsWith(thread))).to.equal(true);
     const killed = await new ShellSession(client).run(`kill ${thread}`);
     expect(killed.output[0]).to.match(new RegExp(`^killed thread ${thread} \\(frames: 1 on cs[12]\\)$`));
     const line = await waiting;

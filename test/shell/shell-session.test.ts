@@ -344,8 +344,8 @@ describe("ShellSession", () => {
       ];
       const mine = await ok("threads");
       expect(mine).to.have.length(2);
-      expect(mine[0]).to.match(/^thread\s+frame\s+depth\s+running$/);
-      expect(mine[1]).to.match(new RegExp(`^t:ws-test:1\\s+${rectA}\\.spin@cs2\\s+0\\s+2\\.\\d s$`));
+      expect(mine[0]).to.match(/^job\s+thread\s+frame\s+depth\s+running$/);
+      expect(mine[1]).to.match(new RegExp(`^\\s+t:ws-test:1\\s+${rectA}\\.spin@cs2\\s+0\\s+2\\.\\d s$`));
       expect(await ok("threads --all")).to.have.length(3);
       cluster.threadFrames = [];
       expect(await ok("threads")).to.deep.equal(["no thread of this shell runs"]);
@@ -384,9 +384,28 @@ describe("ShellSession", () => {
       expect(cluster.calls).to.deep.equal([]);
     });
 
-    it("should refuse a background invocation without running it", async () => {
-      expect(await fails("RectA.size(5, 10) &")).to.contain("background threads ('&') are not available yet");
-      expect(cluster.callsOf("invoke")).to.deep.equal([]);
+    it("should start a background invocation as job 1, print its thread at once, and tell its end", async () => {
+      const ended: string[] = [];
+      const s = new ShellSession(cluster.asCluster(), false, (line) => ended.push(line));
+      let release!: (v: unknown) => void;
+      cluster.onInvoke = () => new Promise((resolve) => (release = resolve));
+      const started = await s.run("RectA.size(5, 10) &");
+      expect(started.output).to.have.length(1);
+      expect(started.output[0]).to.match(/^\[1\] t:ws-test:\S+$/);
+      const thread = started.output[0].slice(4);
+      cluster.threadFrames = [{ thread, depth: 0, object: rectA, entry: "size", since: Date.now(), server: "cs1" }];
+      expect((await s.run("threads")).output[1]).to.match(new RegExp(`^\\[1\\]\\s+${thread}\\s`));
+      expect(ended).to.deep.equal([]);
+      await s.run("kill %1");
+      expect(cluster.callsOf("kill")).to.deep.equal([[thread]]);
+      release(50);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(ended).to.deep.equal(["[1] done: 50"]);
+      cluster.onInvoke = () => Promise.reject(new Error("it broke"));
+      expect((await s.run("RectA.area() &")).output[0]).to.match(/^\[2\] /);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(ended[1]).to.equal("[2] failed: it broke");
+      expect((await s.run("kill %1")).error).to.equal("no running job %1 in this shell (threads lists them)");
     });
 
     it("should refuse an unbound name as an argument without running the invocation", async () => {
