@@ -109,6 +109,17 @@ interface Pending {
   depth: number;
   since: number;
   resolve: (reply: RunReply) => void;
+  /** What it waits for in a syscall now, if it does (`threads` shows it). */
+  waiting?: string;
+}
+
+/** What an isiba is doing, as `threads` shows it. */
+export interface IsibaState {
+  isiba: number;
+  thread: string;
+  depth: number;
+  /** "running", or what it waits for: "a lock", "a reply from X.entry", "a page". */
+  state: string;
 }
 
 class WorkerSlot {
@@ -123,6 +134,8 @@ class WorkerSlot {
   /** Isibas that replied and wait for `afterCommit`; then for their Freed. */
   readonly replied = new Set<number>();
   readonly freeing = new Map<number, (log: SegmentLog[]) => void>();
+  /** Faults of this worker being served now (the worker is blocked meanwhile). */
+  faulting = 0;
   /** Isibas of this worker killed on purpose (IsibaPool.kill): the error each fails with. */
   readonly killed = new Map<number, Error>();
   constructor(readonly worker: Worker, readonly faultPort: MessagePort, readonly doorbell: Int32Array, readonly ledger: SharedArrayBuffer) {}
@@ -173,6 +186,20 @@ export class IsibaPool {
     isiba.moveTo("done");
     if (!reply.ok) throw Object.assign(fromWireError(reply.error as WireError), { log: reply.log, broken: reply.broken, isiba: isiba.id } satisfies RunFailure);
     return { value: reply.value, log: reply.log, broken: reply.broken, isiba: isiba.id };
+  }
+
+  /** What each isiba running now does (of `thread` only, if given). */
+  states(thread?: string): IsibaState[] {
+    const out: IsibaState[] = [];
+    for (const slot of this.slots) {
+      for (const [id, p] of slot.pending) {
+        if (thread !== undefined && p.isiba.thread !== thread) continue;
+        // A fault blocks its whole worker (it is synchronous there): an isiba not in a syscall may be the one waiting.
+        const state = p.waiting ?? (slot.faulting > 0 ? "running or waiting for a page (its worker is faulting)" : "running");
+        out.push({ isiba: id, thread: p.isiba.thread, depth: p.depth, state });
+      }
+    }
+    return out;
   }
 
   /** The isibas running now for `thread` (its frames here). */
@@ -304,11 +331,16 @@ export class IsibaPool {
 
   private async serviceSyscall(slot: WorkerSlot, req: SyscallRequest): Promise<void> {
     let reply: SyscallReply;
+    const pending = slot.pending.get(req.isiba);
+    const waiting = waitingFor(req);
+    if (pending && waiting) pending.waiting = waiting;
     try {
       const value = await this.syscall(slot, req);
       reply = { type: "sysReply", call: req.call, ok: true, value };
     } catch (err) {
       reply = { type: "sysReply", call: req.call, ok: false, error: toWireError(err, this.serverId) };
+    } finally {
+      if (pending && pending.waiting === waiting) pending.waiting = undefined;
     }
     slot.worker.postMessage(reply);
   }
@@ -346,10 +378,13 @@ export class IsibaPool {
 
   private async serviceFault(slot: WorkerSlot, req: FaultRequest): Promise<void> {
     let reply: FaultReply = { ok: true };
+    slot.faulting++;
     try {
       if (!this.volatile.fault(req.segment, req.page)) await this.onFault(req.segment, req.page, req.mode, req.since);
     } catch (err) {
       reply = { ok: false, error: toWireError(err, this.serverId) };
+    } finally {
+      slot.faulting--;
     }
     slot.faultPort.postMessage(reply);
     Atomics.store(slot.doorbell, 0, DOORBELL_RUNG);
@@ -412,5 +447,15 @@ export class IsibaPool {
     slot.faultPort.close();
     if (this.closing) return;
     this.slots[at] = this.startWorker(index);
+  }
+}
+
+/** What an isiba in this syscall waits for, as `threads` shows it (nothing for the quick ones). */
+function waitingFor(req: SyscallRequest): string | undefined {
+  switch (req.op) {
+    case "lock.acquire": return `waiting for ${req.args.lock === "semaphore" ? "semaphore" : "lock"} '${req.args.key}'`;
+    case "object.invoke": return `waiting for a reply from ${req.args.entry} of ${req.args.target}${req.args.at ? ` at ${req.args.at}` : ""}`;
+    case "object.bind": return `waiting for the name server (${req.args.name})`;
+    default: return undefined;
   }
 }

@@ -162,8 +162,8 @@ export class ShellSession {
       const n = this.jobs.numberOf(thread);
       return n === undefined ? "" : `[${n}]`;
     };
-    const rows = mine.map((f) => [job(f.thread), f.thread, `${f.object}.${f.entry}@${f.server}`, String(f.depth), `${((now - f.since) / 1000).toFixed(1)} s`]);
-    return [...formatTable(["job", "thread", "frame", "depth", "running"], rows), ...lost];
+    const rows = mine.map((f) => [job(f.thread), f.thread, `${f.object}.${f.entry}@${f.server}`, String(f.depth), `${((now - f.since) / 1000).toFixed(1)} s`, f.state ?? ""]);
+    return [...formatTable(["job", "thread", "frame", "depth", "for", "state"], rows), ...lost];
   }
 
   private async values(args: Expr[]): Promise<unknown[]> {

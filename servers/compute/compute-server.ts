@@ -46,7 +46,7 @@ import type { HostContext, RoleService } from "../host/server-host.js";
 import { eventLoopLagMs, histogramFigures, labelled, snakeCase, type Figures } from "../host/metrics.js";
 import { ComputeClient, decodeComputeRequest, wireValue, type ComputeLoad, type ComputeReplies, type ComputeRequest, type ComputeStatus, type ProbeRequest } from "./protocol.js";
 import { AtomicPeers } from "./atomic-peers.js";
-import { ThreadFrames } from "./thread-frames.js";
+import { ThreadFrames, type FrameInfo } from "./thread-frames.js";
 import type { TwoPhasePoint } from "../../ra-kernel/two-phase-commit.js";
 import { DataHomes } from "./data-homes.js";
 import { DeadlineExceededError } from "./errors.js";
@@ -206,7 +206,7 @@ export class ComputeServer implements RoleService {
       case "compute.atomic.wound": return this.wound(req, from);
       // Frames of atomic threads on several compute servers (ra-kernel/atomic-branches.ts).
       case "compute.thread.kill": return this.killThread(req.thread, req.deadline);
-      case "compute.threads": return { server: this.id, frames: this.frames.list(req.thread) };
+      case "compute.threads": return { server: this.id, frames: this.framesWithStates(req.thread) };
       case "compute.atomic.join": return { joined: this.objects.acceptBranch(req.id, from as ServerId) };
       case "compute.atomic.wounded": return { wounded: this.objects.woundFromPeer(req.id, from as ServerId, req.reason) };
       case "compute.atomic.prepare": return this.objects.branches?.prepare(req) ?? { prepared: false, reason: `${this.id} runs no branches` };
@@ -242,6 +242,19 @@ export class ComputeServer implements RoleService {
       clearTimeout(expiry);
       exit();
     }
+  }
+
+  /**
+   * The frames here with what each does: its isiba's state (running, waiting for a lock, a
+   * reply, a page), matched by thread and depth; a frame with no isiba yet waits to start
+   * (its object loading, its monitor).
+   */
+  private framesWithStates(thread?: ThreadId): FrameInfo[] {
+    const states = this.pool.states(thread);
+    return this.frames.list(thread).map((f) => {
+      const isiba = states.find((st) => st.thread === f.thread && st.depth === f.depth);
+      return { ...f, state: isiba?.state ?? "waiting to start (its object loading, or a monitor)" };
+    });
   }
 
   /** Kills `thread` everywhere once `deadline` (ms since the Unix epoch) has passed (expireThread). */

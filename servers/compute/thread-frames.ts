@@ -30,6 +30,8 @@ export interface FrameInfo {
   since: number;
   /** When its thread must be done (ms since the Unix epoch), if it has a deadline. */
   deadline?: number;
+  /** What it does now ("running", "waiting for lock 'k'"...; compute.threads fills it in). */
+  state?: string;
 }
 
 export class ThreadFrames {

@@ -22,6 +22,7 @@ import { placement } from "./placement.bench.js";
 import { scale } from "./scale.bench.js";
 import { peerBaseline } from "./peer.bench.js";
 import { atomicThreads } from "./atomic.bench.js";
+import { threads } from "./threads.bench.js";
 
 type Benchmark = (report: BenchReport) => Promise<void>;
 
@@ -36,6 +37,7 @@ const BENCHMARKS: Array<[name: string, run: Benchmark]> = [
   ["scale", scale], // minutes at its default 100,000 objects: SCALE_OBJECTS lowers it
   ["peer", peerBaseline], // Clouds next to an express + TypeORM + SQLite counter service (issue 11)
   ["atomic", atomicThreads], // atomic transfers next to plain nested ones (issue 12)
+  ["threads", threads], // kill and deadline latency (issue 13)
 ];
 
 async function main(): Promise<number> {

@@ -72,8 +72,13 @@ describe("killing threads (integration, real processes)", function () {
   it("should stop a thread three frames deep across two compute servers in every frame, none of its writes kept", async () => {
     const [a, b, c] = [await spinner(), await spinner(), await spinner()];
     const { thread, outcome } = await started((onThread) => client.invoke(a.sysname, "hop", [b, "cs2", [c], ["cs1"]], { at: "cs1", onThread }), 3);
-    const frames = (await client.threads(thread)).frames.map((f) => `${f.entry}@${f.server}`).sort();
-    expect(frames).to.deep.equal(["hop@cs1", "hop@cs2", "spin@cs1"]);
+    const listed = (await client.threads(thread)).frames;
+    expect(listed.map((f) => `${f.entry}@${f.server}`).sort()).to.deep.equal(["hop@cs1", "hop@cs2", "spin@cs1"]);
+    // What each frame does: the outer two wait for the next one's reply, the last one runs.
+    const state = (depth: number) => listed.find((f) => f.depth === depth)?.state;
+    expect(state(0)).to.equal(`waiting for a reply from hop of ${b.sysname} at cs2`);
+    expect(state(1)).to.equal(`waiting for a reply from spin of ${c.sysname} at cs1`);
+    expect(state(2)).to.match(/^running/);
     const report = await client.kill(thread);
     expect(report.frames.reduce((n, f) => n + f.frames, 0)).to.equal(3);
     expect((await outcome as Error).name).to.equal("ThreadKilledError");
@@ -160,7 +165,7 @@ describe("killing threads (integration, real processes)", function () {
       if (listed.some((l) => l.includes(`${s.sysname}.spin@`))) break;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    expect(listed[0]).to.match(/^job\s+thread\s+frame\s+depth\s+running$/);
+    expect(listed[0]).to.match(/^job\s+thread\s+frame\s+depth\s+for\s+state$/);
     const row = listed.find((l) => l.includes(`${s.sysname}.spin@`))!;
     const thread = row.trim().split(/\s+/)[0];
     // Its own workstation's threads: thread ids name the workstation that started them.

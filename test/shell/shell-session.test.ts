@@ -339,13 +339,13 @@ describe("ShellSession", () => {
     it("should list this workstation's threads, or with --all every thread, one frame per row", async () => {
       const now = Date.now();
       cluster.threadFrames = [
-        { thread: "t:ws-test:1", depth: 0, object: rectA, entry: "spin", since: now - 2500, server: "cs2" },
+        { thread: "t:ws-test:1", depth: 0, object: rectA, entry: "spin", since: now - 2500, server: "cs2", state: "running" },
         { thread: "t:other:2", depth: 1, object: rectA, entry: "area", since: now - 100, server: "cs1" },
       ];
       const mine = await ok("threads");
       expect(mine).to.have.length(2);
-      expect(mine[0]).to.match(/^job\s+thread\s+frame\s+depth\s+running$/);
-      expect(mine[1]).to.match(new RegExp(`^\\s+t:ws-test:1\\s+${rectA}\\.spin@cs2\\s+0\\s+2\\.\\d s$`));
+      expect(mine[0]).to.match(/^job\s+thread\s+frame\s+depth\s+for\s+state$/);
+      expect(mine[1]).to.match(new RegExp(`^\\s+t:ws-test:1\\s+${rectA}\\.spin@cs2\\s+0\\s+2\\.\\d s\\s+running$`));
       expect(await ok("threads --all")).to.have.length(3);
       cluster.threadFrames = [];
       expect(await ok("threads")).to.deep.equal(["no thread of this shell runs"]);
