@@ -39,6 +39,7 @@ import { checkLockKey, invocationOf, type InvocationContext } from "./invocation
 import { acquireLock, type Lock } from "./lock.js";
 import { Semaphore } from "./semaphore.js";
 import { makeRef, type Ref } from "./ref.js";
+import { makeSpawner, type Spawner } from "./spawner.js";
 import { markRef } from "./object-ref.js";
 import { formatWithOptions } from "node:util";
 import { toPlain } from "./to-plain.js";
@@ -117,6 +118,18 @@ export abstract class CloudsObject {
   get self(): any {
     const ctx = invocationOf(this, "self");
     return markRef(makeRef<unknown>(ctx.object, ctx), ctx.object);
+  }
+
+  /**
+   * Starts invocations of `ref` as NEW threads: `await this.spawn(ref).entry(args)` answers
+   * once the thread started, with its handle — `id`, and `join()` resolving to the entry's
+   * result (or rejecting with its error). The new thread is this one's child: its output goes
+   * to this thread's workstation, and a kill of this thread does not stop it. This is how an
+   * object goes on working while an invocation runs.
+   */
+  spawn<T>(ref: Ref<T>, options: { at?: string } = {}): Spawner<T> {
+    const ctx = invocationOf(this, "spawn");
+    return makeSpawner<T>(ref, ctx, options.at);
   }
 
   /** The thread running this invocation: its id (kept along nested invocations) and depth. */

@@ -132,6 +132,13 @@ export interface Syscalls {
   /** Text for the workstation that started the thread (wherever the thread is now). */
   "thread.print": { args: { text: string }; result: { delivered: boolean } };
   /**
+   * Starts the invocation as a NEW thread (its own id, this thread its parent; its output goes
+   * to this thread's workstation), at compute server `at` or placed as any; answers at once.
+   */
+  "thread.spawn": { args: { target: SysName; entry: string; args: unknown[]; at?: string }; result: { id: string } };
+  /** Waits for a thread spawned by this compute server to end: its value (wire form), or its error. */
+  "thread.join": { args: { id: string }; result: { value: unknown } };
+  /**
    * The frames of the object's volatile activation `gen` (a share the first time this worker
    * maps them, else the sysname). Served by the IsibaPool itself, not the kernel's handler.
    */

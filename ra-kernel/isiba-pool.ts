@@ -456,6 +456,7 @@ function waitingFor(req: SyscallRequest): string | undefined {
     case "lock.acquire": return `waiting for ${req.args.lock === "semaphore" ? "semaphore" : "lock"} '${req.args.key}'`;
     case "object.invoke": return `waiting for a reply from ${req.args.entry} of ${req.args.target}${req.args.at ? ` at ${req.args.at}` : ""}`;
     case "object.bind": return `waiting for the name server (${req.args.name})`;
+    case "thread.join": return `waiting for thread ${req.args.id} to end`;
     default: return undefined;
   }
 }

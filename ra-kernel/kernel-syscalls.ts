@@ -40,6 +40,10 @@ export interface InvocationLink {
   invoke(from: SyscallContext, call: SyscallArgs<"object.invoke">): Promise<SyscallResult<"object.invoke">>;
   /** Sends `text` towards the workstation that started `from`'s thread. */
   print(from: SyscallContext, text: string): Promise<SyscallResult<"thread.print">>;
+  /** Starts an invocation as a new thread, child of `from`'s (answers once it started). */
+  spawn(from: SyscallContext, call: SyscallArgs<"thread.spawn">): Promise<SyscallResult<"thread.spawn">>;
+  /** The end of a thread spawned here. */
+  join(from: SyscallContext, id: string): Promise<SyscallResult<"thread.join">>;
 }
 
 /** Commits an isiba's segment so far at a commit point (the UserObjectManager). */
@@ -86,6 +90,8 @@ export class KernelSyscalls {
       case "object.bind": return { sysname: await this.needLink(call.op).bind(nameArg(call)) };
       case "object.invoke": return this.needLink(call.op).invoke(ctx, invokeArgs(call));
       case "thread.print": return this.needLink(call.op).print(ctx, textArg(call));
+      case "thread.spawn": return this.needLink(call.op).spawn(ctx, invokeArgs(call));
+      case "thread.join": return this.needLink(call.op).join(ctx, joinArg(call));
       default: {
         const op = String((call as { op: unknown }).op);
         throw new UnknownSyscallError(`unknown syscall '${op}'`, { op });
@@ -115,6 +121,12 @@ function invokeArgs(call: SyscallCall): SyscallArgs<"object.invoke"> {
   if (!Array.isArray(args) || args.length > MAX_ARGS) throw bad(`the arguments must be an array of at most ${MAX_ARGS}`);
   if (at !== undefined && !isServerId(at)) throw bad(`at(server): not a server id: ${JSON.stringify(at)?.slice(0, 60)}`);
   return { target, entry, args, at };
+}
+
+function joinArg(call: SyscallCall): string {
+  const { id } = (call.args ?? {}) as { id?: unknown };
+  if (typeof id !== "string" || !/^t:[\x21-\x7e]{1,180}$/.test(id)) throw new BadSyscallError(`${call.op}: not a thread id: ${JSON.stringify(id)?.slice(0, 60)}`, { op: call.op });
+  return id;
 }
 
 function textArg(call: SyscallCall): string {

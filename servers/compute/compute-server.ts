@@ -47,6 +47,7 @@ import { eventLoopLagMs, histogramFigures, labelled, snakeCase, type Figures } f
 import { ComputeClient, decodeComputeRequest, wireValue, type ComputeLoad, type ComputeReplies, type ComputeRequest, type ComputeStatus, type ProbeRequest } from "./protocol.js";
 import { AtomicPeers } from "./atomic-peers.js";
 import { ThreadFrames, type FrameInfo } from "./thread-frames.js";
+import { SpawnedThreads } from "./spawned-threads.js";
 import type { TwoPhasePoint } from "../../ra-kernel/two-phase-commit.js";
 import { DataHomes } from "./data-homes.js";
 import { DeadlineExceededError } from "./errors.js";
@@ -104,6 +105,8 @@ export class ComputeServer implements RoleService {
   readonly routes = new ThreadRoutes();
   /** The frames running here, and the threads killed here (compute.threads, compute.thread.kill). */
   readonly frames = new ThreadFrames();
+  /** Threads object code here started with `spawn`, kept for `join`. */
+  private readonly spawned = new SpawnedThreads();
   /** What this server knows of the compute servers (itself included): placement reads it. */
   readonly table = new LoadTable();
   /** Placement decisions taken here (nested invocations). */
@@ -143,6 +146,7 @@ export class ComputeServer implements RoleService {
       runLocal: (input) => this.runHere(input),
       atomicOf: (isiba) => this.objects.atomicOf(isiba),
       deadlineOf: (thread) => this.frames.deadlineOf(thread),
+      spawned: this.spawned,
       settle: (after) => this.homes.settle(after),
       noteHere: (object) => this.noteHere(object),
       noteReply: (server, load, object, pages) => this.table.noteReply(server as ServerId, undefined, load, pages === undefined ? undefined : { object, pages }),
@@ -493,6 +497,7 @@ export class ComputeServer implements RoleService {
     out.thread_frames_running = this.frames.size;
     out.thread_kills_total = this.frames.counts.kills;
     out.thread_deadline_expiries_total = this.deadlineExpiries;
+    out.threads_spawned_total = this.spawned.counts.spawned;
     out.thread_frames_killed_total = this.frames.counts.framesKilled;
     out.isiba_workers_terminated_total = this.pool.workerKills;
     out.isiba_worker_replacements_total = this.pool.workerDeaths;

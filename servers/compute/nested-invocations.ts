@@ -24,7 +24,7 @@
  * Depth is bounded (MAX_INVOCATION_DEPTH): a runaway recursion fails with
  * InvocationDepthError instead of exhausting the cluster.
  */
-import type { ServerId, SysName, ThreadId } from "../../ra-kernel/ids.js";
+import { newThreadId, type ServerId, type SysName, type ThreadId } from "../../ra-kernel/ids.js";
 import type { InvocationLink } from "../../ra-kernel/kernel-syscalls.js";
 import type { SyscallContext } from "../../ra-kernel/isiba-pool.js";
 import type { SyscallArgs, SyscallResult } from "../../ra-kernel/isiba-messages.js";
@@ -40,6 +40,13 @@ import type { ServerLoad } from "../placement/load-report.js";
 import { ComputeClient, MAX_INVOCATION_DEPTH } from "./protocol.js";
 import { InvocationDepthError, UnknownNameError } from "./errors.js";
 import type { ThreadRoutes } from "./thread-routes.js";
+import type { SpawnedThreads } from "./spawned-threads.js";
+
+/** The workstation a thread id names (`t:<origin>:<ulid>`): a spawned thread keeps it. */
+function originOf(thread: string): string {
+  const m = /^t:([^:]+):/.exec(thread);
+  return m ? m[1] : "kernel";
+}
 
 export interface NestedInvocationDeps {
   /** This compute server. */
@@ -53,6 +60,8 @@ export interface NestedInvocationDeps {
   settle(after: string[]): Promise<void>;
   /** Runs an invocation here (the UserObjectManager, counted as an invocation). */
   runLocal(input: InvocationInput): Promise<unknown>;
+  /** Threads spawned here by object code, kept for join. */
+  spawned: SpawnedThreads;
   /** The deadline of a thread running here, if it has one (ThreadFrames): nested invocations inherit it. */
   deadlineOf(thread: ThreadId): number | undefined;
   /** The atomic thread an isiba's frame belongs to, if any (UserObjectManager). */
@@ -130,6 +139,26 @@ export class NestedInvocations implements InvocationLink {
       this.deps.noteReply(reply.server, reply.load, call.target, reply.warm);
       return { value: reply.value, server: reply.server };
     });
+  }
+
+  /**
+   * Starts the invocation as a new thread, child of `from`'s (same workstation in its id): it
+   * is placed as any invocation, its lines go where its parent's go, and its end is kept for
+   * `join` (SpawnedThreads). Answers once started, not once done.
+   */
+  async spawn(from: SyscallContext, call: SyscallArgs<"thread.spawn">): Promise<SyscallResult<"thread.spawn">> {
+    const child = newThreadId(originOf(from.thread));
+    const hint = call.at === undefined ? undefined : (call.at as ServerId);
+    const released = this.deps.routes.adopt(child, from.thread);
+    const placed = { thread: child, depth: 0, object: call.target, entry: call.entry, hint };
+    const end = this.place(placed, child, call).then((r) => r.value);
+    void end.then(released, released);
+    this.deps.spawned.track(child, end);
+    return { id: child };
+  }
+
+  async join(_from: SyscallContext, id: string): Promise<SyscallResult<"thread.join">> {
+    return { value: await this.deps.spawned.join(id) };
   }
 
   async print(from: SyscallContext, text: string): Promise<SyscallResult<"thread.print">> {

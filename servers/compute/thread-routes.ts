@@ -52,6 +52,20 @@ export class ThreadRoutes {
     };
   }
 
+  /**
+   * A thread spawned here by `parent` (SpawnedThreads): its lines go where the parent's go,
+   * by the connection the parent arrived on, even after the parent's frame here ended. Call
+   * the result when the child ended.
+   */
+  adopt(child: string, parent: string): () => void {
+    const peer = this.routes.get(parent)?.arrivals[0];
+    if (!peer) {
+      log("thread %s spawned by %s, which has no route here: its lines will be dropped", child, parent);
+      return () => undefined;
+    }
+    return this.enter(child, peer);
+  }
+
   /** Sends a line towards the thread's workstation; resolves with whether it got there. */
   print(thread: string, text: string): Promise<boolean> {
     const route = this.routes.get(thread);

@@ -149,6 +149,38 @@ describe("killing threads (integration, real processes)", function () {
     }
   });
 
+  it("should spawn a thread from object code: a new id from the same workstation, joined for its value, its writes committed", async () => {
+    const [a, b] = [await spinner(), await spinner()];
+    const r = await a.at("cs1").spawnBump(b, "cs2");
+    expect(r.child).to.not.equal(r.parent);
+    expect(r.child.split(":").slice(0, 2)).to.deep.equal(r.parent.split(":").slice(0, 2));
+    expect(r.value).to.equal(1);
+    expect(await b.at("cs1").state()).to.deep.equal({ count: 1, notes: ["bump"] });
+  });
+
+  it("should let a spawned thread run on after its parent returned, listed and killed by its own id", async () => {
+    const [a, b] = [await spinner(), await spinner()];
+    const child = await a.at("cs1").spawnSpin(b, "cs2");
+    while ((await client.threads(child)).frames.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect((await client.threads(child)).frames.map((f) => `${f.entry}@${f.server}`)).to.deep.equal(["spin@cs2"]);
+    expect((await client.kill(child)).frames).to.deep.equal([{ server: "cs2", frames: 1 }]);
+    while ((await client.threads(child)).frames.length > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await b.at("cs2").state(), "the killed child's writes are discarded").to.deep.equal({ count: 0, notes: [] });
+  });
+
+  it("should send a spawned thread's output to the spawning thread's workstation", async () => {
+    const [a, b] = [await spinner(), await spinner()];
+    const lines: { thread: string; text: string }[] = [];
+    const onPrint = (thread: string, text: string) => lines.push({ thread, text });
+    client.on("print", onPrint);
+    try {
+      const child = await a.at("cs1").spawnShout(b, "hello from the child", "cs2");
+      expect(lines).to.deep.include({ thread: child, text: "hello from the child" });
+    } finally {
+      client.off("print", onPrint);
+    }
+  });
+
   it("should answer a kill of a thread that runs nowhere, and list no frame of it", async () => {
     const report = await client.kill("t:nobody:01J0000000000000000000000A");
     expect(report).to.deep.equal({ thread: "t:nobody:01J0000000000000000000000A", frames: [], unreachable: [] });

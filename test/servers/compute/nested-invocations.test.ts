@@ -3,6 +3,7 @@
  * fake connections: a nested call lost with its server reaches the calling object code only
  * once that server was settled at the homes, and the next nested call carries it (`after`).
  */
+import { SpawnedThreads } from "../../../servers/compute/spawned-threads.js";
 import { expect } from "chai";
 import { newSysName, type ServerId, type ThreadId } from "../../../ra-kernel/ids.js";
 import type { SyscallContext } from "../../../ra-kernel/isiba-pool.js";
@@ -41,6 +42,7 @@ describe("NestedInvocations", () => {
       runLocal: async () => (events.push("ran here"), 42),
       atomicOf: () => undefined,
       deadlineOf: () => undefined,
+      spawned: new SpawnedThreads(),
       settle: async (after) => void events.push(`settle ${after.join(",")}`),
       noteHere: () => undefined,
       noteReply: () => undefined,
