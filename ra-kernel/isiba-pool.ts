@@ -162,6 +162,9 @@ export class IsibaPool {
     return this.slots.reduce((n, s) => n + s.pending.size, 0);
   }
 
+  /** Told of each fault served: the threads of the worker's isibas (one of them faulted), and how long (ms). */
+  onFaultServed: ((threads: string[], segment: SysName, page: number, mode: AccessMode, ms: number) => void) | undefined;
+
   /** Asked before an isiba starts: an error refuses to run it (its thread was killed here). */
   refuseRun: ((thread: string) => Error | undefined) | undefined;
 
@@ -378,6 +381,7 @@ export class IsibaPool {
 
   private async serviceFault(slot: WorkerSlot, req: FaultRequest): Promise<void> {
     let reply: FaultReply = { ok: true };
+    const started = performance.now();
     slot.faulting++;
     try {
       if (!this.volatile.fault(req.segment, req.page)) await this.onFault(req.segment, req.page, req.mode, req.since);
@@ -385,6 +389,7 @@ export class IsibaPool {
       reply = { ok: false, error: toWireError(err, this.serverId) };
     } finally {
       slot.faulting--;
+      if (this.onFaultServed) this.onFaultServed([...new Set([...slot.pending.values()].map((p) => p.isiba.thread))], req.segment, req.page, req.mode, performance.now() - started);
     }
     slot.faultPort.postMessage(reply);
     Atomics.store(slot.doorbell, 0, DOORBELL_RUNG);

@@ -111,8 +111,10 @@ export const HELP: Record<CommandKind, HelpEntry> = {
   trace: {
     usage: "trace ID",
     summary: "show a thread's events in causal order",
-    details: "Invocations, returns, page faults, invalidations and flushes, merged from every\n" +
-      "server it passed through and ordered by Lamport clock.",
+    details: "Invocations arriving and returning, frames entered and left, nested invocations, lock\n" +
+      "waits, page faults, prints, spawns and errors, merged from every compute server it passed\n" +
+      "through and ordered by Lamport clock, with each one's server, time and duration.\n" +
+      "ID as shown by threads, or %N for a background job.",
   },
   servers: {
     usage: "servers",

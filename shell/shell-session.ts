@@ -76,8 +76,8 @@ export class ShellSession {
       case "threads": return this.threads(cmd.all === true);
       case "set": return this.setDeadline(cmd.deadlineMs);
       case "kill": return this.kill(cmd.id);
+      case "trace": return this.trace(cmd.id);
       case "inspect":
-      case "trace":
         throw new CloudsError(`'${cmd.kind}' is not available yet in this version of Clouds/TS (see 'help')`);
     }
   }
@@ -149,6 +149,21 @@ export class ShellSession {
     if (r.frames.length === 0) return [`thread ${thread}: no frame of it runs on any compute server`, ...lost];
     const where = r.frames.map((f) => `${f.frames} on ${f.server}`).join(", ");
     return [`killed thread ${thread} (frames: ${where})`, ...lost];
+  }
+
+  /** `trace ID|%N`: the thread's events on every compute server, in causal order. */
+  private async trace(spec: string): Promise<string[]> {
+    const thread = spec.startsWith("%") ? this.jobs.threadOf(spec) : spec;
+    if (thread === undefined) throw new CloudsError(`no running job ${spec} in this shell (threads lists them)`);
+    const { events, dropped, unreachable } = await this.cluster.trace(thread);
+    const notes = [
+      ...dropped.map((d) => `  (${d.server} dropped its ${d.events} oldest events: some of this thread's may be missing)`),
+      ...unreachable.map((u) => `  (${u.server} could not be asked: ${u.error})`),
+    ];
+    if (events.length === 0) return [`thread ${thread}: no event of it is kept on any compute server`, ...notes];
+    const t0 = events[0].at;
+    const rows = events.map((e) => [String(e.clock), e.server, `+${e.at - t0} ms`, e.kind, e.ms === undefined ? e.detail : `${e.detail} (${e.ms.toFixed(2)} ms)`]);
+    return [...formatTable(["clock", "server", "time", "event", "detail"], rows), ...notes];
   }
 
   /** `threads`: this workstation's threads (their ids name it); `--all`: every thread. */

@@ -48,6 +48,22 @@ import { ComputeClient, decodeComputeRequest, wireValue, type ComputeLoad, type 
 import { AtomicPeers } from "./atomic-peers.js";
 import { ThreadFrames, type FrameInfo } from "./thread-frames.js";
 import { SpawnedThreads } from "./spawned-threads.js";
+import { ThreadTrace } from "./thread-trace.js";
+import type { SyscallHandler } from "../../ra-kernel/isiba-pool.js";
+import type { SyscallCall } from "../../ra-kernel/isiba-messages.js";
+
+/** Which syscalls `trace` shows, and how (the quick ones are left out). */
+function traceOf(call: SyscallCall): { kind: string; detail: (result: unknown) => string } | undefined {
+  switch (call.op) {
+    case "lock.acquire": return { kind: "lock wait", detail: () => `${call.args.lock} '${call.args.key}'` };
+    case "lock.release": return { kind: "lock release", detail: () => `${call.args.lock} '${call.args.key}' (a commit point)` };
+    case "object.invoke": return { kind: "nested invoke", detail: () => `${call.args.entry} of ${call.args.target}${call.args.at ? ` at ${call.args.at}` : ""}` };
+    case "thread.print": return { kind: "print", detail: () => call.args.text };
+    case "thread.spawn": return { kind: "spawn", detail: (r) => `${call.args.entry} of ${call.args.target} as thread ${(r as { id?: string } | undefined)?.id ?? "?"}` };
+    case "thread.join": return { kind: "join", detail: () => `thread ${call.args.id}` };
+    default: return undefined;
+  }
+}
 import type { TwoPhasePoint } from "../../ra-kernel/two-phase-commit.js";
 import { DataHomes } from "./data-homes.js";
 import { DeadlineExceededError } from "./errors.js";
@@ -105,6 +121,8 @@ export class ComputeServer implements RoleService {
   readonly routes = new ThreadRoutes();
   /** The frames running here, and the threads killed here (compute.threads, compute.thread.kill). */
   readonly frames = new ThreadFrames();
+  /** What threads did here, for `trace` (compute.trace). */
+  readonly trace: ThreadTrace;
   /** Threads object code here started with `spawn`, kept for `join`. */
   private readonly spawned = new SpawnedThreads();
   /** What this server knows of the compute servers (itself included): placement reads it. */
@@ -152,10 +170,15 @@ export class ComputeServer implements RoleService {
       noteReply: (server, load, object, pages) => this.table.noteReply(server as ServerId, undefined, load, pages === undefined ? undefined : { object, pages }),
     });
     const syscalls = new KernelSyscalls(locks, nested);
-    this.pool = new IsibaPool(ctx.options.workers ?? 2, this.dsm.fault, ctx.options.id, syscalls.handle, {
+    this.trace = new ThreadTrace(ctx.options.id, ctx.clock);
+    this.pool = new IsibaPool(ctx.options.workers ?? 2, this.dsm.fault, ctx.options.id, this.traced(syscalls.handle), {
       workerHeapMb: ctx.options.workerHeapMb,
       onWritesLost: (lost) => this.dsm.abandon(lost.pages, lost.overflowed, `an isiba worker died (${lost.why})`),
     });
+    this.pool.onFaultServed = (threads, segment, page, mode, ms) => {
+      const shared = threads.length > 1 ? ` (its worker ran ${threads.length} threads)` : "";
+      for (const t of threads) this.trace.record(t, "page fault", `${mode} ${segment}#${page}${shared}`, ms);
+    };
     // A frame of a killed thread that was waiting (for a monitor, a page) never starts.
     this.pool.refuseRun = (thread) => (this.frames.killed(thread) ? this.killedError(thread) : undefined);
     this.objects = new UserObjectManager(this.pool, this.dsm, this.homes, locks, {
@@ -211,6 +234,7 @@ export class ComputeServer implements RoleService {
       // Frames of atomic threads on several compute servers (ra-kernel/atomic-branches.ts).
       case "compute.thread.kill": return this.killThread(req.thread, req.deadline);
       case "compute.threads": return { server: this.id, frames: this.framesWithStates(req.thread) };
+      case "compute.trace": return { server: this.id, events: this.trace.of(req.thread), dropped: this.trace.dropped };
       case "compute.atomic.join": return { joined: this.objects.acceptBranch(req.id, from as ServerId) };
       case "compute.atomic.wounded": return { wounded: this.objects.woundFromPeer(req.id, from as ServerId, req.reason) };
       case "compute.atomic.prepare": return this.objects.branches?.prepare(req) ?? { prepared: false, reason: `${this.id} runs no branches` };
@@ -231,6 +255,8 @@ export class ComputeServer implements RoleService {
     }
     checkDepth(req.thread, req.depth, `${req.entry} on ${req.target}`);
     const exit = this.routes.enter(req.thread, peer);
+    const started = performance.now();
+    this.trace.record(req.thread, "invoke", `${req.entry} of ${req.target} from ${peer.remoteId} (depth ${req.depth})`);
     // The thread's first frame keeps its deadline: past it, the thread is killed everywhere.
     const expiry = req.deadline !== undefined && req.depth === 0 ? this.watchDeadline(req.thread, req.deadline) : undefined;
     try {
@@ -238,9 +264,11 @@ export class ComputeServer implements RoleService {
       const thread = { id: req.thread, depth: req.depth, ...(req.atomic ? { atomic: req.atomic } : {}), ...(req.deadline !== undefined ? { deadline: req.deadline } : {}) };
       const value = await this.runHere({ object: req.target, entry: req.entry, args: req.args, thread });
       await this.routes.flush(req.thread);
+      this.trace.record(req.thread, "return", `${req.entry} of ${req.target} to ${peer.remoteId}`, performance.now() - started);
       return { value: wireValue(value), server: this.id, load: this.load(), warm: this.workingSets.pagesOf(req.target) };
     } catch (err) {
       await this.routes.flush(req.thread);
+      this.trace.record(req.thread, "error", `${req.entry} of ${req.target}: ${(err as Error)?.name}: ${(err as Error)?.message}`, performance.now() - started);
       throw err;
     } finally {
       clearTimeout(expiry);
@@ -296,12 +324,35 @@ export class ComputeServer implements RoleService {
     this.invocations++;
     this.active++;
     const exit = this.frames.enter({ thread: input.thread.id, depth: input.thread.depth, object: input.object, entry: input.entry });
+    const frame = `${input.entry} of ${input.object} (depth ${input.thread.depth}${input.thread.atomic ? `, atomic ${input.thread.atomic.id}` : ""})`;
+    this.trace.record(input.thread.id, "frame enter", frame);
+    const started = performance.now();
+    let ok = false;
     try {
-      return await this.objects.invoke(input);
+      const value = await this.objects.invoke(input);
+      ok = true;
+      return value;
     } finally {
+      this.trace.record(input.thread.id, ok ? "frame exit" : "frame failed", frame, performance.now() - started);
       exit();
       this.active--;
     }
+  }
+
+  /** The kernel's syscall handler, with the waits threads make in it traced (ThreadTrace). */
+  private traced(handle: SyscallHandler): SyscallHandler {
+    return async (ctx, call) => {
+      const started = performance.now();
+      const what = traceOf(call);
+      try {
+        const result = await handle(ctx, call);
+        if (what) this.trace.record(ctx.thread, what.kind, what.detail(result), performance.now() - started);
+        return result;
+      } catch (err) {
+        if (what) this.trace.record(ctx.thread, `${what.kind} failed`, `${what.detail(undefined)}: ${(err as Error)?.name}: ${(err as Error)?.message}`, performance.now() - started);
+        throw err;
+      }
+    };
   }
 
   /**
@@ -498,6 +549,8 @@ export class ComputeServer implements RoleService {
     out.thread_kills_total = this.frames.counts.kills;
     out.thread_deadline_expiries_total = this.deadlineExpiries;
     out.threads_spawned_total = this.spawned.counts.spawned;
+    out.trace_events_total = this.trace.recorded;
+    out.trace_events_dropped_total = this.trace.dropped;
     out.thread_frames_killed_total = this.frames.counts.framesKilled;
     out.isiba_workers_terminated_total = this.pool.workerKills;
     out.isiba_worker_replacements_total = this.pool.workerDeaths;

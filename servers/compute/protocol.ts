@@ -53,6 +53,8 @@
  *                      were terminated)
  *   compute.threads    {thread?}                                       -> {server, frames: FrameInfo[]}
  *                      (the frames running here: thread, depth, object, entry, since)
+ *   compute.trace      {thread}                                        -> {server, events: TraceEvent[], dropped}
+ *                      (what the thread did here, from a bounded ring: ThreadTrace)
  *   compute.pages      {segments}                                      -> CachedPageInfo[]
  *   compute.probe      {op, ...}                                       -> {micros} (diagnostic, for benchmarks)
  *   compute.status     {}                                              -> ComputeStatus
@@ -77,6 +79,7 @@ import { MAX_MEMBERS, MAX_WARM_OBJECTS, type LoadReport, type ServerLoad } from 
 import type { PlacementRecord } from "../placement/decision-log.js";
 import type { PlacementReason } from "../placement/placement-policy.js";
 import type { FrameInfo } from "./thread-frames.js";
+import type { TraceEvent } from "./thread-trace.js";
 
 /** A compute server's load (see ServerLoad): in every compute.invoke reply and every LoadReport. */
 export type ComputeLoad = ServerLoad;
@@ -149,6 +152,7 @@ export type ComputeRequest =
   | { kind: "compute.atomic.wound"; id: AtomicId; object: SysName; reason: string }
   | { kind: "compute.thread.kill"; thread: ThreadId; deadline?: { ms: number; frame: string } }
   | { kind: "compute.threads"; thread?: ThreadId }
+  | { kind: "compute.trace"; thread: ThreadId }
   | { kind: "compute.atomic.join"; id: AtomicId }
   | { kind: "compute.atomic.wounded"; id: AtomicId; reason: string }
   | { kind: "compute.atomic.prepare"; id: AtomicId; thread: AtomicId; attempt: number; logHome: ServerId }
@@ -175,6 +179,7 @@ export interface ComputeReplies {
   "compute.atomic.wound": { wounded: boolean };
   "compute.thread.kill": { server: string; frames: number; workers: number };
   "compute.threads": { server: string; frames: FrameInfo[] };
+  "compute.trace": { server: string; events: TraceEvent[]; dropped: number };
   "compute.atomic.join": { joined: boolean };
   "compute.atomic.wounded": { wounded: boolean };
   "compute.atomic.prepare": { prepared: boolean; reason?: string };
@@ -248,6 +253,7 @@ export function decodeComputeRequest(kind: string, body: unknown): ComputeReques
       return { kind, thread: thread(kind, b), deadline: { ms: int(`${kind} deadline`, d, "ms"), frame: str(`${kind} deadline`, d, "frame", 400) } };
     }
     case "compute.threads": return { kind, ...(b.thread === undefined ? {} : { thread: thread(kind, b) }) };
+    case "compute.trace": return { kind, thread: thread(kind, b) };
     case "compute.atomic.join": return { kind, id: check(kind, b, "id", isAtomicId, "an atomic id") };
     case "compute.atomic.wounded": return { kind, id: check(kind, b, "id", isAtomicId, "an atomic id"), reason: str(kind, b, "reason", 400) };
     case "compute.atomic.prepare":

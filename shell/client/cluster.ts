@@ -41,6 +41,7 @@ import { normalizePath, type Binding } from "../../servers/name/name-directory.j
 import { DataClient, type ClassSummary, type LockInfo, type PageInfo } from "../../servers/data/protocol.js";
 import { ComputeClient, type CachedPageInfo, type DecisionsReply } from "../../servers/compute/protocol.js";
 import type { FrameInfo } from "../../servers/compute/thread-frames.js";
+import type { TraceEvent } from "../../servers/compute/thread-trace.js";
 import { openPeer } from "../../servers/placement/placer.js";
 import { afterField } from "../../servers/placement/unsettled-servers.js";
 import type { PlacementRecord } from "../../servers/placement/decision-log.js";
@@ -331,6 +332,23 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       for (const f of r.frames) frames.push({ ...f, server: r.server ?? server });
     }, unreachable);
     return { frames: frames.sort((a, b) => a.since - b.since || a.depth - b.depth), unreachable };
+  }
+
+  /**
+   * What the thread did on every compute server (invocations, frames, nested invocations,
+   * lock waits, page faults, prints, errors), merged in Lamport-clock order — an order
+   * consistent with causality. `dropped`: events each server's bounded ring let go (its oldest).
+   */
+  async trace(thread: string): Promise<{ events: TraceEvent[]; dropped: { server: string; events: number }[]; unreachable: { server: string; error: string }[] }> {
+    const events: TraceEvent[] = [];
+    const dropped: { server: string; events: number }[] = [];
+    const unreachable: { server: string; error: string }[] = [];
+    await this.eachCompute(async (c) => {
+      const r = await c.call("compute.trace", { thread: thread as ThreadId }, { timeoutMs: this.timeoutMs });
+      events.push(...r.events);
+      if (r.dropped > 0) dropped.push({ server: r.server, events: r.dropped });
+    }, unreachable);
+    return { events: events.sort((a, b) => a.clock - b.clock || a.server.localeCompare(b.server)), dropped, unreachable };
   }
 
   /** Runs `fn` with every registered compute server; one that fails is noted, the others go on. */

@@ -181,6 +181,26 @@ describe("killing threads (integration, real processes)", function () {
     }
   });
 
+  it("should trace a thread across two compute servers, with its page faults, in an order consistent with causality", async () => {
+    const [a, b] = [await spinner(), await spinner()];
+    let thread = "";
+    await client.invoke(a.sysname, "hopBump", [b, "cs2"], { at: "cs1", onThread: (t) => (thread = t) });
+    const { events } = await client.trace(thread);
+    const find = (server: string, kind: string, entry: string) => {
+      const e = events.find((x) => x.server === server && x.kind === kind && x.detail.startsWith(`${entry} of`));
+      if (!e) throw new Error(`no ${kind} of ${entry} on ${server} in:\n${events.map((x) => `${x.clock} ${x.server} ${x.kind} ${x.detail}`).join("\n")}`);
+      return e;
+    };
+    const sent = find("cs1", "frame enter", "hopBump"), arrived = find("cs2", "invoke", "bump"), left = find("cs2", "return", "bump"), back = find("cs1", "nested invoke", "bump");
+    expect(arrived.clock, "the nested invocation arrives after its caller's frame began").to.be.greaterThan(sent.clock);
+    expect(back.clock, "its caller hears back after it returned").to.be.greaterThan(left.clock);
+    expect(events.map((e) => e.clock), "merged in clock order").to.deep.equal([...events.map((e) => e.clock)].sort((x, y) => x - y));
+    expect(events.some((e) => e.kind === "page fault"), "its page faults are there").to.equal(true);
+    const shell = await new ShellSession(client).run(`trace ${thread}`);
+    expect(shell.output[0]).to.match(/^clock\s+server\s+time\s+event\s+detail$/);
+    expect(shell.output.some((l) => /\scs2\s.*\sinvoke\s+bump of /.test(l))).to.equal(true);
+  });
+
   it("should answer a kill of a thread that runs nowhere, and list no frame of it", async () => {
     const report = await client.kill("t:nobody:01J0000000000000000000000A");
     expect(report).to.deep.equal({ thread: "t:nobody:01J0000000000000000000000A", frames: [], unreachable: [] });

@@ -352,6 +352,23 @@ describe("ShellSession", () => {
       expect(await ok("threads --all")).to.deep.equal(["no thread runs in the cluster"]);
     });
 
+    it("should show a thread's events in clock order with their server, time and duration", async () => {
+      cluster.traceEvents = [
+        { clock: 3, at: 1000, server: "cs1", thread: "t:ws-test:1", kind: "frame enter", detail: "run of x (depth 0)" },
+        { clock: 7, at: 1004, server: "cs2", thread: "t:ws-test:1", kind: "invoke", detail: "step of y from cs1 (depth 1)" },
+        { clock: 9, at: 1010, server: "cs1", thread: "t:ws-test:1", kind: "frame exit", detail: "run of x (depth 0)", ms: 10 },
+      ];
+      const out = await ok("trace t:ws-test:1");
+      expect(out[0]).to.match(/^clock\s+server\s+time\s+event\s+detail$/);
+      expect(out.slice(1).map((l) => l.split(/\s{2,}/))).to.deep.equal([
+        ["3", "cs1", "+0 ms", "frame enter", "run of x (depth 0)"],
+        ["7", "cs2", "+4 ms", "invoke", "step of y from cs1 (depth 1)"],
+        ["9", "cs1", "+10 ms", "frame exit", "run of x (depth 0) (10.00 ms)"],
+      ]);
+      cluster.traceEvents = [];
+      expect(await ok("trace t:ws-test:2")).to.deep.equal(["thread t:ws-test:2: no event of it is kept on any compute server"]);
+    });
+
     it("should kill a thread and say where its frames were, or that none ran", async () => {
       cluster.killReport = { thread: "t:ws-test:1", frames: [{ server: "cs1", frames: 2 }, { server: "cs2", frames: 1 }], unreachable: [{ server: "cs3", error: "connection refused" }] };
       expect(await ok("kill t:ws-test:1")).to.deep.equal(["killed thread t:ws-test:1 (frames: 2 on cs1, 1 on cs2)", "  (cs3 could not be asked: connection refused)"]);
@@ -376,8 +393,8 @@ describe("ShellSession", () => {
   });
 
   describe("commands not available yet", () => {
-    it("should refuse inspect and trace without calling the cluster", async () => {
-      for (const line of ["inspect RectA", "trace t1"]) {
+    it("should refuse inspect without calling the cluster", async () => {
+      for (const line of ["inspect RectA"]) {
         const err = await fails(line);
         expect(err).to.equal(`'${line.split(" ")[0]}' is not available yet in this version of Clouds/TS (see 'help')`);
       }

@@ -11,6 +11,7 @@ import type { SysName } from "../../ra-kernel/ids.js";
 import type { ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import type { ServerInfo } from "../../servers/name/protocol.js";
 import type { LockInfo } from "../../servers/data/protocol.js";
+import type { TraceEvent } from "../../servers/compute/thread-trace.js";
 import { normalizePath, rootBinding, type Binding, type BindingKind } from "../../servers/name/name-directory.js";
 import { newThreadId } from "../../ra-kernel/ids.js";
 import type { Cluster, InvokeOptions, KillReport, LoadResult, ThreadFrame } from "../../shell/client/cluster.js";
@@ -100,6 +101,13 @@ export class FakeCluster {
   async threads(): Promise<{ frames: ThreadFrame[]; unreachable: { server: string; error: string }[] }> {
     this.record("threads");
     return { frames: this.threadFrames, unreachable: [] };
+  }
+
+  traceEvents: TraceEvent[] = [];
+
+  async trace(thread: string): Promise<{ events: TraceEvent[]; dropped: { server: string; events: number }[]; unreachable: { server: string; error: string }[] }> {
+    this.record("trace", thread);
+    return { events: this.traceEvents, dropped: [], unreachable: [] };
   }
 
   async kill(thread: string): Promise<KillReport> {
