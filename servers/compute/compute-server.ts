@@ -546,6 +546,7 @@ export class ComputeServer implements RoleService {
     Object.assign(out, histogramFigures("atomic_two_phase_latency_us", atomics.twoPhaseLatency.snapshot()));
     // Threads: frames running here, kills, and isiba workers replaced (killed, or died).
     out.thread_frames_running = this.frames.size;
+    out.thread_frames_waiting = this.pool.states().filter((st) => st.state.startsWith("waiting")).length;
     out.thread_kills_total = this.frames.counts.kills;
     out.thread_deadline_expiries_total = this.deadlineExpiries;
     out.threads_spawned_total = this.spawned.counts.spawned;
