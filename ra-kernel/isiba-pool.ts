@@ -49,6 +49,9 @@ import { VolatileHeaps } from "./volatile-heaps.js";
 import { WriterLedger } from "./writer-ledger.js";
 import type { IsibaPoolOptions } from "./isiba-pool-options.js";
 
+/** How long an isiba killed in a syscall may take to end before its worker is terminated anyway (ms). */
+const KILL_GRACE_MS = 250;
+
 /** See IsibaPoolOptions.workerHeapMb. */
 const DEFAULT_WORKER_HEAP_MB = 1024;
 
@@ -109,8 +112,11 @@ interface Pending {
   depth: number;
   since: number;
   resolve: (reply: RunReply) => void;
-  /** What it waits for in a syscall now, if it does (`threads` shows it). */
+  /** What it waits for in a syscall now, if it does (`threads` shows it), and that syscall's call id. */
   waiting?: string;
+  waitingCall?: number;
+  /** Killed cooperatively (IsibaPool.kill): what it fails with, whatever it answers. */
+  killed?: Error;
 }
 
 /** What an isiba is doing, as `threads` shows it. */
@@ -220,19 +226,51 @@ export class IsibaPool {
    * (onWritesLost). Returns how many workers were terminated.
    */
   kill(isibas: number[], error: (isiba: number) => Error): number {
-    const slots = new Set<WorkerSlot>();
+    const bySlot = new Map<WorkerSlot, number[]>();
     for (const id of isibas) {
       const slot = this.slots.find((s) => s.pending.has(id));
-      if (!slot) continue;
-      slot.killed.set(id, error(id));
-      slots.add(slot);
+      if (slot) bySlot.set(slot, [...(bySlot.get(slot) ?? []), id]);
     }
-    for (const slot of slots) {
-      this.workerKills++;
-      void slot.worker.terminate();
+    let terminated = 0;
+    for (const [slot, ids] of bySlot) {
+      // Others run in that worker too: first try without taking them down (killCooperatively).
+      if (slot.pending.size > ids.length && ids.every((id) => slot.pending.get(id)!.waitingCall !== undefined)) {
+        for (const id of ids) this.killCooperatively(slot, id, error(id));
+        continue;
+      }
+      for (const id of ids) slot.killed.set(id, error(id));
+      this.terminate(slot);
+      terminated++;
     }
-    return slots.size;
+    return terminated;
   }
+
+  private terminate(slot: WorkerSlot): void {
+    this.workerKills++;
+    void slot.worker.terminate();
+  }
+
+  /**
+   * Kills an isiba waiting in a syscall without terminating its worker, which runs other
+   * isibas: its syscall fails now with `error` (the worker ignores the kernel's answer when
+   * it comes), any later one too, and whatever it answers in the end fails with `error`, its
+   * segment aborted (broken). One that catches the error and goes on anyway past
+   * KILL_GRACE_MS has its worker terminated after all.
+   */
+  private killCooperatively(slot: WorkerSlot, id: number, error: Error): void {
+    const p = slot.pending.get(id)!;
+    p.killed = error;
+    this.cooperativeKills++;
+    slot.worker.postMessage({ type: "sysReply", call: p.waitingCall!, ok: false, error: toWireError(error, this.serverId) } satisfies SyscallReply);
+    setTimeout(() => {
+      if (slot.pending.get(id) !== p || !this.slots.includes(slot)) return;
+      slot.killed.set(id, error);
+      this.terminate(slot);
+    }, KILL_GRACE_MS).unref();
+  }
+
+  /** Isibas killed without terminating their worker (killCooperatively). */
+  cooperativeKills = 0;
 
   /** Workers terminated to kill threads, and workers that died (and were replaced), since start. */
   workerKills = 0;
@@ -336,15 +374,23 @@ export class IsibaPool {
     let reply: SyscallReply;
     const pending = slot.pending.get(req.isiba);
     const waiting = waitingFor(req);
-    if (pending && waiting) pending.waiting = waiting;
+    if (pending && waiting) {
+      pending.waiting = waiting;
+      pending.waitingCall = req.call;
+    }
     try {
+      if (pending?.killed) throw pending.killed; // killed: no new syscall of it runs
       const value = await this.syscall(slot, req);
       reply = { type: "sysReply", call: req.call, ok: true, value };
     } catch (err) {
       reply = { type: "sysReply", call: req.call, ok: false, error: toWireError(err, this.serverId) };
     } finally {
-      if (pending && pending.waiting === waiting) pending.waiting = undefined;
+      if (pending && pending.waitingCall === req.call) {
+        pending.waiting = undefined;
+        pending.waitingCall = undefined;
+      }
     }
+    if (pending?.killed && reply.ok) return; // it was told it is killed already (killCooperatively)
     slot.worker.postMessage(reply);
   }
 
@@ -370,6 +416,11 @@ export class IsibaPool {
     slot.pending.delete(reply.id);
     // Nothing detached: no `committed` round trip to the worker after the commit (afterCommit).
     if (reply.frees) slot.replied.add(reply.id);
+    // Killed cooperatively: whatever it answered, it fails, and its segment is aborted.
+    if (pending.killed) {
+      const why = `its thread was killed (${pending.killed.message})`;
+      return pending.resolve({ ...reply, ok: false, error: toWireError(pending.killed, this.serverId), broken: reply.broken ?? why });
+    }
     pending.resolve(reply);
   }
 

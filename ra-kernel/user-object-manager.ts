@@ -77,6 +77,12 @@ export const MAX_ATOMIC_RETRIES = 100;
 /** Times an atomic thread that lost pages (a home restarted, a connection broke) runs again. */
 export const MAX_LOST_PAGE_RETRIES = 4;
 
+/** Whether `err` says its thread was killed (kill, Ctrl-C, a deadline). */
+function isKill(err: unknown): boolean {
+  const name = (err as { name?: string } | null)?.name;
+  return name === "ThreadKilledError" || name === "DeadlineExceededError";
+}
+
 /** The longest pause before a wounded atomic thread runs again (ms). */
 const MAX_WOUND_BACKOFF_MS = 64;
 
@@ -392,6 +398,8 @@ export class UserObjectManager {
     // A branch that was wounded or lost pages fails its frame with this thread's
     // AtomicAbortedError, which may come back before its own notice (compute.atomic.wounded).
     const e = error as { name?: string; atomic?: string; reason?: string } | undefined;
+    // A killed thread (kill, Ctrl-C, a deadline) ends: it is not run again, whatever broke.
+    if (isKill(error)) return "threw";
     if (e?.name === "AtomicAbortedError" && e.atomic === unit.ctx.id) unit.wounded ??= e.reason ?? "a frame of it elsewhere aborted";
     if (unit.wounded) return "wounded";
     // A frame that lost a page throws too: that is no fault of the entry's, run it again.
@@ -700,7 +708,10 @@ export class UserObjectManager {
       });
     } catch (err) {
       const failure = err as Partial<RunFailure>;
-      await this.finish(input.object, failure.isiba ?? -1, failure.log ?? [], started, failure.broken);
+      const finishing = this.finish(input.object, failure.isiba ?? -1, failure.log ?? [], started, failure.broken);
+      // A killed thread's segment is aborted on purpose: its caller hears of the kill, not of the abort.
+      if (isKill(err)) await finishing.catch(() => undefined);
+      else await finishing;
       throw err;
     }
     await this.finish(input.object, outcome.isiba, outcome.log, started, outcome.broken, sent);

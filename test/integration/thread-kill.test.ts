@@ -228,3 +228,37 @@ describe("killing threads (integration, real processes)", function () {
     expect(line.error).to.match(/^ThreadKilledError: thread .* was killed/);
   });
 });
+
+describe("killing a thread whose worker runs others (integration, real processes)", function () {
+  this.timeout(120_000);
+  let cluster: TestCluster;
+  let client: Cluster;
+
+  before(async () => {
+    cluster = await TestCluster.start({ compute: 3, workers: 1 });
+    client = await cluster.connect();
+    await client.load(SPINNER);
+  });
+
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  it("should kill a frame waiting in a syscall without its worker: another thread's frame there carries on and commits", async () => {
+    const [a, b, c, d] = await Promise.all(["wa", "wb", "wc", "wd"].map((n) => client.create<Spinner>("Spinner", n, [])));
+    const terminated = await cluster.metric("cs1", "isiba_workers_terminated_total");
+    // X: a's frame on cs1 waits for c spinning on cs2. Y: b's frame on cs1 (the same worker) waits for d on cs3.
+    let x = "";
+    const xCall = client.invoke(a.sysname, "hop", [c, "cs2", [], []], { at: "cs1", onThread: (t) => (x = t) }).then(() => null, (e: Error) => e);
+    while ((await client.threads(x)).frames.length < 2) await new Promise((resolve) => setTimeout(resolve, 20));
+    const yCall = b.at("cs1").hopFor(d, "cs3", 1500);
+    while (!(await client.threads()).frames.some((f) => f.entry === "spinFor")) await new Promise((resolve) => setTimeout(resolve, 20));
+    await client.kill(x);
+    expect((await xCall)?.name).to.equal("ThreadKilledError");
+    expect(await yCall, "the other thread's frames finished").to.equal(1);
+    expect(await b.at("cs2").state(), "and its writes committed").to.deep.equal({ count: 10, notes: ["hopped"] });
+    expect(await a.at("cs2").state(), "the killed frame's writes are discarded").to.deep.equal({ count: 0, notes: [] });
+    expect(await cluster.metric("cs1", "isiba_workers_terminated_total"), "cs1's worker was not terminated").to.equal(terminated);
+    expect(await cluster.metric("cs1", "isiba_cooperative_kills_total")).to.equal(1);
+  });
+});
