@@ -495,8 +495,7 @@ export class DsmClient {
     if (byHome.size === 0 && branches.length === 0) return;
     // An atomic thread relied on an object's pages only from when it took its monitor.
     const sinceOf = atomic?.sinceOf;
-    const lostAt = byHome.size === 0 ? undefined : broken !== undefined ? [...byHome.keys()][0]
-      : [...byHome].find(([home, pages]) => (this.homeLosses.get(home) ?? 0) > since || pages.some(({ c, page }) => this.lostSince(c, page, sinceOf?.(c.object) ?? since)))?.[0];
+    const lostAt = byHome.size === 0 ? undefined : broken !== undefined ? [...byHome.keys()][0] : this.lostHome(byHome, since, sinceOf);
     const homes = [...byHome.keys()];
     // Told once every home's part is on its way (never for an abort: see UserObjectManager).
     const onSent = lostAt === undefined && sent ? countdown(byHome.size, sent) : undefined;
@@ -512,6 +511,15 @@ export class DsmClient {
     if (failed) throw failed.reason;
     const refusedAt = outcomes.findIndex((o) => !(o as PromiseFulfilledResult<CommitReply>).value.applied);
     if (refusedAt >= 0) throw notApplied(pages, homes, homes[refusedAt], (outcomes[refusedAt] as PromiseFulfilledResult<CommitReply>).value.reason ?? "its home refused it");
+  }
+
+  /**
+   * The first home whose pages a segment begun at `since` relied on were taken back since (its
+   * whole home's, or one page's, or a commit of its object refused), or undefined. `sinceOf`:
+   * an atomic thread relied on each object's pages only from when it took its monitor.
+   */
+  private lostHome(byHome: Map<ServerId, CommitPage[]>, since: number, sinceOf?: (object: SysName | undefined) => number): ServerId | undefined {
+    return [...byHome].find(([home, pages]) => (this.homeLosses.get(home) ?? 0) > since || pages.some(({ c, page }) => this.lostSince(c, page, sinceOf?.(c.object) ?? since)))?.[0];
   }
 
   /** Whether a page a segment begun at `since` wrote was taken back since, or a commit of its object refused. */
@@ -570,7 +578,7 @@ export class DsmClient {
     const byHome = this.groupByHome(logs);
     const parts = this.homeParts(byHome, atomic);
     const finish = async (outcome: "commit" | "abort") => void (await Promise.allSettled(parts.map((p) => p.finish(outcome))));
-    const lostAt = [...byHome].find(([home, pages]) => (this.homeLosses.get(home) ?? 0) > since || pages.some(({ c, page }) => this.lostSince(c, page, atomic.sinceOf(c.object))))?.[0];
+    const lostAt = this.lostHome(byHome, since, atomic.sinceOf);
     if (lostAt !== undefined) {
       await Promise.allSettled(parts.map((p) => p.abort()));
       return { prepared: false, reason: `pages it relied on were taken back from this compute server (${lostAt})`, finish: async () => undefined };
@@ -658,15 +666,7 @@ export class DsmClient {
     };
   }
 
-  /** The data servers homing the pages of `logs`. */
-  homesOf(logs: SegmentLog[]): ServerId[] {
-    const homes = new Set<ServerId>();
-    for (const l of logs) {
-      const c = this.segments.get(l.segment);
-      if (c && l.pages.length > 0) homes.add(c.home);
-    }
-    return [...homes];
-  }
+
 
   /** Sends one home its part of a segment; counts our writers of each page off once answered. */
   private async commitAt(home: ServerId, pages: CommitPage[], abort: boolean, sent?: () => void, atomic?: AtomicPart): Promise<CommitReply> {

@@ -44,8 +44,8 @@
  * its root; it and every frame of the thread below it take their object's monitor for the
  * thread (kept to its end) and add their segments to its unit instead of committing them —
  * also at a lock release inside them. When the root returns, the unit commits as one
- * segment, or aborts (the root threw, a frame's segment broke, a home wounded it, or its
- * writes span several data servers: one only in this version); wounded or lost-page units
+ * segment (two-phase commit over several homes), or aborts (the root threw, a frame's segment
+ * broke, or a home wounded it); wounded or lost-page units
  * run again (MAX_ATOMIC_RETRIES, MAX_LOST_PAGE_RETRIES). Its frames' frees and locks go after the outcome.
  */
 import { argumentProblem } from "../objects/entry-signature.js";
@@ -319,11 +319,6 @@ export class UserObjectManager {
     if (!unit || unit.branch || unit.closed || unit.wounded !== undefined) return false;
     unit.branches.add(server);
     return true;
-  }
-
-  /** A home wounded atomic thread `id` here (wound-wait); a branch tells its coordinator too. */
-  woundAtomic(id: AtomicId, reason: string): boolean {
-    return this.atomics.wound(id, reason);
   }
 
   /**

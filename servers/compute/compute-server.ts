@@ -308,9 +308,8 @@ export class ComputeServer implements RoleService {
       .flatMap((r) => (r ? r.frames.map((f) => ({ ...f, server: r.server })) : []));
     const deepest = frames.reduce<(typeof frames)[number] | undefined>((d, f) => (!d || f.depth > d.depth ? f : d), undefined);
     const frame = deepest ? `${deepest.entry} of ${deepest.object} on ${deepest.server}` : "no frame any more";
-    const ms = Math.max(0, deadline - (deepest?.since ?? deadline));
     log("thread %s ran past its deadline: killing it (it was in %s)", thread, frame);
-    await Promise.all(clients.map((c) => c!.call("compute.thread.kill", { thread, deadline: { ms, frame } }, { timeoutMs: 5000 }).catch((err: Error) => {
+    await Promise.all(clients.map((c) => c!.call("compute.thread.kill", { thread, deadline: { frame } }, { timeoutMs: 5000 }).catch((err: Error) => {
       log("killing thread %s past its deadline at a compute server failed: %s", thread, err.message);
     })));
   }
@@ -361,7 +360,7 @@ export class ComputeServer implements RoleService {
    * crash's, and any other isiba of those workers fails with IsibaWorkerDiedError), and its
    * frames that are yet to run here are refused (ThreadFrames).
    */
-  private killThread(thread: ThreadId, deadline?: { ms: number; frame: string }): ComputeReplies["compute.thread.kill"] {
+  private killThread(thread: ThreadId, deadline?: { frame: string }): ComputeReplies["compute.thread.kill"] {
     const frames = this.frames.kill(thread, deadline && (() => this.deadlineError(thread, deadline)));
     const workers = this.pool.kill(this.pool.isibasOf(thread), () => this.killedError(thread));
     if (frames.length > 0) log("killed thread %s: %d frame(s), %d worker(s) terminated", thread, frames.length, workers);
@@ -375,7 +374,7 @@ export class ComputeServer implements RoleService {
     return new ThreadKilledError(`thread ${thread} was killed (its frame on ${this.id} stopped; its uncommitted writes are discarded)`, { thread, server: this.id });
   }
 
-  private deadlineError(thread: string, deadline: { ms: number; frame: string }): DeadlineExceededError {
+  private deadlineError(thread: string, deadline: { frame: string }): DeadlineExceededError {
     return new DeadlineExceededError(
       `thread ${thread} ran past its deadline and was killed in ${deadline.frame}; its uncommitted writes are discarded`,
       { entry: deadline.frame },
@@ -460,7 +459,8 @@ export class ComputeServer implements RoleService {
     if (from !== home) {
       throw new BadRequestError(`compute.atomic.wound: ${from} is not the home of object ${req.object} (${home} is)`, { kind: req.kind, field: "object" });
     }
-    return { wounded: this.objects.woundAtomic(req.id, `wounded at ${from}: ${req.reason} (object ${req.object})`) };
+    // A branch's unit tells its coordinator too (AtomicUnit.onWound).
+    return { wounded: this.objects.atomics.wound(req.id, `wounded at ${from}: ${req.reason} (object ${req.object})`) };
   }
 
   /** Only an object's home may recall its monitor. */

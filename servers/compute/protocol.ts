@@ -49,8 +49,7 @@
  *                      (kill every frame of the thread running here — its isibas' workers are
  *                      terminated and replaced — and refuse its frames for a while: each fails
  *                      with ThreadKilledError — DeadlineExceededError naming `deadline.frame` if
- *                      the thread ran past its deadline of `deadline.ms`; `workers`: how many
- *                      were terminated)
+ *                      the thread ran past its deadline; `workers`: how many were terminated)
  *   compute.threads    {thread?}                                       -> {server, frames: FrameInfo[]}
  *                      (the frames running here: thread, depth, object, entry, since)
  *   compute.trace      {thread}                                        -> {server, events: TraceEvent[], dropped}
@@ -150,7 +149,7 @@ export type ComputeRequest =
   | { kind: "compute.create"; className: string; classVersion?: number; home?: ServerId; args: unknown[]; thread: ThreadId; after?: ServerId[] }
   | { kind: "compute.ping" }
   | { kind: "compute.atomic.wound"; id: AtomicId; object: SysName; reason: string }
-  | { kind: "compute.thread.kill"; thread: ThreadId; deadline?: { ms: number; frame: string } }
+  | { kind: "compute.thread.kill"; thread: ThreadId; deadline?: { frame: string } }
   | { kind: "compute.threads"; thread?: ThreadId }
   | { kind: "compute.trace"; thread: ThreadId }
   | { kind: "compute.atomic.join"; id: AtomicId }
@@ -250,7 +249,7 @@ export function decodeComputeRequest(kind: string, body: unknown): ComputeReques
     case "compute.thread.kill": {
       if (b.deadline === undefined) return { kind, thread: thread(kind, b) };
       const d = obj(kind, b, "deadline");
-      return { kind, thread: thread(kind, b), deadline: { ms: int(`${kind} deadline`, d, "ms"), frame: str(`${kind} deadline`, d, "frame", 400) } };
+      return { kind, thread: thread(kind, b), deadline: { frame: str(`${kind} deadline`, d, "frame", 400) } };
     }
     case "compute.threads": return { kind, ...(b.thread === undefined ? {} : { thread: thread(kind, b) }) };
     case "compute.trace": return { kind, thread: thread(kind, b) };

@@ -35,7 +35,9 @@ export interface FrameInfo {
 }
 
 export class ThreadFrames {
-  private readonly frames = new Set<FrameInfo>();
+  /** Frames by thread (a nested invocation looks its thread's deadline up: no scan of every frame). */
+  private readonly byThread = new Map<string, Set<FrameInfo>>();
+  private running = 0;
   /** Killed threads, by when (ms since the Unix epoch), and what their frames fail with if not the default. */
   private readonly killedAt = new Map<string, number>();
   private readonly reasons = new Map<string, () => Error>();
@@ -46,19 +48,28 @@ export class ThreadFrames {
 
   /** Frames running now. */
   get size(): number {
-    return this.frames.size;
+    return this.running;
   }
 
   /** A frame starts; call the result when it ends. */
   enter(frame: Omit<FrameInfo, "since">): () => void {
     const f: FrameInfo = { ...frame, since: this.now() };
-    this.frames.add(f);
-    return () => void this.frames.delete(f);
+    let frames = this.byThread.get(f.thread);
+    if (!frames) this.byThread.set(f.thread, (frames = new Set()));
+    frames.add(f);
+    this.running++;
+    const mine = frames;
+    return () => {
+      if (!mine.delete(f)) return;
+      this.running--;
+      if (mine.size === 0 && this.byThread.get(f.thread) === mine) this.byThread.delete(f.thread);
+    };
   }
 
   /** Every frame here (of `thread` only, if given), oldest first. */
   list(thread?: string): FrameInfo[] {
-    return [...this.frames].filter((f) => thread === undefined || f.thread === thread).map((f) => ({ ...f }));
+    const sets = thread === undefined ? [...this.byThread.values()] : [this.byThread.get(thread) ?? new Set<FrameInfo>()];
+    return sets.flatMap((set) => [...set]).sort((a, b) => a.since - b.since).map((f) => ({ ...f }));
   }
 
   /** Kills `thread` here: its frames now (to stop), and from now on refused (see header). */
@@ -75,7 +86,7 @@ export class ThreadFrames {
 
   /** The deadline of `thread` as a frame of it here carries it (nested invocations inherit it). */
   deadlineOf(thread: string): number | undefined {
-    for (const f of this.frames) if (f.thread === thread && f.deadline !== undefined) return f.deadline;
+    for (const f of this.byThread.get(thread) ?? []) if (f.deadline !== undefined) return f.deadline;
     return undefined;
   }
 

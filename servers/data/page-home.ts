@@ -557,13 +557,9 @@ export class PageHome {
       const fenced = entries.map((e) => this.fencedAt(e, writer, receivedAt));
       const reason = this.refusal(req, writer, fenced.some(Boolean), ticket);
       if (reason !== null) {
-        // Barred from faults from now on; reverted once we give the pages' locks back (a
-        // fenced page's revert already takes the writer's words out, or has).
-        reverted = this.closures.start(this.reverts.takeOut(writer, req.pages.filter((_, i) => !fenced[i])), writer);
-        this.counters.add(object, "segmentsAborted");
-        log("refused a commit of %s (%d page(s) of %s): %s", writer, req.pages.length, object ?? "?", reason);
-        const refused = ticket?.decide(false);
-        return { applied: false, epoch: this.epoch, reason, ...(refused !== undefined ? { refused } : {}) };
+        const refused = this.refuse(req, writer, fenced, ticket, object, reason);
+        reverted = refused.reverted;
+        return refused.outcome;
       }
       durable = this.order(req.pages, entries, writer, decision);
       ticket?.decide(true);
@@ -595,10 +591,9 @@ export class PageHome {
         const fenced = req.pages.map((p) => this.fencedAt(this.entryOf(p), writer, receivedAt));
         const reason = this.refusal(req, writer, fenced.some(Boolean), ticket);
         if (reason === null) return { applied: true, epoch: this.epoch };
-        reverted = this.closures.start(this.reverts.takeOut(writer, req.pages.filter((_, i) => !fenced[i])), writer);
-        this.counters.add(object, "segmentsAborted");
-        const refused = ticket?.decide(false);
-        return { applied: false, epoch: this.epoch, reason, ...(refused !== undefined ? { refused } : {}) };
+        const refused = this.refuse(req, writer, fenced, ticket, object, reason);
+        reverted = refused.reverted;
+        return refused.outcome;
       });
       await reverted;
       held = outcome.applied;
@@ -646,6 +641,19 @@ export class PageHome {
     });
     await reverted;
     return refused;
+  }
+
+  /**
+   * Refuses a commit or a prepare (under its pages' locks): barred from faults from now on,
+   * reverted once the locks are given back (a fenced page's revert already takes the writer's
+   * words out, or has); its chain counts the refusal.
+   */
+  private refuse(req: CommitRequest, writer: string, fenced: boolean[], ticket: ChainTicket | null, object: SysName | undefined, reason: string): { outcome: CommitOutcome; reverted: Promise<void> } {
+    const reverted = this.closures.start(this.reverts.takeOut(writer, req.pages.filter((_, i) => !fenced[i])), writer);
+    this.counters.add(object, "segmentsAborted");
+    log("refused a commit of %s (%d page(s) of %s): %s", writer, req.pages.length, object ?? "?", reason);
+    const refused = ticket?.decide(false);
+    return { outcome: { applied: false, epoch: this.epoch, reason, ...(refused !== undefined ? { refused } : {}) }, reverted };
   }
 
   /** Why a commit must not be applied, or null (see commit). */

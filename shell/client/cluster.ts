@@ -316,7 +316,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
    */
   async kill(thread: string): Promise<KillReport> {
     const report: KillReport = { thread, frames: [], unreachable: [] };
-    await this.eachCompute(async (c, server) => {
+    await this.eachCompute(async (c) => {
       const r = await c.call("compute.thread.kill", { thread: thread as ThreadId }, { timeoutMs: this.timeoutMs });
       if (r.frames > 0) report.frames.push({ server: r.server, frames: r.frames });
     }, report.unreachable);
