@@ -8,7 +8,7 @@
 import { inspect } from "node:util";
 import { CloudsError } from "../ra-kernel/clouds-error.js";
 import { isSysName, type SysName } from "../ra-kernel/ids.js";
-import type { Cluster } from "./client/cluster.js";
+import type { Cluster, ThreadFrame } from "./client/cluster.js";
 import { parseLine } from "./line-parser.js";
 import { helpText } from "./help.js";
 import type { Expr, ShellCommand } from "./shell-command.js";
@@ -166,19 +166,42 @@ export class ShellSession {
     return [...formatTable(["clock", "server", "time", "event", "detail"], rows), ...notes];
   }
 
-  /** `threads`: this workstation's threads (their ids name it); `--all`: every thread. */
+  /**
+   * `threads`: the threads this shell started, from the workstation's own records (no message:
+   * the compute servers report frames as they run); `--all`: every thread, asked of every
+   * compute server. One row per thread, at its deepest frame.
+   */
   private async threads(all: boolean): Promise<string[]> {
+    if (!all) {
+      const mine = this.cluster.threadRecords();
+      if (mine.length === 0) return ["no thread of this shell runs"];
+      return this.threadTable(mine.map((r) => ({ thread: r.thread, frame: r.frames.at(-1), since: r.since, state: r.state, parent: r.parent })));
+    }
     const { frames, unreachable } = await this.cluster.threads();
-    const mine = all ? frames : frames.filter((f) => f.thread.startsWith(`t:${this.cluster.workstation}:`));
     const lost = unreachable.map((u) => `  (${u.server} could not be asked: ${u.error})`);
-    if (mine.length === 0) return [all ? "no thread runs in the cluster" : "no thread of this shell runs", ...lost];
+    if (frames.length === 0) return ["no thread runs in the cluster", ...lost];
+    const byThread = new Map<string, { thread: string; frame: ThreadFrame; since: number; state: string }>();
+    for (const f of frames) {
+      const seen = byThread.get(f.thread);
+      if (!seen) byThread.set(f.thread, { thread: f.thread, frame: f, since: f.since, state: f.state ?? "" });
+      else if (f.depth > seen.frame.depth) Object.assign(seen, { frame: f, state: f.state ?? "", since: Math.min(seen.since, f.since) });
+      else seen.since = Math.min(seen.since, f.since);
+    }
+    return [...this.threadTable([...byThread.values()]), ...lost];
+  }
+
+  private threadTable(rows: { thread: string; frame?: { object: string; entry: string; server: string; depth: number }; since: number; state: string; parent?: string }[]): string[] {
     const now = Date.now();
     const job = (thread: string) => {
       const n = this.jobs.numberOf(thread);
       return n === undefined ? "" : `[${n}]`;
     };
-    const rows = mine.map((f) => [job(f.thread), f.thread, `${f.object}.${f.entry}@${f.server}`, String(f.depth), `${((now - f.since) / 1000).toFixed(1)} s`, f.state ?? ""]);
-    return [...formatTable(["job", "thread", "frame", "depth", "for", "state"], rows), ...lost];
+    const where = (f: { object: string; entry: string; server: string }) => `${f.object}.${f.entry}@${f.server || "?"}`;
+    const cells = rows.map((r) => [
+      job(r.thread), r.thread, r.frame ? where(r.frame) : "", r.frame ? String(r.frame.depth) : "", `${((now - r.since) / 1000).toFixed(1)} s`,
+      r.parent ? `${r.state} (spawned by ${r.parent})` : r.state,
+    ]);
+    return formatTable(["job", "thread", "frame", "depth", "for", "state"], cells);
   }
 
   private async values(args: Expr[]): Promise<unknown[]> {

@@ -49,6 +49,7 @@ import { AtomicPeers } from "./atomic-peers.js";
 import { ThreadFrames, type FrameInfo } from "./thread-frames.js";
 import { SpawnedThreads } from "./spawned-threads.js";
 import { ThreadTrace } from "./thread-trace.js";
+import { FrameReports } from "./frame-reports.js";
 import type { SyscallHandler } from "../../ra-kernel/isiba-pool.js";
 import type { SyscallCall } from "../../ra-kernel/isiba-messages.js";
 
@@ -125,6 +126,8 @@ export class ComputeServer implements RoleService {
   readonly trace: ThreadTrace;
   /** Threads object code here started with `spawn`, kept for `join`. */
   private readonly spawned = new SpawnedThreads();
+  /** Where each thread is, told to its workstation (its record is kept there). */
+  private readonly reports: FrameReports;
   /** What this server knows of the compute servers (itself included): placement reads it. */
   readonly table = new LoadTable();
   /** Placement decisions taken here (nested invocations). */
@@ -165,6 +168,11 @@ export class ComputeServer implements RoleService {
       atomicOf: (isiba) => this.objects.atomicOf(isiba),
       deadlineOf: (thread) => this.frames.deadlineOf(thread),
       spawned: this.spawned,
+      noteSpawn: (child, parent, end) => {
+        this.reports.spawned(child, parent);
+        const ended = () => this.reports.spawnEnded(child);
+        void end.then(ended, ended);
+      },
       settle: (after) => this.homes.settle(after),
       noteHere: (object) => this.noteHere(object),
       noteReply: (server, load, object, pages) => this.table.noteReply(server as ServerId, undefined, load, pages === undefined ? undefined : { object, pages }),
@@ -193,6 +201,8 @@ export class ComputeServer implements RoleService {
       snapshot: () => ({ load: this.load(), warm: this.workingSets.workingSets(MAX_WARM_OBJECTS) }),
     });
     this.gossip.start();
+    this.reports = new FrameReports({ server: ctx.options.id, frames: () => this.framesWithStates(), routeOf: (t) => this.routes.peerOf(t) });
+    this.reports.start();
     this.deactivator = setInterval(() => void this.deactivateIdle(), DEACTIVATE_EVERY_MS);
     this.deactivator.unref();
   }
@@ -223,6 +233,7 @@ export class ComputeServer implements RoleService {
     switch (req.kind) {
       case "compute.invoke": return this.invoke(req, peer);
       case "workstation.print": return { delivered: await this.routes.print(req.thread, req.text) };
+      case "workstation.frames": return (this.reports.forward(req.reports), {});
       case "compute.create": return this.create(req);
       case "compute.recall": return this.recall(req, from);
       case "compute.lock.recall": return this.lockRecall(req, from);
@@ -322,7 +333,7 @@ export class ComputeServer implements RoleService {
     if (this.frames.killed(input.thread.id)) throw this.killedError(input.thread.id);
     this.invocations++;
     this.active++;
-    const exit = this.frames.enter({ thread: input.thread.id, depth: input.thread.depth, object: input.object, entry: input.entry });
+    const entered = this.frames.enter({ thread: input.thread.id, depth: input.thread.depth, object: input.object, entry: input.entry });
     const frame = `${input.entry} of ${input.object} (depth ${input.thread.depth}${input.thread.atomic ? `, atomic ${input.thread.atomic.id}` : ""})`;
     this.trace.record(input.thread.id, "frame enter", frame);
     const started = performance.now();
@@ -333,7 +344,8 @@ export class ComputeServer implements RoleService {
       return value;
     } finally {
       this.trace.record(input.thread.id, ok ? "frame exit" : "frame failed", frame, performance.now() - started);
-      exit();
+      entered.exit();
+      this.reports.ended(input.thread.id, entered.id);
       this.active--;
     }
   }
@@ -550,6 +562,8 @@ export class ComputeServer implements RoleService {
     out.thread_kills_total = this.frames.counts.kills;
     out.thread_deadline_expiries_total = this.deadlineExpiries;
     out.threads_spawned_total = this.spawned.counts.spawned;
+    out.thread_frame_reports_total = this.reports.counts.reports;
+    out.thread_frame_report_messages_total = this.reports.counts.messages;
     out.trace_events_total = this.trace.recorded;
     out.trace_events_dropped_total = this.trace.dropped;
     out.thread_frames_killed_total = this.frames.counts.framesKilled;
@@ -563,6 +577,7 @@ export class ComputeServer implements RoleService {
 
   async close(): Promise<void> {
     this.gossip.stop();
+    this.reports.stop();
     this.cache.stop();
     clearInterval(this.deactivator);
     this.homes.close();

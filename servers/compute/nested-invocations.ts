@@ -62,6 +62,8 @@ export interface NestedInvocationDeps {
   runLocal(input: InvocationInput): Promise<unknown>;
   /** Threads spawned here by object code, kept for join. */
   spawned: SpawnedThreads;
+  /** A thread was spawned here: its workstation is told its parent (FrameReports) unless `end` came first. */
+  noteSpawn?(child: ThreadId, parent: ThreadId, end: Promise<unknown>): void;
   /** The deadline of a thread running here, if it has one (ThreadFrames): nested invocations inherit it. */
   deadlineOf(thread: ThreadId): number | undefined;
   /** The atomic thread an isiba's frame belongs to, if any (UserObjectManager). */
@@ -154,6 +156,7 @@ export class NestedInvocations implements InvocationLink {
     const end = this.place(placed, child, call).then((r) => r.value);
     void end.then(released, released);
     this.deps.spawned.track(child, end);
+    this.deps.noteSpawn?.(child, from.thread, end);
     return { id: child };
   }
 

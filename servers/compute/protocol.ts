@@ -16,6 +16,10 @@
  *   workstation.print  {thread, text}                                 -> {delivered}
  *                      (from a compute server down the thread's chain: forwarded up it; a
  *                      workstation's client answers the same message)
+ *   workstation.frames {reports: FrameReport[]}                       -> {}
+ *                      (where threads are: frames that ran REPORT_EVERY_MS, their states,
+ *                      their ends, a spawned thread's parent — to each thread's workstation,
+ *                      forwarded up its chain as output is: servers/compute/frame-reports.ts)
  *   compute.create     {className, classVersion?, home?, args, thread, after?} -> {descriptor, server}
  *   compute.ping       {}                                              -> {}
  *                      (from a home settling a server a caller lost: this one is alive)
@@ -78,6 +82,7 @@ import { MAX_MEMBERS, MAX_WARM_OBJECTS, type LoadReport, type ServerLoad } from 
 import type { PlacementRecord } from "../placement/decision-log.js";
 import type { PlacementReason } from "../placement/placement-policy.js";
 import type { FrameInfo } from "./thread-frames.js";
+import { MAX_REPORTS_PER_MESSAGE, type FrameReport } from "./frame-reports.js";
 import type { TraceEvent } from "./thread-trace.js";
 
 /** A compute server's load (see ServerLoad): in every compute.invoke reply and every LoadReport. */
@@ -164,7 +169,8 @@ export type ComputeRequest =
   | { kind: "compute.load"; report: LoadReport }
   | { kind: "compute.subscribe" }
   | { kind: "compute.decisions"; thread?: string; limit?: number }
-  | { kind: "workstation.print"; thread: ThreadId; text: string };
+  | { kind: "workstation.print"; thread: ThreadId; text: string }
+  | { kind: "workstation.frames"; reports: FrameReport[] };
 
 export interface ComputeReplies {
   /** `warm`: the target's pages cached on `server` after the call (its working set there). */
@@ -188,6 +194,7 @@ export interface ComputeReplies {
   "compute.subscribe": LoadReport;
   "compute.decisions": DecisionsReply;
   "workstation.print": { delivered: boolean };
+  "workstation.frames": Record<string, never>;
 }
 
 /** What a frame of an atomic thread sent to another compute server carries (AtomicContext). */
@@ -265,8 +272,21 @@ export function decodeComputeRequest(kind: string, body: unknown): ComputeReques
     case "compute.subscribe": return { kind };
     case "compute.decisions": return { kind, thread: optStr(kind, b, "thread", 128), limit: optInt(kind, b, "limit", 1, 1000) };
     case "workstation.print": return { kind, thread: thread(kind, b), text: str(kind, b, "text", MAX_PRINT_TEXT) };
+    case "workstation.frames": return { kind, reports: arr(kind, b, "reports", MAX_REPORTS_PER_MESSAGE).map((r, i) => frameReport(`${kind} reports[${i}]`, asBody(`${kind} reports[${i}]`, r))) };
     default: throw new UnknownMessageError(`compute server: unknown message kind '${kind}'`, { kind });
   }
+}
+
+/** One of workstation.frames' reports: a frame now, a frame ended, or a spawned thread's parent. */
+function frameReport(k: string, r: Body): FrameReport {
+  const t = thread(k, r);
+  if (r.parent !== undefined) return { thread: t, parent: str(k, r, "parent", 128) };
+  const key = str(k, r, "key", 200);
+  if (r.ended !== undefined) return { thread: t, key, ended: check(k, r, "ended", (v): v is true => v === true, "true") };
+  return {
+    thread: t, key, server: str(k, r, "server", 128), depth: int(k, r, "depth", 0, 10_000), object: check(k, r, "object", isSysName, "a sysname"),
+    entry: entryName(k, r), since: int(k, r, "since"), state: str(k, r, "state", 400),
+  };
 }
 
 /** The optional `after` of an invocation or creation: server ids (at most MAX_UNSETTLED). */

@@ -5,7 +5,7 @@
  * knows the frames it runs, so `threads --all` asks them all, and a kill reaches every frame
  * by asking every server).
  *
- *   const exit = frames.enter({ thread, depth, object, entry });  ...run...  exit();
+ *   const frame = frames.enter({ thread, depth, object, entry });  ...run...  frame.exit();
  *   frames.list()          every frame here, oldest first (compute.threads)
  *   frames.kill(thread)    the thread is killed here: its frames are listed for the caller
  *                          to stop (IsibaPool.kill), and a frame of it that arrives or is
@@ -22,6 +22,8 @@ const MAX_KILLED = 10_000;
 
 /** One frame as `threads` shows it. */
 export interface FrameInfo {
+  /** Unique among this server's frames (its frame reports' key: FrameReports). */
+  id: number;
   thread: string;
   depth: number;
   object: SysName;
@@ -38,6 +40,7 @@ export class ThreadFrames {
   /** Frames by thread (a nested invocation looks its thread's deadline up: no scan of every frame). */
   private readonly byThread = new Map<string, Set<FrameInfo>>();
   private running = 0;
+  private nextId = 1;
   /** Killed threads, by when (ms since the Unix epoch), and what their frames fail with if not the default. */
   private readonly killedAt = new Map<string, number>();
   private readonly reasons = new Map<string, () => Error>();
@@ -51,19 +54,20 @@ export class ThreadFrames {
     return this.running;
   }
 
-  /** A frame starts; call the result when it ends. */
-  enter(frame: Omit<FrameInfo, "since">): () => void {
-    const f: FrameInfo = { ...frame, since: this.now() };
+  /** A frame starts; call its `exit` when it ends. */
+  enter(frame: Omit<FrameInfo, "since" | "id">): { id: number; exit: () => void } {
+    const f: FrameInfo = { ...frame, id: this.nextId++, since: this.now() };
     let frames = this.byThread.get(f.thread);
     if (!frames) this.byThread.set(f.thread, (frames = new Set()));
     frames.add(f);
     this.running++;
     const mine = frames;
-    return () => {
+    const exit = () => {
       if (!mine.delete(f)) return;
       this.running--;
       if (mine.size === 0 && this.byThread.get(f.thread) === mine) this.byThread.delete(f.thread);
     };
+    return { id: f.id, exit };
   }
 
   /** Every frame here (of `thread` only, if given), oldest first. */

@@ -66,6 +66,11 @@ export class ThreadRoutes {
     return this.enter(child, peer);
   }
 
+  /** The connection towards the thread's workstation, if an invocation of it runs here. */
+  peerOf(thread: string): Peer | undefined {
+    return this.routes.get(thread)?.arrivals[0];
+  }
+
   /** Sends a line towards the thread's workstation; resolves with whether it got there. */
   print(thread: string, text: string): Promise<boolean> {
     const route = this.routes.get(thread);

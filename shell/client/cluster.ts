@@ -55,6 +55,8 @@ import type { RequestHandler } from "../../servers/transport/transport.js";
 import { UnknownMessageError } from "../../servers/transport/errors.js";
 import { decodeComputeRequest } from "../../servers/compute/protocol.js";
 import { NameUnboundError } from "./errors.js";
+import { ThreadRecords, type ThreadRecord } from "./thread-records.js";
+import type { FrameReport } from "../../servers/compute/frame-reports.js";
 
 export { CLASSES_DIR };
 
@@ -105,10 +107,14 @@ export interface PageReport {
 export interface ClusterEvents {
   /** A line printed by a method of a thread started here. */
   print: [thread: string, text: string];
+  /** Compute servers reported where threads of ours are (threadRecords changed). */
+  frames: [threads: string[]];
 }
 
 export class Cluster extends EventEmitter<ClusterEvents> {
   private readonly picker: ComputePicker;
+  /** The threads started here, where their frames are (reported by the compute servers). */
+  private readonly records: ThreadRecords;
 
   private constructor(
     readonly dir: string,
@@ -121,6 +127,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   ) {
     super();
     this.picker = new ComputePicker({ directory: servers, peers, workstation, options: placement });
+    this.records = new ThreadRecords(workstation);
     if (onPrint) this.on("print", onPrint);
   }
 
@@ -128,6 +135,12 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   private readonly serve: RequestHandler = (kind, body) => {
     if (kind === "compute.load") {
       this.picker.onReport(body);
+      return {};
+    }
+    if (kind === "workstation.frames") {
+      const { reports } = decodeComputeRequest(kind, body) as { reports: FrameReport[] };
+      this.records.apply(reports);
+      this.emit("frames", [...new Set(reports.map((r) => r.thread))]);
       return {};
     }
     if (kind !== "workstation.print") throw new UnknownMessageError(`workstation: unknown message kind '${kind}'`, { kind });
@@ -209,12 +222,14 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     if (existing) throw new NameExistsError(`${target} is already bound (rm it first)`, { path: target });
     const thread = newThreadId(this.workstation);
     const placed = { thread, depth: 0, entry: "constructor", hint: options.at as ServerId | undefined };
+    this.records.started(thread, { object: `new ${className}`, entry: "constructor" });
     const descriptor = await this.picker.run(placed, async (server, address, _decision, after) => {
+      this.records.placed(thread, server);
       const compute = await this.computeClient(server, address);
       const reply = await compute.call("compute.create", { className, args, thread, ...afterField(after) }, { timeoutMs: this.timeoutMs });
       if (reply.load) this.picker.table.noteReply(reply.server as ServerId, address, reply.load, reply.warm === undefined ? undefined : { object: reply.descriptor.sysname, pages: reply.warm });
       return reply.descriptor;
-    });
+    }).finally(() => this.records.ended(thread));
     try {
       await names.bind(target, descriptor.sysname, "object", { meta: { className: descriptor.className } });
     } catch (err) {
@@ -236,8 +251,10 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     const deadline = options.deadlineMs === undefined ? {} : { deadline: Date.now() + checkDeadline(options.deadlineMs) };
     const placed = { thread, depth: 0, object: target, entry, hint: options.at as ServerId | undefined };
     let reply;
+    this.records.started(thread, { object: target, entry });
     try {
       reply = await this.picker.run(placed, async (server, address, _decision, after) => {
+        this.records.placed(thread, server);
         const compute = await this.computeClient(server, address);
         const r = await compute.call("compute.invoke", { thread, depth: 0, target, entry, args: wireArgs, ...deadline, ...afterField(after) }, { timeoutMs: this.timeoutMs });
         this.picker.table.noteReply(r.server as ServerId, address, r.load, r.warm === undefined ? undefined : { object: target, pages: r.warm });
@@ -246,6 +263,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     } catch (err) {
       if (typeof err === "object" && err !== null && !("threadId" in err)) Object.defineProperty(err, "threadId", { value: thread, enumerable: false });
       throw err;
+    } finally {
+      this.records.ended(thread);
     }
     return decodeRefs(reply.value, (sysname) => this.ref(sysname));
   }
@@ -321,6 +340,15 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       if (r.frames > 0) report.frames.push({ server: r.server, frames: r.frames });
     }, report.unreachable);
     return report;
+  }
+
+  /**
+   * The threads started here and running now, from this workstation's own records (no
+   * message): each one's chain of frames, as the compute servers reported it, and what it
+   * does. A frame shows up once it ran REPORT_EVERY_MS (50 ms); shorter ones are not reported.
+   */
+  threadRecords(): ThreadRecord[] {
+    return this.records.list();
   }
 
   /** Every frame running on every compute server (of `thread` only, if given), oldest first. */

@@ -14,6 +14,7 @@ import * as path from "node:path";
 import { TestCluster } from "../support/test-cluster.js";
 import { REPO_ROOT } from "../support/compiled-examples.js";
 import type { Cluster } from "../../shell/client/cluster.js";
+import type { ThreadRecord } from "../../shell/client/thread-records.js";
 import type { Remote } from "../../shell/client/remote.js";
 import type { Spinner } from "../fixtures/spinner.js";
 import { ShellSession } from "../../shell/shell-session.js";
@@ -84,6 +85,53 @@ describe("killing threads (integration, real processes)", function () {
     expect((await outcome as Error).name).to.equal("ThreadKilledError");
     for (const x of [a, b, c]) expect(await x.at("cs2").state()).to.deep.equal({ count: 0, notes: [] });
     expect((await client.threads()).frames.filter((f) => f.thread === thread)).to.deep.equal([]);
+  });
+
+  /** This workstation's record of `thread` once `ok` holds of it (it changes as compute servers report). */
+  function recordWhen(thread: string, ok: (r: ThreadRecord) => boolean): Promise<ThreadRecord> {
+    return new Promise((resolve, reject) => {
+      const look = () => {
+        const r = client.threadRecords().find((x) => x.thread === thread);
+        if (!r || !ok(r)) return;
+        client.off("frames", look);
+        clearTimeout(timer);
+        resolve(r);
+      };
+      const timer = setTimeout(() => (client.off("frames", look), reject(new Error(`no record of ${thread} came to hold: ${JSON.stringify(client.threadRecords())}`))), 10_000);
+      client.on("frames", look);
+      look();
+    });
+  }
+
+  it("should keep a thread's record at its workstation from the frames compute servers report: its chain, servers and states", async () => {
+    const [a, b, c] = [await spinner(), await spinner(), await spinner()];
+    const { thread, outcome } = await started((onThread) => client.invoke(a.sysname, "hop", [b, "cs2", [c], ["cs1"]], { at: "cs1", onThread }), 3);
+    const record = await recordWhen(thread, (r) => r.frames.length === 3 && r.frames.every((f) => f.key !== "root"));
+    expect(record.call).to.equal(true);
+    expect(record.output).to.equal(client.workstation);
+    expect(record.frames.map((f) => `${f.entry}@${f.server}:${f.depth}`)).to.deep.equal(["hop@cs1:0", "hop@cs2:1", "spin@cs1:2"]);
+    expect(record.frames[0].state).to.equal(`waiting for a reply from hop of ${b.sysname} at cs2`);
+    expect(record.state).to.match(/^running/);
+    await client.kill(thread);
+    expect((await outcome as Error).name).to.equal("ThreadKilledError");
+    expect(client.threadRecords().map((r) => r.thread), "over with its call").to.not.include(thread);
+  });
+
+  it("should record a spawned thread at the spawning thread's workstation, with its parent, until it ends", async () => {
+    const s = await spinner();
+    let parent = "";
+    const child = (await client.invoke(s.sysname, "spawnSpin", [s, "cs2"], { at: "cs1", onThread: (t) => (parent = t) })) as string;
+    const r = { child };
+    const record = await recordWhen(r.child, (x) => x.frames.length > 0 && x.parent !== undefined);
+    expect(record.call).to.equal(false);
+    expect(record.parent).to.equal(parent);
+    expect(record.frames.map((f) => `${f.entry}@${f.server}`)).to.deep.equal(["spin@cs2"]);
+    await client.kill(r.child);
+    await new Promise<void>((resolve) => {
+      const gone = () => client.threadRecords().some((x) => x.thread === r.child) || (client.off("frames", gone), resolve());
+      client.on("frames", gone);
+      gone();
+    });
   });
 
   it("should kill a thread past its deadline, with DeadlineExceededError naming the frame it was in, its writes discarded", async () => {

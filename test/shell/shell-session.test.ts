@@ -336,19 +336,34 @@ describe("ShellSession", () => {
   });
 
   describe("threads and kill", () => {
-    it("should list this workstation's threads, or with --all every thread, one frame per row", async () => {
+    it("should list this shell's threads from the workstation's records, one row per thread at its deepest frame", async () => {
       const now = Date.now();
-      cluster.threadFrames = [
-        { thread: "t:ws-test:1", depth: 0, object: rectA, entry: "spin", since: now - 2500, server: "cs2", state: "running" },
-        { thread: "t:other:2", depth: 1, object: rectA, entry: "area", since: now - 100, server: "cs1" },
+      const frame = (depth: number, server: string, entry: string, state: string) => ({ key: `${server}/${depth}`, server, depth, object: rectA, entry, since: now - 2500 + depth, state });
+      cluster.records = [
+        { thread: "t:ws-test:1", call: true, since: now - 2500, output: "ws-test", frames: [frame(0, "cs1", "run", "waiting for a reply from cs2"), frame(1, "cs2", "spin", "running")], state: "running" },
+        { thread: "t:ws-test:2", parent: "t:ws-test:1", call: false, since: now - 100, output: "ws-test", frames: [frame(0, "cs1", "step", "waiting for lock 'k'")], state: "waiting for lock 'k'" },
       ];
       const mine = await ok("threads");
-      expect(mine).to.have.length(2);
+      expect(mine).to.have.length(3);
       expect(mine[0]).to.match(/^job\s+thread\s+frame\s+depth\s+for\s+state$/);
-      expect(mine[1]).to.match(new RegExp(`^\\s+t:ws-test:1\\s+${rectA}\\.spin@cs2\\s+0\\s+2\\.\\d s\\s+running$`));
-      expect(await ok("threads --all")).to.have.length(3);
-      cluster.threadFrames = [];
+      expect(mine[1]).to.match(new RegExp(`^\\s+t:ws-test:1\\s+${rectA}\\.spin@cs2\\s+1\\s+2\\.\\d s\\s+running$`));
+      expect(mine[2]).to.match(/step@cs1\s+0\s+.*waiting for lock 'k' \(spawned by t:ws-test:1\)$/);
+      expect(cluster.callsOf("threads"), "no compute server asked").to.deep.equal([]);
+      cluster.records = [];
       expect(await ok("threads")).to.deep.equal(["no thread of this shell runs"]);
+    });
+
+    it("should list every thread in the cluster with --all, asking the compute servers, one row per thread", async () => {
+      const now = Date.now();
+      cluster.threadFrames = [
+        { id: 1, thread: "t:ws-test:1", depth: 0, object: rectA, entry: "spin", since: now - 2500, server: "cs2", state: "running" },
+        { id: 2, thread: "t:other:2", depth: 0, object: rectA, entry: "run", since: now - 300, server: "cs1", state: "waiting for a reply from cs2" },
+        { id: 3, thread: "t:other:2", depth: 1, object: rectA, entry: "area", since: now - 100, server: "cs2", state: "running" },
+      ];
+      const all = await ok("threads --all");
+      expect(all).to.have.length(3);
+      expect(all[2]).to.match(new RegExp(`^\\s+t:other:2\\s+${rectA}\\.area@cs2\\s+1\\s+0\\.3 s\\s+running$`));
+      cluster.threadFrames = [];
       expect(await ok("threads --all")).to.deep.equal(["no thread runs in the cluster"]);
     });
 
@@ -410,7 +425,7 @@ describe("ShellSession", () => {
       expect(started.output).to.have.length(1);
       expect(started.output[0]).to.match(/^\[1\] t:ws-test:\S+$/);
       const thread = started.output[0].slice(4);
-      cluster.threadFrames = [{ thread, depth: 0, object: rectA, entry: "size", since: Date.now(), server: "cs1" }];
+      cluster.records = [{ thread, call: true, since: Date.now(), output: "ws-test", frames: [{ key: "root", server: "cs1", depth: 0, object: rectA, entry: "size", since: Date.now(), state: "running" }], state: "running" }];
       expect((await s.run("threads")).output[1]).to.match(new RegExp(`^\\[1\\]\\s+${thread}\\s`));
       expect(ended).to.deep.equal([]);
       await s.run("kill %1");

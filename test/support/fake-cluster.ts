@@ -16,6 +16,7 @@ import { normalizePath, rootBinding, type Binding, type BindingKind } from "../.
 import { newThreadId } from "../../ra-kernel/ids.js";
 import type { Cluster, InvokeOptions, KillReport, LoadResult, ThreadFrame } from "../../shell/client/cluster.js";
 import { NameUnboundError } from "../../shell/client/errors.js";
+import type { ThreadRecord } from "../../shell/client/thread-records.js";
 import { remoteRef, type Remote } from "../../shell/client/remote.js";
 import type { ServerSurvey } from "../../shell/server-survey.js";
 
@@ -96,7 +97,14 @@ export class FakeCluster {
   readonly workstation = "ws-test";
   /** What `threads` answers, and what `kill` answers. */
   threadFrames: ThreadFrame[] = [];
+  /** What `threadRecords` answers (this workstation's records). */
+  records: ThreadRecord[] = [];
   killReport: KillReport | null = null;
+
+  threadRecords(): ThreadRecord[] {
+    this.record("threadRecords");
+    return this.records;
+  }
 
   async threads(): Promise<{ frames: ThreadFrame[]; unreachable: { server: string; error: string }[] }> {
     this.record("threads");

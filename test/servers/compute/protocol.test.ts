@@ -175,6 +175,18 @@ describe("compute protocol", () => {
       expectField(kind, { op: "echo", home: "ds1", size: 1024 * 1024 + 1 }, "size");
     });
 
+    it("should decode frame reports of each shape, and refuse bad ones naming the report and field", () => {
+      const frame = { thread, key: "cs1/4", server: "cs1", depth: 1, object: target, entry: "run", since: 1_700_000_000_000, state: "running" };
+      const reports = [frame, { thread, key: "cs1/4", ended: true }, { thread, parent: newThreadId("ws-1") }];
+      expect(decodeComputeRequest("workstation.frames", { reports })).to.deep.equal({ kind: "workstation.frames", reports });
+      expectField("workstation.frames", { reports: "x" }, "reports");
+      expectField("workstation.frames", { reports: new Array(501).fill(frame) }, "reports");
+      expectField("workstation.frames", { reports: [{ ...frame, object: "nope" }] }, "object", "workstation.frames reports[0]");
+      expectField("workstation.frames", { reports: [frame, { ...frame, entry: "a b" }] }, "entry", "workstation.frames reports[1]");
+      expectField("workstation.frames", { reports: [{ thread, key: "k", ended: false }] }, "ended", "workstation.frames reports[0]");
+      expectField("workstation.frames", { reports: [{ ...frame, depth: -1 }] }, "depth", "workstation.frames reports[0]");
+    });
+
     it("should refuse an unknown kind with UnknownMessageError", () => {
       for (const kind of ["compute.destroy", "compute.invalidate", "data.page.fault", "", "compute.invoke "]) {
         let thrown: unknown;

@@ -18,10 +18,11 @@ describe("ThreadFrames", () => {
     const b = frames.enter({ thread: "t:ws1:b", depth: 1, object, entry: "step" });
     expect(frames.list().map((f) => [f.thread, f.since])).to.deep.equal([["t:ws1:a", 1000], ["t:ws1:b", 2000]]);
     expect(frames.list("t:ws1:b").map((f) => f.entry)).to.deep.equal(["step"]);
-    a();
-    a();
+    expect(a.id).to.not.equal(b.id);
+    a.exit();
+    a.exit();
     expect(frames.size).to.equal(1);
-    b();
+    b.exit();
     expect(frames.list()).to.deep.equal([]);
   });
 
