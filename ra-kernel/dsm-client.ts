@@ -223,7 +223,7 @@ export class DsmClient {
    * given if it has written: if the home's pages were dropped after it, the segment is
    * doomed (PagesLostError).
    */
-  readonly fault = async (segment: SysName, page: PageNo, mode: AccessMode, since?: number): Promise<void> => {
+  readonly fault = async (segment: SysName, page: PageNo, mode: AccessMode, since?: number, threads?: string[]): Promise<void> => {
     const c = this.segments.get(segment);
     if (!c) throw new Error(`segment ${segment} is not mapped on this compute server`);
     if (since !== undefined && (this.homeLosses.get(c.home) ?? 0) > since) throw this.doomed(c.home);
@@ -239,7 +239,7 @@ export class DsmClient {
         this.counters.add(c.object, "ownedRewrites");
       } else {
         if (fetches++ === MAX_FETCHES_PER_FAULT) throw new Error(`page ${page} of ${segment} kept being taken away before it could be used`);
-        await this.busyWith(m, this.fetch(c, page, mode));
+        await this.busyWith(m, this.fetch(c, page, mode, threads));
         this.faultLatency.record((performance.now() - started) * 1000);
       }
     }
@@ -261,7 +261,7 @@ export class DsmClient {
     return p;
   }
 
-  private async fetch(c: CachedSegment, page: PageNo, mode: AccessMode): Promise<void> {
+  private async fetch(c: CachedSegment, page: PageNo, mode: AccessMode, threads?: string[]): Promise<void> {
     const m = c.meta(page);
     const have = c.frames.state(page) >= PageState.READ ? m.version : 0;
     const following = mode === "write" ? this.runPages(c, page) : [];
@@ -272,7 +272,7 @@ export class DsmClient {
       const notices = this.dropNoticesOf(c.sysname, page, following);
       if (notices) await notices;
       const sent = this.homeDrops.get(c.home) ?? 0;
-      const g = await this.link.fault(c.home, c.sysname, page, mode, have, following.length > 0 ? following.length + 1 : undefined);
+      const g = await this.link.fault(c.home, c.sysname, page, mode, have, following.length > 0 ? following.length + 1 : undefined, threads);
       this.counters.add(c.object, "fetches");
       // Dropped while in flight (the connection closed, the lease ran out): as stale as they were.
       const inFlightDrop = this.droppedSince(c.home, sent);

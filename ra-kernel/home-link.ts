@@ -133,10 +133,16 @@ export interface DropRequest {
   pages: { segment: SysName; page: PageNo; version: number }[];
 }
 
+/** Threads a fault names, at most (a worker runs a few isibas; more are left out of traces). */
+export const MAX_FAULT_THREADS = 8;
+
 /** How the DSM client reaches a segment's home. */
 export interface HomeLink {
-  /** `count` > 1: a write fault asking for the following pages too (see the header). */
-  fault(home: ServerId, segment: SysName, page: PageNo, mode: AccessMode, have: number, count?: number): Promise<Grant>;
+  /**
+   * `count` > 1: a write fault asking for the following pages too (see the header); `threads`:
+   * whose fault it is (the home traces what it cost them), at most MAX_FAULT_THREADS.
+   */
+  fault(home: ServerId, segment: SysName, page: PageNo, mode: AccessMode, have: number, count?: number, threads?: string[]): Promise<Grant>;
   /**
    * `sent`, if given, is called once the request is on its way to the home, ordered after
    * every commit sent before (early lock release waits for it); never called if it is not sent.

@@ -57,8 +57,11 @@ const DEFAULT_WORKER_HEAP_MB = 1024;
 
 const log = createDebug("ra:isiba-pool");
 
-/** `since`: the faulting segment's start mark, if known (DsmClient.fault). */
-export type PageFaultHandler = (segment: SysName, page: number, mode: AccessMode, since?: number) => Promise<void>;
+/**
+ * `since`: the faulting segment's start mark, if known (DsmClient.fault); `threads`: the threads
+ * of the faulting worker's isibas (any of them may be the one waiting), for traces.
+ */
+export type PageFaultHandler = (segment: SysName, page: number, mode: AccessMode, since?: number, threads?: string[]) => Promise<void>;
 
 /** Who is asking: the kernel's record of the isiba, not what the worker claims. */
 export interface SyscallContext {
@@ -433,14 +436,15 @@ export class IsibaPool {
   private async serviceFault(slot: WorkerSlot, req: FaultRequest): Promise<void> {
     let reply: FaultReply = { ok: true };
     const started = performance.now();
+    const threads = [...new Set([...slot.pending.values()].map((p) => p.isiba.thread))];
     slot.faulting++;
     try {
-      if (!this.volatile.fault(req.segment, req.page)) await this.onFault(req.segment, req.page, req.mode, req.since);
+      if (!this.volatile.fault(req.segment, req.page)) await this.onFault(req.segment, req.page, req.mode, req.since, threads);
     } catch (err) {
       reply = { ok: false, error: toWireError(err, this.serverId) };
     } finally {
       slot.faulting--;
-      if (this.onFaultServed) this.onFaultServed([...new Set([...slot.pending.values()].map((p) => p.isiba.thread))], req.segment, req.page, req.mode, performance.now() - started);
+      if (this.onFaultServed) this.onFaultServed(threads, req.segment, req.page, req.mode, performance.now() - started);
     }
     slot.faultPort.postMessage(reply);
     Atomics.store(slot.doorbell, 0, DOORBELL_RUNG);

@@ -123,6 +123,8 @@ export interface UserObjectManagerOptions {
   branchLink?: BranchLink;
   /** Fault injection for tests: holds two-phase commits at a point (TwoPhaseCommit: pause). */
   twoPhasePause?: (point: TwoPhasePoint) => Promise<void>;
+  /** Told of each frame's commit of what it wrote (traces): its thread, what, how long, and whether it failed. @default none */
+  onCommit?: (thread: string, detail: string, ms: number, failed?: Error) => void;
 }
 
 /**
@@ -186,6 +188,7 @@ export class UserObjectManager {
   readonly branches: AtomicBranches | null;
   private readonly serverId: ServerId | undefined;
   private readonly twoPhasePause: ((point: TwoPhasePoint) => Promise<void>) | undefined;
+  private readonly onCommit: UserObjectManagerOptions["onCommit"];
   private readonly branchLink: BranchLink | undefined;
   /** Non-atomic invocations waiting for an atomic thread here to let go of an object (atomicGate). */
   private readonly plainWaiting = new WaitingAccesses<SysName>();
@@ -205,6 +208,7 @@ export class UserObjectManager {
     this.maxActive = options.maxActive ?? DEFAULT_MAX_ACTIVE;
     this.serverId = options.serverId;
     this.twoPhasePause = options.twoPhasePause;
+    this.onCommit = options.onCommit;
     this.branchLink = options.branchLink;
     this.branches = options.branchLink ? new AtomicBranches({
       units: this.atomics,
@@ -359,7 +363,10 @@ export class UserObjectManager {
         );
         const why = this.abortReason(unit, ran.error);
         if (why === null) {
+          const began = performance.now();
           const outcome = await this.commitUnit(unit, base, attempt, input.object);
+          const what = `atomic thread ${base}, attempt ${attempt}: ${pagesIn(unit.logs)} page(s) ${outcome instanceof Error ? "" : outcome}`;
+          this.onCommit?.(input.thread.id, what, performance.now() - began, outcome instanceof Error ? outcome : undefined);
           if (outcome === "committed") {
             committed = true;
             this.atomics.counts.commits++;
@@ -703,13 +710,13 @@ export class UserObjectManager {
       });
     } catch (err) {
       const failure = err as Partial<RunFailure>;
-      const finishing = this.finish(input.object, failure.isiba ?? -1, failure.log ?? [], started, failure.broken);
+      const finishing = this.finish(input, failure.isiba ?? -1, failure.log ?? [], started, failure.broken);
       // A killed thread's segment is aborted on purpose: its caller hears of the kill, not of the abort.
       if (isKill(err)) await finishing.catch(() => undefined);
       else await finishing;
       throw err;
     }
-    await this.finish(input.object, outcome.isiba, outcome.log, started, outcome.broken, sent);
+    await this.finish(input, outcome.isiba, outcome.log, started, outcome.broken, sent);
     return outcome.value;
   }
 
@@ -717,16 +724,22 @@ export class UserObjectManager {
    * Commits an isiba's last segment, lets it free what it detached (committed in the
    * background), and releases what it still holds — also when the commit failed.
    */
-  private async finish(object: SysName, isiba: number, log: SegmentLog[], started: number, broken?: string, sent?: () => void): Promise<void> {
+  private async finish(input: InvocationInput, isiba: number, log: SegmentLog[], started: number, broken?: string, sent?: () => void): Promise<void> {
+    const object = input.object;
     let ok = false;
+    const began = performance.now();
     try {
       await this.dsm.commit(log, this.starts.get(isiba) ?? started, broken, sent);
       ok = true;
+    } catch (err) {
+      if (log.length > 0) this.onCommit?.(input.thread.id, committed(log, input), performance.now() - began, err as Error);
+      throw err;
     } finally {
       this.starts.delete(isiba);
       this.queueFrees(object, isiba, ok);
       await this.locks.releaseAll(isiba);
     }
+    if (log.length > 0) this.onCommit?.(input.thread.id, committed(log, input), performance.now() - began);
   }
 
   /** Runs the isiba's free segment after the object's free segments queued before it (see header). */
@@ -856,4 +869,13 @@ export class UserObjectManager {
     }
     return p;
   }
+}
+
+/** What a frame's commit carried, for traces: pages of how many segments, and whose. */
+function committed(log: SegmentLog[], input: InvocationInput): string {
+  return `${pagesIn(log)} page(s) of ${log.length} segment(s), ${input.entry} of ${input.object}`;
+}
+
+function pagesIn(log: SegmentLog[]): number {
+  return log.reduce((n, s) => n + s.pages.length, 0);
 }

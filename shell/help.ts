@@ -97,8 +97,10 @@ export const HELP: Record<CommandKind, HelpEntry> = {
   threads: {
     usage: "threads [--all]",
     summary: "list this shell's threads (--all: every thread in the cluster)",
-    details: "Each frame of each thread, asked of every compute server: the thread id, the object\n" +
-      "and entry it runs (Object.entry@cs1), how deep, and for how long.",
+    details: "One row per thread: its job number, id, the frame it is deepest in (Object.entry@cs1),\n" +
+      "how deep, for how long, and what it does (running, waiting for a lock, a reply, a page).\n" +
+      "This shell's threads come from its own records: compute servers report each frame that\n" +
+      "ran 50 ms, so shorter ones do not show. --all asks every compute server for its frames.",
   },
   kill: {
     usage: "kill ID",
@@ -112,8 +114,10 @@ export const HELP: Record<CommandKind, HelpEntry> = {
     usage: "trace ID",
     summary: "show a thread's events in causal order",
     details: "Invocations arriving and returning, frames entered and left, nested invocations, lock\n" +
-      "waits, page faults, prints, spawns and errors, merged from every compute server it passed\n" +
-      "through and ordered by Lamport clock, with each one's server, time and duration.\n" +
+      "waits, page faults, commits, prints, spawns and errors on every compute server it passed\n" +
+      "through; on data servers, the faults they served it and the recalls and invalidations of\n" +
+      "other servers' copies those cost (and on those servers, the copies taken back). Merged\n" +
+      "and ordered by Lamport clock, with each one's server, time and duration.\n" +
       "ID as shown by threads, or %N for a background job.",
   },
   servers: {

@@ -160,7 +160,7 @@ export class ShellSession {
       ...dropped.map((d) => `  (${d.server} dropped its ${d.events} oldest events: some of this thread's may be missing)`),
       ...unreachable.map((u) => `  (${u.server} could not be asked: ${u.error})`),
     ];
-    if (events.length === 0) return [`thread ${thread}: no event of it is kept on any compute server`, ...notes];
+    if (events.length === 0) return [`thread ${thread}: no event of it is kept on any server`, ...notes];
     const t0 = events[0].at;
     const rows = events.map((e) => [String(e.clock), e.server, `+${e.at - t0} ms`, e.kind, e.ms === undefined ? e.detail : `${e.detail} (${e.ms.toFixed(2)} ms)`]);
     return [...formatTable(["clock", "server", "time", "event", "detail"], rows), ...notes];

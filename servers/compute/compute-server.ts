@@ -48,7 +48,7 @@ import { ComputeClient, decodeComputeRequest, wireValue, type ComputeLoad, type 
 import { AtomicPeers } from "./atomic-peers.js";
 import { ThreadFrames, type FrameInfo } from "./thread-frames.js";
 import { SpawnedThreads } from "./spawned-threads.js";
-import { ThreadTrace } from "./thread-trace.js";
+import { ThreadTrace } from "../host/thread-trace.js";
 import { FrameReports } from "./frame-reports.js";
 import type { SyscallHandler } from "../../ra-kernel/isiba-pool.js";
 import type { SyscallCall } from "../../ra-kernel/isiba-messages.js";
@@ -192,6 +192,7 @@ export class ComputeServer implements RoleService {
     this.objects = new UserObjectManager(this.pool, this.dsm, this.homes, locks, {
       maxActive: ctx.options.maxActive, serverId: ctx.options.id, branchLink: new AtomicPeers(ctx.peers, servers, this.homes),
       twoPhasePause: twoPhasePauseFromEnv(),
+      onCommit: (thread, detail, ms, failed) => this.trace.record(thread, failed ? "commit failed" : "commit", failed ? `${detail}: ${failed.name}: ${failed.message}` : detail, ms),
     });
     syscalls.committer = this.objects;
     this.workingSets = new CachedPagesWorkingSet({ objects: this.objects, dsm: this.dsm, descriptor: (s) => this.homes.descriptor(s), segmentsOf: (s) => this.objects.segmentsOf(s),
@@ -462,7 +463,15 @@ export class ComputeServer implements RoleService {
     if (from !== home) {
       throw new BadRequestError(`compute.recall: ${from} is not the home of segment ${req.segment} (${home} is)`, { kind: req.kind, field: "segment" });
     }
-    return this.dsm.recall(req);
+    const started = performance.now();
+    const answered = this.dsm.recall(req);
+    if (req.threads) {
+      const traced = () => {
+        for (const t of req.threads!) this.trace.record(t, "copy taken back", `${req.action} of ${req.segment}#${req.page} here, asked by ${from} for this thread's fault`, performance.now() - started);
+      };
+      void answered.then(traced, traced);
+    }
+    return answered;
   }
 
   /** Only the object's home may wound the atomic thread holding its monitor. */

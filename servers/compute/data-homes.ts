@@ -8,11 +8,11 @@
  * revoked (HomeLeases, renewed here with every connected home).
  */
 import createDebug from "debug";
-import type { AtomicId, PageNo, ServerId, SysName } from "../../ra-kernel/ids.js";
+import type { AtomicId, PageNo, ServerId, SysName, ThreadId } from "../../ra-kernel/ids.js";
 import { homeOf } from "../../ra-kernel/ids.js";
 import type { AccessMode } from "../../ra-kernel/page-state.js";
 import type { DsmClient } from "../../ra-kernel/dsm-client.js";
-import type { CommitReply, CommitRequest, DecisionReply, DropRequest, LockRelease, PrepareReply, PrepareRequest, ReleaseRequest, Grant, HomeLink } from "../../ra-kernel/home-link.js";
+import { MAX_FAULT_THREADS, type CommitReply, type CommitRequest, type DecisionReply, type DropRequest, type LockRelease, type PrepareReply, type PrepareRequest, type ReleaseRequest, type Grant, type HomeLink } from "../../ra-kernel/home-link.js";
 import type { ClassSegment, ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import type { ObjectSource } from "../../ra-kernel/user-object-manager.js";
 import type { ServerDirectory } from "../host/server-directory.js";
@@ -117,8 +117,9 @@ export class DataHomes implements HomeLink, ObjectSource {
     });
   }
 
-  async fault(home: ServerId, segment: SysName, page: PageNo, mode: AccessMode, have: number, count?: number): Promise<Grant> {
-    return (await this.client(home)).call("data.page.fault", count === undefined ? { segment, page, mode, have } : { segment, page, mode, have, count });
+  async fault(home: ServerId, segment: SysName, page: PageNo, mode: AccessMode, have: number, count?: number, threads?: string[]): Promise<Grant> {
+    const body = { segment, page, mode, have, ...(count === undefined ? {} : { count }), ...(threads?.length ? { threads: threads.slice(0, MAX_FAULT_THREADS) as ThreadId[] } : {}) };
+    return (await this.client(home)).call("data.page.fault", body);
   }
 
   /** `sent` once the request was handed to the connection (its emits keep their order). */

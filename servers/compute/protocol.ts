@@ -23,7 +23,8 @@
  *   compute.create     {className, classVersion?, home?, args, thread, after?} -> {descriptor, server}
  *   compute.ping       {}                                              -> {}
  *                      (from a home settling a server a caller lost: this one is alive)
- *   compute.recall     {segment, page, version, epoch, action}          -> {held, bytes|null, stamp, dirty, lost?}
+ *   compute.recall     {segment, page, version, epoch, action, threads?} -> {held, bytes|null, stamp, dirty, lost?}
+ *                      (threads: whose fault at another server this recall serves, traced here)
  *                      (lost, answering a revert: other pages of the object its doomed segments may have written)
  *                      (action revert: drop the copy and abort the segments here that wrote the page;
  *                      action refresh: drop the copy, an owner returning its bytes, abort nothing)
@@ -83,7 +84,8 @@ import type { PlacementRecord } from "../placement/decision-log.js";
 import type { PlacementReason } from "../placement/placement-policy.js";
 import type { FrameInfo } from "./thread-frames.js";
 import { MAX_REPORTS_PER_MESSAGE, type FrameReport } from "./frame-reports.js";
-import type { TraceEvent } from "./thread-trace.js";
+import { MAX_FAULT_THREADS } from "../../ra-kernel/home-link.js";
+import type { TraceEvent } from "../host/thread-trace.js";
 
 /** A compute server's load (see ServerLoad): in every compute.invoke reply and every LoadReport. */
 export type ComputeLoad = ServerLoad;
@@ -161,7 +163,7 @@ export type ComputeRequest =
   | { kind: "compute.atomic.wounded"; id: AtomicId; reason: string }
   | { kind: "compute.atomic.prepare"; id: AtomicId; thread: AtomicId; attempt: number; logHome: ServerId }
   | { kind: "compute.atomic.finish"; id: AtomicId; outcome: "commit" | "abort" }
-  | { kind: "compute.recall"; segment: SysName; page: PageNo; version: number; epoch: number; action: RecallAction; current?: number }
+  | { kind: "compute.recall"; segment: SysName; page: PageNo; version: number; epoch: number; action: RecallAction; current?: number; threads?: ThreadId[] }
   | { kind: "compute.lock.recall"; object: SysName; key: string; cacheThread: string; waiter: string }
   | { kind: "compute.pages"; segments: SysName[] }
   | ({ kind: "compute.probe" } & ProbeRequest)
@@ -237,6 +239,7 @@ export function decodeComputeRequest(kind: string, body: unknown): ComputeReques
         kind, segment: check(kind, b, "segment", isSysName, "a sysname"), page: int(kind, b, "page", 0, 2 ** 31),
         version: int(kind, b, "version"), epoch: int(kind, b, "epoch"), action: oneOf(kind, b, "action", ["invalidate", "downgrade", "revert", "refresh"] as const),
         ...(b.current === undefined ? {} : { current: int(kind, b, "current") }),
+        ...(b.threads === undefined ? {} : { threads: arr(kind, b, "threads", MAX_FAULT_THREADS).map((t, i) => str(`${kind} threads[${i}]`, { t }, "t", 128) as ThreadId) }),
       };
     case "compute.lock.recall":
       return {

@@ -11,6 +11,8 @@
  * It owns no sockets: the process host (servers/host) wires `handler` to a transport and
  * calls `attach` for each new peer.
  */
+import { ThreadTrace } from "../host/thread-trace.js";
+import { LamportClock } from "../../ra-kernel/lamport-clock.js";
 import createDebug from "debug";
 import { newSysName, type AtomicId, type ServerId, type SysName } from "../../ra-kernel/ids.js";
 import { SEGMENT_MAX_PAGES } from "../../ra-kernel/segment.js";
@@ -56,11 +58,15 @@ export interface DataServerOptions extends PageHomeOptions {
   dataServer?: (id: ServerId) => Promise<DataClient>;
   /** A prepared part whose coordinator sent no outcome for this long asks its log home (ms). @default 4 leases */
   doubtAfterMs?: number;
+  /** The process's Lamport clock, which stamps trace events (data.trace). @default a clock of its own */
+  clock?: LamportClock;
 }
 
 export class DataServer {
   readonly home: PageHome;
   readonly lockTable = new LockTable();
+  /** What threads cost here: faults served, their recalls and invalidations, lock waits (data.trace). */
+  readonly trace: ThreadTrace;
   /** Atomic threads decided here, as their log home (data.atomic.*). */
   readonly decisions: AtomicDecisions;
   /** Parts of atomic threads prepared here (two-phase commit: data.atomic.prepare / finish). */
@@ -80,8 +86,10 @@ export class DataServer {
     // Pages and locks go together, whichever way the home drops a holder (a lapsed lease, a
     // reconnection, or a recall it could not answer and whose lease then ran out); the parts
     // it prepared are in doubt from then on.
+    this.trace = new ThreadTrace(serverId, options.clock ?? new LamportClock());
     this.home = new PageHome(store, serverId, (holder) => this.peers.get(holder), {
       ...options,
+      trace: this.trace,
       onHolderDropped: (holder) => {
         this.participants.holderDropped(holder);
         this.dropLocksOf(holder);
@@ -231,6 +239,7 @@ export class DataServer {
     switch (req.kind) {
       case "data.hello": return { serverId: this.serverId, epoch: this.store.epoch, leaseMs: this.home.leases.leaseMs };
       case "data.page.fault": return this.home.fault(req, peer.remoteId);
+      case "data.trace": return { server: this.serverId, events: this.trace.of(req.thread), dropped: this.trace.dropped };
       case "data.page.commit": return this.commit(req, peer.remoteId);
       case "data.page.release": return this.home.release(req, peer.remoteId);
       case "data.page.drop": return this.home.dropCopies(req, peer.remoteId);
@@ -322,8 +331,10 @@ export class DataServer {
   private async acquire(req: Extract<DataRequest, { kind: "data.lock.acquire" }>, holder: string): Promise<DataReplies["data.lock.acquire"]> {
     await this.home.afterRestartGrace(); // a holder of our previous epoch may think it still holds the lock
     if (req.atomic && req.lock === "monitor") await this.plainFaults.none(req.object); // see isolateAtomic
+    const started = performance.now();
     const granted = await this.lockTable.acquire(this.fenced(req, holder), holder);
     await this.home.revertsSettled();
+    if (granted.waitedMs > 0) this.trace.record(req.thread, "lock wait (home)", `${req.lock} '${req.key}' of ${req.object} for ${holder}`, performance.now() - started);
     return granted;
   }
 
@@ -426,6 +437,7 @@ export class DataServer {
     const out: Figures = {
       epoch: s.epoch, objects: s.objects, classes: s.classes, directory_pages: s.directoryPages, directory_pages_pruned_total: this.home.directory.pruned,
       commits_total: s.commits, commit_transactions_total: s.transactions, compute_servers_connected: this.peers.size,
+      trace_events_total: this.trace.recorded, trace_events_dropped_total: this.trace.dropped,
     };
     for (const k of HOME_COUNTERS) out[`dsm_home_${snakeCase(k)}_total`] = this.home.counters.total[k];
     for (const [object, c] of this.home.counters.busiest(METRICS_OBJECTS)) {

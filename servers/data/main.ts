@@ -13,6 +13,7 @@ export async function startDataServer(options: ServerOptions): Promise<ServerHos
   return ServerHost.start(options, async (ctx) => {
     const store = await SqliteSegmentStore.open({ file: path.join(options.dir, "segments.sqlite"), serverId: options.id, durability: options.durability });
     const server = new DataServer(store, options.id, {
+      clock: ctx.clock,
       // Another data server, the log home of an atomic thread prepared here (AtomicParticipants).
       dataServer: async (id) => {
         if (!ctx.servers) throw new Error("no name server to find other data servers through");

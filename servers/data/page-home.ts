@@ -73,6 +73,7 @@
 import createDebug from "debug";
 import type { AtomicId, ServerId, SysName } from "../../ra-kernel/ids.js";
 import { LatencyHistogram } from "../../ra-kernel/latency-histogram.js";
+import type { ThreadTrace } from "../host/thread-trace.js";
 import { ObjectCounters } from "../../ra-kernel/object-counters.js";
 import type { Peer } from "../transport/transport.js";
 import { ownDirty, PageDirectory, pageKey, type PageEntry, type PageRef } from "./page-directory.js";
@@ -95,7 +96,7 @@ const log = createDebug("servers:data:home");
 const RECALL_TIMEOUT_MS = 2000;
 
 /** A recall as sent (compute.recall). */
-type RecallBody = Omit<RevertNotice, "action"> & { action: "invalidate" | "downgrade" | RevertNotice["action"] };
+type RecallBody = Omit<RevertNotice, "action"> & { action: "invalidate" | "downgrade" | RevertNotice["action"]; threads?: string[] };
 
 /** Thrown inside a page's lock when it must be reverted first: the fault gives the lock back, waits, retries. */
 class RevertFirst {
@@ -138,6 +139,8 @@ export interface PageHomeOptions {
    * in that page is in doubt from now on). Called synchronously, before the page is served again.
    */
   onWordsTakenOut?: (ref: PageRef, holder: string) => void;
+  /** Where the faults a thread made here, and the recalls they cost, are traced. @default none */
+  trace?: ThreadTrace;
 }
 
 /** A page a compute server evicts (data.page.release). */
@@ -164,6 +167,8 @@ export interface FaultRequest extends PageRef {
   have: number;
   /** A write fault may ask for this many pages from `page` on (1: just the page). @default 1 */
   count?: number;
+  /** Whose fault it is (traced with what it cost them). */
+  threads?: string[];
 }
 
 export class PageHome {
@@ -214,6 +219,7 @@ export class PageHome {
     this.onHolderDropped = options.onHolderDropped;
     this.admit = options.admit;
     this.onWordsTakenOut = options.onWordsTakenOut;
+    this.trace = options.trace;
     this.recallTimeoutMs = options.recallTimeoutMs ?? RECALL_TIMEOUT_MS;
     const grace = store.epoch > 1 ? options.restartGraceMs ?? this.leases.leaseMs + this.leases.marginMs : 0;
     this.graceEnds = performance.now() + grace;
@@ -224,6 +230,7 @@ export class PageHome {
   private readonly onHolderDropped?: (holder: string) => void;
   private readonly admit?: (object: SysName, holder: string) => Promise<(() => void) | void>;
   private readonly onWordsTakenOut?: (ref: PageRef, holder: string) => void;
+  private readonly trace?: ThreadTrace;
   /** Set once the store failed to make ordered commits durable: nothing is served after. */
   private storeFailure: unknown = null;
   /** Commits received so far (PageDirectory: fenced). */
@@ -251,10 +258,18 @@ export class PageHome {
     const object = this.admit ? this.objectOfSegment(req.segment) : undefined;
     const admitted = object !== undefined ? await this.admit!(object, holder) : undefined;
     try {
-      return await this.serveFault(req, holder, started);
+      const grant = await this.serveFault(req, holder, started);
+      this.traceFor(req, "page fault served", `${req.mode} ${req.segment}#${req.page}${(req.count ?? 1) > 1 ? ` (+${req.count! - 1} following)` : ""} for ${holder}`, performance.now() - started);
+      return grant;
     } finally {
       admitted?.();
     }
+  }
+
+  /** Records an event for each thread whose fault this is (if traced). */
+  private traceFor(ref: PageRef & { threads?: string[] }, kind: string, detail: string, ms?: number): void {
+    if (!this.trace || !ref.threads) return;
+    for (const t of ref.threads) this.trace.record(t, kind, detail, ms);
   }
 
   private async serveFault(req: FaultRequest, holder: string, started: number): Promise<PageGrant> {
@@ -407,8 +422,12 @@ export class PageHome {
    */
   private async recall(ref: PageRef, e: PageEntry, holder: string, action: "invalidate" | "downgrade"): Promise<void> {
     const object = this.objectOfSegment(ref.segment);
-    const body = { segment: ref.segment, page: ref.page, version: e.version, epoch: this.epoch, action };
+    const threads = (ref as Partial<FaultRequest>).threads;
+    const body = { segment: ref.segment, page: ref.page, version: e.version, epoch: this.epoch, action, ...(threads ? { threads } : {}) };
+    const started = performance.now();
     const r = await this.ask(holder, body);
+    const what = e.owner === holder ? `recalled ${ref.segment}#${ref.page} from its owner ${holder}` : `invalidated ${holder}'s copy of ${ref.segment}#${ref.page}`;
+    this.traceFor(ref, action === "downgrade" ? "recall (downgrade)" : e.owner === holder ? "recall" : "invalidation", r ? what : `${what}: no answer`, performance.now() - started);
     if (r && !r.held && e.owner === holder) this.holderLostCopies(ref, e, holder);
     if (r) {
       const owned = e.owner === holder;

@@ -7,7 +7,11 @@
  * naming the field, never reaches DataServer logic.
  *
  *   data.hello          {serverId}                      -> {serverId, epoch, leaseMs}
- *   data.page.fault     {segment, page, mode, have, count?} -> PageGrant {bytes|null, same, version, stamp, epoch, extra?}
+ *   data.page.fault     {segment, page, mode, have, count?, threads?} -> PageGrant {bytes|null, same, version, stamp, epoch, extra?}
+ *                       (threads: whose fault it is, for traces: at most MAX_FAULT_THREADS)
+ *   data.trace          {thread}                     -> {server, events: TraceEvent[], dropped}
+ *                       (what the thread cost here: faults served, the recalls and
+ *                       invalidations they took, lock waits — from a bounded ring)
  *                       (count: a write fault may ask for pages page+1..page+count-1 as well, see
  *                       PageHome: a sequential run of fresh pages in one round trip)
  *   data.page.commit    {epoch, term, abort, seen?, pages: [{segment, page, log, left, stamp?}], release?} -> {applied, epoch, reason?, refused?}
@@ -74,7 +78,9 @@
  *                       (null: nothing decided here, or forgotten after its retention)
  *   data.atomic.acknowledge {id}                        -> {acknowledged} (every participant finished it)
  */
-import { isAtomicId, isServerId, isSysName, PAGE_SIZE, type AtomicId, type ServerId, type SysName } from "../../ra-kernel/ids.js";
+import { isAtomicId, isServerId, isSysName, PAGE_SIZE, type AtomicId, type ServerId, type SysName, type ThreadId } from "../../ra-kernel/ids.js";
+import { MAX_FAULT_THREADS } from "../../ra-kernel/home-link.js";
+import type { TraceEvent } from "../host/thread-trace.js";
 import { EVERY_ATTEMPT, type AtomicOutcome, type DecisionRecord } from "./atomic-decisions.js";
 import { checkPageLog, WORDS_PER_PAGE } from "../../ra-kernel/page-log.js";
 import type { ClassSegment, ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
@@ -194,7 +200,8 @@ export interface DataStatus {
 
 export type DataRequest =
   | { kind: "data.hello"; serverId: string }
-  | { kind: "data.page.fault"; segment: SysName; page: number; mode: "read" | "write"; have: number; count?: number }
+  | { kind: "data.page.fault"; segment: SysName; page: number; mode: "read" | "write"; have: number; count?: number; threads?: ThreadId[] }
+  | { kind: "data.trace"; thread: ThreadId }
   | { kind: "data.page.commit"; epoch: number; term: number; abort: boolean; seen?: number; pages: PageCommitMsg[]; release?: LockReleaseRef[]; atomic?: AtomicId; attempt?: number; twoPhase?: true }
   | { kind: "data.page.release"; epoch: number; segment: SysName; page: number; version: number; bytes: Uint8Array | null; stamp: number }
   | { kind: "data.page.drop"; epoch: number; pages: DroppedCopy[] }
@@ -223,6 +230,7 @@ export type DataRequest =
 export interface DataReplies {
   "data.hello": { serverId: string; epoch: number; leaseMs: number };
   "data.page.fault": PageGrant;
+  "data.trace": { server: string; events: TraceEvent[]; dropped: number };
   "data.page.commit": CommitOutcome;
   "data.page.release": { released: boolean };
   "data.page.drop": { dropped: number };
@@ -282,7 +290,9 @@ export function decodeDataRequest(kind: string, body: unknown): DataRequest {
         kind, segment: sysname(kind, b, "segment"), page: int(kind, b, "page", 0, 2 ** 31),
         mode: oneOf(kind, b, "mode", ["read", "write"] as const), have: int(kind, b, "have", 0),
         count: optInt(kind, b, "count", 1, MAX_FAULT_PAGES),
+        ...(b.threads === undefined ? {} : { threads: arr(kind, b, "threads", MAX_FAULT_THREADS).map((t, i) => str(`${kind} threads[${i}]`, { t }, "t", 128) as ThreadId) }),
       };
+    case "data.trace": return { kind, thread: str(kind, b, "thread", 128) as ThreadId };
     case "data.page.commit":
       return {
         kind, epoch: int(kind, b, "epoch"), term: int(kind, b, "term"), abort: b.abort === true, seen: optInt(kind, b, "seen"),

@@ -41,7 +41,7 @@ import { normalizePath, type Binding } from "../../servers/name/name-directory.j
 import { DataClient, type ClassSummary, type LockInfo, type PageInfo } from "../../servers/data/protocol.js";
 import { ComputeClient, type CachedPageInfo, type DecisionsReply } from "../../servers/compute/protocol.js";
 import type { FrameInfo } from "../../servers/compute/thread-frames.js";
-import type { TraceEvent } from "../../servers/compute/thread-trace.js";
+import type { TraceEvent } from "../../servers/host/thread-trace.js";
 import { openPeer } from "../../servers/placement/placer.js";
 import { afterField } from "../../servers/placement/unsettled-servers.js";
 import type { PlacementRecord } from "../../servers/placement/decision-log.js";
@@ -363,20 +363,36 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   }
 
   /**
-   * What the thread did on every compute server (invocations, frames, nested invocations,
-   * lock waits, page faults, prints, errors), merged in Lamport-clock order — an order
-   * consistent with causality. `dropped`: events each server's bounded ring let go (its oldest).
+   * What the thread did on every server (compute servers: invocations, frames, nested
+   * invocations, lock waits, page faults, commits, prints, errors, copies taken back for its
+   * faults; data servers: the faults they served it, the recalls and invalidations those cost,
+   * lock waits), merged in Lamport-clock order — an order consistent with causality. `dropped`: events each server's bounded ring let go (its oldest).
    */
   async trace(thread: string): Promise<{ events: TraceEvent[]; dropped: { server: string; events: number }[]; unreachable: { server: string; error: string }[] }> {
     const events: TraceEvent[] = [];
     const dropped: { server: string; events: number }[] = [];
     const unreachable: { server: string; error: string }[] = [];
-    await this.eachCompute(async (c) => {
-      const r = await c.call("compute.trace", { thread: thread as ThreadId }, { timeoutMs: this.timeoutMs });
+    const kept = (r: { server: string; events: TraceEvent[]; dropped: number }) => {
       events.push(...r.events);
       if (r.dropped > 0) dropped.push({ server: r.server, events: r.dropped });
-    }, unreachable);
+    };
+    await Promise.all([
+      this.eachCompute(async (c) => kept(await c.call("compute.trace", { thread: thread as ThreadId }, { timeoutMs: this.timeoutMs })), unreachable),
+      this.eachData(async (d) => kept(await d.call("data.trace", { thread: thread as ThreadId }, { timeoutMs: this.timeoutMs })), unreachable),
+    ]);
     return { events: events.sort((a, b) => a.clock - b.clock || a.server.localeCompare(b.server)), dropped, unreachable };
+  }
+
+  /** Runs `fn` with every registered data server; one that fails is noted, the others go on. */
+  private async eachData(fn: (c: DataClient, server: string) => Promise<void>, unreachable: { server: string; error: string }[]): Promise<void> {
+    const homes = await this.servers.list("data");
+    await Promise.all(homes.map(async (ds) => {
+      try {
+        await fn(new DataClient(await this.peers.get(ds.address)), ds.id);
+      } catch (err) {
+        unreachable.push({ server: ds.id, error: (err as Error).message });
+      }
+    }));
   }
 
   /** Runs `fn` with every registered compute server; one that fails is noted, the others go on. */

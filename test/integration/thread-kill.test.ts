@@ -231,6 +231,7 @@ describe("killing threads (integration, real processes)", function () {
 
   it("should trace a thread across two compute servers, with its page faults, in an order consistent with causality", async () => {
     const [a, b] = [await spinner(), await spinner()];
+    await b.at("cs1").bump(); // cs1 owns b's page: the thread's write fault at cs2 takes it from there
     let thread = "";
     await client.invoke(a.sysname, "hopBump", [b, "cs2"], { at: "cs1", onThread: (t) => (thread = t) });
     const { events } = await client.trace(thread);
@@ -244,6 +245,21 @@ describe("killing threads (integration, real processes)", function () {
     expect(back.clock, "its caller hears back after it returned").to.be.greaterThan(left.clock);
     expect(events.map((e) => e.clock), "merged in clock order").to.deep.equal([...events.map((e) => e.clock)].sort((x, y) => x - y));
     expect(events.some((e) => e.kind === "page fault"), "its page faults are there").to.equal(true);
+    // The data server's side, and the copy its write fault at cs2 took from cs1.
+    const at = (server: string, kind: string, re: RegExp) => {
+      const e = events.find((x) => x.server === server && x.kind.startsWith(kind) && re.test(x.detail));
+      if (!e) throw new Error(`no ${kind} ${re} on ${server} in:\n${events.map((x) => `${x.clock} ${x.server} ${x.kind} ${x.detail}`).join("\n")}`);
+      return e;
+    };
+    const taken = at("cs1", "copy taken back", /asked by ds1 for this thread's fault/);
+    const recalled = at("ds1", "recall", /from its owner cs1$/);
+    const served = at("ds1", "page fault served", /for cs2$/);
+    at("ds1", "invalidation", /invalidated cs1's copy/);
+    const faulted = events.find((x) => x.server === "cs2" && x.kind === "page fault" && x.detail.startsWith("write") && x.clock > served.clock);
+    expect(taken.clock, "cs1 gave the copy back before the home finished the recall").to.be.lessThan(recalled.clock);
+    expect(recalled.clock, "the recall was part of serving the fault").to.be.at.most(served.clock);
+    expect(faulted, "cs2's fault ended after the home served it").to.not.equal(undefined);
+    expect(at("cs2", "commit", /bump of /).ms).to.be.a("number");
     const shell = await new ShellSession(client).run(`trace ${thread}`);
     expect(shell.output[0]).to.match(/^clock\s+server\s+time\s+event\s+detail$/);
     expect(shell.output.some((l) => /\scs2\s.*\sinvoke\s+bump of /.test(l))).to.equal(true);

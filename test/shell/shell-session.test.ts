@@ -381,7 +381,7 @@ describe("ShellSession", () => {
         ["9", "cs1", "+10 ms", "frame exit", "run of x (depth 0) (10.00 ms)"],
       ]);
       cluster.traceEvents = [];
-      expect(await ok("trace t:ws-test:2")).to.deep.equal(["thread t:ws-test:2: no event of it is kept on any compute server"]);
+      expect(await ok("trace t:ws-test:2")).to.deep.equal(["thread t:ws-test:2: no event of it is kept on any server"]);
     });
 
     it("should kill a thread and say where its frames were, or that none ran", async () => {

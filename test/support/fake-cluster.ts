@@ -11,7 +11,7 @@ import type { SysName } from "../../ra-kernel/ids.js";
 import type { ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import type { ServerInfo } from "../../servers/name/protocol.js";
 import type { LockInfo } from "../../servers/data/protocol.js";
-import type { TraceEvent } from "../../servers/compute/thread-trace.js";
+import type { TraceEvent } from "../../servers/host/thread-trace.js";
 import { normalizePath, rootBinding, type Binding, type BindingKind } from "../../servers/name/name-directory.js";
 import { newThreadId } from "../../ra-kernel/ids.js";
 import type { Cluster, InvokeOptions, KillReport, LoadResult, ThreadFrame } from "../../shell/client/cluster.js";

@@ -1,8 +1,10 @@
 /**
- * ThreadTrace: what threads did on this compute server — invocations arriving and returning,
- * frames entered and left, nested invocations, lock waits, page faults, commits, prints,
- * spawns, errors — in a bounded ring (the oldest events go first, and are counted), for
- * `trace THREAD` (compute.trace).
+ * ThreadTrace: what threads did on this server, in a bounded ring (the oldest events go
+ * first, and are counted), for `trace THREAD` (compute.trace, data.trace). On a compute
+ * server: invocations arriving and returning, frames entered and left, nested invocations,
+ * lock waits, page faults, commits, prints, spawns, errors, and copies taken away for another
+ * thread's fault. On a data server: the faults it served for the thread and the recalls and
+ * invalidations they cost, and its lock waits.
  *
  * Each event carries the process's Lamport clock (ticked for it): the transport stamps every
  * message with that clock and observes it on receipt, so events of one thread on several

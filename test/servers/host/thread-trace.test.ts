@@ -1,10 +1,10 @@
 /**
- * Tests of ThreadTrace (servers/compute/thread-trace.ts): events by thread in order with a
+ * Tests of ThreadTrace (servers/host/thread-trace.ts): events by thread in order with a
  * rising Lamport clock, clipped details, and a bounded ring that drops its oldest (counted).
  */
 import { expect } from "chai";
 import { LamportClock } from "../../../ra-kernel/lamport-clock.js";
-import { ThreadTrace } from "../../../servers/compute/thread-trace.js";
+import { ThreadTrace } from "../../../servers/host/thread-trace.js";
 
 describe("ThreadTrace", () => {
   it("should keep a thread's events in order, each on a rising clock, details clipped", () => {
