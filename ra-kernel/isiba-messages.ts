@@ -105,6 +105,12 @@ export interface WorkerInit {
   serverId: string;
   /** The worker's WriterLedger (read by the kernel if the worker dies). */
   ledger: SharedArrayBuffer;
+  /**
+   * One BigInt64: the id of the last isiba the worker began (its run requests arrive in id
+   * order), written before any of its code runs: one above it never started (read by the
+   * kernel if the worker dies: it cannot have caused that, and has done nothing).
+   */
+  started: SharedArrayBuffer;
 }
 
 // ---- syscalls ---------------------------------------------------------------------

@@ -108,6 +108,13 @@ export interface RunFailure {
   log: SegmentLog[];
   broken?: string;
   isiba: number;
+  /**
+   * It failed only because its worker died for another: the worker never began it, or was
+   * terminated to kill another thread before it did anything outside the worker (no syscall
+   * but a read-only one, and its object's volatile heap unused here). Its writes were given
+   * up, so running it again is as if it had started later (UserObjectManager does, once).
+   */
+  rerun?: true;
 }
 
 interface Pending {
@@ -120,6 +127,8 @@ interface Pending {
   waitingCall?: number;
   /** Killed cooperatively (IsibaPool.kill): what it fails with, whatever it answers. */
   killed?: Error;
+  /** It made a syscall others can see (anything but volatile.map, object.bind): it cannot be run again. */
+  effects?: true;
 }
 
 /** What an isiba is doing, as `threads` shows it. */
@@ -147,8 +156,16 @@ class WorkerSlot {
   faulting = 0;
   /** Isibas of this worker killed on purpose (IsibaPool.kill): the error each fails with. */
   readonly killed = new Map<number, Error>();
-  constructor(readonly worker: Worker, readonly faultPort: MessagePort, readonly doorbell: Int32Array, readonly ledger: SharedArrayBuffer) {}
+  constructor(readonly worker: Worker, readonly faultPort: MessagePort, readonly doorbell: Int32Array, readonly ledger: SharedArrayBuffer, readonly started: BigInt64Array) {}
+
+  /** Whether the worker never began isiba `id` (WorkerInit.started). */
+  neverStarted(id: number): boolean {
+    return BigInt(id) > Atomics.load(this.started, 0);
+  }
 }
+
+/** Replies of isibas that may run again (RunFailure.rerun). */
+const innocent = new WeakSet<RunReply>();
 
 export class IsibaPool {
   private readonly slots: WorkerSlot[] = [];
@@ -196,7 +213,10 @@ export class IsibaPool {
       this.forget(this.volatile.leave(spec.object));
     }
     isiba.moveTo("done");
-    if (!reply.ok) throw Object.assign(fromWireError(reply.error as WireError), { log: reply.log, broken: reply.broken, isiba: isiba.id } satisfies RunFailure);
+    if (!reply.ok) {
+      const failure: RunFailure = { log: reply.log, broken: reply.broken, isiba: isiba.id, ...(innocent.has(reply) ? { rerun: true as const } : {}) };
+      throw Object.assign(fromWireError(reply.error as WireError), failure);
+    }
     return { value: reply.value, log: reply.log, broken: reply.broken, isiba: isiba.id };
   }
 
@@ -351,13 +371,14 @@ export class IsibaPool {
     const { port1, port2 } = new MessageChannel();
     const doorbell = new SharedArrayBuffer(4);
     const ledger = WriterLedger.allocate();
+    const started = new SharedArrayBuffer(8);
     const worker = new Worker(path.join(__dirname, "isiba-worker.js"), {
-      workerData: { faultPort: port2, doorbell, serverId: this.serverId, ledger } satisfies WorkerInit,
+      workerData: { faultPort: port2, doorbell, serverId: this.serverId, ledger, started } satisfies WorkerInit,
       transferList: [port2],
       name: `isiba-${index}`,
       resourceLimits: { maxOldGenerationSizeMb: this.options.workerHeapMb ?? DEFAULT_WORKER_HEAP_MB },
     });
-    const slot = new WorkerSlot(worker, port1, new Int32Array(doorbell), ledger);
+    const slot = new WorkerSlot(worker, port1, new Int32Array(doorbell), ledger, new BigInt64Array(started));
     worker.on("message", (msg: WorkerMessage) => this.onWorkerMessage(slot, msg));
     worker.on("error", (err) => this.workerDied(slot, index, err));
     worker.on("exit", (code) => this.workerDied(slot, index, new Error(`isiba worker exited with code ${code}`)));
@@ -376,6 +397,7 @@ export class IsibaPool {
   private async serviceSyscall(slot: WorkerSlot, req: SyscallRequest): Promise<void> {
     let reply: SyscallReply;
     const pending = slot.pending.get(req.isiba);
+    if (pending && req.op !== "volatile.map" && req.op !== "object.bind") pending.effects = true;
     const waiting = waitingFor(req);
     if (pending && waiting) {
       pending.waiting = waiting;
@@ -494,11 +516,21 @@ export class IsibaPool {
     // Its isibas fail (and release their locks) only once what they wrote is given up.
     this.workerDeaths++;
     const pending = [...slot.pending];
-    const died = this.diedError(slot.killed.size > 0 ? new Error(`it was terminated to kill thread(s) running in it`) : err);
+    const killing = slot.killed.size > 0;
+    const died = this.diedError(killing ? new Error(`it was terminated to kill thread(s) running in it`) : err);
+    // Whom the death did not concern: run again (RunFailure.rerun). A kill names its targets; a
+    // worker out of heap does not say who allocated it, so only isibas it never began.
+    const bystander = (id: number, p: Pending) =>
+      slot.neverStarted(id) || (killing && !slot.killed.has(id) && !p.effects && !this.volatile.inUse(p.isiba.object));
     // Free segments it was running are given up first too: the next one may push on theirs.
     const freeing = [...slot.freeing.values()];
     void this.writesLost(slot, err).then(() => {
-      for (const [id, p] of pending) p.resolve({ type: "done", id, ok: false, error: toWireError(slot.killed.get(id) ?? died, this.serverId), log: [], frees: false });
+      for (const [id, p] of pending) {
+        const reply: RunReply = { type: "done", id, ok: false, error: toWireError(slot.killed.get(id) ?? died, this.serverId), log: [], frees: false };
+        // Volatile writes are not given up with the worker: an object using its volatile heap is not run again.
+        if (!slot.killed.has(id) && bystander(id, p)) innocent.add(reply);
+        p.resolve(reply);
+      }
       for (const resolve of freeing) resolve([]);
     });
     slot.pending.clear();

@@ -203,7 +203,10 @@ function reply(msg: RunReply): void {
   }
 }
 
+const started = new BigInt64Array(init.started);
+
 async function run(req: RunRequest): Promise<void> {
+  Atomics.store(started, 0, BigInt(req.id));
   let mem: MappedSegment[] = [];
   const seg: Segmented = { log: new WriteLog(req.since), frees: new DeferredFrees() };
   running.set(req.id, seg);

@@ -697,8 +697,16 @@ export class UserObjectManager {
     }
   }
 
-  /** Runs the isiba, commits its last segment (`sent`: once on its way), then releases the locks it left held. */
-  private async run(obj: LoadedObject, op: RunOp, input: InvocationInput, sent?: () => void): Promise<unknown> {
+  /** Frames run again because their worker was terminated to kill another thread (RunFailure.rerun). */
+  reruns = 0;
+
+  /**
+   * Runs the isiba, commits its last segment (`sent`: once on its way), then releases the
+   * locks it left held. A frame whose worker was terminated to kill another thread before it
+   * did anything outside it runs again, once (its writes were given up: as if it started
+   * later); not a frame of an atomic thread, whose unit saw the worker die.
+   */
+  private async run(obj: LoadedObject, op: RunOp, input: InvocationInput, sent?: () => void, again = false): Promise<unknown> {
     let outcome: RunOutcome;
     const started = this.dsm.dropMark;
     try {
@@ -714,6 +722,11 @@ export class UserObjectManager {
       // A killed thread's segment is aborted on purpose: its caller hears of the kill, not of the abort.
       if (isKill(err)) await finishing.catch(() => undefined);
       else await finishing;
+      if (failure.rerun && !again && !input.thread.atomic) {
+        this.reruns++;
+        log("isiba %d (%s of %s) lost its worker to another thread's kill before it did anything outside it: running it again", failure.isiba, input.entry, input.object);
+        return this.run(obj, op, input, sent, true);
+      }
       throw err;
     }
     await this.finish(input, outcome.isiba, outcome.log, started, outcome.broken, sent);

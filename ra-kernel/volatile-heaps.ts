@@ -106,6 +106,11 @@ export class VolatileHeaps {
     return true;
   }
 
+  /** Whether `object`'s activation here has a volatile heap in use (its isibas may have written it: nothing undoes that). */
+  inUse(object: SysName): boolean {
+    return this.objects.get(object)?.frames !== undefined;
+  }
+
   /** Objects with an activation here (tests, metrics). */
   get activeObjects(): number {
     return this.objects.size;

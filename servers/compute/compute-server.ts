@@ -578,6 +578,7 @@ export class ComputeServer implements RoleService {
     out.thread_frames_killed_total = this.frames.counts.framesKilled;
     out.isiba_workers_terminated_total = this.pool.workerKills;
     out.isiba_cooperative_kills_total = this.pool.cooperativeKills;
+    out.isiba_reruns_total = this.objects.reruns;
     out.isiba_worker_replacements_total = this.pool.workerDeaths;
     // Branches: frames of atomic threads rooted on other compute servers, run here.
     for (const [k, v] of Object.entries(this.objects.branches?.counts ?? {})) out[`atomic_branches_${k}_total`] = v;

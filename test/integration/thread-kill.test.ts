@@ -325,4 +325,25 @@ describe("killing a thread whose worker runs others (integration, real processes
     expect(await cluster.metric("cs1", "isiba_workers_terminated_total"), "cs1's worker was not terminated").to.equal(terminated);
     expect(await cluster.metric("cs1", "isiba_cooperative_kills_total")).to.equal(1);
   });
+
+  it("should run again a frame whose worker was terminated to kill a spinning thread before it did anything outside it", async () => {
+    const [a, b] = await Promise.all(["ra", "rb"].map((n) => client.create<Spinner>("Spinner", n, [])));
+    expect(await b.at("cs2").bump()).to.equal(1);
+    const reruns = await cluster.metric("cs2", "isiba_reruns_total");
+    // X spins in cs2's only worker; Y's frame is sent to that worker behind it and cannot start.
+    let x = "";
+    const xCall = client.invoke(a.sysname, "spin", [], { at: "cs2", onThread: (t) => (x = t) }).then(() => null, (e: Error) => e);
+    const inWorker = async (t: string) => (await client.threads(t)).frames.some((f) => /^running/.test(f.state ?? ""));
+    while (!(await inWorker(x))) await new Promise((resolve) => setTimeout(resolve, 20));
+    let y = "";
+    const yCall = client.invoke(b.sysname, "bump", [], { at: "cs2", onThread: (t) => (y = t) });
+    while (!(await inWorker(y))) await new Promise((resolve) => setTimeout(resolve, 20));
+    const report = await client.kill(x);
+    expect(report.frames).to.deep.equal([{ server: "cs2", frames: 1 }]);
+    expect((await xCall)?.name).to.equal("ThreadKilledError");
+    expect(await yCall, "the other thread's frame ran again, once, and returned").to.equal(2);
+    expect(await b.at("cs3").state()).to.deep.equal({ count: 2, notes: ["bump", "bump"] });
+    expect(await a.at("cs3").state(), "the killed frame's writes are discarded").to.deep.equal({ count: 0, notes: [] });
+    expect(await cluster.metric("cs2", "isiba_reruns_total")).to.equal(reruns + 1);
+  });
 });

@@ -59,6 +59,21 @@ describe("Isiba worker death (integration, real processes)", function () {
     expect(await h.at("cs1").bumpLocked()).to.equal(3);
   });
 
+  it("should run again, on a new worker, a frame that worker never began: only the one that ran out of heap fails", async () => {
+    const [h, other] = [await client.create<Hog>("Hog", "Hog4"), await client.create<Hog>("Hog", "Hog5")];
+    expect(await other.at("cs1").bump()).to.equal(1);
+    const reruns = await cluster.metric("cs1", "isiba_reruns_total");
+    let x = "";
+    const hogging = failure(client.invoke(h.sysname, "hogAfter", [1500], { at: "cs1", onThread: (t) => (x = t) }));
+    while (!(await client.threads(x)).frames.some((f) => /^running/.test(f.state ?? ""))) await new Promise((resolve) => setTimeout(resolve, 20));
+    const queued = other.at("cs1").bump(); // behind the hog in cs1's only worker
+    expect((await hogging).name).to.equal("ResourceLimitError");
+    expect(await queued, "the frame the worker never began ran again and returned").to.equal(2);
+    expect(await cluster.metric("cs1", "isiba_reruns_total")).to.equal(reruns + 1);
+    expect(await other.at("cs2").check()).to.equal(true);
+    expect(await h.at("cs2").get(), "the hog's writes are not applied").to.equal(0);
+  });
+
   it("should have made durable exactly the committed writes", async () => {
     const h = await client.create<Hog>("Hog", "Hog3");
     await h.at("cs1").bump();
