@@ -82,6 +82,9 @@ import { CpuMeter } from "./cpu-meter.js";
 
 const log = createDebug("servers:compute");
 
+/** How long after a thread's deadline a server other than its first frame's kills its frames there (ms). */
+const DEADLINE_BACKUP_MS = 1000;
+
 /** How long the list of data servers (homes for new objects) is reused. */
 const DATA_LIST_TTL_MS = 2000;
 
@@ -270,7 +273,8 @@ export class ComputeServer implements RoleService {
     const started = performance.now();
     this.trace.record(req.thread, "invoke", `${req.entry} of ${req.target} from ${peer.remoteId} (depth ${req.depth})`);
     // The thread's first frame keeps its deadline: past it, the thread is killed everywhere.
-    const expiry = req.deadline !== undefined && req.depth === 0 ? this.watchDeadline(req.thread, req.deadline) : undefined;
+    // Every other server backs it up for its own frames, should that one be gone.
+    const expiry = req.deadline === undefined ? undefined : req.depth === 0 ? this.watchDeadline(req.thread, req.deadline) : this.backUpDeadline(req);
     try {
       if (req.after) await this.homes.settle(req.after);
       const thread = { id: req.thread, depth: req.depth, ...(req.atomic ? { atomic: req.atomic } : {}), ...(req.deadline !== undefined ? { deadline: req.deadline } : {}) };
@@ -309,6 +313,22 @@ export class ComputeServer implements RoleService {
   }
 
   /**
+   * A frame that arrived from another compute server with a deadline: if the thread's frames
+   * here still run DEADLINE_BACKUP_MS after it (its first frame's server, which kills it
+   * everywhere, died or was cut off), they are killed here with DeadlineExceededError.
+   */
+  private backUpDeadline(req: Extract<ComputeRequest, { kind: "compute.invoke" }>): NodeJS.Timeout {
+    const timer = setTimeout(() => {
+      if (this.frames.list(req.thread).length === 0 || this.frames.killed(req.thread)) return;
+      log("thread %s ran past its deadline and nobody killed it: killing its frames here", req.thread);
+      this.deadlineExpiries++;
+      this.killThread(req.thread, { frame: `${req.entry} of ${req.target} on ${this.id} (its first frame's server did not kill it)` });
+    }, Math.max(0, req.deadline! + DEADLINE_BACKUP_MS - Date.now()));
+    timer.unref();
+    return timer;
+  }
+
+  /**
    * The thread ran past its deadline: every compute server kills its frames, and each fails
    * with DeadlineExceededError naming the frame the thread was deepest in (asked of them all).
    */
@@ -334,7 +354,8 @@ export class ComputeServer implements RoleService {
     if (this.frames.killed(input.thread.id)) throw this.killedError(input.thread.id);
     this.invocations++;
     this.active++;
-    const entered = this.frames.enter({ thread: input.thread.id, depth: input.thread.depth, object: input.object, entry: input.entry });
+    const deadline = input.thread.deadline === undefined ? {} : { deadline: input.thread.deadline }; // its nested invocations inherit it
+    const entered = this.frames.enter({ thread: input.thread.id, depth: input.thread.depth, object: input.object, entry: input.entry, ...deadline });
     const frame = `${input.entry} of ${input.object} (depth ${input.thread.depth}${input.thread.atomic ? `, atomic ${input.thread.atomic.id}` : ""})`;
     this.trace.record(input.thread.id, "frame enter", frame);
     const started = performance.now();

@@ -154,6 +154,29 @@ describe("killing threads (integration, real processes)", function () {
     for (const x of [a, b, c]) expect(await x.at("cs2").state()).to.deep.equal({ count: 0, notes: [] });
   });
 
+  it("should kill a frame past its thread's deadline where it runs, when its first frame's compute server is gone", async () => {
+    const own = await TestCluster.start({ compute: 2 });
+    try {
+      const c2 = await own.connect();
+      await c2.load(SPINNER);
+      const [a, b] = [await c2.create<Spinner>("Spinner", "da", []), await c2.create<Spinner>("Spinner", "db", [])];
+      let thread = "";
+      const call = c2.invoke(a.sysname, "hop", [b, "cs2", [], []], { at: "cs1", deadlineMs: 800, onThread: (t) => (thread = t) }).then(() => null, (e: Error) => e);
+      while ((await c2.threads(thread)).frames.length < 2) await new Promise((resolve) => setTimeout(resolve, 20));
+      const frames = (await c2.threads(thread)).frames;
+      expect(frames.find((f) => f.depth === 1)?.deadline, "the nested frame inherited the deadline").to.be.a("number").and.equal(frames.find((f) => f.depth === 0)?.deadline);
+      await own.kill("cs1");
+      expect(await call).to.be.an("error");
+      const killed = await own.metric("cs2", "thread_deadline_expiries_total");
+
+      while ((await c2.threads(thread)).frames.length > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(await own.metric("cs2", "thread_deadline_expiries_total"), "cs2 killed it on its own").to.equal(killed + 1);
+      expect(await b.at("cs2").state(), "its writes there discarded").to.deep.equal({ count: 0, notes: [] });
+    } finally {
+      await own.stop();
+    }
+  });
+
   it("should apply a shell's deadline to its invocations (set deadline), and drop it (set deadline off)", async () => {
     const s = await spinner();
     const shell = new ShellSession(client);
