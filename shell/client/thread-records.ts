@@ -65,8 +65,14 @@ export class ThreadRecords {
   private readonly entries = new Map<string, Entry>();
   private readonly parents = new Map<string, string>();
   private spawnedCount = 0;
-  /** Calls that ended lately: a report of theirs still on its way is not a new thread. */
+  /**
+   * Calls that ended lately: a report of theirs still on its way is not a new thread. A ring
+   * (`overRing`) says which to forget: taking a Set's oldest by iterating it walks past every
+   * entry deleted before it — 7 µs a call by the thousands.
+   */
   private readonly over = new Set<string>();
+  private readonly overRing: (string | undefined)[] = new Array(MAX_PARENTS);
+  private overNext = 0;
 
   constructor(private readonly workstation: string, private readonly now: () => number = Date.now) {}
 
@@ -87,8 +93,11 @@ export class ThreadRecords {
   ended(thread: string): void {
     this.entries.delete(thread);
     this.parents.delete(thread);
+    const old = this.overRing[this.overNext];
+    if (old !== undefined) this.over.delete(old);
+    this.overRing[this.overNext] = thread;
+    this.overNext = (this.overNext + 1) % MAX_PARENTS;
     this.over.add(thread);
-    if (this.over.size > MAX_PARENTS) this.over.delete(this.over.values().next().value!);
   }
 
   /** Reports from compute servers (see header). */

@@ -309,6 +309,8 @@ describe("killing threads (integration, real processes)", function () {
     const thread = row.trim().split(/\s+/)[0];
     // Its own workstation's threads: thread ids name the workstation that started them.
     expect((await new ShellSession(other).run("threads")).output.some((l) => l.trim().startsWith(thread))).to.equal(true);
+    // The other workstation (this test's client) keeps no record of it: only --all shows it there.
+    expect((await new ShellSession(client).run("threads")).output.some((l) => l.includes(thread))).to.equal(false);
     const killed = await new ShellSession(client).run(`kill ${thread}`);
     expect(killed.output[0]).to.match(new RegExp(`^killed thread ${thread} \\(frames: 1 on cs[12]\\)$`));
     const line = await waiting;
