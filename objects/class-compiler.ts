@@ -61,6 +61,9 @@ async function bundle(abs: string, shown: string): Promise<string> {
   try {
     const result = await build({
       entryPoints: [abs],
+      // The bundle names its files relative to this: the file's own directory, so the same
+      // file gives the same bundle (and hash: no new version) from whatever directory it is loaded.
+      absWorkingDir: path.dirname(abs),
       bundle: true,
       write: false,
       format: "cjs",

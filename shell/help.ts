@@ -24,7 +24,7 @@ const ARGUMENTS = [
   "  true false null undefined   new Date(\"2024-05-01T00:00:00Z\") or new Date(ms)",
   "  arrays [1, [2, \"x\"]]   objects {w: 3, \"h\": 4}   trailing commas allowed",
   "  a bare name or path (RectA, ../RectA, /users/ana/RectA) passes that object.",
-  "No calls, operators, spread, regexes or comments.",
+  "No calls, operators, spread or regexes; a comment (# or //) may only end the line.",
 ].join("\n");
 
 export const HELP: Record<CommandKind, HelpEntry> = {
@@ -72,9 +72,12 @@ export const HELP: Record<CommandKind, HelpEntry> = {
     details: "The object keeps its sysname; only the binding moves.",
   },
   rm: {
-    usage: "rm NAME",
+    usage: "rm [--force] NAME",
     summary: "delete an object and unbind its name",
-    details: "The object's segments are freed once no thread is in it.",
+    details: "The object's segments are freed once no thread is in it.\n" +
+      "Names under /sys (servers, classes) are the cluster's own: rm refuses them. --force\n" +
+      "removes one anyway: a server whose entry is removed registers again within a second;\n" +
+      "a class removed cannot be used to create objects until it is loaded again.",
   },
   info: {
     usage: "info NAME",
@@ -161,7 +164,7 @@ function overview(): string {
   const entries = Object.values(HELP);
   const width = Math.max(...entries.map((e) => e.usage.length));
   const rows = entries.map((e) => `  ${e.usage.padEnd(width)}  ${e.summary}`);
-  return ["Commands:", ...rows, "", "Lines starting with # are comments. Type 'help CMD' for details."].join("\n");
+  return ["Commands:", ...rows, "", "# or // after a space starts a comment, to the end of the line. Type 'help CMD' for details."].join("\n");
 }
 
 /** The overview table without `cmd`; the usage, summary and details of one command with it. */

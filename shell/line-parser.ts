@@ -3,7 +3,7 @@
  * name resolution; the same grammar serves `clouds shell` and `clouds exec`.
  *
  *   load [--check] FILE | new Class Name[(args)] | [@server] Name.entry(args) [&]
- *   ls [PATH] | cd PATH | pwd | mv A B | rm NAME | info NAME | inspect NAME | pages NAME
+ *   ls [PATH] | cd PATH | pwd | mv A B | rm [--force] NAME | info NAME | inspect NAME | pages NAME
  *   threads [--all] | kill ID | trace ID | servers | set deadline DURATION|off | help [CMD] | exit | quit
  *
  * A line is read left to right by one cursor (LiteralParser, which also reads the
@@ -11,7 +11,9 @@
  * is that command and the rest are operands (bare words, or '...' / "..." strings);
  * otherwise it must be an invocation. In `a.b.c(...)` the entry is the part after the
  * last dot (`c`) and the target is the rest (`a.b`): dots are legal in names.
- * Blank lines and lines starting with `#` are `{kind: "empty"}`.
+ * A `#` or `//` at the start or after a space, outside a string, begins a comment that runs to
+ * the end of the line (`@cs2 RectA.area()   # the same object`); blank lines and comment
+ * lines are `{kind: "empty"}`.
  *
  * Every malformed line throws LineSyntaxError naming what was expected and the column;
  * nothing else is ever thrown.
@@ -103,17 +105,38 @@ const COMMANDS = new Map<string, CommandSpec>([
 export function parseLine(line: string): ShellCommand {
   checkLineSize(line);
   const start = line.search(NON_SPACE);
-  if (start < 0 || line[start] === "#") return { kind: "empty" };
-  const end = trimmedEnd(line);
+  if (start < 0) return { kind: "empty" };
+  const end = trimmedEnd(line, commentStart(line, start));
+  if (end <= start) return { kind: "empty" };
   const breakAt = line.slice(start, end).search(/[\r\n]/);
   if (breakAt >= 0) throw LineSyntaxError.at(line, start + breakAt, "a shell line cannot contain a line break");
   return parseCommand(new LiteralParser(line, start, end));
 }
 
-function trimmedEnd(line: string): number {
-  let end = line.length;
+function trimmedEnd(line: string, from = line.length): number {
+  let end = from;
   while (end > 0 && isSpace(line[end - 1])) end--;
   return end;
+}
+
+/**
+ * Where the line's comment begins (its length if it has none): the first `#` or `//` outside
+ * a '...', "..." or `...` string that starts the line or follows a space. An unterminated
+ * string runs to the end (the parser then says so).
+ */
+function commentStart(line: string, from: number): number {
+  let quote = "";
+  for (let i = from; i < line.length; i++) {
+    const c = line[i];
+    if (quote !== "") {
+      if (c === "\\") i++;
+      else if (c === quote) quote = "";
+      continue;
+    }
+    if (c === "'" || c === '"' || c === "`") quote = c;
+    else if ((c === "#" || (c === "/" && line[i + 1] === "/")) && (i === from || isSpace(line[i - 1]))) return i;
+  }
+  return line.length;
 }
 
 function parseCommand(p: LiteralParser): ShellCommand {
@@ -121,6 +144,7 @@ function parseCommand(p: LiteralParser): ShellCommand {
   if (word === "new") return parseNew(p);
   const command = word === undefined ? undefined : COMMANDS.get(word);
   if (word === "load") return parseLoad(p, command!);
+  if (word === "rm") return parseRm(p, command!);
   if (command !== undefined) return parseOperands(p, command);
   if (p.peek() === "@") return parseHinted(p);
   return parseInvoke(p, undefined);
@@ -160,6 +184,16 @@ function parseLoad(p: LiteralParser, command: CommandSpec): ShellCommand {
   const files = operands.filter((o) => o.text !== CHECK_FLAG);
   const load = parseOperands(p, command, files) as LoadCommand;
   return files.length < operands.length ? { ...load, check: true } : load;
+}
+
+const FORCE_FLAG = "--force";
+
+/** `rm [--force] NAME` (the flag before or after the name). */
+function parseRm(p: LiteralParser, command: CommandSpec): ShellCommand {
+  const operands = readOperands(p);
+  const names = operands.filter((o) => o.text !== FORCE_FLAG);
+  const rm = parseOperands(p, command, names);
+  return names.length < operands.length ? { ...rm, force: true } as ShellCommand : rm;
 }
 
 function readOperands(p: LiteralParser): Operand[] {

@@ -46,7 +46,8 @@ export interface LsCommand { kind: "ls"; path?: string }
 export interface CdCommand { kind: "cd"; path: string }
 export interface PwdCommand { kind: "pwd" }
 export interface MvCommand { kind: "mv"; from: string; to: string }
-export interface RmCommand { kind: "rm"; name: string }
+/** `rm [--force] NAME`: `force` removes even a name under /sys (the name server refuses it otherwise). */
+export interface RmCommand { kind: "rm"; name: string; force?: true }
 /** `info NAME`: the object's descriptor. */
 export interface InfoCommand { kind: "info"; name: string }
 /** `inspect NAME`: its decoded persistent fields. */

@@ -13,7 +13,8 @@ import { parseLine } from "./line-parser.js";
 import { helpText } from "./help.js";
 import type { Expr, ShellCommand } from "./shell-command.js";
 import { baseName, joinPath } from "../servers/name/name-directory.js";
-import { CLASSES_DIR } from "../servers/name/protocol.js";
+import { CLASSES_DIR, isSystemPath } from "../servers/name/protocol.js";
+import { ProtectedNameError } from "../servers/name/errors.js";
 import { NameUnboundError } from "./client/errors.js";
 import { sysnameOfRemote } from "./client/remote.js";
 import { formatPageReport } from "./page-report-format.js";
@@ -69,7 +70,7 @@ export class ShellSession {
       case "cd": return this.cd(cmd.path);
       case "pwd": return [this.cwd];
       case "mv": return this.mv(cmd.from, cmd.to);
-      case "rm": return this.rm(cmd.name);
+      case "rm": return this.rm(cmd.name, cmd.force === true);
       case "info": return this.info(cmd.name);
       case "servers": return this.servers();
       case "pages": return this.pages(cmd.name);
@@ -249,12 +250,14 @@ export class ShellSession {
     return [`${this.path(from)} -> ${b.path}`];
   }
 
-  private async rm(name: string): Promise<string[]> {
+  private async rm(name: string, force: boolean): Promise<string[]> {
     const path = this.path(name);
     const b = await this.cluster.lookup(path);
     if (!b) throw new NameUnboundError(`no such name: ${path}`, { path });
+    // Refused before anything is deleted (the name server would refuse the unbind after it).
+    if (isSystemPath(path) && !force) throw new ProtectedNameError(`${path} is kept by the cluster (servers register under /sys/servers, load binds classes under /sys/classes): rm --force removes it anyway`, { path });
     if (b.kind === "object" && b.sysname) await this.cluster.deleteObject(b.sysname);
-    await (await this.cluster.names()).unbind(path);
+    await (await this.cluster.names()).unbind(path, { force });
     return [b.kind === "object" ? `removed ${path} (object ${b.sysname} deleted)` : `removed ${path}`];
   }
 

@@ -51,6 +51,16 @@ export class DirectoryNotEmptyError extends CloudsError {
  */
 export class NameServerUnreachableError extends ServerUnreachableError {}
 
-for (const cls of [NameExistsError, NameNotFoundError, BadPathError, NotADirectoryError, DirectoryNotEmptyError, NameServerUnreachableError]) {
+/**
+ * Thrown when a change would remove, rename or replace a name the cluster keeps under /sys
+ * (servers register there; classes are bound there by load): without it servers and classes
+ * cannot be found. `force` unbinds anyway (a server whose entry is removed registers again).
+ */
+export class ProtectedNameError extends CloudsError {
+  declare readonly path: string;
+  static override fieldNames = ["path"];
+}
+
+for (const cls of [NameExistsError, NameNotFoundError, BadPathError, NotADirectoryError, DirectoryNotEmptyError, NameServerUnreachableError, ProtectedNameError]) {
   registerError(cls);
 }

@@ -22,13 +22,16 @@ import type { ServerId } from "../../ra-kernel/ids.js";
 import { LamportClock } from "../../ra-kernel/lamport-clock.js";
 import { BadRequestError } from "../transport/errors.js";
 import type { Peer, RequestContext, RequestHandler } from "../transport/transport.js";
-import { NameNotFoundError } from "./errors.js";
+import { NameNotFoundError, ProtectedNameError } from "./errors.js";
 import { isWithin, type Binding, type BindingChange, type NameDirectory } from "./name-directory.js";
 import type { NameServerOptions } from "./name-server-options.js";
 import {
+  CLASSES_DIR,
   decodeNameRequest,
+  isSystemPath,
   NAME_CHANGED,
   SERVERS_DIR,
+  SYSTEM_DIR,
   type NameChanged,
   type NameReply,
   type NameRequest,
@@ -87,13 +90,15 @@ export class NameServer {
     switch (req.kind) {
       case "name.bind": {
         const { path, sysname, kind, meta, replace } = req.body;
+        checkSystemBind(path, kind);
         return d.bind(path, sysname, kind, { meta, replace });
       }
       case "name.lookup":
         return this.withState(await d.lookup(req.body.path));
       case "name.unbind":
-        return { removed: await d.unbind(req.body.path) };
+        return { removed: await this.unbind(req.body.path, req.body.force) };
       case "name.rename":
+        for (const p of [req.body.from, req.body.to]) if (isSystemPath(p)) throw protectedName(p, "renamed");
         return d.rename(req.body.from, req.body.to, { replace: req.body.replace });
       case "name.list":
         return (await d.list(req.body.path)).map((b) => this.withState(b));
@@ -115,6 +120,17 @@ export class NameServer {
     const binding = await this.directory.bind(`${SERVERS_DIR}/${info.id}`, null, "server", { meta, replace: true });
     this.registry.register(info, peer);
     return binding;
+  }
+
+  /**
+   * A name under /sys goes only when forced; a server's registration so removed loses its lease
+   * too, so that server's next renewal is refused and it registers again.
+   */
+  private async unbind(path: string, force: boolean): Promise<boolean> {
+    if (isSystemPath(path) && !force) throw protectedName(path, "removed (rm --force removes it anyway)");
+    const removed = await this.directory.unbind(path);
+    if (removed && path.startsWith(`${SERVERS_DIR}/`)) this.registry.forget(path.slice(SERVERS_DIR.length + 1) as ServerId);
+    return removed;
   }
 
   private renew(req: RenewRequest, peer: Peer): { renewed: boolean } {
@@ -195,4 +211,15 @@ export class NameServer {
       log("push of %s to %s failed: %s", push.path, peer.remoteId, (err as Error)?.message);
     }
   }
+}
+
+function protectedName(path: string, what: string): ProtectedNameError {
+  return new ProtectedNameError(`${path} is kept by the cluster (servers register under ${SERVERS_DIR}, load binds classes under ${CLASSES_DIR}): it cannot be ${what}`, { path });
+}
+
+/** Under /sys only load binds, and only classes directly under /sys/classes (servers use name.register-server). */
+function checkSystemBind(path: string, kind: string): void {
+  if (!isSystemPath(path)) return;
+  if (kind === "class" && path.startsWith(`${CLASSES_DIR}/`) && !path.slice(CLASSES_DIR.length + 1).includes("/")) return;
+  throw new ProtectedNameError(`${path} is under ${SYSTEM_DIR}, which the cluster keeps: only load binds names there (classes, under ${CLASSES_DIR})`, { path });
 }

@@ -5,8 +5,11 @@
  *
  *   name.bind            {path, sysname, kind, meta?, replace?}   -> Binding
  *   name.lookup          {path}                                   -> Binding | null
- *   name.unbind          {path}                                   -> {removed}
+ *   name.unbind          {path, force?}                           -> {removed}
  *   name.rename          {from, to, replace?}                     -> Binding
+ *                        (/sys and what is under it are refused with ProtectedNameError:
+ *                        renamed never, unbound only with force; bound only as a class
+ *                        under /sys/classes — servers register with name.register-server)
  *   name.list            {path}                                   -> Binding[]
  *   name.register-server {id, role, address, httpAddress, pid}    -> Binding (/sys/servers/<id>)
  *   name.renew           {id, address}                            -> {renewed} (false: register again)
@@ -58,6 +61,13 @@ export const SERVERS_DIR = "/sys/servers";
 export const CLASSES_DIR = "/sys/classes";
 /** The push kind sent to watchers. */
 export const NAME_CHANGED = "name.changed";
+/** What the cluster keeps for itself: servers' registrations and classes (name.unbind/rename refuse it). */
+export const SYSTEM_DIR = "/sys";
+
+/** Whether a (normalized) path is /sys or under it. */
+export function isSystemPath(path: string): boolean {
+  return path === SYSTEM_DIR || path.startsWith(`${SYSTEM_DIR}/`);
+}
 
 export interface BindRequest {
   path: string;
@@ -69,6 +79,12 @@ export interface BindRequest {
 
 export interface PathRequest {
   path: string;
+}
+
+export interface UnbindRequest {
+  path: string;
+  /** Unbind even a name under /sys (ProtectedNameError otherwise). */
+  force: boolean;
 }
 
 export interface RenameRequest {
@@ -102,7 +118,7 @@ export interface ServersRequest {
 export type NameRequest =
   | { kind: "name.bind"; body: BindRequest }
   | { kind: "name.lookup"; body: PathRequest }
-  | { kind: "name.unbind"; body: PathRequest }
+  | { kind: "name.unbind"; body: UnbindRequest }
   | { kind: "name.rename"; body: RenameRequest }
   | { kind: "name.list"; body: PathRequest }
   | { kind: "name.register-server"; body: ServerInfo }
@@ -137,7 +153,7 @@ export interface NameChanged {
 const DECODERS: { [K in NameKind]: (kind: K, b: Body) => Extract<NameRequest, { kind: K }>["body"] } = {
   "name.bind": decodeBind,
   "name.lookup": decodePathBody,
-  "name.unbind": decodePathBody,
+  "name.unbind": decodeUnbind,
   "name.rename": decodeRename,
   "name.list": decodePathBody,
   "name.register-server": decodeServerInfo,
@@ -172,6 +188,10 @@ function decodeBind(kind: string, b: Body): BindRequest {
 
 function decodePathBody(kind: string, b: Body): PathRequest {
   return { path: pathField(kind, b, "path") };
+}
+
+function decodeUnbind(kind: string, b: Body): UnbindRequest {
+  return { path: pathField(kind, b, "path"), force: optBool(kind, b, "force") ?? false };
 }
 
 function decodeRename(kind: string, b: Body): RenameRequest {
@@ -286,8 +306,9 @@ export class NameClient {
   }
 
   /** True when something was removed. */
-  async unbind(path: string): Promise<boolean> {
-    const reply = asBody("name.unbind", await this.peer.request("name.unbind", { path }));
+  /** `force`: even a name under /sys (ProtectedNameError without it). */
+  async unbind(path: string, options: { force?: boolean } = {}): Promise<boolean> {
+    const reply = asBody("name.unbind", await this.peer.request("name.unbind", options.force ? { path, force: true } : { path }));
     return reply.removed === true;
   }
 

@@ -98,6 +98,11 @@ export class ServerRegistry {
     this.transition(info.id, lease, peer.closed ? "down" : "up", "registered");
   }
 
+  /** Ends a server's lease (its registration was removed): its next renewal is refused, so it registers again. */
+  forget(id: ServerId): void {
+    this.leases.delete(id);
+  }
+
   /** Extends a lease; false when there is none for this id and address (register again). */
   renew(id: ServerId, address: string, peer: Peer): boolean {
     const lease = this.leases.get(id);

@@ -51,6 +51,25 @@ describe("Leased registrations (integration, real processes)", function () {
     expect(serverLine(status.stdout, "cs3")).to.match(/\sup\s+running=/);
   });
 
+  it("should refuse rm of /sys names from the shell, and have a server whose entry was removed with --force register again", async () => {
+    for (const name of ["/sys/servers/cs1", "/sys/classes/Rectangle"]) {
+      const r = await cluster.exec(`rm ${name}`);
+      expect(r.code).to.equal(1);
+      expect(r.stderr).to.match(new RegExp(`ProtectedNameError: ${name} is kept by the cluster`));
+    }
+    expect(await client.lookup("/sys/classes/Rectangle"), "still there").to.not.equal(null);
+    const forced = await cluster.exec("rm --force /sys/servers/cs1");
+    expect(forced.stdout, forced.stderr).to.contain("removed /sys/servers/cs1");
+    // The client gets no pushes from the name server: ask until cs1's next renewal (every 500 ms) registered it again.
+    const until = Date.now() + 10_000;
+    while (!(await client.lookup("/sys/servers/cs1"))) {
+      if (Date.now() > until) throw new Error("cs1 did not register again within 10 s");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(await cluster.metric("cs1", "name_registrations_total"), "it registered again").to.be.at.least(2);
+    expect(await rect.at("cs1").area(), "cs1 serves, found again").to.equal(12);
+  });
+
   it("should drop a compute server killed with -9 from the registry view within 2 s, and show it down", async () => {
     expect(await liveComputes()).to.deep.equal(["cs1", "cs2", "cs3"]);
     const killedAt = Date.now();

@@ -51,6 +51,23 @@ describe("compileClassFile", () => {
     expect(a.code).to.equal(b.code);
   });
 
+  it("should give the same code and hash to the same file compiled from any working directory (no new version)", async () => {
+    const file = path.join(REPO_ROOT, "test/fixtures/greeter.ts"); // with a relative import: its name is in the bundle
+    const here = process.cwd();
+    try {
+      process.chdir(REPO_ROOT);
+      const [a] = await compileClassFile("test/fixtures/greeter.ts");
+      process.chdir(scratch);
+      const [b] = await compileClassFile(file);
+      process.chdir(path.join(REPO_ROOT, "test"));
+      const [c] = await compileClassFile("fixtures/greeter.ts");
+      expect(b.code).to.equal(a.code);
+      expect([b.sourceHash, c.sourceHash]).to.deep.equal([a.sourceHash, a.sourceHash]);
+    } finally {
+      process.chdir(here);
+    }
+  });
+
   it("should find every persistent class of a file and only those, with their entries", async () => {
     const classes = await compileExample("test/fixtures/shapes.ts");
     const byName = new Map(classes.map((c) => [c.name, c]));

@@ -35,11 +35,31 @@ function random(seed: number): () => number {
 
 describe("parseLine", () => {
   describe("empty lines", () => {
-    for (const line of ["", "   ", "\t", "# a comment", "   # indented comment", "#RectA.area()", "\r\n"]) {
+    for (const line of ["", "   ", "\t", "# a comment", "   # indented comment", "#RectA.area()", "\r\n", "// a comment", "  //RectA.area()"]) {
       it(`should read ${JSON.stringify(line)} as empty`, () => {
         expect(parseLine(line)).to.deep.equal({ kind: "empty" });
       });
     }
+  });
+
+  describe("trailing comments", () => {
+    it("should drop a # or // comment after a space, as the README's tour and the examples' usage lines write them", () => {
+      expect(parseLine("@cs2 RectA.area()          # the same object, run at cs2")).to.deep.equal({ kind: "invoke", target: "RectA", entry: "area", args: [], at: "cs2", background: false });
+      expect(parseLine("Counter.add(2) // adds two")).to.deep.equal({ kind: "invoke", target: "Counter", entry: "add", args: [{ kind: "literal", value: 2 }], background: false });
+      expect(parseLine("Counter.run(9) & # in the background")).to.include({ kind: "invoke", background: true });
+      expect(parseLine("ls /sys # servers and classes")).to.deep.equal({ kind: "ls", path: "/sys" });
+      expect(parseLine("new Rectangle R(1, 2) // a small one")).to.include({ kind: "new", name: "R" });
+    });
+
+    it("should keep # and // inside strings, and not take them for comments without a space before", () => {
+      expect(parseLine("Box.put('a # b', \"c // d\", `e #f`) # real")).to.deep.equal({
+        kind: "invoke", target: "Box", entry: "put", background: false,
+        args: [{ kind: "literal", value: "a # b" }, { kind: "literal", value: "c // d" }, { kind: "literal", value: "e #f" }],
+      });
+      expect(parseLine("Box.put('it\\'s # here') # note")).to.deep.include({ args: [{ kind: "literal", value: "it's # here" }] });
+      expect(() => parseLine("RectA.size(1)# note")).to.throw(/unexpected '#'/);
+      expect(() => parseLine("RectA.size(1, # two\n)")).to.throw();
+    });
   });
 
   describe("commands", () => {
@@ -58,6 +78,8 @@ describe("parseLine", () => {
       ["pwd", { kind: "pwd" }],
       ["mv RectA /users/ana/RectB", { kind: "mv", from: "RectA", to: "/users/ana/RectB" }],
       ["rm RectA", { kind: "rm", name: "RectA" }],
+      ["rm --force /sys/servers/cs1", { kind: "rm", name: "/sys/servers/cs1", force: true }],
+      ["rm /sys/classes/X --force", { kind: "rm", name: "/sys/classes/X", force: true }],
       ["info RectA", { kind: "info", name: "RectA" }],
       ["inspect ../RectA", { kind: "inspect", name: "../RectA" }],
       ["pages dir/RectA", { kind: "pages", name: "dir/RectA" }],
@@ -226,7 +248,7 @@ describe("parseLine", () => {
       ["RectA.size(g(1))", "calls are not allowed in arguments (only new Date(...)) at column 13", 13],
       ["RectA.size(...xs)", "spread '...' is not allowed in arguments at column 12", 12],
       ["RectA.size(1 /* two */)", "comments are not allowed in arguments at column 14", 14],
-      ["RectA.size(1) # note", "unexpected '#' after the argument list (only '&' may follow) at column 15", 15],
+      ["RectA.size(1)# note", "unexpected '#' after the argument list (only '&' may follow) at column 14", 14],
       ["RectA.size(`${x}`)", "template interpolation '${' is not allowed in arguments at column 13", 13],
       ["RectA.size(/x+/)", "operators are not allowed in arguments: unexpected '+' at column 14", 14],
       ["RectA.size(new Foo())", "only new Date(...) is allowed in arguments, not new Foo at column 16", 16],
@@ -260,7 +282,8 @@ describe("parseLine", () => {
       ["mv RectA", "mv needs two names: mv A B", 9],
       ["mv a b c", "mv needs two names: mv A B (unexpected 'c' at column 8)", 8],
       ["mv a 'b c'", "'b c' is not a valid path", 6],
-      ["rm", "rm needs one name: rm NAME", 3],
+      ["rm", "rm needs one name: rm [--force] NAME", 3],
+      ["rm --force", "rm needs one name: rm [--force] NAME", 11],
       ["info", "info needs one name: info NAME", 5],
       ["inspect a b", "inspect needs one name: inspect NAME (unexpected 'b' at column 11)", 11],
       ["pages", "pages needs one name: pages NAME", 6],

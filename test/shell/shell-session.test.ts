@@ -213,6 +213,16 @@ describe("ShellSession", () => {
       expect(cluster.callsOf("deleteObject")).to.deep.equal([]);
     });
 
+    it("should refuse to remove a name under /sys before deleting anything, and remove it with --force", async () => {
+      cluster.bind("/sys/classes/Rectangle", "class", rectA);
+      cluster.descriptors.set(rectA, descriptor());
+      expect(await fails("rm /sys/classes/Rectangle")).to.match(/^ProtectedNameError: \/sys\/classes\/Rectangle is kept by the cluster .*rm --force/);
+      expect(cluster.callsOf("deleteObject")).to.deep.equal([]);
+      expect(cluster.callsOf("names.unbind")).to.deep.equal([]);
+      expect(await ok("rm --force /sys/classes/Rectangle")).to.deep.equal(["removed /sys/classes/Rectangle"]);
+      expect(cluster.callsOf("names.unbind")).to.deep.equal([["/sys/classes/Rectangle"]]);
+    });
+
     it("should refuse to remove a missing name", async () => {
       expect(await fails("rm Nope")).to.equal("NameUnboundError: no such name: /Nope");
       expect(cluster.callsOf("names.unbind")).to.deep.equal([]);

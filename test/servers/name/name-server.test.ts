@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { newSysName, type ServerId } from "../../../ra-kernel/ids.js";
 import { LamportClock } from "../../../ra-kernel/lamport-clock.js";
-import { BadPathError, DirectoryNotEmptyError, NameExistsError, NameNotFoundError, NotADirectoryError } from "../../../servers/name/errors.js";
+import { BadPathError, DirectoryNotEmptyError, NameExistsError, NameNotFoundError, NotADirectoryError, ProtectedNameError } from "../../../servers/name/errors.js";
 import { InMemoryNameDirectory } from "../../../servers/name/in-memory-name-directory.js";
 import type { Binding } from "../../../servers/name/name-directory.js";
 import { NameServer } from "../../../servers/name/name-server.js";
@@ -57,6 +57,34 @@ describe("NameServer", () => {
     await expectRejection(call("name.unbind", { path: "/d" }), DirectoryNotEmptyError);
     await expectRejection(call("name.rename", { from: "/nope", to: "/b" }), NameNotFoundError);
     await expectRejection(call("name.list", { path: "/nope" }), NameNotFoundError);
+  });
+
+  it("should keep /sys: refuse to remove or rename names there, or bind anything but a class under /sys/classes", async () => {
+    const info = { id: "cs1", role: "compute", address: "127.0.0.1:7002", httpAddress: "127.0.0.1:8002", pid: 7 };
+    await call("name.register-server", info);
+    await call("name.bind", { path: "/sys/classes/Rectangle", sysname, kind: "class", replace: true });
+    for (const path of ["/sys/servers/cs1", "/sys/classes/Rectangle", "/sys/classes", "/sys"]) {
+      const err = await expectRejection(call("name.unbind", { path }), ProtectedNameError);
+      expect(err.message).to.contain(`${path} is kept by the cluster`).and.contain("rm --force");
+    }
+    await expectRejection(call("name.rename", { from: "/sys/classes/Rectangle", to: "/R" }), ProtectedNameError);
+    await call("name.bind", { path: "/x", sysname, kind: "object" });
+    await expectRejection(call("name.rename", { from: "/x", to: "/sys/x" }), ProtectedNameError);
+    await expectRejection(call("name.bind", { path: "/sys/servers/evil", sysname: null, kind: "server" }), ProtectedNameError);
+    await expectRejection(call("name.bind", { path: "/sys/obj", sysname, kind: "object" }), ProtectedNameError);
+    await expectRejection(call("name.bind", { path: "/sys/classes/a/B", sysname, kind: "class" }), ProtectedNameError);
+    expect(await call("name.lookup", { path: "/sys/servers/cs1" })).to.not.equal(null);
+    expect(await call("name.lookup", { path: "/sys/classes/Rectangle" })).to.not.equal(null);
+  });
+
+  it("should unbind a name under /sys when forced, and refuse the lease of a server whose entry went, so it registers again", async () => {
+    const info = { id: "cs1", role: "compute", address: "127.0.0.1:7002", httpAddress: "127.0.0.1:8002", pid: 7 };
+    await call("name.register-server", info);
+    expect(await call("name.renew", { id: "cs1", address: info.address })).to.deep.equal({ renewed: true });
+    expect(await call("name.unbind", { path: "/sys/servers/cs1", force: true })).to.deep.equal({ removed: true });
+    expect(await call("name.renew", { id: "cs1", address: info.address })).to.deep.equal({ renewed: false });
+    await call("name.register-server", info);
+    expect(await call("name.lookup", { path: "/sys/servers/cs1" })).to.deep.include({ kind: "server" });
   });
 
   it("should refuse malformed input without changing anything", async () => {
@@ -225,7 +253,9 @@ describe("NameServer over the in-memory transport", () => {
       if (c.path === "/sys/servers/ds1") seen();
     });
     await client.registerServer({ id: "ds1" as ServerId, role: "data", address: "mem:ds1:1", httpAddress: "127.0.0.1:0", pid: 99 });
-    await expectRejection(client.bind("/sys/servers/ds1/x", sysname, "object"), NotADirectoryError);
+    await expectRejection(client.bind("/sys/servers/ds1/x", sysname, "object"), ProtectedNameError);
+    await client.bind("/o", sysname, "object");
+    await expectRejection(client.bind("/o/x", sysname, "object"), NotADirectoryError);
     expect((await client.servers()).map((b) => b.meta.id)).to.deep.equal(["ds1"]);
     await ds1Pushed;
     expect(changes.find((c) => c.path === "/sys/servers/ds1")?.binding).to.include({ kind: "server" });

@@ -39,7 +39,8 @@ describe("name protocol", () => {
 
     it("should decode every other kind", () => {
       expect(decodeNameRequest("name.lookup", { path: "a" })).to.deep.equal({ kind: "name.lookup", body: { path: "/a" } });
-      expect(decodeNameRequest("name.unbind", { path: "/a" }).body).to.deep.equal({ path: "/a" });
+      expect(decodeNameRequest("name.unbind", { path: "/a" }).body).to.deep.equal({ path: "/a", force: false });
+      expect(decodeNameRequest("name.unbind", { path: "/a", force: true }).body).to.deep.equal({ path: "/a", force: true });
       expect(decodeNameRequest("name.rename", { from: "a", to: "b" }).body).to.deep.equal({ from: "/a", to: "/b", replace: false });
       expect(decodeNameRequest("name.list", { path: "/" }).body).to.deep.equal({ path: "/" });
       expect(decodeNameRequest("name.servers", {}).body).to.deep.equal({ all: false });
