@@ -2,10 +2,14 @@
  * ShellJobs: a shell's background threads (`Name.entry(args) &`), numbered from 1 as a Unix
  * shell numbers its jobs. A job is started with its thread id and the promise of its result;
  * when it settles, the listener is told `[N] done: RESULT` or `[N] failed: ERROR`, and the job
- * is forgotten. `%N` names a running job's thread (kill %N; threads shows the numbers).
+ * leaves the running ones. `%N` names a job's thread (kill %N: a running one; trace %N: also
+ * one that ended, among the last MAX_ENDED; threads shows the numbers).
  *
  * Rules: numbers are never reused within a session; a job's end is told exactly once.
  */
+
+/** Ended jobs whose thread `trace %N` still finds. */
+const MAX_ENDED = 1000;
 
 interface Job {
   number: number;
@@ -15,6 +19,8 @@ interface Job {
 
 export class ShellJobs {
   private readonly running = new Map<number, Job>();
+  /** Threads of jobs that ended, by number (the last MAX_ENDED), for trace %N. */
+  private readonly ended = new Map<number, string>();
   private next = 1;
 
   constructor(
@@ -33,10 +39,18 @@ export class ShellJobs {
     return number;
   }
 
-  /** The thread of running job `%N` (`spec` is "%N"), or undefined. */
-  threadOf(spec: string): string | undefined {
+  /** The thread of running job `%N` (`spec` is "%N"), or undefined; with `ended`, also of a job that ended. */
+  threadOf(spec: string, options: { ended?: boolean } = {}): string | undefined {
     const m = /^%(\d+)$/.exec(spec);
-    return m ? this.running.get(Number(m[1]))?.thread : undefined;
+    if (!m) return undefined;
+    const n = Number(m[1]);
+    return this.running.get(n)?.thread ?? (options.ended ? this.ended.get(n) : undefined);
+  }
+
+  /** Whether job `%N` ran here and ended. */
+  hasEnded(spec: string): boolean {
+    const m = /^%(\d+)$/.exec(spec);
+    return m !== null && !this.running.has(Number(m[1])) && Number(m[1]) < this.next;
   }
 
   /** The job number of a running thread of this shell, if it is a job. */
@@ -59,7 +73,11 @@ export class ShellJobs {
   }
 
   private end(number: number, line: string): void {
-    if (!this.running.delete(number)) return;
+    const job = this.running.get(number);
+    if (!job) return;
+    this.running.delete(number);
+    this.ended.set(number, job.thread);
+    if (this.ended.size > MAX_ENDED) this.ended.delete(number - MAX_ENDED);
     this.onEnd(line);
   }
 }

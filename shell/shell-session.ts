@@ -144,7 +144,7 @@ export class ShellSession {
 
   private async kill(spec: string): Promise<string[]> {
     const thread = spec.startsWith("%") ? this.jobs.threadOf(spec) : spec;
-    if (thread === undefined) throw new CloudsError(`no running job ${spec} in this shell (threads lists them)`);
+    if (thread === undefined) throw new CloudsError(this.jobs.hasEnded(spec) ? `job ${spec} has already ended` : `no running job ${spec} in this shell (threads lists them)`);
     const r = await this.cluster.kill(thread);
     const lost = r.unreachable.map((u) => `  (${u.server} could not be asked: ${u.error})`);
     if (r.frames.length === 0) return [`thread ${thread}: no frame of it runs on any compute server`, ...lost];
@@ -152,10 +152,10 @@ export class ShellSession {
     return [`killed thread ${thread} (frames: ${where})`, ...lost];
   }
 
-  /** `trace ID|%N`: the thread's events on every compute server, in causal order. */
+  /** `trace ID|%N`: the thread's events on every server, in causal order (also of a job that ended). */
   private async trace(spec: string): Promise<string[]> {
-    const thread = spec.startsWith("%") ? this.jobs.threadOf(spec) : spec;
-    if (thread === undefined) throw new CloudsError(`no running job ${spec} in this shell (threads lists them)`);
+    const thread = spec.startsWith("%") ? this.jobs.threadOf(spec, { ended: true }) : spec;
+    if (thread === undefined) throw new CloudsError(`no job ${spec} in this shell (threads lists the running ones)`);
     const { events, dropped, unreachable } = await this.cluster.trace(thread);
     const notes = [
       ...dropped.map((d) => `  (${d.server} dropped its ${d.events} oldest events: some of this thread's may be missing)`),

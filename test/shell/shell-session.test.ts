@@ -447,7 +447,11 @@ describe("ShellSession", () => {
       expect((await s.run("RectA.area() &")).output[0]).to.match(/^\[2\] /);
       await new Promise((resolve) => setImmediate(resolve));
       expect(ended[1]).to.equal("[2] failed: it broke");
-      expect((await s.run("kill %1")).error).to.equal("no running job %1 in this shell (threads lists them)");
+      expect((await s.run("kill %1")).error).to.equal("job %1 has already ended");
+      expect((await s.run("kill %7")).error).to.equal("no running job %7 in this shell (threads lists them)");
+      cluster.traceEvents = [];
+      expect((await s.run("trace %1")).output, "an ended job is still traced").to.deep.equal([`thread ${thread}: no event of it is kept on any server`]);
+      expect((await s.run("trace %9")).error).to.equal("no job %9 in this shell (threads lists the running ones)");
     });
 
     it("should refuse an unbound name as an argument without running the invocation", async () => {
