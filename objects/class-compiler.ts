@@ -17,7 +17,7 @@ import * as path from "node:path";
 import { build, type Message } from "esbuild";
 import { CloudsObject } from "./clouds-object.js";
 import { entriesOf } from "./entry.js";
-import { readEntrySignatures, type EntrySignature } from "./entry-signature.js";
+import { CONSTRUCTOR, readEntrySignatures, type EntrySignature } from "./entry-signature.js";
 import { evaluateModule } from "../ra-kernel/class-loader.js";
 import { CompileError } from "./errors.js";
 
@@ -52,7 +52,8 @@ export async function compileClassFile(file: string): Promise<CompiledClass[]> {
 }
 
 function describeClass(name: string, cls: object, code: string, file: string, sigs?: Map<string, EntrySignature["params"]>): CompiledClass {
-  const entries = [...entriesOf(cls).values()].map((e) => ({ name: e.name, exclusive: e.exclusive, ...(e.atomic ? { atomic: true } : {}), params: sigs?.get(e.name) ?? null }));
+  const entries: EntrySignature[] = [...entriesOf(cls).values()].map((e) => ({ name: e.name, exclusive: e.exclusive, ...(e.atomic ? { atomic: true } : {}), params: sigs?.get(e.name) ?? null }));
+  entries.push({ name: CONSTRUCTOR, ctor: true, exclusive: false, params: sigs?.get(CONSTRUCTOR) ?? null });
   const sourceHash = createHash("sha256").update(code).digest("hex").slice(0, 16);
   return { name, code, entries, sourceFile: file, sourceHash };
 }

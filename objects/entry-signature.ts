@@ -19,6 +19,11 @@ export interface ParamInfo {
 
 export interface EntrySignature {
   name: string;
+  /**
+   * The class's constructor (name "constructor"): checked at creation like an entry at an
+   * invocation, never invocable. Absent on classes registered before constructors were read.
+   */
+  ctor?: true;
   exclusive: boolean;
   /** An atomic entry (`@entry({ atomic: true })`); absent: not (classes registered before it existed). */
   atomic?: boolean;
@@ -28,17 +33,33 @@ export interface EntrySignature {
 
 const CHECKED = new Set(["number", "string", "boolean", "bigint"]);
 
-/** Parameter lists of every `@entry` method in `source`, by class name then method name. */
+/** The key of a class's constructor in readEntrySignatures' result (no method has that name). */
+export const CONSTRUCTOR = "constructor";
+
+/**
+ * Parameter lists of every `@entry` method in `source`, by class name then method name, and of
+ * each class's constructor (CONSTRUCTOR): its own, none ([]) for a class extending CloudsObject
+ * without one, or null (unchecked) when it inherits another class's.
+ */
 export function readEntrySignatures(text: string): Map<string, Map<string, ParamInfo[] | null>> {
   const out = new Map<string, Map<string, ParamInfo[] | null>>();
   const source = blankComments(text);
-  const classes = [...source.matchAll(/\bclass\s+([A-Za-z_$][\w$]*)/g)].map((m) => ({ name: m[1], at: m.index ?? 0 }));
+  const classes = [...source.matchAll(/\bclass\s+([A-Za-z_$][\w$]*)(?:\s*<[^>{]*>)?(?:\s+extends\s+([A-Za-z_$][\w$.]*))?/g)]
+    .map((m) => ({ name: m[1], at: m.index ?? 0, base: m[2] }));
+  classes.forEach((c, i) => {
+    const body = source.slice(c.at, classes[i + 1]?.at ?? source.length);
+    const m = /\bconstructor\s*\(/.exec(body);
+    const list = m ? paramList(body, m.index + m[0].length) : null;
+    const params = m ? (list === null ? null : parseParams(list.replace(/\b(?:public|private|protected|readonly|override)\s+/g, ""))) : c.base === "CloudsObject" ? [] : null;
+    out.set(c.name, new Map([[CONSTRUCTOR, params]]));
+  });
   const entryRe = /@entry\b(?:\s*\([^)]*\))?\s+(?:(?:public|async|override)\s+)*([A-Za-z_$][\w$]*)\s*(?:<[^>]*>)?\s*\(/g;
   for (const m of source.matchAll(entryRe)) {
     const owner = [...classes].reverse().find((c) => c.at < (m.index ?? 0));
     if (!owner) continue;
     const list = paramList(source, (m.index ?? 0) + m[0].length);
     if (!out.has(owner.name)) out.set(owner.name, new Map());
+    if (m[1] === CONSTRUCTOR) continue;
     out.get(owner.name)!.set(m[1], list === null ? null : parseParams(list));
   }
   return out;

@@ -235,14 +235,15 @@ export class UserObjectManager {
 
   private async invokeActive(input: InvocationInput): Promise<unknown> {
     let obj = await this.loadCurrent(input.object, input.thread);
-    if (!obj.klass.entries.some((e) => e.name === input.entry) && this.latest.delete(obj.klass.name)) {
+    const entryOf = (o: LoadedObject) => o.klass.entries.find((e) => e.name === input.entry && !e.ctor);
+    if (!entryOf(obj) && this.latest.delete(obj.klass.name)) {
       // Perhaps an entry of a version loaded since we last asked: ask now, not in versionCheckMs.
       obj = await this.loadCurrent(input.object, input.thread);
     }
-    const sig = obj.klass.entries.find((e) => e.name === input.entry);
+    const sig = entryOf(obj);
     const className = obj.klass.name;
     if (!sig) {
-      const known = obj.klass.entries.map((e) => e.name).join(", ") || "none";
+      const known = obj.klass.entries.filter((e) => !e.ctor).map((e) => e.name).join(", ") || "none";
       throw new UnknownEntryError(`${className} has no entry '${input.entry}' (entries: ${known})`, { className, entry: input.entry });
     }
     const problem = argumentProblem(sig, input.args);

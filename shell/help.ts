@@ -90,12 +90,13 @@ export const HELP: Record<CommandKind, HelpEntry> = {
     details: "References to other objects are shown by name when bound, else by sysname.",
   },
   pages: {
-    usage: "pages NAME",
-    summary: "show the DSM state of each page of an object",
+    usage: "pages [--all] NAME",
+    summary: "show the DSM state of an object's pages",
     details:
-      "For each page the object's home has served: segment, page number, version, owner (the compute server holding it " +
-      "writable), copyset (who may hold a copy), the version last committed to disk, and how each compute server " +
-      "holds it now (read/write and the version of its copy). Locks of the object held or waited for are listed after.",
+      "For the pages the object's home has served: segment, page numbers, versions, owner (the compute server holding\n" +
+      "them writable), copyset (who may hold a copy), the versions last committed to disk, and how each compute server\n" +
+      "holds them now (read/write, + if in its working set). Consecutive pages alike are one row (a big object has\n" +
+      "thousands); --all prints one row per page, with each copy's version. Locks of the object are listed after.",
   },
   threads: {
     usage: "threads [--all]",

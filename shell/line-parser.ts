@@ -3,7 +3,7 @@
  * name resolution; the same grammar serves `clouds shell` and `clouds exec`.
  *
  *   load [--check] FILE | new Class Name[(args)] | [@server] Name.entry(args) [&]
- *   ls [PATH] | cd PATH | pwd | mv A B | rm [--force] NAME | info NAME | inspect NAME | pages NAME
+ *   ls [PATH] | cd PATH | pwd | mv A B | rm [--force] NAME | info NAME | inspect NAME | pages [--all] NAME
  *   threads [--all] | kill ID | trace ID | servers | set deadline DURATION|off | help [CMD] | exit | quit
  *
  * A line is read left to right by one cursor (LiteralParser, which also reads the
@@ -144,7 +144,8 @@ function parseCommand(p: LiteralParser): ShellCommand {
   if (word === "new") return parseNew(p);
   const command = word === undefined ? undefined : COMMANDS.get(word);
   if (word === "load") return parseLoad(p, command!);
-  if (word === "rm") return parseRm(p, command!);
+  if (word === "rm") return withFlag(p, command!, FORCE_FLAG, "force");
+  if (word === "pages") return withFlag(p, command!, ALL_FLAG, "all");
   if (command !== undefined) return parseOperands(p, command);
   if (p.peek() === "@") return parseHinted(p);
   return parseInvoke(p, undefined);
@@ -187,13 +188,14 @@ function parseLoad(p: LiteralParser, command: CommandSpec): ShellCommand {
 }
 
 const FORCE_FLAG = "--force";
+const ALL_FLAG = "--all";
 
-/** `rm [--force] NAME` (the flag before or after the name). */
-function parseRm(p: LiteralParser, command: CommandSpec): ShellCommand {
+/** `rm [--force] NAME`, `pages [--all] NAME`: the flag before or after the name sets `field`. */
+function withFlag(p: LiteralParser, command: CommandSpec, flag: string, field: "force" | "all"): ShellCommand {
   const operands = readOperands(p);
-  const names = operands.filter((o) => o.text !== FORCE_FLAG);
-  const rm = parseOperands(p, command, names);
-  return names.length < operands.length ? { ...rm, force: true } as ShellCommand : rm;
+  const names = operands.filter((o) => o.text !== flag);
+  const parsed = parseOperands(p, command, names);
+  return names.length < operands.length ? ({ ...parsed, [field]: true } as ShellCommand) : parsed;
 }
 
 function readOperands(p: LiteralParser): Operand[] {

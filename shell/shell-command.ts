@@ -53,7 +53,8 @@ export interface InfoCommand { kind: "info"; name: string }
 /** `inspect NAME`: its decoded persistent fields. */
 export interface InspectCommand { kind: "inspect"; name: string }
 /** `pages NAME`: the DSM state of each of its pages. */
-export interface PagesCommand { kind: "pages"; name: string }
+/** `pages [--all] NAME`: runs of pages alike, or (`all`) every page. */
+export interface PagesCommand { kind: "pages"; name: string; all?: true }
 /** `threads`: this shell's threads; `--all`: every thread in the cluster. */
 export interface ThreadsCommand { kind: "threads"; all?: true }
 export interface KillCommand { kind: "kill"; id: string }

@@ -73,7 +73,7 @@ export class ShellSession {
       case "rm": return this.rm(cmd.name, cmd.force === true);
       case "info": return this.info(cmd.name);
       case "servers": return this.servers();
-      case "pages": return this.pages(cmd.name);
+      case "pages": return this.pages(cmd.name, cmd.all === true);
       case "threads": return this.threads(cmd.all === true);
       case "set": return this.setDeadline(cmd.deadlineMs);
       case "kill": return this.kill(cmd.id);
@@ -291,12 +291,12 @@ export class ShellSession {
     return [...held].map(([thread, servers]) => `  atomic    held by atomic thread ${thread} (frames on ${servers.join(", ")})`);
   }
 
-  private async pages(name: string): Promise<string[]> {
+  private async pages(name: string, all: boolean): Promise<string[]> {
     const path = this.path(name);
     const sysname = await this.cluster.resolve(path);
     const report = await this.cluster.pageReport(sysname);
     if (!report) return [`${path} -> ${sysname}: the object no longer exists at its home`];
-    return [`${path} -> ${sysname}  (${report.descriptor.className})`, ...formatPageReport(report)];
+    return [`${path} -> ${sysname}  (${report.descriptor.className})`, ...formatPageReport(report, { all })];
   }
 
   private async servers(): Promise<string[]> {

@@ -68,7 +68,8 @@ function traceOf(call: SyscallCall): { kind: string; detail: (result: unknown) =
 import type { TwoPhasePoint } from "../../ra-kernel/two-phase-commit.js";
 import { DataHomes } from "./data-homes.js";
 import { DeadlineExceededError } from "./errors.js";
-import { ThreadKilledError } from "../../ra-kernel/errors.js";
+import { ArgumentError, ThreadKilledError } from "../../ra-kernel/errors.js";
+import { argumentProblem } from "../../objects/entry-signature.js";
 import { BadRequestError, ServerUnreachableError } from "../transport/errors.js";
 import { LoadTable } from "../placement/load-table.js";
 import { DecisionLog } from "../placement/decision-log.js";
@@ -428,6 +429,10 @@ export class ComputeServer implements RoleService {
   private async create(req: Extract<ComputeRequest, { kind: "compute.create" }>): Promise<ComputeReplies["compute.create"]> {
     if (req.after) await this.homes.settle(req.after);
     const cls = await this.homes.classSegment(req.className, req.classVersion);
+    // Its arguments are checked as an entry's, before anything is allocated.
+    const ctor = cls.entries.find((e) => e.ctor);
+    const problem = ctor && argumentProblem(ctor, req.args);
+    if (problem) throw new ArgumentError(`${cls.name}.${problem}`, { className: cls.name, entry: "constructor" });
     const home = req.home ?? (await this.pickHome());
     const data = await this.homes.client(home);
     const { grants, epoch, term, ...descriptor } = await data.call("data.object.create", { className: cls.name, classVersion: cls.version, grant: true });

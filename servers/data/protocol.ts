@@ -421,7 +421,7 @@ function entrySignature(kind: string, value: unknown, i: number): EntrySignature
   const k = `${kind} entries[${i}]`;
   const b = asBody(k, value);
   const name = str(k, b, "name", 128);
-  const flags = { exclusive: b.exclusive === true, ...(b.atomic === true ? { atomic: true } : {}) };
+  const flags = { exclusive: b.exclusive === true, ...(b.atomic === true ? { atomic: true } : {}), ...(b.ctor === true ? { ctor: true as const } : {}) };
   if (b.params === null) return { name, ...flags, params: null };
   const params = arr(k, b, "params", 256).map((p, j) => paramInfo(`${k} params[${j}]`, p));
   return { name, ...flags, params };

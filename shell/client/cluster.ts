@@ -202,9 +202,10 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     const out: LoadResult[] = [];
     for (const c of compiled) {
       const reply = await data.call("data.class.register", { name: c.name, code: c.code, entries: c.entries, sourceFile: c.sourceFile, sourceHash: c.sourceHash });
-      const meta = { version: reply.class.version, home: data.peer.remoteId, entries: c.entries.map((e) => e.name) };
+      const entries = c.entries.filter((e) => !e.ctor);
+      const meta = { version: reply.class.version, home: data.peer.remoteId, entries: entries.map((e) => e.name) };
       await names.bind(`${CLASSES_DIR}/${c.name}`, reply.class.sysname, "class", { meta, replace: true });
-      out.push({ name: c.name, version: reply.class.version, entries: c.entries.length, created: reply.created });
+      out.push({ name: c.name, version: reply.class.version, entries: entries.length, created: reply.created });
     }
     return out;
   }

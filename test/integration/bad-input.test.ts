@@ -51,6 +51,8 @@ describe("Bad input (integration, real processes)", function () {
     ["lss", /^error: LineSyntaxError: unknown command 'lss' \(try 'help'\)/],
     ["new Square S1", /^error: ClassNotFoundError: no class Square is registered \(load its file first\) \(at cs\d\)\n$/],
     ["new Rectangle RectA", /^error: NameExistsError: \/RectA is already bound \(rm it first\)\n$/],
+    ["new Rectangle R2(1, 2)", /^error: ArgumentError: Rectangle\.constructor takes 0 arguments \(\), got 2 \(at cs\d\)\n$/],
+    ["RectA.constructor()", /^error: UnknownEntryError: Rectangle has no entry 'constructor' \(entries: size, area\) \(at cs\d\)\n$/],
     ["@cs9 RectA.area()", /^error: UnknownServerError: no compute server 'cs9' \(compute servers: cs1, cs2\)\n$/],
     ["load /no/such/file.ts", /^error: CompileError: no such file: \/no\/such\/file\.ts\n$/],
   ];
@@ -65,6 +67,11 @@ describe("Bad input (integration, real processes)", function () {
   }
 
   it("should keep serving after all of those", stillServes);
+
+  it("should have bound and allocated nothing for a creation whose arguments were refused", async () => {
+    expect((await cluster.exec("ls")).stdout).to.not.match(/^R2\b/m);
+    expect((await cluster.exec("new Rectangle R2")).stdout).to.match(/^\/R2 -> sys:/);
+  });
 
   it("should refuse a malformed invocation message naming the field", async () => {
     const cs1 = await peerTo("cs1");

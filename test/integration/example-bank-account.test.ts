@@ -45,6 +45,15 @@ describe("BankAccount example (integration, real processes)", function () {
     expect(await alice.at("cs2").balanceOf()).to.equal(50);
   });
 
+  it("should check constructor arguments as entry arguments: a missing owner or a wrong type is refused before anything is created", async () => {
+    const missing = await cluster.exec("new BankAccount Carol");
+    expect(missing.stderr).to.match(/^error: ArgumentError: BankAccount\.constructor takes 1 to 2 arguments \(owner: string, opening\?: any\), got 0 \(at cs\d\)\n$/);
+    const typed = await cluster.exec("new BankAccount Carol(42)");
+    expect(typed.stderr).to.match(/ArgumentError: BankAccount\.constructor: argument 1 'owner' must be a string, got number/);
+    expect(await client.lookup("/Carol"), "nothing bound").to.equal(null);
+    expect((await cluster.exec("new BankAccount Carol('carol', 5)")).code).to.equal(0);
+  });
+
   it("should refuse an overdraft with InsufficientFundsError and move no money", async () => {
     const alice = await account("alice", 10);
     const bob = await account("bob", 5);

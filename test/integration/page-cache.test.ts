@@ -63,7 +63,7 @@ describe("Page cache bound (integration, real processes)", function () {
   it("should show each server's working set in `pages NAME`", async () => {
     const small = await client.create<PageChurn>("PageChurn", "Small");
     await small.at("cs2").add(2, 5);
-    const r = await cluster.exec("pages Small");
+    const r = await cluster.exec("pages --all Small");
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/working set \(pages used in the last window, \+\): cs1 \d+, cs2 [1-9]/);
     expect(r.stdout).to.match(/write v\d+\+/);

@@ -59,7 +59,7 @@ describe("Rectangle tour (integration, real processes)", function () {
     await cluster.exec("new Rectangle Paged");
     await cluster.exec("@cs1 Paged.size(5, 10)");
     const dataRow = async (): Promise<string[]> => {
-      const r = await cluster.exec("pages Paged");
+      const r = await cluster.exec("pages --all Paged");
       expect(r.code, r.stderr).to.equal(0);
       const lines = r.stdout.trimEnd().split("\n");
       expect(lines[1]).to.match(/^home ds1 \(epoch \d+\): \d+ pages served$/);

@@ -15,6 +15,18 @@ function sig(name: string, params: ParamInfo[] | null): EntrySignature {
 }
 
 describe("readEntrySignatures", () => {
+  it("should read each class's constructor: its own, none for a CloudsObject without one, unknown when inherited", () => {
+    const src = `class A extends CloudsObject { constructor(owner: string, opening = 0) { super(); } @entry f() {} }
+      class B extends CloudsObject { @entry g(x: number) {} }
+      class C extends A { @entry h() {} }
+      class D extends CloudsObject { constructor(private readonly n: number) { super(); } }`;
+    expect(paramsOf(src, "A", "constructor")).to.deep.equal([p("owner", "string"), p("opening", "any", { optional: true })]);
+    expect(paramsOf(src, "B", "constructor")).to.deep.equal([]);
+    expect(paramsOf(src, "C", "constructor")).to.equal(null);
+    expect(paramsOf(src, "D", "constructor")).to.deep.equal([p("n", "number")]);
+    expect(paramsOf(src, "B", "g")).to.deep.equal([p("x", "number")]);
+  });
+
   it("should read names and checkable types of an entry's parameters", () => {
     const src = `class R extends CloudsObject { @entry size(x: number, label: string, on: boolean, big: bigint, o: Point) {} }`;
     expect(paramsOf(src, "R", "size")).to.deep.equal([p("x", "number"), p("label", "string"), p("on", "boolean"), p("big", "bigint"), p("o", "any")]);
@@ -67,7 +79,7 @@ describe("readEntrySignatures", () => {
       export class B extends CloudsObject { @entry resize(name: string, force?: boolean) {} }`;
     const sigs = readEntrySignatures(src);
     expect([...sigs.keys()]).to.deep.equal(["A", "B"]);
-    expect([...sigs.get("A")!.keys()]).to.deep.equal(["resize", "only"]);
+    expect([...sigs.get("A")!.keys()]).to.deep.equal(["constructor", "resize", "only"]);
     expect(sigs.get("A")!.get("resize")).to.deep.equal([p("w", "number")]);
     expect(sigs.get("B")!.get("resize")).to.deep.equal([p("name", "string"), p("force", "boolean", { optional: true })]);
   });

@@ -32,7 +32,7 @@ function report(overrides: Partial<PageReport> = {}): PageReport {
 
 describe("formatPageReport", () => {
   it("should print one row per page with owner, copyset, versions and each compute server's copy", () => {
-    const lines = formatPageReport(report());
+    const lines = formatPageReport(report(), { all: true });
     expect(lines[0]).to.equal("home ds1 (epoch 3): 2 pages served");
     expect(lines[1].split(/\s+/)).to.deep.equal(["segment", "page", "version", "owner", "copyset", "stored", "cs1", "cs2"]);
     expect(lines[2].split(/\s{2,}/)).to.deep.equal(["data", "0", "7", "cs1", "cs1", "6", "write v7+", "-"]);
@@ -44,7 +44,7 @@ describe("formatPageReport", () => {
   it("should say which compute servers could not be asked", () => {
     const cached = report().cached;
     cached.set("cs2", new Error("connect ECONNREFUSED"));
-    const lines = formatPageReport(report({ cached }));
+    const lines = formatPageReport(report({ cached }), { all: true });
     expect(lines[3]).to.match(/read v3\s+\?$/);
     expect(lines).to.include("  cs2: not reachable (connect ECONNREFUSED)");
   });
@@ -68,5 +68,27 @@ describe("formatPageReport", () => {
       "  monitor 'monitor': held by t1@cs1 x2, 1 waiting",
       "  semaphore 'slots': 1 permit(s) left",
     ]);
+  });
+
+  it("should summarize runs of consecutive pages alike, with their ranges of versions, by default", () => {
+    const pages = [
+      ...Array.from({ length: 12_800 }, (_, i) => ({ segment: HEAP, page: i, version: i === 5 ? 2 : 1, owner: null, copyset: ["cs1"], storedVersion: 1 })),
+      { segment: HEAP, page: 12_800, version: 4, owner: "cs2", copyset: ["cs2"], storedVersion: 3 },
+      { segment: DATA, page: 0, version: 7, owner: "cs1", copyset: ["cs1"], storedVersion: 7 },
+    ];
+    const cached = new Map<string, PageReport["cached"] extends Map<string, infer V> ? V : never>([
+      ["cs1", [...pages.slice(0, 12_800).map((p) => ({ segment: p.segment, page: p.page, state: "read" as const, version: p.version, owned: false, workingSet: true })),
+        { segment: DATA, page: 0, state: "write" as const, version: 7, owned: true, workingSet: false }]],
+      ["cs2", [{ segment: HEAP, page: 12_800, state: "write" as const, version: 4, owned: true, workingSet: true }]],
+    ]);
+    const lines = formatPageReport(report({ pages, cached }));
+    expect(lines[0]).to.equal("home ds1 (epoch 3): 12802 pages served, in 3 runs of pages alike (pages --all: one row per page)");
+    expect(lines[1].split(/\s+/)).to.deep.equal(["segment", "pages", "versions", "owner", "copyset", "stored", "cs1", "cs2"]);
+    expect(lines.slice(2, 5).map((l) => l.split(/\s{2,}/))).to.deep.equal([
+      ["heap", "0-12799 (12800)", "1..2", "-", "cs1", "1", "read+", "-"],
+      ["heap", "12800", "4", "cs2", "cs2", "3", "-", "write+"],
+      ["data", "0", "7", "cs1", "cs1", "7", "write", "-"],
+    ]);
+    expect(formatPageReport(report({ pages, cached }), { all: true })).to.have.length.above(12_800);
   });
 });
