@@ -31,7 +31,12 @@ const USAGE = `usage: clouds <command> [options]
   down [--dir D]                                     stop every server of it
   status [--dir D]                                   every server: role, address, pid, health, load
   shell [--dir D]                                    the interactive shell
-  exec [--dir D] 'LINE'                              run one shell line
+  exec [--dir D] [--json] 'LINE'                     run one shell line; a result is printed whole
+                                                     (--json: as JSON, bigint Date Map Set undefined
+                                                     NaN tagged: {"$bigint":"12"} {"$date":ms} {"$map":[[k,v]]}
+                                                     {"$set":[v]} {"$undef":1} {"$num":"NaN"} {"$bytes":base64},
+                                                     objects {"$ref":sysname}; a plain object whose one key
+                                                     is such a tag as {"$obj":{...}})
   compile FILE.ts [--check] [--dir D]                bundle and register the classes of a file
                                                      (--check: type-check it first, register nothing on errors)
   name-server | data-server | compute-server         run one role (multi-machine deployments):
@@ -60,6 +65,7 @@ const OPTIONS = {
   roles: { type: "string" },
   help: { type: "boolean", short: "h", default: false },
   check: { type: "boolean", default: false },
+  json: { type: "boolean", default: false },
 } as const;
 
 type Flags = ReturnType<typeof parse>["values"];
@@ -143,7 +149,7 @@ async function cmdExec(flags: Flags, line: string | undefined): Promise<number> 
   if (line === undefined) throw new Error("exec needs a shell line, e.g. clouds exec 'RectA.area()'");
   const cluster = await connect({ dir: flags.dir, onPrint: (_thread, text) => console.log(text) });
   try {
-    const result = await new ShellSession(cluster).run(line);
+    const result = await new ShellSession(cluster, { results: flags.json ? "json" : "full" }).run(line);
     for (const out of result.output) console.log(out);
     if (result.error) {
       console.error(`error: ${result.error}`);

@@ -30,7 +30,7 @@ export async function runRepl(cluster: Cluster, input = process.stdin, output = 
     output.write(`\r\x1b[K${line}\n`);
     if (!busy) rl.prompt(true);
   };
-  const session = new ShellSession(cluster, interactive && Boolean(output.isTTY), onJobEnd);
+  const session = new ShellSession(cluster, { color: interactive && Boolean(output.isTTY), onJobEnd });
   const rl = readline.createInterface({ input, output: interactive ? output : undefined, terminal: interactive, historySize: 500 });
   const onPrint = (_thread: string, text: string) => output.write(`${text}\n`);
   cluster.on("print", onPrint);

@@ -20,12 +20,39 @@ import { sysnameOfRemote } from "./client/remote.js";
 import { formatPageReport } from "./page-report-format.js";
 import { formatServers } from "./server-survey.js";
 import { ShellJobs } from "./shell-jobs.js";
+import { toWire } from "../objects/wire-value.js";
+import { encodeRefs } from "../objects/ref-codec.js";
+
+/** JSON.stringify's replacer for `exec --json`: a Uint8Array as `{"$bytes": base64}`. */
+function bytesAsBase64(_key: string, v: unknown): unknown {
+  return v instanceof Uint8Array ? { $bytes: Buffer.from(v).toString("base64") } : v;
+}
+
+/** What util.inspect writes where it leaves part of a value out. */
+const ABBREVIATED = /\.\.\. \d+ more (?:items?|characters?|bytes?)|\[(?:Object|Array)\]/;
 
 /** Rows under a header, each column as wide as its widest cell. */
 function formatTable(header: string[], rows: string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join("  ");
   return [line(header), ...rows.map(line)];
+}
+
+/**
+ * How a result is printed: `shell` abbreviates big values (util.inspect's limits) and says
+ * how to see all of them; `full` prints everything; `json` one line of JSON, the wire form's
+ * tags for what JSON lacks (objects/wire-value.ts), `{"$bytes": base64}` for a Uint8Array
+ * and `{"$ref": sysname}` for objects.
+ */
+export type ResultFormat = "shell" | "full" | "json";
+
+export interface ShellSessionOptions {
+  /** ANSI colors in results. @default false */
+  color?: boolean;
+  /** @default "shell" */
+  results?: ResultFormat;
+  /** Told `[N] done: ...` / `[N] failed: ...` as a background thread ends (the REPL prints it). */
+  onJobEnd?: (line: string) => void;
 }
 
 export interface LineResult {
@@ -44,9 +71,13 @@ export class ShellSession {
   /** Background threads (`&`); their ends are told to `onJobEnd`. */
   private readonly jobs: ShellJobs;
 
-  /** `onJobEnd`: told `[N] done: ...` / `[N] failed: ...` as a background thread ends (the REPL prints it). */
-  constructor(private readonly cluster: Cluster, private readonly color = false, onJobEnd: (line: string) => void = () => undefined) {
-    this.jobs = new ShellJobs(onJobEnd);
+  private readonly color: boolean;
+  private readonly results: ResultFormat;
+
+  constructor(private readonly cluster: Cluster, options: ShellSessionOptions = {}) {
+    this.jobs = new ShellJobs(options.onJobEnd ?? (() => undefined));
+    this.color = options.color ?? false;
+    this.results = options.results ?? "shell";
   }
 
   async run(line: string): Promise<LineResult> {
@@ -118,7 +149,7 @@ export class ShellSession {
     } finally {
       this.foreground = undefined;
     }
-    return value === undefined ? [] : [this.format(value)];
+    return value === undefined && this.results !== "json" ? [] : [this.format(value)]; // JSON: always a value
   }
 
   /** Background jobs still running (the REPL waits a little for them at the end of piped input). */
@@ -304,9 +335,12 @@ export class ShellSession {
   }
 
   private format(value: unknown): string {
+    if (this.results === "json") return JSON.stringify(toWire(encodeRefs(value, sysnameOfRemote)), bytesAsBase64);
     const ref = sysnameOfRemote(value);
     if (ref) return `-> ${ref}`;
-    return inspect(value, { depth: 6, colors: this.color, breakLength: 100 });
+    if (this.results === "full") return inspect(value, { depth: Infinity, maxArrayLength: Infinity, maxStringLength: Infinity, colors: this.color, breakLength: 100 });
+    const shown = inspect(value, { depth: 6, colors: this.color, breakLength: 100 });
+    return ABBREVIATED.test(shown) ? `${shown}\n(abbreviated: clouds exec --json 'LINE' prints all of it)` : shown;
   }
 }
 

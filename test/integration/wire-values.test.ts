@@ -4,6 +4,7 @@
  * compute server -> back, exactly; references inside them stay references.
  */
 import { expect } from "chai";
+import { fromWire } from "../../objects/wire-value.js";
 import * as path from "node:path";
 import { TestCluster } from "../support/test-cluster.js";
 import { REPO_ROOT } from "../support/compiled-examples.js";
@@ -66,6 +67,18 @@ describe("Rich values on the wire (integration, real processes)", function () {
     const v = { when: new Date(5), big: 7n, tags: new Set(["a"]), byKey: new Map([["x", [1, undefined]]]) };
     expect(await e.at("cs1").keep(v)).to.deep.equal(v);
     expect(await e.at("cs2").read()).to.deep.equal(v);
+  });
+
+  it("should print every value kind whole with exec --json, in the documented tagged form that fromWire reads back", async () => {
+    const e = await client.bind<WireEcho>("E2");
+    await e.keep(rich());
+    const r = await cluster.exec("E2.read()", ["--json"]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout.trim().split("\n")).to.have.length(1);
+    const parsed = JSON.parse(r.stdout, (_k, v: unknown) => (v && typeof v === "object" && "$bytes" in v ? new Uint8Array(Buffer.from((v as { $bytes: string }).$bytes, "base64")) : v));
+    expect(fromWire(parsed)).to.deep.equal(rich());
+    const full = await cluster.exec("E2.read()");
+    expect(full.stdout, "exec prints the whole value").to.not.match(/more items|\[Object\]|abbreviated/);
   });
 
   it("should print them in the shell as Node's inspect does", async () => {

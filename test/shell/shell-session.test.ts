@@ -4,6 +4,7 @@
  * and the commands this version refuses. Also describeError's one-line format.
  */
 import { expect } from "chai";
+import { fromWire } from "../../objects/wire-value.js";
 import { inspect } from "node:util";
 import { CloudsError, fromWireError } from "../../ra-kernel/clouds-error.js";
 import { UnknownEntryError } from "../../ra-kernel/errors.js";
@@ -328,6 +329,48 @@ describe("ShellSession", () => {
     });
   });
 
+  describe("result formats", () => {
+    const big = { list: Array.from({ length: 300 }, (_, i) => i), text: "x".repeat(20_000), deep: { a: { b: { c: { d: { e: { f: { g: 1 } } } } } } } };
+
+    it("should abbreviate a big result in the shell and say how to see all of it", async () => {
+      cluster.onInvoke = () => big;
+      const out = (await ok("RectA.f()")).join("\n");
+      expect(out).to.match(/more items/).and.match(/more characters/);
+      expect(out).to.match(/\(abbreviated: clouds exec --json 'LINE' prints all of it\)$/);
+      cluster.onInvoke = () => 50;
+      expect(await ok("RectA.area()")).to.deep.equal(["50"]);
+    });
+
+    it("should print the whole value for exec (full)", async () => {
+      const s = new ShellSession(cluster.asCluster(), { results: "full" });
+      cluster.onInvoke = () => big;
+      const out = (await s.run("RectA.f()")).output.join("\n");
+      expect(out).to.not.match(/more items|more characters|\[Object\]|abbreviated/);
+      expect(out).to.contain("299").and.contain("x".repeat(20_000)).and.contain("g: 1");
+    });
+
+    it("should print JSON with every value kind in its documented tagged form, round-tripping through fromWire", async () => {
+      const s = new ShellSession(cluster.asCluster(), { results: "json" });
+      const other = newSysName(ds1);
+      const value = {
+        n: 1.5, s: "é", b: true, nil: null, u: undefined, big: 12n ** 30n, d: new Date(1_700_000_000_000), m: new Map<unknown, unknown>([["k", [1, 2n]]]),
+        set: new Set(["a", 3]), nan: NaN, inf: -Infinity, negz: -0, arr: [undefined, 1], tagged: { $date: "a plain object that looks tagged" }, ref: cluster.ref(other),
+      };
+      cluster.onInvoke = () => value;
+      const [line] = (await s.run("RectA.f()")).output;
+      const parsed = JSON.parse(line) as Record<string, unknown>;
+      expect(parsed.big).to.deep.equal({ $bigint: (12n ** 30n).toString() });
+      expect(parsed.d).to.deep.equal({ $date: 1_700_000_000_000 });
+      expect(parsed.u).to.deep.equal({ $undef: 1 });
+      expect(parsed.ref).to.deep.equal({ $ref: other });
+      const { ref: _ref, ...rest } = value;
+      const { ref: _wireRef, ...wireRest } = parsed;
+      expect(fromWire(wireRest)).to.deep.equal(rest);
+      cluster.onInvoke = () => undefined;
+      expect((await s.run("RectA.f()")).output, "no result is still JSON").to.deep.equal([JSON.stringify({ $undef: 1 })]);
+    });
+  });
+
   describe("object references", () => {
     it("should pass names of objects as references, also inside arrays and objects", async () => {
       const other = newSysName(ds1);
@@ -428,7 +471,7 @@ describe("ShellSession", () => {
 
     it("should start a background invocation as job 1, print its thread at once, and tell its end", async () => {
       const ended: string[] = [];
-      const s = new ShellSession(cluster.asCluster(), false, (line) => ended.push(line));
+      const s = new ShellSession(cluster.asCluster(), { onJobEnd: (line) => ended.push(line) });
       let release!: (v: unknown) => void;
       cluster.onInvoke = () => new Promise((resolve) => (release = resolve));
       const started = await s.run("RectA.size(5, 10) &");

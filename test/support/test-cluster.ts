@@ -120,8 +120,9 @@ export class TestCluster {
     return r;
   }
 
-  exec(line: string): Promise<ExecResult> {
-    return clouds(["exec", "--dir", this.dir, line]);
+  /** `clouds exec` of one line; `flags` before it (e.g. --json). */
+  exec(line: string, flags: string[] = []): Promise<ExecResult> {
+    return clouds(["exec", "--dir", this.dir, ...flags, line]);
   }
 
   shell(input: string): Promise<ExecResult> {
