@@ -33,7 +33,8 @@ export interface ClassRef {
   code?: string;
 }
 
-export type RunOp = "create" | "call" | "upgrade";
+/** `inspect`: the object's fields as plain data (args[0]: SnapshotOptions), running none of its code. */
+export type RunOp = "create" | "call" | "upgrade" | "inspect";
 
 export interface RunRequest {
   type: "run";

@@ -26,6 +26,7 @@
  *
  * Rules: this file runs only inside a worker; it never touches sockets or files.
  */
+import { fieldSnapshot, type SnapshotOptions } from "../objects/field-snapshot.js";
 import { parentPort, workerData } from "node:worker_threads";
 import createDebug from "debug";
 import { toWireError } from "./clouds-error.js";
@@ -145,6 +146,7 @@ async function callEntry(req: RunRequest, store: PersistentStore, context: Invoc
   const cls = loader.load(req.klass);
   const args = decodeRefs(req.args, refTo);
   if (req.op === "upgrade") return fillNewFields(store, cls);
+  if (req.op === "inspect") return fieldSnapshot(store, (req.args[0] ?? {}) as SnapshotOptions);
   const volatileStore = await volatiles.storeFor(req, cls, (gen) => syscalls.call(req.id, "volatile.map", { gen }));
   if (req.op === "create") {
     constructWith(store, () => Reflect.construct(cls, args), context, volatileStore);

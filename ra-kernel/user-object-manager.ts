@@ -233,6 +233,22 @@ export class UserObjectManager {
     }
   }
 
+  /**
+   * The object's persistent fields as plain data (`inspect NAME`), read like an entry's
+   * reads — faults take copies, and other threads' committed writes are what it sees — but
+   * running none of the class's code, writing nothing, taking no monitor.
+   */
+  async inspect(object: SysName, options: { depth?: number; maxItems?: number }, thread: InvocationInput["thread"]): Promise<{ className: string; classVersion: number; fields: Record<string, unknown> }> {
+    const leave = await this.enter(object);
+    try {
+      const obj = await this.loadCurrent(object, thread);
+      const fields = (await this.run(obj, "inspect", { object, entry: "inspect", args: [options], thread })) as Record<string, unknown>;
+      return { className: obj.klass.name, classVersion: obj.klass.version, fields };
+    } finally {
+      leave();
+    }
+  }
+
   private async invokeActive(input: InvocationInput): Promise<unknown> {
     let obj = await this.loadCurrent(input.object, input.thread);
     const entryOf = (o: LoadedObject) => o.klass.entries.find((e) => e.name === input.entry && !e.ctor);

@@ -85,9 +85,13 @@ export const HELP: Record<CommandKind, HelpEntry> = {
     details: "Sysname, class and version, home data server, segments and their sizes.",
   },
   inspect: {
-    usage: "inspect NAME",
+    usage: "inspect [--depth N] NAME",
     summary: "show an object's persistent fields, decoded",
-    details: "References to other objects are shown by name when bound, else by sysname.",
+    details: "Each persistent field, decoded, with containers shown N levels down (default 3); below\n" +
+      "that, and past 100 items, a container is summarized with its size (Array(12000),\n" +
+      "... 11900 more items). References to other objects show as -> sysname. It runs none of\n" +
+      "the class's code and writes nothing: it reads the pages as an entry would (the owner of\n" +
+      "a page keeps a copy; it is recalled read-only for a moment).",
   },
   pages: {
     usage: "pages [--all] NAME",

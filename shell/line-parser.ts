@@ -3,7 +3,7 @@
  * name resolution; the same grammar serves `clouds shell` and `clouds exec`.
  *
  *   load [--check] FILE | new Class Name[(args)] | [@server] Name.entry(args) [&]
- *   ls [PATH] | cd PATH | pwd | mv A B | rm [--force] NAME | info NAME | inspect NAME | pages [--all] NAME
+ *   ls [PATH] | cd PATH | pwd | mv A B | rm [--force] NAME | info NAME | inspect [--depth N] NAME | pages [--all] NAME
  *   threads [--all] | kill ID | trace ID | servers | set deadline DURATION|off | help [CMD] | exit | quit
  *
  * A line is read left to right by one cursor (LiteralParser, which also reads the
@@ -146,6 +146,7 @@ function parseCommand(p: LiteralParser): ShellCommand {
   if (word === "load") return parseLoad(p, command!);
   if (word === "rm") return withFlag(p, command!, FORCE_FLAG, "force");
   if (word === "pages") return withFlag(p, command!, ALL_FLAG, "all");
+  if (word === "inspect") return parseInspect(p, command!);
   if (command !== undefined) return parseOperands(p, command);
   if (p.peek() === "@") return parseHinted(p);
   return parseInvoke(p, undefined);
@@ -196,6 +197,23 @@ function withFlag(p: LiteralParser, command: CommandSpec, flag: string, field: "
   const names = operands.filter((o) => o.text !== flag);
   const parsed = parseOperands(p, command, names);
   return names.length < operands.length ? ({ ...parsed, [field]: true } as ShellCommand) : parsed;
+}
+
+const DEPTH_FLAG = "--depth";
+/** Most container levels `inspect --depth` shows. */
+const MAX_INSPECT_DEPTH = 20;
+
+/** `inspect [--depth N] NAME` (the option before or after the name). */
+function parseInspect(p: LiteralParser, command: CommandSpec): ShellCommand {
+  const operands = readOperands(p);
+  const at = operands.findIndex((o) => o.text === DEPTH_FLAG);
+  if (at < 0) return parseOperands(p, command, operands);
+  const value = operands[at + 1];
+  if (!value || !/^\d+$/.test(value.text) || Number(value.text) > MAX_INSPECT_DEPTH) {
+    p.fail(`--depth needs a number of levels, 0 to ${MAX_INSPECT_DEPTH}${value ? `, not '${clip(value.text)}'` : ""}`, value?.at ?? operands[at].at);
+  }
+  const inspect = parseOperands(p, command, operands.filter((_, i) => i !== at && i !== at + 1));
+  return { ...inspect, depth: Number(value.text) } as ShellCommand;
 }
 
 function readOperands(p: LiteralParser): Operand[] {

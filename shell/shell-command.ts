@@ -51,7 +51,7 @@ export interface RmCommand { kind: "rm"; name: string; force?: true }
 /** `info NAME`: the object's descriptor. */
 export interface InfoCommand { kind: "info"; name: string }
 /** `inspect NAME`: its decoded persistent fields. */
-export interface InspectCommand { kind: "inspect"; name: string }
+export interface InspectCommand { kind: "inspect"; name: string; depth?: number }
 /** `pages NAME`: the DSM state of each of its pages. */
 /** `pages [--all] NAME`: runs of pages alike, or (`all`) every page. */
 export interface PagesCommand { kind: "pages"; name: string; all?: true }

@@ -23,6 +23,19 @@ import { ShellJobs } from "./shell-jobs.js";
 import { toWire } from "../objects/wire-value.js";
 import { encodeRefs } from "../objects/ref-codec.js";
 
+/** A value with each Remote in it shown as `-> sysname` by util.inspect (inspect NAME). */
+function refsShown(value: unknown): unknown {
+  const ref = sysnameOfRemote(value);
+  if (ref) return { [inspect.custom]: () => `-> ${ref}` };
+  if (Array.isArray(value)) return value.map(refsShown);
+  if (value instanceof Map) return new Map([...value].map(([k, v]) => [refsShown(k), refsShown(v)]));
+  if (value instanceof Set) return new Set([...value].map(refsShown));
+  if (typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, refsShown(v)]));
+  }
+  return value;
+}
+
 /** JSON.stringify's replacer for `exec --json`: a Uint8Array as `{"$bytes": base64}`. */
 function bytesAsBase64(_key: string, v: unknown): unknown {
   return v instanceof Uint8Array ? { $bytes: Buffer.from(v).toString("base64") } : v;
@@ -109,8 +122,7 @@ export class ShellSession {
       case "set": return this.setDeadline(cmd.deadlineMs);
       case "kill": return this.kill(cmd.id);
       case "trace": return this.trace(cmd.id);
-      case "inspect":
-        throw new CloudsError(`'${cmd.kind}' is not available yet in this version of Clouds/TS (see 'help')`);
+      case "inspect": return this.inspectObject(cmd.name, cmd.depth);
     }
   }
 
@@ -328,6 +340,17 @@ export class ShellSession {
     const report = await this.cluster.pageReport(sysname);
     if (!report) return [`${path} -> ${sysname}: the object no longer exists at its home`];
     return [`${path} -> ${sysname}  (${report.descriptor.className})`, ...formatPageReport(report, { all })];
+  }
+
+  /** `inspect [--depth N] NAME`: each persistent field, decoded (see help). */
+  private async inspectObject(name: string, depth?: number): Promise<string[]> {
+    const path = this.path(name);
+    const sysname = await this.cluster.resolve(path);
+    const r = await this.cluster.inspect(sysname, depth === undefined ? {} : { depth });
+    const names = Object.keys(r.fields);
+    const head = `${path} -> ${sysname}  (${r.className} v${r.classVersion}, ${names.length} persistent field${names.length === 1 ? "" : "s"}, read at ${r.server})`;
+    const show = (v: unknown) => inspect(refsShown(v), { depth: Infinity, maxArrayLength: Infinity, maxStringLength: 1000, colors: this.color, breakLength: 100 });
+    return [head, ...names.map((n) => `  ${n}: ${show(r.fields[n]).replace(/\n/g, "\n  ")}`)];
   }
 
   private async servers(): Promise<string[]> {

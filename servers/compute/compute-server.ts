@@ -242,6 +242,10 @@ export class ComputeServer implements RoleService {
       case "compute.create": return this.create(req);
       case "compute.recall": return this.recall(req, from);
       case "compute.lock.recall": return this.lockRecall(req, from);
+      case "compute.inspect": {
+        const { className, classVersion, fields } = await this.objects.inspect(req.object, { depth: req.depth, maxItems: req.maxItems }, { id: req.thread, depth: 0 });
+        return { className, classVersion, fields: wireValue(fields) as Record<string, unknown>, server: this.id };
+      }
       case "compute.pages": return this.dsm.pagesOf(req.segments, (frames, page) => this.cache.inWorkingSet(frames, page));
       case "compute.probe": return this.probe(req);
       case "compute.status": return this.status();

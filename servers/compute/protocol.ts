@@ -59,6 +59,9 @@
  *                      (the frames running here: thread, depth, object, entry, since)
  *   compute.trace      {thread}                                        -> {server, events: TraceEvent[], dropped}
  *                      (what the thread did here, from a bounded ring: ThreadTrace)
+ *   compute.inspect    {object, thread, depth?, maxItems?}             -> {className, classVersion, fields, server}
+ *                      (the object's persistent fields as plain data, `fields` in wire form,
+ *                      running none of its code: objects/field-snapshot.ts)
  *   compute.pages      {segments}                                      -> CachedPageInfo[]
  *   compute.probe      {op, ...}                                       -> {micros} (diagnostic, for benchmarks)
  *   compute.status     {}                                              -> ComputeStatus
@@ -166,6 +169,7 @@ export type ComputeRequest =
   | { kind: "compute.recall"; segment: SysName; page: PageNo; version: number; epoch: number; action: RecallAction; current?: number; threads?: ThreadId[] }
   | { kind: "compute.lock.recall"; object: SysName; key: string; cacheThread: string; waiter: string }
   | { kind: "compute.pages"; segments: SysName[] }
+  | { kind: "compute.inspect"; object: SysName; thread: ThreadId; depth?: number; maxItems?: number }
   | ({ kind: "compute.probe" } & ProbeRequest)
   | { kind: "compute.status" }
   | { kind: "compute.load"; report: LoadReport }
@@ -181,6 +185,7 @@ export interface ComputeReplies {
   "compute.recall": { held: boolean; bytes: Uint8Array | null; stamp: number; dirty: boolean; lost?: { segment: SysName; page: PageNo }[] };
   "compute.lock.recall": RecallAnswer;
   "compute.pages": CachedPageInfo[];
+  "compute.inspect": { className: string; classVersion: number; fields: Record<string, unknown>; server: string };
   "compute.probe": { micros: number };
   "compute.ping": Record<string, never>;
   "compute.atomic.wound": { wounded: boolean };
@@ -248,6 +253,11 @@ export function decodeComputeRequest(kind: string, body: unknown): ComputeReques
       };
     case "compute.pages":
       return { kind, segments: arr(kind, b, "segments", 16).map((s, i) => sysnameAt(kind, "segments", s, i)) };
+    case "compute.inspect":
+      return {
+        kind, object: check(kind, b, "object", isSysName, "a sysname"), thread: thread(kind, b),
+        ...(b.depth === undefined ? {} : { depth: int(kind, b, "depth", 0, 64) }), ...(b.maxItems === undefined ? {} : { maxItems: int(kind, b, "maxItems", 1, 1_000_000) }),
+      };
     case "compute.probe": return { kind, ...probe(kind, b) };
     case "compute.status": return { kind };
     case "compute.ping": return { kind };
@@ -383,6 +393,10 @@ export class ComputeClient {
     const carriesArgs = kind === "compute.invoke" || kind === "compute.create";
     const wireBody = carriesArgs ? { ...body, args: toWire((body as unknown as { args: unknown[] }).args) } : body;
     const reply = await this.peer.request<ComputeReplies[K]>(kind, wireBody, options);
+    if (kind === "compute.inspect") {
+      const r = reply as ComputeReplies["compute.inspect"];
+      return { ...r, fields: fromWire(r.fields) } as ComputeReplies[K];
+    }
     if (kind !== "compute.invoke") return reply;
     const r = reply as ComputeReplies["compute.invoke"];
     return { ...r, value: fromWire(r.value) } as ComputeReplies[K];

@@ -227,7 +227,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     const descriptor = await this.picker.run(placed, async (server, address, _decision, after) => {
       this.records.placed(thread, server);
       const compute = await this.computeClient(server, address);
-      const reply = await compute.call("compute.create", { className, args, thread, ...afterField(after) }, { timeoutMs: this.timeoutMs });
+      // References travel as references ({ $ref }), as an invocation's arguments do.
+      const reply = await compute.call("compute.create", { className, args: encodeArgs(args, sysnameOfRemote), thread, ...afterField(after) }, { timeoutMs: this.timeoutMs });
       if (reply.load) this.picker.table.noteReply(reply.server as ServerId, address, reply.load, reply.warm === undefined ? undefined : { object: reply.descriptor.sysname, pages: reply.warm });
       return reply.descriptor;
     }).finally(() => this.records.ended(thread));
@@ -268,6 +269,22 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       this.records.ended(thread);
     }
     return decodeRefs(reply.value, (sysname) => this.ref(sysname));
+  }
+
+  /**
+   * The object's persistent fields, decoded (`inspect NAME`): containers `depth` levels down
+   * (default 3), at most `maxItems` items of each (default 100, the rest counted), references
+   * as Remotes. Runs none of the class's code and writes nothing; it reads the pages as an
+   * entry would, on the compute server placement picks (where the object is warm).
+   */
+  async inspect(target: SysName, options: { depth?: number; maxItems?: number } = {}): Promise<{ className: string; classVersion: number; fields: Record<string, unknown>; server: string }> {
+    const thread = newThreadId(this.workstation);
+    const placed = { thread, depth: 0, object: target, entry: "inspect", hint: undefined };
+    const reply = await this.picker.run(placed, async (server, address) => {
+      const compute = await this.computeClient(server, address);
+      return compute.call("compute.inspect", { object: target, thread, ...options }, { timeoutMs: this.timeoutMs });
+    });
+    return { ...reply, fields: decodeRefs(reply.fields, (sysname) => this.ref(sysname)) as Record<string, unknown> };
   }
 
   /**

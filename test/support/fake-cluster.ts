@@ -123,6 +123,14 @@ export class FakeCluster {
     return this.killReport ?? { thread, frames: [], unreachable: [] };
   }
 
+  /** What `inspect` answers. */
+  inspectResult = { className: "Rectangle", classVersion: 1, server: "cs1", fields: {} as Record<string, unknown> };
+
+  async inspect(sysname: SysName, options: { depth?: number } = {}): Promise<typeof this.inspectResult> {
+    this.record("inspect", sysname, options);
+    return this.inspectResult;
+  }
+
   /** Each object's locks as its home would list them (none unless set). */
   readonly lockLists = new Map<SysName, LockInfo[]>();
 
