@@ -23,6 +23,13 @@ import { ShellJobs } from "./shell-jobs.js";
 import { toWire } from "../objects/wire-value.js";
 import { encodeRefs } from "../objects/ref-codec.js";
 
+/** 4096 -> "4 KiB", 52428800 -> "50.0 MiB". */
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} bytes`;
+  if (n < 1024 * 1024) return `${Math.round(n / 1024)} KiB`;
+  return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
+}
+
 /** A value with each Remote in it shown as `-> sysname` by util.inspect (inspect NAME). */
 function refsShown(value: unknown): unknown {
   const ref = sysnameOfRemote(value);
@@ -314,13 +321,20 @@ export class ShellSession {
     // A newer version is registered: the object is upgraded to it on its next invocation.
     const latest = (await this.cluster.lookup(`${CLASSES_DIR}/${d.className}`))?.meta.version;
     const newer = typeof latest === "number" && latest > d.classVersion ? `, latest ${latest}` : "";
+    const sizes = new Map((await this.cluster.segmentSizes(d).catch(() => [])).map((s) => [s.segment, s]));
+    const size = (segment: SysName) => {
+      const s = sizes.get(segment);
+      if (!s) return "";
+      if (s.pages < 0) return "  (kept on compute servers only, never stored)";
+      return `  (${s.pages} of ${s.maxPages} pages stored, ${formatBytes(s.bytes)})`;
+    };
     return [
       `${path} -> ${d.sysname}`,
       `  class     ${d.className} (version ${d.classVersion}${newer})`,
       `  home      ${d.home}`,
-      `  data      ${d.segments.data}`,
-      `  heap      ${d.segments.heap}`,
-      `  volatile  ${d.segments.volatile}`,
+      `  data      ${d.segments.data}${size(d.segments.data)}`,
+      `  heap      ${d.segments.heap}${size(d.segments.heap)}`,
+      `  volatile  ${d.segments.volatile}${size(d.segments.volatile)}`,
       `  created   ${new Date(d.createdAt).toISOString()}`,
       ...(await this.atomicHolders(d.sysname)),
     ];

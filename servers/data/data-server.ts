@@ -239,6 +239,10 @@ export class DataServer {
     switch (req.kind) {
       case "data.hello": return { serverId: this.serverId, epoch: this.store.epoch, leaseMs: this.home.leases.leaseMs };
       case "data.page.fault": return this.home.fault(req, peer.remoteId);
+      case "data.segment.sizes": return req.segments.map((segment) => {
+        const size = this.store.segmentSize(segment);
+        return { segment, maxPages: this.store.getSegment(segment)?.maxPages ?? 0, pages: size?.pages ?? -1, bytes: size?.bytes ?? 0 };
+      });
       case "data.trace": return { server: this.serverId, events: this.trace.of(req.thread), dropped: this.trace.dropped };
       case "data.page.commit": return this.commit(req, peer.remoteId);
       case "data.page.release": return this.home.release(req, peer.remoteId);

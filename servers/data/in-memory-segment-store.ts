@@ -136,6 +136,13 @@ export class InMemorySegmentStore implements SegmentStore {
 
   // ---- pages ----------------------------------------------------------------------------
 
+  segmentSize(sysname: SysName): { pages: number; bytes: number } | null {
+    this.assertOpen();
+    if (!this.segments.has(sysname)) return null;
+    const pages = [...(this.pages.get(sysname)?.values() ?? [])];
+    return { pages: pages.length, bytes: pages.reduce((n, p) => n + p.bytes.length, 0) };
+  }
+
   readPage(segment: SysName, page: PageNo): StoredPage {
     this.assertOpen();
     const seg = this.segments.get(segment);

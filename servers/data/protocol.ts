@@ -40,6 +40,7 @@
  *                       answered once each answered us since (alive), or everything it held was
  *                       taken back and reverted (taken back); unknown: it never held anything)
  *   data.pages          {segments}                      -> {epoch, pages: PageInfo[]}
+ *   data.segment.sizes  {segments}                      -> SegmentSize[] (maxPages, pages stored, bytes)
  *   data.lock.acquire   {object, key, lock, permits?, thread, term?, cache?, atomic?} -> {granted, waitedMs} (waits, FIFO)
  *                       (cache: a monitor for the sender's MonitorCache, `thread` its cache thread:
  *                       the home recalls it with compute.lock.recall when someone waits behind it;
@@ -198,10 +199,20 @@ export interface DataStatus {
   transactions: number;
 }
 
+/** A segment's size at its home (data.segment.sizes); a segment it does not have: pages -1. */
+export interface SegmentSize {
+  segment: SysName;
+  maxPages: number;
+  /** Pages stored (written at least once); the others read as zeros and take no room. */
+  pages: number;
+  bytes: number;
+}
+
 export type DataRequest =
   | { kind: "data.hello"; serverId: string }
   | { kind: "data.page.fault"; segment: SysName; page: number; mode: "read" | "write"; have: number; count?: number; threads?: ThreadId[] }
   | { kind: "data.trace"; thread: ThreadId }
+  | { kind: "data.segment.sizes"; segments: SysName[] }
   | { kind: "data.page.commit"; epoch: number; term: number; abort: boolean; seen?: number; pages: PageCommitMsg[]; release?: LockReleaseRef[]; atomic?: AtomicId; attempt?: number; twoPhase?: true }
   | { kind: "data.page.release"; epoch: number; segment: SysName; page: number; version: number; bytes: Uint8Array | null; stamp: number }
   | { kind: "data.page.drop"; epoch: number; pages: DroppedCopy[] }
@@ -231,6 +242,7 @@ export interface DataReplies {
   "data.hello": { serverId: string; epoch: number; leaseMs: number };
   "data.page.fault": PageGrant;
   "data.trace": { server: string; events: TraceEvent[]; dropped: number };
+  "data.segment.sizes": SegmentSize[];
   "data.page.commit": CommitOutcome;
   "data.page.release": { released: boolean };
   "data.page.drop": { dropped: number };
@@ -293,6 +305,7 @@ export function decodeDataRequest(kind: string, body: unknown): DataRequest {
         ...(b.threads === undefined ? {} : { threads: arr(kind, b, "threads", MAX_FAULT_THREADS).map((t, i) => str(`${kind} threads[${i}]`, { t }, "t", 128) as ThreadId) }),
       };
     case "data.trace": return { kind, thread: str(kind, b, "thread", 128) as ThreadId };
+    case "data.segment.sizes": return { kind, segments: arr(kind, b, "segments", 16).map((s, i) => check(`${kind} segments[${i}]`, { s }, "s", isSysName, "a sysname")) };
     case "data.page.commit":
       return {
         kind, epoch: int(kind, b, "epoch"), term: int(kind, b, "term"), abort: b.abort === true, seen: optInt(kind, b, "seen"),

@@ -221,6 +221,11 @@ export class SqliteSegmentStore implements SegmentStore {
     return row ? segmentRecordOf(row) : null;
   }
 
+  segmentSize(sysname: SysName): { pages: number; bytes: number } | null {
+    if (!this.getSegment(sysname)) return null;
+    return this.sql.segmentSize.get(sysname) as { pages: number; bytes: number };
+  }
+
   // ---- pages (prepared statements) ------------------------------------------------------
 
   readPage(segment: SysName, page: PageNo): StoredPage {

@@ -36,6 +36,8 @@ export class SqliteStatements {
   /** (sysname, className, classVersion, home, data, heap, volatile, createdAt): a new object (group commit). */
   readonly insertObject: Statement;
   readonly getSegment: Statement;
+  /** (segment) -> { pages, bytes }: the pages stored (the primary key's range, no table scan). */
+  readonly segmentSize: Statement;
   readonly getObject: Statement;
   readonly listObjects: Statement;
   /** () -> { n }: a full count, run once at open (SqliteSegmentStore keeps it up to date). */
@@ -99,6 +101,7 @@ export class SqliteStatements {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.getSegment = db.prepare(`SELECT ${SEGMENT_COLUMNS} FROM segments WHERE sysname = ?`);
+    this.segmentSize = db.prepare(`SELECT COUNT(*) AS pages, COALESCE(SUM(LENGTH(bytes)), 0) AS bytes FROM pages WHERE segment = ?`);
     this.getObject = db.prepare(`SELECT ${OBJECT_COLUMNS} FROM objects WHERE sysname = ?`);
     this.listObjects = db.prepare(`SELECT ${OBJECT_COLUMNS} FROM objects ORDER BY created_at, sysname`);
     this.countObjects = db.prepare(`SELECT COUNT(*) AS n FROM objects`);

@@ -38,7 +38,7 @@ import { ServerDirectory } from "../../servers/host/server-directory.js";
 import { surveyServers, type ServerSurvey } from "../server-survey.js";
 import { CLASSES_DIR, NameClient, type ServerInfo } from "../../servers/name/protocol.js";
 import { normalizePath, type Binding } from "../../servers/name/name-directory.js";
-import { DataClient, type ClassSummary, type LockInfo, type PageInfo } from "../../servers/data/protocol.js";
+import { DataClient, type ClassSummary, type LockInfo, type PageInfo, type SegmentSize } from "../../servers/data/protocol.js";
 import { ComputeClient, type CachedPageInfo, type DecisionsReply } from "../../servers/compute/protocol.js";
 import type { FrameInfo } from "../../servers/compute/thread-frames.js";
 import type { TraceEvent } from "../../servers/host/thread-trace.js";
@@ -327,6 +327,11 @@ export class Cluster extends EventEmitter<ClusterEvents> {
 
   async describe(sysname: SysName): Promise<ObjectDescriptor | null> {
     return (await this.dataClient(homeOf(sysname))).call("data.object.get", { sysname });
+  }
+
+  /** Each of the object's segments at its home: pages it may have, pages stored, bytes stored. */
+  async segmentSizes(d: ObjectDescriptor): Promise<SegmentSize[]> {
+    return (await this.dataClient(d.home)).call("data.segment.sizes", { segments: [d.segments.data, d.segments.heap, d.segments.volatile] });
   }
 
   async deleteObject(sysname: SysName): Promise<boolean> {

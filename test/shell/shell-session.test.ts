@@ -229,16 +229,21 @@ describe("ShellSession", () => {
       expect(cluster.callsOf("names.unbind")).to.deep.equal([]);
     });
 
-    it("should describe an object from its descriptor", async () => {
+    it("should describe an object from its descriptor, with its segments' sizes at the home", async () => {
       const d = { ...descriptor(), sysname: rectA };
       cluster.descriptors.set(rectA, d);
+      cluster.sizes = [
+        { segment: d.segments.data, maxPages: 16, pages: 1, bytes: 4096 },
+        { segment: d.segments.heap, maxPages: 262_144, pages: 12_800, bytes: 52_428_800 },
+        { segment: d.segments.volatile, maxPages: 0, pages: -1, bytes: 0 },
+      ];
       expect(await ok("info RectA")).to.deep.equal([
         `/RectA -> ${rectA}`,
         "  class     Rectangle (version 1)",
         "  home      ds1",
-        `  data      ${d.segments.data}`,
-        `  heap      ${d.segments.heap}`,
-        `  volatile  ${d.segments.volatile}`,
+        `  data      ${d.segments.data}  (1 of 16 pages stored, 4 KiB)`,
+        `  heap      ${d.segments.heap}  (12800 of 262144 pages stored, 50.0 MiB)`,
+        `  volatile  ${d.segments.volatile}  (kept on compute servers only, never stored)`,
         "  created   2024-05-01T00:00:00.000Z",
       ]);
     });

@@ -10,7 +10,7 @@
 import type { SysName } from "../../ra-kernel/ids.js";
 import type { ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import type { ServerInfo } from "../../servers/name/protocol.js";
-import type { LockInfo } from "../../servers/data/protocol.js";
+import type { LockInfo, SegmentSize } from "../../servers/data/protocol.js";
 import type { TraceEvent } from "../../servers/host/thread-trace.js";
 import { normalizePath, rootBinding, type Binding, type BindingKind } from "../../servers/name/name-directory.js";
 import { newThreadId } from "../../ra-kernel/ids.js";
@@ -121,6 +121,14 @@ export class FakeCluster {
   async kill(thread: string): Promise<KillReport> {
     this.record("kill", thread);
     return this.killReport ?? { thread, frames: [], unreachable: [] };
+  }
+
+  /** What `segmentSizes` answers (none unless set). */
+  sizes: SegmentSize[] = [];
+
+  async segmentSizes(d: ObjectDescriptor): Promise<SegmentSize[]> {
+    this.record("segmentSizes", d.sysname);
+    return this.sizes;
   }
 
   /** What `inspect` answers. */
