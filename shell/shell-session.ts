@@ -326,7 +326,7 @@ export class ShellSession {
       const s = sizes.get(segment);
       if (!s) return "";
       if (s.pages < 0) return "  (kept on compute servers only, never stored)";
-      return `  (${s.pages} of ${s.maxPages} pages stored, ${formatBytes(s.bytes)})`;
+      return `  (${s.pages} of ${s.maxPages} pages stored, ${formatBytes(s.bytes)} on disk)`;
     };
     return [
       `${path} -> ${d.sysname}`,

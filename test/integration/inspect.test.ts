@@ -54,6 +54,10 @@ describe("inspect (integration, real processes)", function () {
     const shallow = await cluster.exec("inspect --depth 0 T");
     expect(shallow.stdout).to.contain("  members: 'Array(302)'").and.contain("  scores: 'Map(2)'");
     expect(await cluster.metric("ds1", "commits_total"), "inspect committed nothing").to.equal(commits);
+    const info = await cluster.exec("info T");
+    expect(info.stdout).to.match(/^ {2}data {6}sys:\S+ {2}\(1 of \d+ pages stored, \d+ bytes on disk\)$/m);
+    expect(info.stdout).to.match(/^ {2}heap {6}sys:\S+ {2}\([1-9]\d* of \d+ pages stored, \d+ (?:bytes|KiB) on disk\)$/m);
+    expect(info.stdout).to.match(/^ {2}volatile {2}sys:\S+ {2}\(kept on compute servers only, never stored\)$/m);
     expect((await cluster.exec("inspect --depth x T")).stderr).to.match(/--depth needs a number of levels, 0 to 20, not 'x'/);
     expect((await cluster.exec("inspect Nope")).stderr).to.match(/NameUnboundError: no object named \/Nope/);
   });

@@ -241,8 +241,8 @@ describe("ShellSession", () => {
         `/RectA -> ${rectA}`,
         "  class     Rectangle (version 1)",
         "  home      ds1",
-        `  data      ${d.segments.data}  (1 of 16 pages stored, 4 KiB)`,
-        `  heap      ${d.segments.heap}  (12800 of 262144 pages stored, 50.0 MiB)`,
+        `  data      ${d.segments.data}  (1 of 16 pages stored, 4 KiB on disk)`,
+        `  heap      ${d.segments.heap}  (12800 of 262144 pages stored, 50.0 MiB on disk)`,
         `  volatile  ${d.segments.volatile}  (kept on compute servers only, never stored)`,
         "  created   2024-05-01T00:00:00.000Z",
       ]);
