@@ -4,11 +4,12 @@
  * Every failure is one clear line on stderr and exit code 1.
  */
 import { parseArgs } from "node:util";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { asServerId, type ServerRole } from "../ra-kernel/ids.js";
 import type { ServerOptions } from "../servers/host/server-options.js";
-import { DEFAULT_DIR } from "./cluster-file.js";
+import { copyToken, DEFAULT_DIR, ensureToken, writeWorkstation } from "./cluster-file.js";
+import { takeCensus } from "./cluster-census.js";
 import { down, status, up } from "./cluster-launcher.js";
 import { formatServerTable } from "./server-survey.js";
 import { connect } from "./client/cluster.js";
@@ -29,6 +30,10 @@ const USAGE = `usage: clouds <command> [options]
       [--max-active N]                               objects kept active on each compute server (2000)
       [--durability power|process]                   data servers fsync every commit (power) or not (process)
   down [--dir D]                                     stop every server of it
+  token [--dir D]                                    create the cluster's token file (mode 0600) if it has
+                                                     none, and print where it is (copy it to each machine)
+  join HOST:PORT --token-file F [--dir D]            make D a workstation's directory for the cluster whose
+                                                     name server is HOST:PORT (shell, exec, status use it)
   status [--dir D]                                   every server: role, address, pid, health, load
   shell [--dir D]                                    the interactive shell
   exec [--dir D] [--json] 'LINE'                     run one shell line; a result is printed whole
@@ -166,6 +171,37 @@ async function cmdCompile(flags: Flags, file: string | undefined): Promise<numbe
   return cmdExec(flags, `load ${flags.check ? "--check " : ""}${JSON.stringify(file)}`);
 }
 
+async function cmdToken(flags: Flags): Promise<number> {
+  const file = path.resolve(flags.dir!, "token");
+  const existed = existsSync(file);
+  ensureToken(flags.dir!);
+  console.log(`${existed ? "token kept" : "token created"}: ${file} (mode 0600: it admits whoever has it to the cluster)`);
+  return 0;
+}
+
+/** `join HOST:PORT --token-file F`: writes a workstation's directory, then checks the cluster answers with that token. */
+async function cmdJoin(flags: Flags, nameServer: string | undefined): Promise<number> {
+  if (!nameServer || !/^[^\s:]+:\d{1,5}$/.test(nameServer)) throw new Error(`join needs the name server's HOST:PORT, e.g. clouds join 10.0.0.5:7000 --token-file token${nameServer ? ` (got '${nameServer}')` : ""}`);
+  if (!flags["token-file"]) throw new Error("join needs --token-file F: the cluster's token, copied from the machine that made it ('clouds token' there says where it is)");
+  const dir = flags.dir!;
+  if (existsSync(path.join(dir, "cluster.json")) && takeCensus(dir).entries.length > 0) throw new Error(`${dir} holds a cluster's servers: join with another --dir`);
+  copyToken(dir, flags["token-file"]);
+  writeWorkstation(dir, nameServer);
+  console.log(`wrote ${path.join(dir, "cluster.json")} (name server ${nameServer}) and ${path.join(dir, "token")}`);
+  const cluster = await connect({ dir, timeoutMs: 5000 }).catch((err: Error) => err);
+  if (cluster instanceof Error) {
+    console.error(`but the cluster did not answer: ${describeError(cluster)} (check the address, that its port is open, and the token)`);
+    return 1;
+  }
+  try {
+    const servers = await cluster.serverList();
+    console.log(`joined: ${servers.length} server(s) up: ${servers.map((s) => `${s.id} (${s.role})`).join(", ")}`);
+    return 0;
+  } finally {
+    await cluster.close();
+  }
+}
+
 async function cmdStatus(flags: Flags): Promise<number> {
   const { rows, leases } = await status(flags.dir!);
   if (!leases) console.log("(the name server did not answer: registration leases unknown)");
@@ -224,6 +260,8 @@ export async function main(argv: string[]): Promise<number> {
     case "up": return cmdUp(flags);
     case "down": return cmdDown(flags);
     case "status": return cmdStatus(flags);
+    case "token": return cmdToken(flags);
+    case "join": return cmdJoin(flags, arg);
     case "shell": return cmdShell(flags);
     case "exec": return cmdExec(flags, arg);
     case "compile": return cmdCompile(flags, arg);

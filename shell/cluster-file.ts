@@ -44,6 +44,27 @@ export function readCluster(dir: string): ClusterInfo {
   }
 }
 
+/**
+ * A workstation's cluster file (`clouds join`): only the name server's address. Clients
+ * connect with it; `status` asks that name server; `up` and `down` refuse the directory.
+ */
+export function writeWorkstation(dir: string, nameServer: string): void {
+  mkdirSync(dir, { recursive: true });
+  const file = clusterFilePath(dir);
+  writeFileSync(`${file}.tmp`, JSON.stringify({ version: 1, nameServer }, null, 2) + "\n");
+  renameSync(`${file}.tmp`, file);
+}
+
+/** Copies a token file into `dir` (mode 0600); throws naming the file if it is missing or empty. */
+export function copyToken(dir: string, tokenFile: string): void {
+  if (!existsSync(tokenFile)) throw new ClusterNotRunningError(`no token file ${tokenFile} (copy the cluster's token from the machine that made it: 'clouds token' prints where it is)`, { dir });
+  const token = readFileSync(tokenFile, "utf8").trim();
+  if (token === "") throw new ClusterNotRunningError(`the token file ${tokenFile} is empty`, { dir });
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, "token"), token + "\n", { mode: 0o600 });
+  chmodSync(path.join(dir, "token"), 0o600);
+}
+
 export function writeCluster(dir: string, info: ClusterInfo): void {
   const file = clusterFilePath(dir);
   writeFileSync(`${file}.tmp`, JSON.stringify(info, null, 2) + "\n");

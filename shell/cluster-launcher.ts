@@ -23,10 +23,10 @@ import { existsSync, mkdirSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import type { ServerRole } from "../ra-kernel/ids.js";
 import { PidLockFile } from "../servers/host/pid-lock-file.js";
-import { clusterFilePath, ensureToken, writeCluster, type ClusterInfo, type ClusterServer } from "./cluster-file.js";
+import { clusterFilePath, ensureToken, readCluster, writeCluster, type ClusterInfo, type ClusterServer } from "./cluster-file.js";
 import { liveOf, takeCensus, type Census, type CensusEntry } from "./cluster-census.js";
 import { repair } from "./cluster-repair.js";
-import { LauncherBusyError } from "./errors.js";
+import { LauncherBusyError, NotLauncherDirError } from "./errors.js";
 import { describeServer, startServer, stopServer, stopServers } from "./server-process.js";
 import type { UpOptions } from "./up-options.js";
 
@@ -49,6 +49,7 @@ export interface UpResult {
 export async function up(options: UpOptions): Promise<UpResult> {
   const say = options.say ?? (() => undefined);
   mkdirSync(options.dir, { recursive: true });
+  refuseWorkstationDir(options.dir, "up");
   return withLauncherLock(options.dir, "up", async () => {
     const census = takeCensus(options.dir);
     if (census.info) {
@@ -104,6 +105,7 @@ function range(n: number): number[] {
  */
 export async function down(dir: string, say: (line: string) => void = () => undefined): Promise<number> {
   if (!existsSync(dir)) return 0;
+  refuseWorkstationDir(dir);
   return withLauncherLock(dir, "down", async () => {
     const live = liveOf(takeCensus(dir)).map((e) => ({ ...e, pid: e.live.pid }));
     await stopServers(live, (e) => say(stoppedLine(e)));
@@ -115,6 +117,20 @@ export async function down(dir: string, say: (line: string) => void = () => unde
 function stoppedLine(e: CensusEntry & { pid: number }): string {
   const found = e.recorded ? "" : `; not in cluster.json, found by its lock file in ${e.dir}`;
   return `  stopped ${e.id} (${e.role} server, pid ${e.pid}${found})`;
+}
+
+/**
+ * A workstation's directory (cluster.json naming only the name server: `clouds join`) started
+ * no server, so `down` there stops none: refused, naming where they run, and the file kept.
+ */
+function refuseWorkstationDir(dir: string, command: "up" | "down" = "down"): void {
+  if (!existsSync(clusterFilePath(dir))) return;
+  const info = readCluster(dir);
+  if (Array.isArray(info.servers)) return;
+  const what = command === "down"
+    ? "It started no server, so 'clouds down' here stops none: stop the servers where they run ('clouds down --dir D' with the directory 'clouds up' used, or each role's process)"
+    : "'clouds up' here would start a second cluster over it: use another --dir for a cluster of your own";
+  throw new NotLauncherDirError(`${dir} is a workstation's directory (it only names the name server at ${info.nameServer}). ${what}`, { dir });
 }
 
 /** Runs `work` holding <dir>/launcher.lock: one `up` or `down` at a time per directory. */

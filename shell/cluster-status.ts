@@ -11,7 +11,9 @@
  * server is up when its process runs, it answers GET /health within PROBE_TIMEOUT_MS and
  * the registry does not see its lease down (the name server's /api/status says, when it
  * answers: `leases` is false when it did not). Compute servers add their load from
- * /api/status. Must not: start, stop or change anything.
+ * /api/status. A workstation's directory (cluster.json with only `nameServer`: `clouds join`)
+ * has no census: every server comes from that name server's registry. Must not: start, stop
+ * or change anything.
  */
 import type { ServerRole } from "../ra-kernel/ids.js";
 import { takeCensus, type CensusEntry } from "./cluster-census.js";
@@ -37,9 +39,9 @@ export interface ClusterStatus {
 
 export async function clusterStatus(dir: string): Promise<ClusterStatus> {
   const census = takeCensus(dir);
-  if (census.entries.length === 0) readCluster(dir);
+  const nameServer = census.entries.length === 0 ? readCluster(dir).nameServer : undefined;
   const token = readToken(dir);
-  const registry = await leasesOf(census.entries, token);
+  const registry = await leasesOf(census.entries, token, nameServer);
   const leases = new Map((registry ?? []).map((l) => [l.id, l]));
   const known = new Set(census.entries.map((e) => e.id as string));
   const rows = await Promise.all([
@@ -74,12 +76,12 @@ async function probeRow(row: ServerRow, httpAddress: string, token: string, leas
   return { ...row, health: "up", load: numericFields(status.load) };
 }
 
-/** The registry of the census's live name server, or null if it does not answer. */
-async function leasesOf(entries: CensusEntry[], token: string): Promise<Lease[] | null> {
-  const ns = entries.find((e) => e.role === "name" && e.live?.address);
-  if (!ns) return null;
+/** The registry of the census's live name server (else of `fallback`, a workstation's), or null if it does not answer. */
+async function leasesOf(entries: CensusEntry[], token: string, fallback?: string): Promise<Lease[] | null> {
+  const address = entries.find((e) => e.role === "name" && e.live?.address)?.live?.address ?? fallback;
+  if (!address) return null;
   try {
-    const status = (await (await get(ns.live!.address!, "/api/status", token)).json()) as { registry?: Lease[] };
+    const status = (await (await get(address, "/api/status", token)).json()) as { registry?: Lease[] };
     return Array.isArray(status.registry) ? status.registry : null;
   } catch {
     return null;

@@ -52,6 +52,12 @@ export class ServerStartError extends CloudsError {
   static override fieldNames = ["serverId", "role", "portTaken"];
 }
 
+/** Thrown when `clouds down` (or `up`) is run in a workstation's directory, which started no server. */
+export class NotLauncherDirError extends CloudsError {
+  declare readonly dir: string;
+  static override fieldNames = ["dir"];
+}
+
 /** Thrown when another `clouds up` or `clouds down` is working on the same cluster directory. */
 export class LauncherBusyError extends CloudsError {
   declare readonly dir: string;
@@ -61,3 +67,4 @@ export class LauncherBusyError extends CloudsError {
 
 registerError(ServerStartError);
 registerError(LauncherBusyError);
+registerError(NotLauncherDirError);
