@@ -133,6 +133,11 @@ export class ShellSession {
     }
   }
 
+  /** The current directory of the name space (`cd`). */
+  get currentDirectory(): string {
+    return this.cwd;
+  }
+
   private path(name: string): string {
     return joinPath(this.cwd, name);
   }
