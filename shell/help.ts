@@ -111,7 +111,7 @@ export const HELP: Record<CommandKind, HelpEntry> = {
       "ran 50 ms, so shorter ones do not show. --all asks every compute server for its frames.",
   },
   kill: {
-    usage: "kill ID",
+    usage: "kill ID|%N",
     summary: "stop a thread, wherever it runs",
     details: "ID as shown by threads. Every frame of the thread stops, on every compute server (the\n" +
       "isiba workers running them are replaced); its uncommitted writes are discarded, as a\n" +
@@ -119,7 +119,7 @@ export const HELP: Record<CommandKind, HelpEntry> = {
       "Ctrl-C kills the invocation the shell is waiting for.",
   },
   trace: {
-    usage: "trace ID",
+    usage: "trace ID|%N",
     summary: "show a thread's events in causal order",
     details: "Invocations arriving and returning, frames entered and left, nested invocations, lock\n" +
       "waits, page faults, commits, prints, spawns and errors on every compute server it passed\n" +
