@@ -51,7 +51,7 @@ import { ComputePicker } from "./compute-picker.js";
 import type { ClientPlacementOptions } from "./connect-options.js";
 import { checkDeadline, remoteRef, sysnameOfRemote, type RefOptions, type Remote } from "./remote.js";
 import { decodeRefs, encodeArgs } from "../../objects/ref-codec.js";
-import type { RequestHandler } from "../../servers/transport/transport.js";
+import type { Peer, RequestHandler } from "../../servers/transport/transport.js";
 import { UnknownMessageError } from "../../servers/transport/errors.js";
 import { decodeComputeRequest } from "../../servers/compute/protocol.js";
 import { NameUnboundError } from "./errors.js";
@@ -407,25 +407,21 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   }
 
   /** Runs `fn` with every registered data server; one that fails is noted, the others go on. */
-  private async eachData(fn: (c: DataClient, server: string) => Promise<void>, unreachable: { server: string; error: string }[]): Promise<void> {
-    const homes = await this.servers.list("data");
-    await Promise.all(homes.map(async (ds) => {
-      try {
-        await fn(new DataClient(await this.peers.get(ds.address)), ds.id);
-      } catch (err) {
-        unreachable.push({ server: ds.id, error: (err as Error).message });
-      }
-    }));
+  private eachData(fn: (c: DataClient, server: string) => Promise<void>, unreachable: { server: string; error: string }[]): Promise<void> {
+    return this.eachOf("data", (peer, id) => fn(new DataClient(peer), id), unreachable);
   }
 
   /** Runs `fn` with every registered compute server; one that fails is noted, the others go on. */
-  private async eachCompute(fn: (c: ComputeClient, server: string) => Promise<void>, unreachable: { server: string; error: string }[]): Promise<void> {
-    const computes = await this.servers.list("compute");
-    await Promise.all(computes.map(async (cs) => {
+  private eachCompute(fn: (c: ComputeClient, server: string) => Promise<void>, unreachable: { server: string; error: string }[]): Promise<void> {
+    return this.eachOf("compute", (peer, id) => fn(new ComputeClient(peer), id), unreachable);
+  }
+
+  private async eachOf(role: "data" | "compute", fn: (peer: Peer, server: string) => Promise<void>, unreachable: { server: string; error: string }[]): Promise<void> {
+    await Promise.all((await this.servers.list(role)).map(async (s) => {
       try {
-        await fn(new ComputeClient(await this.peers.get(cs.address)), cs.id);
+        await fn(await this.peers.get(s.address), s.id);
       } catch (err) {
-        unreachable.push({ server: cs.id, error: (err as Error).message });
+        unreachable.push({ server: s.id, error: (err as Error).message });
       }
     }));
   }
