@@ -359,8 +359,8 @@ export class ComputeServer implements RoleService {
     if (this.frames.killed(input.thread.id)) throw this.killedError(input.thread.id);
     this.invocations++;
     this.active++;
-    const deadline = input.thread.deadline === undefined ? {} : { deadline: input.thread.deadline }; // its nested invocations inherit it
-    const entered = this.frames.enter({ thread: input.thread.id, depth: input.thread.depth, object: input.object, entry: input.entry, ...deadline });
+    // Its nested invocations inherit the deadline (ThreadFrames.deadlineOf).
+    const entered = this.frames.enter({ thread: input.thread.id, depth: input.thread.depth, object: input.object, entry: input.entry, deadline: input.thread.deadline });
     const frame = `${input.entry} of ${input.object} (depth ${input.thread.depth}${input.thread.atomic ? `, atomic ${input.thread.atomic.id}` : ""})`;
     this.trace.record(input.thread.id, "frame enter", frame);
     const started = performance.now();

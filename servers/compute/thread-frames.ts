@@ -56,7 +56,8 @@ export class ThreadFrames {
 
   /** A frame starts; call its `exit` when it ends. */
   enter(frame: Omit<FrameInfo, "since" | "id">): { id: number; exit: () => void } {
-    const f: FrameInfo = { ...frame, id: this.nextId++, since: this.now() };
+    // Built field by field, one shape for every frame (this runs for every invocation).
+    const f: FrameInfo = { id: this.nextId++, thread: frame.thread, depth: frame.depth, object: frame.object, entry: frame.entry, since: this.now(), deadline: frame.deadline };
     let frames = this.byThread.get(f.thread);
     if (!frames) this.byThread.set(f.thread, (frames = new Set()));
     frames.add(f);

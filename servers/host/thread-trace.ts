@@ -50,10 +50,11 @@ export class ThreadTrace {
 
   record(thread: string, kind: string, detail: string, ms?: number): void {
     if (this.ring[this.next] !== undefined) this.dropped++;
+    // One shape for every event (no conditional spread): this runs several times per frame.
     this.ring[this.next] = {
       clock: this.clock.tick(), at: Date.now(), server: this.server, thread, kind,
       detail: detail.length > MAX_DETAIL ? `${detail.slice(0, MAX_DETAIL)}…` : detail,
-      ...(ms !== undefined ? { ms: Math.round(ms * 1000) / 1000 } : {}),
+      ms: ms === undefined ? undefined : Math.round(ms * 1000) / 1000,
     };
     this.next = (this.next + 1) % this.capacity;
     this.recorded++;
@@ -64,7 +65,9 @@ export class ThreadTrace {
     const out: TraceEvent[] = [];
     for (let i = 0; i < this.capacity; i++) {
       const e = this.ring[(this.next + i) % this.capacity];
-      if (e?.thread === thread) out.push({ ...e });
+      if (e?.thread !== thread) continue;
+      const { ms, ...rest } = e;
+      out.push(ms === undefined ? rest : { ...rest, ms });
     }
     return out;
   }
