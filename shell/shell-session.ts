@@ -13,8 +13,7 @@ import { parseLine } from "./line-parser.js";
 import { helpText } from "./help.js";
 import type { Expr, ShellCommand } from "./shell-command.js";
 import { baseName, joinPath } from "../servers/name/name-directory.js";
-import { CLASSES_DIR, isSystemPath } from "../servers/name/protocol.js";
-import { ProtectedNameError } from "../servers/name/errors.js";
+import { CLASSES_DIR, isSystemPath, protectedName } from "../servers/name/protocol.js";
 import { NameUnboundError } from "./client/errors.js";
 import { sysnameOfRemote } from "./client/remote.js";
 import { formatPageReport } from "./page-report-format.js";
@@ -310,7 +309,7 @@ export class ShellSession {
     const b = await this.cluster.lookup(path);
     if (!b) throw new NameUnboundError(`no such name: ${path}`, { path });
     // Refused before anything is deleted (the name server would refuse the unbind after it).
-    if (isSystemPath(path) && !force) throw new ProtectedNameError(`${path} is kept by the cluster (servers register under /sys/servers, load binds classes under /sys/classes): rm --force removes it anyway`, { path });
+    if (isSystemPath(path) && !force) throw protectedName(path, "removed (rm --force removes it anyway)");
     if (b.kind === "object" && b.sysname) await this.cluster.deleteObject(b.sysname);
     await (await this.cluster.names()).unbind(path, { force });
     return [b.kind === "object" ? `removed ${path} (object ${b.sysname} deleted)` : `removed ${path}`];

@@ -88,11 +88,7 @@ export class FrameReports {
   /** Reports from a compute server down some threads' chains: on up each one's route. */
   forward(reports: FrameReport[]): void {
     const byThread = new Map<string, FrameReport[]>();
-    for (const r of reports) {
-      const list = byThread.get(r.thread);
-      if (list) list.push(r);
-      else byThread.set(r.thread, [r]);
-    }
+    for (const r of reports) addTo(byThread, r);
     this.send(byThread);
   }
 
@@ -103,11 +99,7 @@ export class FrameReports {
     const frames = this.deps.frames();
     if (frames.length === 0 && this.reported.size === 0 && this.parents.size === 0) return;
     const out = new Map<string, FrameReport[]>();
-    const add = (r: FrameReport) => {
-      const list = out.get(r.thread);
-      if (list) list.push(r);
-      else out.set(r.thread, [r]);
-    };
+    const add = (r: FrameReport) => addTo(out, r);
     const live = new Set<string>();
     for (const f of frames) this.look(f, now - minAge, live, add);
     for (const [key, r] of this.reported) if (!live.has(key)) (this.reported.delete(key), add({ thread: r.thread, key, ended: true }));
@@ -156,4 +148,11 @@ export class FrameReports {
       log("%d frame report(s) not delivered to %s: %s", reports.length, peer.remoteId, err.message);
     });
   }
+}
+
+/** Adds a report to its thread's list. */
+function addTo(byThread: Map<string, FrameReport[]>, r: FrameReport): void {
+  const list = byThread.get(r.thread);
+  if (list) list.push(r);
+  else byThread.set(r.thread, [r]);
 }

@@ -241,7 +241,7 @@ export class DataServer {
       case "data.page.fault": return this.home.fault(req, peer.remoteId);
       case "data.segment.sizes": return req.segments.map((segment) => {
         const size = this.store.segmentSize(segment);
-        return { segment, maxPages: this.store.getSegment(segment)?.maxPages ?? 0, pages: size?.pages ?? -1, bytes: size?.bytes ?? 0 };
+        return { segment, maxPages: size?.maxPages ?? 0, pages: size?.pages ?? -1, bytes: size?.bytes ?? 0 };
       });
       case "data.trace": return { server: this.serverId, events: this.trace.of(req.thread), dropped: this.trace.dropped };
       case "data.page.commit": return this.commit(req, peer.remoteId);

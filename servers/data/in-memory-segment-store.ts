@@ -136,11 +136,12 @@ export class InMemorySegmentStore implements SegmentStore {
 
   // ---- pages ----------------------------------------------------------------------------
 
-  segmentSize(sysname: SysName): { pages: number; bytes: number } | null {
+  segmentSize(sysname: SysName): { maxPages: number; pages: number; bytes: number } | null {
     this.assertOpen();
-    if (!this.segments.has(sysname)) return null;
+    const seg = this.segments.get(sysname);
+    if (!seg) return null;
     const pages = [...(this.pages.get(sysname)?.values() ?? [])];
-    return { pages: pages.length, bytes: pages.reduce((n, p) => n + p.bytes.length, 0) };
+    return { maxPages: seg.maxPages, pages: pages.length, bytes: pages.reduce((n, p) => n + p.bytes.length, 0) };
   }
 
   readPage(segment: SysName, page: PageNo): StoredPage {

@@ -127,8 +127,8 @@ export interface SegmentStore extends DecisionStore {
   /** Removes the descriptor, its segments and their pages in one transaction; false if absent. */
   deleteObject(sysname: SysName): Promise<boolean>;
   getSegment(sysname: SysName): SegmentRecord | null;
-  /** Pages of the segment stored (ever written) and their bytes; null if there is no such segment. */
-  segmentSize(sysname: SysName): { pages: number; bytes: number } | null;
+  /** The pages the segment may have, those stored (ever written) and their bytes; null if there is no such segment. */
+  segmentSize(sysname: SysName): { maxPages: number; pages: number; bytes: number } | null;
 
   /** Synchronous (hot path). Throws SegmentNotFoundError / PageOutOfRangeError. */
   readPage(segment: SysName, page: PageNo): StoredPage;

@@ -221,9 +221,10 @@ export class SqliteSegmentStore implements SegmentStore {
     return row ? segmentRecordOf(row) : null;
   }
 
-  segmentSize(sysname: SysName): { pages: number; bytes: number } | null {
-    if (!this.getSegment(sysname)) return null;
-    return this.sql.segmentSize.get(sysname) as { pages: number; bytes: number };
+  segmentSize(sysname: SysName): { maxPages: number; pages: number; bytes: number } | null {
+    const seg = this.getSegment(sysname);
+    if (!seg) return null;
+    return { maxPages: seg.maxPages, ...(this.sql.segmentSize.get(sysname) as { pages: number; bytes: number }) };
   }
 
   // ---- pages (prepared statements) ------------------------------------------------------

@@ -30,6 +30,7 @@ import {
   decodeNameRequest,
   isSystemPath,
   NAME_CHANGED,
+  protectedName,
   SERVERS_DIR,
   SYSTEM_DIR,
   type NameChanged,
@@ -211,10 +212,6 @@ export class NameServer {
       log("push of %s to %s failed: %s", push.path, peer.remoteId, (err as Error)?.message);
     }
   }
-}
-
-function protectedName(path: string, what: string): ProtectedNameError {
-  return new ProtectedNameError(`${path} is kept by the cluster (servers register under ${SERVERS_DIR}, load binds classes under ${CLASSES_DIR}): it cannot be ${what}`, { path });
 }
 
 /** Under /sys only load binds, and only classes directly under /sys/classes (servers use name.register-server). */

@@ -34,6 +34,7 @@ import createDebug from "debug";
 import type { Peer, RequestHandler, RequestOptions } from "../transport/transport.js";
 import { isServerId, isSysName, type ServerId, type ServerRole, type SysName } from "../../ra-kernel/ids.js";
 import { BadRequestError, UnknownMessageError } from "../transport/errors.js";
+import { ProtectedNameError } from "./errors.js";
 import { arr, asBody, check, int, obj, oneOf, optBool, str, type Body } from "../transport/schema.js";
 import {
   BINDING_KINDS,
@@ -67,6 +68,11 @@ export const SYSTEM_DIR = "/sys";
 /** Whether a (normalized) path is /sys or under it. */
 export function isSystemPath(path: string): boolean {
   return path === SYSTEM_DIR || path.startsWith(`${SYSTEM_DIR}/`);
+}
+
+/** The refusal of a change to a name under /sys: it cannot be `what` ("removed", "renamed"...). */
+export function protectedName(path: string, what: string): ProtectedNameError {
+  return new ProtectedNameError(`${path} is kept by the cluster (servers register under ${SERVERS_DIR}, load binds classes under ${CLASSES_DIR}): it cannot be ${what}`, { path });
 }
 
 export interface BindRequest {
