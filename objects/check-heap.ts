@@ -12,14 +12,13 @@
  * pages and is not atomic: call it when no other thread writes the object (hold the locks
  * its writers take), or findings may be races. It changes nothing.
  */
-import { STORE } from "./instance-proxy.js";
-import type { PersistentStore } from "./persistent-store.js";
+import { storeOf } from "./instance-proxy.js";
 import { checkObjectMemory, type HeapReport } from "./heap-check.js";
 
 export type { HeapReport };
 
 export function checkHeap(self: object): HeapReport {
-  const store = (self as { [STORE]?: PersistentStore } | null)?.[STORE];
+  const store = storeOf(self);
   if (!store) throw new TypeError("checkHeap(self): pass `this` of a persistent object's method (or constructor)");
   return checkObjectMemory(store.data, store.heap.mem);
 }

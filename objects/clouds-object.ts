@@ -145,7 +145,8 @@ export abstract class CloudsObject {
   print(...args: unknown[]): Promise<void> {
     const ctx = invocationOf(this, "print");
     // Copies of views: util.inspect would show a Proxy's (empty) target, not the value.
-    const text = formatWithOptions({ depth: 6, breakLength: 120 }, ...args.map(toPlain));
+    // No custom inspect methods: they would be handed util.inspect and its options (shared).
+    const text = formatWithOptions({ depth: 6, breakLength: 120, customInspect: false }, ...args.map(toPlain));
     return ctx.syscall("thread.print", { text }).then(() => undefined, () => undefined);
   }
 }

@@ -15,21 +15,28 @@
  * supported (they would live on the proxy, not in object memory: use TS `private`).
  *
  * The isiba makes one proxy per invocation, with that invocation's context (object,
- * thread, syscalls), which the proxy answers under the module-private INVOCATION symbol:
- * that is how `this.lock(...)` knows whose lock it takes. A proxy without a context (unit
- * tests, tools) refuses those methods with OutsideInvocationError.
+ * thread, syscalls), registered for the proxy (attachInvocation): that is how
+ * `this.lock(...)` knows whose lock it takes. A proxy without a context (unit tests, tools)
+ * refuses those methods with OutsideInvocationError.
  *
- * It also answers the module-private STORE symbol with its PersistentStore: that is how
- * `checkHeap(this)` (check-heap.ts) finds the object memory to check.
+ * `storeOf(proxy)` gives its PersistentStore: that is how `checkHeap(this)` (check-heap.ts)
+ * finds the object memory to check. Both are module-private WeakMaps, never properties the
+ * proxy answers: object code could otherwise learn the key by passing a Proxy of its own
+ * where the runtime expects `this`, and read its object's internals (hardened-realm.ts).
  */
 import { NO_FIELD, type PersistentStore } from "./persistent-store.js";
 import { FieldRouter, type FieldStore } from "./field-router.js";
-import { INVOCATION, type InvocationContext } from "./invocation-context.js";
+import { attachInvocation, type InvocationContext } from "./invocation-context.js";
 import { volatileFieldsOf } from "./volatile.js";
 import { scratchStore } from "./scratch-store.js";
 
-/** The key under which an InstanceProxy answers its PersistentStore. Not exported by "clouds-ts". */
-export const STORE: unique symbol = Symbol("clouds-ts.store");
+/** Each InstanceProxy's PersistentStore (see the header). */
+const stores = new WeakMap<object, PersistentStore>();
+
+/** The PersistentStore of `self` if it is an InstanceProxy. */
+export function storeOf(self: unknown): PersistentStore | undefined {
+  return typeof self === "object" && self !== null ? stores.get(self) : undefined;
+}
 
 const methodNames = new WeakMap<object, Set<string>>();
 
@@ -62,10 +69,8 @@ export function instanceProxy<T extends object>(persistent: PersistentStore, pro
     store.set(key as string, value);
     return true;
   };
-  return new Proxy(Object.create(proto) as T, {
+  const proxy = new Proxy(Object.create(proto) as T, {
     get(target, key, receiver) {
-      if (key === INVOCATION) return context;
-      if (key === STORE) return persistent;
       if (typeof key === "string" && !methods.has(key)) {
         const value = store.get(key);
         if (value !== NO_FIELD) return value;
@@ -86,4 +91,7 @@ export function instanceProxy<T extends object>(persistent: PersistentStore, pro
     },
     setPrototypeOf: (_target, _proto) => refuse("prototype", "cannot be changed"),
   });
+  stores.set(proxy, persistent);
+  if (context) attachInvocation(proxy, context);
+  return proxy;
 }

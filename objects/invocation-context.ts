@@ -3,10 +3,12 @@
  * which object, which thread, and how to ask the kernel (syscalls).
  *
  * The isiba makes one per invocation (and one per constructor run) and gives it to the
- * object's InstanceProxy, which answers the module-private INVOCATION symbol with it. The
- * runtime's methods on CloudsObject (`lock`, `withLock`, `semaphore`) find it through
- * `invocationOf(this)`; object code cannot reach it (the symbol is not exported by
- * "clouds-ts"). Handles made from a context (Lock, Semaphore) belong to that invocation:
+ * object's InstanceProxy, which registers it here (`attachInvocation`). The runtime's
+ * methods on CloudsObject (`lock`, `withLock`, `semaphore`) find it through
+ * `invocationOf(this)`. Object code cannot reach it: it is held in a module-private WeakMap
+ * keyed by the proxy, not answered as a property (a property lookup would show its key to
+ * any Proxy object code passed in place of `this`). Handles made from a context (Lock,
+ * Semaphore) belong to that invocation:
  * once it has returned, the kernel refuses their syscalls (IsibaEndedError).
  *
  * The isiba also runs each invocation inside `runInInvocation(ctx, ...)`: code reached from
@@ -38,12 +40,17 @@ export function currentInvocation(): InvocationContext | undefined {
   return current.getStore();
 }
 
-/** The key under which an InstanceProxy answers its context. Not exported by "clouds-ts". */
-export const INVOCATION: unique symbol = Symbol("clouds-ts.invocation");
+/** Each InstanceProxy's invocation. A WeakMap, never a property: see the header. */
+const contexts = new WeakMap<object, InvocationContext>();
+
+/** Makes `ctx` the invocation of `self` (an InstanceProxy). */
+export function attachInvocation(self: object, ctx: InvocationContext): void {
+  contexts.set(self, ctx);
+}
 
 /** The context of the invocation `self` (an InstanceProxy) runs in, or OutsideInvocationError. */
 export function invocationOf(self: unknown, method: string): InvocationContext {
-  const ctx = (self as { [INVOCATION]?: InvocationContext } | null)?.[INVOCATION];
+  const ctx = typeof self === "object" && self !== null ? contexts.get(self) : undefined;
   if (!ctx) {
     throw new OutsideInvocationError(
       `${method}() needs a running invocation: call it inside a method of a persistent object (on 'this')`,

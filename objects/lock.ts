@@ -17,20 +17,24 @@
 import type { InvocationContext } from "./invocation-context.js";
 
 export class Lock {
-  private isHeld = true;
+  // #private, not TS private: object code holds this handle and must not reach the context.
+  #held = true;
+  readonly #ctx: InvocationContext;
 
   /** Made by `CloudsObject.lock()` once the home granted the lock. */
-  constructor(private readonly ctx: InvocationContext, readonly key: string) {}
+  constructor(ctx: InvocationContext, readonly key: string) {
+    this.#ctx = ctx;
+  }
 
   /** Whether this handle still holds the lock. */
   get held(): boolean {
-    return this.isHeld;
+    return this.#held;
   }
 
   async release(): Promise<void> {
-    if (!this.isHeld) return;
-    this.isHeld = false;
-    await this.ctx.syscall("lock.release", { key: this.key, lock: "lock" });
+    if (!this.#held) return;
+    this.#held = false;
+    await this.#ctx.syscall("lock.release", { key: this.key, lock: "lock" });
   }
 }
 

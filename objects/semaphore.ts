@@ -20,15 +20,20 @@
 import type { InvocationContext } from "./invocation-context.js";
 
 export class Semaphore {
+  // #private, not TS private: object code holds this handle and must not reach the context.
+  readonly #ctx: InvocationContext;
+
   /** Made by `CloudsObject.semaphore()`; nothing is sent until the first acquire. */
-  constructor(private readonly ctx: InvocationContext, readonly key: string, readonly permits: number) {}
+  constructor(ctx: InvocationContext, readonly key: string, readonly permits: number) {
+    this.#ctx = ctx;
+  }
 
   async acquire(): Promise<void> {
-    await this.ctx.syscall("lock.acquire", { key: this.key, lock: "semaphore", permits: this.permits });
+    await this.#ctx.syscall("lock.acquire", { key: this.key, lock: "semaphore", permits: this.permits });
   }
 
   async release(): Promise<void> {
-    await this.ctx.syscall("lock.release", { key: this.key, lock: "semaphore" });
+    await this.#ctx.syscall("lock.release", { key: this.key, lock: "semaphore" });
   }
 
   /** Runs `fn` holding one permit; gives it back even when `fn` throws. */

@@ -69,6 +69,11 @@ export class RemoteError extends CloudsError {
 export function registerError(cls: ErrorClass & { name: string }): void {
   registry.set(cls.name, cls);
 }
+
+/** Every registered error class (the isiba worker freezes them: object code may catch any). */
+export function errorClasses(): ErrorClass[] {
+  return [...registry.values()];
+}
 registerError(CloudsError);
 registerError(RemoteError);
 

@@ -24,6 +24,9 @@
  * the worker installs the reference factory (setRefFactory) that makes callable Refs.
  * Arguments arrive and results leave with references in wire form (`{ $ref }`).
  *
+ * Object code is confined (hardened-realm.ts): the worker locks its realm down first, and
+ * the ClassLoader evaluates each class in a Compartment of its own.
+ *
  * Rules: this file runs only inside a worker; it never touches sockets or files.
  */
 import { fieldSnapshot, type SnapshotOptions } from "../objects/field-snapshot.js";
@@ -31,6 +34,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import createDebug from "debug";
 import { toWireError } from "./clouds-error.js";
 import { ClassLoader } from "./class-loader.js";
+import { evaluateInCompartment, lockdownRealm } from "./hardened-realm.js";
 import { FaultChannel } from "./fault-channel.js";
 import { MappedSegment } from "./mapped-segment.js";
 import type { SysName } from "./ids.js";
@@ -57,6 +61,8 @@ import { fillNewFields } from "../objects/class-upgrade.js";
 import { WorkerVolatileStores } from "./worker-volatile-stores.js";
 import { GarbageCollector } from "./garbage-collector.js";
 
+// Object code runs in compartments of a locked-down realm: before anything else runs here.
+lockdownRealm();
 const log = createDebug("ra:isiba-worker");
 const init = workerData as WorkerInit;
 const faults = new FaultChannel(init.faultPort, new Int32Array(init.doorbell));
@@ -68,7 +74,7 @@ const syscalls = new SyscallChannel((req) => parentPort!.postMessage(req));
 // invocation returned) must not kill the worker and every other isiba in it.
 process.on("unhandledRejection", (reason) => log("unhandled rejection in object code: %s", (reason as Error)?.message ?? String(reason)));
 setRefFactory((sysname) => makeRef(sysname, currentInvocation()));
-const loader = new ClassLoader();
+const loader = new ClassLoader(evaluateInCompartment);
 const segments = new Map<SysName, MappedSegment>();
 const stores = new Map<SysName, PersistentStore>();
 

@@ -1,0 +1,81 @@
+/**
+ * HardenedRealm: Hardened JavaScript (SES) in an isiba worker — what keeps object code to
+ * its own object.
+ *
+ * `lockdownRealm()` runs once, first thing in a worker, after the runtime's modules loaded:
+ *
+ * 1. `lockdown()` freezes every intrinsic of the worker's realm (Object, Array.prototype,
+ *    Function.prototype, Promise...) and replaces `Function.prototype.constructor` (and the
+ *    async and generator function constructors) with functions that throw. So no value
+ *    object code is handed leads back to a Function that compiles in the worker's own scope,
+ *    where `process` and `require` live, and no class can change a built-in for the others.
+ * 2. It hardens (freezes, transitively) the runtime that object code can reach: the
+ *    "clouds-ts" module and every class of which the runtime hands out instances (views of
+ *    the heap, references, locks, errors). Instances stay the invocation's own.
+ *
+ * Each class version then runs in a `Compartment` of its own (`evaluateInCompartment`):
+ * its global holds the frozen intrinsics, `harden`, `Date` and `Math` (time and random
+ * numbers are allowed), and nothing of Node: no `process`, `require`, timers, `console`,
+ * `WebAssembly`, `SharedArrayBuffer` or `Atomics`. `eval` and `Function` there compile in
+ * the compartment's scope only. Its one import, "clouds-ts", is the hardened runtime.
+ *
+ * Why the globals are hoisted into constants (`hoistable`): a compartment resolves a
+ * free identifier through a scope Proxy, ~150 ns per `Math` or `Map` against ~1 ns for a
+ * constant. Module code sees the same values, read once when the class is loaded.
+ *
+ * What this does not bound: CPU time and memory (the isiba pool's kill, deadline and heap
+ * limits do, ra-kernel/isiba-pool.ts), and module-level variables, which every object of
+ * the class shares in a worker (README "Limits").
+ *
+ * Rules: call `lockdownRealm` only in an isiba worker (it freezes the whole realm; the
+ * compiler and unit tests evaluate classes in a `vm` context instead, class-loader.ts).
+ */
+import "ses";
+import * as runtime from "../objects/index.js";
+import { errorClasses } from "./clouds-error.js";
+import { handedOutClasses } from "../objects/handed-out-classes.js";
+import { moduleWrapper, type ModuleExports } from "./class-loader.js";
+
+/** The runtime object code imports, frozen; made by lockdownRealm. */
+let hardenedRuntime: Readonly<Record<string, unknown>> | undefined;
+
+/** Locks the realm down and hardens the runtime (see the header). Idempotent. */
+export function lockdownRealm(): void {
+  if (hardenedRuntime) return;
+  lockdown({
+    // Stacks stay readable (callers see where object code threw); a user's
+    // Error.prepareStackTrace gets call sites with no `this` or function.
+    errorTaming: "unsafe",
+    stackFiltering: "verbose",
+    // Assigning `this.name` in an Error subclass, or `toString` on a plain object, keeps working.
+    overrideTaming: "moderate",
+    // The worker's own handlers (isiba-worker.ts) decide what an uncaught error does.
+    errorTrapping: "none",
+    unhandledRejectionTrapping: "none",
+    consoleTaming: "unsafe",
+    domainTaming: "unsafe",
+  });
+  // Node's globals are not intrinsics: freeze those an error from the runtime may be.
+  if (typeof DOMException === "function") harden(DOMException);
+  for (const cls of [...errorClasses(), ...handedOutClasses()]) harden(cls);
+  hardenedRuntime = harden({ ...runtime });
+}
+
+/** Globals of the compartment that are hoisted into constants (see the header). */
+function hoistable(global: object): string[] {
+  const names: string[] = [];
+  for (const name of Object.getOwnPropertyNames(global)) {
+    // `eval` must stay a free identifier (direct eval), `globalThis` is the source; the rest are constants anyway.
+    if (name === "eval" || name === "globalThis" || name === "undefined" || name === "NaN" || name === "Infinity") continue;
+    if (/^[A-Za-z_$][\w$]*$/.test(name)) names.push(name);
+  }
+  return names;
+}
+
+/** Runs a CommonJS bundle in a new compartment; returns its exports. lockdownRealm first. */
+export function evaluateInCompartment(key: string, code: string): ModuleExports {
+  if (!hardenedRuntime) throw new Error("evaluateInCompartment before lockdownRealm");
+  const compartment = new Compartment({ __options__: true, name: `clouds class ${key}`, globals: { Date, Math } });
+  const load = compartment.evaluate(moduleWrapper(code, `\n  const { ${hoistable(compartment.globalThis).join(", ")} } = globalThis;`)) as (rt: object) => ModuleExports;
+  return load(hardenedRuntime);
+}
