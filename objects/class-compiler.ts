@@ -20,6 +20,7 @@ import { entriesOf } from "./entry.js";
 import { CONSTRUCTOR, readEntrySignatures, type EntrySignature } from "./entry-signature.js";
 import { evaluateModule } from "../ra-kernel/class-loader.js";
 import { CompileError } from "./errors.js";
+import { transforms } from "ses/tools.js";
 
 export interface CompiledClass {
   name: string;
@@ -35,6 +36,7 @@ export async function compileClassFile(file: string): Promise<CompiledClass[]> {
   const abs = path.resolve(file);
   if (!existsSync(abs)) throw new CompileError(`no such file: ${file}`, { file });
   const code = await bundle(abs, file);
+  checkConfinable(code, file);
   let exports: Record<string, unknown>;
   try {
     exports = evaluateModule(path.basename(file), code);
@@ -56,6 +58,24 @@ function describeClass(name: string, cls: object, code: string, file: string, si
   entries.push({ name: CONSTRUCTOR, ctor: true, exclusive: false, params: sigs?.get(CONSTRUCTOR) ?? null });
   const sourceHash = createHash("sha256").update(code).digest("hex").slice(0, 16);
   return { name, code, entries, sourceFile: file, sourceHash };
+}
+
+/**
+ * Compute servers evaluate classes in SES compartments (ra-kernel/hardened-realm.ts), which
+ * refuse source text that could be a dynamic import, a direct eval or an HTML comment. Say
+ * so at load, not at the first invocation.
+ */
+function checkConfinable(code: string, file: string): void {
+  try {
+    transforms.mandatoryTransforms(code);
+  } catch (err) {
+    const why = (err as Error).message.replace(/ at <unknown>:(\d+)\./, " at line $1 of the bundle.");
+    throw new CompileError(
+      `${file}: compute servers would refuse this code: ${why} They refuse a dynamic import(), a direct eval(...) ` +
+        `and the text "<!--" or "-->" anywhere, strings and comments included (write "--" + ">")`,
+      { file },
+    );
+  }
 }
 
 async function bundle(abs: string, shown: string): Promise<string> {

@@ -48,7 +48,8 @@ export function readEntrySignatures(text: string): Map<string, Map<string, Param
     .map((m) => ({ name: m[1], at: m.index ?? 0, base: m[2] }));
   classes.forEach((c, i) => {
     const body = source.slice(c.at, classes[i + 1]?.at ?? source.length);
-    const m = /\bconstructor\s*\(/.exec(body);
+    // A declaration, not a call of some value's `.constructor(...)` in a method.
+    const m = /(?<![.\w$])constructor\s*\(/.exec(body);
     const list = m ? paramList(body, m.index + m[0].length) : null;
     const params = m ? (list === null ? null : parseParams(list.replace(/\b(?:public|private|protected|readonly|override)\s+/g, ""))) : c.base === "CloudsObject" ? [] : null;
     out.set(c.name, new Map([[CONSTRUCTOR, params]]));

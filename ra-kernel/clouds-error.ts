@@ -77,8 +77,30 @@ export function errorClasses(): ErrorClass[] {
 registerError(CloudsError);
 registerError(RemoteError);
 
-/** Any thrown value as a WireError; `server` is stamped if the error has none yet. */
+/**
+ * Any thrown value as a WireError; `server` is stamped if the error has none yet. Never
+ * throws: object code may throw a Proxy whose traps throw, or an object whose `message`
+ * getter does, and its caller must still get an answer.
+ */
 export function toWireError(err: unknown, server?: string): WireError {
+  try {
+    return wireErrorOf(err, server);
+  } catch (unreadable) {
+    return { name: "Error", message: `the code threw a value that cannot be read (reading it threw ${describeSafely(unreadable)})`, server };
+  }
+}
+
+/** What a value is, without running any of its code beyond one guarded String(). */
+function describeSafely(value: unknown): string {
+  try {
+    const text = typeof value === "object" && value !== null ? String((value as Error).message) : String(value);
+    return JSON.stringify(text.slice(0, 200));
+  } catch {
+    return "a value that cannot be read either";
+  }
+}
+
+function wireErrorOf(err: unknown, server?: string): WireError {
   if (err instanceof CloudsError) {
     return {
       name: err.name,
@@ -89,7 +111,8 @@ export function toWireError(err: unknown, server?: string): WireError {
     };
   }
   if (isErrorLike(err)) {
-    return { name: classNameOf(err), message: err.message, stack: err.stack, server };
+    const stack: unknown = err.stack;
+    return { name: classNameOf(err), message: err.message, stack: typeof stack === "string" ? stack : undefined, server };
   }
   return { name: "Error", message: String(err), server };
 }

@@ -27,6 +27,10 @@
  * limits do, ra-kernel/isiba-pool.ts), and module-level variables, which every object of
  * the class shares in a worker (README "Limits").
  *
+ * `CLOUDS_UNCONFINED_OBJECT_CODE=1` in a compute server's environment turns all this off
+ * (a `vm` context per class, as before issue 15): `npm run bench` measures the cost of the
+ * boundary with it. It is never a default, and the compute server says so in its log.
+ *
  * Rules: call `lockdownRealm` only in an isiba worker (it freezes the whole realm; the
  * compiler and unit tests evaluate classes in a `vm` context instead, class-loader.ts).
  */

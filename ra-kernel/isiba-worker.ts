@@ -33,8 +33,9 @@ import { fieldSnapshot, type SnapshotOptions } from "../objects/field-snapshot.j
 import { parentPort, workerData } from "node:worker_threads";
 import createDebug from "debug";
 import { toWireError } from "./clouds-error.js";
-import { ClassLoader } from "./class-loader.js";
+import { ClassLoader, evaluateModule } from "./class-loader.js";
 import { evaluateInCompartment, lockdownRealm } from "./hardened-realm.js";
+import { objectCodeConfined } from "./confinement-switch.js";
 import { FaultChannel } from "./fault-channel.js";
 import { MappedSegment } from "./mapped-segment.js";
 import type { SysName } from "./ids.js";
@@ -62,7 +63,8 @@ import { WorkerVolatileStores } from "./worker-volatile-stores.js";
 import { GarbageCollector } from "./garbage-collector.js";
 
 // Object code runs in compartments of a locked-down realm: before anything else runs here.
-lockdownRealm();
+const confined = objectCodeConfined();
+if (confined) lockdownRealm();
 const log = createDebug("ra:isiba-worker");
 const init = workerData as WorkerInit;
 const faults = new FaultChannel(init.faultPort, new Int32Array(init.doorbell));
@@ -74,7 +76,7 @@ const syscalls = new SyscallChannel((req) => parentPort!.postMessage(req));
 // invocation returned) must not kill the worker and every other isiba in it.
 process.on("unhandledRejection", (reason) => log("unhandled rejection in object code: %s", (reason as Error)?.message ?? String(reason)));
 setRefFactory((sysname) => makeRef(sysname, currentInvocation()));
-const loader = new ClassLoader(evaluateInCompartment);
+const loader = new ClassLoader(confined ? evaluateInCompartment : evaluateModule);
 const segments = new Map<SysName, MappedSegment>();
 const stores = new Map<SysName, PersistentStore>();
 

@@ -10,6 +10,7 @@
  * Rules: runs only inside a worker; one channel per worker (call ids are per channel).
  */
 import { fromWireError } from "./clouds-error.js";
+import { NotTransferableError } from "./errors.js";
 import type { SyscallArgs, SyscallCall, SyscallOp, SyscallReply, SyscallRequest, SyscallResult } from "./isiba-messages.js";
 
 interface PendingCall {
@@ -35,8 +36,11 @@ export class SyscallChannel {
       try {
         this.post({ type: "sys", isiba, call, ...({ op, args } as SyscallCall) });
       } catch (err) {
+        // Arguments that cannot be cloned (a Proxy, a function): a named error, not the
+        // host's DataCloneError (a DOMException, which object code would otherwise catch).
         this.pending.delete(call);
-        reject(err as Error);
+        const what = argumentsOf(op, args);
+        reject(new NotTransferableError(`${what} cannot leave the object: ${(err as Error).message}`, { what }));
       }
     });
   }
@@ -49,4 +53,10 @@ export class SyscallChannel {
     if (reply.ok) pending.resolve(reply.value);
     else pending.reject(fromWireError(reply.error ?? { name: "Error", message: "syscall failed" }));
   }
+}
+
+/** Whose arguments a syscall carries, for the error when they cannot be posted. */
+function argumentsOf(op: SyscallOp, args: unknown): string {
+  const entry = (args as { entry?: unknown } | null)?.entry;
+  return typeof entry === "string" ? `the arguments of ${entry}()` : `the arguments of ${op}`;
 }

@@ -27,6 +27,13 @@ describe("readEntrySignatures", () => {
     expect(paramsOf(src, "B", "g")).to.deep.equal([p("x", "number")]);
   });
 
+  // Regression (found by test/fixtures/escaper.ts): `x.constructor.constructor(code)` in a
+  // method was read as the class's constructor, and `new` then required its argument.
+  it("should not take a call of some value's .constructor(...) for the class's constructor", () => {
+    const src = `class E extends CloudsObject { @entry f() { return (this.print as any).constructor.constructor("x")(); } }`;
+    expect(paramsOf(src, "E", "constructor")).to.deep.equal([]);
+  });
+
   it("should read names and checkable types of an entry's parameters", () => {
     const src = `class R extends CloudsObject { @entry size(x: number, label: string, on: boolean, big: bigint, o: Point) {} }`;
     expect(paramsOf(src, "R", "size")).to.deep.equal([p("x", "number"), p("label", "string"), p("on", "boolean"), p("big", "bigint"), p("o", "any")]);
