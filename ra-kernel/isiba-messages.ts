@@ -177,5 +177,18 @@ export interface SyscallReply {
   error?: WireError;
 }
 
-export type KernelMessage = RunRequest | SyscallReply | ForgetSegments | Committed;
-export type WorkerMessage = RunReply | SyscallRequest | Freed;
+/** Kernel -> worker: how many bytes of ArrayBuffers does your isolate hold? (MemoryGuard) */
+export interface MemoryProbe {
+  type: "memory";
+  probe: number;
+}
+
+/** Worker -> kernel: the answer to MemoryProbe `probe`. */
+export interface MemoryAnswer {
+  type: "memory";
+  probe: number;
+  arrayBuffers: number;
+}
+
+export type KernelMessage = RunRequest | SyscallReply | ForgetSegments | Committed | MemoryProbe;
+export type WorkerMessage = RunReply | SyscallRequest | Freed | MemoryAnswer;

@@ -22,6 +22,12 @@ export interface IsibaPoolOptions {
    */
   workerHeapMb?: number;
   /**
+   * The bound of the compute server's resident memory (MiB) past which workers running object
+   * code without a pause are taken to be allocating ArrayBuffers and terminated (MemoryGuard).
+   * Each worker may also hold no more than `workerHeapMb` of ArrayBuffers. Without it, no guard.
+   */
+  processMemoryMb?: number;
+  /**
    * Told when a worker died with segments in flight: their writes can never commit, and the
    * kernel must take their writer counts off and drop the copies that hold them. The dead
    * worker's isibas fail (and their locks are released) only once this resolves.

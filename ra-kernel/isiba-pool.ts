@@ -39,7 +39,8 @@ import { fromWireError, toWireError, type WireError } from "./clouds-error.js";
 import type { SysName, ThreadId } from "./ids.js";
 import { DOORBELL_RUNG, type FaultReply, type FaultRequest } from "./fault-channel.js";
 import { Isiba } from "./isiba.js";
-import type { ClassRef, Committed, ForgetSegments, Freed, RunOp, RunReply, RunRequest, SyscallCall, SyscallReply, SyscallRequest, SyscallResult, WorkerInit, WorkerMessage } from "./isiba-messages.js";
+import type { ClassRef, Committed, ForgetSegments, Freed, MemoryAnswer, MemoryProbe, RunOp, RunReply, RunRequest, SyscallCall, SyscallReply, SyscallRequest, SyscallResult, WorkerInit, WorkerMessage } from "./isiba-messages.js";
+import { MemoryGuard, type MemoryReport } from "./memory-guard.js";
 import type { SegmentLog } from "./write-log.js";
 import type { SegmentFrames } from "./segment-frames.js";
 import type { AccessMode } from "./page-state.js";
@@ -53,7 +54,7 @@ import type { IsibaPoolOptions } from "./isiba-pool-options.js";
 const KILL_GRACE_MS = 250;
 
 /** See IsibaPoolOptions.workerHeapMb. */
-const DEFAULT_WORKER_HEAP_MB = 1024;
+export const DEFAULT_WORKER_HEAP_MB = 1024;
 
 const log = createDebug("ra:isiba-pool");
 
@@ -156,6 +157,10 @@ class WorkerSlot {
   faulting = 0;
   /** Isibas of this worker killed on purpose (IsibaPool.kill): the error each fails with. */
   readonly killed = new Map<number, Error>();
+  /** Why the MemoryGuard terminated this worker, if it did. */
+  overMemory: string | undefined;
+  /** The MemoryProbe this worker has yet to answer, if any. */
+  probed: ((arrayBuffers: number) => void) | undefined;
   constructor(readonly worker: Worker, readonly faultPort: MessagePort, readonly doorbell: Int32Array, readonly ledger: SharedArrayBuffer, readonly started: BigInt64Array) {}
 
   /** Whether the worker never began isiba `id` (WorkerInit.started). */
@@ -181,6 +186,35 @@ export class IsibaPool {
     private readonly options: IsibaPoolOptions = {},
   ) {
     for (let i = 0; i < size; i++) this.slots.push(this.startWorker(i));
+    if (options.processMemoryMb !== undefined) {
+      const perWorker = (options.workerHeapMb ?? DEFAULT_WORKER_HEAP_MB) * 2 ** 20;
+      this.guard = new MemoryGuard({ probe: (ms) => this.probeMemory(ms), terminate: (s, why) => this.terminateForMemory(s, why), rss: () => process.memoryUsage.rss() }, perWorker, options.processMemoryMb * 2 ** 20);
+      this.guard.start();
+    }
+  }
+
+  private readonly guard: MemoryGuard<WorkerSlot> | undefined;
+  private nextProbe = 1;
+
+  /** Asks every worker for its ArrayBuffers (MemoryGuard); the silent ones are undefined. */
+  private probeMemory(timeoutMs: number): Promise<MemoryReport<WorkerSlot>[]> {
+    const slots = [...this.slots];
+    return Promise.all(slots.map((slot) => new Promise<MemoryReport<WorkerSlot>>((resolve) => {
+      const timer = setTimeout(() => settle(undefined), timeoutMs);
+      const settle = (arrayBuffers: number | undefined) => {
+        clearTimeout(timer);
+        slot.probed = undefined;
+        resolve({ worker: slot, arrayBuffers });
+      };
+      slot.probed = settle;
+      slot.worker.postMessage({ type: "memory", probe: this.nextProbe++ } satisfies MemoryProbe);
+    })));
+  }
+
+  private terminateForMemory(slot: WorkerSlot, why: string): void {
+    if (!this.slots.includes(slot) || slot.overMemory !== undefined) return;
+    slot.overMemory = why;
+    this.terminate(slot);
   }
 
   /** Isibas not yet done: the load figure. */
@@ -320,6 +354,7 @@ export class IsibaPool {
 
   async close(): Promise<void> {
     this.closing = true;
+    this.guard?.stop();
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 
@@ -391,6 +426,7 @@ export class IsibaPool {
   private onWorkerMessage(slot: WorkerSlot, msg: WorkerMessage): void {
     if (msg.type === "sys") void this.serviceSyscall(slot, msg);
     else if (msg.type === "freed") this.freed(slot, msg);
+    else if (msg.type === "memory") slot.probed?.((msg as MemoryAnswer).arrayBuffers);
     else this.settle(slot, msg);
   }
 
@@ -489,6 +525,16 @@ export class IsibaPool {
     );
   }
 
+  /** What the isibas of a worker the MemoryGuard terminated are told. */
+  private overMemoryError(why: string): ResourceLimitError {
+    const limitMb = this.options.workerHeapMb ?? DEFAULT_WORKER_HEAP_MB;
+    return new ResourceLimitError(
+      `the invocation went past the memory limit of its isiba worker: ${why}, allocated by this invocation or another in the same worker. ` +
+        "Its writes since its last commit point are NOT applied; the server goes on with a new worker",
+      { limitMb },
+    );
+  }
+
   /** What the dead worker's segments counted themselves writers of, to the kernel (see WriterLedger). */
   private async writesLost(slot: WorkerSlot, err: Error): Promise<void> {
     const { entries, overflowed, held } = WriterLedger.read(slot.ledger);
@@ -517,7 +563,7 @@ export class IsibaPool {
     this.workerDeaths++;
     const pending = [...slot.pending];
     const killing = slot.killed.size > 0;
-    const died = this.diedError(killing ? new Error(`it was terminated to kill thread(s) running in it`) : err);
+    const died = slot.overMemory !== undefined ? this.overMemoryError(slot.overMemory) : this.diedError(killing ? new Error(`it was terminated to kill thread(s) running in it`) : err);
     // Whom the death did not concern: run again (RunFailure.rerun). A kill names its targets; a
     // worker out of heap does not say who allocated it, so only isibas it never began.
     const bystander = (id: number, p: Pending) =>

@@ -39,7 +39,7 @@ import { objectCodeConfined } from "./confinement-switch.js";
 import { FaultChannel } from "./fault-channel.js";
 import { MappedSegment } from "./mapped-segment.js";
 import type { SysName } from "./ids.js";
-import type { Committed, Freed, KernelMessage, RunReply, RunRequest, WorkerInit } from "./isiba-messages.js";
+import type { Committed, Freed, KernelMessage, MemoryAnswer, RunReply, RunRequest, WorkerInit } from "./isiba-messages.js";
 import { runLogging, WriteLog } from "./write-log.js";
 import { setWriterLedger, WriterLedger } from "./writer-ledger.js";
 import { SyscallChannel } from "./syscall-channel.js";
@@ -235,4 +235,6 @@ parentPort!.on("message", (msg: KernelMessage) => {
   else if (msg.type === "sysReply") syscalls.settle(msg);
   else if (msg.type === "forget") forget(msg.segments, msg.object);
   else if (msg.type === "committed") committed(msg);
+  // Answered between two pieces of object code; a worker busy in one stays silent (MemoryGuard).
+  else if (msg.type === "memory") parentPort!.postMessage({ type: "memory", probe: msg.probe, arrayBuffers: process.memoryUsage().arrayBuffers } satisfies MemoryAnswer);
 });

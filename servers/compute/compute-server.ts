@@ -29,7 +29,8 @@ import type { ObjectDescriptor } from "../../ra-kernel/object-descriptor.js";
 import { Segment } from "../../ra-kernel/segment.js";
 import { PageState } from "../../ra-kernel/page-state.js";
 import { PAGE_SIZE, homeOf } from "../../ra-kernel/ids.js";
-import { IsibaPool } from "../../ra-kernel/isiba-pool.js";
+import { DEFAULT_WORKER_HEAP_MB, IsibaPool } from "../../ra-kernel/isiba-pool.js";
+import type { ServerOptions } from "../host/server-options.js";
 import { UserObjectManager } from "../../ra-kernel/user-object-manager.js";
 import { LockManager } from "../../ra-kernel/lock-manager.js";
 import { KernelSyscalls } from "../../ra-kernel/kernel-syscalls.js";
@@ -185,6 +186,7 @@ export class ComputeServer implements RoleService {
     this.trace = new ThreadTrace(ctx.options.id, ctx.clock);
     this.pool = new IsibaPool(ctx.options.workers ?? 2, this.dsm.fault, ctx.options.id, this.traced(syscalls.handle), {
       workerHeapMb: ctx.options.workerHeapMb,
+      processMemoryMb: processMemoryBoundMb(ctx.options),
       onWritesLost: (lost) => this.dsm.abandon(lost.pages, lost.overflowed, `an isiba worker died (${lost.why})`),
     });
     this.pool.onFaultServed = (threads, segment, page, mode, ms) => {
@@ -623,4 +625,14 @@ export class ComputeServer implements RoleService {
     this.homes.close();
     await this.pool.close();
   }
+}
+
+/**
+ * The resident memory past which a compute server takes workers busy in object code to be
+ * allocating outside their heaps (MemoryGuard): its page cache, twice each worker's heap
+ * limit (heap and ArrayBuffers), and 1 GiB for the process itself.
+ */
+function processMemoryBoundMb(options: ServerOptions): number {
+  const heapMb = options.workerHeapMb ?? DEFAULT_WORKER_HEAP_MB;
+  return (options.cacheMb ?? DEFAULT_CACHE_MB) + (options.workers ?? 2) * 2 * heapMb + 1024;
 }
