@@ -29,7 +29,7 @@
  * container may still be written through its view; the deferred free reclaims it deeply as
  * it is then, so nothing leaks. An isiba that dies before flushing leaks the queued blocks.
  */
-import { AsyncLocalStorage } from "node:async_hooks";
+import { HiddenAsyncStore } from "../ra-kernel/hidden-async-store.js";
 
 export class DeferredFrees {
   /** Frees queued by this invocation; once flushed, later requests run at once. */
@@ -78,7 +78,8 @@ export class DeferredFrees {
   }
 }
 
-const current = new AsyncLocalStorage<DeferredFrees>();
+/** Hidden from object code, which can read what AsyncLocalStorage puts on promises (HiddenAsyncStore). */
+const current = new HiddenAsyncStore<DeferredFrees>();
 
 /** Runs `fn` (and everything it awaits) deferring frees to `frees`. */
 export function runDeferringFrees<T>(frees: DeferredFrees, fn: () => T): T {
@@ -87,7 +88,7 @@ export function runDeferringFrees<T>(frees: DeferredFrees, fn: () => T): T {
 
 /** Frees detached blocks: now outside an invocation, after its commit inside one. */
 export function deferFree(free: () => void): void {
-  const frees = current.getStore();
+  const frees = current.get();
   if (frees) frees.defer(free);
   else free();
 }

@@ -16,7 +16,7 @@
  * object reference read from a field (made by the heap, which knows no invocation) knows
  * the thread to invoke on (objects/ref.ts).
  */
-import { AsyncLocalStorage } from "node:async_hooks";
+import { HiddenAsyncStore } from "../ra-kernel/hidden-async-store.js";
 import type { SysName, ThreadId } from "../ra-kernel/ids.js";
 import type { SyscallArgs, SyscallOp, SyscallResult } from "../ra-kernel/isiba-messages.js";
 import { OutsideInvocationError } from "./errors.js";
@@ -28,7 +28,8 @@ export interface InvocationContext {
   syscall<K extends SyscallOp>(op: K, args: SyscallArgs<K>): Promise<SyscallResult<K>>;
 }
 
-const current = new AsyncLocalStorage<InvocationContext>();
+/** Hidden from object code, which can read what AsyncLocalStorage puts on promises (HiddenAsyncStore). */
+const current = new HiddenAsyncStore<InvocationContext>();
 
 /** Runs `fn` (and everything it awaits) as part of the invocation `ctx`. */
 export function runInInvocation<T>(ctx: InvocationContext, fn: () => T): T {
@@ -37,7 +38,7 @@ export function runInInvocation<T>(ctx: InvocationContext, fn: () => T): T {
 
 /** The invocation the calling code runs in (see runInInvocation), if any. */
 export function currentInvocation(): InvocationContext | undefined {
-  return current.getStore();
+  return current.get();
 }
 
 /** Each InstanceProxy's invocation. A WeakMap, never a property: see the header. */

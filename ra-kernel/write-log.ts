@@ -25,7 +25,7 @@
  * belongs to the next segment. Writes made with no log in scope (tools, unit tests) are not
  * logged, and so never committed.
  */
-import { AsyncLocalStorage } from "node:async_hooks";
+import { HiddenAsyncStore } from "./hidden-async-store.js";
 import type { PageNo, SysName } from "./ids.js";
 import { PageLog } from "./page-log.js";
 import { currentWriterLedger } from "./writer-ledger.js";
@@ -95,7 +95,8 @@ export class WriteLog {
   }
 }
 
-const current = new AsyncLocalStorage<WriteLog>();
+/** Hidden from object code, which can read what AsyncLocalStorage puts on promises (HiddenAsyncStore). */
+const current = new HiddenAsyncStore<WriteLog>();
 
 /** Runs `fn` (and everything it awaits) logging its writes into `log`. */
 export function runLogging<T>(log: WriteLog, fn: () => T): T {
@@ -104,11 +105,11 @@ export function runLogging<T>(log: WriteLog, fn: () => T): T {
 
 /** The log of the code running now, if any. */
 export function currentWriteLog(): WriteLog | undefined {
-  return current.getStore();
+  return current.get();
 }
 
 /** Marks the segment running now (if any) broken: it will be aborted, not committed (the first reason stays). */
 export function breakCurrentSegment(why: string): void {
-  const log = current.getStore();
+  const log = current.get();
   if (log) log.broken ??= why;
 }

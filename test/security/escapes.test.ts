@@ -71,6 +71,7 @@ const TECHNIQUES: [keyof Escaper, string, string, RegExp][] = [
   ["changePrototypeOfThis", "Object.setPrototypeOf(this)", "TypeError", /^Escaper\.prototype: cannot be changed$/],
   ["internalsBySymbol", "the object's internals under its own or registered symbols", "TypeError", UNDEFINED],
   ["lockContext", "a Lock handle's invocation context, for raw syscalls", "TypeError", UNDEFINED],
+  ["promiseStore", "the async context Node keeps on every promise (Symbol(kResourceStore)), for raw syscalls", "TypeError", /^store\.syscall is not a function$/],
   ["otherObjectHeap", "checkHeap on a reference to another object", "TypeError", /^checkHeap\(self\): pass `this`/],
 ];
 
@@ -118,6 +119,10 @@ describe("object code isolation: escape techniques (integration, real processes)
       expect(outcome.name).to.equal(name);
     });
   }
+
+  it("should hand the class nothing shared with other classes that is not frozen", async () => {
+    expect(await client.invoke(escaper.sysname, "unfrozenReach", [vault])).to.deep.equal([]);
+  });
 
   it("should refuse at load a class with a dynamic import, saying why", async () => {
     const err = await client.load(path.join(FIXTURES, "importer.ts")).then(() => new Error("loaded"), (e: Error) => e);
