@@ -10,7 +10,7 @@
  *
  * Both copy only the containers on the path to a reference: a value without references is
  * returned as is (the common case costs one walk, no allocation). Works on values from any
- * realm (object code runs in a vm context of its own).
+ * realm (the compiler and unit tests evaluate classes in a vm context of their own).
  */
 import type { SysName } from "../ra-kernel/ids.js";
 import { isWireRef, sysnameOfRef, type WireRef } from "./object-ref.js";

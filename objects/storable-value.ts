@@ -9,7 +9,7 @@
  * inside the field (`field 'cfg.limits.fn'`) and the type; a cycle is a TypeError too (a
  * stored value is a tree: assignment copies). Map keys and Set members must be primitives
  * or references (object identity does not survive a copy). Values come from the class's
- * own vm context, so types are recognised across realms (util.types, Array.isArray,
+ * realm (a vm context where the compiler and unit tests evaluate classes), so types are recognised across realms (util.types, Array.isArray,
  * prototype names), never with `instanceof`.
  */
 import { types } from "node:util";

@@ -117,7 +117,7 @@ function wireErrorOf(err: unknown, server?: string): WireError {
   return { name: "Error", message: String(err), server };
 }
 
-/** An Error from any realm (object code runs in a vm context of its own: not `instanceof Error`). */
+/** An Error from any realm (the compiler and unit tests evaluate classes in a vm context: not `instanceof Error`). */
 function isErrorLike(err: unknown): err is Error {
   if (err instanceof Error) return true;
   return typeof err === "object" && err !== null && typeof (err as Error).message === "string" && typeof (err as Error).name === "string";
