@@ -8,9 +8,10 @@
  * `checkValue(value, path)` walks the whole value and throws a TypeError naming the path
  * inside the field (`field 'cfg.limits.fn'`) and the type; a cycle is a TypeError too (a
  * stored value is a tree: assignment copies). Map keys and Set members must be primitives
- * or references (object identity does not survive a copy). Values come from the class's
- * realm (a vm context where the compiler and unit tests evaluate classes), so types are recognised across realms (util.types, Array.isArray,
- * prototype names), never with `instanceof`.
+ * or references (object identity does not survive a copy). Values may come from another
+ * realm (the vm context the compiler and unit tests evaluate classes in), so types are
+ * recognised across realms (util.types, Array.isArray, prototype names), never with
+ * `instanceof`.
  */
 import { types } from "node:util";
 import { sysnameOfRef } from "./object-ref.js";
