@@ -43,6 +43,7 @@ import type { Committed, Freed, KernelMessage, MemoryAnswer, RunReply, RunReques
 import { runLogging, WriteLog } from "./write-log.js";
 import { setWriterLedger, WriterLedger } from "./writer-ledger.js";
 import { SyscallChannel } from "./syscall-channel.js";
+import { checkValueSize } from "./value-size.js";
 // Registers the syscall errors here too, so they cross the worker with their fields.
 import "./syscall-errors.js";
 import type { SegmentShare } from "./segment-frames.js";
@@ -146,7 +147,9 @@ async function execute(req: RunRequest, store: PersistentStore, seg: Segmented):
   return runLogging(seg.log, () => runInInvocation(context, () => runDeferringFrees(seg.frees, async () => {
     const result = await callEntry(req, store, context);
     // Persistent views (arrays, records, Maps, Sets of the heap) leave the object as plain copies.
-    return encodeRefs(toPlain(result));
+    const value = encodeRefs(toPlain(result));
+    checkValueSize(value, `the result of ${req.entry}`);
+    return value;
   })));
 }
 

@@ -23,13 +23,13 @@ import { isServerId, isSysName, type SysName } from "./ids.js";
 import type { LockManager } from "./lock-manager.js";
 import type { SegmentLog } from "./write-log.js";
 import { BadSyscallError, UnknownSyscallError } from "./syscall-errors.js";
+import { cutPrintText } from "./value-size.js";
 
 const LOCK_KEY_RE = /^[\x20-\x7e]{1,128}$/;
 const USER_LOCK_KINDS: readonly string[] = ["lock", "semaphore"] satisfies UserLockKind[];
 const MAX_PERMITS = 1_000_000;
 const ENTRY_RE = /^[A-Za-z_$][\w$]{0,127}$/;
 const MAX_NAME = 1024;
-const MAX_PRINT = 64 * 1024;
 const MAX_ARGS = 1000;
 
 /** How the kernel serves object code's names, nested invocations and output (the compute server). */
@@ -132,7 +132,7 @@ function joinArg(call: SyscallCall): string {
 function textArg(call: SyscallCall): string {
   const { text } = (call.args ?? {}) as { text?: unknown };
   if (typeof text !== "string") throw new BadSyscallError(`${call.op}: the text must be a string`, { op: call.op });
-  return text.length > MAX_PRINT ? `${text.slice(0, MAX_PRINT)}… (${text.length - MAX_PRINT} more characters cut)` : text;
+  return cutPrintText(text);
 }
 
 function lockArgs(call: SyscallCall): { key: string; lock: UserLockKind } {

@@ -11,6 +11,7 @@
  */
 import { fromWireError } from "./clouds-error.js";
 import { NotTransferableError } from "./errors.js";
+import { checkValueSize, cutPrintText } from "./value-size.js";
 import type { SyscallArgs, SyscallCall, SyscallOp, SyscallReply, SyscallRequest, SyscallResult } from "./isiba-messages.js";
 
 interface PendingCall {
@@ -34,8 +35,12 @@ export class SyscallChannel {
     return new Promise<SyscallResult<K>>((resolve, reject) => {
       this.pending.set(call, { resolve: resolve as (v: unknown) => void, reject });
       try {
-        this.post({ type: "sys", isiba, call, ...({ op, args } as SyscallCall) });
+        this.post({ type: "sys", isiba, call, ...({ op, args: bounded(op, args) } as SyscallCall) });
       } catch (err) {
+        if (err instanceof NotTransferableError) {
+          this.pending.delete(call);
+          return reject(err);
+        }
         // Arguments that cannot be cloned (a Proxy, a function): a named error, not the
         // host's DataCloneError (a DOMException, which object code would otherwise catch).
         this.pending.delete(call);
@@ -53,6 +58,20 @@ export class SyscallChannel {
     if (reply.ok) pending.resolve(reply.value);
     else pending.reject(fromWireError(reply.error ?? { name: "Error", message: "syscall failed" }));
   }
+}
+
+/**
+ * The syscall's arguments, checked before they are copied into the kernel thread
+ * (value-size.ts): those of an invocation or a spawn weigh at most MAX_VALUE_BYTES, a print's
+ * text is cut.
+ */
+function bounded<K extends SyscallOp>(op: K, args: SyscallArgs<K>): SyscallArgs<K> {
+  if (op === "thread.print") {
+    const { text } = args as SyscallArgs<"thread.print">;
+    return (typeof text === "string" ? { text: cutPrintText(text) } : args) as SyscallArgs<K>;
+  }
+  if (op === "object.invoke" || op === "thread.spawn") checkValueSize((args as { args?: unknown }).args, argumentsOf(op, args));
+  return args;
 }
 
 /** Whose arguments a syscall carries, for the error when they cannot be posted. */

@@ -3,9 +3,9 @@
  * CPU time and memory. Each of Wrecker's entries (test/fixtures/wrecker.ts) — an endless
  * loop under a deadline, an endless recursion, an endless heap allocation, typed arrays
  * without end (outside the heap: the MemoryGuard), the same held across syscalls, a flood of
- * unhandled rejections — fails only its own call, with a clear error, while an invocation
- * of another object (Vault) on the same compute server answers meanwhile, and the server
- * serves on. One compute server, two isiba workers with small heaps (64 MiB).
+ * unhandled rejections, a result too big to send — fails only its own call, with a clear
+ * error, while an invocation of another object (Vault) on the same compute server answers
+ * meanwhile, and the server serves on. One compute server, two isiba workers with small heaps (64 MiB).
  */
 import { expect } from "chai";
 import * as path from "node:path";
@@ -93,6 +93,16 @@ describe("object code isolation: bounded damage (integration, real processes)", 
     const err = await client.invoke(wrecker.sysname, "buffersHeld", [100_000]).then((v) => new Error(`returned ${String(v)}`), (e: Error) => e);
     expect(err.name).to.equal("ResourceLimitError");
     expect(err.message).to.match(/its isiba worker held \d+ MiB of ArrayBuffers \(typed arrays\), past its limit of 64 MiB/);
+  });
+
+  it("should refuse a result or a nested invocation's argument too big to leave the worker, before copying it to the kernel", async () => {
+    const result = await client.invoke(wrecker.sysname, "bigResult", [100]).then(() => new Error("returned"), (e: Error) => e);
+    expect(result.name).to.equal("NotTransferableError");
+    expect(result.message).to.equal("the result of bigResult cannot leave the object: it is larger than 16 MiB (store big data in fields and pass a reference to the object)");
+    const argument = await client.invoke(wrecker.sysname, "bigArgument", [100]).then(() => new Error("returned"), (e: Error) => e);
+    expect(argument.name).to.equal("NotTransferableError");
+    expect(argument.message).to.match(/^the arguments of take\(\) cannot leave the object: it is larger than 16 MiB/);
+    expect(await wrecker.take("x".repeat(1000)), "the connection is whole").to.equal(1000);
   });
 
   it("should let a flood of unhandled rejections cost only its own invocation: time, or its worker's heap", async () => {
