@@ -177,7 +177,7 @@ export interface SyscallReply {
   error?: WireError;
 }
 
-/** Kernel -> worker: how many bytes of ArrayBuffers does your isolate hold? (MemoryGuard) */
+/** Kernel -> worker: how many bytes of ArrayBuffers does your isolate hold? (WorkerWatch) */
 export interface MemoryProbe {
   type: "memory";
   probe: number;

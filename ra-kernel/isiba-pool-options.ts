@@ -23,7 +23,7 @@ export interface IsibaPoolOptions {
   workerHeapMb?: number;
   /**
    * The bound of the compute server's resident memory (MiB) past which workers running object
-   * code without a pause are taken to be allocating ArrayBuffers and terminated (MemoryGuard).
+   * code without a pause are taken to be allocating ArrayBuffers and terminated (WorkerWatch).
    * Each worker may also hold no more than `workerHeapMb` of ArrayBuffers. Without it, no guard.
    */
   processMemoryMb?: number;

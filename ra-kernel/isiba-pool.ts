@@ -40,7 +40,7 @@ import type { SysName, ThreadId } from "./ids.js";
 import { DOORBELL_RUNG, type FaultReply, type FaultRequest } from "./fault-channel.js";
 import { Isiba } from "./isiba.js";
 import type { ClassRef, Committed, ForgetSegments, Freed, MemoryAnswer, MemoryProbe, RunOp, RunReply, RunRequest, SyscallCall, SyscallReply, SyscallRequest, SyscallResult, WorkerInit, WorkerMessage } from "./isiba-messages.js";
-import { MemoryGuard, type MemoryReport } from "./memory-guard.js";
+import { WorkerWatch, type WorkerReport } from "./worker-watch.js";
 import type { SegmentLog } from "./write-log.js";
 import type { SegmentFrames } from "./segment-frames.js";
 import type { AccessMode } from "./page-state.js";
@@ -157,7 +157,7 @@ class WorkerSlot {
   faulting = 0;
   /** Isibas of this worker killed on purpose (IsibaPool.kill): the error each fails with. */
   readonly killed = new Map<number, Error>();
-  /** Why the MemoryGuard terminated this worker, if it did. */
+  /** Why the WorkerWatch terminated this worker, if it did. */
   overMemory: string | undefined;
   /** The MemoryProbe this worker has yet to answer, if any. */
   probed: ((arrayBuffers: number) => void) | undefined;
@@ -188,23 +188,25 @@ export class IsibaPool {
     for (let i = 0; i < size; i++) this.slots.push(this.startWorker(i));
     if (options.processMemoryMb !== undefined) {
       const perWorker = (options.workerHeapMb ?? DEFAULT_WORKER_HEAP_MB) * 2 ** 20;
-      this.guard = new MemoryGuard({ probe: (ms) => this.probeMemory(ms), terminate: (s, why) => this.terminateForMemory(s, why), rss: () => process.memoryUsage.rss() }, perWorker, options.processMemoryMb * 2 ** 20);
-      this.guard.start();
+      this.watch = new WorkerWatch({ probe: (ms) => this.probeMemory(ms), terminate: (s, why) => this.terminateForMemory(s, why), rss: () => process.memoryUsage.rss() }, perWorker, options.processMemoryMb * 2 ** 20);
+      this.watch.start();
     }
   }
 
-  private readonly guard: MemoryGuard<WorkerSlot> | undefined;
+  private readonly watch: WorkerWatch<WorkerSlot> | undefined;
   private nextProbe = 1;
 
-  /** Asks every worker for its ArrayBuffers (MemoryGuard); the silent ones are undefined. */
-  private probeMemory(timeoutMs: number): Promise<MemoryReport<WorkerSlot>[]> {
+  /** Asks every worker for its ArrayBuffers (WorkerWatch); the silent ones are undefined. */
+  private probeMemory(timeoutMs: number): Promise<WorkerReport<WorkerSlot>[]> {
     const slots = [...this.slots];
-    return Promise.all(slots.map((slot) => new Promise<MemoryReport<WorkerSlot>>((resolve) => {
+    return Promise.all(slots.map((slot) => new Promise<WorkerReport<WorkerSlot>>((resolve) => {
       const timer = setTimeout(() => settle(undefined), timeoutMs);
       const settle = (arrayBuffers: number | undefined) => {
         clearTimeout(timer);
         slot.probed = undefined;
-        resolve({ worker: slot, arrayBuffers });
+        // Read after the wait: an isiba begun meanwhile may be what kept it silent.
+        const begun = [...slot.pending.keys()].some((id) => !slot.neverStarted(id));
+        resolve({ worker: slot, arrayBuffers, begun });
       };
       slot.probed = settle;
       slot.worker.postMessage({ type: "memory", probe: this.nextProbe++ } satisfies MemoryProbe);
@@ -354,7 +356,7 @@ export class IsibaPool {
 
   async close(): Promise<void> {
     this.closing = true;
-    this.guard?.stop();
+    this.watch?.stop();
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 
@@ -525,7 +527,7 @@ export class IsibaPool {
     );
   }
 
-  /** What the isibas of a worker the MemoryGuard terminated are told. */
+  /** What the isibas of a worker the WorkerWatch terminated are told. */
   private overMemoryError(why: string): ResourceLimitError {
     const limitMb = this.options.workerHeapMb ?? DEFAULT_WORKER_HEAP_MB;
     return new ResourceLimitError(

@@ -40,7 +40,7 @@ import { FaultChannel } from "./fault-channel.js";
 import { MappedSegment } from "./mapped-segment.js";
 import type { SysName } from "./ids.js";
 import type { Committed, Freed, KernelMessage, MemoryAnswer, RunReply, RunRequest, WorkerInit } from "./isiba-messages.js";
-import { runLogging, WriteLog } from "./write-log.js";
+import { requireWriteLog, runLogging, WriteLog } from "./write-log.js";
 import { setWriterLedger, WriterLedger } from "./writer-ledger.js";
 import { SyscallChannel } from "./syscall-channel.js";
 import { checkValueSize } from "./value-size.js";
@@ -70,6 +70,7 @@ const log = createDebug("ra:isiba-worker");
 const init = workerData as WorkerInit;
 const faults = new FaultChannel(init.faultPort, new Int32Array(init.doorbell));
 setWriterLedger(new WriterLedger(init.ledger));
+requireWriteLog();
 setAllocatorServer(init.serverId);
 const syscalls = new SyscallChannel((req) => parentPort!.postMessage(req));
 
@@ -175,7 +176,10 @@ function lastSegment(req: RunRequest, mem: MappedSegment[], seg: Segmented): Pic
   volatiles.clearDirty(req.object);
   for (const m of mem) m.takeDirty();
   const broken = seg.log.takeBroken();
-  return { log: seg.log.take(), broken };
+  const log = seg.log.take();
+  // Code of this invocation still running (a continuation it did not await) writes no more.
+  seg.log.ended = true;
+  return { log, broken };
 }
 
 /** Whether the ended isiba has blocks to free after its commit; if not, it is forgotten now. */
@@ -238,6 +242,6 @@ parentPort!.on("message", (msg: KernelMessage) => {
   else if (msg.type === "sysReply") syscalls.settle(msg);
   else if (msg.type === "forget") forget(msg.segments, msg.object);
   else if (msg.type === "committed") committed(msg);
-  // Answered between two pieces of object code; a worker busy in one stays silent (MemoryGuard).
+  // Answered between two pieces of object code; a worker busy in one stays silent (WorkerWatch).
   else if (msg.type === "memory") parentPort!.postMessage({ type: "memory", probe: msg.probe, arrayBuffers: process.memoryUsage().arrayBuffers } satisfies MemoryAnswer);
 });

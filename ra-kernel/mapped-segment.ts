@@ -32,8 +32,9 @@
 import { PAGE_SHIFT, PAGE_SIZE, type PageNo, type SysName } from "./ids.js";
 import { PageState, type AccessMode } from "./page-state.js";
 import { F_STAMP, PIN_WRITER, RECORD_SHIFT, W_ACCESSED, W_PIN, W_RETURNING, W_SLOT, W_STATE, W_WRITERS, type SegmentShare } from "./segment-frames.js";
-import { breakCurrentSegment, currentWriteLog, type WriteLog } from "./write-log.js";
+import { breakCurrentSegment, currentWriteLog, writesNeedLog, type WriteLog } from "./write-log.js";
 import { currentWriterLedger } from "./writer-ledger.js";
+import { IsibaEndedError } from "./syscall-errors.js";
 import type { PageLog } from "./page-log.js";
 
 /** What takes a page fault: the FaultChannel in an isiba; a synchronous stand-in in unit tests. */
@@ -104,10 +105,11 @@ export class MappedSegment {
   }
 
   setU32(addr: number, value: number): void {
+    const log = this.writer();
     const page = this.pinScalar(addr, 4, "write");
     const at = this.frameOf(page) + (addr & PAGE_MASK);
     this.view.setUint32(at, value, true);
-    this.wrote(page, addr, addr + 4);
+    this.wrote(page, addr, addr + 4, log);
   }
 
   f64(addr: number): number {
@@ -119,10 +121,11 @@ export class MappedSegment {
   }
 
   setF64(addr: number, value: number): void {
+    const log = this.writer();
     const page = this.pinScalar(addr, 8, "write");
     const at = this.frameOf(page) + (addr & PAGE_MASK);
     this.view.setFloat64(at, value, true);
-    this.wrote(page, addr, addr + 8);
+    this.wrote(page, addr, addr + 8, log);
   }
 
   /** A private (unshared) copy of `length` bytes; may span pages. */
@@ -157,6 +160,7 @@ export class MappedSegment {
     this.checkRange(addr, length);
     if (old && old.length !== length) throw new RangeError(`exchange of ${length} bytes into a buffer of ${old.length}`);
     if (length === 0) return;
+    const log = this.writer();
     const first = addr >>> PAGE_SHIFT, last = (addr + length - 1) >>> PAGE_SHIFT;
     this.pinRange(first, last, "write");
     this.eachPiece(addr, length, (at, frame, n) => {
@@ -164,7 +168,7 @@ export class MappedSegment {
       copyBytes(this.u8, frame, bytes, at, n);
     });
     const end = addr + length;
-    for (let p = first; p <= last; p++) this.wrote(p, Math.max(addr, p << PAGE_SHIFT), Math.min(end, (p + 1) << PAGE_SHIFT));
+    for (let p = first; p <= last; p++) this.wrote(p, Math.max(addr, p << PAGE_SHIFT), Math.min(end, (p + 1) << PAGE_SHIFT), log);
   }
 
   /**
@@ -319,12 +323,12 @@ export class MappedSegment {
    * Bytes [from, to) of `page` were written: marks the page dirty and logs the words in the
    * running segment's WriteLog (while still holding the page), then releases it.
    */
-  private wrote(page: PageNo, from: number, to: number): void {
+  private wrote(page: PageNo, from: number, to: number, log: WriteLog | undefined): void {
     if (page !== this.lastDirty) {
       this.dirty.add(page);
       this.lastDirty = page;
     }
-    if (this.share.logged) this.log(page, from, to);
+    if (log) this.log(page, from, to, log);
     const pin = (page << RECORD_SHIFT) + W_PIN;
     if (this.held === -1) Atomics.sub(this.words, pin, PIN_WRITER);
     else {
@@ -333,9 +337,24 @@ export class MappedSegment {
     }
   }
 
-  private log(page: PageNo, from: number, to: number): void {
+  /**
+   * The log a write about to be made goes into; checked before the write: a logged segment is
+   * written only by a running invocation (see WriteLog.ended) and, in an isiba worker, only
+   * with a log (requireWriteLog). Unlogged segments need none.
+   */
+  private writer(): WriteLog | undefined {
+    if (!this.share.logged) return undefined;
     const log = currentWriteLog();
-    if (!log) return;
+    if (log === undefined ? writesNeedLog() : log.ended) {
+      throw new IsibaEndedError(
+        `a write to object memory (${this.sysname}) by code whose invocation has already returned (a promise it did not await): refused, the object is unchanged`,
+        { isiba: -1, op: "write" },
+      );
+    }
+    return log;
+  }
+
+  private log(page: PageNo, from: number, to: number, log: WriteLog): void {
     let pageLog = this.lastPageLog!;
     if (log !== this.lastLog || log.generation !== this.lastLogGen || page !== this.lastLogPage) {
       pageLog = this.lastPageLog = log.pageLog(this.sysname, page, this.words, (page << RECORD_SHIFT) + W_WRITERS, this.share.ledgerId);

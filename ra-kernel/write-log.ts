@@ -49,6 +49,13 @@ export class WriteLog {
   /** `since`: the kernel's dropMark when the segment began (its faults carry it: fencing). */
   constructor(public since: number) {}
 
+  /**
+   * Set once the invocation's last segment was taken (it returned or threw): code still
+   * running on its behalf (a promise continuation it did not await) may not write object
+   * memory any more, or the write would be seen by others and never committed (MappedSegment).
+   */
+  ended = false;
+
   /** Whether (why) the segment so far is broken; the next one starts whole. Call with `take`. */
   takeBroken(): string | undefined {
     const why = this.broken ?? undefined;
@@ -93,6 +100,21 @@ export class WriteLog {
     this.ledgered = [];
     return out;
   }
+}
+
+let needLog = false;
+
+/**
+ * From now on a write to a logged segment with no current log is refused (MappedSegment).
+ * The isiba worker says so: there, such code is a callback of no invocation (a
+ * FinalizationRegistry's, say), whose write no commit would carry. Unit tests write without.
+ */
+export function requireWriteLog(): void {
+  needLog = true;
+}
+
+export function writesNeedLog(): boolean {
+  return needLog;
 }
 
 /** Hidden from object code, which can read what AsyncLocalStorage puts on promises (HiddenAsyncStore). */

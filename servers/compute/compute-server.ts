@@ -629,7 +629,7 @@ export class ComputeServer implements RoleService {
 
 /**
  * The resident memory past which a compute server takes workers busy in object code to be
- * allocating outside their heaps (MemoryGuard): its page cache, twice each worker's heap
+ * allocating outside their heaps (WorkerWatch): its page cache, twice each worker's heap
  * limit (heap and ArrayBuffers), and 1 GiB for the process itself.
  */
 function processMemoryBoundMb(options: ServerOptions): number {

@@ -2,10 +2,11 @@
  * Bounded damage (issue 15) on a real cluster: a class can waste only its own invocation's
  * CPU time and memory. Each of Wrecker's entries (test/fixtures/wrecker.ts) — an endless
  * loop under a deadline, an endless recursion, an endless heap allocation, typed arrays
- * without end (outside the heap: the MemoryGuard), the same held across syscalls, a flood of
- * unhandled rejections, a result too big to send — fails only its own call, with a clear
- * error, while an invocation of another object (Vault) on the same compute server answers
- * meanwhile, and the server serves on. One compute server, two isiba workers with small heaps (64 MiB).
+ * without end (outside the heap: the WorkerWatch), the same held across syscalls, a flood of
+ * unhandled rejections, code left running after its invocation returned, a result too big
+ * to send — fails only its own call, with a clear error, while an invocation of another
+ * object (Vault) on the same compute server answers meanwhile, and the server serves on.
+ * One compute server, two isiba workers with small heaps (64 MiB).
  */
 import { expect } from "chai";
 import * as path from "node:path";
@@ -103,6 +104,23 @@ describe("object code isolation: bounded damage (integration, real processes)", 
     expect(argument.name).to.equal("NotTransferableError");
     expect(argument.message).to.match(/^the arguments of take\(\) cannot leave the object: it is larger than 16 MiB/);
     expect(await wrecker.take("x".repeat(1000)), "the connection is whole").to.equal(1000);
+  });
+
+  it("should refuse a write by a continuation that runs after its invocation returned: never seen, never committed", async () => {
+    const before = await wrecker.count();
+    expect(await wrecker.strayWrite()).to.equal(before);
+    // The worker takes its messages in order: the first call's continuation (run when its
+    // print is answered) has run before this call's entry, which must not see its write.
+    expect(await wrecker.strayWrite()).to.equal(before);
+    expect(await wrecker.count()).to.equal(before);
+  });
+
+  it("should take back a worker that a continuation keeps spinning after its invocation returned, and serve the calls sent to it", async () => {
+    expect(await wrecker.straySpin()).to.equal("returned");
+    // Each worker gets some of these: the one sent to the spinning worker runs again elsewhere.
+    const answers = await Promise.all([vault.peek(), vault.peek(), wrecker.count(), vault.peek()]);
+    expect(answers[0]).to.equal("VVVV-the-vault-secret");
+    expect(answers[3]).to.equal("VVVV-the-vault-secret");
   });
 
   it("should let a flood of unhandled rejections cost only its own invocation: time, or its worker's heap", async () => {

@@ -1,7 +1,8 @@
 /**
- * MemoryGuard: bounds the memory object code holds OUTSIDE its worker's JavaScript heap.
+ * WorkerWatch: looks at every isiba worker every CHECK_MS for two kinds of damage that no
+ * invocation's kill or deadline can reach.
  *
- * A worker's heap limit (`--max-invocation-memory`) stops an entry that allocates objects,
+ * **Memory outside the heap.** A worker's heap limit (`--max-invocation-memory`) stops an entry that allocates objects,
  * strings or arrays without end. It does not count ArrayBuffers: `new Uint8Array(1 << 30)`
  * takes its gibibyte from the process, so a class could take the whole compute server (or
  * machine) down for every other object. The guard looks every CHECK_MS:
@@ -14,13 +15,19 @@
  *   and nobody that answered holds too much, the workers that did not answer are the ones
  *   allocating, and are terminated.
  *
+ * **Object code of no invocation.** A promise continuation of an invocation that returned
+ * without awaiting it (or a FinalizationRegistry callback) runs in the worker with no isiba
+ * to kill: `this.print("").finally(() => { for (;;) {} })` took its worker for good, and the
+ * calls sent to it (the least busy worker!) waited for ever. A worker silent on two checks
+ * in a row while it has begun none of its isibas runs such code, and is terminated.
+ *
  * Isibas of a terminated worker that it never began run again (IsibaPool), as on any death.
  *
- * Rules: no knowledge of workers here; the pool probes and terminates (`MemoryProbes`).
+ * Rules: no knowledge of workers here; the pool probes and terminates (`WorkerProbes`).
  */
 import createDebug from "debug";
 
-const log = createDebug("ra:memory-guard");
+const log = createDebug("ra:worker-watch");
 
 /** How often the guard looks (ms). */
 export const CHECK_MS = 250;
@@ -28,15 +35,17 @@ export const CHECK_MS = 250;
 export const PROBE_TIMEOUT_MS = 200;
 
 /** One worker's answer: the bytes of ArrayBuffers its isolate holds, or undefined (no answer). */
-export interface MemoryReport<W> {
+export interface WorkerReport<W> {
   worker: W;
   arrayBuffers: number | undefined;
+  /** Whether it has begun one of its isibas (running or waiting): then silence may be theirs. */
+  begun: boolean;
 }
 
-/** What the guard needs from the pool. */
-export interface MemoryProbes<W> {
+/** What the watch needs from the pool. */
+export interface WorkerProbes<W> {
   /** Asks every worker; resolves after at most `timeoutMs`, with undefined for the silent. */
-  probe(timeoutMs: number): Promise<MemoryReport<W>[]>;
+  probe(timeoutMs: number): Promise<WorkerReport<W>[]>;
   /** Terminates `worker`, its isibas failing with ResourceLimitError saying `why`. */
   terminate(worker: W, why: string): void;
   /** The process's resident memory (bytes). */
@@ -47,7 +56,7 @@ export interface MemoryProbes<W> {
  * The workers to terminate: those holding more than `perWorker` bytes of buffers; if none,
  * and the process is past `processBound`, those that did not answer.
  */
-export function overLimit<W>(reports: MemoryReport<W>[], perWorker: number, rss: number, processBound: number): { worker: W; why: string }[] {
+export function overLimit<W>(reports: WorkerReport<W>[], perWorker: number, rss: number, processBound: number): { worker: W; why: string }[] {
   const mib = (n: number) => `${Math.round(n / 2 ** 20)} MiB`;
   const holding = reports.filter((r) => r.arrayBuffers !== undefined && r.arrayBuffers > perWorker);
   if (holding.length > 0) {
@@ -59,12 +68,29 @@ export function overLimit<W>(reports: MemoryReport<W>[], perWorker: number, rss:
     .map((r) => ({ worker: r.worker, why: `the compute server's memory reached ${mib(rss)} (bound ${mib(processBound)}) while its isiba worker ran object code without a pause (allocating ArrayBuffers outside the heap)` }));
 }
 
-export class MemoryGuard<W> {
+/**
+ * The workers silent now while they had begun none of their isibas, that were so at the last
+ * check too (`before`, updated for the next check).
+ */
+export function strays<W>(reports: WorkerReport<W>[], before: Set<W>): { worker: W; why: string }[] {
+  const now = new Set(reports.filter((r) => r.arrayBuffers === undefined && !r.begun).map((r) => r.worker));
+  const out = [...now].filter((w) => before.has(w)).map((worker) => ({
+    worker,
+    why: "its isiba worker kept running object code of no running invocation (a promise continuation of one that had returned)",
+  }));
+  before.clear();
+  for (const w of now) before.add(w);
+  return out;
+}
+
+export class WorkerWatch<W> {
   private timer: NodeJS.Timeout | undefined;
   private checking = false;
+  /** Workers found stray-silent at the last check (see `strays`). */
+  private readonly silent = new Set<W>();
 
   constructor(
-    private readonly probes: MemoryProbes<W>,
+    private readonly probes: WorkerProbes<W>,
     /** Bytes of ArrayBuffers one worker may hold. */
     private readonly perWorker: number,
     /** Resident bytes past which silent workers are taken for the culprits. */
@@ -86,12 +112,16 @@ export class MemoryGuard<W> {
     this.checking = true;
     try {
       const reports = await this.probes.probe(PROBE_TIMEOUT_MS);
-      for (const { worker, why } of overLimit(reports, this.perWorker, this.probes.rss(), this.processBound)) {
+      const found = [...overLimit(reports, this.perWorker, this.probes.rss(), this.processBound), ...strays(reports, this.silent)];
+      const done = new Set<W>();
+      for (const { worker, why } of found) {
+        if (done.has(worker)) continue;
+        done.add(worker);
         log("terminating a worker: %s", why);
         this.probes.terminate(worker, why);
       }
     } catch (err) {
-      log("memory check failed: %s", (err as Error).message);
+      log("worker check failed: %s", (err as Error).message);
     } finally {
       this.checking = false;
     }

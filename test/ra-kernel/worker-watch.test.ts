@@ -1,14 +1,14 @@
 import { expect } from "chai";
-import { MemoryGuard, overLimit, type MemoryProbes, type MemoryReport } from "../../ra-kernel/memory-guard.js";
+import { overLimit, strays, WorkerWatch, type WorkerProbes, type WorkerReport } from "../../ra-kernel/worker-watch.js";
 
 const MiB = 2 ** 20;
 
-describe("MemoryGuard", () => {
+describe("WorkerWatch", () => {
   describe("overLimit", () => {
-    const reports: MemoryReport<string>[] = [
-      { worker: "w1", arrayBuffers: 10 * MiB },
-      { worker: "w2", arrayBuffers: undefined },
-      { worker: "w3", arrayBuffers: 100 * MiB },
+    const reports: WorkerReport<string>[] = [
+      { worker: "w1", arrayBuffers: 10 * MiB, begun: false },
+      { worker: "w2", arrayBuffers: undefined, begun: true },
+      { worker: "w3", arrayBuffers: 100 * MiB, begun: true },
     ];
 
     it("should name a worker that answered holding more than its limit, and not the silent ones", () => {
@@ -28,13 +28,28 @@ describe("MemoryGuard", () => {
     });
   });
 
+  describe("strays", () => {
+    it("should name a worker silent with none of its isibas begun on two checks in a row, not one silent with an isiba begun", () => {
+      const before = new Set<string>();
+      const silent = (begun: boolean): WorkerReport<string>[] => [
+        { worker: "stray", arrayBuffers: undefined, begun: false },
+        { worker: "busy", arrayBuffers: undefined, begun },
+        { worker: "idle", arrayBuffers: 0, begun: false },
+      ];
+      expect(strays(silent(true), before), "one silent check is not enough").to.deep.equal([]);
+      expect(strays(silent(true), before).map((s) => s.worker)).to.deep.equal(["stray"]);
+      expect(strays([{ worker: "stray", arrayBuffers: 0, begun: false }], before), "it answered: forgotten").to.deep.equal([]);
+      expect(strays([{ worker: "stray", arrayBuffers: undefined, begun: false }], before)).to.deep.equal([]);
+    });
+  });
+
   describe("check", () => {
-    function probes(answers: (number | undefined)[], rss: number): MemoryProbes<number> & { terminated: [number, string][] } {
+    function probes(answers: (number | undefined)[], rss: number): WorkerProbes<number> & { terminated: [number, string][] } {
       const fake = {
         terminated: [] as [number, string][],
-        async probe(): Promise<MemoryReport<number>[]> {
+        async probe(): Promise<WorkerReport<number>[]> {
           await new Promise((resolve) => setImmediate(resolve));
-          return answers.map((arrayBuffers, worker) => ({ worker, arrayBuffers }));
+          return answers.map((arrayBuffers, worker) => ({ worker, arrayBuffers, begun: true }));
         },
         terminate: (w: number, why: string) => void fake.terminated.push([w, why]),
         rss: () => rss,
@@ -44,14 +59,14 @@ describe("MemoryGuard", () => {
 
     it("should terminate the workers over the limit, once per check, and never probe twice at once", async () => {
       const fake = probes([1 * MiB, 90 * MiB], 100 * MiB);
-      const guard = new MemoryGuard(fake, 64 * MiB, 1_000 * MiB);
-      await Promise.all([guard.check(), guard.check()]);
+      const watch = new WorkerWatch(fake, 64 * MiB, 1_000 * MiB);
+      await Promise.all([watch.check(), watch.check()]);
       expect(fake.terminated.map(([w]) => w)).to.deep.equal([1]);
     });
 
     it("should leave every worker alone when all is within bounds", async () => {
       const fake = probes([1 * MiB, undefined], 100 * MiB);
-      await new MemoryGuard(fake, 64 * MiB, 1_000 * MiB).check();
+      await new WorkerWatch(fake, 64 * MiB, 1_000 * MiB).check();
       expect(fake.terminated).to.deep.equal([]);
     });
   });
