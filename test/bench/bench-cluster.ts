@@ -31,6 +31,13 @@ export interface BenchClusterOptions {
   compute: number;
   /** @default 1 */
   data?: number;
+  /**
+   * Variables added to the environment of `clouds up --detach`. Every server inherits that
+   * environment (shell/server-process.ts spawns them without an `env` of its own), and so
+   * do its isiba workers: e.g. `{ CLOUDS_UNCONFINED_OBJECT_CODE: "1" }` (isolation.bench.ts).
+   * @default {} (this process's environment as it is)
+   */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface BenchCluster {
@@ -50,7 +57,7 @@ export async function withBenchCluster<T>(options: BenchClusterOptions, body: (b
   process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
   try {
     const args = ["up", "--detach", "--dir", dir, "--compute", String(options.compute), "--data", String(options.data ?? 1)];
-    await run(process.execPath, [CLOUDS, ...args], { timeout: UP_TIMEOUT_MS });
+    await run(process.execPath, [CLOUDS, ...args], { timeout: UP_TIMEOUT_MS, env: { ...process.env, ...options.env } });
     return await body({ dir, info: readCluster(dir) });
   } finally {
     process.off("SIGINT", onSignal).off("SIGTERM", onSignal);

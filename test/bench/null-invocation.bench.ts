@@ -128,8 +128,8 @@ async function rttByPlacement(echo: Peer, echoPid: number, report: BenchReport):
   }
 }
 
-/** A fresh Rectangle 5 x 10, its class loaded, checked through cs1. */
-async function newRectangle(cluster: Cluster): Promise<Remote<Rectangle>> {
+/** A fresh Rectangle 5 x 10, its class loaded, checked through cs1 (also isolation.bench.ts). */
+export async function newRectangle(cluster: Cluster): Promise<Remote<Rectangle>> {
   await cluster.load(path.join(REPO_ROOT, "objects/examples/rectangle.ts"));
   const rect = await cluster.create<Rectangle>("Rectangle", `BenchRect-${process.pid}-${Date.now()}`);
   await rect.at("cs1").size(5, 10);

@@ -23,6 +23,7 @@ import { scale } from "./scale.bench.js";
 import { peerBaseline } from "./peer.bench.js";
 import { atomicThreads } from "./atomic.bench.js";
 import { threads } from "./threads.bench.js";
+import { isolation } from "./isolation.bench.js";
 
 type Benchmark = (report: BenchReport) => Promise<void>;
 
@@ -38,6 +39,7 @@ const BENCHMARKS: Array<[name: string, run: Benchmark]> = [
   ["peer", peerBaseline], // Clouds next to an express + TypeORM + SQLite counter service (issue 11)
   ["atomic", atomicThreads], // atomic transfers next to plain nested ones (issue 12)
   ["threads", threads], // kill and deadline latency (issue 13)
+  ["isolation", isolation], // object code in SES compartments next to a plain vm context (issue 15)
 ];
 
 async function main(): Promise<number> {
