@@ -22,6 +22,8 @@
 import { PAGE_SIZE } from "./ids.js";
 
 export const WORD_SIZE = 4;
+/** The byte order of this machine's typed arrays (what a DataView must use to match them). */
+export const NATIVE_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 export const WORDS_PER_PAGE = PAGE_SIZE / WORD_SIZE;
 
 export class PageLog {
@@ -29,6 +31,11 @@ export class PageLog {
   private readonly bytes = new Uint8Array(PAGE_SIZE);
   /** Per word: the stamp of the write that set it (0: not written by this segment). */
   private readonly stamps = new Float64Array(WORDS_PER_PAGE);
+  // `record` writes through DataViews: it runs in isiba workers, whose realm is locked down
+  // (hardened-realm.ts), and there V8 makes indexed stores into typed arrays ~20x slower
+  // (frozen Object.prototype); DataView stores keep their speed.
+  private readonly byteView = new DataView(this.bytes.buffer);
+  private readonly stampView = new DataView(this.stamps.buffer);
   private count = 0;
 
   /** Words logged so far. */
@@ -45,12 +52,9 @@ export class PageLog {
     const first = from >>> 2, last = (to - 1) >>> 2;
     for (let w = first; w <= last; w++) {
       if (this.stamps[w] === 0) this.count++;
-      this.stamps[w] = stamp;
+      this.stampView.setFloat64(w << 3, stamp, NATIVE_LITTLE_ENDIAN);
       const at = w << 2, src = pageStart + at;
-      this.bytes[at] = frame[src];
-      this.bytes[at + 1] = frame[src + 1];
-      this.bytes[at + 2] = frame[src + 2];
-      this.bytes[at + 3] = frame[src + 3];
+      this.byteView.setInt32(at, frame[src] | (frame[src + 1] << 8) | (frame[src + 2] << 16) | (frame[src + 3] << 24), true);
     }
   }
 

@@ -74,15 +74,9 @@ export function okReply(clock: LamportClock, body: unknown): ReplyEnvelope {
   return { ok: true, clock: clock.tick(), body };
 }
 
-/** Whatever was thrown, as an error reply (a value that cannot even be described still gets one). */
+/** Whatever was thrown, as an error reply (toWireError describes even a value that cannot be read). */
 export function errorReply(clock: LamportClock, err: unknown, localId: string): ReplyEnvelope {
-  let error;
-  try {
-    error = toWireError(err, localId);
-  } catch {
-    error = toWireError(new CloudsError("the handler threw a value that cannot be described"), localId);
-  }
-  return { ok: false, clock: clock.tick(), error };
+  return { ok: false, clock: clock.tick(), error: toWireError(err, localId) };
 }
 
 /** The error sent back when a handler's reply could not be serialized. */
