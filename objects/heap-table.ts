@@ -16,6 +16,7 @@
  * compared as Map does (SameValueZero; references by sysname). Operations are several
  * accesses each and not atomic across isibas (use locks); the header is read whole.
  */
+import { scratchBytes } from "../ra-kernel/mapped-segment.js";
 import type { Heap } from "./heap.js";
 import type { MappedSegment } from "../ra-kernel/mapped-segment.js";
 import { sysnameOfRef } from "./object-ref.js";
@@ -31,11 +32,11 @@ const MIN_ENTRIES = 8;
 export const DELETED = 0xffff_ffff;
 
 const encoder = new TextEncoder();
-const hdr = new Uint8Array(HEADER);
+const hdr = scratchBytes(HEADER);
 const hv = new DataView(hdr.buffer);
-const entryBuf = new Uint8Array(ENTRY);
+const entryBuf = scratchBytes(ENTRY);
 const ev = new DataView(entryBuf.buffer);
-const slotBuf = new Uint8Array(SLOT);
+const slotBuf = scratchBytes(SLOT);
 const sv = new DataView(slotBuf.buffer);
 const f64 = new Float64Array(1);
 const f64words = new Uint32Array(f64.buffer);

@@ -20,6 +20,7 @@
  * any use throws instead of touching a reused block.
  * Array operations are not atomic across isibas: several accesses each (use locks).
  */
+import { scratchBytes } from "../ra-kernel/mapped-segment.js";
 import type { Heap } from "./heap.js";
 import type { MappedSegment } from "../ra-kernel/mapped-segment.js";
 import { CELL_SIZE, decodeCell, encodeCell, freeCell, ownsBlocks, readCell, writeCell, type CellOwner } from "./value-cell.js";
@@ -36,7 +37,7 @@ const MAX_LENGTH = 0xffff_ffff;
 /** Cells copied or scanned per access when growing, freeing or copying out. */
 const CHUNK_CELLS = 16384;
 
-const hdr = new Uint8Array(HEADER);
+const hdr = scratchBytes(HEADER);
 // The cell of a one-element push (encodeCell writes it only after any nested block is built).
 const pushCell = new Uint8Array(16); // CELL_SIZE (not yet defined here: value-cell imports this module)
 const pushView = new DataView(pushCell.buffer);

@@ -27,6 +27,7 @@
  * is freed like a container (at the end of the invocation: views read before stay usable).
  * Values are checked first (StorableValue) by the callers: these functions assume it.
  */
+import { scratchBytes } from "../ra-kernel/mapped-segment.js";
 import type { MappedSegment } from "../ra-kernel/mapped-segment.js";
 import type { SysName } from "../ra-kernel/ids.js";
 import { Heap } from "./heap.js";
@@ -68,9 +69,9 @@ const decoder = new TextDecoder();
 // Scratch cells: a cell is copied out of (or built before going into) object memory whole,
 // so decoding never mixes two writes. Decoding takes what it needs out of `cell` before any
 // nested access; encoding writes the cell's bytes only after every nested block is built.
-const cell = new Uint8Array(CELL_SIZE);
+const cell = scratchBytes(CELL_SIZE);
 const cellView = new DataView(cell.buffer);
-const old = new Uint8Array(CELL_SIZE);
+const old = scratchBytes(CELL_SIZE);
 const oldView = new DataView(old.buffer);
 
 /**

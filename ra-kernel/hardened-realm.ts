@@ -52,7 +52,7 @@ export function lockdownRealm(): void {
     errorTaming: "unsafe",
     stackFiltering: "verbose",
     // Assigning `this.name` in an Error subclass, or `toString` on a plain object, keeps working.
-    overrideTaming: "moderate",
+    overrideTaming: "min",
     // The worker's own handlers (isiba-worker.ts) decide what an uncaught error does.
     errorTrapping: "none",
     unhandledRejectionTrapping: "none",

@@ -57,6 +57,22 @@ const SPIN_TRIES = 300;
 /** One sleep of a refused accessor (ms): pins are held for nanoseconds. */
 const BACKOFF_MS = 0.02;
 
+/** Copies up to this many bytes 4 at a time through DataViews (see toFrames); more with `set`. */
+const SMALL_COPY = 64;
+
+/** The DataViews of scratchBytes buffers. */
+const scratchViews = new WeakMap<Uint8Array, DataView>();
+
+/**
+ * A buffer kept for reading small values out of object memory again and again (a cell, a
+ * header): reads into it are faster in a locked-down worker (see toFrames).
+ */
+export function scratchBytes(length: number): Uint8Array {
+  const bytes = new Uint8Array(length);
+  scratchViews.set(bytes, new DataView(bytes.buffer));
+  return bytes;
+}
+
 /** Thrown inside `withPageExclusive`'s fn when it needs a fault: caught there, never escapes. */
 class HeldPageFault {
   constructor(readonly page: PageNo, readonly mode: AccessMode) {}
@@ -139,7 +155,8 @@ export class MappedSegment {
     if (length === 0) return;
     const first = addr >>> PAGE_SHIFT, last = (addr + length - 1) >>> PAGE_SHIFT;
     this.pinRange(first, last, "read");
-    this.eachPiece(addr, length, (at, frame, n) => copyBytes(dst, at, this.u8, frame, n));
+    const dstView = scratchViews.get(dst);
+    this.eachPiece(addr, length, (at, frame, n) => this.fromFrames(dst, dstView, at, frame, n));
     for (let p = first; p <= last; p++) Atomics.sub(this.words, (p << RECORD_SHIFT) + W_PIN, 1);
   }
 
@@ -160,9 +177,10 @@ export class MappedSegment {
     const log = this.writer();
     const first = addr >>> PAGE_SHIFT, last = (addr + length - 1) >>> PAGE_SHIFT;
     this.pinRange(first, last, "write");
+    const oldView = old ? scratchViews.get(old) : undefined;
     this.eachPiece(addr, length, (at, frame, n) => {
-      if (old) copyBytes(old, at, this.u8, frame, n);
-      copyBytes(this.u8, frame, bytes, at, n);
+      if (old) this.fromFrames(old, oldView, at, frame, n);
+      this.toFrames(frame, bytes, at, n);
     });
     const end = addr + length;
     for (let p = first; p <= last; p++) this.wrote(p, Math.max(addr, p << PAGE_SHIFT), Math.min(end, (p + 1) << PAGE_SHIFT), log);
@@ -361,11 +379,45 @@ export class MappedSegment {
     }
     const base = page << PAGE_SHIFT;
     const frame = this.frameOf(page);
-    // Through a DataView, not `++this.stamps[i]`: see copyBytes.
+    // Through a DataView, not `++this.stamps[i]`: see toFrames.
     const at = ((page << 2) + F_STAMP) << 3;
     const stamp = this.stampView.getFloat64(at, NATIVE_LITTLE_ENDIAN) + 1;
     this.stampView.setFloat64(at, stamp, NATIVE_LITTLE_ENDIAN);
     pageLog.record(this.u8, frame, from - base, to - base, stamp);
+  }
+
+  // Copies in and out of the frames never use indexed stores into a typed array: an isiba
+  // worker's realm is locked down (hardened-realm.ts), and once Object.prototype is frozen V8
+  // compiles those ~20x slower (16 bytes: ~650 ns against ~10 ns through a DataView).
+  // Field reads and writes were 5x and 9x slower with a byte loop. DataView accesses and
+  // `set` keep their speed; small copies go 4 bytes at a time through DataViews (the frames'
+  // own, and that of a scratchBytes buffer), others through `set`.
+
+  /** Copies `n` bytes of `src` from `from` into the frames at `frame`. */
+  private toFrames(frame: number, src: Uint8Array, from: number, n: number): void {
+    if (n > SMALL_COPY) {
+      this.u8.set(src.subarray(from, from + n), frame);
+      return;
+    }
+    const view = this.view;
+    let i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const at = from + i;
+      view.setInt32(frame + i, src[at] | (src[at + 1] << 8) | (src[at + 2] << 16) | (src[at + 3] << 24), true);
+    }
+    for (; i < n; i++) view.setUint8(frame + i, src[from + i]);
+  }
+
+  /** Copies `n` bytes of the frames at `frame` into `dst` at `at` (through `dstView` if it has one). */
+  private fromFrames(dst: Uint8Array, dstView: DataView | undefined, at: number, frame: number, n: number): void {
+    if (dstView === undefined || n > SMALL_COPY) {
+      dst.set(this.u8.subarray(frame, frame + n), at);
+      return;
+    }
+    const view = this.view;
+    let i = 0;
+    for (; i + 4 <= n; i += 4) dstView.setInt32(at + i, view.getInt32(frame + i, true), true);
+    for (; i < n; i++) dstView.setUint8(at + i, view.getUint8(frame + i));
   }
 
   /** Remakes the views if the kernel grew the table; true if `page` is now inside it. */
@@ -418,12 +470,3 @@ function backoff(words: Int32Array, pin: number, tries: number): void {
   Atomics.wait(words, pin, Atomics.load(words, pin), BACKOFF_MS);
 }
 
-/**
- * Always `set`, never a loop of indexed stores, even for a few bytes: isiba workers lock
- * their realm down (hardened-realm.ts), and once Object.prototype is frozen V8 compiles an
- * indexed store into a typed array ~20x slower (about 650 ns for 16 bytes against 50 ns with
- * `set`). Field reads and writes went 5x and 9x slower with the loop.
- */
-function copyBytes(dst: Uint8Array, at: number, src: Uint8Array, from: number, length: number): void {
-  dst.set(src.subarray(from, from + length), at);
-}
