@@ -27,6 +27,7 @@
  * libraries clone a Date: `new d.constructor(+d)`) is an ordinary, unattached Date.
  * Assigning the Date to a field, passing it or returning it copies its time value (toPlain).
  */
+import { setFloat64 } from "../ra-kernel/float-writes.js";
 import { scratchBytes } from "../ra-kernel/mapped-segment.js";
 import { Tag, type CellOwner } from "./value-cell.js";
 import { newSerial, StaleViewError } from "./heap-views.js";
@@ -118,7 +119,7 @@ function writeTime(site: Site, time: number): void {
     if (!holdsThis(site)) throw new StaleViewError("Date", site.path, MOVED);
     if (site.serial === 0) site.serial = newSerial(); // a cell stored before Dates had serials
     cellView.setUint32(4, site.serial, true);
-    cellView.setFloat64(8, time, true);
+    setFloat64(cellView, 8, time !== time ? NaN : time, true);
     mem.write(addr, cell);
   });
 }

@@ -29,6 +29,7 @@
  * one outside the segment — and either breaks the running commit segment (aborted, not
  * committed: see `broken` below).
  */
+import { setFloat64 } from "./float-writes.js";
 import { PAGE_SHIFT, PAGE_SIZE, type PageNo, type SysName } from "./ids.js";
 import { PageState, type AccessMode } from "./page-state.js";
 import { F_STAMP, PIN_WRITER, RECORD_SHIFT, W_ACCESSED, W_PIN, W_RETURNING, W_SLOT, W_STATE, W_WRITERS, type SegmentShare } from "./segment-frames.js";
@@ -137,7 +138,7 @@ export class MappedSegment {
     const log = this.writer();
     const page = this.pinScalar(addr, 8, "write");
     const at = this.frameOf(page) + (addr & PAGE_MASK);
-    this.view.setFloat64(at, value, true);
+    setFloat64(this.view, at, value !== value ? NaN : value, true);
     this.wrote(page, addr, addr + 8, log);
   }
 
@@ -382,7 +383,7 @@ export class MappedSegment {
     // Through a DataView, not `++this.stamps[i]`: see toFrames.
     const at = ((page << 2) + F_STAMP) << 3;
     const stamp = this.stampView.getFloat64(at, NATIVE_LITTLE_ENDIAN) + 1;
-    this.stampView.setFloat64(at, stamp, NATIVE_LITTLE_ENDIAN);
+    setFloat64(this.stampView, at, stamp, NATIVE_LITTLE_ENDIAN);
     pageLog.record(this.u8, frame, from - base, to - base, stamp);
   }
 
