@@ -20,6 +20,7 @@
  * any use throws instead of touching a reused block.
  * Array operations are not atomic across isibas: several accesses each (use locks).
  */
+import { nativeFloatView } from "../ra-kernel/float-writes.js";
 import { scratchBytes } from "../ra-kernel/mapped-segment.js";
 import type { Heap } from "./heap.js";
 import type { MappedSegment } from "../ra-kernel/mapped-segment.js";
@@ -40,7 +41,7 @@ const CHUNK_CELLS = 16384;
 const hdr = scratchBytes(HEADER);
 // The cell of a one-element push (encodeCell writes it only after any nested block is built).
 const pushCell = new Uint8Array(16); // CELL_SIZE (not yet defined here: value-cell imports this module)
-const pushView = new DataView(pushCell.buffer);
+const pushView = nativeFloatView(pushCell.buffer);
 const hv = new DataView(hdr.buffer);
 
 export interface Header {

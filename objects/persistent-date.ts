@@ -27,7 +27,7 @@
  * libraries clone a Date: `new d.constructor(+d)`) is an ordinary, unattached Date.
  * Assigning the Date to a field, passing it or returning it copies its time value (toPlain).
  */
-import { setFloat64 } from "../ra-kernel/float-writes.js";
+import { nativeFloatView } from "../ra-kernel/float-writes.js";
 import { scratchBytes } from "../ra-kernel/mapped-segment.js";
 import { Tag, type CellOwner } from "./value-cell.js";
 import { newSerial, StaleViewError } from "./heap-views.js";
@@ -37,7 +37,7 @@ const setTime = Date.prototype.setTime;
 const MOVED = "its field or element was reassigned or deleted, or an array edit (shift, splice, sort...) moved it";
 
 const cell = scratchBytes(16); // CELL_SIZE (not yet defined here: value-cell imports this module)
-const cellView = new DataView(cell.buffer);
+const cellView = nativeFloatView(cell.buffer);
 
 /** Where a Date view's cell is: see the header. `serial` changes once, when a legacy cell (0) gets one. */
 interface Site {
@@ -119,7 +119,7 @@ function writeTime(site: Site, time: number): void {
     if (!holdsThis(site)) throw new StaleViewError("Date", site.path, MOVED);
     if (site.serial === 0) site.serial = newSerial(); // a cell stored before Dates had serials
     cellView.setUint32(4, site.serial, true);
-    setFloat64(cellView, 8, time !== time ? NaN : time, true);
+    cellView.setFloat64(8, time !== time ? NaN : time, true);
     mem.write(addr, cell);
   });
 }

@@ -27,7 +27,7 @@
  * is freed like a container (at the end of the invocation: views read before stay usable).
  * Values are checked first (StorableValue) by the callers: these functions assume it.
  */
-import { setFloat64 } from "../ra-kernel/float-writes.js";
+import { nativeFloatView } from "../ra-kernel/float-writes.js";
 import { scratchBytes } from "../ra-kernel/mapped-segment.js";
 import type { MappedSegment } from "../ra-kernel/mapped-segment.js";
 import type { SysName } from "../ra-kernel/ids.js";
@@ -71,7 +71,7 @@ const decoder = new TextDecoder();
 // so decoding never mixes two writes. Decoding takes what it needs out of `cell` before any
 // nested access; encoding writes the cell's bytes only after every nested block is built.
 const cell = scratchBytes(CELL_SIZE);
-const cellView = new DataView(cell.buffer);
+const cellView = nativeFloatView(cell.buffer);
 const old = scratchBytes(CELL_SIZE);
 const oldView = new DataView(old.buffer);
 
@@ -174,7 +174,7 @@ export function encodeCell(view: DataView, off: number, heap: Heap, value: unkno
   }
   view.setUint32(off, tag, true);
   view.setUint32(off + 4, aux, true);
-  if (f64 !== null) setFloat64(view, off + 8, f64 !== f64 ? NaN : f64, true);
+  if (f64 !== null) view.setFloat64(off + 8, f64 !== f64 ? NaN : f64, true);
   else {
     view.setUint32(off + 8, payload, true);
     view.setUint32(off + 12, high, true);

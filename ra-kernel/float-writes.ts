@@ -1,17 +1,25 @@
 /**
- * DataView's float setters as V8 ships them, taken before an isiba worker locks its realm
- * down. SES's lockdown replaces DataView.prototype.setFloat64 (and 32) with a function that
- * canonicalizes NaN in JavaScript first (a covert channel between compartments through NaN
- * payloads): ~10x slower, on every number written to object memory and every write's page
- * stamp. The runtime's own writes use these; object code still gets the tamed ones.
+ * DataViews whose float setters are V8's own, for the runtime's writes to object memory.
  *
- * Callers canonicalize a NaN that came from object code (`value !== value ? NaN : value`),
- * so object memory never keeps a payload either. Importing this module before lockdown is
- * what makes it work: the isiba worker imports everything before it locks down.
+ * SES's lockdown (hardened-realm.ts) replaces DataView.prototype.setFloat64 (and 32) with a
+ * function that canonicalizes NaN in JavaScript first (against a covert channel between
+ * compartments through NaN payloads): ~10x slower, on every number written to object
+ * memory and on every write's page stamp. A `nativeFloatView` has a prototype of its own,
+ * made before lockdown, that holds the original setters (called as methods, so V8 inlines
+ * them); object code never gets one, and still gets the tamed DataView.
+ *
+ * The runtime canonicalizes a NaN that came from object code itself (`v !== v ? NaN : v`),
+ * so object memory keeps no payload either. This module must load before lockdown: the
+ * isiba worker imports everything before it locks down.
  */
-const nativeSetFloat64 = DataView.prototype.setFloat64;
+const nativeFloatProto: DataView = Object.create(DataView.prototype, {
+  setFloat64: { value: DataView.prototype.setFloat64 },
+  setFloat32: { value: DataView.prototype.setFloat32 },
+});
 
-/** `view.setFloat64(at, value, littleEndian)`, untamed. */
-export function setFloat64(view: DataView, at: number, value: number, littleEndian: boolean): void {
-  nativeSetFloat64.call(view, at, value, littleEndian);
+/** `new DataView(buffer, byteOffset, byteLength)` with V8's own float setters. */
+export function nativeFloatView(buffer: ArrayBufferLike, byteOffset?: number, byteLength?: number): DataView {
+  const view = new DataView(buffer, byteOffset, byteLength);
+  Object.setPrototypeOf(view, nativeFloatProto);
+  return view;
 }

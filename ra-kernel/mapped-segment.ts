@@ -29,7 +29,7 @@
  * one outside the segment — and either breaks the running commit segment (aborted, not
  * committed: see `broken` below).
  */
-import { setFloat64 } from "./float-writes.js";
+import { nativeFloatView } from "./float-writes.js";
 import { PAGE_SHIFT, PAGE_SIZE, type PageNo, type SysName } from "./ids.js";
 import { PageState, type AccessMode } from "./page-state.js";
 import { F_STAMP, PIN_WRITER, RECORD_SHIFT, W_ACCESSED, W_PIN, W_RETURNING, W_SLOT, W_STATE, W_WRITERS, type SegmentShare } from "./segment-frames.js";
@@ -138,7 +138,7 @@ export class MappedSegment {
     const log = this.writer();
     const page = this.pinScalar(addr, 8, "write");
     const at = this.frameOf(page) + (addr & PAGE_MASK);
-    setFloat64(this.view, at, value !== value ? NaN : value, true);
+    this.view.setFloat64(at, value !== value ? NaN : value, true);
     this.wrote(page, addr, addr + 8, log);
   }
 
@@ -383,7 +383,7 @@ export class MappedSegment {
     // Through a DataView, not `++this.stamps[i]`: see toFrames.
     const at = ((page << 2) + F_STAMP) << 3;
     const stamp = this.stampView.getFloat64(at, NATIVE_LITTLE_ENDIAN) + 1;
-    setFloat64(this.stampView, at, stamp, NATIVE_LITTLE_ENDIAN);
+    this.stampView.setFloat64(at, stamp, NATIVE_LITTLE_ENDIAN);
     pageLog.record(this.u8, frame, from - base, to - base, stamp);
   }
 
@@ -425,7 +425,7 @@ export class MappedSegment {
   private remap(page = 0): boolean {
     this.pages = this.share.table.byteLength >>> (RECORD_SHIFT + 2);
     this.words = new Int32Array(this.share.table, 0, this.pages << RECORD_SHIFT);
-    this.stampView = new DataView(this.share.table, 0, (this.pages << 2) * Float64Array.BYTES_PER_ELEMENT);
+    this.stampView = nativeFloatView(this.share.table, 0, (this.pages << 2) * Float64Array.BYTES_PER_ELEMENT);
     this.remapFrames();
     return page < this.pages;
   }
@@ -433,7 +433,7 @@ export class MappedSegment {
   /** Remakes the views of the frame arena (the pool grew). */
   private remapFrames(): void {
     const length = this.share.frames.byteLength;
-    this.view = new DataView(this.share.frames, 0, length);
+    this.view = nativeFloatView(this.share.frames, 0, length);
     this.u8 = new Uint8Array(this.share.frames, 0, length);
   }
 

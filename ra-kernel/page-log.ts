@@ -19,7 +19,7 @@
  *
  * Wire form (`encode`): u32 n, pad to 8, n f64 stamps, n u32-sized values, n u16 word indexes.
  */
-import { setFloat64 } from "./float-writes.js";
+import { nativeFloatView } from "./float-writes.js";
 import { PAGE_SIZE } from "./ids.js";
 
 export const WORD_SIZE = 4;
@@ -36,7 +36,7 @@ export class PageLog {
   // (hardened-realm.ts), and there V8 makes indexed stores into typed arrays ~20x slower
   // (frozen Object.prototype); DataView stores keep their speed (floats: float-writes.ts).
   private readonly byteView = new DataView(this.bytes.buffer);
-  private readonly stampView = new DataView(this.stamps.buffer);
+  private readonly stampView = nativeFloatView(this.stamps.buffer);
   private count = 0;
 
   /** Words logged so far. */
@@ -53,7 +53,7 @@ export class PageLog {
     const first = from >>> 2, last = (to - 1) >>> 2;
     for (let w = first; w <= last; w++) {
       if (this.stamps[w] === 0) this.count++;
-      setFloat64(this.stampView, w << 3, stamp, NATIVE_LITTLE_ENDIAN);
+      this.stampView.setFloat64(w << 3, stamp, NATIVE_LITTLE_ENDIAN);
       const at = w << 2, src = pageStart + at;
       this.byteView.setInt32(at, frame[src] | (frame[src + 1] << 8) | (frame[src + 2] << 16) | (frame[src + 3] << 24), true);
     }
