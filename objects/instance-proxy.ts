@@ -20,22 +20,36 @@
  * refuses those methods with OutsideInvocationError.
  *
  * `storeOf(proxy)` gives its PersistentStore: that is how `checkHeap(this)` (check-heap.ts)
- * finds the object memory to check. Both are module-private WeakMaps, never properties the
- * proxy answers: object code could otherwise learn the key by passing a Proxy of its own
- * where the runtime expects `this`, and read its object's internals (hardened-realm.ts).
+ * finds the object memory to check. Both are private fields stamped on the proxy
+ * (PrivateStamp), never properties the proxy answers: object code could otherwise learn the
+ * key by passing a Proxy of its own where the runtime expects `this`, and read its object's
+ * internals (hardened-realm.ts).
  */
 import { NO_FIELD, type PersistentStore } from "./persistent-store.js";
 import { FieldRouter, type FieldStore } from "./field-router.js";
-import { attachInvocation, type InvocationContext } from "./invocation-context.js";
+import { attachInvocation, PrivateStamp, type InvocationContext } from "./invocation-context.js";
 import { volatileFieldsOf } from "./volatile.js";
 import { scratchStore } from "./scratch-store.js";
 
-/** Each InstanceProxy's PersistentStore (see the header). */
-const stores = new WeakMap<object, PersistentStore>();
+let stampedStore!: (self: object) => PersistentStore | undefined;
+
+/** Each InstanceProxy's PersistentStore, as a private field of the proxy (see the header). */
+class StoreStamp extends PrivateStamp {
+  readonly #store: PersistentStore;
+
+  constructor(self: object, store: PersistentStore) {
+    super(self);
+    this.#store = store;
+  }
+
+  static {
+    stampedStore = (self) => (#store in self ? (self as StoreStamp).#store : undefined);
+  }
+}
 
 /** The PersistentStore of `self` if it is an InstanceProxy. */
 export function storeOf(self: unknown): PersistentStore | undefined {
-  return typeof self === "object" && self !== null ? stores.get(self) : undefined;
+  return typeof self === "object" && self !== null ? stampedStore(self) : undefined;
 }
 
 const methodNames = new WeakMap<object, Set<string>>();
@@ -91,7 +105,7 @@ export function instanceProxy<T extends object>(persistent: PersistentStore, pro
     },
     setPrototypeOf: (_target, _proto) => refuse("prototype", "cannot be changed"),
   });
-  stores.set(proxy, persistent);
+  new StoreStamp(proxy, persistent);
   if (context) attachInvocation(proxy, context);
   return proxy;
 }

@@ -12,6 +12,8 @@
  * 2. It hardens (freezes, transitively) the runtime that object code can reach: the
  *    "clouds-ts" module and every class of which the runtime hands out instances (views of
  *    the heap, references, locks, errors). Instances stay the invocation's own.
+ * 3. It freezes every promise at birth (`guardAsyncBookkeeping`): Node keeps its async
+ *    bookkeeping on promises, where object code could corrupt it and abort the process.
  *
  * Each class version then runs in a `Compartment` of its own (`evaluateInCompartment`):
  * its global holds the frozen intrinsics, `harden`, `Date` and `Math` (time and random
@@ -35,6 +37,8 @@
  * compiler and unit tests evaluate classes in a `vm` context instead, class-loader.ts).
  */
 import "ses";
+import { AsyncLocalStorage } from "node:async_hooks";
+import { promiseHooks } from "node:v8";
 import * as runtime from "../objects/index.js";
 import { errorClasses } from "./clouds-error.js";
 import { handedOutClasses } from "../objects/handed-out-classes.js";
@@ -59,10 +63,36 @@ export function lockdownRealm(): void {
     consoleTaming: "unsafe",
     domainTaming: "unsafe",
   });
+  guardAsyncBookkeeping();
   // Node's globals are not intrinsics: freeze those an error from the runtime may be.
   if (typeof DOMException === "function") harden(DOMException);
   for (const cls of [...errorClasses(), ...handedOutClasses()]) harden(cls);
   hardenedRuntime = harden({ ...runtime });
+}
+
+/**
+ * Freezes every promise as it is made, once Node has written its async bookkeeping on it.
+ *
+ * With AsyncLocalStorage on (the runtime uses it: HiddenAsyncStore), Node keeps each
+ * promise's async ids in symbol properties of the promise itself. Object code that wrote
+ * there (`Object.getOwnPropertySymbols(p)`) made Node abort the whole compute server when
+ * the promise's continuation ran ("async hook stack has become corrupted"). A frozen promise
+ * refuses the write (TypeError), and Node never writes there after.
+ *
+ * Our hook must run after Node's, so Node's is enabled first (a store run here). A promise
+ * found without the ids (were the order ever reversed) is left alone rather than broken; the
+ * escape suite's `forgedStore` fails then.
+ */
+function guardAsyncBookkeeping(): void {
+  let sample: Promise<void> | undefined;
+  new AsyncLocalStorage<number>().run(1, () => {
+    sample = Promise.resolve();
+  });
+  const asyncId = Object.getOwnPropertySymbols(sample!).find((s) => s.description === "async_id_symbol");
+  if (asyncId === undefined) throw new Error("lockdownRealm: Node keeps no async id on promises here; the guard of its async bookkeeping does not know this Node version");
+  promiseHooks.onInit((promise) => {
+    if (asyncId in promise) Object.freeze(promise);
+  });
 }
 
 /** Globals of the compartment that are hoisted into constants (see the header). */

@@ -71,6 +71,7 @@ const TECHNIQUES: [keyof Escaper, string, string, RegExp][] = [
   ["changePrototypeOfThis", "Object.setPrototypeOf(this)", "TypeError", /^Escaper\.prototype: cannot be changed$/],
   ["internalsBySymbol", "the object's internals under its own or registered symbols", "TypeError", UNDEFINED],
   ["lockContext", "a Lock handle's invocation context, for raw syscalls", "TypeError", UNDEFINED],
+  ["forgedStore", "Node's async ids and a forged async context (a fake write log and invocation) on a promise (it aborted the server)", "TypeError", /^Cannot assign to read only property 'Symbol\(async_id_symbol\)' of object '\[object Promise\]'$/],
   ["promiseStore", "the async context Node keeps on every promise (Symbol(kResourceStore)), for raw syscalls", "TypeError", /^store\.syscall is not a function$/],
   ["otherObjectHeap", "checkHeap on a reference to another object", "TypeError", /^checkHeap\(self\): pass `this`/],
 ];
