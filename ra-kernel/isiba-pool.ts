@@ -204,8 +204,9 @@ export class IsibaPool {
       const settle = (arrayBuffers: number | undefined) => {
         clearTimeout(timer);
         slot.probed = undefined;
-        // Read after the wait: an isiba begun meanwhile may be what kept it silent.
-        const begun = [...slot.pending.keys()].some((id) => !slot.neverStarted(id));
+        // Read after the wait: an isiba begun meanwhile may be what kept it silent. A worker
+        // waiting for a fault, or freeing blocks after a commit, is busy for its isibas too.
+        const begun = slot.faulting > 0 || slot.freeing.size > 0 || [...slot.pending.keys()].some((id) => !slot.neverStarted(id));
         resolve({ worker: slot, arrayBuffers, begun });
       };
       slot.probed = settle;

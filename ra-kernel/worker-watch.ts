@@ -38,7 +38,10 @@ export const PROBE_TIMEOUT_MS = 200;
 export interface WorkerReport<W> {
   worker: W;
   arrayBuffers: number | undefined;
-  /** Whether it has begun one of its isibas (running or waiting): then silence may be theirs. */
+  /**
+   * Whether it works for one of its isibas: one begun (running or waiting), a page fault being
+   * served, or blocks being freed after a commit. Then silence may be theirs.
+   */
   begun: boolean;
 }
 
