@@ -20,36 +20,24 @@
  * refuses those methods with OutsideInvocationError.
  *
  * `storeOf(proxy)` gives its PersistentStore: that is how `checkHeap(this)` (check-heap.ts)
- * finds the object memory to check. Both are private fields stamped on the proxy
- * (PrivateStamp), never properties the proxy answers: object code could otherwise learn the
+ * finds the object memory to check. Both are private fields of the proxy
+ * (ra-kernel/private-slot.ts), never properties the proxy answers: object code could otherwise learn the
  * key by passing a Proxy of its own where the runtime expects `this`, and read its object's
  * internals (hardened-realm.ts).
  */
 import { NO_FIELD, type PersistentStore } from "./persistent-store.js";
 import { FieldRouter, type FieldStore } from "./field-router.js";
-import { attachInvocation, PrivateStamp, type InvocationContext } from "./invocation-context.js";
+import { attachInvocation, type InvocationContext } from "./invocation-context.js";
+import { privateSlot } from "../ra-kernel/private-slot.js";
 import { volatileFieldsOf } from "./volatile.js";
 import { scratchStore } from "./scratch-store.js";
 
-let stampedStore!: (self: object) => PersistentStore | undefined;
-
-/** Each InstanceProxy's PersistentStore, as a private field of the proxy (see the header). */
-class StoreStamp extends PrivateStamp {
-  readonly #store: PersistentStore;
-
-  constructor(self: object, store: PersistentStore) {
-    super(self);
-    this.#store = store;
-  }
-
-  static {
-    stampedStore = (self) => (#store in self ? (self as StoreStamp).#store : undefined);
-  }
-}
+/** Each InstanceProxy's PersistentStore, a private field of the proxy (see the header). */
+const stores = privateSlot<PersistentStore>();
 
 /** The PersistentStore of `self` if it is an InstanceProxy. */
 export function storeOf(self: unknown): PersistentStore | undefined {
-  return typeof self === "object" && self !== null ? stampedStore(self) : undefined;
+  return stores.get(self);
 }
 
 const methodNames = new WeakMap<object, Set<string>>();
@@ -105,7 +93,7 @@ export function instanceProxy<T extends object>(persistent: PersistentStore, pro
     },
     setPrototypeOf: (_target, _proto) => refuse("prototype", "cannot be changed"),
   });
-  new StoreStamp(proxy, persistent);
+  stores.set(proxy, persistent);
   if (context) attachInvocation(proxy, context);
   return proxy;
 }

@@ -5,8 +5,8 @@
  * The isiba makes one per invocation (and one per constructor run) and gives it to the
  * object's InstanceProxy, which registers it here (`attachInvocation`). The runtime's
  * methods on CloudsObject (`lock`, `withLock`, `semaphore`) find it through
- * `invocationOf(this)`. Object code cannot reach it: it is a private field stamped on the
- * proxy (PrivateStamp), not answered as a property (a property lookup would show its key to
+ * `invocationOf(this)`. Object code cannot reach it: it is a private field of the proxy
+ * (ra-kernel/private-slot.ts), not answered as a property (a property lookup would show its key to
  * any Proxy object code passed in place of `this`). Handles made from a context (Lock,
  * Semaphore) belong to that invocation:
  * once it has returned, the kernel refuses their syscalls (IsibaEndedError).
@@ -20,6 +20,7 @@ import { HiddenAsyncStore } from "../ra-kernel/hidden-async-store.js";
 import type { SysName, ThreadId } from "../ra-kernel/ids.js";
 import type { SyscallArgs, SyscallOp, SyscallResult } from "../ra-kernel/isiba-messages.js";
 import { OutsideInvocationError } from "./errors.js";
+import { privateSlot } from "../ra-kernel/private-slot.js";
 
 export interface InvocationContext {
   readonly object: SysName;
@@ -41,42 +42,17 @@ export function currentInvocation(): InvocationContext | undefined {
   return current.get();
 }
 
-/**
- * Lets a subclass put private fields on an object it did not make (`super(target)` returns
- * `target`): how the runtime keeps what it knows of an InstanceProxy on the proxy itself,
- * where no code but the stamping class's can read it (cheaper than a WeakMap, whose
- * entries each garbage collection must trace as ephemerons).
- */
-export class PrivateStamp {
-  constructor(target: object) {
-    return target;
-  }
-}
-
-let contextOf!: (self: object) => InvocationContext | undefined;
-
-/** Each InstanceProxy's invocation, as a private field of the proxy: see the header. */
-class InvocationStamp extends PrivateStamp {
-  readonly #ctx: InvocationContext;
-
-  constructor(self: object, ctx: InvocationContext) {
-    super(self);
-    this.#ctx = ctx;
-  }
-
-  static {
-    contextOf = (self) => (#ctx in self ? (self as InvocationStamp).#ctx : undefined);
-  }
-}
+/** Each InstanceProxy's invocation, a private field of the proxy: see the header. */
+const contexts = privateSlot<InvocationContext>();
 
 /** Makes `ctx` the invocation of `self` (an InstanceProxy). */
 export function attachInvocation(self: object, ctx: InvocationContext): void {
-  new InvocationStamp(self, ctx);
+  contexts.set(self, ctx);
 }
 
 /** The context of the invocation `self` (an InstanceProxy) runs in, or OutsideInvocationError. */
 export function invocationOf(self: unknown, method: string): InvocationContext {
-  const ctx = typeof self === "object" && self !== null ? contextOf(self) : undefined;
+  const ctx = contexts.get(self);
   if (!ctx) {
     throw new OutsideInvocationError(
       `${method}() needs a running invocation: call it inside a method of a persistent object (on 'this')`,

@@ -7,50 +7,35 @@
  * context (its raw syscalls), its write log and its deferred frees were one property read
  * away (found by test/security/escapes.test.ts, "unfrozenReach").
  *
- * So the store holds a token instead: a frozen object with nothing to read, whose value is
- * in a private field. Object code may still move tokens between promises it holds, or put
- * its own object there. Neither gives it anything: each store brands its own tokens (a
- * token of another store, or any other object, reads as no value), and only this module can
- * make one (the class reachable through a token's `constructor` refuses to).
+ * So the store holds a token instead: an empty frozen object whose value is in a private
+ * field (private-slot.ts). Object code may still move tokens between promises it holds, or
+ * put its own object there. Neither gives it anything: each store has a slot of its own (a
+ * token of another store, or any other object, reads as no value), and only the store can
+ * fill one.
  */
 import { AsyncLocalStorage, executionAsyncId } from "node:async_hooks";
-
-/** Only `seal` holds it: `new` on a token's class without it is refused. */
-const SEALING = Object.freeze({});
-
-/** A token class of one store: `seal` makes its tokens, `open` reads only them. */
-function tokenKind<T>(): { seal(value: T): object; open(token: unknown): T | undefined } {
-  let open!: (token: unknown) => T | undefined;
-  class Token {
-    readonly #value: T;
-
-    constructor(value: T, key: unknown) {
-      if (key !== SEALING) throw new TypeError("not a constructor");
-      this.#value = value;
-      Object.freeze(this);
-    }
-
-    static {
-      open = (token) => (typeof token === "object" && token !== null && #value in token ? (token as Token).#value : undefined);
-    }
-  }
-  Object.freeze(Token.prototype);
-  Object.freeze(Token);
-  return { seal: (value) => new Token(value, SEALING), open };
-}
+import { privateSlot } from "./private-slot.js";
 
 export class HiddenAsyncStore<T> {
   private readonly storage = new AsyncLocalStorage<object>();
-  private readonly tokens = tokenKind<T>();
+  /** Each token's value, in a private field of the token: this store's own (see the header). */
+  private readonly tokens = privateSlot<T>();
   /** `get`'s last answer, and the async context it was for (see `get`). */
   private cachedId = -1;
   private cachedValue: T | undefined;
+
+  /** A token for `value`: an empty frozen object; its value is in this store's slot. */
+  private seal(value: T): object {
+    const token = {};
+    this.tokens.set(token, value);
+    return Object.freeze(token);
+  }
 
   /** Runs `fn` (and everything it awaits) with `value` as the store. */
   run<R>(value: T, fn: () => R): R {
     this.cachedId = -1;
     try {
-      return this.storage.run(this.tokens.seal(value), fn);
+      return this.storage.run(this.seal(value), fn);
     } finally {
       this.cachedId = -1;
     }
@@ -66,7 +51,7 @@ export class HiddenAsyncStore<T> {
   get(): T | undefined {
     const id = executionAsyncId();
     if (id !== this.cachedId) {
-      this.cachedValue = this.tokens.open(this.storage.getStore());
+      this.cachedValue = this.tokens.get(this.storage.getStore());
       this.cachedId = id;
     }
     return this.cachedValue;
