@@ -54,6 +54,9 @@ export function evaluate(name: string, key: string, code: string, evaluator: Mod
   if (typeof cls !== "function" || !(cls.prototype instanceof CloudsObject)) {
     throw new ClassLoadError(`class ${name} is not exported by its code segment as a CloudsObject subclass`, { className: name });
   }
+  // esbuild renames a class that names itself in its own body (`_Counter`); errors and the
+  // instance proxy's messages use the class's name, so give it back the one it is known by.
+  if (cls.name !== name) Object.defineProperty(cls, "name", { value: name, configurable: true });
   return cls as PersistentClass;
 }
 

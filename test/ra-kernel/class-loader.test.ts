@@ -121,6 +121,16 @@ describe("ClassLoader", () => {
       expect(cls.prototype).to.be.instanceOf(CloudsObject);
     });
 
+    // Regression: esbuild bundles a class that names itself in its body as `_Probe`, and the
+    // instance proxy's errors then said `_Probe.x: ...`.
+    it("should give the class the name it is exported by", () => {
+      const code = `"use strict";
+const { CloudsObject } = require("clouds-ts");
+var _Probe = class _Probe extends CloudsObject { static self() { return _Probe; } };
+exports.Probe = _Probe;`;
+      expect(evaluate("Probe", "Probe@1", code).name).to.equal("Probe");
+    });
+
     it("should refuse a name the code does not export as a CloudsObject subclass", () => {
       const code = bundle(`exports.Plain = class Plain {};`);
       expect(() => evaluate("Missing", "Probe@1", code)).to.throw(ClassLoadError, /class Missing is not exported by its code segment/);
