@@ -11,6 +11,7 @@
  *
  *   fieldSnapshot(store, { depth: 3, maxItems: 100 })  ->  { owner: "ana", log: [...] }
  */
+import { setOwn } from "./own-property.js";
 import { types } from "node:util";
 import { sysnameOfRef } from "./object-ref.js";
 import { handleOf } from "./persistent-array.js";
@@ -32,7 +33,7 @@ export interface SnapshotOptions {
 export function fieldSnapshot(store: PersistentStore, options: SnapshotOptions = {}): Record<string, unknown> {
   const limits = { depth: options.depth ?? 3, maxItems: options.maxItems ?? 100 };
   const out: Record<string, unknown> = {};
-  for (const name of store.names()) out[name] = snap(store.get(name), limits.depth, limits.maxItems);
+  for (const name of store.names()) setOwn(out, name, snap(store.get(name), limits.depth, limits.maxItems));
   return out;
 }
 
@@ -59,7 +60,7 @@ function snap(value: unknown, depth: number, max: number): unknown {
       out["…"] = `${size - max} more fields (${size} in all)`;
       break;
     }
-    out[String(k)] = snap(v, depth - 1, max);
+    setOwn(out, String(k), snap(v, depth - 1, max));
   }
   return out;
 }

@@ -12,6 +12,7 @@
  * returned as is (the common case costs one walk, no allocation). Works on values from any
  * realm (the compiler and unit tests evaluate classes in a vm context of their own).
  */
+import { setOwn } from "./own-property.js";
 import type { SysName } from "../ra-kernel/ids.js";
 import { isWireRef, sysnameOfRef, type WireRef } from "./object-ref.js";
 
@@ -75,7 +76,7 @@ function walkObject(obj: Record<string, unknown>, swap: Swap, seen: Map<object, 
   for (const key of Object.keys(obj)) {
     const w = walk(obj[key], swap, seen);
     if (w !== obj[key] && out === null) seen.set(obj, (out = { ...obj }));
-    if (out !== null) out[key] = w;
+    if (out !== null) setOwn(out, key, w);
   }
   return out ?? obj;
 }

@@ -6,6 +6,7 @@
  * views); object references and plain Dates and Uint8Arrays are kept as they are. A value
  * with no view in it is returned unchanged (same identity) cheaply.
  */
+import { setOwn } from "./own-property.js";
 import { types } from "node:util";
 import { sysnameOfRef } from "./object-ref.js";
 import { handleOf, copyOut } from "./persistent-array.js";
@@ -22,7 +23,7 @@ export function toPlain(value: unknown): unknown {
   const table = tableOf(value);
   if (table) {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of table.entries("value")) out[k as string] = toPlain(v);
+    for (const [k, v] of table.entries("value")) setOwn(out, k as string, toPlain(v));
     return out;
   }
   if (isPersistentMap(value)) return new Map([...value].map(([k, v]) => [k, toPlain(v)]));

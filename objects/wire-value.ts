@@ -20,6 +20,7 @@
  * Applied only where values meet a socket (servers/compute/protocol.ts); the worker <-> kernel
  * hop is structured clone and needs neither.
  */
+import { setOwn } from "./own-property.js";
 
 /** Thrown when a value arriving from the wire is malformed (names the tag or container). */
 export class WireValueError extends Error {
@@ -102,7 +103,7 @@ function encRecord(obj: Record<string, unknown>, path: Set<object>): unknown {
   for (const key of keys) {
     const w = enc(obj[key], path);
     if (w !== obj[key] && out === null) out = { ...obj };
-    if (out !== null) out[key] = w;
+    if (out !== null) setOwn(out, key, w);
   }
   const result = out ?? obj;
   return keys.length === 1 && TAGS.has(keys[0]) ? { $obj: result } : result;
@@ -178,7 +179,7 @@ function decRecord(obj: Record<string, unknown>, keys: string[], depth: number):
   for (const key of keys) {
     const w = dec(obj[key], depth + 1);
     if (w !== obj[key] && out === null) out = { ...obj };
-    if (out !== null) out[key] = w;
+    if (out !== null) setOwn(out, key, w);
   }
   return out ?? obj;
 }
