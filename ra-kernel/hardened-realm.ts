@@ -37,12 +37,12 @@
  * compiler and unit tests evaluate classes in a `vm` context instead, class-loader.ts).
  */
 import "ses";
-import { AsyncLocalStorage } from "node:async_hooks";
 import { promiseHooks } from "node:v8";
 import * as runtime from "../objects/index.js";
 import { errorClasses } from "./clouds-error.js";
 import { handedOutClasses } from "../objects/handed-out-classes.js";
 import { moduleWrapper, type ModuleExports } from "./class-loader.js";
+import { runLogging, WriteLog } from "./write-log.js";
 
 /** The runtime object code imports, frozen; made by lockdownRealm. */
 let hardenedRuntime: Readonly<Record<string, unknown>> | undefined;
@@ -81,13 +81,15 @@ export function lockdownRealm(): void {
  * the promise's continuation ran ("async hook stack has become corrupted"). A frozen promise
  * refuses the write (TypeError), and Node never writes there after.
  *
- * Our hook must run after Node's, so Node's is enabled first (a store run here). A promise
+ * Our hook must run after Node's, so Node's is enabled first (the write log's store is run
+ * here). A promise
  * found without the ids (were the order ever reversed) is left alone rather than broken; the
  * escape suite's `forgedStore` fails then.
  */
 function guardAsyncBookkeeping(): void {
   let sample: Promise<void> | undefined;
-  new AsyncLocalStorage<number>().run(1, () => {
+  // The write log's store, which the worker uses anyway: another one would cost every promise.
+  runLogging(new WriteLog(0), () => {
     sample = Promise.resolve();
   });
   const asyncId = Object.getOwnPropertySymbols(sample!).find((s) => s.description === "async_id_symbol");
