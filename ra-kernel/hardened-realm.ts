@@ -39,7 +39,7 @@
 import "ses";
 import { promiseHooks } from "node:v8";
 import * as runtime from "../objects/index.js";
-import { errorClasses } from "./clouds-error.js";
+import { errorClasses, type WireError } from "./clouds-error.js";
 import { handedOutClasses } from "../objects/handed-out-classes.js";
 import { moduleWrapper, type ModuleExports } from "./class-loader.js";
 import { runLogging, WriteLog } from "./write-log.js";
@@ -97,6 +97,18 @@ function guardAsyncBookkeeping(): void {
   promiseHooks.onInit((promise) => {
     if (asyncId in promise) Object.freeze(promise);
   });
+}
+
+/** SES's words when object code reached for a Function constructor (`x.constructor.constructor`). */
+const NO_FUNCTION_CONSTRUCTOR = /^Function\.prototype\.constructor is not a valid constructor\.$/;
+
+/**
+ * An error of object code, with a word on the confinement where SES's own message does not
+ * say that it is one (the caller sees "TypeError: ... (at cs1)" and should learn why).
+ */
+export function explainConfinement(error: WireError): WireError {
+  if (error.name !== "TypeError" || !NO_FUNCTION_CONSTRUCTOR.test(error.message)) return error;
+  return { ...error, message: `${error.message} Object code is confined: it cannot compile code outside its compartment (README "Limits")` };
 }
 
 /** Globals of the compartment that are hoisted into constants (see the header). */

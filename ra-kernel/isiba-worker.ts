@@ -34,7 +34,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import createDebug from "debug";
 import { toWireError } from "./clouds-error.js";
 import { ClassLoader, evaluateModule } from "./class-loader.js";
-import { evaluateInCompartment, lockdownRealm } from "./hardened-realm.js";
+import { evaluateInCompartment, explainConfinement, lockdownRealm } from "./hardened-realm.js";
 import { objectCodeConfined } from "./confinement-switch.js";
 import { FaultChannel } from "./fault-channel.js";
 import { MappedSegment } from "./mapped-segment.js";
@@ -233,7 +233,8 @@ async function run(req: RunRequest): Promise<void> {
     const value = await execute(req, mapped.store, seg);
     reply({ type: "done", id: req.id, ok: true, value, ...lastSegment(req, mem, seg), frees: keepsFrees(req.id, seg) });
   } catch (err) {
-    reply({ type: "done", id: req.id, ok: false, error: toWireError(err, init.serverId), ...lastSegment(req, mem, seg), frees: keepsFrees(req.id, seg) });
+    const error = toWireError(err, init.serverId);
+    reply({ type: "done", id: req.id, ok: false, error: confined ? explainConfinement(error) : error, ...lastSegment(req, mem, seg), frees: keepsFrees(req.id, seg) });
   }
 }
 

@@ -17,8 +17,8 @@ import type { Escaper } from "../fixtures/escaper.js";
 
 const FIXTURES = path.join(REPO_ROOT, "test/fixtures");
 
-/** What the constructor chains end in: lockdown's Function.prototype.constructor. */
-const NO_FUNCTION = /^Function\.prototype\.constructor is not a valid constructor\.$/;
+/** What the constructor chains end in: lockdown's Function.prototype.constructor, explained. */
+const NO_FUNCTION = /^Function\.prototype\.constructor is not a valid constructor\. Object code is confined: it cannot compile code outside its compartment \(README "Limits"\)$/;
 /** A lookup of something the compartment does not have, then its use. */
 const UNDEFINED = /^Cannot read properties of undefined \(reading '(pid|process|Module|data|syscall|name)'\)$/;
 const FROZEN = /^Cannot (assign to read only property|add property|redefine property)/;
