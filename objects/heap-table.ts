@@ -16,9 +16,8 @@
  * compared as Map does (SameValueZero; references by sysname). Operations are several
  * accesses each and not atomic across isibas (use locks); the header is read whole.
  */
-import { scratchBytes } from "../ra-kernel/mapped-segment.js";
 import type { Heap } from "./heap.js";
-import type { MappedSegment } from "../ra-kernel/mapped-segment.js";
+import { scratchBytes, scratchView, type MappedSegment } from "../ra-kernel/mapped-segment.js";
 import { sysnameOfRef } from "./object-ref.js";
 import { CELL_SIZE, Tag, decodeCell, encodeCell, freeCell, readCell, writeCell, type CellOwner } from "./value-cell.js";
 import { newSerial, StaleViewError } from "./heap-views.js";
@@ -33,11 +32,11 @@ export const DELETED = 0xffff_ffff;
 
 const encoder = new TextEncoder();
 const hdr = scratchBytes(HEADER);
-const hv = new DataView(hdr.buffer);
+const hv = scratchView(hdr);
 const entryBuf = scratchBytes(ENTRY);
-const ev = new DataView(entryBuf.buffer);
+const ev = scratchView(entryBuf);
 const slotBuf = scratchBytes(SLOT);
-const sv = new DataView(slotBuf.buffer);
+const sv = scratchView(slotBuf);
 const f64 = new Float64Array(1);
 const f64words = new Uint32Array(f64.buffer);
 

@@ -20,10 +20,8 @@
  * any use throws instead of touching a reused block.
  * Array operations are not atomic across isibas: several accesses each (use locks).
  */
-import { nativeFloatView } from "../ra-kernel/float-writes.js";
-import { scratchBytes } from "../ra-kernel/mapped-segment.js";
 import type { Heap } from "./heap.js";
-import type { MappedSegment } from "../ra-kernel/mapped-segment.js";
+import { scratchBytes, scratchView, type MappedSegment } from "../ra-kernel/mapped-segment.js";
 import { CELL_SIZE, decodeCell, encodeCell, freeCell, ownsBlocks, readCell, writeCell, type CellOwner } from "./value-cell.js";
 import { checkValue, isPrimitive } from "./storable-value.js";
 import { cachedView, newSerial, StaleViewError, toIndex } from "./heap-views.js";
@@ -40,9 +38,9 @@ const CHUNK_CELLS = 16384;
 
 const hdr = scratchBytes(HEADER);
 // The cell of a one-element push (encodeCell writes it only after any nested block is built).
-const pushCell = new Uint8Array(16); // CELL_SIZE (not yet defined here: value-cell imports this module)
-const pushView = nativeFloatView(pushCell.buffer);
-const hv = new DataView(hdr.buffer);
+const pushCell = scratchBytes(16); // CELL_SIZE (not yet defined here: value-cell imports this module)
+const pushView = scratchView(pushCell);
+const hv = scratchView(hdr);
 
 export interface Header {
   length: number;

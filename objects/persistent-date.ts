@@ -27,8 +27,7 @@
  * libraries clone a Date: `new d.constructor(+d)`) is an ordinary, unattached Date.
  * Assigning the Date to a field, passing it or returning it copies its time value (toPlain).
  */
-import { nativeFloatView } from "../ra-kernel/float-writes.js";
-import { scratchBytes } from "../ra-kernel/mapped-segment.js";
+import { scratchBytes, scratchView } from "../ra-kernel/mapped-segment.js";
 import { Tag, type CellOwner } from "./value-cell.js";
 import { newSerial, StaleViewError } from "./heap-views.js";
 
@@ -37,7 +36,7 @@ const setTime = Date.prototype.setTime;
 const MOVED = "its field or element was reassigned or deleted, or an array edit (shift, splice, sort...) moved it";
 
 const cell = scratchBytes(16); // CELL_SIZE (not yet defined here: value-cell imports this module)
-const cellView = nativeFloatView(cell.buffer);
+const cellView = scratchView(cell);
 
 /** Where a Date view's cell is: see the header. `serial` changes once, when a legacy cell (0) gets one. */
 interface Site {

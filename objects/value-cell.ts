@@ -27,9 +27,7 @@
  * is freed like a container (at the end of the invocation: views read before stay usable).
  * Values are checked first (StorableValue) by the callers: these functions assume it.
  */
-import { nativeFloatView } from "../ra-kernel/float-writes.js";
-import { scratchBytes } from "../ra-kernel/mapped-segment.js";
-import type { MappedSegment } from "../ra-kernel/mapped-segment.js";
+import { scratchBytes, scratchView, type MappedSegment } from "../ra-kernel/mapped-segment.js";
 import type { SysName } from "../ra-kernel/ids.js";
 import { Heap } from "./heap.js";
 import { refTo, sysnameOfRef } from "./object-ref.js";
@@ -71,9 +69,9 @@ const decoder = new TextDecoder();
 // so decoding never mixes two writes. Decoding takes what it needs out of `cell` before any
 // nested access; encoding writes the cell's bytes only after every nested block is built.
 const cell = scratchBytes(CELL_SIZE);
-const cellView = nativeFloatView(cell.buffer);
+const cellView = scratchView(cell);
 const old = scratchBytes(CELL_SIZE);
-const oldView = new DataView(old.buffer);
+const oldView = scratchView(old);
 
 /**
  * What holds cells a view must find again (PersistentStore: fields; ArrayHandle: elements;

@@ -12,6 +12,9 @@
  * so object memory keeps no payload either. This module must load before lockdown: the
  * isiba worker imports everything before it locks down.
  */
+/** The byte order of this machine's typed arrays (what a DataView must use to match them). */
+export const NATIVE_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 const nativeFloatProto: DataView = Object.create(DataView.prototype, {
   setFloat64: { value: DataView.prototype.setFloat64 },
   setFloat32: { value: DataView.prototype.setFloat32 },

@@ -158,7 +158,7 @@ class WorkerSlot {
   /** Isibas of this worker killed on purpose (IsibaPool.kill): the error each fails with. */
   readonly killed = new Map<number, Error>();
   /** Why the WorkerWatch terminated this worker, if it did. */
-  overMemory: string | undefined;
+  watchKill: string | undefined;
   /** The MemoryProbe this worker has yet to answer, if any. */
   probed: ((arrayBuffers: number) => void) | undefined;
   constructor(readonly worker: Worker, readonly faultPort: MessagePort, readonly doorbell: Int32Array, readonly ledger: SharedArrayBuffer, readonly started: BigInt64Array) {}
@@ -188,7 +188,7 @@ export class IsibaPool {
     for (let i = 0; i < size; i++) this.slots.push(this.startWorker(i));
     if (options.processMemoryMb !== undefined) {
       const perWorker = (options.workerHeapMb ?? DEFAULT_WORKER_HEAP_MB) * 2 ** 20;
-      this.watch = new WorkerWatch({ probe: (ms) => this.probeMemory(ms), terminate: (s, why) => this.terminateForMemory(s, why), rss: () => process.memoryUsage.rss() }, perWorker, options.processMemoryMb * 2 ** 20);
+      this.watch = new WorkerWatch({ probe: (ms) => this.probeWorkers(ms), terminate: (s, why) => this.terminateWatched(s, why), rss: () => process.memoryUsage.rss() }, perWorker, options.processMemoryMb * 2 ** 20);
       this.watch.start();
     }
   }
@@ -197,7 +197,7 @@ export class IsibaPool {
   private nextProbe = 1;
 
   /** Asks every worker for its ArrayBuffers (WorkerWatch); the silent ones are undefined. */
-  private probeMemory(timeoutMs: number): Promise<WorkerReport<WorkerSlot>[]> {
+  private probeWorkers(timeoutMs: number): Promise<WorkerReport<WorkerSlot>[]> {
     const slots = [...this.slots];
     return Promise.all(slots.map((slot) => new Promise<WorkerReport<WorkerSlot>>((resolve) => {
       const timer = setTimeout(() => settle(undefined), timeoutMs);
@@ -214,9 +214,9 @@ export class IsibaPool {
     })));
   }
 
-  private terminateForMemory(slot: WorkerSlot, why: string): void {
-    if (!this.slots.includes(slot) || slot.overMemory !== undefined) return;
-    slot.overMemory = why;
+  private terminateWatched(slot: WorkerSlot, why: string): void {
+    if (!this.slots.includes(slot) || slot.watchKill !== undefined) return;
+    slot.watchKill = why;
     this.terminate(slot);
   }
 
@@ -528,8 +528,11 @@ export class IsibaPool {
     );
   }
 
-  /** What the isibas of a worker the WorkerWatch terminated are told. */
-  private overMemoryError(why: string): ResourceLimitError {
+  /**
+   * What the isibas of a worker the WorkerWatch terminated are told. Only its memory rule
+   * reaches a begun isiba: a stray worker has begun none, and those run again.
+   */
+  private watchKillError(why: string): ResourceLimitError {
     const limitMb = this.options.workerHeapMb ?? DEFAULT_WORKER_HEAP_MB;
     return new ResourceLimitError(
       `the invocation went past the memory limit of its isiba worker: ${why}, allocated by this invocation or another in the same worker. ` +
@@ -566,7 +569,7 @@ export class IsibaPool {
     this.workerDeaths++;
     const pending = [...slot.pending];
     const killing = slot.killed.size > 0;
-    const died = slot.overMemory !== undefined ? this.overMemoryError(slot.overMemory) : this.diedError(killing ? new Error(`it was terminated to kill thread(s) running in it`) : err);
+    const died = slot.watchKill !== undefined ? this.watchKillError(slot.watchKill) : this.diedError(killing ? new Error(`it was terminated to kill thread(s) running in it`) : err);
     // Whom the death did not concern: run again (RunFailure.rerun). A kill names its targets; a
     // worker out of heap does not say who allocated it, so only isibas it never began.
     const bystander = (id: number, p: Pending) =>

@@ -29,14 +29,14 @@
  * one outside the segment — and either breaks the running commit segment (aborted, not
  * committed: see `broken` below).
  */
-import { nativeFloatView } from "./float-writes.js";
+import { NATIVE_LITTLE_ENDIAN, nativeFloatView } from "./float-writes.js";
 import { PAGE_SHIFT, PAGE_SIZE, type PageNo, type SysName } from "./ids.js";
 import { PageState, type AccessMode } from "./page-state.js";
 import { F_STAMP, PIN_WRITER, RECORD_SHIFT, W_ACCESSED, W_PIN, W_RETURNING, W_SLOT, W_STATE, W_WRITERS, type SegmentShare } from "./segment-frames.js";
 import { breakCurrentSegment, currentWriteLog, writesNeedLog, type WriteLog } from "./write-log.js";
 import { currentWriterLedger } from "./writer-ledger.js";
 import { IsibaEndedError } from "./syscall-errors.js";
-import { NATIVE_LITTLE_ENDIAN, type PageLog } from "./page-log.js";
+import { littleEndianWord, type PageLog } from "./page-log.js";
 
 /** What takes a page fault: the FaultChannel in an isiba; a synchronous stand-in in unit tests. */
 export interface PageFaulter {
@@ -66,12 +66,20 @@ const scratchViews = new WeakMap<Uint8Array, DataView>();
 
 /**
  * A buffer kept for reading small values out of object memory again and again (a cell, a
- * header): reads into it are faster in a locked-down worker (see toFrames).
+ * header): reads into it are faster in a locked-down worker (see toFrames). Its DataView
+ * (`scratchView`) is the one to decode and encode it with.
  */
 export function scratchBytes(length: number): Uint8Array {
   const bytes = new Uint8Array(length);
-  scratchViews.set(bytes, new DataView(bytes.buffer));
+  scratchViews.set(bytes, nativeFloatView(bytes.buffer));
   return bytes;
+}
+
+/** The DataView of a scratchBytes buffer (with V8's own float setters: float-writes.ts). */
+export function scratchView(bytes: Uint8Array): DataView {
+  const view = scratchViews.get(bytes);
+  if (!view) throw new Error("scratchView: not a scratchBytes buffer");
+  return view;
 }
 
 /** Thrown inside `withPageExclusive`'s fn when it needs a fault: caught there, never escapes. */
@@ -402,10 +410,7 @@ export class MappedSegment {
     }
     const view = this.view;
     let i = 0;
-    for (; i + 4 <= n; i += 4) {
-      const at = from + i;
-      view.setInt32(frame + i, src[at] | (src[at + 1] << 8) | (src[at + 2] << 16) | (src[at + 3] << 24), true);
-    }
+    for (; i + 4 <= n; i += 4) view.setInt32(frame + i, littleEndianWord(src, from + i), true);
     for (; i < n; i++) view.setUint8(frame + i, src[from + i]);
   }
 

@@ -19,12 +19,10 @@
  *
  * Wire form (`encode`): u32 n, pad to 8, n f64 stamps, n u32-sized values, n u16 word indexes.
  */
-import { nativeFloatView } from "./float-writes.js";
+import { NATIVE_LITTLE_ENDIAN, nativeFloatView } from "./float-writes.js";
 import { PAGE_SIZE } from "./ids.js";
 
 export const WORD_SIZE = 4;
-/** The byte order of this machine's typed arrays (what a DataView must use to match them). */
-export const NATIVE_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 export const WORDS_PER_PAGE = PAGE_SIZE / WORD_SIZE;
 
 export class PageLog {
@@ -55,7 +53,7 @@ export class PageLog {
       if (this.stamps[w] === 0) this.count++;
       this.stampView.setFloat64(w << 3, stamp, NATIVE_LITTLE_ENDIAN);
       const at = w << 2, src = pageStart + at;
-      this.byteView.setInt32(at, frame[src] | (frame[src + 1] << 8) | (frame[src + 2] << 16) | (frame[src + 3] << 24), true);
+      this.byteView.setInt32(at, littleEndianWord(frame, src), true);
     }
   }
 
@@ -83,6 +81,11 @@ export class PageLog {
     }
     return out;
   }
+}
+
+/** The 4 bytes of `bytes` at `at` as a little-endian int32, read with loads only (see `record`). */
+export function littleEndianWord(bytes: Uint8Array, at: number): number {
+  return bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24);
 }
 
 function encodedSize(n: number): number {

@@ -37,13 +37,10 @@ export class SyscallChannel {
       try {
         this.post({ type: "sys", isiba, call, ...({ op, args: bounded(op, args) } as SyscallCall) });
       } catch (err) {
-        if (err instanceof NotTransferableError) {
-          this.pending.delete(call);
-          return reject(err);
-        }
+        this.pending.delete(call);
+        if (err instanceof NotTransferableError) return reject(err);
         // Arguments that cannot be cloned (a Proxy, a function): a named error, not the
         // host's DataCloneError (a DOMException, which object code would otherwise catch).
-        this.pending.delete(call);
         const what = argumentsOf(op, args);
         reject(new NotTransferableError(`${what} cannot leave the object: ${(err as Error).message}`, { what }));
       }

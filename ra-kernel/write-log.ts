@@ -23,7 +23,8 @@
  *
  * Rules: `take` is called by the isiba at a commit point only; what is written afterwards
  * belongs to the next segment. Writes made with no log in scope (tools, unit tests) are not
- * logged, and so never committed.
+ * logged, and so never committed; in an isiba worker they are refused (requireWriteLog), as
+ * are writes under a log whose invocation has ended (`ended`).
  */
 import { HiddenAsyncStore } from "./hidden-async-store.js";
 import type { PageNo, SysName } from "./ids.js";

@@ -6,14 +6,14 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { evaluateInCompartment, lockdownRealm } from "../../ra-kernel/hardened-realm.js";
-import { ClassLoader } from "../../ra-kernel/class-loader.js";
+import { evaluate, type ModuleExports } from "../../ra-kernel/class-loader.js";
 
 lockdownRealm();
 const { code } = workerData as { code: string };
 try {
-  const loader = new ClassLoader(evaluateInCompartment);
-  loader.load({ key: "Probe@1", name: "Probe", code });
-  const exports = evaluateInCompartment("Probe@1", code);
+  // As a worker's ClassLoader does (errors become ClassLoadError), keeping the exports.
+  let exports: ModuleExports = {};
+  evaluate("Probe", "Probe@1", code, (key, source) => (exports = evaluateInCompartment(key, source)));
   parentPort!.postMessage({ outcomes: exports.outcomes });
 } catch (err) {
   parentPort!.postMessage({ error: `${(err as Error).name}: ${(err as Error).message}` });
